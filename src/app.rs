@@ -1,0 +1,233 @@
+//! Wiring: settings + register + store, and the commands built on them.
+//!
+//! In: parsed CLI options. Out: effects on the database and text on stdout.
+
+use crate::config::Settings;
+use crate::registry::diff::{Change, Plan, plan};
+use crate::registry::load::{Context, load_file};
+use crate::registry::{AccountState, Platform, Register, export};
+use crate::storage::Store;
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
+use unicode_width::UnicodeWidthStr;
+
+/// The loaded settings, the open store and where the register file is.
+pub struct App {
+    pub settings: Settings,
+    pub store: Store,
+    pub accounts_path: PathBuf,
+}
+
+impl App {
+    /// Connects to the database and brings its schema up to date.
+    pub async fn open(settings: Settings, accounts_path: PathBuf) -> anyhow::Result<App> {
+        let store = Store::connect(&settings.database).await.with_context(|| {
+            format!(
+                "while connecting to {}",
+                crate::config::redact_url(&settings.database.url)
+            )
+        })?;
+        store
+            .migrate()
+            .await
+            .context("while migrating the database")?;
+        Ok(App {
+            settings,
+            store,
+            accounts_path,
+        })
+    }
+
+    /// Reads and validates the register file against the settings.
+    pub fn read_register(&self) -> anyhow::Result<Register> {
+        read_register(&self.settings, &self.accounts_path)
+    }
+
+    /// Reconciles the register file into the database.
+    pub async fn import(
+        &self,
+        is_pruning: bool,
+        is_dry_run: bool,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Plan> {
+        let wanted = self.read_register()?;
+        let current = self.store.load_register().await?;
+        let plan = plan(&current, &wanted, is_pruning);
+        if !is_dry_run && !plan.changes.is_empty() {
+            self.store
+                .apply_plan(&plan, &actor(), "file", now)
+                .await
+                .context("while saving the register")?;
+        }
+        Ok(plan)
+    }
+
+    /// The stored register as `accounts.toml` text.
+    pub async fn export(&self) -> anyhow::Result<String> {
+        Ok(export::to_toml(&self.store.load_register().await?))
+    }
+}
+
+/// Reads a register file, checking proxy names against the settings.
+pub fn read_register(settings: &Settings, path: &Path) -> anyhow::Result<Register> {
+    let proxies = settings.proxy_names();
+    Ok(load_file(path, &Context { proxies: &proxies })?)
+}
+
+/// Who is running this command, for the audit trail.
+pub fn actor() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+/// A human summary of an import plan.
+pub fn describe_plan(plan: &Plan, is_dry_run: bool) -> String {
+    let mut out = String::new();
+    let verb = if is_dry_run { "would " } else { "" };
+    for change in &plan.changes {
+        let (entity, id, action) = change.describe();
+        let detail = match change {
+            Change::UpdateUnit { detail, .. } | Change::UpdateAccount { detail, .. } => detail
+                .as_object()
+                .map(|fields| {
+                    format!(
+                        " ({})",
+                        fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        out.push_str(&format!("{verb}{action} {entity} {id}{detail}\n"));
+    }
+    if !plan.missing_accounts.is_empty() {
+        out.push_str(&format!(
+            "accounts in the database but not in the file (kept; --prune removes them): {}\n",
+            plan.missing_accounts.join(", ")
+        ));
+    }
+    if !plan.missing_units.is_empty() {
+        out.push_str(&format!(
+            "units in the database but not in the file (kept): {}\n",
+            plan.missing_units.join(", ")
+        ));
+    }
+    out.push_str(&format!(
+        "{} change(s), {} unchanged\n",
+        plan.changes.len(),
+        plan.unchanged
+    ));
+    out
+}
+
+/// Filters for the `accounts` table.
+#[derive(Debug, Default, Clone)]
+pub struct AccountFilter {
+    pub unit: Option<String>,
+    pub platform: Option<Platform>,
+    pub state: Option<AccountState>,
+}
+
+/// The register as an aligned, readable table.
+pub fn accounts_table(register: &Register, filter: &AccountFilter) -> String {
+    let mut rows = vec![[
+        "ID".to_string(),
+        "单位".to_string(),
+        "平台".to_string(),
+        "状态".to_string(),
+        "名称".to_string(),
+        "来源".to_string(),
+    ]];
+    for a in &register.accounts {
+        let is_shown = filter.unit.as_ref().is_none_or(|u| *u == a.unit)
+            && filter.platform.is_none_or(|p| p == a.platform)
+            && filter.state.is_none_or(|s| s == a.state);
+        if !is_shown {
+            continue;
+        }
+        let unit = register
+            .unit(&a.unit)
+            .map_or(a.unit.as_str(), |u| u.name.as_str());
+        let source = match &a.source {
+            crate::registry::Source::Proxy { proxy, route } => format!("{proxy}:{route}"),
+            crate::registry::Source::Feed { feed } => feed.clone(),
+        };
+        rows.push([
+            a.id.clone(),
+            unit.to_string(),
+            a.platform.label().to_string(),
+            a.state.label().to_string(),
+            a.name.clone(),
+            source,
+        ]);
+    }
+    let count = rows.len() - 1;
+    let mut out = render_table(&rows);
+    out.push_str(&format!("{count} account(s)\n"));
+    out
+}
+
+/// Pads columns by display width, so CJK text lines up.
+pub fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.width());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if i + 1 < N {
+                line.push_str(&" ".repeat(widths[i] - cell.width() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub async fn run_daemon(app: App) -> anyhow::Result<()> {
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    tracing::info!(
+        backend = app.store.backend(),
+        "xunjian is running; stop with Ctrl-C"
+    );
+    shutdown.cancelled().await;
+    tracing::info!("shutting down");
+    app.store.close().await;
+    Ok(())
+}
+
+/// Cancels `token` on SIGINT or SIGTERM.
+pub fn spawn_signal_handler(token: tokio_util::sync::CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(term) => term,
+                    Err(err) => {
+                        tracing::error!(error = %err, "cannot listen for SIGTERM");
+                        let _ = tokio::signal::ctrl_c().await;
+                        token.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        token.cancel();
+    });
+}

@@ -1,0 +1,162 @@
+//! The command line: parses options, sets up logging, runs one command.
+
+use crate::app::{self, AccountFilter, App};
+use crate::config::Settings;
+use crate::registry::{AccountState, Platform};
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// 巡检 xunjian — supervises government new-media accounts (政务新媒体).
+#[derive(Debug, Parser)]
+#[command(name = "xunjian", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings file [default: ./xunjian.toml when present]
+    #[arg(long, global = true, env = "XUNJIAN_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The register of units and accounts
+    #[arg(
+        long,
+        global = true,
+        env = "XUNJIAN_ACCOUNTS",
+        default_value = "accounts.toml",
+        value_name = "FILE"
+    )]
+    pub accounts: PathBuf,
+
+    /// Use this time as "now" (RFC 3339), for reproducible checks
+    #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_now)]
+    pub now: Option<DateTime<Utc>>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: migrate, import the register, then work until SIGINT/SIGTERM
+    Run,
+    /// Reconcile the register file into the database
+    Import {
+        /// Remove accounts and units that are no longer in the file
+        #[arg(long)]
+        prune: bool,
+        /// Show what would change without changing anything
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the stored register as accounts.toml
+    Export {
+        /// Write to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Apply database migrations and exit
+    Migrate,
+    /// Show the stored register as a table
+    Accounts {
+        /// Only accounts of this unit (id)
+        #[arg(long)]
+        unit: Option<String>,
+        /// Only accounts on this platform (e.g. weibo)
+        #[arg(long, value_parser = parse_platform)]
+        platform: Option<Platform>,
+        /// Only accounts in this state (active, closing, deregistered)
+        #[arg(long, value_parser = parse_state)]
+        state: Option<AccountState>,
+    },
+}
+
+fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("expected an RFC 3339 time like 2026-03-30T09:00:00+08:00: {e}"))
+}
+
+fn parse_platform(text: &str) -> Result<Platform, String> {
+    Platform::from_id(text).ok_or_else(|| {
+        let known: Vec<&str> = Platform::ALL.iter().map(|p| p.id()).collect();
+        format!("unknown platform; expected one of: {}", known.join(", "))
+    })
+}
+
+fn parse_state(text: &str) -> Result<AccountState, String> {
+    AccountState::from_id(text)
+        .ok_or_else(|| "unknown state; expected active, closing or deregistered".to_string())
+}
+
+/// Entry point of the binary.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("XUNJIAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let env = |key: &str| std::env::var(key).ok();
+    let settings = Settings::load(cli.config.as_deref(), &env)?;
+    let now = cli.now.unwrap_or_else(Utc::now);
+    match cli.command {
+        Command::Migrate => {
+            let app = App::open(settings, cli.accounts).await?;
+            println!("database is up to date ({})", app.store.backend());
+        }
+        Command::Import { prune, dry_run } => {
+            // Validate before touching the database, so a bad file changes nothing.
+            app::read_register(&settings, &cli.accounts)?;
+            let app = App::open(settings, cli.accounts).await?;
+            let plan = app.import(prune, dry_run, now).await?;
+            print!("{}", app::describe_plan(&plan, dry_run));
+        }
+        Command::Export { out } => {
+            let app = App::open(settings, cli.accounts).await?;
+            let text = app.export().await?;
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("while writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+        }
+        Command::Accounts {
+            unit,
+            platform,
+            state,
+        } => {
+            let app = App::open(settings, cli.accounts).await?;
+            let register = app.store.load_register().await?;
+            let filter = AccountFilter {
+                unit,
+                platform,
+                state,
+            };
+            print!("{}", app::accounts_table(&register, &filter));
+        }
+        Command::Run => {
+            app::read_register(&settings, &cli.accounts)?;
+            let app = App::open(settings, cli.accounts).await?;
+            let plan = app.import(false, false, now).await?;
+            tracing::info!(changes = plan.changes.len(), "register imported");
+            crate::app::run_daemon(app).await?;
+        }
+    }
+    Ok(())
+}

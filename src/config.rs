@@ -1,0 +1,295 @@
+//! Settings: `xunjian.toml` (optional) overlaid with `XUNJIAN_*` environment
+//! variables. Secrets come only from the environment and never print.
+//!
+//! In: a file path and an environment lookup. Out: [`Settings`].
+
+use crate::registry::Platform;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A secret value; `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// A settings file or environment problem, naming where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read settings file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// Everything the program can be configured with.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub proxies: BTreeMap<String, ProxySettings>,
+    pub poll: PollSettings,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub url: String,
+    pub max_connections: u32,
+    /// From `XUNJIAN_DATABASE_PASSWORD` only.
+    #[serde(skip)]
+    pub password: Option<Secret>,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: "sqlite://xunjian.db".to_string(),
+            max_connections: 5,
+            password: None,
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+/// The URL with any password replaced, for logs.
+pub fn redact_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("redacted"));
+            url.to_string()
+        }
+        Ok(_) => text.to_string(),
+        Err(_) => "<unparsable url>".to_string(),
+    }
+}
+
+/// A feed proxy such as RSSHub or wewe-rss.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySettings {
+    /// Base URL; account routes are appended to it.
+    pub url: String,
+    /// A path that answers 2xx while the proxy itself is healthy (RSSHub: `/healthz`).
+    #[serde(default)]
+    pub health_path: Option<String>,
+    /// How many requests may be in flight to this proxy at once.
+    #[serde(default = "default_proxy_concurrency")]
+    pub max_concurrency: usize,
+    /// No account on this proxy is polled more often than this.
+    #[serde(default = "default_min_interval")]
+    pub min_interval_minutes: u32,
+    /// Query parameters added to every route (e.g. `{ key = "…" }`).
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+}
+
+fn default_proxy_concurrency() -> usize {
+    4
+}
+
+fn default_min_interval() -> u32 {
+    5
+}
+
+/// How feeds are fetched and scheduled.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollSettings {
+    /// Requests in flight at once, over all proxies and feeds.
+    pub max_concurrency: usize,
+    /// Default minutes between checks of one account.
+    pub interval_minutes: u32,
+    /// Per-platform minutes between checks, overriding `interval_minutes`.
+    pub platform_interval_minutes: BTreeMap<String, u32>,
+    pub connect_timeout_seconds: u64,
+    pub timeout_seconds: u64,
+    /// Cap on a response body after decompression.
+    pub max_body_bytes: usize,
+    pub max_redirects: usize,
+    /// Extra message patterns (regex) meaning "the account is gone".
+    pub gone_patterns: Vec<String>,
+    /// Extra message patterns (regex) meaning "blocked by a WAF / captcha / cookie".
+    pub blocked_patterns: Vec<String>,
+    /// Extra repost markers (regex) per platform id, matched on title and text.
+    pub repost_patterns: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for PollSettings {
+    fn default() -> Self {
+        PollSettings {
+            max_concurrency: 32,
+            interval_minutes: 120,
+            platform_interval_minutes: BTreeMap::new(),
+            connect_timeout_seconds: 10,
+            timeout_seconds: 30,
+            max_body_bytes: 8 * 1024 * 1024,
+            max_redirects: 3,
+            gone_patterns: Vec::new(),
+            blocked_patterns: Vec::new(),
+            repost_patterns: BTreeMap::new(),
+        }
+    }
+}
+
+impl PollSettings {
+    pub fn interval_minutes_for(&self, platform: Platform) -> u32 {
+        self.platform_interval_minutes
+            .get(platform.id())
+            .copied()
+            .unwrap_or(self.interval_minutes)
+    }
+}
+
+impl Settings {
+    /// Loads `path` (or `./xunjian.toml` when present), then applies the environment.
+    pub fn load(
+        path: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let default_path = Path::new("xunjian.toml");
+        let path = path.or_else(|| default_path.exists().then_some(default_path));
+        let (mut settings, origin) = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                let origin = path.display().to_string();
+                (Self::parse(&origin, &text)?, origin)
+            }
+            None => (Settings::default(), "defaults".to_string()),
+        };
+        settings.apply_env(env);
+        settings.validate(&origin)?;
+        Ok(settings)
+    }
+
+    /// Parses settings text; `origin` names the file in errors.
+    pub fn parse(origin: &str, text: &str) -> Result<Settings, ConfigError> {
+        toml::from_str(text).map_err(|err| ConfigError::Invalid {
+            path: origin.to_string(),
+            message: one_line(&err.to_string()),
+        })
+    }
+
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) {
+        if let Some(url) = env("XUNJIAN_DATABASE_URL") {
+            self.database.url = url;
+        }
+        self.database.password = env("XUNJIAN_DATABASE_PASSWORD").map(Secret::new);
+        for (name, proxy) in self.proxies.iter_mut() {
+            let key = format!(
+                "XUNJIAN_PROXY_{}_URL",
+                name.to_ascii_uppercase().replace('-', "_")
+            );
+            if let Some(url) = env(&key) {
+                proxy.url = url;
+            }
+        }
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: origin.to_string(),
+            message,
+        };
+        let db = &self.database.url;
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(invalid(format!(
+                "database.url: expected sqlite://PATH or postgres://…, got \"{}\"",
+                redact_url(db)
+            )));
+        }
+        for (name, proxy) in &self.proxies {
+            crate::registry::load::check_url(&proxy.url).map_err(|why| {
+                invalid(format!(
+                    "proxies.{name}.url: invalid URL \"{}\": {why}",
+                    proxy.url
+                ))
+            })?;
+            if let Some(path) = &proxy.health_path {
+                if !path.starts_with('/') {
+                    return Err(invalid(format!(
+                        "proxies.{name}.health_path: must start with \"/\" (got \"{path}\")"
+                    )));
+                }
+            }
+            if proxy.max_concurrency == 0 {
+                return Err(invalid(format!(
+                    "proxies.{name}.max_concurrency: must be at least 1"
+                )));
+            }
+        }
+        for key in self
+            .poll
+            .platform_interval_minutes
+            .keys()
+            .chain(self.poll.repost_patterns.keys())
+        {
+            if Platform::from_id(key).is_none() {
+                return Err(invalid(format!("poll: unknown platform \"{key}\"")));
+            }
+        }
+        for pattern in self
+            .poll
+            .gone_patterns
+            .iter()
+            .chain(&self.poll.blocked_patterns)
+            .chain(self.poll.repost_patterns.values().flatten())
+        {
+            regex::Regex::new(pattern).map_err(|e| {
+                invalid(format!(
+                    "poll: invalid pattern \"{pattern}\": {}",
+                    one_line(&e.to_string())
+                ))
+            })?;
+        }
+        if self.poll.max_concurrency == 0 {
+            return Err(invalid(
+                "poll.max_concurrency: must be at least 1".to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn proxy_names(&self) -> Vec<String> {
+        self.proxies.keys().cloned().collect()
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,10 @@
+//! xunjian (巡检): supervises government new-media accounts.
+//!
+//! The pipeline: `registry` (who is checked) → `fetch` + `parse` (posts) →
+//! `storage` → `rules` (findings, verdicts) → alerts and reports.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod registry;
+pub mod storage;

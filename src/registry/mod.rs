@@ -1,0 +1,274 @@
+//! The register (台账): units, their contacts and their accounts.
+//!
+//! In: `accounts.toml` text (see [`load`]) or rows from storage.
+//! Out: a validated [`Register`], the changes between two registers ([`diff`]),
+//! and `accounts.toml` text again ([`export`]).
+
+pub mod diff;
+pub mod export;
+pub mod load;
+mod toml_walk;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::fmt;
+
+/// A platform an account lives on; the ids are part of the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    WechatSubscription,
+    WechatService,
+    Weibo,
+    Douyin,
+    Toutiao,
+    Kuaishou,
+    Bilibili,
+    Website,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 8] = [
+        Platform::WechatSubscription,
+        Platform::WechatService,
+        Platform::Weibo,
+        Platform::Douyin,
+        Platform::Toutiao,
+        Platform::Kuaishou,
+        Platform::Bilibili,
+        Platform::Website,
+    ];
+
+    /// The id used in `accounts.toml`, JSON and the database.
+    pub fn id(self) -> &'static str {
+        match self {
+            Platform::WechatSubscription => "wechat_subscription",
+            Platform::WechatService => "wechat_service",
+            Platform::Weibo => "weibo",
+            Platform::Douyin => "douyin",
+            Platform::Toutiao => "toutiao",
+            Platform::Kuaishou => "kuaishou",
+            Platform::Bilibili => "bilibili",
+            Platform::Website => "website",
+        }
+    }
+
+    /// The label the 通报 use for this platform.
+    pub fn label(self) -> &'static str {
+        match self {
+            Platform::WechatSubscription => "微信订阅号",
+            Platform::WechatService => "微信服务号",
+            Platform::Weibo => "微博",
+            Platform::Douyin => "抖音",
+            Platform::Toutiao => "今日头条",
+            Platform::Kuaishou => "快手",
+            Platform::Bilibili => "哔哩哔哩",
+            Platform::Website => "网站/RSS",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Platform> {
+        Platform::ALL.into_iter().find(|p| p.id() == id)
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// 部门 or 镇街/园区: the scoring sheet splits units this way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    Department,
+    Town,
+}
+
+impl UnitKind {
+    pub fn id(self) -> &'static str {
+        match self {
+            UnitKind::Department => "department",
+            UnitKind::Town => "town",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            UnitKind::Department => "部门",
+            UnitKind::Town => "镇街",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<UnitKind> {
+        [UnitKind::Department, UnitKind::Town]
+            .into_iter()
+            .find(|k| k.id() == id)
+    }
+}
+
+/// The filing state of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    Active,
+    Closing,
+    Deregistered,
+}
+
+impl AccountState {
+    pub const ALL: [AccountState; 3] = [
+        AccountState::Active,
+        AccountState::Closing,
+        AccountState::Deregistered,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            AccountState::Active => "active",
+            AccountState::Closing => "closing",
+            AccountState::Deregistered => "deregistered",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountState::Active => "正常运维",
+            AccountState::Closing => "正在注销",
+            AccountState::Deregistered => "已注销",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<AccountState> {
+        AccountState::ALL.into_iter().find(|s| s.id() == id)
+    }
+}
+
+impl fmt::Display for AccountState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// A person who runs a unit's accounts and receives its alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    pub name: String,
+    pub telegram_id: Option<i64>,
+    pub phone: Option<String>,
+}
+
+/// A 主办单位: a department or a town that owns accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unit {
+    pub id: String,
+    pub name: String,
+    pub kind: UnitKind,
+    pub contacts: Vec<Contact>,
+}
+
+/// Where an account's posts are read from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
+pub enum Source {
+    /// A route on a proxy named in the settings (RSSHub, wewe-rss …).
+    Proxy { proxy: String, route: String },
+    /// A plain RSS/Atom/JSON feed URL.
+    Feed { feed: String },
+}
+
+/// Per-account overrides of the rule thresholds (days).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ThresholdOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_1m_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zombie_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_6m_days: Option<u32>,
+}
+
+impl ThresholdOverrides {
+    /// The `accounts.toml` keys, in the order they are written.
+    pub const KEYS: [&'static str; 5] = [
+        "warning_days",
+        "stale_days",
+        "stale_1m_days",
+        "zombie_days",
+        "stale_6m_days",
+    ];
+
+    pub fn get(&self, key: &str) -> Option<u32> {
+        match key {
+            "warning_days" => self.warning_days,
+            "stale_days" => self.stale_days,
+            "stale_1m_days" => self.stale_1m_days,
+            "zombie_days" => self.zombie_days,
+            "stale_6m_days" => self.stale_6m_days,
+            _ => None,
+        }
+    }
+
+    /// Sets one key; returns false for a key that is not a threshold.
+    pub fn set(&mut self, key: &str, days: u32) -> bool {
+        let slot = match key {
+            "warning_days" => &mut self.warning_days,
+            "stale_days" => &mut self.stale_days,
+            "stale_1m_days" => &mut self.stale_1m_days,
+            "zombie_days" => &mut self.zombie_days,
+            "stale_6m_days" => &mut self.stale_6m_days,
+            _ => return false,
+        };
+        *slot = Some(days);
+        true
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Self::KEYS.iter().all(|k| self.get(k).is_none())
+    }
+}
+
+/// One registered government account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub id: String,
+    pub unit: String,
+    pub name: String,
+    pub platform: Platform,
+    pub source: Source,
+    pub state: AccountState,
+    pub deregistered_on: Option<NaiveDate>,
+    pub filing_ref: Option<String>,
+    pub is_interactive: bool,
+    pub thresholds: ThresholdOverrides,
+}
+
+/// The whole register, in file order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Register {
+    pub units: Vec<Unit>,
+    pub accounts: Vec<Account>,
+}
+
+impl Register {
+    pub fn unit(&self, id: &str) -> Option<&Unit> {
+        self.units.iter().find(|u| u.id == id)
+    }
+
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+}
+
+/// True for ids made of ASCII letters, digits, `-` and `_`.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}

@@ -1,0 +1,269 @@
+//! Units, contacts, accounts and the register's audit trail.
+
+use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
+use crate::registry::diff::{Change, Plan};
+use crate::registry::{
+    Account, AccountState, Contact, Platform, Register, Source, ThresholdOverrides, Unit, UnitKind,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// One entry of the register's audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisterEvent {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    /// `file`, `cli` or `chat`.
+    pub source: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub action: String,
+    pub detail: serde_json::Value,
+}
+
+type UnitRow = (String, String, String);
+type ContactRow = (String, String, Option<i64>, Option<String>);
+type AccountRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    String,
+);
+
+const SELECT_UNITS: &str = "SELECT id, name, kind FROM units ORDER BY position, id";
+const SELECT_CONTACTS: &str =
+    "SELECT unit_id, name, telegram_id, phone FROM contacts ORDER BY unit_id, position";
+const SELECT_ACCOUNTS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, state, \
+     deregistered_on, filing_ref, is_interactive, thresholds FROM accounts ORDER BY position, id";
+
+impl Store {
+    /// The whole stored register, in registration order.
+    pub async fn load_register(&self) -> Result<Register> {
+        let (units, contacts, accounts) = with_pool!(self, pool => {
+            let units: Vec<UnitRow> = sqlx::query_as(SELECT_UNITS).fetch_all(pool).await?;
+            let contacts: Vec<ContactRow> = sqlx::query_as(SELECT_CONTACTS).fetch_all(pool).await?;
+            let accounts: Vec<AccountRow> = sqlx::query_as(SELECT_ACCOUNTS).fetch_all(pool).await?;
+            (units, contacts, accounts)
+        });
+        let mut register = Register::default();
+        for (id, name, kind) in units {
+            let kind =
+                UnitKind::from_id(&kind).ok_or_else(|| corrupt("unit", &id, "kind", &kind))?;
+            let contacts = contacts
+                .iter()
+                .filter(|c| c.0 == id)
+                .map(|(_, name, telegram_id, phone)| Contact {
+                    name: name.clone(),
+                    telegram_id: *telegram_id,
+                    phone: phone.clone(),
+                })
+                .collect();
+            register.units.push(Unit {
+                id,
+                name,
+                kind,
+                contacts,
+            });
+        }
+        for row in accounts {
+            register.accounts.push(account_from_row(row)?);
+        }
+        Ok(register)
+    }
+
+    /// Applies a plan in one transaction, recording each change in the audit trail.
+    pub async fn apply_plan(
+        &self,
+        plan: &Plan,
+        actor: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let at = to_secs(now);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for change in &plan.changes {
+                match change {
+                    Change::InsertUnit(unit) | Change::UpdateUnit { unit, .. } => {
+                        sqlx::query(
+                            "INSERT INTO units (id, name, kind, position, updated_at) \
+                             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), 0) + 1 FROM units), $4) \
+                             ON CONFLICT (id) DO UPDATE SET name = $2, kind = $3, updated_at = $4",
+                        )
+                        .bind(&unit.id)
+                        .bind(&unit.name)
+                        .bind(unit.kind.id())
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query("DELETE FROM contacts WHERE unit_id = $1")
+                            .bind(&unit.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        for (position, contact) in unit.contacts.iter().enumerate() {
+                            sqlx::query(
+                                "INSERT INTO contacts (unit_id, position, name, telegram_id, phone) \
+                                 VALUES ($1, $2, $3, $4, $5)",
+                            )
+                            .bind(&unit.id)
+                            .bind(position as i64)
+                            .bind(&contact.name)
+                            .bind(contact.telegram_id)
+                            .bind(&contact.phone)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    Change::InsertAccount(account) | Change::UpdateAccount { account, .. } => {
+                        let (proxy, route, feed) = match &account.source {
+                            Source::Proxy { proxy, route } => (Some(proxy), Some(route), None),
+                            Source::Feed { feed } => (None, None, Some(feed)),
+                        };
+                        let thresholds = serde_json::to_string(&account.thresholds)
+                            .expect("threshold overrides always serialize");
+                        sqlx::query(
+                            "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, feed, state, \
+                             deregistered_on, filing_ref, is_interactive, thresholds, position, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                             (SELECT COALESCE(MAX(position), 0) + 1 FROM accounts), $13) \
+                             ON CONFLICT (id) DO UPDATE SET unit_id = $2, name = $3, platform = $4, \
+                             proxy = $5, route = $6, feed = $7, state = $8, deregistered_on = $9, \
+                             filing_ref = $10, is_interactive = $11, thresholds = $12, updated_at = $13",
+                        )
+                        .bind(&account.id)
+                        .bind(&account.unit)
+                        .bind(&account.name)
+                        .bind(account.platform.id())
+                        .bind(proxy)
+                        .bind(route)
+                        .bind(feed)
+                        .bind(account.state.id())
+                        .bind(account.deregistered_on.map(|d| d.format("%Y-%m-%d").to_string()))
+                        .bind(&account.filing_ref)
+                        .bind(account.is_interactive)
+                        .bind(thresholds)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Change::RemoveAccount(account) => {
+                        sqlx::query("DELETE FROM accounts WHERE id = $1")
+                            .bind(&account.id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Change::RemoveUnit(unit) => {
+                        sqlx::query("DELETE FROM units WHERE id = $1")
+                            .bind(&unit.id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                let (entity, entity_id, action) = change.describe();
+                sqlx::query(
+                    "INSERT INTO register_events (at, actor, source, entity, entity_id, action, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(at)
+                .bind(actor)
+                .bind(source)
+                .bind(entity)
+                .bind(entity_id)
+                .bind(action)
+                .bind(change.detail().to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The audit trail, newest last; `entity_id` filters to one unit or account.
+    pub async fn register_events(&self, entity_id: Option<&str>) -> Result<Vec<RegisterEvent>> {
+        type Row = (i64, String, String, String, String, String, String);
+        let rows: Vec<Row> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT at, actor, source, entity, entity_id, action, detail FROM register_events \
+                 WHERE $1 IS NULL OR entity_id = $1 ORDER BY id",
+            )
+            .bind(entity_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(at, actor, source, entity, entity_id, action, detail)| {
+                Ok(RegisterEvent {
+                    at: from_secs(at)?,
+                    actor,
+                    source,
+                    entity,
+                    entity_id,
+                    action,
+                    detail: serde_json::from_str(&detail).map_err(|e| {
+                        StorageError::Corrupt(format!("register event detail: {e}"))
+                    })?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn corrupt(entity: &str, id: &str, field: &str, value: &str) -> StorageError {
+    StorageError::Corrupt(format!(
+        "{entity} \"{id}\": {field} \"{value}\" is not valid"
+    ))
+}
+
+fn account_from_row(row: AccountRow) -> Result<Account> {
+    let (
+        id,
+        unit,
+        name,
+        platform,
+        proxy,
+        route,
+        feed,
+        state,
+        dereg,
+        filing_ref,
+        interactive,
+        thresholds,
+    ) = row;
+    let platform = Platform::from_id(&platform)
+        .ok_or_else(|| corrupt("account", &id, "platform", &platform))?;
+    let state =
+        AccountState::from_id(&state).ok_or_else(|| corrupt("account", &id, "state", &state))?;
+    let source = match (proxy, route, feed) {
+        (Some(proxy), Some(route), None) => Source::Proxy { proxy, route },
+        (None, None, Some(feed)) => Source::Feed { feed },
+        _ => return Err(corrupt("account", &id, "source", "incomplete")),
+    };
+    let deregistered_on = dereg
+        .map(|d| {
+            NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|_| corrupt("account", &id, "deregistered_on", &d))
+        })
+        .transpose()?;
+    let thresholds: ThresholdOverrides = serde_json::from_str(&thresholds)
+        .map_err(|_| corrupt("account", &id, "thresholds", &thresholds))?;
+    Ok(Account {
+        id,
+        unit,
+        name,
+        platform,
+        source,
+        state,
+        deregistered_on,
+        filing_ref,
+        is_interactive: interactive,
+        thresholds,
+    })
+}
