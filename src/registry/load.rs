@@ -79,35 +79,18 @@ pub fn parse(file: &str, text: &str, ctx: &Context<'_>) -> Result<Register, Regi
     }
     let mut unit_lines: HashMap<String, usize> = HashMap::new();
     for (i, (table, span)) in unit_tables.into_iter().enumerate() {
-        if let Some((unit, id_span)) = read_unit(&mut p, i, table, span) {
-            if let Some(first) = unit_lines.get(&unit.id) {
-                p.push(
-                    id_span.start,
-                    format!(
-                        "unit \"{}\": duplicate id (first defined at line {first})",
-                        unit.id
-                    ),
-                );
-            } else {
-                unit_lines.insert(unit.id.clone(), p.line_of(id_span.start));
+        let is_first = check_duplicate(&mut p, "unit", table, &mut unit_lines);
+        if let Some((unit, _)) = read_unit(&mut p, i, table, span) {
+            if is_first {
                 register.units.push(unit);
             }
         }
     }
     let mut account_lines: HashMap<String, usize> = HashMap::new();
     for (i, (table, span)) in account_tables.into_iter().enumerate() {
-        let read = read_account(&mut p, ctx, &unit_lines, i, table, span);
-        if let Some((account, id_span)) = read {
-            if let Some(first) = account_lines.get(&account.id) {
-                p.push(
-                    id_span.start,
-                    format!(
-                        "account \"{}\": duplicate id (first defined at line {first})",
-                        account.id
-                    ),
-                );
-            } else {
-                account_lines.insert(account.id.clone(), p.line_of(id_span.start));
+        let is_first = check_duplicate(&mut p, "account", table, &mut account_lines);
+        if let Some((account, _)) = read_account(&mut p, ctx, &unit_lines, i, table, span) {
+            if is_first {
                 register.accounts.push(account);
             }
         }
@@ -118,6 +101,30 @@ pub fn parse(file: &str, text: &str, ctx: &Context<'_>) -> Result<Register, Regi
         p.list.sort_by_key(|problem| (problem.line, problem.column));
         Err(RegisterError { problems: p.list })
     }
+}
+
+/// Reports a second use of an id; true when this is its first use.
+fn check_duplicate(
+    p: &mut Problems<'_>,
+    kind: &str,
+    table: &DeTable<'_>,
+    lines: &mut HashMap<String, usize>,
+) -> bool {
+    let Some((_, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == "id") else {
+        return true;
+    };
+    let Some(id) = value.get_ref().as_str() else {
+        return true;
+    };
+    if let Some(first) = lines.get(id) {
+        p.push(
+            value.span().start,
+            format!("{kind} \"{id}\": duplicate id (first defined at line {first})"),
+        );
+        return false;
+    }
+    lines.insert(id.to_string(), p.line_of(value.span().start));
+    true
 }
 
 type SpannedTable<'a, 'i> = (&'a DeTable<'i>, Range<usize>);
@@ -508,3 +515,7 @@ fn check_filing(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

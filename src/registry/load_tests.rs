@@ -1,0 +1,215 @@
+use super::*;
+
+const UNIT: &str = "[[unit]]\nid = \"u1\"\nname = \"区政府办公室\"\nkind = \"department\"\n";
+
+fn problems(text: &str) -> Vec<String> {
+    let proxies = vec!["rsshub".to_string(), "wewe".to_string()];
+    match parse("accounts.toml", text, &Context { proxies: &proxies }) {
+        Ok(_) => Vec::new(),
+        Err(err) => err.problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn account(body: &str) -> String {
+    format!("{UNIT}\n[[account]]\n{body}")
+}
+
+const GOOD: &str = "id = \"a1\"\nunit = \"u1\"\nname = \"兰山发布\"\nplatform = \"weibo\"\nproxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n";
+
+#[test]
+fn a_valid_register_loads_with_defaults() {
+    let proxies = vec!["rsshub".to_string()];
+    let register = parse("accounts.toml", &account(GOOD), &Context { proxies: &proxies })
+        .expect("valid register");
+    let a = &register.accounts[0];
+    assert_eq!(a.state, AccountState::Active);
+    assert!(a.is_interactive);
+    assert_eq!(
+        a.source,
+        Source::Proxy {
+            proxy: "rsshub".into(),
+            route: "/weibo/user/1".into()
+        }
+    );
+    assert_eq!(register.units[0].kind, UnitKind::Department);
+}
+
+#[test]
+fn the_shipped_register_loads() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/accounts.toml"))
+        .expect("accounts.toml at the root");
+    let proxies = vec!["rsshub".to_string(), "wewe".to_string()];
+    let register = parse("accounts.toml", &text, &Context { proxies: &proxies })
+        .expect("the shipped register must load");
+    for platform in Platform::ALL {
+        assert!(
+            register.accounts.iter().any(|a| a.platform == platform),
+            "{platform} missing"
+        );
+    }
+    for state in AccountState::ALL {
+        assert!(register.accounts.iter().any(|a| a.state == state), "{state} missing");
+    }
+    for kind in [UnitKind::Department, UnitKind::Town] {
+        assert!(register.units.iter().any(|u| u.kind == kind));
+    }
+}
+
+#[test]
+fn each_malformed_register_gets_its_precise_error() {
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            "[[unit]]\nid = \"u1\"\nname = \"x\"\nkind = \"department\"\ncolour = \"red\"\n".into(),
+            vec!["accounts.toml:5:1: unit \"u1\": unknown key `colour`"],
+        ),
+        (
+            "[[units]]\nid = \"u1\"\n".into(),
+            vec!["accounts.toml:1:3: unknown key `units` (expected `[[unit]]` or `[[account]]`)"],
+        ),
+        (
+            format!("{UNIT}{UNIT}"),
+            vec!["accounts.toml:6:6: unit \"u1\": duplicate id (first defined at line 2)"],
+        ),
+        (
+            "[[unit]]\nid = \"区办\"\nname = \"x\"\nkind = \"department\"\n".into(),
+            vec![
+                "accounts.toml:2:6: unit #1: field `id`: must be ASCII letters, digits, '-' or '_' (got \"区办\")",
+            ],
+        ),
+        (
+            "[[unit]]\nid = \"u1\"\nkind = \"county\"\n".into(),
+            vec![
+                "accounts.toml:1:1: unit \"u1\": missing field `name`",
+                "accounts.toml:3:8: unit \"u1\": field `kind`: unknown unit kind \"county\" (expected department or town)",
+            ],
+        ),
+        (
+            "[[unit]]\nid = \"u1\"\nname = \"x\"\nkind = \"town\"\ncontacts = [{ name = \"王敏\", telegram_id = \"12\", wechat = \"x\" }]\n".into(),
+            vec![
+                "accounts.toml:5:42: unit \"u1\" contact #1: field `telegram_id`: expected an integer, found a string",
+                "accounts.toml:5:48: unit \"u1\" contact #1: unknown key `wechat`",
+            ],
+        ),
+        (
+            account(&format!("{GOOD}{GOOD}")),
+            vec!["accounts.toml:13:1: invalid TOML: duplicate key"],
+        ),
+        (
+            account(&GOOD.replace("unit = \"u1\"", "unit = \"u9\"")),
+            vec!["accounts.toml:8:8: account \"a1\": field `unit`: unknown unit \"u9\""],
+        ),
+        (
+            account(&GOOD.replace("\"weibo\"", "\"wechat\"")),
+            vec![
+                "accounts.toml:10:12: account \"a1\": field `platform`: unknown platform \"wechat\" (expected one of: wechat_subscription, wechat_service, weibo, douyin, toutiao, kuaishou, bilibili, website)",
+            ],
+        ),
+        (
+            account(&GOOD.replace("\"rsshub\"", "\"rss-hub\"")),
+            vec![
+                "accounts.toml:11:9: account \"a1\": field `proxy`: unknown proxy \"rss-hub\" (configured: rsshub, wewe)",
+            ],
+        ),
+        (
+            account(&GOOD.replace("\"/weibo/user/1\"", "\"http://evil.example/x\"")),
+            vec![
+                "accounts.toml:12:9: account \"a1\": field `route`: must be a path on the proxy starting with \"/\" (got \"http://evil.example/x\")",
+            ],
+        ),
+        (
+            account(&GOOD.replace("proxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n", "feed = \"ftp://example.gov.cn/rss\"\n")),
+            vec![
+                "accounts.toml:11:8: account \"a1\": field `feed`: invalid URL \"ftp://example.gov.cn/rss\": scheme must be http or https, not ftp",
+            ],
+        ),
+        (
+            account(&GOOD.replace("proxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n", "feed = \"not a url\"\n")),
+            vec![
+                "accounts.toml:11:8: account \"a1\": field `feed`: invalid URL \"not a url\": relative URL without a base",
+            ],
+        ),
+        (
+            account(&format!("{GOOD}feed = \"https://example.gov.cn/rss\"\n")),
+            vec!["accounts.toml:13:8: account \"a1\": give either `proxy` + `route` or `feed`, not both"],
+        ),
+        (
+            account(&GOOD.replace("route = \"/weibo/user/1\"\n", "")),
+            vec!["accounts.toml:11:9: account \"a1\": `proxy` needs a `route`"],
+        ),
+        (
+            account(&GOOD.replace("proxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n", "")),
+            vec!["accounts.toml:6:1: account \"a1\": missing source: give `proxy` + `route`, or `feed`"],
+        ),
+        (
+            account(&format!("{GOOD}state = \"deregistered\"\n")),
+            vec![
+                "accounts.toml:6:1: account \"a1\": state is \"deregistered\" but `deregistered_on` is missing",
+                "accounts.toml:6:1: account \"a1\": state is \"deregistered\" but `filing_ref` is missing",
+            ],
+        ),
+        (
+            account(&format!("{GOOD}state = \"deregistered\"\nderegistered_on = \"2026-02-30\"\nfiling_ref = \"临兰政办字〔2026〕5号\"\n")),
+            vec![
+                "accounts.toml:14:19: account \"a1\": field `deregistered_on`: invalid date \"2026-02-30\" (expected YYYY-MM-DD)",
+                "accounts.toml:6:1: account \"a1\": state is \"deregistered\" but `deregistered_on` is missing",
+            ],
+        ),
+        (
+            account(&format!("{GOOD}filing_ref = \"x\"\n")),
+            vec![
+                "accounts.toml:13:14: account \"a1\": field `filing_ref`: only allowed when state is \"deregistered\"",
+            ],
+        ),
+        (
+            account(&format!("{GOOD}state = \"closed\"\ninteractive = \"no\"\nstale_days = 0\n")),
+            vec![
+                "accounts.toml:13:9: account \"a1\": field `state`: unknown state \"closed\" (expected active, closing or deregistered)",
+                "accounts.toml:14:15: account \"a1\": field `interactive`: expected true or false, found a string",
+                "accounts.toml:15:14: account \"a1\": field `stale_days`: expected a positive number of days, found an integer",
+            ],
+        ),
+        (
+            "[[account]]\nunit = \"u1\"\n".into(),
+            vec![
+                "accounts.toml:1:1: account #1: missing field `id`",
+                "accounts.toml:1:1: account #1: missing field `name`",
+                "accounts.toml:1:1: account #1: missing field `platform`",
+                "accounts.toml:1:1: account #1: missing source: give `proxy` + `route`, or `feed`",
+                "accounts.toml:2:8: account #1: field `unit`: unknown unit \"u1\"",
+            ],
+        ),
+        (
+            "[[unit]\nid = 1\n".into(),
+            vec!["accounts.toml:1:8: invalid TOML: unclosed array table, expected `]`"],
+        ),
+    ];
+    for (text, expected) in cases {
+        let mut got = problems(&text);
+        let mut expected: Vec<String> = expected.into_iter().map(String::from).collect();
+        got.sort();
+        expected.sort();
+        assert_eq!(got, expected, "for register:\n{text}");
+    }
+}
+
+#[test]
+fn all_problems_are_reported_at_once_in_file_order() {
+    let text = format!(
+        "{UNIT}\n[[account]]\nid = \"a1\"\nunit = \"nope\"\nname = \"x\"\nplatform = \"weibo\"\nfeed = \"https://a.gov.cn/rss\"\n\n[[account]]\nid = \"a2\"\nunit = \"u1\"\nname = \"y\"\nplatform = \"myspace\"\nfeed = \"https://a.gov.cn/rss2\"\n"
+    );
+    let got = problems(&text);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].starts_with("accounts.toml:8:8:"), "{got:?}");
+    assert!(got[1].starts_with("accounts.toml:17:12:"), "{got:?}");
+}
+
+#[test]
+fn a_missing_file_is_an_error_that_names_it() {
+    let err = load_file(Path::new("/nonexistent/accounts.toml"), &Context { proxies: &[] })
+        .expect_err("missing file");
+    assert!(
+        err.to_string()
+            .contains("/nonexistent/accounts.toml:0:0: cannot read the register"),
+        "{err}"
+    );
+}

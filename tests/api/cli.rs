@@ -1,0 +1,136 @@
+//! The binary, run the way a user runs it.
+
+use crate::helpers::{fixture, shipped_register};
+use std::process::Command;
+
+fn xunjian(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xunjian"));
+    cmd.current_dir(dir)
+        .env_remove("XUNJIAN_CONFIG")
+        .env_remove("XUNJIAN_ACCOUNTS")
+        .env_remove("XUNJIAN_DATABASE_URL")
+        .env("XUNJIAN_LOG", "warn");
+    cmd
+}
+
+fn settings_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("xunjian.toml");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/xunjian.toml"), &path)
+        .expect("copy settings");
+    path
+}
+
+#[test]
+fn a_bad_register_exits_non_zero_and_lists_every_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    settings_file(dir.path());
+    let out = xunjian(dir.path())
+        .args(["--accounts"])
+        .arg(fixture("bad_accounts.toml"))
+        .arg("import")
+        .output()
+        .expect("run xunjian");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the register has 3 problem(s)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "bad_accounts.toml:9:12: account \"a1\": field `platform`: unknown platform \"weixin\""
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad_accounts.toml:10:9: account \"a1\": field `proxy`: unknown proxy \"rsshub2\" (configured: rsshub, wewe)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "bad_accounts.toml:15:6: account \"a1\": duplicate id (first defined at line 7)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("xunjian.db").exists(),
+        "a bad register must not touch the database"
+    );
+}
+
+#[test]
+fn import_accounts_and_export_work_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    settings_file(dir.path());
+    let register = shipped_register();
+    let import = xunjian(dir.path())
+        .arg("--accounts")
+        .arg(&register)
+        .arg("import")
+        .output()
+        .expect("import");
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    assert!(String::from_utf8_lossy(&import.stdout).contains("17 change(s), 0 unchanged"));
+
+    let table = xunjian(dir.path())
+        .args(["accounts", "--platform", "weibo"])
+        .output()
+        .expect("accounts");
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        stdout.contains("lsfb-weibo") && stdout.contains("yitang-weibo"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("lsfb-wechat"), "{stdout}");
+    assert!(stdout.contains("2 account(s)"), "{stdout}");
+
+    let out = dir.path().join("out.toml");
+    let export = xunjian(dir.path())
+        .arg("export")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("export");
+    assert!(export.status.success());
+    let exported = std::fs::read_to_string(&out).expect("exported file");
+    assert!(exported.contains("filing_ref = \"临兰政办字〔2026〕5号\""));
+}
+
+#[test]
+fn a_bad_settings_file_names_the_file_and_the_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("xunjian.toml");
+    std::fs::write(
+        &path,
+        "[database]\nurl = \"sqlite://x.db\"\npasword = \"x\"\n",
+    )
+    .expect("write");
+    let out = xunjian(dir.path()).arg("migrate").output().expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("xunjian.toml:"), "{stderr}");
+    assert!(stderr.contains("pasword"), "{stderr}");
+}
+
+#[test]
+fn the_database_password_never_appears_in_debug_output() {
+    let env = |key: &str| match key {
+        "XUNJIAN_DATABASE_URL" => Some("postgres://xj:hunter2@db.example/xj".to_string()),
+        "XUNJIAN_DATABASE_PASSWORD" => Some("s3cr3t".to_string()),
+        _ => None,
+    };
+    let settings =
+        xunjian::config::Settings::load(Some(&fixture("settings_minimal.toml")), &env)
+            .expect("settings");
+    let debug = format!("{settings:?}");
+    assert!(settings.database.url.contains("hunter2"));
+    assert!(
+        !debug.contains("hunter2") && !debug.contains("s3cr3t"),
+        "{debug}"
+    );
+    assert_eq!(
+        settings.database.password.as_ref().map(|p| p.expose()),
+        Some("s3cr3t")
+    );
+}

@@ -1,0 +1,110 @@
+//! Test databases: a fresh SQLite file always, and a fresh PostgreSQL
+//! database per test when `XUNJIAN_TEST_PG_URL` is set (required with CI=true).
+
+use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
+use xunjian::config::{DatabaseSettings, Settings};
+use xunjian::storage::Store;
+
+pub struct TestDb {
+    pub store: Store,
+    pub settings: Settings,
+    pub dir: tempfile::TempDir,
+    pg_drop: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Drops the PostgreSQL database; the SQLite file goes with the temp dir.
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin_url, name)) = self.pg_drop {
+            let admin = sqlx::PgPool::connect(&admin_url).await.expect("admin connection");
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+                .execute(&admin)
+                .await
+                .expect("drop test database");
+            admin.close().await;
+        }
+    }
+}
+
+/// Settings for the tests: two proxies, as the shipped register expects.
+pub fn test_settings(database_url: &str) -> Settings {
+    let text = format!(
+        "[database]\nurl = \"{database_url}\"\n\n[proxies.rsshub]\nurl = \"http://127.0.0.1:1200\"\nhealth_path = \"/healthz\"\n\n[proxies.wewe]\nurl = \"http://127.0.0.1:4000\"\n"
+    );
+    Settings::parse("test settings", &text).expect("test settings parse")
+}
+
+/// One migrated database per backend available, each fresh for this test.
+pub async fn test_dbs(test: &str) -> Vec<TestDb> {
+    let mut dbs = vec![sqlite_db().await];
+    match std::env::var("XUNJIAN_TEST_PG_URL") {
+        Ok(url) => dbs.push(postgres_db(&url, test).await),
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true but XUNJIAN_TEST_PG_URL is not set: the PostgreSQL suite must run")
+        }
+        Err(_) => eprintln!("XUNJIAN_TEST_PG_URL not set: {test} runs on SQLite only"),
+    }
+    dbs
+}
+
+async fn sqlite_db() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("xunjian.db").display());
+    let settings = test_settings(&url);
+    let store = connect(&settings.database).await;
+    TestDb {
+        store,
+        settings,
+        dir,
+        pg_drop: None,
+    }
+}
+
+async fn postgres_db(admin_url: &str, test: &str) -> TestDb {
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let name = format!("xj_{}_{}_{}", test.replace('-', "_"), std::process::id(), nanos % 1_000_000_000);
+    let admin = sqlx::PgPool::connect(admin_url)
+        .await
+        .expect("XUNJIAN_TEST_PG_URL must reach PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&admin)
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let mut url = url::Url::parse(admin_url).expect("XUNJIAN_TEST_PG_URL is a URL");
+    url.set_path(&name);
+    let settings = test_settings(url.as_str());
+    let store = connect(&settings.database).await;
+    TestDb {
+        store,
+        settings,
+        dir: tempfile::tempdir().expect("temp dir"),
+        pg_drop: Some((admin_url.to_string(), name)),
+    }
+}
+
+async fn connect(settings: &DatabaseSettings) -> Store {
+    let store = Store::connect(settings).await.expect("connect test database");
+    store.migrate().await.expect("migrate test database");
+    store
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+pub fn shipped_register() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("accounts.toml")
+}
+
+pub fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("test time is RFC 3339")
+        .with_timezone(&Utc)
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real program pieces against real SQLite files,
+//! the real PostgreSQL server and real HTTP servers on 127.0.0.1.
+
+mod cli;
+mod helpers;
+mod register;
