@@ -6,5 +6,6 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod parse;
 pub mod registry;
 pub mod storage;

@@ -19,8 +19,12 @@ const GOOD: &str = "id = \"a1\"\nunit = \"u1\"\nname = \"兰山发布\"\nplatfor
 #[test]
 fn a_valid_register_loads_with_defaults() {
     let proxies = vec!["rsshub".to_string()];
-    let register = parse("accounts.toml", &account(GOOD), &Context { proxies: &proxies })
-        .expect("valid register");
+    let register = parse(
+        "accounts.toml",
+        &account(GOOD),
+        &Context { proxies: &proxies },
+    )
+    .expect("valid register");
     let a = &register.accounts[0];
     assert_eq!(a.state, AccountState::Active);
     assert!(a.is_interactive);
@@ -48,7 +52,10 @@ fn the_shipped_register_loads() {
         );
     }
     for state in AccountState::ALL {
-        assert!(register.accounts.iter().any(|a| a.state == state), "{state} missing");
+        assert!(
+            register.accounts.iter().any(|a| a.state == state),
+            "{state} missing"
+        );
     }
     for kind in [UnitKind::Department, UnitKind::Town] {
         assert!(register.units.iter().any(|u| u.kind == kind));
@@ -205,8 +212,11 @@ fn all_problems_are_reported_at_once_in_file_order() {
 
 #[test]
 fn a_missing_file_is_an_error_that_names_it() {
-    let err = load_file(Path::new("/nonexistent/accounts.toml"), &Context { proxies: &[] })
-        .expect_err("missing file");
+    let err = load_file(
+        Path::new("/nonexistent/accounts.toml"),
+        &Context { proxies: &[] },
+    )
+    .expect_err("missing file");
     assert!(
         err.to_string()
             .contains("/nonexistent/accounts.toml:0:0: cannot read the register"),

@@ -120,9 +120,8 @@ fn the_database_password_never_appears_in_debug_output() {
         "XUNJIAN_DATABASE_PASSWORD" => Some("s3cr3t".to_string()),
         _ => None,
     };
-    let settings =
-        xunjian::config::Settings::load(Some(&fixture("settings_minimal.toml")), &env)
-            .expect("settings");
+    let settings = xunjian::config::Settings::load(Some(&fixture("settings_minimal.toml")), &env)
+        .expect("settings");
     let debug = format!("{settings:?}");
     assert!(settings.database.url.contains("hunter2"));
     assert!(

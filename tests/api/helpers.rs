@@ -22,11 +22,15 @@ impl TestDb {
     pub async fn finish(self) {
         self.store.close().await;
         if let Some((admin_url, name)) = self.pg_drop {
-            let admin = sqlx::PgPool::connect(&admin_url).await.expect("admin connection");
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-                .execute(&admin)
+            let admin = sqlx::PgPool::connect(&admin_url)
                 .await
-                .expect("drop test database");
+                .expect("admin connection");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .execute(&admin)
+            .await
+            .expect("drop test database");
             admin.close().await;
         }
     }
@@ -68,7 +72,12 @@ async fn sqlite_db() -> TestDb {
 
 async fn postgres_db(admin_url: &str, test: &str) -> TestDb {
     let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let name = format!("xj_{}_{}_{}", test.replace('-', "_"), std::process::id(), nanos % 1_000_000_000);
+    let name = format!(
+        "xj_{}_{}_{}",
+        test.replace('-', "_"),
+        std::process::id(),
+        nanos % 1_000_000_000
+    );
     let admin = sqlx::PgPool::connect(admin_url)
         .await
         .expect("XUNJIAN_TEST_PG_URL must reach PostgreSQL");
@@ -90,13 +99,17 @@ async fn postgres_db(admin_url: &str, test: &str) -> TestDb {
 }
 
 async fn connect(settings: &DatabaseSettings) -> Store {
-    let store = Store::connect(settings).await.expect("connect test database");
+    let store = Store::connect(settings)
+        .await
+        .expect("connect test database");
     store.migrate().await.expect("migrate test database");
     store
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 pub fn shipped_register() -> PathBuf {

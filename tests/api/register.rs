@@ -5,14 +5,19 @@ use xunjian::app::App;
 use xunjian::registry::AccountState;
 
 async fn app_for(db: &crate::helpers::TestDb, accounts: std::path::PathBuf) -> App {
-    App::open(db.settings.clone(), accounts).await.expect("open app")
+    App::open(db.settings.clone(), accounts)
+        .await
+        .expect("open app")
 }
 
 #[tokio::test]
 async fn import_then_export_then_import_is_lossless() {
     for db in test_dbs("roundtrip").await {
         let app = app_for(&db, shipped_register()).await;
-        let first = app.import(false, false, at("2026-11-23T09:00:00+08:00")).await.expect("import");
+        let first = app
+            .import(false, false, at("2026-11-23T09:00:00+08:00"))
+            .await
+            .expect("import");
         assert_eq!(first.changes.len(), 17, "{}", db.store.backend());
 
         let exported = app.export().await.expect("export");
@@ -22,7 +27,10 @@ async fn import_then_export_then_import_is_lossless() {
         let original = app.read_register().expect("shipped register");
         let again = app_for(&db, path).await;
         assert_eq!(again.read_register().expect("export loads"), original);
-        let second = again.import(false, false, at("2026-11-23T10:00:00+08:00")).await.expect("re-import");
+        let second = again
+            .import(false, false, at("2026-11-23T10:00:00+08:00"))
+            .await
+            .expect("re-import");
         assert!(second.changes.is_empty(), "{:?}", second.changes);
         assert_eq!(second.unchanged, 17);
         assert_eq!(db.store.load_register().await.expect("load"), original);
@@ -34,7 +42,9 @@ async fn import_then_export_then_import_is_lossless() {
 async fn every_change_is_recorded_with_who_when_what_and_source() {
     for db in test_dbs("audit").await {
         let app = app_for(&db, shipped_register()).await;
-        app.import(false, false, at("2026-11-01T09:00:00+08:00")).await.expect("import");
+        app.import(false, false, at("2026-11-01T09:00:00+08:00"))
+            .await
+            .expect("import");
 
         let text = std::fs::read_to_string(shipped_register())
             .expect("read")
@@ -42,10 +52,17 @@ async fn every_change_is_recorded_with_who_when_what_and_source() {
         let edited = db.path("edited.toml");
         std::fs::write(&edited, text).expect("write");
         let app = app_for(&db, edited).await;
-        let plan = app.import(false, false, at("2026-11-02T09:00:00+08:00")).await.expect("import");
+        let plan = app
+            .import(false, false, at("2026-11-02T09:00:00+08:00"))
+            .await
+            .expect("import");
         assert_eq!(plan.changes.len(), 1);
 
-        let events = db.store.register_events(Some("yitang-weibo")).await.expect("events");
+        let events = db
+            .store
+            .register_events(Some("yitang-weibo"))
+            .await
+            .expect("events");
         assert_eq!(events.len(), 2, "{events:?}");
         assert_eq!(events[0].action, "insert");
         assert_eq!(events[1].action, "update");
@@ -64,25 +81,49 @@ async fn every_change_is_recorded_with_who_when_what_and_source() {
 async fn an_account_gone_from_the_file_is_reported_and_only_pruned_on_request() {
     for db in test_dbs("prune").await {
         let app = app_for(&db, shipped_register()).await;
-        app.import(false, false, at("2026-11-01T09:00:00+08:00")).await.expect("import");
+        app.import(false, false, at("2026-11-01T09:00:00+08:00"))
+            .await
+            .expect("import");
 
         let text = std::fs::read_to_string(shipped_register()).expect("read");
-        let cut = text.find("[[account]]\nid = \"liuqing-douyin\"").expect("last account");
+        let cut = text
+            .find("[[account]]\nid = \"liuqing-douyin\"")
+            .expect("last account");
         let smaller = db.path("smaller.toml");
         std::fs::write(&smaller, &text[..cut]).expect("write");
         let app = app_for(&db, smaller).await;
 
-        let kept = app.import(false, false, at("2026-11-02T09:00:00+08:00")).await.expect("import");
+        let kept = app
+            .import(false, false, at("2026-11-02T09:00:00+08:00"))
+            .await
+            .expect("import");
         assert!(kept.changes.is_empty());
         assert_eq!(kept.missing_accounts, vec!["liuqing-douyin".to_string()]);
-        assert!(db.store.load_register().await.expect("load").account("liuqing-douyin").is_some());
+        assert!(
+            db.store
+                .load_register()
+                .await
+                .expect("load")
+                .account("liuqing-douyin")
+                .is_some()
+        );
 
-        let pruned = app.import(true, false, at("2026-11-03T09:00:00+08:00")).await.expect("prune");
+        let pruned = app
+            .import(true, false, at("2026-11-03T09:00:00+08:00"))
+            .await
+            .expect("prune");
         assert_eq!(pruned.changes.len(), 1, "{:?}", pruned.changes);
         let register = db.store.load_register().await.expect("load");
         assert!(register.account("liuqing-douyin").is_none());
-        assert!(register.unit("lsq-liuqing").is_some(), "the unit is still in the file");
-        let events = db.store.register_events(Some("liuqing-douyin")).await.expect("events");
+        assert!(
+            register.unit("lsq-liuqing").is_some(),
+            "the unit is still in the file"
+        );
+        let events = db
+            .store
+            .register_events(Some("liuqing-douyin"))
+            .await
+            .expect("events");
         assert_eq!(events.last().map(|e| e.action.as_str()), Some("remove"));
         db.finish().await;
     }
@@ -92,9 +133,19 @@ async fn an_account_gone_from_the_file_is_reported_and_only_pruned_on_request() 
 async fn a_dry_run_changes_nothing() {
     for db in test_dbs("dry_run").await {
         let app = app_for(&db, shipped_register()).await;
-        let plan = app.import(false, true, at("2026-11-01T09:00:00+08:00")).await.expect("dry run");
+        let plan = app
+            .import(false, true, at("2026-11-01T09:00:00+08:00"))
+            .await
+            .expect("dry run");
         assert_eq!(plan.changes.len(), 17);
-        assert!(db.store.load_register().await.expect("load").accounts.is_empty());
+        assert!(
+            db.store
+                .load_register()
+                .await
+                .expect("load")
+                .accounts
+                .is_empty()
+        );
         db.finish().await;
     }
 }
@@ -118,18 +169,32 @@ async fn migrations_run_twice_without_harm_and_sqlite_uses_wal() {
 async fn state_changes_keep_the_filing_data() {
     for db in test_dbs("filing").await {
         let app = app_for(&db, shipped_register()).await;
-        app.import(false, false, at("2026-11-01T09:00:00+08:00")).await.expect("import");
+        app.import(false, false, at("2026-11-01T09:00:00+08:00"))
+            .await
+            .expect("import");
         let register = db.store.load_register().await.expect("load");
-        let kuaishou = register.account("lsjy-kuaishou").expect("deregistered account");
+        let kuaishou = register
+            .account("lsjy-kuaishou")
+            .expect("deregistered account");
         assert_eq!(kuaishou.state, AccountState::Deregistered);
-        assert_eq!(kuaishou.filing_ref.as_deref(), Some("临兰政办字〔2026〕5号"));
+        assert_eq!(
+            kuaishou.filing_ref.as_deref(),
+            Some("临兰政办字〔2026〕5号")
+        );
         assert_eq!(
             kuaishou.deregistered_on.map(|d| d.to_string()).as_deref(),
             Some("2026-03-01")
         );
-        let szls = register.account("szls-wechat").expect("account with override");
+        let szls = register
+            .account("szls-wechat")
+            .expect("account with override");
         assert_eq!(szls.thresholds.stale_days, Some(7));
-        assert!(!register.account("lsfb-douyin").expect("douyin").is_interactive);
+        assert!(
+            !register
+                .account("lsfb-douyin")
+                .expect("douyin")
+                .is_interactive
+        );
         db.finish().await;
     }
 }

@@ -1,0 +1,153 @@
+//! Feed → posts. Pure: bytes and the fetch time in, posts out.
+//!
+//! Reads RSS 0.9x/1.0/2.0, Atom and JSON Feed (feed-rs), gives every item a
+//! stable dedup key, a publication time that cannot lie about the future, and
+//! a kind (original / repost / unknown) with the evidence for it.
+
+mod classify;
+mod dedup;
+
+pub use classify::{Classifier, PostKind};
+pub use dedup::{dedup_key, normalize_link};
+
+use crate::registry::Platform;
+use chrono::{DateTime, Utc};
+
+/// One item of a feed, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    pub dedup_key: String,
+    /// When it was published; the fetch time when the feed gave none or a future one.
+    pub published_at: DateTime<Utc>,
+    /// True when `published_at` is not the feed's own date (missing).
+    pub is_date_estimated: bool,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    pub author: Option<String>,
+    pub kind: PostKind,
+    /// Which marker decided the kind.
+    pub evidence: String,
+}
+
+/// A parsed feed: the account name it shows and its posts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedFeed {
+    pub title: Option<String>,
+    /// `<ttl>` in minutes, when the feed states one.
+    pub ttl_minutes: Option<u32>,
+    pub posts: Vec<Post>,
+}
+
+/// Why a body is not a usable feed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("not a feed: the server sent an HTML page ({0})")]
+    Html(String),
+    #[error("not a feed: {0}")]
+    Malformed(String),
+    #[error("the feed is empty")]
+    Empty,
+}
+
+/// Parses a feed body fetched at `fetched_at` for an account on `platform`.
+pub fn parse_feed(
+    body: &[u8],
+    platform: Platform,
+    classifier: &Classifier,
+    fetched_at: DateTime<Utc>,
+) -> Result<ParsedFeed, ParseError> {
+    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]).to_ascii_lowercase();
+    let trimmed = head.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if trimmed.starts_with("<!doctype html") || trimmed.starts_with("<html") {
+        return Err(ParseError::Html(html_title(body)));
+    }
+    let parser = feed_rs::parser::Builder::new()
+        // An empty id marks "the feed gave none": the dedup key then falls back to the link.
+        .id_generator(|_, _, _| String::new())
+        .sanitize_content(false)
+        .build();
+    let feed = parser
+        .parse(body)
+        .map_err(|e| ParseError::Malformed(one_line(&e.to_string())))?;
+    let title = feed
+        .title
+        .map(|t| t.content.trim().to_string())
+        .filter(|t| !t.is_empty());
+    let mut posts = Vec::with_capacity(feed.entries.len());
+    for entry in feed.entries {
+        let link = entry.links.first().map(|l| l.href.trim().to_string());
+        let item_title = entry.title.map(|t| t.content);
+        let summary = entry.summary.map(|t| t.content).unwrap_or_default();
+        let content = entry.content.and_then(|c| c.body).unwrap_or_default();
+        let text = if content.len() >= summary.len() {
+            content
+        } else {
+            summary
+        };
+        let key = dedup_key(&entry.id, link.as_deref(), item_title.as_deref(), &text);
+        let (published_at, is_date_estimated) = match entry.published.or(entry.updated) {
+            Some(at) if at > fetched_at => (fetched_at, false),
+            Some(at) => (at, false),
+            None => (fetched_at, true),
+        };
+        let verdict = classifier.classify(
+            platform,
+            item_title.as_deref().unwrap_or(""),
+            &text,
+            title.as_deref(),
+        );
+        posts.push(Post {
+            dedup_key: key,
+            published_at,
+            is_date_estimated,
+            title: item_title.map(|t| truncate(t.trim(), 500)),
+            link,
+            author: entry
+                .authors
+                .first()
+                .and_then(|a| a.name.as_deref())
+                .map(|name| truncate(name.trim(), 200)),
+            kind: verdict.0,
+            evidence: verdict.1,
+        });
+    }
+    Ok(ParsedFeed {
+        title,
+        ttl_minutes: feed.ttl,
+        posts,
+    })
+}
+
+fn html_title(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+    let lower = text.to_ascii_lowercase();
+    let title = lower
+        .find("<title>")
+        .and_then(|start| {
+            let rest = &text[start + 7..];
+            rest.find("</").map(|end| rest[..end].trim().to_string())
+        })
+        .filter(|t| !t.is_empty());
+    title.map_or_else(
+        || "no title".to_string(),
+        |t| format!("title \"{}\"", truncate(&t, 120)),
+    )
+}
+
+/// At most `max` characters, on a character boundary.
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+fn one_line(text: &str) -> String {
+    truncate(&text.split_whitespace().collect::<Vec<_>>().join(" "), 300)
+}
+
+#[cfg(test)]
+mod tests;
