@@ -192,6 +192,65 @@ pub fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
+/// The outcome of a poll cycle as a table.
+pub fn poll_table(reports: &[crate::poll::PollReport]) -> String {
+    let mut rows = vec![[
+        "ID".to_string(),
+        "结果".to_string(),
+        "条目".to_string(),
+        "新增".to_string(),
+        "下次检查".to_string(),
+        "说明".to_string(),
+    ]];
+    for r in reports {
+        rows.push([
+            r.account_id.clone(),
+            r.outcome.id().to_string(),
+            r.items.to_string(),
+            r.new_posts.to_string(),
+            crate::calendar::to_local(r.next_check_at).format("%m-%d %H:%M").to_string(),
+            r.message.clone().unwrap_or_default(),
+        ]);
+    }
+    let failed = reports.iter().filter(|r| r.outcome.is_failure()).count();
+    let mut out = render_table(&rows);
+    out.push_str(&format!("{} account(s) polled, {failed} failed\n", reports.len()));
+    out
+}
+
+/// A one-line progress bar on stderr, shown only on a terminal.
+pub struct ProgressBar {
+    is_shown: bool,
+}
+
+impl ProgressBar {
+    pub fn new_on_terminal() -> ProgressBar {
+        use std::io::IsTerminal;
+        ProgressBar {
+            is_shown: std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn show(&self, done: usize, total: usize) {
+        if !self.is_shown || total == 0 {
+            return;
+        }
+        let width = 30;
+        let filled = done * width / total;
+        eprint!(
+            "\r[{}{}] {done}/{total}",
+            "#".repeat(filled),
+            ".".repeat(width - filled)
+        );
+    }
+
+    pub fn finish(&self) {
+        if self.is_shown {
+            eprintln!();
+        }
+    }
+}
+
 /// Runs until SIGINT or SIGTERM.
 pub async fn run_daemon(app: App) -> anyhow::Result<()> {
     let shutdown = tokio_util::sync::CancellationToken::new();

@@ -56,6 +56,15 @@ pub enum Command {
     },
     /// Apply database migrations and exit
     Migrate,
+    /// Poll what is due once (or the given accounts, or everything) and print the outcomes
+    Poll {
+        /// Poll this account now, due or not (repeatable)
+        #[arg(long = "account", value_name = "ID")]
+        accounts: Vec<String>,
+        /// Poll every account now, due or not
+        #[arg(long, conflicts_with = "accounts")]
+        all: bool,
+    },
     /// Show the stored register as a table
     Accounts {
         /// Only accounts of this unit (id)
@@ -149,6 +158,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 state,
             };
             print!("{}", app::accounts_table(&register, &filter));
+        }
+        Command::Poll { accounts, all } => {
+            let app = App::open(settings, cli.accounts).await?;
+            let register = app.store.load_register().await?;
+            for id in &accounts {
+                if register.account(id).is_none() {
+                    anyhow::bail!("poll --account {id}: no such account in the database (run `xunjian import` first?)");
+                }
+            }
+            let ids = if all {
+                register.accounts.iter().map(|a| a.id.clone()).collect()
+            } else if accounts.is_empty() {
+                app.store.due_account_ids(now).await?
+            } else {
+                accounts
+            };
+            let poller = crate::poll::Poller::new(&app.settings, app.store.clone())?;
+            let bar = crate::app::ProgressBar::new_on_terminal();
+            let reports = poller.poll_accounts(&ids, now, &|done, total| bar.show(done, total)).await?;
+            bar.finish();
+            print!("{}", app::poll_table(&reports));
         }
         Command::Run => {
             app::read_register(&settings, &cli.accounts)?;

@@ -4,8 +4,12 @@
 //! `storage` → `rules` (findings, verdicts) → alerts and reports.
 
 pub mod app;
+pub mod calendar;
 pub mod cli;
 pub mod config;
+pub mod fetch;
 pub mod parse;
+pub mod poll;
 pub mod registry;
+pub mod scheduler;
 pub mod storage;

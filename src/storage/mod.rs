@@ -5,8 +5,10 @@
 //! In: domain types. Out: domain types; rows never leave this module.
 //! Times are stored as integer seconds since the Unix epoch (UTC).
 
+mod polling;
 mod register;
 
+pub use polling::ProxyHealth;
 pub use register::RegisterEvent;
 
 use crate::config::DatabaseSettings;

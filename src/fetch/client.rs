@@ -1,0 +1,217 @@
+//! The one shared HTTP client and a single conditional GET.
+
+use super::{FetchFailure, Outcome, Patterns, classify_failure};
+use crate::config::PollSettings;
+use reqwest::header::{
+    ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED, RETRY_AFTER,
+};
+use std::time::Duration;
+use url::Url;
+
+const USER_AGENT: &str = concat!(
+    "xunjian/",
+    env!("CARGO_PKG_VERSION"),
+    " (government new-media supervision; +https://github.com/xunjian)"
+);
+const ACCEPT_FEEDS: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
+     application/json;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5";
+
+/// A successful response: a body to parse (or none on 304) and caching hints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub outcome: Outcome,
+    pub body: Vec<u8>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// `Cache-Control: max-age`.
+    pub max_age: Option<Duration>,
+    pub retry_after: Option<Duration>,
+}
+
+/// Fetches feeds politely: one client, timeouts, a body cap, same-host redirects.
+#[derive(Clone, Debug)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    max_body_bytes: usize,
+    timeout: Duration,
+    pub patterns: Patterns,
+}
+
+impl Fetcher {
+    pub fn new(settings: &PollSettings) -> Result<Fetcher, FetchSetupError> {
+        let max_redirects = settings.max_redirects;
+        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+            let origin_host = attempt.previous().first().and_then(|u| u.host_str()).map(str::to_owned);
+            if attempt.previous().len() > max_redirects {
+                attempt.error(format!("more than {max_redirects} redirects"))
+            } else if attempt.url().host_str().map(str::to_owned) != origin_host {
+                let to = attempt.url().to_string();
+                attempt.error(format!("redirect to another host refused: {to}"))
+            } else {
+                attempt.follow()
+            }
+        });
+        let timeout = Duration::from_secs(settings.timeout_seconds);
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(settings.connect_timeout_seconds))
+            .timeout(timeout)
+            .redirect(redirect)
+            .gzip(true)
+            .brotli(true)
+            .pool_max_idle_per_host(settings.max_concurrency)
+            .build()
+            .map_err(|e| FetchSetupError(e.to_string()))?;
+        let patterns = Patterns::new(&settings.gone_patterns, &settings.blocked_patterns)
+            .map_err(|e| FetchSetupError(e.to_string()))?;
+        Ok(Fetcher {
+            client,
+            max_body_bytes: settings.max_body_bytes,
+            timeout,
+            patterns,
+        })
+    }
+
+    /// One conditional GET. `is_proxy` says whether the URL is a proxy route
+    /// (whose errors are the proxy's) or a plain feed.
+    pub async fn get(
+        &self,
+        url: &Url,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+        is_proxy: bool,
+    ) -> Result<Fetched, FetchFailure> {
+        let mut request = self.client.get(url.clone()).header(ACCEPT, ACCEPT_FEEDS);
+        if let Some(etag) = etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(last_modified) = last_modified {
+            request = request.header(IF_MODIFIED_SINCE, last_modified);
+        }
+        let response = request.send().await.map_err(|e| self.transport_failure(&e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let retry_after = retry_after(&headers);
+        if status == 304 {
+            return Ok(Fetched {
+                outcome: Outcome::NotModified,
+                body: Vec::new(),
+                etag: header(&headers, ETAG).or_else(|| etag.map(str::to_owned)),
+                last_modified: header(&headers, LAST_MODIFIED)
+                    .or_else(|| last_modified.map(str::to_owned)),
+                max_age: max_age(&headers),
+                retry_after,
+            });
+        }
+        let body = self.read_body(response).await?;
+        if !(200..300).contains(&status) {
+            let mut failure = classify_failure(status, &body, is_proxy, &self.patterns);
+            failure.retry_after = retry_after;
+            return Err(failure);
+        }
+        Ok(Fetched {
+            outcome: Outcome::Ok,
+            body,
+            etag: header(&headers, ETAG),
+            last_modified: header(&headers, LAST_MODIFIED),
+            max_age: max_age(&headers),
+            retry_after,
+        })
+    }
+
+    /// A health probe: true when the URL answers 2xx.
+    pub async fn probe(&self, url: &Url) -> Result<(), String> {
+        match self.client.get(url.clone()).send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!("health check {url} answered HTTP {}", r.status().as_u16())),
+            Err(e) => Err(format!("health check {url} failed: {}", self.transport_failure(&e).message)),
+        }
+    }
+
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, FetchFailure> {
+        let too_large = || {
+            FetchFailure::new(
+                Outcome::Invalid,
+                format!("the response is larger than {} bytes (after decompression)", self.max_body_bytes),
+            )
+        };
+        let declared = header(response.headers(), CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > self.max_body_bytes) {
+            return Err(too_large());
+        }
+        let mut body = Vec::with_capacity(declared.unwrap_or(16 * 1024).min(self.max_body_bytes));
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > self.max_body_bytes {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(e) => return Err(self.transport_failure(&e)),
+            }
+        }
+    }
+
+    fn transport_failure(&self, err: &reqwest::Error) -> FetchFailure {
+        let chain = error_chain(err);
+        if err.is_redirect() {
+            FetchFailure::new(Outcome::Invalid, chain)
+        } else if err.is_timeout() {
+            FetchFailure::new(
+                Outcome::Network,
+                format!("timed out after {} s: {chain}", self.timeout.as_secs()),
+            )
+        } else if err.is_connect() {
+            FetchFailure::new(Outcome::Network, format!("cannot connect: {chain}"))
+        } else if err.is_decode() || err.is_body() {
+            FetchFailure::new(Outcome::Invalid, format!("unreadable body: {chain}"))
+        } else {
+            FetchFailure::new(Outcome::Network, chain)
+        }
+    }
+}
+
+/// The settings could not produce a client.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the HTTP client: {0}")]
+pub struct FetchSetupError(String);
+
+/// The error and its causes on one line, without repeating the URL twice.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn max_age(headers: &HeaderMap) -> Option<Duration> {
+    let value = header(headers, CACHE_CONTROL)?;
+    value.split(',').find_map(|part| {
+        let part = part.trim();
+        let seconds = part.strip_prefix("max-age=").or_else(|| part.strip_prefix("s-maxage="))?;
+        seconds.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs)
+    })
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = header(headers, RETRY_AFTER)?;
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(&value).ok()?;
+    let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    wait.to_std().ok()
+}

@@ -1,0 +1,155 @@
+//! HTTP: one shared client, conditional GET, caps and timeouts, and the
+//! outcome class of every attempt.
+//!
+//! In: a URL built from the register (proxy + route, or a feed URL) and the
+//! validators from the last fetch. Out: a body with caching hints, or a
+//! [`FetchFailure`] with its [`Outcome`] and a message a person can act on.
+
+mod classify;
+mod client;
+
+pub use classify::{Patterns, classify_failure};
+pub use client::{Fetched, Fetcher};
+
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// The class of a fetch attempt; the ids are stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    Ok,
+    NotModified,
+    /// The account no longer exists on the platform.
+    Gone,
+    /// WAF, captcha, expired cookies: the proxy cannot see the account now.
+    Blocked,
+    /// The proxy asked to come back shortly.
+    RetrySoon,
+    /// The proxy failed for its own reasons.
+    ProxyError,
+    /// Refused, timed out, DNS, or a server error from a plain feed.
+    Network,
+    /// Not a feed, too large, malformed, or a redirect that was refused.
+    Invalid,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Ok,
+        Outcome::NotModified,
+        Outcome::Gone,
+        Outcome::Blocked,
+        Outcome::RetrySoon,
+        Outcome::ProxyError,
+        Outcome::Network,
+        Outcome::Invalid,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::NotModified => "not_modified",
+            Outcome::Gone => "gone",
+            Outcome::Blocked => "blocked",
+            Outcome::RetrySoon => "retry_soon",
+            Outcome::ProxyError => "proxy_error",
+            Outcome::Network => "network",
+            Outcome::Invalid => "invalid",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.id() == id)
+    }
+
+    /// True for every class except `ok` and `not_modified`.
+    pub fn is_failure(self) -> bool {
+        !matches!(self, Outcome::Ok | Outcome::NotModified)
+    }
+
+    /// Failures that say more about the proxy than about the account.
+    pub fn is_proxy_trouble(self) -> bool {
+        matches!(self, Outcome::Network | Outcome::ProxyError)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// A failed attempt: its class, a useful message and any hint when to retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchFailure {
+    pub outcome: Outcome,
+    pub message: String,
+    pub http_status: Option<u16>,
+    pub retry_after: Option<Duration>,
+}
+
+impl FetchFailure {
+    pub fn new(outcome: Outcome, message: impl Into<String>) -> Self {
+        FetchFailure {
+            outcome,
+            message: message.into(),
+            http_status: None,
+            retry_after: None,
+        }
+    }
+
+    /// Whether trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        !matches!(self.outcome, Outcome::Gone | Outcome::Invalid)
+    }
+}
+
+/// What is kept between fetches of one account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchState {
+    pub account_id: String,
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub outcome: Option<Outcome>,
+    pub message: Option<String>,
+    pub http_status: Option<u16>,
+    pub consecutive_failures: u32,
+    /// Consecutive `gone` outcomes, and when the first of them was seen.
+    pub gone_streak: u32,
+    pub gone_since: Option<DateTime<Utc>>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// The account name the feed shows.
+    pub feed_title: Option<String>,
+}
+
+impl FetchState {
+    /// The state after an attempt at `now` ended in `outcome`.
+    pub fn after(&self, outcome: Outcome, now: DateTime<Utc>) -> FetchState {
+        let mut next = self.clone();
+        next.last_checked_at = Some(now);
+        next.outcome = Some(outcome);
+        if outcome.is_failure() {
+            next.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        } else {
+            next.consecutive_failures = 0;
+            next.last_success_at = Some(now);
+            next.message = None;
+            next.http_status = None;
+        }
+        match outcome {
+            Outcome::Gone => {
+                next.gone_streak = self.gone_streak.saturating_add(1);
+                next.gone_since = self.gone_since.or(Some(now));
+            }
+            Outcome::Ok | Outcome::NotModified => {
+                next.gone_streak = 0;
+                next.gone_since = None;
+            }
+            // Other failures neither confirm nor deny that the account is gone.
+            _ => {}
+        }
+        next
+    }
+}

@@ -1,0 +1,354 @@
+//! One poll cycle: due accounts → fetch → parse → store, and proxy health.
+//!
+//! In: the stored register and fetch states, the settings, `now`.
+//! Out: new posts and fetch states in storage, a [`PollReport`] per account.
+//! One account failing never stops the others.
+
+pub mod schedule;
+
+use crate::config::Settings;
+use crate::fetch::{FetchFailure, FetchState, Fetched, Fetcher, Outcome};
+use crate::parse::{Classifier, ParseError, parse_feed};
+use crate::registry::{Account, Platform, Source};
+use crate::storage::Store;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use schedule::{ScheduleInput, next_check_at};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use url::Url;
+
+/// What happened to one account in a cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollReport {
+    pub account_id: String,
+    pub outcome: Outcome,
+    /// Items in the feed, and how many of them were new.
+    pub items: usize,
+    pub new_posts: u64,
+    pub message: Option<String>,
+    pub next_check_at: DateTime<Utc>,
+}
+
+/// A proxy's health as decided at the end of a cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyVerdict {
+    pub proxy: String,
+    pub is_up: bool,
+    pub message: Option<String>,
+}
+
+/// The poller: one HTTP client, the concurrency caps and the classifiers.
+pub struct Poller {
+    store: Store,
+    fetcher: Fetcher,
+    classifier: Classifier,
+    settings: Settings,
+    per_proxy: HashMap<String, Arc<Semaphore>>,
+}
+
+/// The poller could not be built from the settings.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up polling: {0}")]
+pub struct PollSetupError(String);
+
+impl Poller {
+    pub fn new(settings: &Settings, store: Store) -> Result<Poller, PollSetupError> {
+        let fetcher = Fetcher::new(&settings.poll).map_err(|e| PollSetupError(e.to_string()))?;
+        let classifier = Classifier::new(&settings.poll.repost_patterns)
+            .map_err(|e| PollSetupError(e.to_string()))?;
+        let per_proxy = settings
+            .proxies
+            .iter()
+            .map(|(name, p)| (name.clone(), Arc::new(Semaphore::new(p.max_concurrency))))
+            .collect();
+        Ok(Poller {
+            store,
+            fetcher,
+            classifier,
+            settings: settings.clone(),
+            per_proxy,
+        })
+    }
+
+    /// Polls every account that is due at `now`.
+    pub async fn poll_due(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<PollReport>> {
+        let ids = self.store.due_account_ids(now).await?;
+        self.poll_accounts(&ids, now, &|_, _| {}).await
+    }
+
+    /// Polls the given accounts now, whatever their schedule; `progress` is
+    /// called with (done, total) after each account.
+    pub async fn poll_accounts(
+        &self,
+        ids: &[String],
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> anyhow::Result<Vec<PollReport>> {
+        let register = self.store.load_register().await?;
+        let mut states = self.store.fetch_states().await?;
+        let by_id: HashMap<&str, &Account> =
+            register.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+        let jobs: Vec<(&Account, FetchState)> = ids
+            .iter()
+            .filter_map(|id| by_id.get(id.as_str()).copied())
+            .map(|account| {
+                let state = states.remove(&account.id).unwrap_or_else(|| FetchState {
+                    account_id: account.id.clone(),
+                    ..FetchState::default()
+                });
+                (account, state)
+            })
+            .collect();
+        let total = jobs.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let mut reports: Vec<PollReport> = futures_util::stream::iter(jobs)
+            .map(|(account, state)| async {
+                let report = self.poll_one(account, state, now).await;
+                let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(finished, total);
+                report
+            })
+            .buffer_unordered(self.settings.poll.max_concurrency)
+            .collect()
+            .await;
+        reports.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        let verdicts = self.judge_proxies(&register.accounts, &reports, now).await?;
+        for verdict in verdicts {
+            self.store
+                .set_proxy_health(&verdict.proxy, verdict.is_up, verdict.message.as_deref(), now)
+                .await?;
+        }
+        Ok(reports)
+    }
+
+    async fn poll_one(&self, account: &Account, state: FetchState, now: DateTime<Utc>) -> PollReport {
+        let (url, proxy) = match source_url(account, &self.settings) {
+            Ok(found) => found,
+            Err(message) => {
+                let failure = FetchFailure::new(Outcome::Invalid, message);
+                return self.finish(account, state, Err(failure), now).await;
+            }
+        };
+        let permit = match proxy.and_then(|p| self.per_proxy.get(p)) {
+            Some(semaphore) => Some(semaphore.clone().acquire_owned().await),
+            None => None,
+        };
+        let fetched = self
+            .fetcher
+            .get(&url, state.etag.as_deref(), state.last_modified.as_deref(), proxy.is_some())
+            .await;
+        drop(permit);
+        tracing::debug!(account = %account.id, %url, ok = fetched.is_ok(), "fetched");
+        self.finish(account, state, fetched, now).await
+    }
+
+    /// Parses, schedules and stores the result of one attempt.
+    async fn finish(
+        &self,
+        account: &Account,
+        state: FetchState,
+        fetched: Result<Fetched, FetchFailure>,
+        now: DateTime<Utc>,
+    ) -> PollReport {
+        let mut posts = Vec::new();
+        let mut ttl = None;
+        let (outcome, message, http_status, hints) = match fetched {
+            Ok(f) if f.outcome == Outcome::NotModified => (Outcome::NotModified, None, Some(304), Some(f)),
+            Ok(f) => match parse_feed(&f.body, account.platform, &self.classifier, now) {
+                Ok(feed) => {
+                    posts = feed.posts;
+                    ttl = feed.ttl_minutes.map(|m| Duration::from_secs(u64::from(m) * 60));
+                    let mut f = f;
+                    f.body = Vec::new();
+                    let title = feed.title;
+                    (Outcome::Ok, title, None, Some(f))
+                }
+                Err(err) => {
+                    let outcome = match &err {
+                        ParseError::Html(_) if self.fetcher.patterns.is_blocked(&String::from_utf8_lossy(&f.body)) => {
+                            Outcome::Blocked
+                        }
+                        _ => Outcome::Invalid,
+                    };
+                    (outcome, Some(err.to_string()), None, None)
+                }
+            },
+            Err(failure) => {
+                let hints = failure.retry_after.map(|r| Fetched {
+                    outcome: failure.outcome,
+                    body: Vec::new(),
+                    etag: None,
+                    last_modified: None,
+                    max_age: None,
+                    retry_after: Some(r),
+                });
+                (failure.outcome, Some(failure.message), failure.http_status, hints)
+            }
+        };
+        let mut next = state.after(outcome, now);
+        if outcome == Outcome::Ok {
+            next.feed_title = message.clone().or(next.feed_title);
+        } else if outcome.is_failure() {
+            next.message = message.clone();
+            next.http_status = http_status;
+        }
+        if let Some(h) = &hints {
+            if !outcome.is_failure() {
+                next.etag = h.etag.clone();
+                next.last_modified = h.last_modified.clone();
+            }
+        }
+        let min_interval = match &account.source {
+            Source::Proxy { proxy, .. } => self
+                .settings
+                .proxies
+                .get(proxy)
+                .map_or(Duration::ZERO, |p| Duration::from_secs(u64::from(p.min_interval_minutes) * 60)),
+            Source::Feed { .. } => Duration::ZERO,
+        };
+        let schedule = ScheduleInput {
+            account_id: &account.id,
+            outcome,
+            consecutive_failures: next.consecutive_failures,
+            interval: Duration::from_secs(u64::from(self.settings.poll.interval_minutes_for(account.platform)) * 60),
+            min_interval,
+            max_age: hints.as_ref().and_then(|h| h.max_age),
+            ttl,
+            retry_after: hints.as_ref().and_then(|h| h.retry_after),
+        };
+        next.next_check_at = Some(next_check_at(&schedule, now));
+        let items = posts.len();
+        let new_posts = match self.store.record_fetch(&next, &posts, now).await {
+            Ok(n) => n,
+            Err(err) => {
+                tracing::error!(account = %account.id, error = %err, "cannot save the fetch result");
+                return PollReport {
+                    account_id: account.id.clone(),
+                    outcome,
+                    items,
+                    new_posts: 0,
+                    message: Some(format!("not saved: {err}")),
+                    next_check_at: now,
+                };
+            }
+        };
+        PollReport {
+            account_id: account.id.clone(),
+            outcome,
+            items,
+            new_posts,
+            message: if outcome.is_failure() { message } else { None },
+            next_check_at: next.next_check_at.unwrap_or(now),
+        }
+    }
+
+    /// Decides each proxy's health from the cycle's results, probing its
+    /// health path when failures cluster on it or it was down.
+    async fn judge_proxies(
+        &self,
+        accounts: &[Account],
+        reports: &[PollReport],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<ProxyVerdict>> {
+        let proxy_of: HashMap<&str, &str> = accounts
+            .iter()
+            .filter_map(|a| match &a.source {
+                Source::Proxy { proxy, .. } => Some((a.id.as_str(), proxy.as_str())),
+                Source::Feed { .. } => None,
+            })
+            .collect();
+        let mut tally: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for report in reports {
+            if let Some(proxy) = proxy_of.get(report.account_id.as_str()) {
+                let entry = tally.entry(proxy).or_default();
+                entry.0 += 1;
+                entry.1 += usize::from(report.outcome.is_proxy_trouble());
+            }
+        }
+        let was_down: Vec<String> = self
+            .store
+            .proxy_health()
+            .await?
+            .into_iter()
+            .filter(|h| !h.is_up)
+            .map(|h| h.name)
+            .collect();
+        let _ = now;
+        let mut verdicts = Vec::new();
+        for (name, proxy) in &self.settings.proxies {
+            let (attempted, troubled) = tally.get(name.as_str()).copied().unwrap_or_default();
+            let is_clustered = troubled > 0 && troubled * 2 >= attempted;
+            if !is_clustered && !was_down.contains(name) {
+                if attempted > 0 {
+                    verdicts.push(ProxyVerdict { proxy: name.clone(), is_up: true, message: None });
+                }
+                continue;
+            }
+            let verdict = match &proxy.health_path {
+                Some(path) => {
+                    let url = join_url(&proxy.url, path).map_err(anyhow::Error::msg)?;
+                    match self.fetcher.probe(&url).await {
+                        Ok(()) => ProxyVerdict { proxy: name.clone(), is_up: true, message: None },
+                        Err(message) => ProxyVerdict { proxy: name.clone(), is_up: false, message: Some(message) },
+                    }
+                }
+                None if attempted == 0 => continue,
+                None => ProxyVerdict {
+                    proxy: name.clone(),
+                    is_up: troubled < attempted,
+                    message: (troubled == attempted)
+                        .then(|| format!("all {attempted} requests failed (no health_path to probe)")),
+                },
+            };
+            if !verdict.is_up {
+                tracing::warn!(proxy = %name, message = verdict.message.as_deref().unwrap_or(""), "proxy is down");
+            }
+            verdicts.push(verdict);
+        }
+        Ok(verdicts)
+    }
+}
+
+/// The URL to fetch for an account: proxy base + route + query, or its feed.
+/// Only register entries and configured proxies ever become URLs.
+pub fn source_url<'s>(account: &Account, settings: &'s Settings) -> Result<(Url, Option<&'s str>), String> {
+    match &account.source {
+        Source::Feed { feed } => Url::parse(feed)
+            .map(|u| (u, None))
+            .map_err(|e| format!("feed URL \"{feed}\" is invalid: {e}")),
+        Source::Proxy { proxy, route } => {
+            let (name, settings) = settings
+                .proxies
+                .get_key_value(proxy)
+                .ok_or_else(|| format!("proxy \"{proxy}\" is not configured"))?;
+            let mut url = join_url(&settings.url, route)?;
+            let mut query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+            for (key, value) in &settings.query {
+                query.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+            if account.platform == Platform::Weibo {
+                // Without it RSSHub silently drops reposts.
+                query.insert("showRetweeted".to_string(), "1".to_string());
+            }
+            if query.is_empty() {
+                url.set_query(None);
+            } else {
+                url.query_pairs_mut().clear().extend_pairs(query);
+            }
+            Ok((url, Some(name.as_str())))
+        }
+    }
+}
+
+fn join_url(base: &str, path: &str) -> Result<Url, String> {
+    let joined = format!("{}{}", base.trim_end_matches('/'), path);
+    let url = Url::parse(&joined).map_err(|e| format!("\"{joined}\" is not a valid URL: {e}"))?;
+    let base_host = Url::parse(base).ok().and_then(|b| b.host_str().map(str::to_owned));
+    if url.host_str().map(str::to_owned) != base_host {
+        return Err(format!("route \"{path}\" leaves the proxy's host"));
+    }
+    Ok(url)
+}

@@ -1,0 +1,224 @@
+//! Fetch state, posts and proxy health.
+
+use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
+use crate::fetch::{FetchState, Outcome};
+use crate::parse::Post;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+type FetchRow = (
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+const SELECT_FETCH: &str = "SELECT account_id, next_check_at, last_checked_at, last_success_at, \
+     outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
+     last_modified, feed_title FROM fetch_state";
+
+/// A proxy's last known health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyHealth {
+    pub name: String,
+    pub is_up: bool,
+    pub checked_at: DateTime<Utc>,
+    pub down_since: Option<DateTime<Utc>>,
+    pub message: Option<String>,
+}
+
+impl Store {
+    /// Every account's fetch state, by account id.
+    pub async fn fetch_states(&self) -> Result<HashMap<String, FetchState>> {
+        let rows: Vec<FetchRow> =
+            with_pool!(self, pool => sqlx::query_as(SELECT_FETCH).fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|row| fetch_state_from_row(row).map(|s| (s.account_id.clone(), s)))
+            .collect()
+    }
+
+    /// Saves one attempt: new posts (duplicates ignored) and the fetch state,
+    /// in one transaction. Returns how many posts were new.
+    pub async fn record_fetch(
+        &self,
+        state: &FetchState,
+        posts: &[Post],
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let next_check_at = to_secs(state.next_check_at.unwrap_or(now));
+        let optional = |t: Option<DateTime<Utc>>| t.map(to_secs);
+        let inserted = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut inserted = 0;
+            for post in posts {
+                inserted += sqlx::query(
+                    "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
+                     is_date_estimated, title, link, author, kind, evidence) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (account_id, dedup_key) DO NOTHING",
+                )
+                .bind(&state.account_id)
+                .bind(&post.dedup_key)
+                .bind(to_secs(post.published_at))
+                .bind(to_secs(now))
+                .bind(post.is_date_estimated)
+                .bind(&post.title)
+                .bind(&post.link)
+                .bind(&post.author)
+                .bind(post.kind.id())
+                .bind(&post.evidence)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            sqlx::query(
+                "INSERT INTO fetch_state (account_id, next_check_at, last_checked_at, last_success_at, \
+                 outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
+                 last_modified, feed_title) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 ON CONFLICT (account_id) DO UPDATE SET next_check_at = $2, last_checked_at = $3, \
+                 last_success_at = $4, outcome = $5, message = $6, http_status = $7, \
+                 consecutive_failures = $8, gone_streak = $9, gone_since = $10, etag = $11, \
+                 last_modified = $12, feed_title = $13",
+            )
+            .bind(&state.account_id)
+            .bind(next_check_at)
+            .bind(optional(state.last_checked_at))
+            .bind(optional(state.last_success_at))
+            .bind(state.outcome.map(Outcome::id))
+            .bind(&state.message)
+            .bind(state.http_status.map(i64::from))
+            .bind(i64::from(state.consecutive_failures))
+            .bind(i64::from(state.gone_streak))
+            .bind(optional(state.gone_since))
+            .bind(&state.etag)
+            .bind(&state.last_modified)
+            .bind(&state.feed_title)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            inserted
+        });
+        Ok(inserted)
+    }
+
+    /// Ids of accounts that are due at `now` (or were never checked).
+    pub async fn due_account_ids(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT a.id FROM accounts a LEFT JOIN fetch_state f ON f.account_id = a.id \
+                 WHERE f.next_check_at IS NULL OR f.next_check_at <= $1 \
+                 ORDER BY COALESCE(f.next_check_at, 0), a.position",
+            )
+            .bind(to_secs(now))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Number of stored posts of one account.
+    pub async fn post_count(&self, account_id: &str) -> Result<i64> {
+        let (count,): (i64,) = with_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM posts WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+
+    /// Every proxy's last known health.
+    pub async fn proxy_health(&self) -> Result<Vec<ProxyHealth>> {
+        type Row = (String, bool, i64, Option<i64>, Option<String>);
+        let rows: Vec<Row> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT name, is_up, checked_at, down_since, message FROM proxy_state ORDER BY name")
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(name, is_up, checked_at, down_since, message)| {
+                Ok(ProxyHealth {
+                    name,
+                    is_up,
+                    checked_at: from_secs(checked_at)?,
+                    down_since: down_since.map(from_secs).transpose()?,
+                    message,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a proxy's health; `down_since` keeps the start of an outage.
+    pub async fn set_proxy_health(
+        &self,
+        name: &str,
+        is_up: bool,
+        message: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let at = to_secs(now);
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO proxy_state (name, is_up, checked_at, down_since, message) \
+                 VALUES ($1, $2, $3, CASE WHEN $2 THEN NULL ELSE $3 END, $4) \
+                 ON CONFLICT (name) DO UPDATE SET is_up = $2, checked_at = $3, message = $4, \
+                 down_since = CASE WHEN $2 THEN NULL ELSE COALESCE(proxy_state.down_since, $3) END",
+            )
+            .bind(name)
+            .bind(is_up)
+            .bind(at)
+            .bind(message)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+fn fetch_state_from_row(row: FetchRow) -> Result<FetchState> {
+    let (
+        account_id,
+        next_check_at,
+        last_checked_at,
+        last_success_at,
+        outcome,
+        message,
+        http_status,
+        failures,
+        gone_streak,
+        gone_since,
+        etag,
+        last_modified,
+        feed_title,
+    ) = row;
+    let outcome = outcome
+        .map(|o| {
+            Outcome::from_id(&o)
+                .ok_or_else(|| StorageError::Corrupt(format!("fetch state of {account_id}: outcome \"{o}\"")))
+        })
+        .transpose()?;
+    Ok(FetchState {
+        next_check_at: Some(from_secs(next_check_at)?),
+        last_checked_at: last_checked_at.map(from_secs).transpose()?,
+        last_success_at: last_success_at.map(from_secs).transpose()?,
+        outcome,
+        message,
+        http_status: http_status.and_then(|s| u16::try_from(s).ok()),
+        consecutive_failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        gone_streak: u32::try_from(gone_streak).unwrap_or(u32::MAX),
+        gone_since: gone_since.map(from_secs).transpose()?,
+        etag,
+        last_modified,
+        feed_title,
+        account_id,
+    })
+}
