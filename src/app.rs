@@ -208,13 +208,18 @@ pub fn poll_table(reports: &[crate::poll::PollReport]) -> String {
             r.outcome.id().to_string(),
             r.items.to_string(),
             r.new_posts.to_string(),
-            crate::calendar::to_local(r.next_check_at).format("%m-%d %H:%M").to_string(),
+            crate::calendar::to_local(r.next_check_at)
+                .format("%m-%d %H:%M")
+                .to_string(),
             r.message.clone().unwrap_or_default(),
         ]);
     }
     let failed = reports.iter().filter(|r| r.outcome.is_failure()).count();
     let mut out = render_table(&rows);
-    out.push_str(&format!("{} account(s) polled, {failed} failed\n", reports.len()));
+    out.push_str(&format!(
+        "{} account(s) polled, {failed} failed\n",
+        reports.len()
+    ));
     out
 }
 

@@ -164,7 +164,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let register = app.store.load_register().await?;
             for id in &accounts {
                 if register.account(id).is_none() {
-                    anyhow::bail!("poll --account {id}: no such account in the database (run `xunjian import` first?)");
+                    anyhow::bail!(
+                        "poll --account {id}: no such account in the database (run `xunjian import` first?)"
+                    );
                 }
             }
             let ids = if all {
@@ -176,7 +178,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let poller = crate::poll::Poller::new(&app.settings, app.store.clone())?;
             let bar = crate::app::ProgressBar::new_on_terminal();
-            let reports = poller.poll_accounts(&ids, now, &|done, total| bar.show(done, total)).await?;
+            let reports = poller
+                .poll_accounts(&ids, now, &|done, total| bar.show(done, total))
+                .await?;
             bar.finish();
             print!("{}", app::poll_table(&reports));
         }

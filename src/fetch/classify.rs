@@ -60,7 +60,9 @@ impl Patterns {
     }
 
     fn find(list: &[Regex], text: &str) -> Option<String> {
-        list.iter().find(|r| r.is_match(text)).map(|r| r.as_str().to_string())
+        list.iter()
+            .find(|r| r.is_match(text))
+            .map(|r| r.as_str().to_string())
     }
 
     /// True when the text looks like a WAF or captcha page.
@@ -127,7 +129,10 @@ pub fn error_message(body: &[u8]) -> String {
     if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
         return html_text(trimmed);
     }
-    crate::parse::truncate(&trimmed.split_whitespace().collect::<Vec<_>>().join(" "), 300)
+    crate::parse::truncate(
+        &trimmed.split_whitespace().collect::<Vec<_>>().join(" "),
+        300,
+    )
 }
 
 /// The readable text of an HTML error page: `<code>` first (RSSHub), else the

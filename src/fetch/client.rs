@@ -42,7 +42,11 @@ impl Fetcher {
     pub fn new(settings: &PollSettings) -> Result<Fetcher, FetchSetupError> {
         let max_redirects = settings.max_redirects;
         let redirect = reqwest::redirect::Policy::custom(move |attempt| {
-            let origin_host = attempt.previous().first().and_then(|u| u.host_str()).map(str::to_owned);
+            let origin_host = attempt
+                .previous()
+                .first()
+                .and_then(|u| u.host_str())
+                .map(str::to_owned);
             if attempt.previous().len() > max_redirects {
                 attempt.error(format!("more than {max_redirects} redirects"))
             } else if attempt.url().host_str().map(str::to_owned) != origin_host {
@@ -89,7 +93,10 @@ impl Fetcher {
         if let Some(last_modified) = last_modified {
             request = request.header(IF_MODIFIED_SINCE, last_modified);
         }
-        let response = request.send().await.map_err(|e| self.transport_failure(&e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_failure(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let retry_after = retry_after(&headers);
@@ -124,8 +131,14 @@ impl Fetcher {
     pub async fn probe(&self, url: &Url) -> Result<(), String> {
         match self.client.get(url.clone()).send().await {
             Ok(r) if r.status().is_success() => Ok(()),
-            Ok(r) => Err(format!("health check {url} answered HTTP {}", r.status().as_u16())),
-            Err(e) => Err(format!("health check {url} failed: {}", self.transport_failure(&e).message)),
+            Ok(r) => Err(format!(
+                "health check {url} answered HTTP {}",
+                r.status().as_u16()
+            )),
+            Err(e) => Err(format!(
+                "health check {url} failed: {}",
+                self.transport_failure(&e).message
+            )),
         }
     }
 
@@ -133,10 +146,14 @@ impl Fetcher {
         let too_large = || {
             FetchFailure::new(
                 Outcome::Invalid,
-                format!("the response is larger than {} bytes (after decompression)", self.max_body_bytes),
+                format!(
+                    "the response is larger than {} bytes (after decompression)",
+                    self.max_body_bytes
+                ),
             )
         };
-        let declared = header(response.headers(), CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+        let declared =
+            header(response.headers(), CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > self.max_body_bytes) {
             return Err(too_large());
         }
@@ -194,15 +211,25 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 fn max_age(headers: &HeaderMap) -> Option<Duration> {
     let value = header(headers, CACHE_CONTROL)?;
     value.split(',').find_map(|part| {
         let part = part.trim();
-        let seconds = part.strip_prefix("max-age=").or_else(|| part.strip_prefix("s-maxage="))?;
-        seconds.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs)
+        let seconds = part
+            .strip_prefix("max-age=")
+            .or_else(|| part.strip_prefix("s-maxage="))?;
+        seconds
+            .trim_matches('"')
+            .parse::<u64>()
+            .ok()
+            .map(Duration::from_secs)
     })
 }
 

@@ -89,8 +89,11 @@ impl Poller {
     ) -> anyhow::Result<Vec<PollReport>> {
         let register = self.store.load_register().await?;
         let mut states = self.store.fetch_states().await?;
-        let by_id: HashMap<&str, &Account> =
-            register.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+        let by_id: HashMap<&str, &Account> = register
+            .accounts
+            .iter()
+            .map(|a| (a.id.as_str(), a))
+            .collect();
         let jobs: Vec<(&Account, FetchState)> = ids
             .iter()
             .filter_map(|id| by_id.get(id.as_str()).copied())
@@ -115,16 +118,28 @@ impl Poller {
             .collect()
             .await;
         reports.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-        let verdicts = self.judge_proxies(&register.accounts, &reports, now).await?;
+        let verdicts = self
+            .judge_proxies(&register.accounts, &reports, now)
+            .await?;
         for verdict in verdicts {
             self.store
-                .set_proxy_health(&verdict.proxy, verdict.is_up, verdict.message.as_deref(), now)
+                .set_proxy_health(
+                    &verdict.proxy,
+                    verdict.is_up,
+                    verdict.message.as_deref(),
+                    now,
+                )
                 .await?;
         }
         Ok(reports)
     }
 
-    async fn poll_one(&self, account: &Account, state: FetchState, now: DateTime<Utc>) -> PollReport {
+    async fn poll_one(
+        &self,
+        account: &Account,
+        state: FetchState,
+        now: DateTime<Utc>,
+    ) -> PollReport {
         let (url, proxy) = match source_url(account, &self.settings) {
             Ok(found) => found,
             Err(message) => {
@@ -138,7 +153,12 @@ impl Poller {
         };
         let fetched = self
             .fetcher
-            .get(&url, state.etag.as_deref(), state.last_modified.as_deref(), proxy.is_some())
+            .get(
+                &url,
+                state.etag.as_deref(),
+                state.last_modified.as_deref(),
+                proxy.is_some(),
+            )
             .await;
         drop(permit);
         tracing::debug!(account = %account.id, %url, ok = fetched.is_ok(), "fetched");
@@ -156,11 +176,15 @@ impl Poller {
         let mut posts = Vec::new();
         let mut ttl = None;
         let (outcome, message, http_status, hints) = match fetched {
-            Ok(f) if f.outcome == Outcome::NotModified => (Outcome::NotModified, None, Some(304), Some(f)),
+            Ok(f) if f.outcome == Outcome::NotModified => {
+                (Outcome::NotModified, None, Some(304), Some(f))
+            }
             Ok(f) => match parse_feed(&f.body, account.platform, &self.classifier, now) {
                 Ok(feed) => {
                     posts = feed.posts;
-                    ttl = feed.ttl_minutes.map(|m| Duration::from_secs(u64::from(m) * 60));
+                    ttl = feed
+                        .ttl_minutes
+                        .map(|m| Duration::from_secs(u64::from(m) * 60));
                     let mut f = f;
                     f.body = Vec::new();
                     let title = feed.title;
@@ -168,7 +192,12 @@ impl Poller {
                 }
                 Err(err) => {
                     let outcome = match &err {
-                        ParseError::Html(_) if self.fetcher.patterns.is_blocked(&String::from_utf8_lossy(&f.body)) => {
+                        ParseError::Html(_)
+                            if self
+                                .fetcher
+                                .patterns
+                                .is_blocked(&String::from_utf8_lossy(&f.body)) =>
+                        {
                             Outcome::Blocked
                         }
                         _ => Outcome::Invalid,
@@ -185,7 +214,12 @@ impl Poller {
                     max_age: None,
                     retry_after: Some(r),
                 });
-                (failure.outcome, Some(failure.message), failure.http_status, hints)
+                (
+                    failure.outcome,
+                    Some(failure.message),
+                    failure.http_status,
+                    hints,
+                )
             }
         };
         let mut next = state.after(outcome, now);
@@ -206,14 +240,18 @@ impl Poller {
                 .settings
                 .proxies
                 .get(proxy)
-                .map_or(Duration::ZERO, |p| Duration::from_secs(u64::from(p.min_interval_minutes) * 60)),
+                .map_or(Duration::ZERO, |p| {
+                    Duration::from_secs(u64::from(p.min_interval_minutes) * 60)
+                }),
             Source::Feed { .. } => Duration::ZERO,
         };
         let schedule = ScheduleInput {
             account_id: &account.id,
             outcome,
             consecutive_failures: next.consecutive_failures,
-            interval: Duration::from_secs(u64::from(self.settings.poll.interval_minutes_for(account.platform)) * 60),
+            interval: Duration::from_secs(
+                u64::from(self.settings.poll.interval_minutes_for(account.platform)) * 60,
+            ),
             min_interval,
             max_age: hints.as_ref().and_then(|h| h.max_age),
             ttl,
@@ -251,7 +289,6 @@ impl Poller {
         &self,
         accounts: &[Account],
         reports: &[PollReport],
-        now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<ProxyVerdict>> {
         let proxy_of: HashMap<&str, &str> = accounts
             .iter()
@@ -276,14 +313,17 @@ impl Poller {
             .filter(|h| !h.is_up)
             .map(|h| h.name)
             .collect();
-        let _ = now;
         let mut verdicts = Vec::new();
         for (name, proxy) in &self.settings.proxies {
             let (attempted, troubled) = tally.get(name.as_str()).copied().unwrap_or_default();
             let is_clustered = troubled > 0 && troubled * 2 >= attempted;
             if !is_clustered && !was_down.contains(name) {
                 if attempted > 0 {
-                    verdicts.push(ProxyVerdict { proxy: name.clone(), is_up: true, message: None });
+                    verdicts.push(ProxyVerdict {
+                        proxy: name.clone(),
+                        is_up: true,
+                        message: None,
+                    });
                 }
                 continue;
             }
@@ -291,16 +331,25 @@ impl Poller {
                 Some(path) => {
                     let url = join_url(&proxy.url, path).map_err(anyhow::Error::msg)?;
                     match self.fetcher.probe(&url).await {
-                        Ok(()) => ProxyVerdict { proxy: name.clone(), is_up: true, message: None },
-                        Err(message) => ProxyVerdict { proxy: name.clone(), is_up: false, message: Some(message) },
+                        Ok(()) => ProxyVerdict {
+                            proxy: name.clone(),
+                            is_up: true,
+                            message: None,
+                        },
+                        Err(message) => ProxyVerdict {
+                            proxy: name.clone(),
+                            is_up: false,
+                            message: Some(message),
+                        },
                     }
                 }
                 None if attempted == 0 => continue,
                 None => ProxyVerdict {
                     proxy: name.clone(),
                     is_up: troubled < attempted,
-                    message: (troubled == attempted)
-                        .then(|| format!("all {attempted} requests failed (no health_path to probe)")),
+                    message: (troubled == attempted).then(|| {
+                        format!("all {attempted} requests failed (no health_path to probe)")
+                    }),
                 },
             };
             if !verdict.is_up {
@@ -314,7 +363,10 @@ impl Poller {
 
 /// The URL to fetch for an account: proxy base + route + query, or its feed.
 /// Only register entries and configured proxies ever become URLs.
-pub fn source_url<'s>(account: &Account, settings: &'s Settings) -> Result<(Url, Option<&'s str>), String> {
+pub fn source_url<'s>(
+    account: &Account,
+    settings: &'s Settings,
+) -> Result<(Url, Option<&'s str>), String> {
     match &account.source {
         Source::Feed { feed } => Url::parse(feed)
             .map(|u| (u, None))
@@ -346,7 +398,9 @@ pub fn source_url<'s>(account: &Account, settings: &'s Settings) -> Result<(Url,
 fn join_url(base: &str, path: &str) -> Result<Url, String> {
     let joined = format!("{}{}", base.trim_end_matches('/'), path);
     let url = Url::parse(&joined).map_err(|e| format!("\"{joined}\" is not a valid URL: {e}"))?;
-    let base_host = Url::parse(base).ok().and_then(|b| b.host_str().map(str::to_owned));
+    let base_host = Url::parse(base)
+        .ok()
+        .and_then(|b| b.host_str().map(str::to_owned));
     if url.host_str().map(str::to_owned) != base_host {
         return Err(format!("route \"{path}\" leaves the proxy's host"));
     }

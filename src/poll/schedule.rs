@@ -79,13 +79,18 @@ mod tests {
 
     fn wait(input: &ScheduleInput<'_>) -> Duration {
         let now = DateTime::from_timestamp(1_800_000_000, 0).expect("valid");
-        (next_check_at(input, now) - now).to_std().expect("in the future")
+        (next_check_at(input, now) - now)
+            .to_std()
+            .expect("in the future")
     }
 
     #[test]
     fn success_waits_the_interval_plus_at_most_a_tenth_of_jitter() {
         let w = wait(&input(Outcome::Ok, 0));
-        assert!(w >= Duration::from_secs(3600) && w <= Duration::from_secs(3960), "{w:?}");
+        assert!(
+            w >= Duration::from_secs(3600) && w <= Duration::from_secs(3960),
+            "{w:?}"
+        );
     }
 
     #[test]
@@ -104,7 +109,10 @@ mod tests {
         assert!(first >= FIRST_BACKOFF && first < FIRST_BACKOFF * 2);
         assert!(third >= FIRST_BACKOFF * 4 && third < FIRST_BACKOFF * 5);
         let many = wait(&input(Outcome::Gone, 40));
-        assert!(many >= MAX_BACKOFF && many <= MAX_BACKOFF + MAX_BACKOFF / 10, "{many:?}");
+        assert!(
+            many >= MAX_BACKOFF && many <= MAX_BACKOFF + MAX_BACKOFF / 10,
+            "{many:?}"
+        );
     }
 
     #[test]

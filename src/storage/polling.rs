@@ -202,8 +202,9 @@ fn fetch_state_from_row(row: FetchRow) -> Result<FetchState> {
     ) = row;
     let outcome = outcome
         .map(|o| {
-            Outcome::from_id(&o)
-                .ok_or_else(|| StorageError::Corrupt(format!("fetch state of {account_id}: outcome \"{o}\"")))
+            Outcome::from_id(&o).ok_or_else(|| {
+                StorageError::Corrupt(format!("fetch state of {account_id}: outcome \"{o}\""))
+            })
         })
         .transpose()?;
     Ok(FetchState {

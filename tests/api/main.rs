@@ -2,5 +2,7 @@
 //! the real PostgreSQL server and real HTTP servers on 127.0.0.1.
 
 mod cli;
+mod feed_server;
 mod helpers;
+mod poll;
 mod register;
