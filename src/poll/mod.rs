@@ -118,9 +118,7 @@ impl Poller {
             .collect()
             .await;
         reports.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-        let verdicts = self
-            .judge_proxies(&register.accounts, &reports, now)
-            .await?;
+        let verdicts = self.judge_proxies(&register.accounts, &reports).await?;
         for verdict in verdicts {
             self.store
                 .set_proxy_health(
