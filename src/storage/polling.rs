@@ -26,6 +26,29 @@ const SELECT_FETCH: &str = "SELECT account_id, next_check_at, last_checked_at, l
      outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
      last_modified, feed_title FROM fetch_state";
 
+/// Posts per INSERT statement (10 parameters each, well under both backends' limits).
+const POST_BATCH: usize = 50;
+
+/// `INSERT … VALUES ($1..$10), ($11..$20), …` for `rows` posts; only placeholders vary.
+fn insert_posts_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
+         is_date_estimated, title, link, author, kind, evidence) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let first = row * 10 + 1;
+        let placeholders: Vec<String> = (first..first + 10).map(|n| format!("${n}")).collect();
+        sql.push('(');
+        sql.push_str(&placeholders.join(", "));
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (account_id, dedup_key) DO NOTHING");
+    sql
+}
+
 /// A proxy's last known health.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyHealth {
@@ -59,26 +82,23 @@ impl Store {
         let inserted = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut inserted = 0;
-            for post in posts {
-                inserted += sqlx::query(
-                    "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
-                     is_date_estimated, title, link, author, kind, evidence) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                     ON CONFLICT (account_id, dedup_key) DO NOTHING",
-                )
-                .bind(&state.account_id)
-                .bind(&post.dedup_key)
-                .bind(to_secs(post.published_at))
-                .bind(to_secs(now))
-                .bind(post.is_date_estimated)
-                .bind(&post.title)
-                .bind(&post.link)
-                .bind(&post.author)
-                .bind(post.kind.id())
-                .bind(&post.evidence)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            // One multi-row statement per batch: far fewer round trips than a row at a time.
+            for batch in posts.chunks(POST_BATCH) {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_posts_sql(batch.len())));
+                for post in batch {
+                    query = query
+                        .bind(&state.account_id)
+                        .bind(&post.dedup_key)
+                        .bind(to_secs(post.published_at))
+                        .bind(to_secs(now))
+                        .bind(post.is_date_estimated)
+                        .bind(&post.title)
+                        .bind(&post.link)
+                        .bind(&post.author)
+                        .bind(post.kind.id())
+                        .bind(&post.evidence);
+                }
+                inserted += query.execute(&mut *tx).await?.rows_affected();
             }
             sqlx::query(
                 "INSERT INTO fetch_state (account_id, next_check_at, last_checked_at, last_success_at, \

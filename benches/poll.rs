@@ -1,0 +1,217 @@
+//! Poll-cycle benchmark (run by hand, not a test):
+//!
+//!     cargo bench --bench poll -- 1000 10000 100000
+//!
+//! Serves N synthetic feeds (20 items, about 30 KB each) from a local HTTP
+//! server in a child process, registers N accounts in a fresh SQLite file,
+//! runs one complete poll cycle and prints feeds per second, CPU seconds per
+//! 1,000 feeds (the poller's process only) and the poller's peak memory.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use std::time::Instant;
+use xunjian::config::Settings;
+use xunjian::poll::Poller;
+use xunjian::registry::diff::plan;
+use xunjian::registry::{Account, AccountState, Platform, Register, Source, Unit, UnitKind};
+use xunjian::storage::Store;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if args.first().map(String::as_str) == Some("serve") {
+        return runtime.block_on(serve());
+    }
+    let sizes: Vec<usize> = if args.is_empty() {
+        vec![1_000, 10_000]
+    } else {
+        args.iter().filter_map(|a| a.parse().ok()).collect()
+    };
+    // One child process per size keeps each peak-memory reading honest.
+    if let [n] = sizes[..] {
+        return runtime.block_on(bench(n));
+    }
+    for n in sizes {
+        let status = std::process::Command::new(std::env::current_exe()?)
+            .arg(n.to_string())
+            .status()?;
+        anyhow::ensure!(status.success(), "the run for N = {n} failed");
+    }
+    Ok(())
+}
+
+async fn bench(n: usize) -> anyhow::Result<()> {
+    let mut server = std::process::Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    {
+        use std::io::BufRead;
+        let stdout = server
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no server stdout"))?;
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+    }
+    let base = line.trim().to_string();
+    let dir = tempfile::tempdir()?;
+    let text = format!(
+        "[database]\nurl = \"sqlite://{}/bench.db\"\n\n[proxies.rsshub]\nurl = \"{base}\"\nmax_concurrency = 64\n\n[poll]\nmax_concurrency = 64\n",
+        dir.path().display()
+    );
+    let settings = Settings::parse("bench", &text)?;
+    let store = Store::connect(&settings.database).await?;
+    store.migrate().await?;
+    let started = Instant::now();
+    let register = synthetic_register(n);
+    store
+        .apply_plan(
+            &plan(&Register::default(), &register, false),
+            "bench",
+            "cli",
+            chrono::Utc::now(),
+        )
+        .await?;
+    let register_secs = started.elapsed().as_secs_f64();
+    drop(register);
+
+    let poller = Poller::new(&settings, store.clone())?;
+    let ids: Vec<String> = (0..n).map(account_id).collect();
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let reports = poller
+        .poll_accounts(&ids, chrono::Utc::now(), &|_, _| {})
+        .await?;
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    let ok = reports.iter().filter(|r| !r.outcome.is_failure()).count();
+    let posts: u64 = reports.iter().map(|r| r.new_posts).sum();
+    server.kill()?;
+    println!(
+        "N = {n:>6}: cycle {secs:6.2} s, {:7.0} feeds/s, {:5.2} CPU s per 1,000 feeds, peak RSS {:6.1} MB, \
+         {ok} ok, {posts} posts stored (register import {register_secs:.2} s)",
+        n as f64 / secs,
+        cpu * 1000.0 / n as f64,
+        peak_rss_mb()
+    );
+    Ok(())
+}
+
+fn account_id(i: usize) -> String {
+    format!("acct-{i:06}")
+}
+
+fn synthetic_register(n: usize) -> Register {
+    let units = (0..n.div_ceil(20).max(1))
+        .map(|u| Unit {
+            id: format!("unit-{u:05}"),
+            name: format!("单位{u}"),
+            kind: if u % 3 == 0 {
+                UnitKind::Town
+            } else {
+                UnitKind::Department
+            },
+            contacts: Vec::new(),
+        })
+        .collect();
+    let accounts = (0..n)
+        .map(|i| Account {
+            id: account_id(i),
+            unit: format!("unit-{:05}", i / 20),
+            name: format!("账号{i}"),
+            platform: Platform::Douyin,
+            source: Source::Proxy {
+                proxy: "rsshub".to_string(),
+                route: format!("/feed/{i}"),
+            },
+            state: AccountState::Active,
+            deregistered_on: None,
+            filing_ref: None,
+            is_interactive: true,
+            thresholds: Default::default(),
+        })
+        .collect();
+    Register { units, accounts }
+}
+
+/// A ~30 KB RSSHub-shaped feed with 20 items, unique per account.
+fn synthetic_feed(account: &str) -> String {
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss xmlns:atom=\"http://www.w3.org/2005/Atom\" version=\"2.0\"><channel>\
+         <title><![CDATA[{account}的抖音]]></title><link>https://www.douyin.com/user/{account}</link>\
+         <description><![CDATA[{account} - Powered by RSSHub]]></description><generator>RSSHub</generator><ttl>5</ttl>"
+    );
+    let paragraph =
+        "兰山区持续深化政务公开工作，围绕群众关切及时发布权威信息，推动政务新媒体规范运维。"
+            .repeat(9);
+    for item in 0..20 {
+        let day = 1 + item % 28;
+        out.push_str(&format!(
+            "<item><title><![CDATA[{account} 第{item}条 政务动态]]></title>\
+             <description><![CDATA[<p>{paragraph}</p>]]></description>\
+             <pubDate>Mon, {day:02} Nov 2026 08:00:00 GMT</pubDate>\
+             <guid isPermaLink=\"false\">https://www.douyin.com/video/{account}-{item}</guid>\
+             <link>https://www.douyin.com/video/{account}-{item}</link></item>"
+        ));
+    }
+    out.push_str("</channel></rss>");
+    out
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("http://{}", listener.local_addr()?);
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
+                    let id = req.uri().path().trim_start_matches("/feed/").to_string();
+                    let body = synthetic_feed(&account_id(id.parse().unwrap_or(0)));
+                    Ok::<_, std::convert::Infallible>(
+                        Response::builder()
+                            .header("Content-Type", "application/rss+xml; charset=utf-8")
+                            .header("Cache-Control", "public, max-age=300")
+                            .body(Full::new(Bytes::from(body)))
+                            .expect("a valid response"),
+                    )
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line (11 and 12 here); 100 ticks per second.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
