@@ -48,6 +48,78 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub proxies: BTreeMap<String, ProxySettings>,
     pub poll: PollSettings,
+    pub rules: RuleSettings,
+    pub calendar: CalendarSettings,
+    pub inspection: InspectionSettings,
+}
+
+/// Rule thresholds (DOMAIN.md "The checks"); days unless said otherwise.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuleSettings {
+    pub warning_days: u32,
+    pub stale_days: u32,
+    pub stale_1m_days: u32,
+    pub zombie_days: u32,
+    pub stale_6m_days: u32,
+    /// A never-updated account becomes a zombie this long after registration.
+    pub zombie_grace_days: u32,
+    pub repost_window_days: u32,
+    pub repost_min_posts: u32,
+    /// Below this share of originals (0..1) an account is repost-heavy.
+    pub repost_min_original_share: f64,
+    pub gone_min_checks: u32,
+    pub gone_min_hours: u32,
+    pub failing_min_checks: u32,
+    /// Per-platform day thresholds, e.g. `[rules.platforms.wechat_service] stale_days = 30`.
+    pub platforms: BTreeMap<String, crate::registry::ThresholdOverrides>,
+}
+
+impl Default for RuleSettings {
+    fn default() -> Self {
+        RuleSettings {
+            warning_days: 10,
+            stale_days: 14,
+            stale_1m_days: 30,
+            zombie_days: 90,
+            stale_6m_days: 182,
+            zombie_grace_days: 14,
+            repost_window_days: 30,
+            repost_min_posts: 5,
+            repost_min_original_share: 0.3,
+            gone_min_checks: 3,
+            gone_min_hours: 24,
+            failing_min_checks: 3,
+            platforms: BTreeMap::new(),
+        }
+    }
+}
+
+/// Holiday data beyond the built-in years.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarSettings {
+    /// A directory of holiday-cn `YEAR.json` files read at start.
+    pub dir: Option<PathBuf>,
+}
+
+/// When the daemon inspects (巡检).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InspectionSettings {
+    /// A 5-field cron expression in Asia/Shanghai.
+    pub cron: String,
+    /// Skip days that are not statutory workdays.
+    pub workdays_only: bool,
+}
+
+impl Default for InspectionSettings {
+    fn default() -> Self {
+        InspectionSettings {
+            cron: "0 9 * * 1-5".to_string(),
+            workdays_only: true,
+        }
+    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -277,6 +349,20 @@ impl Settings {
                 ))
             })?;
         }
+        for key in self.rules.platforms.keys() {
+            if Platform::from_id(key).is_none() {
+                return Err(invalid(format!(
+                    "rules.platforms: unknown platform \"{key}\""
+                )));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.rules.repost_min_original_share) {
+            return Err(invalid(
+                "rules.repost_min_original_share: must be between 0 and 1".to_string(),
+            ));
+        }
+        crate::scheduler::CronSchedule::parse(&self.inspection.cron)
+            .map_err(|e| invalid(format!("inspection.cron: {e}")))?;
         if self.poll.max_concurrency == 0 {
             return Err(invalid(
                 "poll.max_concurrency: must be at least 1".to_string(),

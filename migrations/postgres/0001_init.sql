@@ -32,6 +32,7 @@ CREATE TABLE accounts (
     is_interactive  BOOLEAN NOT NULL,
     thresholds      TEXT NOT NULL,
     position        BIGINT NOT NULL,
+    registered_at   BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL
 );
 
@@ -69,6 +70,7 @@ CREATE TABLE fetch_state (
     next_check_at        BIGINT NOT NULL,
     last_checked_at      BIGINT,
     last_success_at      BIGINT,
+    first_success_at     BIGINT,
     outcome              TEXT,
     message              TEXT,
     http_status          BIGINT,

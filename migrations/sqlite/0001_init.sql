@@ -32,6 +32,7 @@ CREATE TABLE accounts (
     is_interactive  BOOLEAN NOT NULL,
     thresholds      TEXT NOT NULL,
     position        INTEGER NOT NULL,
+    registered_at   INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL
 );
 
@@ -69,6 +70,7 @@ CREATE TABLE fetch_state (
     next_check_at        INTEGER NOT NULL,
     last_checked_at      INTEGER,
     last_success_at      INTEGER,
+    first_success_at     INTEGER,
     outcome              TEXT,
     message              TEXT,
     http_status          INTEGER,

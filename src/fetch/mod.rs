@@ -111,6 +111,8 @@ pub struct FetchState {
     pub next_check_at: Option<DateTime<Utc>>,
     pub last_checked_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
+    /// The first successful fetch: undated items seen then are not "new".
+    pub first_success_at: Option<DateTime<Utc>>,
     pub outcome: Option<Outcome>,
     pub message: Option<String>,
     pub http_status: Option<u16>,
@@ -135,6 +137,7 @@ impl FetchState {
         } else {
             next.consecutive_failures = 0;
             next.last_success_at = Some(now);
+            next.first_success_at = self.first_success_at.or(Some(now));
             next.message = None;
             next.http_status = None;
         }

@@ -180,6 +180,7 @@ pub enum Source {
 
 /// Per-account overrides of the rule thresholds (days).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ThresholdOverrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning_days: Option<u32>,

@@ -11,6 +11,7 @@ type FetchRow = (
     i64,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
     Option<String>,
     Option<String>,
     Option<i64>,
@@ -22,7 +23,7 @@ type FetchRow = (
     Option<String>,
 );
 
-const SELECT_FETCH: &str = "SELECT account_id, next_check_at, last_checked_at, last_success_at, \
+const SELECT_FETCH: &str = "SELECT account_id, next_check_at, last_checked_at, last_success_at, first_success_at, \
      outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
      last_modified, feed_title FROM fetch_state";
 
@@ -103,11 +104,12 @@ impl Store {
             sqlx::query(
                 "INSERT INTO fetch_state (account_id, next_check_at, last_checked_at, last_success_at, \
                  outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
-                 last_modified, feed_title) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 last_modified, feed_title, first_success_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
                  ON CONFLICT (account_id) DO UPDATE SET next_check_at = $2, last_checked_at = $3, \
                  last_success_at = $4, outcome = $5, message = $6, http_status = $7, \
                  consecutive_failures = $8, gone_streak = $9, gone_since = $10, etag = $11, \
-                 last_modified = $12, feed_title = $13",
+                 last_modified = $12, feed_title = $13, first_success_at = $14",
             )
             .bind(&state.account_id)
             .bind(next_check_at)
@@ -122,6 +124,7 @@ impl Store {
             .bind(&state.etag)
             .bind(&state.last_modified)
             .bind(&state.feed_title)
+            .bind(optional(state.first_success_at))
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -210,6 +213,7 @@ fn fetch_state_from_row(row: FetchRow) -> Result<FetchState> {
         next_check_at,
         last_checked_at,
         last_success_at,
+        first_success_at,
         outcome,
         message,
         http_status,
@@ -231,6 +235,7 @@ fn fetch_state_from_row(row: FetchRow) -> Result<FetchState> {
         next_check_at: Some(from_secs(next_check_at)?),
         last_checked_at: last_checked_at.map(from_secs).transpose()?,
         last_success_at: last_success_at.map(from_secs).transpose()?,
+        first_success_at: first_success_at.map(from_secs).transpose()?,
         outcome,
         message,
         http_status: http_status.and_then(|s| u16::try_from(s).ok()),

@@ -6,6 +6,7 @@ use crate::registry::{
     Account, AccountState, Contact, Platform, Register, Source, ThresholdOverrides, Unit, UnitKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
 
 /// One entry of the register's audit trail.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,9 +131,9 @@ impl Store {
                             .expect("threshold overrides always serialize");
                         sqlx::query(
                             "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, feed, state, \
-                             deregistered_on, filing_ref, is_interactive, thresholds, position, updated_at) \
+                             deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, updated_at) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                             (SELECT COALESCE(MAX(position), 0) + 1 FROM accounts), $13) \
+                             (SELECT COALESCE(MAX(position), 0) + 1 FROM accounts), $13, $13) \
                              ON CONFLICT (id) DO UPDATE SET unit_id = $2, name = $3, platform = $4, \
                              proxy = $5, route = $6, feed = $7, state = $8, deregistered_on = $9, \
                              filing_ref = $10, is_interactive = $11, thresholds = $12, updated_at = $13",
@@ -184,6 +185,16 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// When each account was first registered.
+    pub async fn registered_at(&self) -> Result<HashMap<String, DateTime<Utc>>> {
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id, registered_at FROM accounts").fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(id, at)| Ok((id, from_secs(at)?)))
+            .collect()
     }
 
     /// The audit trail, newest last; `entity_id` filters to one unit or account.

@@ -1,6 +1,10 @@
 //! The daemon's loops. Each loop body is a one-step function that tests call
 //! directly; the loops only add waiting and cancellation.
 
+mod cron;
+
+pub use cron::CronSchedule;
+
 use crate::poll::Poller;
 use chrono::Utc;
 use std::time::Duration;

@@ -1,0 +1,108 @@
+use super::*;
+
+fn d(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("test date")
+}
+
+#[test]
+fn weekends_holidays_and_make_up_days_follow_the_data() {
+    let c = Calendar::builtin();
+    let cases = [
+        ("2019-02-04", false, "Spring Festival Monday"),
+        (
+            "2019-02-02",
+            true,
+            "make-up Saturday before Spring Festival",
+        ),
+        ("2019-02-11", true, "ordinary Monday"),
+        ("2019-02-16", false, "ordinary Saturday"),
+        ("2019-05-05", true, "make-up Sunday after Labour Day"),
+        ("2026-10-01", false, "National Day 2026"),
+        ("2026-11-23", true, "ordinary Monday 2026"),
+        ("2027-03-01", true, "2027 has no data: Mon-Fri"),
+    ];
+    for (date, expected, why) in cases {
+        assert_eq!(c.is_workday(d(date)), expected, "{date}: {why}");
+    }
+}
+
+#[test]
+fn the_seed_001_period_has_twenty_assessable_weeks() {
+    let weeks = assessable_weeks(&Calendar::builtin(), d("2019-01-01"), d("2019-05-30"));
+    assert_eq!(weeks.len(), 20);
+    assert_eq!(
+        weeks[0].monday,
+        d("2018-12-31"),
+        "the week across New Year counts"
+    );
+    assert_eq!(weeks[0].workdays, 3, "01-02..01-04 inside the period");
+    assert!(
+        !weeks.iter().any(|w| w.monday == d("2019-02-04")),
+        "Spring Festival week is not assessable"
+    );
+    assert_eq!(
+        weeks.last().map(|w| w.monday),
+        Some(d("2019-05-20")),
+        "the unfinished week is not counted"
+    );
+}
+
+#[test]
+fn a_week_is_assessable_only_once_it_has_elapsed() {
+    let c = Calendar::builtin();
+    assert!(assessable_weeks(&c, d("2026-11-23"), d("2026-11-28")).is_empty());
+    assert_eq!(
+        assessable_weeks(&c, d("2026-11-23"), d("2026-11-29")).len(),
+        1
+    );
+    assert!(assessable_weeks(&c, d("2026-11-29"), d("2026-11-23")).is_empty());
+}
+
+#[test]
+fn a_week_overlapping_the_period_only_on_days_off_is_not_assessable() {
+    // Period starts on Saturday 2026-11-21: that week has no workday inside it.
+    let weeks = assessable_weeks(&Calendar::builtin(), d("2026-11-21"), d("2026-11-29"));
+    assert_eq!(
+        weeks.iter().map(|w| w.monday).collect::<Vec<_>>(),
+        vec![d("2026-11-23")]
+    );
+}
+
+#[test]
+fn missing_years_are_warned_about_from_december_for_the_next_year() {
+    let c = Calendar::builtin();
+    assert_eq!(c.missing_data_warning(d("2026-11-23")), None);
+    let december = c
+        .missing_data_warning(d("2026-12-01"))
+        .expect("2027 is empty");
+    assert!(december.contains("2027"), "{december}");
+    let next_year = c
+        .missing_data_warning(d("2028-01-05"))
+        .expect("2028 is missing");
+    assert!(next_year.contains("2028"), "{next_year}");
+}
+
+#[test]
+fn an_override_directory_adds_a_newly_announced_year() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("2027.json"),
+        r#"{"year": 2027, "papers": [], "days": [
+            {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+            {"name": "春节", "date": "2027-02-06", "isOffDay": false}]}"#,
+    )
+    .expect("write");
+    let c = Calendar::with_dir(dir.path()).expect("override");
+    assert!(c.has_year(2027));
+    assert!(!c.is_workday(d("2027-01-01")));
+    assert!(c.is_workday(d("2027-02-06")), "a make-up Saturday");
+    assert_eq!(c.missing_data_warning(d("2027-03-01")), None);
+
+    std::fs::write(dir.path().join("bad.json"), "{\"year\": \"x\"}").expect("write");
+    let err = Calendar::with_dir(dir.path()).expect_err("bad file");
+    assert!(
+        err.to_string()
+            .contains("bad.json: not a holiday-cn year file"),
+        "{err}"
+    );
+}
