@@ -11,5 +11,6 @@ pub mod fetch;
 pub mod parse;
 pub mod poll;
 pub mod registry;
+pub mod rules;
 pub mod scheduler;
 pub mod storage;

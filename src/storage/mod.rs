@@ -5,6 +5,7 @@
 //! In: domain types. Out: domain types; rows never leave this module.
 //! Times are stored as integer seconds since the Unix epoch (UTC).
 
+mod checks;
 mod polling;
 mod register;
 
