@@ -90,20 +90,29 @@ impl Store {
         let at = to_secs(now);
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            // New entries go after the existing ones, in plan order.
+            let (mut unit_position, mut account_position): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COALESCE(MAX(position), 0) FROM units), \
+                 (SELECT COALESCE(MAX(position), 0) FROM accounts)",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
             for change in &plan.changes {
                 match change {
                     Change::InsertUnit(unit) | Change::UpdateUnit { unit, .. } => {
                         sqlx::query(
                             "INSERT INTO units (id, name, kind, position, updated_at) \
-                             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), 0) + 1 FROM units), $4) \
+                             VALUES ($1, $2, $3, $5, $4) \
                              ON CONFLICT (id) DO UPDATE SET name = $2, kind = $3, updated_at = $4",
                         )
                         .bind(&unit.id)
                         .bind(&unit.name)
                         .bind(unit.kind.id())
                         .bind(at)
+                        .bind(unit_position + 1)
                         .execute(&mut *tx)
                         .await?;
+                        unit_position += 1;
                         sqlx::query("DELETE FROM contacts WHERE unit_id = $1")
                             .bind(&unit.id)
                             .execute(&mut *tx)
@@ -133,7 +142,7 @@ impl Store {
                             "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, feed, state, \
                              deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, updated_at) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                             (SELECT COALESCE(MAX(position), 0) + 1 FROM accounts), $13, $13) \
+                             $14, $13, $13) \
                              ON CONFLICT (id) DO UPDATE SET unit_id = $2, name = $3, platform = $4, \
                              proxy = $5, route = $6, feed = $7, state = $8, deregistered_on = $9, \
                              filing_ref = $10, is_interactive = $11, thresholds = $12, updated_at = $13",
@@ -151,8 +160,10 @@ impl Store {
                         .bind(account.is_interactive)
                         .bind(thresholds)
                         .bind(at)
+                        .bind(account_position + 1)
                         .execute(&mut *tx)
                         .await?;
+                        account_position += 1;
                     }
                     Change::RemoveAccount(account) => {
                         sqlx::query("DELETE FROM accounts WHERE id = $1")
