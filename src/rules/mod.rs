@@ -169,3 +169,6 @@ impl Finding {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
