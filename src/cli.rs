@@ -65,6 +65,15 @@ pub enum Command {
         #[arg(long, conflicts_with = "accounts")]
         all: bool,
     },
+    /// Run one inspection now: poll what is due, evaluate every account, store the snapshot
+    Check {
+        /// Output format
+        #[arg(long, value_enum, default_value = "text")]
+        format: CheckFormat,
+        /// Evaluate the stored posts without polling first
+        #[arg(long)]
+        no_poll: bool,
+    },
     /// Show the stored register as a table
     Accounts {
         /// Only accounts of this unit (id)
@@ -77,6 +86,13 @@ pub enum Command {
         #[arg(long, value_parser = parse_state)]
         state: Option<AccountState>,
     },
+}
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
 }
 
 fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
@@ -183,6 +199,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             bar.finish();
             print!("{}", app::poll_table(&reports));
+        }
+        Command::Check { format, no_poll } => {
+            let app = App::open(settings, cli.accounts).await?;
+            let inspector =
+                crate::inspection::Inspector::new(app.store.clone(), app.settings.clone())?;
+            let result = inspector.run_once(now, !no_poll).await?;
+            match format {
+                CheckFormat::Text => print!("{}", crate::inspection::render_text(&result)),
+                CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+            }
         }
         Command::Run => {
             app::read_register(&settings, &cli.accounts)?;

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod fetch;
+pub mod inspection;
 pub mod parse;
 pub mod poll;
 pub mod registry;

@@ -20,7 +20,7 @@ pub fn source_failing(facts: &AccountFacts<'_>, rules: &RuleSettings) -> Option<
     let is_gone = fetch.outcome == Some(Outcome::Gone);
     // Never read successfully: nothing about its posts can be concluded yet.
     let is_never_read = fetch.last_success_at.is_none() && fetch.consecutive_failures > 0;
-    if !is_gone && (is_never_read || fetch.consecutive_failures >= rules.failing_min_checks) {
+    if is_never_read || (!is_gone && fetch.consecutive_failures >= rules.failing_min_checks) {
         let outcome = fetch.outcome.map_or("unknown", Outcome::id);
         return Some(Finding::new(
             Rule::SourceFailing,

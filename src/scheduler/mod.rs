@@ -36,3 +36,76 @@ pub async fn poll_loop(poller: Poller, shutdown: CancellationToken) {
         }
     }
 }
+
+/// Runs scheduled inspections until `shutdown` is cancelled; each scheduled
+/// time runs once even with several daemons on one database.
+pub async fn inspection_loop(inspector: crate::inspection::Inspector, shutdown: CancellationToken) {
+    let schedule = match CronSchedule::parse(&inspector.settings.inspection.cron) {
+        Ok(schedule) => schedule,
+        Err(err) => {
+            tracing::error!(error = %err, "inspection.cron is invalid; no scheduled inspections");
+            return;
+        }
+    };
+    let owner = format!("{}:{}", hostname(), std::process::id());
+    let mut after = Utc::now();
+    loop {
+        let is_workdays_only = inspector.settings.inspection.workdays_only;
+        let Some(due) = crate::inspection::next_inspection_after(
+            &schedule,
+            &inspector.calendar,
+            is_workdays_only,
+            after,
+        ) else {
+            tracing::warn!(
+                cron = schedule.as_str(),
+                "the inspection schedule never fires"
+            );
+            return;
+        };
+        tracing::info!(next = %crate::calendar::to_local(due), "next inspection");
+        let wait = (due - Utc::now()).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        after = due;
+        match inspector
+            .store
+            .claim_job("inspection", due, &owner, Utc::now())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot claim the inspection");
+                continue;
+            }
+        }
+        match inspector.run_once(Utc::now(), true).await {
+            Ok(result) => {
+                let s = result.summary;
+                tracing::info!(
+                    assessed = s.assessed,
+                    failed = s.failed,
+                    unknown = s.unknown,
+                    "inspection done"
+                );
+            }
+            Err(err) => tracing::error!(error = format!("{err:#}"), "inspection failed"),
+        }
+        if let Err(err) = inspector
+            .store
+            .finish_job("inspection", due, Utc::now())
+            .await
+        {
+            tracing::error!(error = %err, "cannot mark the inspection finished");
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "xunjian".to_string())
+}

@@ -212,3 +212,49 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Claims one run of a scheduled job; false when another process (or an
+    /// earlier run) already has it. Several daemons on one database run each
+    /// scheduled job once.
+    pub async fn claim_job(
+        &self,
+        job: &str,
+        due_at: DateTime<Utc>,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let claimed = with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO job_runs (job, due_at, owner, started_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (job, due_at) DO NOTHING",
+            )
+            .bind(job)
+            .bind(to_secs(due_at))
+            .bind(owner)
+            .bind(to_secs(now))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(claimed == 1)
+    }
+
+    /// Marks a claimed run finished.
+    pub async fn finish_job(
+        &self,
+        job: &str,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE job_runs SET finished_at = $3 WHERE job = $1 AND due_at = $2")
+                .bind(job)
+                .bind(to_secs(due_at))
+                .bind(to_secs(now))
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}

@@ -1,6 +1,7 @@
 //! Integration tests: the real program pieces against real SQLite files,
 //! the real PostgreSQL server and real HTTP servers on 127.0.0.1.
 
+mod check;
 mod cli;
 mod feed_server;
 mod helpers;
