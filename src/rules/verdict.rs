@@ -257,12 +257,14 @@ pub fn evaluate_all(
             .count();
         findings.push(source::proxy_down(proxy, count));
     }
+    let used_units: std::collections::HashSet<&str> = register
+        .accounts
+        .iter()
+        .filter(|a| a.state != AccountState::Deregistered)
+        .map(|a| a.unit.as_str())
+        .collect();
     for unit in &register.units {
-        let is_used = register
-            .accounts
-            .iter()
-            .any(|a| a.unit == unit.id && a.state != AccountState::Deregistered);
-        if is_used && unit.contacts.is_empty() {
+        if used_units.contains(unit.id.as_str()) && unit.contacts.is_empty() {
             findings.push(Finding::new(
                 Rule::NoContact,
                 Severity::Warning,

@@ -1,0 +1,207 @@
+//! Rule-evaluation benchmark (run by hand, not a test):
+//!
+//!     cargo bench --bench rules -- 100000 [SQL_ACCOUNTS]
+//!
+//! 1. Pure: N accounts, each with a year of posts (one a day, every third a
+//!    repost), summarised and evaluated in memory; prints the time of
+//!    `evaluate_all` alone and with summarising, and peak memory.
+//! 2. Storage: SQL_ACCOUNTS accounts (default 10,000) with the same year of
+//!    posts in a SQLite file; prints the time of the SQL post summaries plus
+//!    evaluation, which is what an inspection pays.
+
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+use std::time::Instant;
+use xunjian::calendar::Calendar;
+use xunjian::config::{RuleSettings, Settings};
+use xunjian::fetch::{FetchState, Outcome};
+use xunjian::parse::PostKind;
+use xunjian::registry::{Account, AccountState, Platform, Register, Source, Unit, UnitKind};
+use xunjian::rules::{CheckInputs, CheckWindow, PostFact, PostSummary, evaluate_all};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let n = args.first().copied().unwrap_or(100_000);
+    let sql_n = args.get(1).copied().unwrap_or(10_000);
+    let now = DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00")?.with_timezone(&Utc);
+    pure(n, now);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(storage(sql_n, now))
+}
+
+fn register(n: usize) -> Register {
+    let platforms = Platform::ALL;
+    Register {
+        units: (0..n.div_ceil(10))
+            .map(|u| Unit {
+                id: format!("u{u}"),
+                name: format!("单位{u}"),
+                kind: UnitKind::Department,
+                contacts: Vec::new(),
+            })
+            .collect(),
+        accounts: (0..n)
+            .map(|i| Account {
+                id: format!("a{i}"),
+                unit: format!("u{}", i / 10),
+                name: format!("账号{i}"),
+                platform: platforms[i % platforms.len()],
+                source: Source::Feed {
+                    feed: format!("https://example.gov.cn/{i}.xml"),
+                },
+                state: AccountState::Active,
+                deregistered_on: None,
+                filing_ref: None,
+                is_interactive: true,
+                thresholds: Default::default(),
+            })
+            .collect(),
+    }
+}
+
+fn year_of_posts(i: usize, now: DateTime<Utc>) -> Vec<PostFact> {
+    // Every 50th account stopped posting 40 days ago, so some rules fire.
+    let quiet_days = if i % 50 == 0 { 40 } else { 0 };
+    (quiet_days..365)
+        .map(|d| {
+            let at = now - Duration::days(d) - Duration::hours(3);
+            PostFact {
+                published_at: at,
+                first_seen_at: at,
+                is_date_estimated: false,
+                kind: if d % 3 == 0 {
+                    PostKind::Repost
+                } else {
+                    PostKind::Original
+                },
+            }
+        })
+        .collect()
+}
+
+fn pure(n: usize, now: DateTime<Utc>) {
+    let calendar = Calendar::builtin();
+    let rules = RuleSettings::default();
+    let register = register(n);
+    let window = CheckWindow::new(now, &calendar, &rules);
+    let started = Instant::now();
+    let summaries: HashMap<String, PostSummary> = (0..n)
+        .map(|i| {
+            (
+                format!("a{i}"),
+                PostSummary::from_posts(&year_of_posts(i, now), &window, None, None),
+            )
+        })
+        .collect();
+    let summarising = started.elapsed().as_secs_f64();
+    let fetch: HashMap<String, FetchState> = register
+        .accounts
+        .iter()
+        .map(|a| {
+            let state = FetchState {
+                account_id: a.id.clone(),
+                last_checked_at: Some(now),
+                last_success_at: Some(now),
+                first_success_at: Some(now - Duration::days(400)),
+                outcome: Some(Outcome::Ok),
+                ..FetchState::default()
+            };
+            (a.id.clone(), state)
+        })
+        .collect();
+    let registered_at = register
+        .accounts
+        .iter()
+        .map(|a| (a.id.clone(), now - Duration::days(400)))
+        .collect();
+    let inputs = CheckInputs {
+        summaries: &summaries,
+        fetch: &fetch,
+        proxies: &[],
+        registered_at: &registered_at,
+        calendar: &calendar,
+        rules: &rules,
+    };
+    let started = Instant::now();
+    let result = evaluate_all(&register, &inputs, now);
+    let evaluating = started.elapsed().as_secs_f64();
+    println!(
+        "pure: {n} accounts × 365 posts: evaluate_all {evaluating:.2} s (summarising the posts in memory {summarising:.2} s); \
+         {} failed; peak RSS {:.0} MB",
+        result.summary.failed,
+        peak_rss_mb()
+    );
+}
+
+async fn storage(n: usize, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let text = format!(
+        "[database]\nurl = \"sqlite://{}/rules.db\"\n",
+        dir.path().display()
+    );
+    let settings = Settings::parse("bench", &text)?;
+    let store = xunjian::storage::Store::connect(&settings.database).await?;
+    store.migrate().await?;
+    let register = register(n);
+    let plan = xunjian::registry::diff::plan(&Register::default(), &register, false);
+    store
+        .apply_plan(&plan, "bench", "cli", now - Duration::days(400))
+        .await?;
+    let started = Instant::now();
+    for (i, account) in register.accounts.iter().enumerate() {
+        let posts: Vec<xunjian::parse::Post> = year_of_posts(i, now)
+            .iter()
+            .map(|p| xunjian::parse::Post {
+                dedup_key: format!("{}-{}", account.id, p.published_at.timestamp()),
+                published_at: p.published_at,
+                is_date_estimated: false,
+                title: None,
+                link: None,
+                author: None,
+                kind: p.kind,
+                evidence: String::new(),
+            })
+            .collect();
+        let state = FetchState {
+            account_id: account.id.clone(),
+            next_check_at: Some(now),
+            first_success_at: Some(now - Duration::days(400)),
+            last_success_at: Some(now - Duration::days(400)),
+            outcome: Some(Outcome::Ok),
+            ..FetchState::default()
+        };
+        store
+            .record_fetch(&state, &posts, now - Duration::days(400))
+            .await?;
+    }
+    let loading = started.elapsed().as_secs_f64();
+    let settings_all = Settings {
+        database: settings.database.clone(),
+        ..Settings::default()
+    };
+    let inspector = xunjian::inspection::Inspector::new(store.clone(), settings_all)?;
+    let started = Instant::now();
+    let result = inspector.evaluate(now).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "storage: {n} accounts × 365 posts in SQLite ({:.1} M rows, loaded in {loading:.0} s): \
+         post summaries + evaluation {secs:.2} s; {} failed",
+        n as f64 * 365.0 / 1e6,
+        result.summary.failed
+    );
+    Ok(())
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
