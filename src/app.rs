@@ -63,6 +63,18 @@ impl App {
         Ok(plan)
     }
 
+    /// Imports the register file only when it changed since the last import,
+    /// so changes made in chat survive a restart. Returns None when skipped.
+    pub async fn import_if_changed(&self, now: DateTime<Utc>) -> anyhow::Result<Option<Plan>> {
+        let hash = file_hash(&self.accounts_path)?;
+        if self.store.meta("register_file_sha256").await?.as_deref() == Some(hash.as_str()) {
+            return Ok(None);
+        }
+        let plan = self.import(false, false, now).await?;
+        self.store.set_meta("register_file_sha256", &hash).await?;
+        Ok(Some(plan))
+    }
+
     /// The stored register as `accounts.toml` text.
     pub async fn export(&self) -> anyhow::Result<String> {
         Ok(export::to_toml(&self.store.load_register().await?))
@@ -73,6 +85,22 @@ impl App {
 pub fn read_register(settings: &Settings, path: &Path) -> anyhow::Result<Register> {
     let proxies = settings.proxy_names();
     Ok(load_file(path, &Context { proxies: &proxies })?)
+}
+
+fn file_hash(path: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).with_context(|| format!("while reading {}", path.display()))?;
+    Ok(sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Remembers the imported file, so `run` does not re-import it over chat changes.
+pub async fn remember_import(app: &App) -> anyhow::Result<()> {
+    let hash = file_hash(&app.accounts_path)?;
+    app.store.set_meta("register_file_sha256", &hash).await?;
+    Ok(())
 }
 
 /// Who is running this command, for the audit trail.

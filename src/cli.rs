@@ -150,6 +150,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app::read_register(&settings, &cli.accounts)?;
             let app = App::open(settings, cli.accounts).await?;
             let plan = app.import(prune, dry_run, now).await?;
+            if !dry_run {
+                app::remember_import(&app).await?;
+            }
             print!("{}", app::describe_plan(&plan, dry_run));
         }
         Command::Export { out } => {
@@ -213,8 +216,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run => {
             app::read_register(&settings, &cli.accounts)?;
             let app = App::open(settings, cli.accounts).await?;
-            let plan = app.import(false, false, now).await?;
-            tracing::info!(changes = plan.changes.len(), "register imported");
+            match app.import_if_changed(now).await? {
+                Some(plan) => tracing::info!(changes = plan.changes.len(), "register imported"),
+                None => tracing::info!(
+                    "register file unchanged since the last import; chat changes kept"
+                ),
+            }
             crate::app::run_daemon(app).await?;
         }
     }

@@ -51,6 +51,111 @@ pub struct Settings {
     pub rules: RuleSettings,
     pub calendar: CalendarSettings,
     pub inspection: InspectionSettings,
+    pub alerts: AlertSettings,
+    pub telegram: TelegramSettings,
+    pub robots: BTreeMap<String, RobotSettings>,
+    pub commands: CommandSettings,
+}
+
+/// The alert lifecycle.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertSettings {
+    /// Hours between reminders about an alert that stays open.
+    pub remind_hours: u32,
+    /// Hold messages outside working hours.
+    pub is_quiet_enabled: bool,
+    /// Sending window, local time "HH:MM".
+    pub send_from: String,
+    pub send_until: String,
+    /// Only send on statutory workdays.
+    pub send_on_workdays_only: bool,
+    /// Rules that are sent at once, quiet hours or not.
+    pub urgent_rules: Vec<String>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            remind_hours: 24,
+            is_quiet_enabled: true,
+            send_from: "08:30".to_string(),
+            send_until: "18:00".to_string(),
+            send_on_workdays_only: true,
+            urgent_rules: vec![
+                "gone_unfiled".to_string(),
+                "filed_but_active".to_string(),
+                "proxy_down".to_string(),
+            ],
+        }
+    }
+}
+
+/// The Telegram bot. The token is a secret: `XUNJIAN_TELEGRAM_TOKEN` only.
+#[derive(Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramSettings {
+    /// The contacts chat that receives every account alert.
+    pub contacts_chat: Option<i64>,
+    /// Telegram user ids of the admins (supervisors).
+    pub admins: Vec<i64>,
+    /// Outbound HTTP(S) proxy for reaching Telegram, e.g. "http://10.0.0.1:3128".
+    pub proxy: Option<String>,
+    /// Bot API base URL; `XUNJIAN_TELEGRAM_API_URL` overrides it.
+    pub api_url: Option<String>,
+    #[serde(skip)]
+    pub token: Option<Secret>,
+}
+
+impl fmt::Debug for TelegramSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelegramSettings")
+            .field("contacts_chat", &self.contacts_chat)
+            .field("admins", &self.admins)
+            .field("proxy", &self.proxy.as_deref().map(redact_url))
+            .field("api_url", &self.api_url)
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+/// A WeCom, DingTalk or Feishu group robot. Webhook URL and signing secret
+/// come from `XUNJIAN_ROBOT_<NAME>_WEBHOOK` / `XUNJIAN_ROBOT_<NAME>_SECRET`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobotSettings {
+    /// wecom | dingtalk | feishu
+    pub kind: String,
+    /// Only these rule ids (empty: all account alerts).
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Only alerts of these units (empty: all units).
+    #[serde(default)]
+    pub units: Vec<String>,
+    #[serde(skip)]
+    pub webhook: Option<Secret>,
+    #[serde(skip)]
+    pub secret: Option<Secret>,
+}
+
+impl fmt::Debug for RobotSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RobotSettings")
+            .field("kind", &self.kind)
+            .field("rules", &self.rules)
+            .field("units", &self.units)
+            .field("webhook", &self.webhook)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+/// Chat commands.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommandSettings {
+    /// Hosts a `/register` feed URL may point at; `*.gov.cn` matches subdomains.
+    pub allowed_feed_hosts: Vec<String>,
 }
 
 /// Rule thresholds (DOMAIN.md "The checks"); days unless said otherwise.
@@ -279,6 +384,18 @@ impl Settings {
             self.database.url = url;
         }
         self.database.password = env("XUNJIAN_DATABASE_PASSWORD").map(Secret::new);
+        self.telegram.token = env("XUNJIAN_TELEGRAM_TOKEN").map(Secret::new);
+        if let Some(url) = env("XUNJIAN_TELEGRAM_API_URL") {
+            self.telegram.api_url = Some(url);
+        }
+        for (name, robot) in self.robots.iter_mut() {
+            let prefix = format!(
+                "XUNJIAN_ROBOT_{}",
+                name.to_ascii_uppercase().replace('-', "_")
+            );
+            robot.webhook = env(&format!("{prefix}_WEBHOOK")).map(Secret::new);
+            robot.secret = env(&format!("{prefix}_SECRET")).map(Secret::new);
+        }
         for (name, proxy) in self.proxies.iter_mut() {
             let key = format!(
                 "XUNJIAN_PROXY_{}_URL",
@@ -363,6 +480,45 @@ impl Settings {
         }
         crate::scheduler::CronSchedule::parse(&self.inspection.cron)
             .map_err(|e| invalid(format!("inspection.cron: {e}")))?;
+        for (name, robot) in &self.robots {
+            if !matches!(robot.kind.as_str(), "wecom" | "dingtalk" | "feishu") {
+                return Err(invalid(format!(
+                    "robots.{name}.kind: expected wecom, dingtalk or feishu, got \"{}\"",
+                    robot.kind
+                )));
+            }
+            if robot.webhook.is_none() {
+                let var = format!(
+                    "XUNJIAN_ROBOT_{}_WEBHOOK",
+                    name.to_ascii_uppercase().replace('-', "_")
+                );
+                return Err(invalid(format!(
+                    "robots.{name}: set its webhook URL in {var}"
+                )));
+            }
+            for rule in &robot.rules {
+                if crate::rules::Rule::from_id(rule).is_none() {
+                    return Err(invalid(format!(
+                        "robots.{name}.rules: unknown rule \"{rule}\""
+                    )));
+                }
+            }
+        }
+        for rule in &self.alerts.urgent_rules {
+            if crate::rules::Rule::from_id(rule).is_none() {
+                return Err(invalid(format!(
+                    "alerts.urgent_rules: unknown rule \"{rule}\""
+                )));
+            }
+        }
+        for (key, value) in [
+            ("alerts.send_from", &self.alerts.send_from),
+            ("alerts.send_until", &self.alerts.send_until),
+        ] {
+            if chrono::NaiveTime::parse_from_str(value, "%H:%M").is_err() {
+                return Err(invalid(format!("{key}: expected HH:MM, got \"{value}\"")));
+            }
+        }
         if self.poll.max_concurrency == 0 {
             return Err(invalid(
                 "poll.max_concurrency: must be at least 1".to_string(),

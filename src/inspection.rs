@@ -51,7 +51,44 @@ impl Inspector {
             .save_inspection(&result, now)
             .await
             .context("while saving the inspection")?;
+        self.decide_alerts(&result, now)
+            .await
+            .context("while deciding the alerts")?;
         Ok(result)
+    }
+
+    /// Opens, escalates, resolves and reminds alerts for a check, writing the
+    /// grouped messages to the outbox in the same transaction.
+    pub async fn decide_alerts(
+        &self,
+        result: &CheckResult,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<crate::alerts::Event>> {
+        use crate::alerts::{Event, candidates, compose, decide, next_send_time};
+        let open = self.store.open_alerts().await?;
+        let silenced = self.store.silences().await?;
+        let remind_every = chrono::Duration::hours(i64::from(self.settings.alerts.remind_hours));
+        let events = decide(&open, &candidates(result), &silenced, remind_every, now);
+        // A snoozed subject still records its state, but only recoveries are announced.
+        let announced: Vec<Event> = events
+            .iter()
+            .filter(|e| {
+                matches!(e, Event::Resolved { .. })
+                    || silenced.get(e.subject()).is_none_or(|until| *until <= now)
+            })
+            .cloned()
+            .collect();
+        let register = self.store.load_register().await?;
+        let quiet_until = next_send_time(now, &self.settings.alerts, &self.calendar);
+        let messages: Vec<_> = compose::route(&announced, &register, &self.settings, now)
+            .into_iter()
+            .map(|m| {
+                let at = if m.is_urgent { now } else { quiet_until };
+                (m, at)
+            })
+            .collect();
+        self.store.commit_alerts(&events, &messages, now).await?;
+        Ok(events)
     }
 
     /// Evaluates the register at `now` without storing anything.

@@ -3,12 +3,15 @@
 //! The pipeline: `registry` (who is checked) → `fetch` + `parse` (posts) →
 //! `storage` → `rules` (findings, verdicts) → alerts and reports.
 
+pub mod alerts;
 pub mod app;
 pub mod calendar;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod fetch;
 pub mod inspection;
+pub mod notify;
 pub mod parse;
 pub mod poll;
 pub mod registry;

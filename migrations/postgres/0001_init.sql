@@ -111,27 +111,41 @@ CREATE TABLE inspection_results (
     PRIMARY KEY (inspection_id, account_id)
 );
 
+-- One alert per (subject, family): subject is an account id, "proxy:NAME",
+-- "unit:ID" or "calendar"; family is the rule id, or "stale" for the ladder.
 CREATE TABLE alerts (
     id               BIGSERIAL PRIMARY KEY,
-    account_id       TEXT,
+    subject          TEXT NOT NULL,
+    family           TEXT NOT NULL,
     rule             TEXT NOT NULL,
     severity         TEXT NOT NULL,
+    unit_id          TEXT,
     status           TEXT NOT NULL,
     message          TEXT NOT NULL,
+    evidence         TEXT NOT NULL,
     opened_at        BIGINT NOT NULL,
     last_notified_at BIGINT,
     resolved_at      BIGINT,
     acked_by         TEXT,
-    acked_at         BIGINT,
-    snoozed_until    BIGINT
+    acked_at         BIGINT
 );
-CREATE INDEX alerts_open ON alerts (account_id, rule, status);
+CREATE INDEX alerts_open ON alerts (status, subject, family);
 
+-- Snoozes (/snooze): no messages about the subject until then.
+CREATE TABLE silences (
+    subject     TEXT PRIMARY KEY,
+    until_at    BIGINT NOT NULL,
+    created_by  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+
+-- Decided messages, written in the same transaction as the alert state.
 CREATE TABLE outbox (
     id              BIGSERIAL PRIMARY KEY,
     channel         TEXT NOT NULL,
     recipient       TEXT NOT NULL,
     body            TEXT NOT NULL,
+    mentions        TEXT NOT NULL,
     created_at      BIGINT NOT NULL,
     next_attempt_at BIGINT NOT NULL,
     attempts        BIGINT NOT NULL DEFAULT 0,
@@ -140,6 +154,27 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (sent_at, next_attempt_at);
 
+-- A channel that failed permanently, or whose chat moved.
+CREATE TABLE channel_state (
+    channel       TEXT PRIMARY KEY,
+    is_broken     BOOLEAN NOT NULL,
+    reason        TEXT,
+    chat_override TEXT,
+    updated_at    BIGINT NOT NULL
+);
+
+-- /bind requests: a user asks to become a unit's contact.
+CREATE TABLE bind_requests (
+    id           BIGSERIAL PRIMARY KEY,
+    telegram_id  BIGINT NOT NULL,
+    name         TEXT NOT NULL,
+    unit_id      TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    decided_by   TEXT,
+    decided_at   BIGINT
+);
+
 CREATE TABLE job_runs (
     job          TEXT NOT NULL,
     due_at       BIGINT NOT NULL,
@@ -147,4 +182,10 @@ CREATE TABLE job_runs (
     started_at   BIGINT NOT NULL,
     finished_at  BIGINT,
     PRIMARY KEY (job, due_at)
+);
+
+-- Small facts about this database (e.g. the hash of the last imported register file).
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );

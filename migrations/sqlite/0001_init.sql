@@ -111,27 +111,41 @@ CREATE TABLE inspection_results (
     PRIMARY KEY (inspection_id, account_id)
 );
 
+-- One alert per (subject, family): subject is an account id, "proxy:NAME",
+-- "unit:ID" or "calendar"; family is the rule id, or "stale" for the ladder.
 CREATE TABLE alerts (
     id               INTEGER PRIMARY KEY,
-    account_id       TEXT,
+    subject          TEXT NOT NULL,
+    family           TEXT NOT NULL,
     rule             TEXT NOT NULL,
     severity         TEXT NOT NULL,
+    unit_id          TEXT,
     status           TEXT NOT NULL,
     message          TEXT NOT NULL,
+    evidence         TEXT NOT NULL,
     opened_at        INTEGER NOT NULL,
     last_notified_at INTEGER,
     resolved_at      INTEGER,
     acked_by         TEXT,
-    acked_at         INTEGER,
-    snoozed_until    INTEGER
+    acked_at         INTEGER
 );
-CREATE INDEX alerts_open ON alerts (account_id, rule, status);
+CREATE INDEX alerts_open ON alerts (status, subject, family);
 
+-- Snoozes (/snooze): no messages about the subject until then.
+CREATE TABLE silences (
+    subject     TEXT PRIMARY KEY,
+    until_at    INTEGER NOT NULL,
+    created_by  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+-- Decided messages, written in the same transaction as the alert state.
 CREATE TABLE outbox (
     id              INTEGER PRIMARY KEY,
     channel         TEXT NOT NULL,
     recipient       TEXT NOT NULL,
     body            TEXT NOT NULL,
+    mentions        TEXT NOT NULL,
     created_at      INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
@@ -140,6 +154,27 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (sent_at, next_attempt_at);
 
+-- A channel that failed permanently, or whose chat moved.
+CREATE TABLE channel_state (
+    channel       TEXT PRIMARY KEY,
+    is_broken     BOOLEAN NOT NULL,
+    reason        TEXT,
+    chat_override TEXT,
+    updated_at    INTEGER NOT NULL
+);
+
+-- /bind requests: a user asks to become a unit's contact.
+CREATE TABLE bind_requests (
+    id           INTEGER PRIMARY KEY,
+    telegram_id  INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    unit_id      TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    decided_by   TEXT,
+    decided_at   INTEGER
+);
+
 CREATE TABLE job_runs (
     job          TEXT NOT NULL,
     due_at       INTEGER NOT NULL,
@@ -147,4 +182,10 @@ CREATE TABLE job_runs (
     started_at   INTEGER NOT NULL,
     finished_at  INTEGER,
     PRIMARY KEY (job, due_at)
+);
+
+-- Small facts about this database (e.g. the hash of the last imported register file).
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );

@@ -109,3 +109,27 @@ fn hostname() -> String {
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "xunjian".to_string())
 }
+
+/// How often the outbox is looked at.
+pub const DELIVERY_TICK: Duration = Duration::from_secs(5);
+
+/// Delivers the outbox until `shutdown` is cancelled.
+pub async fn delivery_loop(notifier: crate::notify::Notifier, shutdown: CancellationToken) {
+    loop {
+        match notifier.deliver_pending(Utc::now()).await {
+            Ok(report) if report.sent + report.retried > 0 => {
+                tracing::info!(
+                    sent = report.sent,
+                    retried = report.retried,
+                    "outbox delivered"
+                );
+            }
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = format!("{err:#}"), "delivery failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(DELIVERY_TICK) => {}
+        }
+    }
+}

@@ -5,10 +5,12 @@
 //! In: domain types. Out: domain types; rows never leave this module.
 //! Times are stored as integer seconds since the Unix epoch (UTC).
 
+mod alerts;
 mod checks;
 mod polling;
 mod register;
 
+pub use alerts::{ChannelState, OutboxItem};
 pub use polling::ProxyHealth;
 pub use register::RegisterEvent;
 

@@ -289,3 +289,69 @@ fn account_from_row(row: AccountRow) -> Result<Account> {
         thresholds,
     })
 }
+
+impl Store {
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(pool).await?
+        });
+        Ok(row.map(|(v,)| v))
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
+                .bind(key)
+                .bind(value)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Adds a /bind request; returns its id.
+    pub async fn add_bind_request(
+        &self,
+        telegram_id: i64,
+        name: &str,
+        unit_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let (id,): (i64,) = with_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO bind_requests (telegram_id, name, unit_id, status, created_at) \
+                 VALUES ($1, $2, $3, 'pending', $4) RETURNING id",
+            )
+            .bind(telegram_id)
+            .bind(name)
+            .bind(unit_id)
+            .bind(to_secs(now))
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(id)
+    }
+
+    /// A pending /bind request: (telegram id, name, unit id).
+    pub async fn bind_request(&self, id: i64) -> Result<Option<(i64, String, String)>> {
+        let row = with_pool!(self, pool => {
+            sqlx::query_as("SELECT telegram_id, name, unit_id FROM bind_requests WHERE id = $1 AND status = 'pending'")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row)
+    }
+
+    pub async fn close_bind_request(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE bind_requests SET status = 'approved', decided_by = $2, decided_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(by)
+                .bind(to_secs(now))
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}

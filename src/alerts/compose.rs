@@ -1,0 +1,215 @@
+//! Events → grouped messages, one per recipient per check.
+//!
+//! Account alerts go to the Telegram contacts chat (naming the unit's
+//! contacts) and to every group robot whose filters match; operator alerts go
+//! to the admins. With no channel configured everything goes to the console.
+
+use super::Event;
+use crate::calendar::to_local;
+use crate::config::Settings;
+use crate::registry::Register;
+use crate::rules::Severity;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A person to mention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mention {
+    pub name: String,
+    pub telegram_id: Option<i64>,
+    pub phone: Option<String>,
+}
+
+/// One message to send: plain text plus the people it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// `telegram`, `robot:NAME` or `console`.
+    pub channel: String,
+    /// A chat id for Telegram, `-` otherwise.
+    pub recipient: String,
+    pub body: String,
+    pub mentions: Vec<Mention>,
+    /// Contains an urgent rule: not held back by quiet hours.
+    pub is_urgent: bool,
+}
+
+/// Where each event goes, grouped into one message per recipient.
+pub fn route(
+    events: &[Event],
+    register: &Register,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Vec<Message> {
+    let mut groups: BTreeMap<(String, String), Vec<&Event>> = BTreeMap::new();
+    let telegram = settings.telegram.token.is_some();
+    for event in events {
+        let mut targets: Vec<(String, String)> = Vec::new();
+        if event.severity() == Severity::Operator {
+            if telegram {
+                targets.extend(
+                    settings
+                        .telegram
+                        .admins
+                        .iter()
+                        .map(|id| ("telegram".to_string(), id.to_string())),
+                );
+            }
+        } else {
+            if let (true, Some(chat)) = (telegram, settings.telegram.contacts_chat) {
+                targets.push(("telegram".to_string(), chat.to_string()));
+            }
+            for (name, robot) in &settings.robots {
+                let is_rule_ok =
+                    robot.rules.is_empty() || robot.rules.iter().any(|r| r == event.rule().id());
+                let is_unit_ok = robot.units.is_empty()
+                    || event
+                        .unit_id()
+                        .is_some_and(|u| robot.units.iter().any(|x| x == u));
+                if is_rule_ok && is_unit_ok {
+                    targets.push((format!("robot:{name}"), "-".to_string()));
+                }
+            }
+        }
+        if targets.is_empty() {
+            targets.push(("console".to_string(), "-".to_string()));
+        }
+        for target in targets {
+            groups.entry(target).or_default().push(event);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((channel, recipient), events)| {
+            let is_urgent = events.iter().any(|e| {
+                settings
+                    .alerts
+                    .urgent_rules
+                    .iter()
+                    .any(|r| r == e.rule().id())
+            });
+            let mentions = mentions(&events, register);
+            Message {
+                body: body(&events, &mentions, now, channel.starts_with("robot:")),
+                channel,
+                recipient,
+                mentions,
+                is_urgent,
+            }
+        })
+        .collect()
+}
+
+fn mentions(events: &[&Event], register: &Register) -> Vec<Mention> {
+    let mut out: Vec<Mention> = Vec::new();
+    for event in events {
+        let Some(unit) = event.unit_id().and_then(|u| register.unit(u)) else {
+            continue;
+        };
+        for c in &unit.contacts {
+            let mention = Mention {
+                name: c.name.clone(),
+                telegram_id: c.telegram_id,
+                phone: c.phone.clone(),
+            };
+            if !out.contains(&mention) {
+                out.push(mention);
+            }
+        }
+    }
+    out
+}
+
+/// The text of one grouped message.
+pub fn body(
+    events: &[&Event],
+    mentions: &[Mention],
+    now: DateTime<Utc>,
+    is_with_phones: bool,
+) -> String {
+    let mut out = format!(
+        "【政务新媒体巡检】{}\n",
+        to_local(now).format("%Y-%m-%d %H:%M")
+    );
+    let mut section = |title: &str, lines: Vec<String>| {
+        if !lines.is_empty() {
+            let _ = writeln!(out, "\n{title}（{}）：", lines.len());
+            for line in lines {
+                let _ = writeln!(out, "• {line}");
+            }
+        }
+    };
+    section(
+        "新增问题",
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Opened(c) => Some(format!("[{}] {}", c.rule.label(), c.message)),
+                _ => None,
+            })
+            .collect(),
+    );
+    section(
+        "问题升级",
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Escalated { alert, to } => Some(format!(
+                    "[{}] {}（原：{}）",
+                    to.rule.label(),
+                    to.message,
+                    alert.rule.label()
+                )),
+                _ => None,
+            })
+            .collect(),
+    );
+    section(
+        "已恢复",
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Resolved { alert, message } => {
+                    Some(format!("{} {message}", subject_name(&alert.message)))
+                }
+                _ => None,
+            })
+            .collect(),
+    );
+    section(
+        "仍未整改（提醒）",
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Reminder(a) => Some(format!(
+                    "[{}] {}（{} 起，已 {} 天）",
+                    a.rule.label(),
+                    a.message,
+                    to_local(a.opened_at).format("%m-%d"),
+                    (now - a.opened_at).num_days().max(0)
+                )),
+                _ => None,
+            })
+            .collect(),
+    );
+    if !mentions.is_empty() {
+        let names: Vec<String> = mentions
+            .iter()
+            .map(|m| match (&m.phone, is_with_phones) {
+                (Some(phone), true) => format!("{}（{phone}）", m.name),
+                _ => m.name.clone(),
+            })
+            .collect();
+        let _ = write!(out, "\n请相关单位联系人及时处理：{}", names.join("、"));
+    }
+    out.trim_end().to_string()
+}
+
+/// The account part of a finding message: "区市政管理局「市政兰山」(微信订阅号)".
+fn subject_name(message: &str) -> &str {
+    match message.find(')') {
+        Some(end) if message[..end].contains('「') => &message[..=end],
+        _ => message.split_whitespace().next().unwrap_or(message),
+    }
+}

@@ -1,0 +1,292 @@
+use super::compose::{Message, route};
+use super::*;
+use crate::calendar::Calendar;
+use crate::config::{AlertSettings, Secret, Settings};
+use crate::registry::{Contact, Register, Unit, UnitKind};
+use serde_json::json;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+fn stale(subject: &str, rule: Rule, last_post: &str) -> Candidate {
+    Candidate {
+        subject: subject.into(),
+        family: family(rule).into(),
+        rule,
+        severity: if rule == Rule::StaleWarning {
+            Severity::Advisory
+        } else {
+            Severity::Failure
+        },
+        unit_id: Some("szgl".into()),
+        message: format!(
+            "区市政管理局「市政兰山」(微信订阅号) 已 15 天未更新，最后更新 {last_post}"
+        ),
+        evidence: json!({ "last_post_at": format!("{last_post}T09:00:00+08:00") }),
+        last_post_at: Some(format!("{last_post}T09:00:00+08:00")),
+    }
+}
+
+fn stored(id: i64, c: &Candidate, opened: &str, notified: &str) -> OpenAlert {
+    OpenAlert {
+        id,
+        subject: c.subject.clone(),
+        family: c.family.clone(),
+        rule: c.rule,
+        severity: c.severity,
+        unit_id: c.unit_id.clone(),
+        message: c.message.clone(),
+        evidence: c.evidence.clone(),
+        opened_at: at(opened),
+        last_notified_at: Some(at(notified)),
+        is_acked: false,
+    }
+}
+
+fn kinds(events: &[Event]) -> Vec<&'static str> {
+    events
+        .iter()
+        .map(|e| match e {
+            Event::Opened(_) => "opened",
+            Event::Escalated { .. } => "escalated",
+            Event::Resolved { .. } => "resolved",
+            Event::Reminder(_) => "reminder",
+        })
+        .collect()
+}
+
+#[test]
+fn the_lifecycle_opens_stays_quiet_reminds_escalates_and_resolves() {
+    let none = HashMap::new();
+    let day = Duration::hours(24);
+    let c2w = stale("szls", Rule::Stale2w, "2026-11-01");
+    let opened = decide(
+        &[],
+        &[c2w.clone()],
+        &none,
+        day,
+        at("2026-11-16T09:00:00+08:00"),
+    );
+    assert_eq!(kinds(&opened), vec!["opened"]);
+
+    let alert = stored(
+        1,
+        &c2w,
+        "2026-11-16T09:00:00+08:00",
+        "2026-11-16T09:00:00+08:00",
+    );
+    let next_hour = decide(
+        &[alert.clone()],
+        &[c2w.clone()],
+        &none,
+        day,
+        at("2026-11-16T10:00:00+08:00"),
+    );
+    assert!(
+        next_hour.is_empty(),
+        "the same finding does not alert again"
+    );
+
+    let next_day = decide(
+        &[alert.clone()],
+        &[c2w.clone()],
+        &none,
+        day,
+        at("2026-11-17T09:00:00+08:00"),
+    );
+    assert_eq!(kinds(&next_day), vec!["reminder"]);
+
+    let c1m = stale("szls", Rule::Stale1m, "2026-11-01");
+    let escalated = decide(
+        &[alert.clone()],
+        &[c1m],
+        &none,
+        day,
+        at("2026-12-02T09:00:00+08:00"),
+    );
+    assert_eq!(kinds(&escalated), vec!["escalated"]);
+
+    let resolved = decide(&[alert], &[], &none, day, at("2026-11-24T09:00:00+08:00"));
+    let [Event::Resolved { message, .. }] = &resolved[..] else {
+        panic!("{resolved:?}")
+    };
+    assert_eq!(message, "已恢复更新（原：超两周未更新）");
+}
+
+#[test]
+fn a_recovery_names_the_interruption_in_days() {
+    let none = HashMap::new();
+    let c2w = stale("szls", Rule::Stale2w, "2026-11-01");
+    let alert = stored(
+        1,
+        &c2w,
+        "2026-11-16T09:00:00+08:00",
+        "2026-11-16T09:00:00+08:00",
+    );
+    // A new post on 11-24 leaves only a (different) finding for another account.
+    let mut other = stale("other", Rule::Stale2w, "2026-11-01");
+    other.subject = "other".into();
+    let mut recovered = c2w.clone();
+    recovered.rule = Rule::WeeklyMiss;
+    recovered.family = "weekly_miss".into();
+    recovered.last_post_at = Some("2026-11-24T08:00:00+08:00".into());
+    let events = decide(
+        &[alert],
+        &[recovered, other],
+        &none,
+        Duration::hours(24),
+        at("2026-11-24T09:00:00+08:00"),
+    );
+    let message = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Resolved { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .expect("resolved");
+    assert_eq!(message, "已恢复更新，中断 22 天（原：超两周未更新）");
+}
+
+#[test]
+fn acknowledged_and_snoozed_alerts_are_not_repeated() {
+    let c2w = stale("szls", Rule::Stale2w, "2026-11-01");
+    let mut alert = stored(
+        1,
+        &c2w,
+        "2026-11-16T09:00:00+08:00",
+        "2026-11-16T09:00:00+08:00",
+    );
+    let now = at("2026-11-18T09:00:00+08:00");
+    let snoozed: HashMap<String, DateTime<Utc>> =
+        [("szls".to_string(), at("2026-11-23T00:00:00+08:00"))].into();
+    assert!(
+        decide(
+            &[alert.clone()],
+            &[c2w.clone()],
+            &snoozed,
+            Duration::hours(24),
+            now
+        )
+        .is_empty()
+    );
+    alert.is_acked = true;
+    assert!(decide(&[alert], &[c2w], &HashMap::new(), Duration::hours(24), now).is_empty());
+}
+
+fn register() -> Register {
+    Register {
+        units: vec![Unit {
+            id: "szgl".into(),
+            name: "区市政管理局".into(),
+            kind: UnitKind::Department,
+            contacts: vec![Contact {
+                name: "李强".into(),
+                telegram_id: Some(223456789),
+                phone: Some("0539-1".into()),
+            }],
+        }],
+        accounts: Vec::new(),
+    }
+}
+
+#[test]
+fn alerts_for_one_recipient_are_grouped_into_one_message_naming_the_contacts() {
+    let mut settings = Settings::default();
+    settings.telegram.token = Some(Secret::new("t"));
+    settings.telegram.contacts_chat = Some(-100);
+    settings.telegram.admins = vec![7];
+    let events = vec![
+        Event::Opened(stale("a", Rule::Stale2w, "2026-11-01")),
+        Event::Opened(stale("b", Rule::Stale1m, "2026-10-01")),
+        Event::Opened(Candidate {
+            subject: "proxy:rsshub".into(),
+            family: "proxy_down".into(),
+            rule: Rule::ProxyDown,
+            severity: Severity::Operator,
+            unit_id: None,
+            message: "监测代理 rsshub 不可用".into(),
+            evidence: json!({}),
+            last_post_at: None,
+        }),
+    ];
+    let messages: Vec<Message> = route(
+        &events,
+        &register(),
+        &settings,
+        at("2026-11-24T09:00:00+08:00"),
+    );
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    let contacts = messages
+        .iter()
+        .find(|m| m.recipient == "-100")
+        .expect("contacts chat");
+    assert!(contacts.body.contains("新增问题（2）"), "{}", contacts.body);
+    assert!(
+        contacts.body.contains("请相关单位联系人及时处理：李强"),
+        "{}",
+        contacts.body
+    );
+    assert_eq!(contacts.mentions[0].telegram_id, Some(223456789));
+    let admin = messages.iter().find(|m| m.recipient == "7").expect("admin");
+    assert!(admin.body.contains("监测代理 rsshub 不可用") && admin.is_urgent);
+
+    let console = route(
+        &events,
+        &register(),
+        &Settings::default(),
+        at("2026-11-24T09:00:00+08:00"),
+    );
+    assert_eq!(console.len(), 1);
+    assert_eq!(console[0].channel, "console");
+}
+
+#[test]
+fn quiet_hours_hold_messages_until_the_next_workday_morning() {
+    let calendar = Calendar::builtin();
+    let settings = AlertSettings::default();
+    let cases = [
+        (
+            "2026-11-24T10:00:00+08:00",
+            "2026-11-24T10:00:00+08:00",
+            "inside the window",
+        ),
+        (
+            "2026-11-24T07:00:00+08:00",
+            "2026-11-24T08:30:00+08:00",
+            "before it",
+        ),
+        (
+            "2026-11-24T19:00:00+08:00",
+            "2026-11-25T08:30:00+08:00",
+            "after it",
+        ),
+        (
+            "2026-11-27T19:00:00+08:00",
+            "2026-11-30T08:30:00+08:00",
+            "Friday evening → Monday",
+        ),
+        (
+            "2026-09-30T19:00:00+08:00",
+            "2026-10-08T08:30:00+08:00",
+            "National Day holidays",
+        ),
+    ];
+    for (now, expected, why) in cases {
+        assert_eq!(
+            next_send_time(at(now), &settings, &calendar),
+            at(expected),
+            "{why}"
+        );
+    }
+    let off = AlertSettings {
+        is_quiet_enabled: false,
+        ..AlertSettings::default()
+    };
+    assert_eq!(
+        next_send_time(at("2026-11-24T23:00:00+08:00"), &off, &calendar),
+        at("2026-11-24T23:00:00+08:00")
+    );
+}

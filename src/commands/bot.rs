@@ -1,0 +1,50 @@
+//! The Telegram side of the commands: long polling with teloxide, replies
+//! sent directly, the command list registered with `set_my_commands`.
+
+use super::{COMMANDS, Caller, CommandContext};
+use std::sync::Arc;
+use teloxide::prelude::*;
+use teloxide::types::BotCommand;
+use tokio_util::sync::CancellationToken;
+
+/// Runs the bot until `shutdown` is cancelled.
+pub async fn run_bot(bot: Bot, context: Arc<CommandContext>, shutdown: CancellationToken) {
+    let commands: Vec<BotCommand> = COMMANDS
+        .iter()
+        .map(|(name, about)| BotCommand::new(*name, *about))
+        .collect();
+    if let Err(err) = bot.set_my_commands(commands).await {
+        tracing::warn!(error = %err, "cannot register the command list with Telegram");
+    }
+    let handler = Update::filter_message().endpoint(
+        |bot: Bot, context: Arc<CommandContext>, message: teloxide::types::Message| async move {
+            let (Some(text), Some(user)) = (message.text(), message.from.as_ref()) else {
+                return respond(());
+            };
+            if !text.starts_with('/') {
+                return respond(());
+            }
+            let caller = Caller {
+                user_id: i64::try_from(user.id.0).unwrap_or_default(),
+                name: user.full_name(),
+            };
+            let reply = context.handle(&caller, text, chrono::Utc::now()).await;
+            if let Err(err) = bot.send_message(message.chat.id, reply).await {
+                tracing::warn!(error = %err, "cannot send a command reply");
+            }
+            respond(())
+        },
+    );
+    let mut dispatcher = Dispatcher::builder(bot, handler)
+        .dependencies(dptree::deps![context])
+        .default_handler(|_| async {})
+        .build();
+    let token = dispatcher.shutdown_token();
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        if let Ok(done) = token.shutdown() {
+            done.await;
+        }
+    });
+    dispatcher.dispatch().await;
+}

@@ -1,0 +1,364 @@
+//! Chat commands. The handler is plain text in, reply text out, so it runs
+//! the same behind Telegram and in tests; `bot` wires it to teloxide.
+//!
+//! Admins may change the register; unit contacts may see and acknowledge
+//! their own units; everyone else is refused politely and the attempt logged.
+
+pub mod bot;
+mod register;
+
+use crate::config::Settings;
+use crate::registry::{AccountState, Platform, Register};
+use crate::storage::Store;
+use chrono::{DateTime, Duration, Utc};
+use std::fmt::Write as _;
+
+/// Who sent a command.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: i64,
+    pub name: String,
+}
+
+/// What the caller may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    /// A contact of these units.
+    Contact(Vec<String>),
+    Stranger,
+}
+
+/// The command list, as `set_my_commands` registers it.
+pub const COMMANDS: [(&str, &str); 15] = [
+    ("help", "帮助"),
+    ("start", "开始使用"),
+    ("whoami", "我的身份"),
+    ("list", "账号列表 [单位|平台|状态]"),
+    ("status", "账号状态 账号ID"),
+    ("register", "登记账号 平台 代理:路由|URL 名称 单位ID"),
+    ("closing", "标记拟关停 账号ID"),
+    ("deregister", "注销备案 账号ID 日期 文号"),
+    ("reactivate", "恢复正常运维 账号ID"),
+    ("ack", "确认告警 告警号|账号ID"),
+    ("snooze", "暂停提醒 账号ID 时长(如7d)"),
+    ("contacts", "单位联系人 单位ID"),
+    ("bind", "申请成为单位联系人 单位ID"),
+    ("approve", "批准联系人申请 申请号"),
+    ("report", "（管理员）通报，尚未提供"),
+];
+
+/// Everything a command may need.
+pub struct CommandContext {
+    pub store: Store,
+    pub settings: Settings,
+}
+
+const REFUSAL: &str =
+    "抱歉，您没有执行此命令的权限。如需成为单位联系人，请发送 /bind 单位ID 申请。";
+
+impl CommandContext {
+    /// The caller's role from the settings (admins) and the register (contacts).
+    pub fn role(&self, register: &Register, user_id: i64) -> Role {
+        if self.settings.telegram.admins.contains(&user_id) {
+            return Role::Admin;
+        }
+        let units: Vec<String> = register
+            .units
+            .iter()
+            .filter(|u| u.contacts.iter().any(|c| c.telegram_id == Some(user_id)))
+            .map(|u| u.id.clone())
+            .collect();
+        if units.is_empty() {
+            Role::Stranger
+        } else {
+            Role::Contact(units)
+        }
+    }
+
+    /// Handles one message text; returns the reply (Chinese).
+    pub async fn handle(&self, caller: &Caller, text: &str, now: DateTime<Utc>) -> String {
+        match self.try_handle(caller, text, now).await {
+            Ok(reply) => reply,
+            Err(err) => {
+                tracing::error!(
+                    user = caller.user_id,
+                    error = format!("{err:#}"),
+                    "command failed"
+                );
+                "处理命令时出错，请稍后再试或联系管理员。".to_string()
+            }
+        }
+    }
+
+    async fn try_handle(
+        &self,
+        caller: &Caller,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        let text = text.trim();
+        let (head, args) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+        let command = head
+            .trim_start_matches('/')
+            .split('@')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let args: Vec<&str> = args.split_whitespace().collect();
+        let register = self.store.load_register().await?;
+        let role = self.role(&register, caller.user_id);
+        let is_admin = role == Role::Admin;
+        let refuse = |why: &str| {
+            tracing::warn!(user = caller.user_id, name = %caller.name, command = %command, why, "command refused");
+            Ok(REFUSAL.to_string())
+        };
+        match command.as_str() {
+            "start" | "help" => Ok(help(&role)),
+            "whoami" => Ok(whoami(caller, &role, &register)),
+            "bind" => register::bind(self, caller, &args, &register, now).await,
+            "list" => match &role {
+                Role::Stranger => refuse("not a contact"),
+                _ => Ok(list(&register, &role, args.first().copied())),
+            },
+            "status" | "ack" | "contacts" => {
+                let Some(target) = args.first() else {
+                    return Ok(format!(
+                        "用法：/{command} {}",
+                        if command == "contacts" {
+                            "单位ID"
+                        } else {
+                            "账号ID"
+                        }
+                    ));
+                };
+                let unit = if command == "contacts" {
+                    register.unit(target).map(|u| u.id.clone())
+                } else {
+                    register.account(target).map(|a| a.unit.clone())
+                };
+                let Some(unit) = unit
+                    .or_else(|| (command == "ack" && target.starts_with('#')).then(String::new))
+                else {
+                    return Ok(format!("未找到「{target}」。发送 /list 查看账号与单位。"));
+                };
+                let is_allowed =
+                    is_admin || matches!(&role, Role::Contact(units) if units.contains(&unit));
+                if !is_allowed || (unit.is_empty() && !is_admin) {
+                    return refuse("not a contact of this unit");
+                }
+                match command.as_str() {
+                    "status" => register::status(self, &register, target, now).await,
+                    "ack" => {
+                        let n = self.store.ack_alerts(target, &actor(caller), now).await?;
+                        Ok(if n == 0 {
+                            format!("「{target}」没有待确认的告警。")
+                        } else {
+                            format!("已确认 {n} 条告警，将不再重复提醒；问题解决后会发送恢复通知。")
+                        })
+                    }
+                    _ => Ok(contacts(&register, target)),
+                }
+            }
+            "register" | "closing" | "deregister" | "reactivate" | "snooze" | "approve"
+            | "report" => {
+                if !is_admin {
+                    return refuse("admin command");
+                }
+                match command.as_str() {
+                    "register" => register::register(self, caller, &args, &register, now).await,
+                    "closing" => {
+                        register::set_state(
+                            self,
+                            caller,
+                            &args,
+                            &register,
+                            AccountState::Closing,
+                            now,
+                        )
+                        .await
+                    }
+                    "deregister" => {
+                        register::set_state(
+                            self,
+                            caller,
+                            &args,
+                            &register,
+                            AccountState::Deregistered,
+                            now,
+                        )
+                        .await
+                    }
+                    "reactivate" => {
+                        register::set_state(
+                            self,
+                            caller,
+                            &args,
+                            &register,
+                            AccountState::Active,
+                            now,
+                        )
+                        .await
+                    }
+                    "snooze" => snooze(self, caller, &args, &register, now).await,
+                    "approve" => register::approve(self, caller, &args, &register, now).await,
+                    _ => Ok("通报（/report）功能尚未提供。".to_string()),
+                }
+            }
+            _ => Ok(format!("未知命令 /{command}。发送 /help 查看可用命令。")),
+        }
+    }
+}
+
+/// How a chat user is named in the audit trail.
+pub fn actor(caller: &Caller) -> String {
+    format!("telegram:{} {}", caller.user_id, caller.name)
+}
+
+fn help(role: &Role) -> String {
+    let mut out = String::from("xunjian 政务新媒体巡检机器人\n\n");
+    let visible: &[&str] = match role {
+        Role::Admin => &[
+            "help",
+            "whoami",
+            "list",
+            "status",
+            "register",
+            "closing",
+            "deregister",
+            "reactivate",
+            "ack",
+            "snooze",
+            "contacts",
+            "bind",
+            "approve",
+        ],
+        Role::Contact(_) => &[
+            "help", "whoami", "list", "status", "ack", "contacts", "bind",
+        ],
+        Role::Stranger => &["help", "whoami", "bind"],
+    };
+    for (name, description) in COMMANDS.iter().filter(|(n, _)| visible.contains(n)) {
+        let _ = writeln!(out, "/{name} — {description}");
+    }
+    out.trim_end().to_string()
+}
+
+fn whoami(caller: &Caller, role: &Role, register: &Register) -> String {
+    let what = match role {
+        Role::Admin => "管理员".to_string(),
+        Role::Contact(units) => {
+            let names: Vec<&str> = units
+                .iter()
+                .filter_map(|u| register.unit(u).map(|u| u.name.as_str()))
+                .collect();
+            format!("联系人（{}）", names.join("、"))
+        }
+        Role::Stranger => "未登记（可发送 /bind 单位ID 申请成为联系人）".to_string(),
+    };
+    format!("您的 Telegram ID：{}\n身份：{what}", caller.user_id)
+}
+
+fn list(register: &Register, role: &Role, filter: Option<&str>) -> String {
+    let mut lines = Vec::new();
+    for a in &register.accounts {
+        if let Role::Contact(units) = role {
+            if !units.contains(&a.unit) {
+                continue;
+            }
+        }
+        let is_shown = match filter {
+            None => true,
+            Some(f) => a.unit == f || a.platform.id() == f || a.state.id() == f,
+        };
+        if is_shown {
+            lines.push(format!(
+                "{} {}（{}，{}）",
+                a.id,
+                a.name,
+                a.platform.label(),
+                a.state.label()
+            ));
+        }
+    }
+    if lines.is_empty() {
+        return match filter {
+            Some(f)
+                if register.unit(f).is_none()
+                    && Platform::from_id(f).is_none()
+                    && AccountState::from_id(f).is_none() =>
+            {
+                format!(
+                    "「{f}」既不是单位ID，也不是平台（如 weibo）或状态（active、closing、deregistered）。"
+                )
+            }
+            _ => "没有符合条件的账号。".to_string(),
+        };
+    }
+    format!("共 {} 个账号：\n{}", lines.len(), lines.join("\n"))
+}
+
+fn contacts(register: &Register, unit: &str) -> String {
+    let Some(unit) = register.unit(unit) else {
+        return format!("未找到单位「{unit}」。");
+    };
+    if unit.contacts.is_empty() {
+        return format!("{} 尚未登记联系人。", unit.name);
+    }
+    let lines: Vec<String> = unit
+        .contacts
+        .iter()
+        .map(|c| {
+            let mut line = c.name.clone();
+            if let Some(phone) = &c.phone {
+                line.push_str(&format!(" {phone}"));
+            }
+            if let Some(id) = c.telegram_id {
+                line.push_str(&format!("（Telegram {id}）"));
+            }
+            line
+        })
+        .collect();
+    format!("{} 联系人：\n{}", unit.name, lines.join("\n"))
+}
+
+async fn snooze(
+    ctx: &CommandContext,
+    caller: &Caller,
+    args: &[&str],
+    register: &Register,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let [account, duration] = args[..] else {
+        return Ok("用法：/snooze 账号ID 时长（如 7d、12h、2w，最长 90d）".to_string());
+    };
+    if register.account(account).is_none() {
+        return Ok(format!("未找到账号「{account}」。"));
+    }
+    let Some(length) = parse_duration(duration) else {
+        return Ok(format!(
+            "无法识别时长「{duration}」：请写作 7d、12h 或 2w（最长 90d）。"
+        ));
+    };
+    let until = now + length;
+    ctx.store
+        .snooze(account, until, &actor(caller), now)
+        .await?;
+    Ok(format!(
+        "已暂停「{account}」的提醒至 {}。",
+        crate::calendar::to_local(until).format("%Y-%m-%d %H:%M")
+    ))
+}
+
+/// "7d", "12h", "2w" → a duration of at most 90 days.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
+    let length = match unit {
+        "h" => Duration::hours(n),
+        "d" => Duration::days(n),
+        "w" => Duration::weeks(n),
+        _ => return None,
+    };
+    (length <= Duration::days(90)).then_some(length)
+}

@@ -1,0 +1,335 @@
+//! Commands that read or change the register. Every change goes through the
+//! same plan → apply path as `xunjian import`, so it is in the audit trail
+//! (source "chat") and in `xunjian export`.
+
+use super::{Caller, CommandContext, actor};
+use crate::registry::diff::plan;
+use crate::registry::{Account, AccountState, Contact, Platform, Register, Source, is_valid_id};
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// Routes a platform may use on a proxy (RSSHub, wewe-rss).
+fn route_prefixes(platform: Platform) -> &'static [&'static str] {
+    match platform {
+        Platform::Weibo => &["/weibo/"],
+        Platform::Douyin => &["/douyin/"],
+        Platform::Toutiao => &["/toutiao/"],
+        Platform::Kuaishou => &["/kuaishou/"],
+        Platform::Bilibili => &["/bilibili/"],
+        Platform::WechatSubscription | Platform::WechatService => &["/wechat/", "/feeds/"],
+        Platform::Website => &[],
+    }
+}
+
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    allowed
+        .iter()
+        .any(|pattern| match pattern.strip_prefix("*.") {
+            Some(domain) => host == domain || host.ends_with(&format!(".{domain}")),
+            None => host == pattern,
+        })
+}
+
+async fn save(
+    ctx: &CommandContext,
+    caller: &Caller,
+    current: &Register,
+    wanted: &Register,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let changes = plan(current, wanted, false);
+    ctx.store
+        .apply_plan(&changes, &actor(caller), "chat", now)
+        .await?;
+    Ok(())
+}
+
+/// /register PLATFORM PROXY:ROUTE|URL NAME UNIT
+pub async fn register(
+    ctx: &CommandContext,
+    caller: &Caller,
+    args: &[&str],
+    current: &Register,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    const USAGE: &str = "用法：/register 平台 代理:路由|URL 名称 单位ID\n例：/register weibo rsshub:/weibo/user/1234567 兰山发布 lsq-gov-office";
+    if args.len() < 4 {
+        return Ok(USAGE.to_string());
+    }
+    let (platform, source, unit) = (args[0], args[1], args[args.len() - 1]);
+    let name = args[2..args.len() - 1].join(" ");
+    let Some(platform) = Platform::from_id(platform) else {
+        let known: Vec<&str> = Platform::ALL.iter().map(|p| p.id()).collect();
+        return Ok(format!(
+            "未知平台「{platform}」，可用：{}",
+            known.join("、")
+        ));
+    };
+    if current.unit(unit).is_none() {
+        return Ok(format!("未知单位「{unit}」。发送 /list 查看已登记单位。"));
+    }
+    let source = if source.contains("://") {
+        if let Err(why) = crate::registry::load::check_url(source) {
+            return Ok(format!("地址「{source}」无效：{why}"));
+        }
+        let host = url::Url::parse(source)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        if !host_allowed(&host, &ctx.settings.commands.allowed_feed_hosts) {
+            return Ok(format!(
+                "地址的主机「{host}」不在允许范围内（commands.allowed_feed_hosts），不能通过聊天登记。"
+            ));
+        }
+        Source::Feed {
+            feed: source.to_string(),
+        }
+    } else {
+        let Some((proxy, route)) = source.split_once(':') else {
+            return Ok(format!(
+                "来源「{source}」应写作 代理:路由（如 rsshub:/weibo/user/123）或完整 URL。"
+            ));
+        };
+        if !ctx.settings.proxies.contains_key(proxy) {
+            return Ok(format!(
+                "未配置的代理「{proxy}」，可用：{}",
+                ctx.settings.proxy_names().join("、")
+            ));
+        }
+        let prefixes = route_prefixes(platform);
+        let is_allowed = prefixes.iter().any(|p| route.starts_with(p))
+            && !route.contains("..")
+            && !route.contains("://")
+            && !route.contains('@');
+        if !is_allowed {
+            return Ok(format!(
+                "路由「{route}」不适用于{}（应以 {} 开头）",
+                platform.label(),
+                if prefixes.is_empty() {
+                    "完整的 RSS 地址代替".to_string()
+                } else {
+                    prefixes.join(" 或 ")
+                }
+            ));
+        }
+        Source::Proxy {
+            proxy: proxy.to_string(),
+            route: route.to_string(),
+        }
+    };
+    let mut id = format!("{unit}-{}", platform.id().replace('_', "-"));
+    let mut n = 2;
+    while current.account(&id).is_some() {
+        id = format!("{unit}-{}-{n}", platform.id().replace('_', "-"));
+        n += 1;
+    }
+    if !is_valid_id(&id) {
+        return Ok(format!("无法生成账号ID「{id}」"));
+    }
+    let mut wanted = current.clone();
+    wanted.accounts.push(Account {
+        id: id.clone(),
+        unit: unit.to_string(),
+        name: name.clone(),
+        platform,
+        source,
+        state: AccountState::Active,
+        deregistered_on: None,
+        filing_ref: None,
+        is_interactive: true,
+        thresholds: Default::default(),
+    });
+    save(ctx, caller, current, &wanted, now).await?;
+    Ok(format!(
+        "已登记：{id}「{name}」（{}），下次巡检起开始监测。",
+        platform.label()
+    ))
+}
+
+/// /closing, /deregister, /reactivate
+pub async fn set_state(
+    ctx: &CommandContext,
+    caller: &Caller,
+    args: &[&str],
+    current: &Register,
+    state: AccountState,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let Some(id) = args.first() else {
+        return Ok(match state {
+            AccountState::Deregistered => {
+                "用法：/deregister 账号ID 日期(YYYY-MM-DD) 备案文号".to_string()
+            }
+            AccountState::Closing => "用法：/closing 账号ID".to_string(),
+            AccountState::Active => "用法：/reactivate 账号ID".to_string(),
+        });
+    };
+    let Some(account) = current.account(id) else {
+        return Ok(format!("未找到账号「{id}」。"));
+    };
+    let mut changed = account.clone();
+    changed.state = state;
+    changed.deregistered_on = None;
+    changed.filing_ref = None;
+    if state == AccountState::Deregistered {
+        let (Some(date), true) = (args.get(1), args.len() >= 3) else {
+            return Ok("用法：/deregister 账号ID 日期(YYYY-MM-DD) 备案文号".to_string());
+        };
+        let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
+            return Ok(format!("日期「{date}」无效，应写作 YYYY-MM-DD。"));
+        };
+        changed.deregistered_on = Some(date);
+        changed.filing_ref = Some(args[2..].join(" "));
+    }
+    if &changed == account {
+        return Ok(format!("「{id}」已是{}，无需变更。", state.label()));
+    }
+    let mut wanted = current.clone();
+    if let Some(slot) = wanted.accounts.iter_mut().find(|a| a.id == *id) {
+        *slot = changed;
+    }
+    save(ctx, caller, current, &wanted, now).await?;
+    Ok(format!(
+        "已将「{id}」{}标记为{}。",
+        account.name,
+        state.label()
+    ))
+}
+
+/// /status ACCOUNT
+pub async fn status(
+    ctx: &CommandContext,
+    register: &Register,
+    id: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let Some(account) = register.account(id) else {
+        return Ok(format!("未找到账号「{id}」。"));
+    };
+    let unit = register
+        .unit(&account.unit)
+        .map_or(account.unit.as_str(), |u| u.name.as_str());
+    let mut out = format!(
+        "{id}\n{unit}「{}」({})，{}\n",
+        account.name,
+        account.platform.label(),
+        account.state.label()
+    );
+    if let Some(fetch) = ctx.store.fetch_states().await?.get(id) {
+        let checked = fetch.last_checked_at.map(|t| {
+            crate::calendar::to_local(t)
+                .format("%m-%d %H:%M")
+                .to_string()
+        });
+        out.push_str(&format!(
+            "最近抓取：{}（{}）{}\n",
+            checked.as_deref().unwrap_or("—"),
+            fetch.outcome.map_or("—", |o| o.id()),
+            fetch
+                .message
+                .as_deref()
+                .map(|m| format!("：{m}"))
+                .unwrap_or_default()
+        ));
+    } else {
+        out.push_str("尚未抓取\n");
+    }
+    let alerts: Vec<String> = ctx
+        .store
+        .open_alerts()
+        .await?
+        .into_iter()
+        .filter(|a| a.subject == id)
+        .map(|a| {
+            format!(
+                "#{} [{}] {}{}",
+                a.id,
+                a.rule.label(),
+                a.message,
+                if a.is_acked { "（已确认）" } else { "" }
+            )
+        })
+        .collect();
+    if alerts.is_empty() {
+        out.push_str("无未解决的告警");
+    } else {
+        out.push_str(&format!("未解决的告警：\n{}", alerts.join("\n")));
+    }
+    let _ = now;
+    Ok(out)
+}
+
+/// /bind UNIT — anyone may ask; the admins are told and approve with /approve.
+pub async fn bind(
+    ctx: &CommandContext,
+    caller: &Caller,
+    args: &[&str],
+    register: &Register,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let Some(unit) = args.first().and_then(|u| register.unit(u)) else {
+        return Ok("用法：/bind 单位ID（单位ID 可向管理员询问）".to_string());
+    };
+    if unit
+        .contacts
+        .iter()
+        .any(|c| c.telegram_id == Some(caller.user_id))
+    {
+        return Ok(format!("您已是{}的联系人。", unit.name));
+    }
+    let id = ctx
+        .store
+        .add_bind_request(caller.user_id, &caller.name, &unit.id, now)
+        .await?;
+    let body = format!(
+        "【联系人申请 #{id}】{}（Telegram {}）申请成为{}的联系人。批准请发送 /approve {id}",
+        caller.name, caller.user_id, unit.name
+    );
+    for admin in &ctx.settings.telegram.admins {
+        let message = crate::alerts::compose::Message {
+            channel: "telegram".into(),
+            recipient: admin.to_string(),
+            body: body.clone(),
+            mentions: Vec::new(),
+            is_urgent: true,
+        };
+        ctx.store.enqueue(&message, now).await?;
+    }
+    Ok(format!(
+        "已提交申请 #{id}，管理员批准后您将收到{}的告警。",
+        unit.name
+    ))
+}
+
+/// /approve REQUEST
+pub async fn approve(
+    ctx: &CommandContext,
+    caller: &Caller,
+    args: &[&str],
+    current: &Register,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let Some(id) = args
+        .first()
+        .and_then(|a| a.trim_start_matches('#').parse::<i64>().ok())
+    else {
+        return Ok("用法：/approve 申请号".to_string());
+    };
+    let Some((telegram_id, name, unit_id)) = ctx.store.bind_request(id).await? else {
+        return Ok(format!("没有待处理的申请 #{id}。"));
+    };
+    let mut wanted = current.clone();
+    let Some(unit) = wanted.units.iter_mut().find(|u| u.id == unit_id) else {
+        return Ok(format!("单位「{unit_id}」已不在台账中。"));
+    };
+    unit.contacts.push(Contact {
+        name: name.clone(),
+        telegram_id: Some(telegram_id),
+        phone: None,
+    });
+    let unit_name = unit.name.clone();
+    save(ctx, caller, current, &wanted, now).await?;
+    ctx.store
+        .close_bind_request(id, &actor(caller), now)
+        .await?;
+    Ok(format!("已批准：{name} 成为{unit_name}的联系人。"))
+}

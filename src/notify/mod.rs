@@ -1,0 +1,234 @@
+//! Delivery: the outbox → Telegram, group robots or the console.
+//!
+//! In: outbox rows. Out: sent messages, marked sent only after the channel
+//! accepted them (a crash in between duplicates at most that one message).
+//! Failures retry with backoff; a permanent one marks the channel broken and
+//! tells the admins on another channel.
+
+mod robots;
+mod telegram;
+
+pub use robots::{Robot, RobotKind, dingtalk_sign, feishu_sign};
+pub use telegram::{Telegram, escape_html, split_message};
+
+use crate::alerts::compose::{Mention, Message};
+use crate::config::Settings;
+use crate::storage::{ChannelState, OutboxItem, Store};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+
+/// Why a send failed, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Try again later (network, rate limit, server error).
+    Transient {
+        message: String,
+        retry_after: Option<std::time::Duration>,
+    },
+    /// The channel cannot deliver until someone fixes it (bot blocked, chat not found, bad webhook).
+    Broken(String),
+    /// The Telegram group became a supergroup with a new id.
+    Migrated { new_chat: String },
+}
+
+/// What one delivery pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub broken: Vec<String>,
+}
+
+/// Gives up on a message after this many attempts.
+pub const MAX_ATTEMPTS: u32 = 20;
+
+/// All configured channels.
+pub struct Notifier {
+    store: Store,
+    telegram: Option<Telegram>,
+    robots: BTreeMap<String, Robot>,
+    admins: Vec<i64>,
+}
+
+impl Notifier {
+    pub fn new(settings: &Settings, store: Store) -> anyhow::Result<Notifier> {
+        let telegram = match &settings.telegram.token {
+            Some(token) => Some(Telegram::new(&settings.telegram, token)?),
+            None => None,
+        };
+        let mut robots = BTreeMap::new();
+        for (name, robot) in &settings.robots {
+            robots.insert(name.clone(), Robot::new(name, robot)?);
+        }
+        Ok(Notifier {
+            store,
+            telegram,
+            robots,
+            admins: settings.telegram.admins.clone(),
+        })
+    }
+
+    pub fn telegram(&self) -> Option<&Telegram> {
+        self.telegram.as_ref()
+    }
+
+    /// Sends everything due at `now`, oldest first.
+    pub async fn deliver_pending(&self, now: DateTime<Utc>) -> anyhow::Result<DeliveryReport> {
+        let mut report = DeliveryReport::default();
+        for item in self.store.pending_messages(now, 200).await? {
+            let key = format!("{}:{}", item.channel, item.recipient);
+            let state = self.store.channel_state(&key).await?;
+            if state.is_broken {
+                continue;
+            }
+            let recipient = state
+                .chat_override
+                .clone()
+                .unwrap_or_else(|| item.recipient.clone());
+            match self.send(&item, &recipient).await {
+                Ok(()) => {
+                    self.store.mark_sent(item.id, now).await?;
+                    report.sent += 1;
+                }
+                Err(SendError::Migrated { new_chat }) => {
+                    tracing::warn!(channel = %key, %new_chat, "the chat migrated; following it");
+                    let moved = ChannelState {
+                        chat_override: Some(new_chat),
+                        ..state
+                    };
+                    self.store.set_channel_state(&key, &moved, now).await?;
+                    self.store
+                        .mark_failed(item.id, "chat migrated; resending", now)
+                        .await?;
+                    report.retried += 1;
+                }
+                Err(SendError::Transient {
+                    message,
+                    retry_after,
+                }) => {
+                    let backoff = Duration::seconds(30 * 2_i64.pow(item.attempts.min(10)));
+                    let wait = retry_after
+                        .and_then(|r| Duration::from_std(r).ok())
+                        .unwrap_or(backoff)
+                        .min(Duration::hours(6));
+                    let retry_at = if item.attempts + 1 >= MAX_ATTEMPTS {
+                        now + Duration::days(3650)
+                    } else {
+                        now + wait
+                    };
+                    tracing::warn!(channel = %key, error = %message, attempts = item.attempts + 1, "send failed; will retry");
+                    self.store.mark_failed(item.id, &message, retry_at).await?;
+                    report.retried += 1;
+                }
+                Err(SendError::Broken(reason)) => {
+                    tracing::error!(channel = %key, %reason, "channel broken");
+                    let broken = ChannelState {
+                        is_broken: true,
+                        reason: Some(reason.clone()),
+                        ..state
+                    };
+                    self.store.set_channel_state(&key, &broken, now).await?;
+                    self.store.mark_failed(item.id, &reason, now).await?;
+                    self.tell_admins_elsewhere(&key, &reason, now).await?;
+                    report.broken.push(key);
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn send(&self, item: &OutboxItem, recipient: &str) -> Result<(), SendError> {
+        if item.channel == "telegram" {
+            let Some(telegram) = &self.telegram else {
+                return Err(SendError::Broken(
+                    "Telegram is not configured (XUNJIAN_TELEGRAM_TOKEN)".into(),
+                ));
+            };
+            let chat: i64 = recipient.parse().map_err(|_| {
+                SendError::Broken(format!("\"{recipient}\" is not a Telegram chat id"))
+            })?;
+            telegram.send(chat, &item.body, &item.mentions).await
+        } else if let Some(name) = item.channel.strip_prefix("robot:") {
+            match self.robots.get(name) {
+                Some(robot) => robot.send(&item.body, &item.mentions).await,
+                None => Err(SendError::Broken(format!(
+                    "robot \"{name}\" is not configured"
+                ))),
+            }
+        } else {
+            print_console(&item.body, &item.mentions);
+            Ok(())
+        }
+    }
+
+    /// A broken channel is reported to the admins on Telegram (another chat),
+    /// or on the console when that is what broke.
+    async fn tell_admins_elsewhere(
+        &self,
+        broken: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let body = format!(
+            "【xunjian 运行告警】消息通道 {broken} 无法送达：{reason}。请检查配置或机器人权限，修复后重启 xunjian。"
+        );
+        let mut targets: Vec<(String, String)> = Vec::new();
+        if self.telegram.is_some() {
+            for admin in &self.admins {
+                let key = format!("telegram:{admin}");
+                if key != broken && !self.store.channel_state(&key).await?.is_broken {
+                    targets.push(("telegram".into(), admin.to_string()));
+                }
+            }
+        }
+        if targets.is_empty() {
+            targets.push(("console".into(), "-".into()));
+        }
+        for (channel, recipient) in targets {
+            let message = Message {
+                channel,
+                recipient,
+                body: body.clone(),
+                mentions: Vec::new(),
+                is_urgent: true,
+            };
+            self.store.enqueue(&message, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets broken states at start: the configuration may have been fixed.
+    pub async fn reset_broken(&self, keys: &[String], now: DateTime<Utc>) -> anyhow::Result<()> {
+        for key in keys {
+            let state = self.store.channel_state(key).await?;
+            if state.is_broken {
+                self.store
+                    .set_channel_state(
+                        key,
+                        &ChannelState {
+                            is_broken: false,
+                            reason: None,
+                            ..state
+                        },
+                        now,
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn print_console(body: &str, mentions: &[Mention]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{body}");
+    if mentions.iter().any(|m| m.telegram_id.is_some()) {
+        let ids: Vec<String> = mentions
+            .iter()
+            .filter_map(|m| m.telegram_id.map(|id| format!("{}({id})", m.name)))
+            .collect();
+        let _ = writeln!(out, "（联系人 Telegram：{}）", ids.join("、"));
+    }
+    let _ = writeln!(out);
+}

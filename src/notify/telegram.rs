@@ -1,0 +1,166 @@
+//! Telegram through teloxide: HTML parse mode, escaped, split under the limit.
+
+use super::SendError;
+use crate::alerts::compose::Mention;
+use crate::config::{Secret, TelegramSettings};
+use teloxide::ApiError;
+use teloxide::RequestError;
+use teloxide::payloads::SendMessageSetters;
+use teloxide::prelude::Requester;
+use teloxide::types::{ChatId, ParseMode};
+
+/// Telegram's limit on one message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4096;
+
+/// The bot, pointed at the configured Bot API server.
+#[derive(Clone)]
+pub struct Telegram {
+    pub bot: teloxide::Bot,
+}
+
+impl Telegram {
+    pub fn new(settings: &TelegramSettings, token: &Secret) -> anyhow::Result<Telegram> {
+        let mut client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(70));
+        if let Some(proxy) = &settings.proxy {
+            client = client.proxy(reqwest::Proxy::all(proxy)?);
+        }
+        let mut bot = teloxide::Bot::with_client(token.expose(), client.build()?);
+        if let Some(url) = &settings.api_url {
+            bot = bot.set_api_url(reqwest::Url::parse(url)?);
+        }
+        Ok(Telegram { bot })
+    }
+
+    /// Sends `body` (plain text, escaped here) to a chat, naming the contacts.
+    pub async fn send(&self, chat: i64, body: &str, mentions: &[Mention]) -> Result<(), SendError> {
+        let mut html = escape_html(body);
+        let tagged: Vec<String> = mentions
+            .iter()
+            .filter_map(|m| {
+                m.telegram_id
+                    .map(|id| format!("<a href=\"tg://user?id={id}\">{}</a>", escape_html(&m.name)))
+            })
+            .collect();
+        if !tagged.is_empty() {
+            html.push_str(&format!("\n{}", tagged.join(" ")));
+        }
+        for part in split_message(&html, MAX_MESSAGE_CHARS) {
+            self.bot
+                .send_message(ChatId(chat), part)
+                .parse_mode(ParseMode::Html)
+                .await
+                .map_err(classify)?;
+        }
+        Ok(())
+    }
+}
+
+fn classify(err: RequestError) -> SendError {
+    match err {
+        RequestError::RetryAfter(seconds) => SendError::Transient {
+            message: format!("Telegram asked to retry after {} s", seconds.seconds()),
+            retry_after: Some(seconds.duration()),
+        },
+        RequestError::MigrateToChatId(chat) => SendError::Migrated {
+            new_chat: chat.0.to_string(),
+        },
+        RequestError::Api(
+            api @ (ApiError::BotBlocked
+            | ApiError::ChatNotFound
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::BotKickedFromChannel
+            | ApiError::UserDeactivated
+            | ApiError::InvalidToken
+            | ApiError::CantInitiateConversation
+            | ApiError::NotEnoughRightsToPostMessages),
+        ) => SendError::Broken(format!("Telegram: {api}")),
+        other => SendError::Transient {
+            message: format!("Telegram: {other}"),
+            retry_after: None,
+        },
+    }
+}
+
+/// Escapes text for Telegram's HTML parse mode.
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Splits at line ends so each part has at most `max` characters (a line
+/// longer than that is cut, never inside an HTML entity or tag).
+pub fn split_message(text: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut count = 0;
+    for line in text.split_inclusive('\n') {
+        let n = line.chars().count();
+        if count + n > max && !current.is_empty() {
+            parts.push(std::mem::take(&mut current));
+            count = 0;
+        }
+        if n > max {
+            let mut piece = String::new();
+            let mut piece_count = 0;
+            let mut in_markup = false;
+            for ch in line.chars() {
+                in_markup = match ch {
+                    '&' | '<' => true,
+                    ';' | '>' => false,
+                    _ => in_markup,
+                };
+                piece.push(ch);
+                piece_count += 1;
+                if piece_count >= max - 16 && !in_markup {
+                    parts.push(std::mem::take(&mut piece));
+                    piece_count = 0;
+                }
+            }
+            current = piece;
+            count = piece_count;
+        } else {
+            current.push_str(line);
+            count += n;
+        }
+    }
+    if !current.trim().is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_text_is_escaped() {
+        assert_eq!(
+            escape_html("<b>&\"x\"</b>"),
+            "&lt;b&gt;&amp;&quot;x&quot;&lt;/b&gt;"
+        );
+    }
+
+    #[test]
+    fn long_messages_are_split_under_the_limit_without_breaking_entities() {
+        let line = "区市政管理局「市政兰山」&amp; 已 187 天未更新\n";
+        let text = line.repeat(400);
+        let parts = split_message(&text, MAX_MESSAGE_CHARS);
+        assert!(parts.len() > 1);
+        assert!(parts.iter().all(|p| p.chars().count() <= MAX_MESSAGE_CHARS));
+        assert_eq!(parts.concat(), text);
+        let one_line = "&amp;".repeat(2000);
+        let parts = split_message(&one_line, 100);
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.ends_with(';') && p.chars().count() <= 100)
+        );
+        assert_eq!(parts.concat(), one_line);
+    }
+}

@@ -1,0 +1,349 @@
+//! Alerts, silences, the outbox and channel state.
+
+use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
+use crate::alerts::compose::{Mention, Message};
+use crate::alerts::{Event, OpenAlert};
+use crate::rules::{Rule, Severity};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+/// A message waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub body: String,
+    pub mentions: Vec<Mention>,
+    pub attempts: u32,
+}
+
+/// A channel's stored state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChannelState {
+    pub is_broken: bool,
+    pub reason: Option<String>,
+    /// A chat id that replaced the configured one (`migrate_to_chat_id`).
+    pub chat_override: Option<String>,
+}
+
+type AlertRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+fn severity_from(id: &str) -> Option<Severity> {
+    [
+        Severity::Advisory,
+        Severity::Warning,
+        Severity::Failure,
+        Severity::Unknown,
+        Severity::Operator,
+    ]
+    .into_iter()
+    .find(|s| s.id() == id)
+}
+
+impl Store {
+    /// Every open alert.
+    pub async fn open_alerts(&self) -> Result<Vec<OpenAlert>> {
+        let rows: Vec<AlertRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, subject, family, rule, severity, unit_id, message, evidence, opened_at, \
+                 last_notified_at, acked_by FROM alerts WHERE status = 'open' ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    subject,
+                    family,
+                    rule,
+                    severity,
+                    unit_id,
+                    message,
+                    evidence,
+                    opened,
+                    notified,
+                    acked,
+                )| {
+                    Ok(OpenAlert {
+                        id,
+                        rule: Rule::from_id(&rule).ok_or_else(|| {
+                            StorageError::Corrupt(format!("alert rule \"{rule}\""))
+                        })?,
+                        severity: severity_from(&severity).ok_or_else(|| {
+                            StorageError::Corrupt(format!("alert severity \"{severity}\""))
+                        })?,
+                        subject,
+                        family,
+                        unit_id,
+                        message,
+                        evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+                        opened_at: from_secs(opened)?,
+                        last_notified_at: notified.map(from_secs).transpose()?,
+                        is_acked: acked.is_some(),
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Subjects snoozed until a time.
+    pub async fn silences(&self) -> Result<HashMap<String, DateTime<Utc>>> {
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => sqlx::query_as("SELECT subject, until_at FROM silences").fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|(s, until)| Ok((s, from_secs(until)?)))
+            .collect()
+    }
+
+    /// Records the events and queues the messages in one transaction, so a
+    /// decided message is never lost and never decided twice.
+    pub async fn commit_alerts(
+        &self,
+        events: &[Event],
+        messages: &[(Message, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let at = to_secs(now);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for event in events {
+                match event {
+                    Event::Opened(c) => {
+                        sqlx::query(
+                            "INSERT INTO alerts (subject, family, rule, severity, unit_id, status, message, \
+                             evidence, opened_at, last_notified_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $8)",
+                        )
+                        .bind(&c.subject)
+                        .bind(&c.family)
+                        .bind(c.rule.id())
+                        .bind(c.severity.id())
+                        .bind(&c.unit_id)
+                        .bind(&c.message)
+                        .bind(c.evidence.to_string())
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Event::Escalated { alert, to } => {
+                        sqlx::query(
+                            "UPDATE alerts SET rule = $2, severity = $3, message = $4, evidence = $5, \
+                             last_notified_at = $6, acked_by = NULL, acked_at = NULL WHERE id = $1",
+                        )
+                        .bind(alert.id)
+                        .bind(to.rule.id())
+                        .bind(to.severity.id())
+                        .bind(&to.message)
+                        .bind(to.evidence.to_string())
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Event::Resolved { alert, .. } => {
+                        sqlx::query("UPDATE alerts SET status = 'resolved', resolved_at = $2 WHERE id = $1")
+                            .bind(alert.id)
+                            .bind(at)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Event::Reminder(alert) => {
+                        sqlx::query("UPDATE alerts SET last_notified_at = $2 WHERE id = $1")
+                            .bind(alert.id)
+                            .bind(at)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+            for (message, send_at) in messages {
+                sqlx::query(
+                    "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&message.channel)
+                .bind(&message.recipient)
+                .bind(&message.body)
+                .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
+                .bind(at)
+                .bind(to_secs(*send_at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Queues one message outside the alert lifecycle (replies, operator notes).
+    pub async fn enqueue(&self, message: &Message, now: DateTime<Utc>) -> Result<()> {
+        self.commit_alerts(&[], &[(message.clone(), now)], now)
+            .await
+    }
+
+    /// Messages due for sending, oldest first.
+    pub async fn pending_messages(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>> {
+        let rows: Vec<(i64, String, String, String, String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, channel, recipient, body, mentions, attempts FROM outbox \
+                 WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+            )
+            .bind(to_secs(now))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, channel, recipient, body, mentions, attempts)| OutboxItem {
+                    id,
+                    channel,
+                    recipient,
+                    body,
+                    mentions: serde_json::from_str(&mentions).unwrap_or_default(),
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                },
+            )
+            .collect())
+    }
+
+    pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
+                .bind(id)
+                .bind(to_secs(now))
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn mark_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(error)
+                .bind(to_secs(retry_at))
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// All outbox rows of a channel: (recipient, body, sent?) — for tests and status.
+    pub async fn outbox(&self, channel: &str) -> Result<Vec<(String, String, bool)>> {
+        let rows: Vec<(String, String, Option<i64>)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT recipient, body, sent_at FROM outbox WHERE channel = $1 ORDER BY id")
+                .bind(channel)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(r, b, s)| (r, b, s.is_some()))
+            .collect())
+    }
+
+    pub async fn channel_state(&self, channel: &str) -> Result<ChannelState> {
+        let row: Option<(bool, Option<String>, Option<String>)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT is_broken, reason, chat_override FROM channel_state WHERE channel = $1")
+                .bind(channel)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map_or_else(
+            ChannelState::default,
+            |(is_broken, reason, chat_override)| ChannelState {
+                is_broken,
+                reason,
+                chat_override,
+            },
+        ))
+    }
+
+    pub async fn set_channel_state(
+        &self,
+        channel: &str,
+        state: &ChannelState,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO channel_state (channel, is_broken, reason, chat_override, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel) DO UPDATE SET is_broken = $2, \
+                 reason = $3, chat_override = $4, updated_at = $5",
+            )
+            .bind(channel)
+            .bind(state.is_broken)
+            .bind(&state.reason)
+            .bind(&state.chat_override)
+            .bind(to_secs(now))
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Acknowledges open alerts of a subject (or one alert by id); returns how many.
+    pub async fn ack_alerts(
+        &self,
+        subject_or_id: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let id: i64 = subject_or_id.trim_start_matches('#').parse().unwrap_or(-1);
+        let n = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE alerts SET acked_by = $2, acked_at = $3 WHERE status = 'open' AND (subject = $1 OR id = $4)",
+            )
+            .bind(subject_or_id)
+            .bind(by)
+            .bind(to_secs(now))
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// Snoozes a subject until a time.
+    pub async fn snooze(
+        &self,
+        subject: &str,
+        until: DateTime<Utc>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO silences (subject, until_at, created_by, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (subject) DO UPDATE SET until_at = $2, created_by = $3, created_at = $4",
+            )
+            .bind(subject)
+            .bind(to_secs(until))
+            .bind(by)
+            .bind(to_secs(now))
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}
