@@ -65,7 +65,7 @@ fn the_lifecycle_opens_stays_quiet_reminds_escalates_and_resolves() {
     let c2w = stale("szls", Rule::Stale2w, "2026-11-01");
     let opened = decide(
         &[],
-        &[c2w.clone()],
+        std::slice::from_ref(&c2w),
         &none,
         day,
         at("2026-11-16T09:00:00+08:00"),
@@ -79,8 +79,8 @@ fn the_lifecycle_opens_stays_quiet_reminds_escalates_and_resolves() {
         "2026-11-16T09:00:00+08:00",
     );
     let next_hour = decide(
-        &[alert.clone()],
-        &[c2w.clone()],
+        std::slice::from_ref(&alert),
+        std::slice::from_ref(&c2w),
         &none,
         day,
         at("2026-11-16T10:00:00+08:00"),
@@ -91,8 +91,8 @@ fn the_lifecycle_opens_stays_quiet_reminds_escalates_and_resolves() {
     );
 
     let next_day = decide(
-        &[alert.clone()],
-        &[c2w.clone()],
+        std::slice::from_ref(&alert),
+        std::slice::from_ref(&c2w),
         &none,
         day,
         at("2026-11-17T09:00:00+08:00"),
@@ -101,7 +101,7 @@ fn the_lifecycle_opens_stays_quiet_reminds_escalates_and_resolves() {
 
     let c1m = stale("szls", Rule::Stale1m, "2026-11-01");
     let escalated = decide(
-        &[alert.clone()],
+        std::slice::from_ref(&alert),
         &[c1m],
         &none,
         day,
@@ -164,8 +164,8 @@ fn acknowledged_and_snoozed_alerts_are_not_repeated() {
         [("szls".to_string(), at("2026-11-23T00:00:00+08:00"))].into();
     assert!(
         decide(
-            &[alert.clone()],
-            &[c2w.clone()],
+            std::slice::from_ref(&alert),
+            std::slice::from_ref(&c2w),
             &snoozed,
             Duration::hours(24),
             now

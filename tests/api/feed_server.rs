@@ -61,6 +61,7 @@ pub struct Seen {
     pub path: String,
     pub query: Option<String>,
     pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -139,10 +140,20 @@ impl FeedServer {
                 )
             })
             .collect();
+        let query = req.uri().query().map(str::to_string);
+        let body = {
+            use http_body_util::BodyExt;
+            req.into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes().to_vec())
+                .unwrap_or_default()
+        };
         self.seen.lock().expect("seen lock").push(Seen {
             path: path.clone(),
-            query: req.uri().query().map(str::to_string),
+            query,
             headers: headers.clone(),
+            body,
         });
         let reply = self
             .replies

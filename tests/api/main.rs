@@ -1,8 +1,10 @@
 //! Integration tests: the real program pieces against real SQLite files,
 //! the real PostgreSQL server and real HTTP servers on 127.0.0.1.
 
+mod alerts;
 mod check;
 mod cli;
+mod fake_telegram;
 mod feed_server;
 mod helpers;
 mod poll;

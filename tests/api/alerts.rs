@@ -1,0 +1,489 @@
+//! Alerts and chat commands against a fake Telegram Bot API and fake group
+//! robots, on SQLite and PostgreSQL.
+
+use crate::fake_telegram::FakeTelegram;
+use crate::feed_server::{FeedServer, Reply};
+use crate::helpers::{TestDb, at, shipped_register, test_dbs};
+use serde_json::json;
+use std::sync::Arc;
+use xunjian::alerts::compose::{Mention, Message};
+use xunjian::app::App;
+use xunjian::commands::CommandContext;
+use xunjian::config::{Secret, Settings};
+use xunjian::notify::Notifier;
+
+const NOW: &str = "2026-11-24T10:00:00+08:00";
+const CONTACTS: i64 = -100;
+const ADMIN: i64 = 111;
+/// 李强, a contact of 区市政管理局 (lsq-szgl) in the shipped register.
+const CONTACT: i64 = 223456789;
+const STRANGER: i64 = 333;
+
+fn settings(db: &TestDb, telegram: &FakeTelegram) -> Settings {
+    let mut settings = db.settings.clone();
+    settings.telegram.token = Some(Secret::new("123456:TEST"));
+    settings.telegram.api_url = Some(telegram.url.clone());
+    settings.telegram.contacts_chat = Some(CONTACTS);
+    settings.telegram.admins = vec![ADMIN];
+    settings.commands.allowed_feed_hosts = vec!["*.gov.cn".into()];
+    settings
+}
+
+fn message(chat: i64, body: &str) -> Message {
+    Message {
+        channel: "telegram".into(),
+        recipient: chat.to_string(),
+        body: body.into(),
+        mentions: vec![Mention {
+            name: "李强".into(),
+            telegram_id: Some(CONTACT),
+            phone: None,
+        }],
+        is_urgent: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_go_out_once_as_escaped_html_naming_the_contacts() {
+    for db in test_dbs("tg_html").await {
+        let telegram = FakeTelegram::start().await;
+        let settings = settings(&db, &telegram);
+        db.store
+            .enqueue(
+                &message(CONTACTS, "<b>区市政管理局</b> & 「市政兰山」"),
+                at(NOW),
+            )
+            .await
+            .expect("enqueue");
+        let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
+        let report = notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        assert_eq!(report.sent, 1);
+        let sends = telegram.sends();
+        assert_eq!(sends.len(), 1);
+        assert_eq!(sends[0].params["parse_mode"], "HTML");
+        assert_eq!(sends[0].params["chat_id"], CONTACTS);
+        let text = sends[0].params["text"].as_str().unwrap_or("");
+        assert!(
+            text.starts_with("&lt;b&gt;区市政管理局&lt;/b&gt; &amp; 「市政兰山」"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("<a href=\"tg://user?id={CONTACT}\">李强</a>")),
+            "{text}"
+        );
+        assert_eq!(
+            notifier.deliver_pending(at(NOW)).await.expect("again").sent,
+            0
+        );
+        assert_eq!(telegram.sends().len(), 1, "sent exactly once");
+        db.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured() {
+    for db in test_dbs("tg_429").await {
+        let telegram = FakeTelegram::start().await;
+        let settings = settings(&db, &telegram);
+        telegram.script_error(
+            CONTACTS,
+            429,
+            "Too Many Requests: retry after 7",
+            json!({ "retry_after": 7 }),
+        );
+        db.store
+            .enqueue(&message(CONTACTS, "告警"), at(NOW))
+            .await
+            .expect("enqueue");
+        let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
+        assert_eq!(
+            notifier
+                .deliver_pending(at(NOW))
+                .await
+                .expect("deliver")
+                .retried,
+            1
+        );
+        let later = at(NOW) + chrono::Duration::seconds(5);
+        assert_eq!(
+            notifier.deliver_pending(later).await.expect("deliver").sent,
+            0
+        );
+        assert_eq!(telegram.sends().len(), 1, "not retried before retry_after");
+        let after = at(NOW) + chrono::Duration::seconds(8);
+        assert_eq!(
+            notifier.deliver_pending(after).await.expect("deliver").sent,
+            1
+        );
+        assert_eq!(telegram.sends().len(), 2);
+        db.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_bot_breaks_the_channel_and_the_admins_are_told_elsewhere() {
+    for db in test_dbs("tg_403").await {
+        let telegram = FakeTelegram::start().await;
+        let settings = settings(&db, &telegram);
+        telegram.script_error(
+            CONTACTS,
+            403,
+            "Forbidden: bot was blocked by the user",
+            json!(null),
+        );
+        db.store
+            .enqueue(&message(CONTACTS, "第一条"), at(NOW))
+            .await
+            .expect("enqueue");
+        let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
+        let report = notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        assert_eq!(report.broken, vec![format!("telegram:{CONTACTS}")]);
+        db.store
+            .enqueue(&message(CONTACTS, "第二条"), at(NOW))
+            .await
+            .expect("enqueue");
+        notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        let sends = telegram.sends();
+        assert_eq!(sends.len(), 2, "{sends:#?}");
+        assert_eq!(sends[1].params["chat_id"], ADMIN);
+        assert!(
+            sends[1].params["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("无法送达")
+        );
+        let pending = db.store.outbox("telegram").await.expect("outbox");
+        assert_eq!(
+            pending.iter().filter(|(_, _, sent)| !sent).count(),
+            2,
+            "kept for when the channel is fixed"
+        );
+        db.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migrated_group_is_followed() {
+    for db in test_dbs("tg_migrate").await {
+        let telegram = FakeTelegram::start().await;
+        let settings = settings(&db, &telegram);
+        telegram.script_error(
+            CONTACTS,
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            json!({ "migrate_to_chat_id": -1009 }),
+        );
+        db.store
+            .enqueue(&message(CONTACTS, "告警"), at(NOW))
+            .await
+            .expect("enqueue");
+        let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
+        notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        db.store
+            .enqueue(&message(CONTACTS, "下一条"), at(NOW))
+            .await
+            .expect("enqueue");
+        notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        let chats: Vec<i64> = telegram
+            .sends()
+            .iter()
+            .filter_map(|c| c.params["chat_id"].as_i64())
+            .collect();
+        assert_eq!(chats, vec![CONTACTS, -1009, -1009]);
+        db.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_while_sending_loses_nothing_and_duplicates_at_most_that_message() {
+    for db in test_dbs("tg_crash").await {
+        let telegram = FakeTelegram::start().await;
+        let settings = settings(&db, &telegram);
+        for body in ["一", "二", "三"] {
+            db.store
+                .enqueue(&message(CONTACTS, body), at(NOW))
+                .await
+                .expect("enqueue");
+        }
+        telegram.hold_sends(Some(std::time::Duration::from_secs(30)));
+        let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
+        let in_flight = tokio::spawn(async move { notifier.deliver_pending(at(NOW)).await });
+        telegram.wait_for_sends(1).await;
+        in_flight.abort(); // the process dies with the first send in flight
+        let _ = in_flight.await;
+        telegram.hold_sends(None);
+        let restarted = Notifier::new(&settings, db.store.clone()).expect("notifier");
+        assert_eq!(
+            restarted
+                .deliver_pending(at(NOW))
+                .await
+                .expect("deliver")
+                .sent,
+            3
+        );
+        let texts: Vec<String> = telegram
+            .sends()
+            .iter()
+            .map(|c| c.params["text"].as_str().unwrap_or("").to_string())
+            .collect();
+        let count = |needle: &str| texts.iter().filter(|t| t.starts_with(needle)).count();
+        assert_eq!(
+            (count("一"), count("二"), count("三")),
+            (2, 1, 1),
+            "{texts:#?}"
+        );
+        db.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api() {
+    for db in test_dbs("tg_commands").await {
+        let telegram = FakeTelegram::start().await;
+        let settings = settings(&db, &telegram);
+        let app = App::open(settings.clone(), shipped_register())
+            .await
+            .expect("app");
+        app.import(false, false, at(NOW)).await.expect("import");
+        // Updates from different chats are handled concurrently, so commands
+        // that depend on each other go in a second round.
+        let first: Vec<(i64, &str, &str)> = vec![
+            (ADMIN, "/whoami", "身份：管理员"),
+            (CONTACT, "/whoami", "身份：联系人（区市政管理局）"),
+            (STRANGER, "/whoami", "身份：未登记"),
+            (CONTACT, "/list", "共 3 个账号"),
+            (STRANGER, "/list", "抱歉，您没有执行此命令的权限"),
+            (
+                STRANGER,
+                "/closing szls-wechat",
+                "抱歉，您没有执行此命令的权限",
+            ),
+            (
+                CONTACT,
+                "/closing szls-wechat",
+                "抱歉，您没有执行此命令的权限",
+            ),
+            (
+                CONTACT,
+                "/status lsfb-weibo",
+                "抱歉，您没有执行此命令的权限",
+            ),
+            (
+                CONTACT,
+                "/status szls-wechat",
+                "区市政管理局「市政兰山」(微信订阅号)",
+            ),
+            (CONTACT, "/contacts lsq-szgl", "李强"),
+            (CONTACT, "/ack szls-wechat", "没有待确认的告警"),
+            (ADMIN, "/closing szls-wechat", "标记为正在注销"),
+            (
+                ADMIN,
+                "/deregister lsfb-douyin 2026-13-01 x",
+                "日期「2026-13-01」无效",
+            ),
+            (
+                ADMIN,
+                "/deregister lsfb-douyin 2026-11-01 临兰政办字〔2026〕9号",
+                "标记为已注销",
+            ),
+            (ADMIN, "/reactivate lsjy-kuaishou", "标记为正常运维"),
+            (
+                ADMIN,
+                "/register wechat rsshub:/weibo/user/1 x lsq-szgl",
+                "未知平台「wechat」",
+            ),
+            (
+                ADMIN,
+                "/register douyin rsshub:/weibo/user/1 x lsq-szgl",
+                "不适用于抖音",
+            ),
+            (
+                ADMIN,
+                "/register website http://169.254.169.254/latest x lsq-szgl",
+                "不在允许范围内",
+            ),
+            (
+                ADMIN,
+                "/register weibo nohub:/weibo/user/1 x lsq-szgl",
+                "未配置的代理「nohub」",
+            ),
+            (
+                ADMIN,
+                "/register weibo rsshub:/weibo/user/1 x nosuchunit",
+                "未知单位「nosuchunit」",
+            ),
+            (
+                ADMIN,
+                "/snooze szls-wechat 7d",
+                "已暂停「szls-wechat」的提醒至 ",
+            ),
+            (ADMIN, "/snooze szls-wechat 1y", "无法识别时长「1y」"),
+            (STRANGER, "/bind lsq-yitang", "已提交申请 #1"),
+            (ADMIN, "/frobnicate", "未知命令 /frobnicate"),
+        ];
+        let second: Vec<(i64, &str, &str)> = vec![
+            (
+                ADMIN,
+                "/register weibo rsshub:/weibo/user/42 兰山 新闻 lsq-szgl",
+                "已登记：lsq-szgl-weibo「兰山 新闻」",
+            ),
+            (ADMIN, "/approve 1", "已批准"),
+        ];
+        let context = Arc::new(CommandContext {
+            store: db.store.clone(),
+            settings: settings.clone(),
+        });
+        let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
+        let bot = notifier
+            .telegram()
+            .expect("telegram configured")
+            .bot
+            .clone();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let running = tokio::spawn(xunjian::commands::bot::run_bot(
+            bot,
+            context,
+            shutdown.clone(),
+        ));
+        for (user, text, _) in &first {
+            telegram.push_message(*user, "用户", text);
+        }
+        telegram.wait_for_sends(first.len()).await;
+        for (user, text, _) in &second {
+            telegram.push_message(*user, "用户", text);
+        }
+        let sends = telegram.wait_for_sends(first.len() + second.len()).await;
+        shutdown.cancel();
+        let _ = running.await;
+
+        assert!(telegram.calls().iter().any(|c| c.method == "setmycommands"));
+        for user in [ADMIN, CONTACT, STRANGER] {
+            let expected: Vec<(&str, &str)> = first
+                .iter()
+                .chain(&second)
+                .filter(|(u, _, _)| *u == user)
+                .map(|(_, text, reply)| (*text, *reply))
+                .collect();
+            let replies: Vec<&str> = sends
+                .iter()
+                .filter(|c| c.params["chat_id"] == user)
+                .map(|c| c.params["text"].as_str().unwrap_or(""))
+                .collect();
+            assert_eq!(replies.len(), expected.len(), "{user}: {replies:#?}");
+            for ((text, wanted), reply) in expected.iter().zip(&replies) {
+                assert!(reply.contains(wanted), "{text} → {reply}");
+            }
+        }
+        let register = db.store.load_register().await.expect("register");
+        assert_eq!(
+            register.account("szls-wechat").map(|a| a.state.id()),
+            Some("closing")
+        );
+        assert_eq!(
+            register.account("lsjy-kuaishou").map(|a| a.state.id()),
+            Some("active")
+        );
+        assert!(register.account("lsq-szgl-weibo").is_some());
+        let yitang = register.unit("lsq-yitang").expect("unit");
+        assert!(
+            yitang
+                .contacts
+                .iter()
+                .any(|c| c.telegram_id == Some(STRANGER)),
+            "bound by /approve"
+        );
+        let events = db
+            .store
+            .register_events(Some("szls-wechat"))
+            .await
+            .expect("events");
+        let last = events.last().expect("chat change");
+        assert_eq!(
+            (last.source.as_str(), last.action.as_str()),
+            ("chat", "update")
+        );
+        assert!(last.actor.starts_with(&format!("telegram:{ADMIN}")));
+        let exported = app.export().await.expect("export");
+        assert!(exported.contains("id = \"lsq-szgl-weibo\""));
+        assert!(exported.contains("filing_ref = \"临兰政办字〔2026〕9号\""));
+        db.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_robots_are_signed_and_json_errors_are_failures() {
+    let server = FeedServer::start().await;
+    server.set("/wecom", Reply::ok("{\"errcode\":0,\"errmsg\":\"ok\"}"));
+    server.set("/dingtalk", Reply::ok("{\"errcode\":0,\"errmsg\":\"ok\"}"));
+    server.set("/feishu", Reply::ok("{\"code\":0,\"msg\":\"success\"}"));
+    server.set(
+        "/bad",
+        Reply::ok("{\"errcode\":310000,\"errmsg\":\"sign not match\"}"),
+    );
+    for db in test_dbs("robots").await {
+        let text = "[robots.office]\nkind = \"wecom\"\n[robots.ding]\nkind = \"dingtalk\"\n[robots.fs]\nkind = \"feishu\"\n[robots.bad]\nkind = \"dingtalk\"\n";
+        let env = |key: &str| match key {
+            "XUNJIAN_ROBOT_OFFICE_WEBHOOK" => Some(server.url("/wecom?key=k")),
+            "XUNJIAN_ROBOT_DING_WEBHOOK" => Some(server.url("/dingtalk?access_token=t")),
+            "XUNJIAN_ROBOT_DING_SECRET" => Some("SECding".to_string()),
+            "XUNJIAN_ROBOT_FS_WEBHOOK" => Some(server.url("/feishu")),
+            "XUNJIAN_ROBOT_FS_SECRET" => Some("fs-secret".to_string()),
+            "XUNJIAN_ROBOT_BAD_WEBHOOK" => Some(server.url("/bad?access_token=t")),
+            _ => None,
+        };
+        let path = db.path("robots.toml");
+        std::fs::write(&path, text).expect("write");
+        let mut settings = Settings::load(Some(&path), &env).expect("settings");
+        settings.database = db.settings.database.clone();
+        for name in ["office", "ding", "fs", "bad"] {
+            let m = Message {
+                channel: format!("robot:{name}"),
+                recipient: "-".into(),
+                body: "【政务新媒体巡检】区市政管理局「市政兰山」已 15 天未更新".into(),
+                mentions: vec![Mention {
+                    name: "李强".into(),
+                    telegram_id: None,
+                    phone: Some("13800000000".into()),
+                }],
+                is_urgent: false,
+            };
+            db.store.enqueue(&m, at(NOW)).await.expect("enqueue");
+        }
+        let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
+        let report = notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        assert_eq!(report.sent, 3, "{report:?}");
+        assert_eq!(report.broken, vec!["robot:bad:-".to_string()]);
+        let note = notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        assert_eq!(
+            note.sent, 1,
+            "the admins hear of the broken robot (on the console here)"
+        );
+
+        let wecom = server.seen("/wecom").pop().expect("wecom call");
+        let body: serde_json::Value = serde_json::from_slice(&wecom.body).expect("json");
+        assert_eq!(body["msgtype"], "text");
+        assert_eq!(body["text"]["mentioned_mobile_list"][0], "13800000000");
+
+        let ding = server.seen("/dingtalk").pop().expect("dingtalk call");
+        let query: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(ding.query.as_deref().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let ts: i64 = query["timestamp"].parse().expect("timestamp");
+        assert_eq!(query["sign"], xunjian::notify::dingtalk_sign("SECding", ts));
+
+        let fs = server.seen("/feishu").pop().expect("feishu call");
+        let body: serde_json::Value = serde_json::from_slice(&fs.body).expect("json");
+        let ts: i64 = body["timestamp"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .expect("timestamp");
+        assert_eq!(body["sign"], xunjian::notify::feishu_sign("fs-secret", ts));
+        assert_eq!(
+            body["content"]["text"],
+            "【政务新媒体巡检】区市政管理局「市政兰山」已 15 天未更新"
+        );
+        db.finish().await;
+    }
+}
