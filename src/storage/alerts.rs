@@ -119,7 +119,7 @@ impl Store {
     ) -> Result<()> {
         let at = to_secs(now);
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             for event in events {
                 match event {
                     Event::Opened(c) => {

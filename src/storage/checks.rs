@@ -125,7 +125,7 @@ impl Store {
     pub async fn save_inspection(&self, check: &CheckResult, now: DateTime<Utc>) -> Result<i64> {
         let summary = serde_json::to_string(&check.summary).expect("a summary serializes");
         let id = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO inspections (checked_at, summary) VALUES ($1, $2) RETURNING id",
             )

@@ -115,3 +115,22 @@ pub(crate) fn from_secs(secs: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp(secs, 0)
         .ok_or_else(|| StorageError::Corrupt(format!("timestamp {secs} is out of range")))
 }
+
+/// The statement that starts a write transaction. SQLite takes the write lock
+/// up front (IMMEDIATE), so concurrent writers wait for each other (busy
+/// timeout) instead of failing when a read lock cannot be upgraded.
+pub(crate) trait WriteBegin {
+    const BEGIN: &'static str;
+}
+
+impl WriteBegin for SqlitePool {
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+}
+
+impl WriteBegin for PgPool {
+    const BEGIN: &'static str = "BEGIN";
+}
+
+pub(crate) fn write_begin<P: WriteBegin>(_pool: &P) -> &'static str {
+    P::BEGIN
+}

@@ -81,7 +81,7 @@ impl Store {
         let next_check_at = to_secs(state.next_check_at.unwrap_or(now));
         let optional = |t: Option<DateTime<Utc>>| t.map(to_secs);
         let inserted = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             let mut inserted = 0;
             // One multi-row statement per batch: far fewer round trips than a row at a time.
             for batch in posts.chunks(POST_BATCH) {

@@ -89,7 +89,7 @@ impl Store {
     ) -> Result<()> {
         let at = to_secs(now);
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             // New entries go after the existing ones, in plan order.
             let (mut unit_position, mut account_position): (i64, i64) = sqlx::query_as(
                 "SELECT (SELECT COALESCE(MAX(position), 0) FROM units), \
