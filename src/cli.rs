@@ -74,6 +74,27 @@ pub enum Command {
         #[arg(long)]
         no_poll: bool,
     },
+    /// Produce a supervision report (通报) from stored inspections and posts
+    Report {
+        /// weekly, monthly, quarterly or scoring
+        #[arg(long, value_enum)]
+        kind: crate::reports::ReportKind,
+        /// 2026-10 (month), 2026-Q3 (quarter) or 2026-W47 (ISO week) [default: the last complete period]
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        period: Option<String>,
+        /// First day (YYYY-MM-DD), with --to
+        #[arg(long, requires = "to")]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (YYYY-MM-DD), inclusive, with --from
+        #[arg(long, requires = "from")]
+        to: Option<chrono::NaiveDate>,
+        /// Output format (xlsx and png need --out)
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::publish::Format,
+        /// Write to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Show the stored register as a table
     Accounts {
         /// Only accounts of this unit (id)
@@ -211,6 +232,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             match format {
                 CheckFormat::Text => print!("{}", crate::inspection::render_text(&result)),
                 CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+            }
+        }
+        Command::Report {
+            kind,
+            period,
+            from,
+            to,
+            format,
+            out,
+        } => {
+            use crate::publish::Format;
+            if matches!(format, Format::Xlsx | Format::Png) && out.is_none() {
+                anyhow::bail!("report --format {format:?}: binary output needs --out FILE");
+            }
+            let today = crate::calendar::local_date(now);
+            let (from, to) = crate::reports::parse_period(kind, period.as_deref(), from, to, today)
+                .map_err(anyhow::Error::msg)?;
+            let app = App::open(settings, cli.accounts).await?;
+            let calendar = crate::inspection::load_calendar(&app.settings)?;
+            let report =
+                crate::publish::load_report(&app.store, &calendar, kind, from, to, now).await?;
+            let bytes = crate::publish::render_bytes(&report, format, &app.settings)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, bytes)
+                        .with_context(|| format!("while writing {}", path.display()))?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&bytes)?;
+                    if !matches!(format, Format::Json) {
+                        println!();
+                    }
+                }
             }
         }
         Command::Run => {

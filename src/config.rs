@@ -55,6 +55,32 @@ pub struct Settings {
     pub telegram: TelegramSettings,
     pub robots: BTreeMap<String, RobotSettings>,
     pub commands: CommandSettings,
+    pub reports: ReportSettings,
+}
+
+/// Reports (通报): the chart font and the schedules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// A TTF/TTC/OTF font with Chinese glyphs for the chart.
+    pub font: PathBuf,
+    /// 5-field cron (Asia/Shanghai) of the weekly report; empty disables it.
+    pub weekly_cron: String,
+    /// 5-field cron of the monthly report; empty disables it.
+    pub monthly_cron: String,
+    /// Local time of the quarterly report on the first workday of a quarter; empty disables it.
+    pub quarterly_time: String,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        ReportSettings {
+            font: PathBuf::from(crate::reports::chart::DEFAULT_FONT),
+            weekly_cron: "3 9 * * 1".to_string(),
+            monthly_cron: "7 9 1 * *".to_string(),
+            quarterly_time: "09:10".to_string(),
+        }
+    }
 }
 
 /// The alert lifecycle.
@@ -480,6 +506,21 @@ impl Settings {
         }
         crate::scheduler::CronSchedule::parse(&self.inspection.cron)
             .map_err(|e| invalid(format!("inspection.cron: {e}")))?;
+        for (key, cron) in [
+            ("reports.weekly_cron", &self.reports.weekly_cron),
+            ("reports.monthly_cron", &self.reports.monthly_cron),
+        ] {
+            if !cron.trim().is_empty() {
+                crate::scheduler::CronSchedule::parse(cron)
+                    .map_err(|e| invalid(format!("{key}: {e}")))?;
+            }
+        }
+        let quarterly = &self.reports.quarterly_time;
+        if !quarterly.is_empty() && chrono::NaiveTime::parse_from_str(quarterly, "%H:%M").is_err() {
+            return Err(invalid(format!(
+                "reports.quarterly_time: expected HH:MM, got \"{quarterly}\""
+            )));
+        }
         for (name, robot) in &self.robots {
             if !matches!(robot.kind.as_str(), "wecom" | "dingtalk" | "feishu") {
                 return Err(invalid(format!(

@@ -189,3 +189,13 @@ CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- Files sent with an outbox message (report spreadsheets and charts).
+CREATE TABLE outbox_files (
+    outbox_id  BIGINT NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+    position   BIGINT NOT NULL,
+    name       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    data       BYTEA NOT NULL,
+    PRIMARY KEY (outbox_id, position)
+);

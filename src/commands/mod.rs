@@ -45,7 +45,10 @@ pub const COMMANDS: [(&str, &str); 15] = [
     ("contacts", "单位联系人 单位ID"),
     ("bind", "申请成为单位联系人 单位ID"),
     ("approve", "批准联系人申请 申请号"),
-    ("report", "（管理员）通报，尚未提供"),
+    (
+        "report",
+        "生成通报 类型(weekly|monthly|quarterly|scoring) [期间]",
+    ),
 ];
 
 /// Everything a command may need.
@@ -202,7 +205,7 @@ impl CommandContext {
                     }
                     "snooze" => snooze(self, caller, &args, &register, now).await,
                     "approve" => register::approve(self, caller, &args, &register, now).await,
-                    _ => Ok("通报（/report）功能尚未提供。".to_string()),
+                    _ => report(self, caller, &args, now).await,
                 }
             }
             _ => Ok(format!("未知命令 /{command}。发送 /help 查看可用命令。")),
@@ -361,4 +364,40 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         _ => return None,
     };
     (length <= Duration::days(90)).then_some(length)
+}
+
+/// /report KIND [PERIOD]: the report goes to the caller's chat as text, XLSX and chart.
+async fn report(
+    ctx: &CommandContext,
+    caller: &Caller,
+    args: &[&str],
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    use crate::reports::{ReportKind, parse_period};
+    let Some(kind) = args.first().and_then(|k| ReportKind::from_id(k)) else {
+        return Ok(
+            "用法：/report weekly|monthly|quarterly|scoring [2026-10 | 2026-Q3 | 2026-W47]"
+                .to_string(),
+        );
+    };
+    let today = crate::calendar::local_date(now);
+    let (from, to) = match parse_period(kind, args.get(1).copied(), None, None, today) {
+        Ok(period) => period,
+        Err(why) => return Ok(format!("期间无效：{why}")),
+    };
+    let calendar = crate::inspection::load_calendar(&ctx.settings)?;
+    let report = crate::publish::load_report(&ctx.store, &calendar, kind, from, to, now).await?;
+    let files = crate::publish::attachments(&report, &ctx.settings)?;
+    let message = crate::alerts::compose::Message {
+        channel: "telegram".into(),
+        recipient: caller.user_id.to_string(),
+        body: crate::reports::render::text(&report),
+        mentions: Vec::new(),
+        is_urgent: true,
+    };
+    ctx.store.enqueue_with_files(&message, &files, now).await?;
+    Ok(format!(
+        "已生成《{}》，正文、表格与图表随后发送。",
+        report.title
+    ))
 }

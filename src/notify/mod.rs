@@ -147,7 +147,19 @@ impl Notifier {
             let chat: i64 = recipient.parse().map_err(|_| {
                 SendError::Broken(format!("\"{recipient}\" is not a Telegram chat id"))
             })?;
-            telegram.send(chat, &item.body, &item.mentions).await
+            telegram.send(chat, &item.body, &item.mentions).await?;
+            let files =
+                self.store
+                    .attachments(item.id)
+                    .await
+                    .map_err(|e| SendError::Transient {
+                        message: e.to_string(),
+                        retry_after: None,
+                    })?;
+            for file in &files {
+                telegram.send_file(chat, file).await?;
+            }
+            Ok(())
         } else if let Some(name) = item.channel.strip_prefix("robot:") {
             match self.robots.get(name) {
                 Some(robot) => robot.send(&item.body, &item.mentions).await,
@@ -158,6 +170,7 @@ impl Notifier {
         } else {
             print_console(&item.body, &item.mentions);
             Ok(())
+            // Files are written to disk by whoever queued a console message (demo, CLI).
         }
     }
 

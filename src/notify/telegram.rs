@@ -57,6 +57,27 @@ impl Telegram {
     }
 }
 
+impl Telegram {
+    /// Sends a report file: a photo (the chart) or a document (the spreadsheet).
+    pub async fn send_file(
+        &self,
+        chat: i64,
+        file: &crate::storage::Attachment,
+    ) -> Result<(), SendError> {
+        let input =
+            teloxide::types::InputFile::memory(file.data.clone()).file_name(file.name.clone());
+        let sent = if file.kind == "photo" {
+            self.bot.send_photo(ChatId(chat), input).await.map(|_| ())
+        } else {
+            self.bot
+                .send_document(ChatId(chat), input)
+                .await
+                .map(|_| ())
+        };
+        sent.map_err(classify)
+    }
+}
+
 fn classify(err: RequestError) -> SendError {
     match err {
         RequestError::RetryAfter(seconds) => SendError::Transient {

@@ -133,3 +133,24 @@ pub async fn delivery_loop(notifier: crate::notify::Notifier, shutdown: Cancella
         }
     }
 }
+
+/// Queues due scheduled reports (and catches up missed ones) every minute.
+pub async fn report_loop(
+    store: crate::storage::Store,
+    settings: crate::config::Settings,
+    calendar: crate::calendar::Calendar,
+    shutdown: CancellationToken,
+) {
+    let owner = format!("{}:{}", hostname(), std::process::id());
+    loop {
+        if let Err(err) =
+            crate::publish::run_due_reports(&store, &settings, &calendar, Utc::now(), &owner).await
+        {
+            tracing::error!(error = format!("{err:#}"), "scheduled reports failed");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+    }
+}

@@ -347,3 +347,63 @@ impl Store {
         Ok(())
     }
 }
+
+/// A file sent with a message: `document` or `photo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub kind: String,
+    pub data: Vec<u8>,
+}
+
+impl Store {
+    /// Queues a message with files.
+    pub async fn enqueue_with_files(
+        &self,
+        message: &Message,
+        files: &[Attachment],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let at = to_secs(now);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+            )
+            .bind(&message.channel)
+            .bind(&message.recipient)
+            .bind(&message.body)
+            .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?;
+            for (position, file) in files.iter().enumerate() {
+                sqlx::query("INSERT INTO outbox_files (outbox_id, position, name, kind, data) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id)
+                    .bind(position as i64)
+                    .bind(&file.name)
+                    .bind(&file.kind)
+                    .bind(&file.data)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The files of an outbox message, in order.
+    pub async fn attachments(&self, outbox_id: i64) -> Result<Vec<Attachment>> {
+        let rows: Vec<(String, String, Vec<u8>)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT name, kind, data FROM outbox_files WHERE outbox_id = $1 ORDER BY position")
+                .bind(outbox_id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(name, kind, data)| Attachment { name, kind, data })
+            .collect())
+    }
+}

@@ -9,8 +9,9 @@ mod alerts;
 mod checks;
 mod polling;
 mod register;
+mod reports;
 
-pub use alerts::{ChannelState, OutboxItem};
+pub use alerts::{Attachment, ChannelState, OutboxItem};
 pub use polling::ProxyHealth;
 pub use register::RegisterEvent;
 

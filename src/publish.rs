@@ -1,0 +1,192 @@
+//! Reports on demand and on schedule: load the period's snapshots and posts,
+//! build the report, render it, and queue it for the channels.
+
+use crate::alerts::compose::Message;
+use crate::calendar::{Calendar, local_date, start_of_day, to_local};
+use crate::config::Settings;
+use crate::reports::{self, Report, ReportInput, ReportKind, chart, render, xlsx};
+use crate::scheduler::CronSchedule;
+use crate::storage::{Attachment, Store};
+use anyhow::Context as _;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+
+/// Output formats of `xunjian report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Md,
+    Json,
+    Xlsx,
+    Png,
+}
+
+/// Builds the report of `kind` for `from..=to` from what is stored.
+pub async fn load_report(
+    store: &Store,
+    calendar: &Calendar,
+    kind: ReportKind,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Report> {
+    let (start, end) = (start_of_day(from), start_of_day(to + Duration::days(1)));
+    let register = store.load_register().await?;
+    let inspections = store.snapshots(start, end).await?;
+    let previous = store.snapshot_before(start).await?;
+    let (posts, post_weeks) = store.period_posts(start, end).await?;
+    Ok(reports::build(&ReportInput {
+        kind,
+        from,
+        to,
+        register: &register,
+        inspections: &inspections,
+        previous: previous.as_ref(),
+        posts: &posts,
+        post_weeks: &post_weeks,
+        calendar,
+        generated_at: now,
+    }))
+}
+
+/// Renders a report in one format.
+pub fn render_bytes(
+    report: &Report,
+    format: Format,
+    settings: &Settings,
+) -> anyhow::Result<Vec<u8>> {
+    Ok(match format {
+        Format::Text => render::text(report).into_bytes(),
+        Format::Md => render::markdown(report).into_bytes(),
+        Format::Json => serde_json::to_vec_pretty(report)?,
+        Format::Xlsx => xlsx::workbook(report).context("while writing the XLSX")?,
+        Format::Png => chart::png(report, &settings.reports.font)?,
+    })
+}
+
+/// The spreadsheet and chart of a report as attachments.
+pub fn attachments(report: &Report, settings: &Settings) -> anyhow::Result<Vec<Attachment>> {
+    let stem = format!("xunjian-{}-{}-{}", report.kind, report.from, report.to);
+    let mut files = vec![Attachment {
+        name: format!("{stem}.xlsx"),
+        kind: "document".into(),
+        data: xlsx::workbook(report).context("while writing the XLSX")?,
+    }];
+    match chart::png(report, &settings.reports.font) {
+        Ok(png) => files.push(Attachment {
+            name: format!("{stem}.png"),
+            kind: "photo".into(),
+            data: png,
+        }),
+        Err(err) => tracing::error!(error = %err, "the report goes out without its chart"),
+    }
+    Ok(files)
+}
+
+/// Queues a report: text + XLSX + chart to the contacts chat, text to the robots,
+/// the console when nothing is configured.
+pub async fn queue_report(
+    store: &Store,
+    settings: &Settings,
+    report: &Report,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let text = render::text(report);
+    let files = attachments(report, settings)?;
+    let mut queued = false;
+    if let (Some(_), Some(chat)) = (&settings.telegram.token, settings.telegram.contacts_chat) {
+        let message = plain("telegram", &chat.to_string(), &text);
+        store.enqueue_with_files(&message, &files, now).await?;
+        queued = true;
+    }
+    for name in settings.robots.keys() {
+        store
+            .enqueue(&plain(&format!("robot:{name}"), "-", &text), now)
+            .await?;
+        queued = true;
+    }
+    if !queued {
+        store.enqueue(&plain("console", "-", &text), now).await?;
+    }
+    Ok(())
+}
+
+fn plain(channel: &str, recipient: &str, body: &str) -> Message {
+    Message {
+        channel: channel.into(),
+        recipient: recipient.into(),
+        body: body.into(),
+        mentions: Vec::new(),
+        is_urgent: true,
+    }
+}
+
+/// The most recent scheduled time of each report kind at or before `now`.
+pub fn latest_due(
+    settings: &Settings,
+    calendar: &Calendar,
+    now: DateTime<Utc>,
+) -> Vec<(ReportKind, DateTime<Utc>)> {
+    let mut due = Vec::new();
+    for (kind, cron) in [
+        (ReportKind::Weekly, &settings.reports.weekly_cron),
+        (ReportKind::Monthly, &settings.reports.monthly_cron),
+    ] {
+        if cron.trim().is_empty() {
+            continue;
+        }
+        let Ok(schedule) = CronSchedule::parse(cron) else {
+            continue;
+        };
+        // Look back far enough for a monthly schedule.
+        if let Some(last) = schedule.between(now - Duration::days(40), now).last() {
+            due.push((kind, *last));
+        }
+    }
+    if let Ok(time) = NaiveTime::parse_from_str(&settings.reports.quarterly_time, "%H:%M") {
+        let today = local_date(now);
+        for back in 0..2 {
+            let months_back = chrono::Months::new(3 * back);
+            let Some(anchor) = today.checked_sub_months(months_back) else {
+                continue;
+            };
+            let quarter_start =
+                NaiveDate::from_ymd_opt(anchor.year(), (anchor.month() - 1) / 3 * 3 + 1, 1)
+                    .expect("valid");
+            let mut day = quarter_start;
+            while !calendar.is_workday(day) {
+                day = day.succ_opt().unwrap_or(day);
+            }
+            let at = start_of_day(day) + (time - NaiveTime::MIN);
+            if at <= now {
+                due.push((ReportKind::Quarterly, at));
+                break;
+            }
+        }
+    }
+    due
+}
+
+/// Runs every scheduled report that is due and has not run (caught up on
+/// start, claimed in the database so several daemons run each once).
+pub async fn run_due_reports(
+    store: &Store,
+    settings: &Settings,
+    calendar: &Calendar,
+    now: DateTime<Utc>,
+    owner: &str,
+) -> anyhow::Result<Vec<(ReportKind, DateTime<Utc>)>> {
+    let mut ran = Vec::new();
+    for (kind, due) in latest_due(settings, calendar, now) {
+        let job = format!("report:{}", kind.id());
+        if !store.claim_job(&job, due, owner, now).await? {
+            continue;
+        }
+        let (from, to) = kind.previous_period(local_date(due));
+        let report = load_report(store, calendar, kind, from, to, now).await?;
+        queue_report(store, settings, &report, now).await?;
+        store.finish_job(&job, due, now).await?;
+        tracing::info!(kind = kind.id(), due = %to_local(due), "scheduled report queued");
+        ran.push((kind, due));
+    }
+    Ok(ran)
+}

@@ -1,0 +1,134 @@
+//! Report kinds and their periods.
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum ReportKind {
+    Weekly,
+    Monthly,
+    Quarterly,
+    Scoring,
+}
+
+impl ReportKind {
+    pub const ALL: [ReportKind; 4] = [
+        ReportKind::Weekly,
+        ReportKind::Monthly,
+        ReportKind::Quarterly,
+        ReportKind::Scoring,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            ReportKind::Weekly => "weekly",
+            ReportKind::Monthly => "monthly",
+            ReportKind::Quarterly => "quarterly",
+            ReportKind::Scoring => "scoring",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<ReportKind> {
+        ReportKind::ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    pub fn title(self, from: NaiveDate, to: NaiveDate) -> String {
+        let span = format!("{} 至 {}", from.format("%Y-%m-%d"), to.format("%Y-%m-%d"));
+        match self {
+            ReportKind::Weekly => format!("政务新媒体周报（{span}）"),
+            ReportKind::Monthly => format!(
+                "政务新媒体月度通报（{}年{}月，{span}）",
+                from.year(),
+                from.month()
+            ),
+            ReportKind::Quarterly => {
+                format!(
+                    "政务新媒体季度检查通报（{}年第{}季度，{span}）",
+                    from.year(),
+                    (from.month() - 1) / 3 + 1
+                )
+            }
+            ReportKind::Scoring => format!("政务新媒体更新情况评分表（{span}）"),
+        }
+    }
+
+    /// The last complete period before `today`.
+    pub fn previous_period(self, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+        match self {
+            ReportKind::Weekly => {
+                let this_monday =
+                    today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+                (
+                    this_monday - Duration::days(7),
+                    this_monday - Duration::days(1),
+                )
+            }
+            ReportKind::Monthly | ReportKind::Scoring => {
+                let first = today.with_day(1).expect("day 1");
+                let start = first
+                    .checked_sub_months(chrono::Months::new(1))
+                    .expect("a month before");
+                (start, first - Duration::days(1))
+            }
+            ReportKind::Quarterly => {
+                let quarter_start =
+                    NaiveDate::from_ymd_opt(today.year(), (today.month() - 1) / 3 * 3 + 1, 1)
+                        .expect("valid");
+                let start = quarter_start
+                    .checked_sub_months(chrono::Months::new(3))
+                    .expect("valid");
+                (start, quarter_start - Duration::days(1))
+            }
+        }
+    }
+}
+
+/// `--period` (2026-10, 2026-Q3, 2026-W47) or `--from/--to`, else the last complete period.
+pub fn parse_period(
+    kind: ReportKind,
+    period: Option<&str>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<(NaiveDate, NaiveDate), String> {
+    match (period, from, to) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            Err("give either --period or --from/--to, not both".into())
+        }
+        (None, Some(from), Some(to)) if from <= to => Ok((from, to)),
+        (None, Some(from), Some(to)) => Err(format!("--from {from} is after --to {to}")),
+        (None, Some(_), None) | (None, None, Some(_)) => Err("--from and --to go together".into()),
+        (None, None, None) => Ok(kind.previous_period(today)),
+        (Some(text), None, None) => parse_named(text),
+    }
+}
+
+fn parse_named(text: &str) -> Result<(NaiveDate, NaiveDate), String> {
+    let bad = || format!("--period \"{text}\": expected YYYY-MM, YYYY-Qn or YYYY-Wnn");
+    let (year, rest) = text.split_once('-').ok_or_else(bad)?;
+    let year: i32 = year.parse().map_err(|_| bad())?;
+    if let Some(q) = rest.strip_prefix('Q').or_else(|| rest.strip_prefix('q')) {
+        let q: u32 = q
+            .parse()
+            .ok()
+            .filter(|q| (1..=4).contains(q))
+            .ok_or_else(bad)?;
+        let start = NaiveDate::from_ymd_opt(year, (q - 1) * 3 + 1, 1).ok_or_else(bad)?;
+        let end = start
+            .checked_add_months(chrono::Months::new(3))
+            .ok_or_else(bad)?
+            - Duration::days(1);
+        return Ok((start, end));
+    }
+    if let Some(w) = rest.strip_prefix('W').or_else(|| rest.strip_prefix('w')) {
+        let w: u32 = w.parse().map_err(|_| bad())?;
+        let monday = NaiveDate::from_isoywd_opt(year, w, Weekday::Mon).ok_or_else(bad)?;
+        return Ok((monday, monday + Duration::days(6)));
+    }
+    let month: u32 = rest.parse().map_err(|_| bad())?;
+    let start = NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(bad)?;
+    let end = start
+        .checked_add_months(chrono::Months::new(1))
+        .ok_or_else(bad)?
+        - Duration::days(1);
+    Ok((start, end))
+}

@@ -1,0 +1,207 @@
+//! Report → XLSX: the annex tables with headers, column widths and real dates.
+
+use super::{Report, units_of_kind};
+use crate::registry::UnitKind;
+use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
+
+/// Renders the workbook into bytes.
+pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
+    let mut book = Workbook::new();
+    let header = Format::new()
+        .set_bold()
+        .set_background_color("D9E1F2")
+        .set_border(FormatBorder::Thin)
+        .set_align(FormatAlign::Center);
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    let percent = Format::new().set_num_format("0.0%");
+
+    let sheet = book.add_worksheet();
+    sheet.set_name("汇总")?;
+    sheet.write_string(0, 0, &report.title)?;
+    let rows: [(&str, f64); 8] = [
+        ("巡检次数", report.inspections as f64),
+        ("可考核周数", report.assessable_weeks as f64),
+        ("发布信息", report.posts as f64),
+        ("超期更新次数", report.stale_incidents as f64),
+        ("合格", report.summary.qualified as f64),
+        ("不合格", report.summary.failed as f64),
+        ("正在注销", report.summary.closing as f64),
+        ("无法监测", report.summary.unknown as f64),
+    ];
+    sheet.write_string_with_format(1, 0, "项目", &header)?;
+    sheet.write_string_with_format(1, 1, "数值", &header)?;
+    for (i, (label, value)) in rows.iter().enumerate() {
+        let row = 2 + i as u32;
+        sheet.write_string(row, 0, *label)?;
+        sheet.write_number(row, 1, *value)?;
+    }
+    sheet.write_string(10, 0, "合格率")?;
+    if let Some(rate) = report.summary.pass_rate {
+        sheet.write_number_with_format(10, 1, rate, &percent)?;
+    }
+    let (from, to) = (parse_date(&report.from), parse_date(&report.to));
+    sheet.write_string(11, 0, "统计起始")?;
+    sheet.write_string(12, 0, "统计截止")?;
+    if let (Some(from), Some(to)) = (from, to) {
+        sheet.write_datetime_with_format(11, 1, &from, &date)?;
+        sheet.write_datetime_with_format(12, 1, &to, &date)?;
+    }
+    widths(sheet, &[16.0, 14.0])?;
+
+    let sheet = book.add_worksheet();
+    sheet.set_name("分平台")?;
+    let head = [
+        "平台",
+        "账号数",
+        "正常运维",
+        "拟关停",
+        "已注销",
+        "发布",
+        "原创",
+        "转发",
+        "超期更新次数",
+        "超期账号占比",
+        "合格",
+        "不合格",
+        "正在注销",
+        "无法监测",
+        "合格率",
+    ];
+    write_header(sheet, &head, &header)?;
+    for (i, p) in report.by_platform.iter().enumerate() {
+        let row = 1 + i as u32;
+        sheet.write_string(row, 0, &p.label)?;
+        let numbers = [
+            p.accounts,
+            p.active,
+            p.closing,
+            p.deregistered,
+            p.posts,
+            p.original_posts,
+            p.repost_posts,
+            p.stale_incidents,
+        ];
+        for (c, n) in numbers.iter().enumerate() {
+            sheet.write_number(row, 1 + c as u16, *n as f64)?;
+        }
+        if let Some(share) = p.stale_share {
+            sheet.write_number_with_format(row, 9, share, &percent)?;
+        }
+        let verdicts = [
+            p.summary.qualified,
+            p.summary.failed,
+            p.summary.closing,
+            p.summary.unknown,
+        ];
+        for (c, n) in verdicts.iter().enumerate() {
+            sheet.write_number(row, 10 + c as u16, *n as f64)?;
+        }
+        if let Some(rate) = p.summary.pass_rate {
+            sheet.write_number_with_format(row, 14, rate, &percent)?;
+        }
+    }
+    widths(
+        sheet,
+        &[
+            12.0, 8.0, 10.0, 8.0, 8.0, 8.0, 8.0, 8.0, 14.0, 14.0, 8.0, 8.0, 10.0, 10.0, 10.0,
+        ],
+    )?;
+
+    let sheet = book.add_worksheet();
+    sheet.set_name("问题账号")?;
+    write_header(sheet, &["问题", "单位", "账号", "平台", "情况"], &header)?;
+    let mut row = 1;
+    for group in &report.failing {
+        for a in &group.accounts {
+            sheet.write_string(row, 0, &group.label)?;
+            sheet.write_string(row, 1, &a.unit)?;
+            sheet.write_string(row, 2, &a.name)?;
+            sheet.write_string(row, 3, &a.platform)?;
+            sheet.write_string(row, 4, &a.message)?;
+            row += 1;
+        }
+    }
+    for (label, list) in [
+        ("以转发为主缺少原创", &report.reposts),
+        ("备案问题", &report.filing),
+    ] {
+        for a in list {
+            sheet.write_string(row, 0, label)?;
+            sheet.write_string(row, 1, &a.unit)?;
+            sheet.write_string(row, 2, &a.name)?;
+            sheet.write_string(row, 3, &a.platform)?;
+            sheet.write_string(row, 4, &a.message)?;
+            row += 1;
+        }
+    }
+    widths(sheet, &[18.0, 18.0, 18.0, 10.0, 70.0])?;
+
+    for (kind, name, label) in [
+        (UnitKind::Town, "镇街", "镇街 (园区)"),
+        (UnitKind::Department, "部门", "部门 (单位)"),
+    ] {
+        let sheet = book.add_worksheet();
+        sheet.set_name(name)?;
+        write_header(
+            sheet,
+            &["序号", label, "发布", "每周更新未达标次数", "扣分"],
+            &header,
+        )?;
+        for (i, u) in units_of_kind(report, kind).iter().enumerate() {
+            let row = 1 + i as u32;
+            sheet.write_number(row, 0, (i + 1) as f64)?;
+            sheet.write_string(row, 1, &u.name)?;
+            sheet.write_number(row, 2, u.posts as f64)?;
+            sheet.write_number(row, 3, u.weekly_misses as f64)?;
+            sheet.write_number(row, 4, u.deduction)?;
+        }
+        widths(sheet, &[6.0, 22.0, 8.0, 20.0, 8.0])?;
+    }
+
+    let sheet = book.add_worksheet();
+    sheet.set_name("巡检趋势")?;
+    write_header(sheet, &["巡检时间", "超期更新次数", "合格率"], &header)?;
+    for (i, point) in report.trend.iter().enumerate() {
+        let row = 1 + i as u32;
+        if let Ok(at) = chrono::DateTime::parse_from_rfc3339(&point.checked_at) {
+            sheet.write_datetime_with_format(row, 0, &at.naive_local(), &datetime)?;
+        }
+        sheet.write_number(row, 1, point.stale_incidents as f64)?;
+        if let Some(rate) = point.pass_rate {
+            sheet.write_number_with_format(row, 2, rate, &percent)?;
+        }
+    }
+    widths(sheet, &[18.0, 14.0, 10.0])?;
+
+    let sheet = book.add_worksheet();
+    sheet.set_name("整改情况")?;
+    write_header(sheet, &["问题", "情况", "整改"], &header)?;
+    for (i, r) in report.rectification.iter().enumerate() {
+        let row = 1 + i as u32;
+        sheet.write_string(row, 0, &r.label)?;
+        sheet.write_string(row, 1, &r.message)?;
+        sheet.write_string(row, 2, if r.is_fixed { "已整改" } else { "未整改" })?;
+    }
+    widths(sheet, &[18.0, 70.0, 10.0])?;
+    book.save_to_buffer()
+}
+
+fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+fn write_header(sheet: &mut Worksheet, titles: &[&str], format: &Format) -> Result<(), XlsxError> {
+    for (i, title) in titles.iter().enumerate() {
+        sheet.write_string_with_format(0, i as u16, *title, format)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+fn widths(sheet: &mut Worksheet, widths: &[f64]) -> Result<(), XlsxError> {
+    for (i, width) in widths.iter().enumerate() {
+        sheet.set_column_width(i as u16, *width)?;
+    }
+    Ok(())
+}
