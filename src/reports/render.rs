@@ -104,8 +104,7 @@ pub fn text(report: &Report) -> String {
             report.rectification.len() - fixed
         );
     }
-    let truncated = crate::parse::truncate(out.trim_end(), 3800);
-    truncated
+    crate::parse::truncate(out.trim_end(), 3800)
 }
 
 /// The whole report as Markdown.

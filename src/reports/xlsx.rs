@@ -44,8 +44,8 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
     sheet.write_string(11, 0, "统计起始")?;
     sheet.write_string(12, 0, "统计截止")?;
     if let (Some(from), Some(to)) = (from, to) {
-        sheet.write_datetime_with_format(11, 1, &from, &date)?;
-        sheet.write_datetime_with_format(12, 1, &to, &date)?;
+        sheet.write_datetime_with_format(11, 1, from, &date)?;
+        sheet.write_datetime_with_format(12, 1, to, &date)?;
     }
     widths(sheet, &[16.0, 14.0])?;
 
@@ -165,7 +165,7 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
     for (i, point) in report.trend.iter().enumerate() {
         let row = 1 + i as u32;
         if let Ok(at) = chrono::DateTime::parse_from_rfc3339(&point.checked_at) {
-            sheet.write_datetime_with_format(row, 0, &at.naive_local(), &datetime)?;
+            sheet.write_datetime_with_format(row, 0, at.naive_local(), &datetime)?;
         }
         sheet.write_number(row, 1, point.stale_incidents as f64)?;
         if let Some(rate) = point.pass_rate {
