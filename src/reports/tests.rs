@@ -1,1 +1,532 @@
+//! Reports computed from scenarios built from the seeds.
 
+use super::*;
+use crate::registry::{Account, Source, Unit};
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+fn d(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
+}
+
+fn account(id: &str, unit: &str, platform: Platform) -> Account {
+    Account {
+        id: id.into(),
+        unit: unit.into(),
+        name: format!("账号{id}"),
+        platform,
+        source: Source::Feed {
+            feed: format!("https://example.gov.cn/{id}.xml"),
+        },
+        state: AccountState::Active,
+        deregistered_on: None,
+        filing_ref: None,
+        is_interactive: true,
+        thresholds: Default::default(),
+    }
+}
+
+fn unit(id: &str, name: &str, kind: UnitKind) -> Unit {
+    Unit {
+        id: id.into(),
+        name: name.into(),
+        kind,
+        contacts: Vec::new(),
+    }
+}
+
+fn row(a: &Account, verdict: Verdict, rules: &[Rule]) -> SnapshotRow {
+    SnapshotRow {
+        account: a.id.clone(),
+        unit: a.unit.clone(),
+        platform: a.platform,
+        state: a.state,
+        verdict,
+        is_assessed: a.state != AccountState::Deregistered,
+        findings: rules
+            .iter()
+            .map(|r| {
+                let severity = if matches!(r, Rule::RepostHeavy | Rule::RenamedUnfiled) {
+                    "warning"
+                } else {
+                    "failure"
+                };
+                (
+                    *r,
+                    severity.to_string(),
+                    format!("{}：{}", a.name, r.label()),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn report(
+    register: &Register,
+    inspections: &[Snapshot],
+    previous: Option<&Snapshot>,
+    kind: ReportKind,
+    from: &str,
+    to: &str,
+) -> Report {
+    let posts = HashMap::new();
+    let weeks = HashMap::new();
+    build(&ReportInput {
+        kind,
+        from: d(from),
+        to: d(to),
+        register,
+        inspections,
+        previous,
+        posts: &posts,
+        post_weeks: &weeks,
+        calendar: &Calendar::builtin(),
+        generated_at: at("2026-11-24T09:00:00+08:00"),
+    })
+}
+
+/// Seed 000: two inspections in March 2020, 7 超期更新 incidents split
+/// 公众号 1 / 今日头条 1 / 服务号 2 / 微博 3, and 30 % of the Weibo accounts stale.
+#[test]
+fn the_seed_000_month_counts_incidents_per_inspection_by_platform() {
+    let mut register = Register {
+        units: vec![unit("u", "区政府办公室", UnitKind::Department)],
+        accounts: Vec::new(),
+    };
+    let mut add = |prefix: &str, platform: Platform, n: usize| -> Vec<Account> {
+        let list: Vec<Account> = (0..n)
+            .map(|i| account(&format!("{prefix}{i}"), "u", platform))
+            .collect();
+        register.accounts.extend(list.clone());
+        list
+    };
+    let weibo = add("wb", Platform::Weibo, 10);
+    let gzh = add("gzh", Platform::WechatSubscription, 5);
+    let fwh = add("fwh", Platform::WechatService, 3);
+    let tt = add("tt", Platform::Toutiao, 2);
+    let snapshot = |id: i64, time: &str, stale: &[&Account]| Snapshot {
+        id,
+        at: at(time),
+        rows: register_rows(&[&weibo, &gzh, &fwh, &tt], stale),
+    };
+    let first = snapshot(
+        1,
+        "2020-03-10T09:00:00+08:00",
+        &[&weibo[0], &weibo[1], &fwh[0], &gzh[0]],
+    );
+    let second = snapshot(
+        2,
+        "2020-03-24T09:00:00+08:00",
+        &[&weibo[2], &fwh[0], &tt[0]],
+    );
+    let r = report(
+        &register,
+        &[first, second],
+        None,
+        ReportKind::Monthly,
+        "2020-03-01",
+        "2020-03-31",
+    );
+    assert_eq!(r.inspections, 2);
+    assert_eq!(r.stale_incidents, 7);
+    let incidents: HashMap<&str, u64> = r
+        .by_platform
+        .iter()
+        .map(|p| (p.label.as_str(), p.stale_incidents))
+        .collect();
+    assert_eq!(
+        (
+            incidents["公众号"],
+            incidents["今日头条"],
+            incidents["服务号"],
+            incidents["微博"]
+        ),
+        (1, 1, 2, 3)
+    );
+    let weibo_row = r
+        .by_platform
+        .iter()
+        .find(|p| p.platform == "weibo")
+        .expect("weibo");
+    assert_eq!(weibo_row.stale_share, Some(0.3));
+    let text = render::text(&r);
+    assert!(text.contains("本期开展巡检2次"), "{text}");
+    assert!(
+        text.contains("共出现7次超期更新情况，其中公众号1次、服务号2次、微博3次、今日头条1次"),
+        "{text}"
+    );
+    assert!(text.contains("30%的政务微博超期更新"), "{text}");
+    assert!(text.chars().count() < 4096);
+}
+
+fn register_rows(groups: &[&Vec<Account>], stale: &[&Account]) -> Vec<SnapshotRow> {
+    groups
+        .iter()
+        .flat_map(|g| g.iter())
+        .map(|a| {
+            if stale.iter().any(|s| s.id == a.id) {
+                row(a, Verdict::Failed, &[Rule::Stale2w])
+            } else {
+                row(a, Verdict::Qualified, &[])
+            }
+        })
+        .collect()
+}
+
+/// Seed 002: 80 accounts, 8 failing for the reasons it names, 2 closing → 合格率 90 %.
+#[test]
+fn the_seed_002_quarter_reports_verdicts_and_names_the_failing_by_problem() {
+    let mut register = Register {
+        units: vec![
+            unit("szgl", "区市政管理局", UnitKind::Department),
+            unit("xj", "西街街道", UnitKind::Town),
+            unit("sz", "三闸镇", UnitKind::Town),
+            unit("dj", "东街街道", UnitKind::Town),
+        ],
+        accounts: Vec::new(),
+    };
+    let mut rows = Vec::new();
+    let named = [
+        (
+            "szgl-gzh",
+            "szgl",
+            Platform::WechatSubscription,
+            Rule::Stale6m,
+        ),
+        ("xj-gzh", "xj", Platform::WechatSubscription, Rule::Stale1m),
+        ("sz-douyin", "sz", Platform::Douyin, Rule::Stale1m),
+        (
+            "dj-jtx",
+            "dj",
+            Platform::WechatSubscription,
+            Rule::GoneUnfiled,
+        ),
+    ];
+    for (id, u, platform, rule) in named {
+        let a = account(id, u, platform);
+        rows.push(row(&a, Verdict::Failed, &[rule]));
+        register.accounts.push(a);
+    }
+    for i in 0..76 {
+        let mut a = account(&format!("a{i}"), "szgl", Platform::ALL[i % 8]);
+        let (verdict, rules): (Verdict, Vec<Rule>) = match i {
+            0..=3 => (Verdict::Failed, vec![Rule::Stale2w]),
+            4 | 5 => {
+                a.state = AccountState::Closing;
+                (Verdict::Closing, vec![])
+            }
+            _ => (Verdict::Qualified, vec![]),
+        };
+        rows.push(row(&a, verdict, &rules));
+        register.accounts.push(a);
+    }
+    let snapshot = Snapshot {
+        id: 1,
+        at: at("2021-03-30T09:00:00+08:00"),
+        rows,
+    };
+    let r = report(
+        &register,
+        &[snapshot],
+        None,
+        ReportKind::Quarterly,
+        "2021-01-01",
+        "2021-03-31",
+    );
+    let s = r.summary;
+    assert_eq!(
+        (s.assessed, s.qualified, s.failed, s.closing, s.unknown),
+        (80, 70, 8, 2, 0)
+    );
+    assert_eq!(s.pass_rate, Some(0.9));
+    assert_eq!(r.failing[0].label, "超6个月未更新");
+    assert_eq!(r.failing[0].accounts[0].unit, "区市政管理局");
+    let gone = r
+        .failing
+        .iter()
+        .find(|g| g.rule == "gone_unfiled")
+        .expect("gone group");
+    assert_eq!(gone.accounts[0].unit, "东街街道");
+    assert_eq!(r.failing.iter().map(|g| g.accounts.len()).sum::<usize>(), 8);
+    assert!(
+        render::text(&r).contains("合格70个，不合格8个，正在注销2个，无法监测0个，合格率90.0%")
+    );
+    let json = serde_json::to_value(&r).expect("json");
+    assert_eq!(json["summary"]["pass_rate"], 0.9);
+    assert!(
+        json["by_platform"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    );
+}
+
+/// Seed 001: 2019-01-01..2019-05-30 has 20 assessable weeks; one post → 19 misses, 3.8 deducted.
+#[test]
+fn the_seed_001_scoring_sheet_counts_weekly_misses_and_deductions() {
+    let register = Register {
+        units: vec![
+            unit("dd", "大店镇", UnitKind::Town),
+            unit("fgw", "发展和改革委员会", UnitKind::Department),
+        ],
+        accounts: vec![
+            account("dd-site", "dd", Platform::Website),
+            account("fgw-site", "fgw", Platform::Website),
+        ],
+    };
+    let calendar = Calendar::builtin();
+    let weeks = assessable_weeks(&calendar, d("2019-01-01"), d("2019-05-30"));
+    let posts: HashMap<String, KindCounts> = [
+        (
+            "dd-site".to_string(),
+            KindCounts {
+                total: 1,
+                original: 1,
+                ..Default::default()
+            },
+        ),
+        (
+            "fgw-site".to_string(),
+            KindCounts {
+                total: 80,
+                original: 80,
+                ..Default::default()
+            },
+        ),
+    ]
+    .into();
+    let post_weeks: HashMap<String, BTreeSet<NaiveDate>> = [
+        ("dd-site".to_string(), [d("2019-03-11")].into()),
+        (
+            "fgw-site".to_string(),
+            weeks.iter().map(|w| w.monday).collect(),
+        ),
+    ]
+    .into();
+    let r = build(&ReportInput {
+        kind: ReportKind::Scoring,
+        from: d("2019-01-01"),
+        to: d("2019-05-30"),
+        register: &register,
+        inspections: &[],
+        previous: None,
+        posts: &posts,
+        post_weeks: &post_weeks,
+        calendar: &calendar,
+        generated_at: at("2019-06-01T09:00:00+08:00"),
+    });
+    assert_eq!(r.assessable_weeks, 20);
+    let town = units_of_kind(&r, UnitKind::Town);
+    assert_eq!(
+        (town[0].posts, town[0].weekly_misses, town[0].deduction),
+        (1, 19, 3.8)
+    );
+    let dept = units_of_kind(&r, UnitKind::Department);
+    assert_eq!((dept[0].weekly_misses, dept[0].deduction), (0, 0.0));
+    assert_eq!(r.units[0].id, "fgw", "sorted by posts, most first");
+    let md = render::markdown(&r);
+    assert!(md.contains("| 1 | 大店镇 | 1 | 19 | 3.8 |"), "{md}");
+}
+
+#[test]
+fn the_previous_reports_problems_are_marked_fixed_or_not() {
+    let a = account("a", "u", Platform::Weibo);
+    let b = account("b", "u", Platform::Douyin);
+    let register = Register {
+        units: vec![unit("u", "义堂镇", UnitKind::Town)],
+        accounts: vec![a.clone(), b.clone()],
+    };
+    let previous = Snapshot {
+        id: 1,
+        at: at("2026-09-30T09:00:00+08:00"),
+        rows: vec![
+            row(&a, Verdict::Failed, &[Rule::Stale2w]),
+            row(&b, Verdict::Failed, &[Rule::Stale1m]),
+        ],
+    };
+    let now = Snapshot {
+        id: 2,
+        at: at("2026-10-30T09:00:00+08:00"),
+        rows: vec![
+            row(&a, Verdict::Qualified, &[]),
+            row(&b, Verdict::Failed, &[Rule::Stale6m]),
+        ],
+    };
+    let r = report(
+        &register,
+        &[now],
+        Some(&previous),
+        ReportKind::Monthly,
+        "2026-10-01",
+        "2026-10-31",
+    );
+    let fixed: Vec<(String, bool)> = r
+        .rectification
+        .iter()
+        .map(|x| (x.account.clone(), x.is_fixed))
+        .collect();
+    assert_eq!(
+        fixed,
+        vec![("a".to_string(), true), ("b".to_string(), false)]
+    );
+    assert!(render::text(&r).contains("上期问题整改：1项已整改，1项未整改"));
+}
+
+#[test]
+fn the_xlsx_has_the_annex_tables_with_dates_as_dates() {
+    use calamine::{Data, Reader, Xlsx};
+    let a = account("a", "u", Platform::Weibo);
+    let register = Register {
+        units: vec![unit("u", "义堂镇", UnitKind::Town)],
+        accounts: vec![a.clone()],
+    };
+    let snapshot = Snapshot {
+        id: 1,
+        at: at("2026-10-30T09:00:00+08:00"),
+        rows: vec![row(&a, Verdict::Failed, &[Rule::Stale2w])],
+    };
+    let r = report(
+        &register,
+        &[snapshot],
+        None,
+        ReportKind::Monthly,
+        "2026-10-01",
+        "2026-10-31",
+    );
+    let bytes = xlsx::workbook(&r).expect("xlsx");
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("readable");
+    assert_eq!(
+        book.sheet_names(),
+        vec![
+            "汇总",
+            "分平台",
+            "问题账号",
+            "镇街",
+            "部门",
+            "巡检趋势",
+            "整改情况"
+        ]
+    );
+    let summary = book.worksheet_range("汇总").expect("summary");
+    assert_eq!(
+        summary.get_value((5, 0)),
+        Some(&Data::String("超期更新次数".into()))
+    );
+    assert_eq!(summary.get_value((5, 1)), Some(&Data::Float(1.0)));
+    assert!(
+        matches!(summary.get_value((11, 1)), Some(Data::DateTime(_))),
+        "{:?}",
+        summary.get_value((11, 1))
+    );
+    let problems = book.worksheet_range("问题账号").expect("problems");
+    assert_eq!(
+        problems.get_value((0, 0)),
+        Some(&Data::String("问题".into()))
+    );
+    assert_eq!(
+        problems.get_value((1, 0)),
+        Some(&Data::String("超两周未更新".into()))
+    );
+    let towns = book.worksheet_range("镇街").expect("towns");
+    assert_eq!(
+        towns.get_value((1, 1)),
+        Some(&Data::String("义堂镇".into()))
+    );
+    let trend = book.worksheet_range("巡检趋势").expect("trend");
+    assert!(matches!(trend.get_value((1, 0)), Some(Data::DateTime(_))));
+}
+
+#[test]
+fn the_chart_is_a_png_of_the_promised_size_and_a_missing_font_is_a_clear_error() {
+    let a = account("a", "u", Platform::Weibo);
+    let register = Register {
+        units: vec![unit("u", "义堂镇", UnitKind::Town)],
+        accounts: vec![a.clone()],
+    };
+    let snapshots: Vec<Snapshot> = (0..3)
+        .map(|i| Snapshot {
+            id: i,
+            at: at("2026-10-10T09:00:00+08:00") + chrono::Duration::days(i * 7),
+            rows: vec![row(&a, Verdict::Failed, &[Rule::Stale2w])],
+        })
+        .collect();
+    let r = report(
+        &register,
+        &snapshots,
+        None,
+        ReportKind::Monthly,
+        "2026-10-01",
+        "2026-10-31",
+    );
+    let font = std::path::Path::new(chart::DEFAULT_FONT);
+    if font.exists() {
+        let png = chart::png(&r, font).expect("chart");
+        let image =
+            image::load_from_memory_with_format(&png, image::ImageFormat::Png).expect("decodes");
+        assert_eq!(
+            (image.width(), image.height()),
+            (chart::WIDTH, chart::HEIGHT)
+        );
+    } else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must install fonts-wqy-microhei"
+        );
+    }
+    let err = chart::png(&r, std::path::Path::new("/nonexistent/font.ttc")).expect_err("no font");
+    assert!(
+        err.to_string()
+            .starts_with("cannot read the chart font /nonexistent/font.ttc"),
+        "{err}"
+    );
+}
+
+#[test]
+fn periods_parse_and_default_to_the_last_complete_one() {
+    let today = d("2026-11-24");
+    assert_eq!(
+        parse_period(ReportKind::Monthly, Some("2026-10"), None, None, today),
+        Ok((d("2026-10-01"), d("2026-10-31")))
+    );
+    assert_eq!(
+        parse_period(ReportKind::Quarterly, Some("2026-Q3"), None, None, today),
+        Ok((d("2026-07-01"), d("2026-09-30")))
+    );
+    assert_eq!(
+        parse_period(ReportKind::Weekly, Some("2026-W47"), None, None, today),
+        Ok((d("2026-11-16"), d("2026-11-22")))
+    );
+    assert_eq!(
+        parse_period(ReportKind::Weekly, None, None, None, today),
+        Ok((d("2026-11-16"), d("2026-11-22")))
+    );
+    assert_eq!(
+        parse_period(ReportKind::Quarterly, None, None, None, today),
+        Ok((d("2026-07-01"), d("2026-09-30")))
+    );
+    assert_eq!(
+        parse_period(
+            ReportKind::Scoring,
+            None,
+            Some(d("2019-01-01")),
+            Some(d("2019-05-30")),
+            today
+        ),
+        Ok((d("2019-01-01"), d("2019-05-30")))
+    );
+    assert!(parse_period(ReportKind::Monthly, Some("2026-13"), None, None, today).is_err());
+    assert!(
+        parse_period(
+            ReportKind::Monthly,
+            None,
+            Some(d("2026-02-01")),
+            Some(d("2026-01-01")),
+            today
+        )
+        .is_err()
+    );
+}
