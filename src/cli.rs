@@ -95,6 +95,8 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Run the whole pipeline offline on sample feeds: poll, inspect, alert, report
+    Demo,
     /// Show the stored register as a table
     Accounts {
         /// Only accounts of this unit (id)
@@ -158,6 +160,10 @@ fn init_logging() {
 
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if matches!(cli.command, Command::Demo) {
+        crate::demo::run().await?;
+        return Ok(());
+    }
     let env = |key: &str| std::env::var(key).ok();
     let settings = Settings::load(cli.config.as_deref(), &env)?;
     let now = cli.now.unwrap_or_else(Utc::now);
@@ -269,6 +275,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        // Handled above: the demo brings its own settings.
+        Command::Demo => {}
         Command::Run => {
             app::read_register(&settings, &cli.accounts)?;
             let app = App::open(settings, cli.accounts).await?;

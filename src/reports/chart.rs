@@ -98,15 +98,28 @@ fn draw(report: &Report, root: &Area<'_>) -> Result<(), Box<dyn std::error::Erro
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(44)
-        .build_cartesian_2d(0..n, 0.0..100.0)?;
+        .build_cartesian_2d((0..n).into_segmented(), 0.0..100.0)?;
     bars.configure_mesh()
         .disable_x_mesh()
         .x_labels(n)
-        .x_label_formatter(&|i| platforms.get(*i).map(|p| p.0.clone()).unwrap_or_default())
+        .x_label_formatter(&|segment| match segment {
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                platforms.get(*i).map(|p| p.0.clone()).unwrap_or_default()
+            }
+            SegmentValue::Last => String::new(),
+        })
         .label_style(("cjk", 14))
         .draw()?;
     bars.draw_series(platforms.iter().enumerate().map(|(i, (_, value))| {
-        Rectangle::new([(i, 0.0), (i + 1, *value)], RGBColor(68, 114, 196).filled())
+        let mut bar = Rectangle::new(
+            [
+                (SegmentValue::Exact(i), 0.0),
+                (SegmentValue::Exact(i + 1), *value),
+            ],
+            RGBColor(68, 114, 196).filled(),
+        );
+        bar.set_margin(0, 0, 10, 10);
+        bar
     }))?;
 
     let points: Vec<(usize, f64)> = report
@@ -121,7 +134,7 @@ fn draw(report: &Report, root: &Area<'_>) -> Result<(), Box<dyn std::error::Erro
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(44)
-        .build_cartesian_2d(0..points.len().max(1), 0.0..max)?;
+        .build_cartesian_2d(0..points.len().saturating_sub(1).max(1), 0.0..max)?;
     let dates: Vec<String> = report
         .trend
         .iter()

@@ -33,20 +33,22 @@ impl ReportKind {
 
     pub fn title(self, from: NaiveDate, to: NaiveDate) -> String {
         let span = format!("{} 至 {}", from.format("%Y-%m-%d"), to.format("%Y-%m-%d"));
+        let is_whole_month = from.day() == 1 && (to + Duration::days(1)).day() == 1;
+        let is_one_month = is_whole_month && to.month() == from.month() && to.year() == from.year();
+        let is_one_quarter =
+            is_whole_month && from.month() % 3 == 1 && to.month() == from.month() + 2;
         match self {
             ReportKind::Weekly => format!("政务新媒体周报（{span}）"),
-            ReportKind::Monthly => format!(
-                "政务新媒体月度通报（{}年{}月，{span}）",
-                from.year(),
-                from.month()
-            ),
-            ReportKind::Quarterly => {
-                format!(
-                    "政务新媒体季度检查通报（{}年第{}季度，{span}）",
-                    from.year(),
-                    (from.month() - 1) / 3 + 1
-                )
+            ReportKind::Monthly if is_one_month => {
+                format!("政务新媒体月度通报（{}年{}月）", from.year(), from.month())
             }
+            ReportKind::Monthly => format!("政务新媒体月度通报（{span}）"),
+            ReportKind::Quarterly if is_one_quarter => format!(
+                "政务新媒体季度检查通报（{}年第{}季度）",
+                from.year(),
+                (from.month() - 1) / 3 + 1
+            ),
+            ReportKind::Quarterly => format!("政务新媒体季度检查通报（{span}）"),
             ReportKind::Scoring => format!("政务新媒体更新情况评分表（{span}）"),
         }
     }

@@ -21,8 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// A rule id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
     StaleWarning,
     Stale2w,
@@ -119,6 +118,13 @@ impl Rule {
             self,
             Rule::StaleWarning | Rule::Stale2w | Rule::Stale1m | Rule::Zombie3m | Rule::Stale6m
         )
+    }
+}
+
+impl Serialize for Rule {
+    // By id: serde's snake_case would write `stale2w` for `Stale2w`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
     }
 }
 
