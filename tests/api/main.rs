@@ -9,3 +9,4 @@ mod feed_server;
 mod helpers;
 mod poll;
 mod register;
+mod reports;

@@ -1,0 +1,233 @@
+//! Reports end to end: scheduled runs with a fixed clock (due, missed while
+//! down, never twice with two daemons on one database), the report command,
+//! and the demo.
+
+use crate::helpers::{TestDb, at, shipped_register, test_dbs};
+use std::process::Command;
+use xunjian::app::App;
+use xunjian::calendar::Calendar;
+use xunjian::publish::{latest_due, run_due_reports};
+use xunjian::reports::ReportKind;
+use xunjian::storage::Store;
+
+async fn prepared(db: &TestDb) -> App {
+    let app = App::open(db.settings.clone(), shipped_register())
+        .await
+        .expect("app");
+    app.import(false, false, at("2026-09-01T09:00:00+08:00"))
+        .await
+        .expect("import");
+    app
+}
+
+#[tokio::test]
+async fn scheduled_reports_run_when_due_catch_up_after_downtime_and_never_twice() {
+    let calendar = Calendar::builtin();
+    for db in test_dbs("reports_schedule").await {
+        let app = prepared(&db).await;
+        let settings = &db.settings;
+        // Monday 2026-11-23 09:03 (+08:00): the weekly report is due; October's monthly
+        // (11-01 09:07) and Q4's quarterly (first workday 10-08, after National Day) were
+        // missed while the daemon was down and are caught up once.
+        let now = at("2026-11-23T09:03:30+08:00");
+        let due = latest_due(settings, &calendar, now);
+        let kinds: Vec<(ReportKind, String)> = due
+            .iter()
+            .map(|(k, t)| (*k, xunjian::calendar::to_local(*t).to_rfc3339()))
+            .collect();
+        assert!(
+            kinds.contains(&(ReportKind::Weekly, "2026-11-23T09:03:00+08:00".into())),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&(ReportKind::Monthly, "2026-11-01T09:07:00+08:00".into())),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&(ReportKind::Quarterly, "2026-10-08T09:10:00+08:00".into())),
+            "{kinds:?}"
+        );
+
+        let ran = run_due_reports(&app.store, settings, &calendar, now, "a")
+            .await
+            .expect("run");
+        assert_eq!(ran.len(), 3);
+        let again = run_due_reports(
+            &app.store,
+            settings,
+            &calendar,
+            now + chrono::Duration::minutes(1),
+            "a",
+        )
+        .await
+        .expect("run");
+        assert!(again.is_empty(), "never twice: {again:?}");
+        let console = app.store.outbox("console").await.expect("outbox");
+        assert_eq!(console.len(), 3);
+        assert!(
+            console
+                .iter()
+                .any(|(_, body, _)| body.starts_with("政务新媒体周报（2026-11-16 至 2026-11-22）")),
+            "{console:?}"
+        );
+        assert!(
+            console
+                .iter()
+                .any(|(_, body, _)| body.starts_with("政务新媒体月度通报（2026年10月）"))
+        );
+        assert!(
+            console
+                .iter()
+                .any(|(_, body, _)| body.starts_with("政务新媒体季度检查通报（2026年第3季度）"))
+        );
+        db.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_on_one_postgres_database_send_each_report_once() {
+    let Some(db) = test_dbs("reports_two_daemons")
+        .await
+        .into_iter()
+        .find(|db| db.store.backend() == "postgres")
+    else {
+        return; // PostgreSQL not configured (CI always has it: test_dbs insists there).
+    };
+    let app = prepared(&db).await;
+    let second = Store::connect(&db.settings.database)
+        .await
+        .expect("second daemon");
+    let calendar = Calendar::builtin();
+    let now = at("2026-11-23T09:04:00+08:00");
+    let (one, two) = tokio::join!(
+        run_due_reports(&app.store, &db.settings, &calendar, now, "daemon-1"),
+        run_due_reports(&second, &db.settings, &calendar, now, "daemon-2"),
+    );
+    let total = one.expect("first").len() + two.expect("second").len();
+    assert_eq!(total, 3, "each due report exactly once across both daemons");
+    assert_eq!(app.store.outbox("console").await.expect("outbox").len(), 3);
+    second.close().await;
+    db.finish().await;
+}
+
+#[test]
+fn the_report_command_writes_every_format() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/xunjian.toml"),
+        dir.path().join("xunjian.toml"),
+    )
+    .expect("settings");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_xunjian"))
+            .current_dir(dir.path())
+            .env_remove("XUNJIAN_DATABASE_URL")
+            .env_remove("XUNJIAN_CONFIG")
+            .env("XUNJIAN_LOG", "warn")
+            .arg("--accounts")
+            .arg(shipped_register())
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    assert!(run(&["import"]).status.success());
+    assert!(
+        run(&["check", "--no-poll", "--now", "2026-10-20T09:00:00+08:00"])
+            .status
+            .success()
+    );
+    let json = run(&[
+        "report", "--kind", "monthly", "--period", "2026-10", "--format", "json",
+    ]);
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(value["inspections"], 1);
+    assert_eq!(value["summary"]["assessed"], 11);
+    assert!(value["units"].as_array().is_some_and(|u| {
+        u.iter()
+            .all(|u| u["deduction"].is_number() && u["weekly_misses"].is_number())
+    }));
+    let xlsx = dir.path().join("r.xlsx");
+    let out = run(&[
+        "report",
+        "--kind",
+        "scoring",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-31",
+        "--format",
+        "xlsx",
+        "--out",
+        xlsx.to_str().unwrap_or(""),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read(&xlsx).expect("xlsx").starts_with(b"PK"));
+    let refused = run(&["report", "--kind", "monthly", "--format", "png"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("binary output needs --out FILE"));
+    let bad = run(&["report", "--kind", "monthly", "--period", "2026-13"]);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("--period \"2026-13\": expected YYYY-MM, YYYY-Qn or YYYY-Wnn")
+    );
+}
+
+#[test]
+fn the_demo_runs_the_whole_pipeline_offline() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_xunjian"))
+        .current_dir(dir.path())
+        .env("XUNJIAN_LOG", "error")
+        .env("TMPDIR", dir.path())
+        .arg("demo")
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for rule in [
+        "超6个月未更新",
+        "疑似僵尸账号",
+        "超1个月未更新",
+        "超两周未更新",
+        "更新预警",
+        "每周更新未达标",
+        "以转发为主缺少原创",
+        "月度无原创",
+        "注销后未备案",
+        "已注销仍在更新",
+        "名称变更未报备",
+        "同平台重复开设",
+        "未提供有效互动功能",
+        "无法监测",
+        "监测代理不可用",
+        "未登记联系人",
+    ] {
+        assert!(
+            stdout.contains(&format!("[{rule}]")),
+            "the demo does not show {rule}:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("【政务新媒体巡检】"), "alerts printed");
+    assert!(stdout.contains("政务新媒体月度通报"), "report printed");
+    let written: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split("已写入 ").nth(1))
+        .collect();
+    assert_eq!(written.len(), 3, "{stdout}");
+    for path in written {
+        assert!(std::path::Path::new(path).exists(), "{path}");
+    }
+}
