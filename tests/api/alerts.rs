@@ -329,6 +329,8 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
                 "已登记：lsq-szgl-weibo「兰山 新闻」",
             ),
             (ADMIN, "/approve 1", "已批准"),
+            (ADMIN, "/report monthly 2026-10", "已生成《政务新媒体月度通报（2026年10月）》"),
+            (CONTACT, "/report monthly", "抱歉，您没有执行此命令的权限"),
         ];
         let context = Arc::new(CommandContext {
             store: db.store.clone(),
@@ -404,6 +406,16 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
             ("chat", "update")
         );
         assert!(last.actor.starts_with(&format!("telegram:{ADMIN}")));
+        let queued = db.store.outbox("telegram").await.expect("outbox");
+        assert!(
+            queued.iter().any(|(to, body, _)| to == &ADMIN.to_string() && body.starts_with("政务新媒体月度通报（2026年10月）")),
+            "the report is queued for the admin with its files: {queued:?}"
+        );
+        let delivered = notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        assert_eq!(delivered.retried, 0, "{delivered:?}");
+        let methods: Vec<String> = telegram.calls().into_iter().map(|c| c.method).collect();
+        assert!(methods.contains(&"senddocument".to_string()), "{methods:?}");
+        assert!(methods.contains(&"sendphoto".to_string()) || !std::path::Path::new(xunjian::reports::chart::DEFAULT_FONT).exists());
         let exported = app.export().await.expect("export");
         assert!(exported.contains("id = \"lsq-szgl-weibo\""));
         assert!(exported.contains("filing_ref = \"临兰政办字〔2026〕9号\""));

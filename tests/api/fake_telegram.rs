@@ -168,6 +168,10 @@ impl FakeTelegram {
                             "text": params["text"] } }),
                     }
                 }
+                // Multipart uploads: the chat id is in a form field, not JSON.
+                "senddocument" | "sendphoto" => json!({ "ok": true, "result": {
+                    "message_id": state.calls.len(), "date": 1_700_000_000,
+                    "chat": { "id": 1, "type": "private", "first_name": "x" } } }),
                 _ => json!({ "ok": true, "result": true }),
             };
             let hold = if method == "sendmessage" {
