@@ -118,7 +118,7 @@ impl Default for AlertSettings {
 }
 
 /// The Telegram bot. The token is a secret: `XUNJIAN_TELEGRAM_TOKEN` only.
-#[derive(Clone, Deserialize, Default)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelegramSettings {
     /// The contacts chat that receives every account alert.
@@ -129,8 +129,24 @@ pub struct TelegramSettings {
     pub proxy: Option<String>,
     /// Bot API base URL; `XUNJIAN_TELEGRAM_API_URL` overrides it.
     pub api_url: Option<String>,
+    /// Pace command replies to Telegram's rate limits (about one message a
+    /// second per chat). Off only for a Bot API server without limits.
+    pub is_throttled: bool,
     #[serde(skip)]
     pub token: Option<Secret>,
+}
+
+impl Default for TelegramSettings {
+    fn default() -> Self {
+        TelegramSettings {
+            contacts_chat: None,
+            admins: Vec::new(),
+            proxy: None,
+            api_url: None,
+            is_throttled: true,
+            token: None,
+        }
+    }
 }
 
 impl fmt::Debug for TelegramSettings {
@@ -140,6 +156,7 @@ impl fmt::Debug for TelegramSettings {
             .field("admins", &self.admins)
             .field("proxy", &self.proxy.as_deref().map(redact_url))
             .field("api_url", &self.api_url)
+            .field("is_throttled", &self.is_throttled)
             .field("token", &self.token)
             .finish()
     }

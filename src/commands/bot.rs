@@ -3,6 +3,8 @@
 
 use super::{COMMANDS, Caller, CommandContext};
 use std::sync::Arc;
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
 use teloxide::prelude::*;
 use teloxide::types::BotCommand;
 use tokio_util::sync::CancellationToken;
@@ -16,25 +18,40 @@ pub async fn run_bot(bot: Bot, context: Arc<CommandContext>, shutdown: Cancellat
     if let Err(err) = bot.set_my_commands(commands).await {
         tracing::warn!(error = %err, "cannot register the command list with Telegram");
     }
-    let handler = Update::filter_message().endpoint(
-        |bot: Bot, context: Arc<CommandContext>, message: teloxide::types::Message| async move {
-            let (Some(text), Some(user)) = (message.text(), message.from.as_ref()) else {
-                return respond(());
-            };
-            if !text.starts_with('/') {
-                return respond(());
-            }
-            let caller = Caller {
-                user_id: i64::try_from(user.id.0).unwrap_or_default(),
-                name: user.full_name(),
-            };
-            let reply = context.handle(&caller, text, chrono::Utc::now()).await;
-            if let Err(err) = bot.send_message(message.chat.id, reply).await {
-                tracing::warn!(error = %err, "cannot send a command reply");
-            }
-            respond(())
-        },
-    );
+    // Replies respect Telegram's rate limits (per chat and overall).
+    let limits = if context.settings.telegram.is_throttled {
+        Limits::default()
+    } else {
+        Limits {
+            messages_per_sec_chat: 1000,
+            messages_per_min_chat: 100_000,
+            messages_per_min_channel_or_supergroup: 100_000,
+            messages_per_sec_overall: 1000,
+        }
+    };
+    let bot = bot.throttle(limits);
+    let handler =
+        Update::filter_message().endpoint(
+            |bot: Throttle<Bot>,
+             context: Arc<CommandContext>,
+             message: teloxide::types::Message| async move {
+                let (Some(text), Some(user)) = (message.text(), message.from.as_ref()) else {
+                    return respond(());
+                };
+                if !text.starts_with('/') {
+                    return respond(());
+                }
+                let caller = Caller {
+                    user_id: i64::try_from(user.id.0).unwrap_or_default(),
+                    name: user.full_name(),
+                };
+                let reply = context.handle(&caller, text, chrono::Utc::now()).await;
+                if let Err(err) = bot.send_message(message.chat.id, reply).await {
+                    tracing::warn!(error = %err, "cannot send a command reply");
+                }
+                respond(())
+            },
+        );
     let mut dispatcher = Dispatcher::builder(bot, handler)
         .dependencies(dptree::deps![context])
         .default_handler(|_| async {})

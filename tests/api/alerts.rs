@@ -26,6 +26,8 @@ fn settings(db: &TestDb, telegram: &FakeTelegram) -> Settings {
     settings.telegram.contacts_chat = Some(CONTACTS);
     settings.telegram.admins = vec![ADMIN];
     settings.commands.allowed_feed_hosts = vec!["*.gov.cn".into()];
+    // The fake Bot API has no rate limits; pacing at one message a second would only slow the test.
+    settings.telegram.is_throttled = false;
     settings
 }
 
@@ -329,7 +331,11 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
                 "已登记：lsq-szgl-weibo「兰山 新闻」",
             ),
             (ADMIN, "/approve 1", "已批准"),
-            (ADMIN, "/report monthly 2026-10", "已生成《政务新媒体月度通报（2026年10月）》"),
+            (
+                ADMIN,
+                "/report monthly 2026-10",
+                "已生成《政务新媒体月度通报（2026年10月）》",
+            ),
             (CONTACT, "/report monthly", "抱歉，您没有执行此命令的权限"),
         ];
         let context = Arc::new(CommandContext {
@@ -408,14 +414,18 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
         assert!(last.actor.starts_with(&format!("telegram:{ADMIN}")));
         let queued = db.store.outbox("telegram").await.expect("outbox");
         assert!(
-            queued.iter().any(|(to, body, _)| to == &ADMIN.to_string() && body.starts_with("政务新媒体月度通报（2026年10月）")),
+            queued.iter().any(|(to, body, _)| to == &ADMIN.to_string()
+                && body.starts_with("政务新媒体月度通报（2026年10月）")),
             "the report is queued for the admin with its files: {queued:?}"
         );
         let delivered = notifier.deliver_pending(at(NOW)).await.expect("deliver");
         assert_eq!(delivered.retried, 0, "{delivered:?}");
         let methods: Vec<String> = telegram.calls().into_iter().map(|c| c.method).collect();
         assert!(methods.contains(&"senddocument".to_string()), "{methods:?}");
-        assert!(methods.contains(&"sendphoto".to_string()) || !std::path::Path::new(xunjian::reports::chart::DEFAULT_FONT).exists());
+        assert!(
+            methods.contains(&"sendphoto".to_string())
+                || !std::path::Path::new(xunjian::reports::chart::DEFAULT_FONT).exists()
+        );
         let exported = app.export().await.expect("export");
         assert!(exported.contains("id = \"lsq-szgl-weibo\""));
         assert!(exported.contains("filing_ref = \"临兰政办字〔2026〕9号\""));
