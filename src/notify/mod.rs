@@ -161,12 +161,26 @@ impl Notifier {
             }
             Ok(())
         } else if let Some(name) = item.channel.strip_prefix("robot:") {
-            match self.robots.get(name) {
-                Some(robot) => robot.send(&item.body, &item.mentions).await,
-                None => Err(SendError::Broken(format!(
+            let Some(robot) = self.robots.get(name) else {
+                return Err(SendError::Broken(format!(
                     "robot \"{name}\" is not configured"
-                ))),
+                )));
+            };
+            robot.send(&item.body, &item.mentions).await?;
+            if robot.takes_files() {
+                let files =
+                    self.store
+                        .attachments(item.id)
+                        .await
+                        .map_err(|e| SendError::Transient {
+                            message: e.to_string(),
+                            retry_after: None,
+                        })?;
+                for file in files.iter().filter(|f| f.kind == "document") {
+                    robot.send_file(file).await?;
+                }
             }
+            Ok(())
         } else {
             print_console(&item.body, &item.mentions);
             Ok(())

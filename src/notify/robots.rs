@@ -85,6 +85,54 @@ impl Robot {
         Ok(())
     }
 
+    /// Only WeCom robots can send files (upload, then a `file` message).
+    pub fn takes_files(&self) -> bool {
+        self.kind == RobotKind::WeCom
+    }
+
+    /// Sends a file through a WeCom robot: upload_media, then a file message.
+    pub async fn send_file(&self, file: &crate::storage::Attachment) -> Result<(), SendError> {
+        let transient = |message: String| SendError::Transient {
+            message,
+            retry_after: None,
+        };
+        let mut upload = url::Url::parse(&self.webhook)
+            .map_err(|e| SendError::Broken(format!("robot {}: webhook URL: {e}", self.name)))?;
+        let path = upload.path().replace("/send", "/upload_media");
+        upload.set_path(&path);
+        upload.query_pairs_mut().append_pair("type", "file");
+        self.wait_for_rate_limit()?;
+        let part = reqwest::multipart::Part::bytes(file.data.clone())
+            .file_name(file.name.clone())
+            .mime_str("application/octet-stream")
+            .map_err(|e| transient(e.to_string()))?;
+        let reply: Value = self
+            .client
+            .post(upload)
+            .multipart(reqwest::multipart::Form::new().part("media", part))
+            .send()
+            .await
+            .map_err(|e| transient(format!("robot {}: upload: {e}", self.name)))?
+            .json()
+            .await
+            .map_err(|e| transient(format!("robot {}: upload reply: {e}", self.name)))?;
+        let Some(media_id) = reply
+            .get("media_id")
+            .and_then(Value::as_str)
+            .filter(|_| reply["errcode"] == 0)
+        else {
+            return Err(SendError::Transient {
+                message: format!("robot {}: upload refused: {reply}", self.name),
+                retry_after: Some(Duration::from_secs(60)),
+            });
+        };
+        self.post_json(
+            json!({ "msgtype": "file", "file": { "media_id": media_id } }),
+            &self.webhook,
+        )
+        .await
+    }
+
     /// Refuses (as transient) a send that would exceed the platform's rate.
     fn wait_for_rate_limit(&self) -> Result<(), SendError> {
         let mut sent = self.sent.lock().map_err(|_| SendError::Transient {
@@ -142,9 +190,14 @@ impl Robot {
                 (self.webhook.clone(), body)
             }
         };
+        self.post_json(body, &url).await
+    }
+
+    /// Posts a JSON message and reads the platform's verdict from the reply.
+    async fn post_json(&self, body: Value, url: &str) -> Result<(), SendError> {
         let response = self
             .client
-            .post(&url)
+            .post(url)
             .json(&body)
             .send()
             .await

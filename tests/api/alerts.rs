@@ -436,7 +436,14 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_robots_are_signed_and_json_errors_are_failures() {
     let server = FeedServer::start().await;
-    server.set("/wecom", Reply::ok("{\"errcode\":0,\"errmsg\":\"ok\"}"));
+    server.set(
+        "/cgi-bin/webhook/send",
+        Reply::ok("{\"errcode\":0,\"errmsg\":\"ok\"}"),
+    );
+    server.set(
+        "/cgi-bin/webhook/upload_media",
+        Reply::ok("{\"errcode\":0,\"errmsg\":\"ok\",\"type\":\"file\",\"media_id\":\"m-1\"}"),
+    );
     server.set("/dingtalk", Reply::ok("{\"errcode\":0,\"errmsg\":\"ok\"}"));
     server.set("/feishu", Reply::ok("{\"code\":0,\"msg\":\"success\"}"));
     server.set(
@@ -446,7 +453,7 @@ async fn group_robots_are_signed_and_json_errors_are_failures() {
     for db in test_dbs("robots").await {
         let text = "[robots.office]\nkind = \"wecom\"\n[robots.ding]\nkind = \"dingtalk\"\n[robots.fs]\nkind = \"feishu\"\n[robots.bad]\nkind = \"dingtalk\"\n";
         let env = |key: &str| match key {
-            "XUNJIAN_ROBOT_OFFICE_WEBHOOK" => Some(server.url("/wecom?key=k")),
+            "XUNJIAN_ROBOT_OFFICE_WEBHOOK" => Some(server.url("/cgi-bin/webhook/send?key=k")),
             "XUNJIAN_ROBOT_DING_WEBHOOK" => Some(server.url("/dingtalk?access_token=t")),
             "XUNJIAN_ROBOT_DING_SECRET" => Some("SECding".to_string()),
             "XUNJIAN_ROBOT_FS_WEBHOOK" => Some(server.url("/feishu")),
@@ -472,17 +479,47 @@ async fn group_robots_are_signed_and_json_errors_are_failures() {
             };
             db.store.enqueue(&m, at(NOW)).await.expect("enqueue");
         }
+        let report = Message {
+            channel: "robot:office".into(),
+            recipient: "-".into(),
+            body: "政务新媒体月度通报".into(),
+            mentions: Vec::new(),
+            is_urgent: true,
+        };
+        let sheet = xunjian::storage::Attachment {
+            name: "report.xlsx".into(),
+            kind: "document".into(),
+            data: b"PK-sheet".to_vec(),
+        };
+        db.store
+            .enqueue_with_files(&report, &[sheet], at(NOW))
+            .await
+            .expect("enqueue");
         let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
         let report = notifier.deliver_pending(at(NOW)).await.expect("deliver");
-        assert_eq!(report.sent, 3, "{report:?}");
+        assert_eq!(report.sent, 4, "{report:?}");
         assert_eq!(report.broken, vec!["robot:bad:-".to_string()]);
+        let upload = server
+            .seen("/cgi-bin/webhook/upload_media")
+            .pop()
+            .expect("the file was uploaded");
+        assert!(upload.query.as_deref().unwrap_or("").contains("type=file"));
+        assert!(String::from_utf8_lossy(&upload.body).contains("filename=\"report.xlsx\""));
+        let sends = server.seen("/cgi-bin/webhook/send");
+        let file_message: serde_json::Value =
+            serde_json::from_slice(&sends.last().expect("file message").body).expect("json");
+        assert_eq!(file_message["file"]["media_id"], "m-1");
         let note = notifier.deliver_pending(at(NOW)).await.expect("deliver");
         assert_eq!(
             note.sent, 1,
             "the admins hear of the broken robot (on the console here)"
         );
 
-        let wecom = server.seen("/wecom").pop().expect("wecom call");
+        let wecom = server
+            .seen("/cgi-bin/webhook/send")
+            .into_iter()
+            .next()
+            .expect("wecom call");
         let body: serde_json::Value = serde_json::from_slice(&wecom.body).expect("json");
         assert_eq!(body["msgtype"], "text");
         assert_eq!(body["text"]["mentioned_mobile_list"][0], "13800000000");
