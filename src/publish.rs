@@ -98,10 +98,19 @@ pub async fn queue_report(
         store.enqueue_with_files(&message, &files, now).await?;
         queued = true;
     }
-    for name in settings.robots.keys() {
-        store
-            .enqueue(&plain(&format!("robot:{name}"), "-", &text), now)
-            .await?;
+    for (name, robot) in &settings.robots {
+        let message = plain(&format!("robot:{name}"), "-", &text);
+        if robot.kind == "wecom" {
+            // WeCom robots can carry the spreadsheet too.
+            let documents: Vec<Attachment> = files
+                .iter()
+                .filter(|f| f.kind == "document")
+                .cloned()
+                .collect();
+            store.enqueue_with_files(&message, &documents, now).await?;
+        } else {
+            store.enqueue(&message, now).await?;
+        }
         queued = true;
     }
     if !queued {
