@@ -89,27 +89,31 @@ impl Poller {
     ) -> anyhow::Result<Vec<PollReport>> {
         let register = self.store.load_register().await?;
         let mut states = self.store.fetch_states().await?;
-        let by_id: HashMap<&str, &Account> = register
-            .accounts
-            .iter()
-            .map(|a| (a.id.as_str(), a))
-            .collect();
-        let jobs: Vec<(&Account, FetchState)> = ids
-            .iter()
-            .filter_map(|id| by_id.get(id.as_str()).copied())
-            .map(|account| {
-                let state = states.remove(&account.id).unwrap_or_else(|| FetchState {
-                    account_id: account.id.clone(),
-                    ..FetchState::default()
-                });
-                (account, state)
-            })
-            .collect();
+        // Owned jobs: the futures below must not borrow with free lifetimes
+        // (they run inside spawned daemon tasks).
+        let jobs: Vec<(Account, FetchState)> = {
+            let by_id: HashMap<&str, &Account> = register
+                .accounts
+                .iter()
+                .map(|a| (a.id.as_str(), a))
+                .collect();
+            ids.iter()
+                .filter_map(|id| by_id.get(id.as_str()).copied())
+                .map(|account| {
+                    let state = states.remove(&account.id).unwrap_or_else(|| FetchState {
+                        account_id: account.id.clone(),
+                        ..FetchState::default()
+                    });
+                    (account.clone(), state)
+                })
+                .collect()
+        };
         let total = jobs.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
+        let done = &done;
         let mut reports: Vec<PollReport> = futures_util::stream::iter(jobs)
-            .map(|(account, state)| async {
-                let report = self.poll_one(account, state, now).await;
+            .map(move |(account, state)| async move {
+                let report = self.poll_one(&account, state, now).await;
                 let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(finished, total);
                 report
@@ -288,21 +292,7 @@ impl Poller {
         accounts: &[Account],
         reports: &[PollReport],
     ) -> anyhow::Result<Vec<ProxyVerdict>> {
-        let proxy_of: HashMap<&str, &str> = accounts
-            .iter()
-            .filter_map(|a| match &a.source {
-                Source::Proxy { proxy, .. } => Some((a.id.as_str(), proxy.as_str())),
-                Source::Feed { .. } => None,
-            })
-            .collect();
-        let mut tally: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-        for report in reports {
-            if let Some(proxy) = proxy_of.get(report.account_id.as_str()) {
-                let entry = tally.entry(proxy).or_default();
-                entry.0 += 1;
-                entry.1 += usize::from(report.outcome.is_proxy_trouble());
-            }
-        }
+        let tally = tally_by_proxy(accounts, reports);
         let was_down: Vec<String> = self
             .store
             .proxy_health()
@@ -313,7 +303,7 @@ impl Poller {
             .collect();
         let mut verdicts = Vec::new();
         for (name, proxy) in &self.settings.proxies {
-            let (attempted, troubled) = tally.get(name.as_str()).copied().unwrap_or_default();
+            let (attempted, troubled) = tally.get(name).copied().unwrap_or_default();
             let is_clustered = troubled > 0 && troubled * 2 >= attempted;
             if !is_clustered && !was_down.contains(name) {
                 if attempted > 0 {
@@ -357,6 +347,29 @@ impl Poller {
         }
         Ok(verdicts)
     }
+}
+
+/// Per proxy: (accounts attempted, attempts that failed with network or proxy trouble).
+fn tally_by_proxy(
+    accounts: &[Account],
+    reports: &[PollReport],
+) -> BTreeMap<String, (usize, usize)> {
+    let proxy_of: HashMap<&str, &str> = accounts
+        .iter()
+        .filter_map(|a| match &a.source {
+            Source::Proxy { proxy, .. } => Some((a.id.as_str(), proxy.as_str())),
+            Source::Feed { .. } => None,
+        })
+        .collect();
+    let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for report in reports {
+        if let Some(proxy) = proxy_of.get(report.account_id.as_str()) {
+            let entry = tally.entry((*proxy).to_string()).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(report.outcome.is_proxy_trouble());
+        }
+    }
+    tally
 }
 
 /// The URL to fetch for an account: proxy base + route + query, or its feed.

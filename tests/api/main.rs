@@ -4,6 +4,7 @@
 mod alerts;
 mod check;
 mod cli;
+mod daemon;
 mod fake_telegram;
 mod feed_server;
 mod helpers;
