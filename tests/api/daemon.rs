@@ -25,7 +25,7 @@ async fn the_daemon_polls_and_stops_cleanly_on_sigterm() {
         "[[unit]]\nid = \"u\"\nname = \"区政府办公室\"\nkind = \"department\"\n\n[[account]]\nid = \"w\"\nunit = \"u\"\nname = \"兰山发布\"\nplatform = \"weibo\"\nproxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n",
     )
     .expect("accounts");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xunjian"))
+    let child = Command::new(env!("CARGO_BIN_EXE_xunjian"))
         .current_dir(dir.path())
         .env_remove("XUNJIAN_CONFIG")
         .env_remove("XUNJIAN_ACCOUNTS")
