@@ -137,6 +137,19 @@ impl Notifier {
         Ok(report)
     }
 
+    async fn attachments(
+        &self,
+        outbox_id: i64,
+    ) -> Result<Vec<crate::storage::Attachment>, SendError> {
+        self.store
+            .attachments(outbox_id)
+            .await
+            .map_err(|e| SendError::Transient {
+                message: e.to_string(),
+                retry_after: None,
+            })
+    }
+
     async fn send(&self, item: &OutboxItem, recipient: &str) -> Result<(), SendError> {
         if item.channel == "telegram" {
             let Some(telegram) = &self.telegram else {
@@ -148,15 +161,7 @@ impl Notifier {
                 SendError::Broken(format!("\"{recipient}\" is not a Telegram chat id"))
             })?;
             telegram.send(chat, &item.body, &item.mentions).await?;
-            let files =
-                self.store
-                    .attachments(item.id)
-                    .await
-                    .map_err(|e| SendError::Transient {
-                        message: e.to_string(),
-                        retry_after: None,
-                    })?;
-            for file in &files {
+            for file in &self.attachments(item.id).await? {
                 telegram.send_file(chat, file).await?;
             }
             Ok(())
@@ -168,14 +173,7 @@ impl Notifier {
             };
             robot.send(&item.body, &item.mentions).await?;
             if robot.takes_files() {
-                let files =
-                    self.store
-                        .attachments(item.id)
-                        .await
-                        .map_err(|e| SendError::Transient {
-                            message: e.to_string(),
-                            retry_after: None,
-                        })?;
+                let files = self.attachments(item.id).await?;
                 for file in files.iter().filter(|f| f.kind == "document") {
                     robot.send_file(file).await?;
                 }
