@@ -180,7 +180,11 @@ pub fn decide(
                     .last_notified_at
                     .is_none_or(|t| now - t >= remind_every);
                 if is_due && !alert.is_acked && !is_silenced(&alert.subject) {
-                    events.push(Event::Reminder((*alert).clone()));
+                    // Remind with today's wording ("已 23 天未更新"), not the opening one.
+                    let mut current = (*alert).clone();
+                    current.message = c.message.clone();
+                    current.evidence = c.evidence.clone();
+                    events.push(Event::Reminder(current));
                 }
             }
         }

@@ -160,9 +160,13 @@ impl Store {
                             .await?;
                     }
                     Event::Reminder(alert) => {
-                        sqlx::query("UPDATE alerts SET last_notified_at = $2 WHERE id = $1")
+                        sqlx::query(
+                            "UPDATE alerts SET last_notified_at = $2, message = $3, evidence = $4 WHERE id = $1",
+                        )
                             .bind(alert.id)
                             .bind(at)
+                            .bind(&alert.message)
+                            .bind(alert.evidence.to_string())
                             .execute(&mut *tx)
                             .await?;
                     }

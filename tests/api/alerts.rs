@@ -546,3 +546,98 @@ async fn group_robots_are_signed_and_json_errors_are_failures() {
         db.finish().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspections_open_an_alert_once_remind_daily_and_recover() {
+    let server = FeedServer::start().await;
+    server.set("/healthz", Reply::ok("ok"));
+    // A 2025 post only: the account is stale from the first inspection on.
+    server.set(
+        "/weibo/user/9",
+        Reply::ok(crate::feed_server::feed_fixture("weibo_rsshub.xml")),
+    );
+    for db in test_dbs("alert_lifecycle").await {
+        let mut settings = db.settings.clone();
+        settings.alerts.is_quiet_enabled = false;
+        let text = "[[unit]]\nid = \"u\"\nname = \"义堂镇\"\nkind = \"town\"\ncontacts = [{ name = \"周磊\", telegram_id = 5 }]\n\n\
+                    [[account]]\nid = \"w\"\nunit = \"u\"\nname = \"义堂发布\"\nplatform = \"weibo\"\nproxy = \"rsshub\"\nroute = \"/weibo/user/9\"\n";
+        let path = db.path("accounts.toml");
+        std::fs::write(&path, text).expect("write");
+        settings.proxies.get_mut("rsshub").expect("rsshub").url = server.base();
+        let app = App::open(settings.clone(), path).await.expect("app");
+        app.import(false, false, at("2026-10-01T09:00:00+08:00"))
+            .await
+            .expect("import");
+        let inspector = xunjian::inspection::Inspector::new(db.store.clone(), settings.clone())
+            .expect("inspector");
+        let first = at("2026-12-15T09:00:00+08:00");
+        inspector
+            .run_once(first, true)
+            .await
+            .expect("first inspection");
+        inspector
+            .run_once(first + chrono::Duration::hours(1), true)
+            .await
+            .expect("an hour later");
+        let console = db.store.outbox("console").await.expect("outbox");
+        assert_eq!(
+            console.len(),
+            1,
+            "one grouped message, not repeated: {console:#?}"
+        );
+        assert!(
+            console[0]
+                .1
+                .contains("[超两周未更新] 义堂镇「义堂发布」(微博) 已 22 天未更新"),
+            "{}",
+            console[0].1
+        );
+        assert!(console[0].1.contains("请相关单位联系人及时处理：周磊"));
+
+        inspector
+            .run_once(first + chrono::Duration::hours(25), true)
+            .await
+            .expect("next day");
+        let console = db.store.outbox("console").await.expect("outbox");
+        assert_eq!(console.len(), 2);
+        assert!(console[1].1.contains("仍未整改（提醒"), "{}", console[1].1);
+        assert!(
+            console[1].1.contains("已 23 天未更新"),
+            "reminders carry the current finding: {}",
+            console[1].1
+        );
+
+        // The account posts again (a feed with today's post): the alert resolves.
+        let fresh = String::from_utf8(crate::feed_server::feed_fixture("weibo_rsshub.xml"))
+            .expect("utf-8")
+            .replace(
+                "Sun, 22 Nov 2026 02:30:00 GMT",
+                "Wed, 16 Dec 2026 02:30:00 GMT",
+            )
+            .replace("Pb8x1A2b3", "PbNEW0001");
+        server.set("/weibo/user/9", Reply::ok(fresh));
+        let later = first + chrono::Duration::hours(27);
+        let polled = xunjian::poll::Poller::new(&settings, db.store.clone())
+            .expect("poller")
+            .poll_accounts(&["w".to_string()], later, &|_, _| {})
+            .await
+            .expect("poll");
+        assert_eq!(polled[0].new_posts, 1, "{polled:?}");
+        inspector
+            .run_once(later, false)
+            .await
+            .expect("after the post");
+        let console = db.store.outbox("console").await.expect("outbox");
+        assert!(
+            console
+                .last()
+                .is_some_and(|(_, body, _)| body.contains("已恢复更新，中断 24 天")),
+            "{console:#?}"
+        );
+        server.set(
+            "/weibo/user/9",
+            Reply::ok(crate::feed_server::feed_fixture("weibo_rsshub.xml")),
+        );
+        db.finish().await;
+    }
+}
