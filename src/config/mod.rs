@@ -1,0 +1,282 @@
+//! Settings: `xunjian.toml` (optional) overlaid with `XUNJIAN_*` environment
+//! variables. Secrets come only from the environment and never print.
+//!
+//! In: a file path and an environment lookup. Out: [`Settings`].
+
+mod sections;
+
+pub use sections::{
+    AlertSettings, CalendarSettings, CommandSettings, DatabaseSettings, InspectionSettings,
+    PollSettings, ProxySettings, ReportSettings, RobotSettings, RuleSettings, TelegramSettings,
+};
+
+use crate::registry::Platform;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A secret value; `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// A settings file or environment problem, naming where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read settings file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// Everything the program can be configured with.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub proxies: BTreeMap<String, ProxySettings>,
+    pub poll: PollSettings,
+    pub rules: RuleSettings,
+    pub calendar: CalendarSettings,
+    pub inspection: InspectionSettings,
+    pub alerts: AlertSettings,
+    pub telegram: TelegramSettings,
+    pub robots: BTreeMap<String, RobotSettings>,
+    pub commands: CommandSettings,
+    pub reports: ReportSettings,
+}
+
+/// The URL with any password replaced, for logs.
+pub fn redact_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("redacted"));
+            url.to_string()
+        }
+        Ok(_) => text.to_string(),
+        Err(_) => "<unparsable url>".to_string(),
+    }
+}
+
+impl Settings {
+    /// Loads `path` (or `./xunjian.toml` when present), then applies the environment.
+    pub fn load(
+        path: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let default_path = Path::new("xunjian.toml");
+        let path = path.or_else(|| default_path.exists().then_some(default_path));
+        let (mut settings, origin) = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                let origin = path.display().to_string();
+                (Self::parse(&origin, &text)?, origin)
+            }
+            None => (Settings::default(), "defaults".to_string()),
+        };
+        settings.apply_env(env);
+        settings.validate(&origin)?;
+        Ok(settings)
+    }
+
+    /// Parses settings text; `origin` names the file in errors.
+    pub fn parse(origin: &str, text: &str) -> Result<Settings, ConfigError> {
+        toml::from_str(text).map_err(|err| ConfigError::Invalid {
+            path: origin.to_string(),
+            message: one_line(&err.to_string()),
+        })
+    }
+
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) {
+        if let Some(url) = env("XUNJIAN_DATABASE_URL") {
+            self.database.url = url;
+        }
+        self.database.password = env("XUNJIAN_DATABASE_PASSWORD").map(Secret::new);
+        self.telegram.token = env("XUNJIAN_TELEGRAM_TOKEN").map(Secret::new);
+        if let Some(url) = env("XUNJIAN_TELEGRAM_API_URL") {
+            self.telegram.api_url = Some(url);
+        }
+        for (name, robot) in self.robots.iter_mut() {
+            let prefix = format!(
+                "XUNJIAN_ROBOT_{}",
+                name.to_ascii_uppercase().replace('-', "_")
+            );
+            robot.webhook = env(&format!("{prefix}_WEBHOOK")).map(Secret::new);
+            robot.secret = env(&format!("{prefix}_SECRET")).map(Secret::new);
+        }
+        for (name, proxy) in self.proxies.iter_mut() {
+            let key = format!(
+                "XUNJIAN_PROXY_{}_URL",
+                name.to_ascii_uppercase().replace('-', "_")
+            );
+            if let Some(url) = env(&key) {
+                proxy.url = url;
+            }
+        }
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: origin.to_string(),
+            message,
+        };
+        let db = &self.database.url;
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(invalid(format!(
+                "database.url: expected sqlite://PATH or postgres://…, got \"{}\"",
+                redact_url(db)
+            )));
+        }
+        for (name, proxy) in &self.proxies {
+            crate::registry::load::check_url(&proxy.url).map_err(|why| {
+                invalid(format!(
+                    "proxies.{name}.url: invalid URL \"{}\": {why}",
+                    proxy.url
+                ))
+            })?;
+            if let Some(path) = &proxy.health_path {
+                if !path.starts_with('/') {
+                    return Err(invalid(format!(
+                        "proxies.{name}.health_path: must start with \"/\" (got \"{path}\")"
+                    )));
+                }
+            }
+            if proxy.max_concurrency == 0 {
+                return Err(invalid(format!(
+                    "proxies.{name}.max_concurrency: must be at least 1"
+                )));
+            }
+        }
+        for key in self
+            .poll
+            .platform_interval_minutes
+            .keys()
+            .chain(self.poll.repost_patterns.keys())
+        {
+            if Platform::from_id(key).is_none() {
+                return Err(invalid(format!("poll: unknown platform \"{key}\"")));
+            }
+        }
+        for pattern in self
+            .poll
+            .gone_patterns
+            .iter()
+            .chain(&self.poll.blocked_patterns)
+            .chain(self.poll.repost_patterns.values().flatten())
+        {
+            regex::Regex::new(pattern).map_err(|e| {
+                invalid(format!(
+                    "poll: invalid pattern \"{pattern}\": {}",
+                    one_line(&e.to_string())
+                ))
+            })?;
+        }
+        for key in self.rules.platforms.keys() {
+            if Platform::from_id(key).is_none() {
+                return Err(invalid(format!(
+                    "rules.platforms: unknown platform \"{key}\""
+                )));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.rules.repost_min_original_share) {
+            return Err(invalid(
+                "rules.repost_min_original_share: must be between 0 and 1".to_string(),
+            ));
+        }
+        crate::scheduler::CronSchedule::parse(&self.inspection.cron)
+            .map_err(|e| invalid(format!("inspection.cron: {e}")))?;
+        for (key, cron) in [
+            ("reports.weekly_cron", &self.reports.weekly_cron),
+            ("reports.monthly_cron", &self.reports.monthly_cron),
+        ] {
+            if !cron.trim().is_empty() {
+                crate::scheduler::CronSchedule::parse(cron)
+                    .map_err(|e| invalid(format!("{key}: {e}")))?;
+            }
+        }
+        let quarterly = &self.reports.quarterly_time;
+        if !quarterly.is_empty() && chrono::NaiveTime::parse_from_str(quarterly, "%H:%M").is_err() {
+            return Err(invalid(format!(
+                "reports.quarterly_time: expected HH:MM, got \"{quarterly}\""
+            )));
+        }
+        for (name, robot) in &self.robots {
+            if !matches!(robot.kind.as_str(), "wecom" | "dingtalk" | "feishu") {
+                return Err(invalid(format!(
+                    "robots.{name}.kind: expected wecom, dingtalk or feishu, got \"{}\"",
+                    robot.kind
+                )));
+            }
+            if robot.webhook.is_none() {
+                let var = format!(
+                    "XUNJIAN_ROBOT_{}_WEBHOOK",
+                    name.to_ascii_uppercase().replace('-', "_")
+                );
+                return Err(invalid(format!(
+                    "robots.{name}: set its webhook URL in {var}"
+                )));
+            }
+            for rule in &robot.rules {
+                if crate::rules::Rule::from_id(rule).is_none() {
+                    return Err(invalid(format!(
+                        "robots.{name}.rules: unknown rule \"{rule}\""
+                    )));
+                }
+            }
+        }
+        for rule in &self.alerts.urgent_rules {
+            if crate::rules::Rule::from_id(rule).is_none() {
+                return Err(invalid(format!(
+                    "alerts.urgent_rules: unknown rule \"{rule}\""
+                )));
+            }
+        }
+        for (key, value) in [
+            ("alerts.send_from", &self.alerts.send_from),
+            ("alerts.send_until", &self.alerts.send_until),
+        ] {
+            if chrono::NaiveTime::parse_from_str(value, "%H:%M").is_err() {
+                return Err(invalid(format!("{key}: expected HH:MM, got \"{value}\"")));
+            }
+        }
+        if self.poll.max_concurrency == 0 {
+            return Err(invalid(
+                "poll.max_concurrency: must be at least 1".to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn proxy_names(&self) -> Vec<String> {
+        self.proxies.keys().cloned().collect()
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
