@@ -7,9 +7,11 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 # Dependencies first, so code changes do not rebuild them.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs \
-    && cargo build --release --locked || true
+RUN mkdir src benches && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs \
+    && for b in poll rules report; do echo 'fn main() {}' > benches/$b.rs; done \
+    && (cargo build --release --locked || true)
 COPY src ./src
+COPY benches ./benches
 COPY migrations ./migrations
 COPY accounts.toml xunjian.toml ./
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked
