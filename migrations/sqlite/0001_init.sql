@@ -64,8 +64,6 @@ CREATE TABLE posts (
     UNIQUE (account_id, dedup_key)
 );
 CREATE INDEX posts_account_published ON posts (account_id, published_at);
--- Reports select a period's posts across all accounts.
-CREATE INDEX posts_published ON posts (published_at);
 
 CREATE TABLE fetch_state (
     account_id           TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
