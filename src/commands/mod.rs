@@ -51,6 +51,16 @@ pub const COMMANDS: [(&str, &str); 15] = [
     ),
 ];
 
+/// One command being handled: who asked, its arguments, the register as it was.
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub ctx: &'a CommandContext,
+    pub caller: &'a Caller,
+    pub args: &'a [&'a str],
+    pub register: &'a Register,
+    pub now: DateTime<Utc>,
+}
+
 /// Everything a command may need.
 pub struct CommandContext {
     pub store: Store,
@@ -112,6 +122,13 @@ impl CommandContext {
         let register = self.store.load_register().await?;
         let role = self.role(&register, caller.user_id);
         let is_admin = role == Role::Admin;
+        let request = Request {
+            ctx: self,
+            caller,
+            args: &args,
+            register: &register,
+            now,
+        };
         let refuse = |why: &str| {
             tracing::warn!(user = caller.user_id, name = %caller.name, command = %command, why, "command refused");
             Ok(REFUSAL.to_string())
@@ -119,7 +136,7 @@ impl CommandContext {
         match command.as_str() {
             "start" | "help" => Ok(help(&role)),
             "whoami" => Ok(whoami(caller, &role, &register)),
-            "bind" => register::bind(self, caller, &args, &register, now).await,
+            "bind" => register::bind(&request).await,
             "list" => match &role {
                 Role::Stranger => refuse("not a contact"),
                 _ => Ok(list(&register, &role, args.first().copied())),
@@ -151,7 +168,7 @@ impl CommandContext {
                     return refuse("not a contact of this unit");
                 }
                 match command.as_str() {
-                    "status" => register::status(self, &register, target, now).await,
+                    "status" => register::status(&request, target).await,
                     "ack" => {
                         let n = self.store.ack_alerts(target, &actor(caller), now).await?;
                         Ok(if n == 0 {
@@ -169,43 +186,13 @@ impl CommandContext {
                     return refuse("admin command");
                 }
                 match command.as_str() {
-                    "register" => register::register(self, caller, &args, &register, now).await,
-                    "closing" => {
-                        register::set_state(
-                            self,
-                            caller,
-                            &args,
-                            &register,
-                            AccountState::Closing,
-                            now,
-                        )
-                        .await
-                    }
-                    "deregister" => {
-                        register::set_state(
-                            self,
-                            caller,
-                            &args,
-                            &register,
-                            AccountState::Deregistered,
-                            now,
-                        )
-                        .await
-                    }
-                    "reactivate" => {
-                        register::set_state(
-                            self,
-                            caller,
-                            &args,
-                            &register,
-                            AccountState::Active,
-                            now,
-                        )
-                        .await
-                    }
-                    "snooze" => snooze(self, caller, &args, &register, now).await,
-                    "approve" => register::approve(self, caller, &args, &register, now).await,
-                    _ => report(self, caller, &args, now).await,
+                    "register" => register::register(&request).await,
+                    "closing" => register::set_state(&request, AccountState::Closing).await,
+                    "deregister" => register::set_state(&request, AccountState::Deregistered).await,
+                    "reactivate" => register::set_state(&request, AccountState::Active).await,
+                    "snooze" => snooze(&request).await,
+                    "approve" => register::approve(&request).await,
+                    _ => report(&request).await,
                 }
             }
             _ => Ok(format!("未知命令 /{command}。发送 /help 查看可用命令。")),
@@ -325,13 +312,14 @@ fn contacts(register: &Register, unit: &str) -> String {
     format!("{} 联系人：\n{}", unit.name, lines.join("\n"))
 }
 
-async fn snooze(
-    ctx: &CommandContext,
-    caller: &Caller,
-    args: &[&str],
-    register: &Register,
-    now: DateTime<Utc>,
-) -> anyhow::Result<String> {
+async fn snooze(req: &Request<'_>) -> anyhow::Result<String> {
+    let Request {
+        ctx,
+        caller,
+        args,
+        register,
+        now,
+    } = *req;
     let [account, duration] = args[..] else {
         return Ok("用法：/snooze 账号ID 时长（如 7d、12h、2w，最长 90d）".to_string());
     };
@@ -367,12 +355,14 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 /// /report KIND [PERIOD]: the report goes to the caller's chat as text, XLSX and chart.
-async fn report(
-    ctx: &CommandContext,
-    caller: &Caller,
-    args: &[&str],
-    now: DateTime<Utc>,
-) -> anyhow::Result<String> {
+async fn report(req: &Request<'_>) -> anyhow::Result<String> {
+    let Request {
+        ctx,
+        caller,
+        args,
+        now,
+        ..
+    } = *req;
     use crate::reports::{ReportKind, parse_period};
     let Some(kind) = args.first().and_then(|k| ReportKind::from_id(k)) else {
         return Ok(

@@ -2,7 +2,7 @@
 //! same plan → apply path as `xunjian import`, so it is in the audit trail
 //! (source "chat") and in `xunjian export`.
 
-use super::{Caller, CommandContext, actor};
+use super::{Caller, CommandContext, Request, actor};
 use crate::registry::diff::plan;
 use crate::registry::{Account, AccountState, Contact, Platform, Register, Source, is_valid_id};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -44,13 +44,14 @@ async fn save(
 }
 
 /// /register PLATFORM PROXY:ROUTE|URL NAME UNIT
-pub async fn register(
-    ctx: &CommandContext,
-    caller: &Caller,
-    args: &[&str],
-    current: &Register,
-    now: DateTime<Utc>,
-) -> anyhow::Result<String> {
+pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
+    let Request {
+        ctx,
+        caller,
+        args,
+        register: current,
+        now,
+    } = *req;
     const USAGE: &str = "用法：/register 平台 代理:路由|URL 名称 单位ID\n例：/register weibo rsshub:/weibo/user/1234567 兰山发布 lsq-gov-office";
     if args.len() < 4 {
         return Ok(USAGE.to_string());
@@ -146,14 +147,14 @@ pub async fn register(
 }
 
 /// /closing, /deregister, /reactivate
-pub async fn set_state(
-    ctx: &CommandContext,
-    caller: &Caller,
-    args: &[&str],
-    current: &Register,
-    state: AccountState,
-    now: DateTime<Utc>,
-) -> anyhow::Result<String> {
+pub async fn set_state(req: &Request<'_>, state: AccountState) -> anyhow::Result<String> {
+    let Request {
+        ctx,
+        caller,
+        args,
+        register: current,
+        now,
+    } = *req;
     let Some(id) = args.first() else {
         return Ok(match state {
             AccountState::Deregistered => {
@@ -196,12 +197,10 @@ pub async fn set_state(
 }
 
 /// /status ACCOUNT
-pub async fn status(
-    ctx: &CommandContext,
-    register: &Register,
-    id: &str,
-    now: DateTime<Utc>,
-) -> anyhow::Result<String> {
+pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
+    let Request {
+        ctx, register, now, ..
+    } = *req;
     let Some(account) = register.account(id) else {
         return Ok(format!("未找到账号「{id}」。"));
     };
@@ -259,13 +258,14 @@ pub async fn status(
 }
 
 /// /bind UNIT — anyone may ask; the admins are told and approve with /approve.
-pub async fn bind(
-    ctx: &CommandContext,
-    caller: &Caller,
-    args: &[&str],
-    register: &Register,
-    now: DateTime<Utc>,
-) -> anyhow::Result<String> {
+pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
+    let Request {
+        ctx,
+        caller,
+        args,
+        register,
+        now,
+    } = *req;
     let Some(unit) = args.first().and_then(|u| register.unit(u)) else {
         return Ok("用法：/bind 单位ID（单位ID 可向管理员询问）".to_string());
     };
@@ -301,13 +301,14 @@ pub async fn bind(
 }
 
 /// /approve REQUEST
-pub async fn approve(
-    ctx: &CommandContext,
-    caller: &Caller,
-    args: &[&str],
-    current: &Register,
-    now: DateTime<Utc>,
-) -> anyhow::Result<String> {
+pub async fn approve(req: &Request<'_>) -> anyhow::Result<String> {
+    let Request {
+        ctx,
+        caller,
+        args,
+        register: current,
+        now,
+    } = *req;
     let Some(id) = args
         .first()
         .and_then(|a| a.trim_start_matches('#').parse::<i64>().ok())
