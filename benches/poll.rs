@@ -7,7 +7,10 @@
 //! runs one complete poll cycle and prints feeds per second, CPU seconds per
 //! 1,000 feeds (the poller's process only) and the poller's peak memory.
 
+mod common;
+
 use bytes::Bytes;
+use common::peak_rss_mb;
 use http_body_util::Full;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -205,13 +208,4 @@ fn cpu_seconds() -> f64 {
     };
     // utime and stime are fields 14 and 15 of the whole line (11 and 12 here); 100 ticks per second.
     (ticks(11) + ticks(12)) / 100.0
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }

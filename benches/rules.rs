@@ -9,7 +9,10 @@
 //!    posts in a SQLite file; prints the time of the SQL post summaries plus
 //!    evaluation, which is what an inspection pays.
 
+mod common;
+
 use chrono::{DateTime, Duration, Utc};
+use common::peak_rss_mb;
 use std::collections::HashMap;
 use std::time::Instant;
 use xunjian::calendar::Calendar;
@@ -195,13 +198,4 @@ async fn storage(n: usize, now: DateTime<Utc>) -> anyhow::Result<()> {
         result.summary.failed
     );
     Ok(())
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
