@@ -192,6 +192,13 @@ pub async fn run_due_reports(
         }
         let (from, to) = kind.previous_period(local_date(due));
         let report = load_report(store, calendar, kind, from, to, now).await?;
+        if report.inspections == 0 && report.posts == 0 {
+            // Nothing was recorded in the period (a fresh install catching up):
+            // an empty 通报 would only be noise.
+            store.finish_job(&job, due, now).await?;
+            tracing::info!(kind = kind.id(), %from, %to, "scheduled report skipped: nothing recorded in its period");
+            continue;
+        }
         queue_report(store, settings, &report, now).await?;
         store.finish_job(&job, due, now).await?;
         tracing::info!(kind = kind.id(), due = %to_local(due), "scheduled report queued");

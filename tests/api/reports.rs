@@ -10,14 +10,54 @@ use xunjian::publish::{latest_due, run_due_reports};
 use xunjian::reports::ReportKind;
 use xunjian::storage::Store;
 
+/// The shipped register with one inspection in each report period of 2026-11-23.
 async fn prepared(db: &TestDb) -> App {
     let app = App::open(db.settings.clone(), shipped_register())
         .await
         .expect("app");
-    app.import(false, false, at("2026-09-01T09:00:00+08:00"))
+    app.import(false, false, at("2026-07-01T09:00:00+08:00"))
         .await
         .expect("import");
+    let inspector = xunjian::inspection::Inspector::new(db.store.clone(), db.settings.clone())
+        .expect("inspector");
+    for when in [
+        "2026-08-14T09:00:00+08:00",
+        "2026-10-15T09:00:00+08:00",
+        "2026-11-18T09:00:00+08:00",
+    ] {
+        let result = inspector.evaluate(at(when)).await.expect("evaluate");
+        db.store
+            .save_inspection(&result, at(when))
+            .await
+            .expect("save");
+    }
     app
+}
+
+#[tokio::test]
+async fn a_fresh_install_does_not_send_empty_reports_for_periods_before_it() {
+    let calendar = Calendar::builtin();
+    for db in test_dbs("reports_fresh").await {
+        let app = App::open(db.settings.clone(), shipped_register())
+            .await
+            .expect("app");
+        app.import(false, false, at("2026-11-23T09:00:00+08:00"))
+            .await
+            .expect("import");
+        let now = at("2026-11-23T09:03:30+08:00");
+        let ran = run_due_reports(&app.store, &db.settings, &calendar, now, "a")
+            .await
+            .expect("run");
+        assert!(ran.is_empty(), "{ran:?}");
+        assert!(
+            app.store
+                .outbox("console")
+                .await
+                .expect("outbox")
+                .is_empty()
+        );
+        db.finish().await;
+    }
 }
 
 #[tokio::test]
