@@ -198,9 +198,7 @@ pub async fn set_state(req: &Request<'_>, state: AccountState) -> anyhow::Result
 
 /// /status ACCOUNT
 pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
-    let Request {
-        ctx, register, now, ..
-    } = *req;
+    let Request { ctx, register, .. } = *req;
     let Some(account) = register.account(id) else {
         return Ok(format!("未找到账号「{id}」。"));
     };
@@ -253,7 +251,6 @@ pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
     } else {
         out.push_str(&format!("未解决的告警：\n{}", alerts.join("\n")));
     }
-    let _ = now;
     Ok(out)
 }
 
