@@ -94,12 +94,12 @@ pub async fn queue_report(
     let files = attachments(report, settings)?;
     let mut queued = false;
     if let (Some(_), Some(chat)) = (&settings.telegram.token, settings.telegram.contacts_chat) {
-        let message = plain("telegram", &chat.to_string(), &text);
+        let message = Message::plain("telegram", &chat.to_string(), &text);
         store.enqueue_with_files(&message, &files, now).await?;
         queued = true;
     }
     for (name, robot) in &settings.robots {
-        let message = plain(&format!("robot:{name}"), "-", &text);
+        let message = Message::plain(&format!("robot:{name}"), "-", &text);
         if robot.kind == "wecom" {
             // WeCom robots can carry the spreadsheet too.
             let documents: Vec<Attachment> = files
@@ -114,19 +114,11 @@ pub async fn queue_report(
         queued = true;
     }
     if !queued {
-        store.enqueue(&plain("console", "-", &text), now).await?;
+        store
+            .enqueue(&Message::plain("console", "-", &text), now)
+            .await?;
     }
     Ok(())
-}
-
-fn plain(channel: &str, recipient: &str, body: &str) -> Message {
-    Message {
-        channel: channel.into(),
-        recipient: recipient.into(),
-        body: body.into(),
-        mentions: Vec::new(),
-        is_urgent: true,
-    }
 }
 
 /// The most recent scheduled time of each report kind at or before `now`.

@@ -35,6 +35,20 @@ pub struct Message {
     pub is_urgent: bool,
 }
 
+impl Message {
+    /// A message outside the alert lifecycle (replies, reports, operator notes):
+    /// no mentions, sent at once.
+    pub fn plain(channel: &str, recipient: &str, body: &str) -> Message {
+        Message {
+            channel: channel.into(),
+            recipient: recipient.into(),
+            body: body.into(),
+            mentions: Vec::new(),
+            is_urgent: true,
+        }
+    }
+}
+
 /// Where each event goes, grouped into one message per recipient.
 pub fn route(
     events: &[Event],

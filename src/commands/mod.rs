@@ -378,13 +378,11 @@ async fn report(req: &Request<'_>) -> anyhow::Result<String> {
     let calendar = crate::inspection::load_calendar(&ctx.settings)?;
     let report = crate::publish::load_report(&ctx.store, &calendar, kind, from, to, now).await?;
     let files = crate::publish::attachments(&report, &ctx.settings)?;
-    let message = crate::alerts::compose::Message {
-        channel: "telegram".into(),
-        recipient: caller.user_id.to_string(),
-        body: crate::reports::render::text(&report),
-        mentions: Vec::new(),
-        is_urgent: true,
-    };
+    let message = crate::alerts::compose::Message::plain(
+        "telegram",
+        &caller.user_id.to_string(),
+        &crate::reports::render::text(&report),
+    );
     ctx.store.enqueue_with_files(&message, &files, now).await?;
     Ok(format!(
         "已生成《{}》，正文、表格与图表随后发送。",

@@ -3,6 +3,7 @@
 //! (source "chat") and in `xunjian export`.
 
 use super::{Caller, CommandContext, Request, actor};
+use crate::alerts::compose::Message;
 use crate::registry::diff::plan;
 use crate::registry::{Account, AccountState, Contact, Platform, Register, Source, is_valid_id};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -282,13 +283,7 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
         caller.name, caller.user_id, unit.name
     );
     for admin in &ctx.settings.telegram.admins {
-        let message = crate::alerts::compose::Message {
-            channel: "telegram".into(),
-            recipient: admin.to_string(),
-            body: body.clone(),
-            mentions: Vec::new(),
-            is_urgent: true,
-        };
+        let message = Message::plain("telegram", &admin.to_string(), &body);
         ctx.store.enqueue(&message, now).await?;
     }
     Ok(format!(

@@ -210,13 +210,7 @@ impl Notifier {
             targets.push(("console".into(), "-".into()));
         }
         for (channel, recipient) in targets {
-            let message = Message {
-                channel,
-                recipient,
-                body: body.clone(),
-                mentions: Vec::new(),
-                is_urgent: true,
-            };
+            let message = Message::plain(&channel, &recipient, &body);
             self.store.enqueue(&message, now).await?;
         }
         Ok(())
