@@ -288,78 +288,7 @@ impl ProgressBar {
 pub async fn run_daemon(app: App) -> anyhow::Result<()> {
     let shutdown = tokio_util::sync::CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
-    let now = chrono::Utc::now();
-    let poller = crate::poll::Poller::new(&app.settings, app.store.clone())?;
-    let inspector = crate::inspection::Inspector::new(app.store.clone(), app.settings.clone())?;
-    let calendar = crate::inspection::load_calendar(&app.settings)?;
-    let notifier = crate::notify::Notifier::new(&app.settings, app.store.clone())?;
-    // A restart is how a fixed channel configuration takes effect.
-    let mut channels: Vec<String> = app
-        .settings
-        .robots
-        .keys()
-        .map(|name| format!("robot:{name}:-"))
-        .collect();
-    channels.extend(
-        app.settings
-            .telegram
-            .contacts_chat
-            .map(|c| format!("telegram:{c}")),
-    );
-    channels.extend(
-        app.settings
-            .telegram
-            .admins
-            .iter()
-            .map(|a| format!("telegram:{a}")),
-    );
-    notifier.reset_broken(&channels, now).await?;
-    let bot = notifier.telegram().map(|t| t.bot.clone());
-    let mut tasks = vec![
-        tokio::spawn(crate::scheduler::poll_loop(poller, shutdown.clone())),
-        tokio::spawn(crate::scheduler::inspection_loop(
-            inspector,
-            shutdown.clone(),
-        )),
-        tokio::spawn(crate::scheduler::delivery_loop(notifier, shutdown.clone())),
-        tokio::spawn(crate::scheduler::report_loop(
-            app.store.clone(),
-            app.settings.clone(),
-            calendar,
-            shutdown.clone(),
-        )),
-    ];
-    match bot {
-        Some(bot) => {
-            let context = std::sync::Arc::new(crate::commands::CommandContext {
-                store: app.store.clone(),
-                settings: app.settings.clone(),
-            });
-            tasks.push(tokio::spawn(crate::commands::bot::run_bot(
-                bot,
-                context,
-                shutdown.clone(),
-            )));
-        }
-        None => tracing::info!(
-            "no XUNJIAN_TELEGRAM_TOKEN: chat commands are off; alerts go to the robots or the console"
-        ),
-    }
-    tracing::info!(
-        backend = app.store.backend(),
-        "xunjian is running; stop with Ctrl-C"
-    );
-    shutdown.cancelled().await;
-    tracing::info!("shutting down");
-    let drained = futures_util::future::join_all(tasks);
-    if tokio::time::timeout(std::time::Duration::from_secs(30), drained)
-        .await
-        .is_err()
-    {
-        tracing::warn!("tasks did not stop within 30 s");
-    }
-    app.store.close().await;
-    Ok(())
+    crate::daemon::run(app, shutdown).await
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.

@@ -59,10 +59,10 @@ pub enum Command {
     /// Poll what is due once (or the given accounts, or everything) and print the outcomes
     Poll {
         /// Poll this account now, due or not (repeatable)
-        #[arg(long = "account", value_name = "ID")]
-        accounts: Vec<String>,
+        #[arg(long = "account", id = "account", value_name = "ID")]
+        account_ids: Vec<String>,
         /// Poll every account now, due or not
-        #[arg(long, conflicts_with = "accounts")]
+        #[arg(long, conflicts_with = "account")]
         all: bool,
     },
     /// Run one inspection now: poll what is due, evaluate every account, store the snapshot
@@ -205,7 +205,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print!("{}", app::accounts_table(&register, &filter));
         }
-        Command::Poll { accounts, all } => {
+        Command::Poll {
+            account_ids: accounts,
+            all,
+        } => {
             let app = App::open(settings, cli.accounts).await?;
             let register = app.store.load_register().await?;
             for id in &accounts {
@@ -290,4 +293,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_has_no_clashes() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn poll_parses_in_every_documented_form() {
+        for args in [
+            vec!["xunjian", "poll"],
+            vec!["xunjian", "poll", "--all"],
+            vec!["xunjian", "poll", "--account", "a1", "--account", "a2"],
+            vec!["xunjian", "--accounts", "x.toml", "poll", "--account", "a1"],
+        ] {
+            let cli = Cli::try_parse_from(&args).expect("documented form parses");
+            assert!(matches!(cli.command, Command::Poll { .. }), "{args:?}");
+        }
+        let cli = Cli::try_parse_from(["xunjian", "poll", "--account", "a1", "--account", "a2"])
+            .expect("parses");
+        match cli.command {
+            Command::Poll { account_ids, all } => {
+                assert_eq!(account_ids, vec!["a1", "a2"]);
+                assert!(!all);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["xunjian", "poll", "--all", "--account", "a1"]).is_err());
+    }
 }

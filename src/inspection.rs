@@ -18,13 +18,23 @@ pub struct Inspector {
     pub store: Store,
     pub settings: Settings,
     pub calendar: Calendar,
-    poller: Poller,
+    poller: std::sync::Arc<Poller>,
 }
 
 impl Inspector {
     pub fn new(store: Store, settings: Settings) -> anyhow::Result<Inspector> {
+        let poller = std::sync::Arc::new(Poller::new(&settings, store.clone())?);
+        Inspector::with_poller(store, settings, poller)
+    }
+
+    /// An inspector that polls with `poller` (the daemon's one poller, shared
+    /// with the poll loop, so the per-proxy caps hold for both).
+    pub fn with_poller(
+        store: Store,
+        settings: Settings,
+        poller: std::sync::Arc<Poller>,
+    ) -> anyhow::Result<Inspector> {
         let calendar = load_calendar(&settings)?;
-        let poller = Poller::new(&settings, store.clone())?;
         Ok(Inspector {
             store,
             settings,

@@ -179,22 +179,48 @@ pub async fn run_due_reports(
     let mut ran = Vec::new();
     for (kind, due) in latest_due(settings, calendar, now) {
         let job = format!("report:{}", kind.id());
-        if !store.claim_job(&job, due, owner, now).await? {
+        if !store
+            .claim_job(&job, due, owner, now, crate::scheduler::JOB_LEASE)
+            .await?
+        {
             continue;
         }
-        let (from, to) = kind.previous_period(local_date(due));
-        let report = load_report(store, calendar, kind, from, to, now).await?;
-        if report.inspections == 0 && report.posts == 0 {
-            // Nothing was recorded in the period (a fresh install catching up):
-            // an empty 通报 would only be noise.
-            store.finish_job(&job, due, now).await?;
-            tracing::info!(kind = kind.id(), %from, %to, "scheduled report skipped: nothing recorded in its period");
-            continue;
+        match run_claimed_report(store, settings, calendar, kind, due, now).await {
+            Ok(true) => ran.push((kind, due)),
+            Ok(false) => {}
+            Err(err) => {
+                // Let the next tick (or another daemon) try this report again.
+                if let Err(release) = store.release_job(&job, due, owner).await {
+                    tracing::error!(error = %release, "cannot release the report claim");
+                }
+                return Err(err);
+            }
         }
-        queue_report(store, settings, &report, now).await?;
-        store.finish_job(&job, due, now).await?;
-        tracing::info!(kind = kind.id(), due = %to_local(due), "scheduled report queued");
-        ran.push((kind, due));
     }
     Ok(ran)
+}
+
+/// Builds and queues one claimed scheduled report; false when skipped.
+async fn run_claimed_report(
+    store: &Store,
+    settings: &Settings,
+    calendar: &Calendar,
+    kind: ReportKind,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let job = format!("report:{}", kind.id());
+    let (from, to) = kind.previous_period(local_date(due));
+    let report = load_report(store, calendar, kind, from, to, now).await?;
+    if report.inspections == 0 && report.posts == 0 {
+        // Nothing was recorded in the period (a fresh install catching up):
+        // an empty 通报 would only be noise.
+        store.finish_job(&job, due, now).await?;
+        tracing::info!(kind = kind.id(), %from, %to, "scheduled report skipped: nothing recorded in its period");
+        return Ok(false);
+    }
+    queue_report(store, settings, &report, now).await?;
+    store.finish_job(&job, due, now).await?;
+    tracing::info!(kind = kind.id(), due = %to_local(due), "scheduled report queued");
+    Ok(true)
 }

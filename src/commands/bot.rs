@@ -1,24 +1,42 @@
 //! The Telegram side of the commands: long polling with teloxide, replies
-//! sent directly, the command list registered with `set_my_commands`.
+//! sent directly (split under Telegram's limit), the command list registered
+//! with `set_my_commands`.
+//!
+//! The bot's start (getMe, setMyCommands, webhook check) retries with
+//! backoff until Telegram answers, so an unreachable Bot API at start only
+//! delays the commands. A panicking command is answered with an error and
+//! logged; it never takes the dispatcher down.
 
 use super::{COMMANDS, Caller, CommandContext};
+use crate::health::{Health, Part};
+use futures_util::FutureExt as _;
 use std::sync::Arc;
+use std::time::Duration;
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
 use teloxide::prelude::*;
-use teloxide::types::BotCommand;
+use teloxide::types::{BotCommand, Me};
 use tokio_util::sync::CancellationToken;
 
-/// Runs the bot until `shutdown` is cancelled.
-pub async fn run_bot(bot: Bot, context: Arc<CommandContext>, shutdown: CancellationToken) {
-    let commands: Vec<BotCommand> = COMMANDS
-        .iter()
-        .map(|(name, about)| BotCommand::new(*name, *about))
-        .collect();
-    if let Err(err) = bot.set_my_commands(commands).await {
-        tracing::warn!(error = %err, "cannot register the command list with Telegram");
-    }
-    // Replies respect Telegram's rate limits (per chat and overall).
+/// First wait between start attempts; doubles up to [`MAX_START_WAIT`].
+pub const FIRST_START_WAIT: Duration = Duration::from_secs(1);
+pub const MAX_START_WAIT: Duration = Duration::from_secs(30);
+/// How often the bot checks it still reaches Telegram (getMe).
+pub const HEARTBEAT: Duration = Duration::from_secs(60);
+
+/// Runs the bot until `shutdown` is cancelled. Returns an error when the
+/// dispatcher stops by itself (the supervisor then restarts it).
+pub async fn run_bot(
+    bot: Bot,
+    context: Arc<CommandContext>,
+    health: Health,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let Some(me) = start(&bot, &health, &shutdown).await else {
+        return Ok(());
+    };
+    tracing::info!(username = me.username(), "Telegram bot started");
+    health.succeeded(Part::Telegram, chrono::Utc::now());
     let limits = if context.settings.telegram.is_throttled {
         Limits::default()
     } else {
@@ -29,39 +47,213 @@ pub async fn run_bot(bot: Bot, context: Arc<CommandContext>, shutdown: Cancellat
             messages_per_sec_overall: 1000,
         }
     };
-    let bot = bot.throttle(limits);
-    let handler =
-        Update::filter_message().endpoint(
-            |bot: Throttle<Bot>,
-             context: Arc<CommandContext>,
-             message: teloxide::types::Message| async move {
-                let (Some(text), Some(user)) = (message.text(), message.from.as_ref()) else {
-                    return respond(());
-                };
-                if !text.starts_with('/') {
-                    return respond(());
-                }
-                let caller = Caller {
-                    user_id: i64::try_from(user.id.0).unwrap_or_default(),
-                    name: user.full_name(),
-                };
-                let reply = context.handle(&caller, text, chrono::Utc::now()).await;
-                if let Err(err) = bot.send_message(message.chat.id, reply).await {
-                    tracing::warn!(error = %err, "cannot send a command reply");
-                }
-                respond(())
-            },
-        );
-    let mut dispatcher = Dispatcher::builder(bot, handler)
+    // Replies respect Telegram's rate limits (per chat and overall).
+    let throttled = bot.clone().throttle(limits);
+    let handler = Update::filter_message().endpoint(answer);
+    let mut dispatcher = Dispatcher::builder(throttled, handler)
         .dependencies(dptree::deps![context])
         .default_handler(|_| async {})
+        .error_handler(LoggingErrors::new())
         .build();
-    let token = dispatcher.shutdown_token();
-    tokio::spawn(async move {
-        shutdown.cancelled().await;
-        if let Ok(done) = token.shutdown() {
-            done.await;
-        }
+    let stop = dispatcher.shutdown_token();
+    let listener = teloxide::update_listeners::Polling::builder(bot.clone())
+        .timeout(Duration::from_secs(25))
+        .build();
+    let listener_errors = Arc::new(ListenerErrors {
+        health: health.clone(),
     });
-    dispatcher.dispatch().await;
+    let heartbeat = heartbeat(bot, health.clone());
+    tokio::pin!(heartbeat);
+    let dispatching = dispatcher.try_dispatch_with_listener(listener, listener_errors);
+    tokio::pin!(dispatching);
+    let mut is_stopping = false;
+    loop {
+        tokio::select! {
+            result = &mut dispatching => {
+                result.map_err(|e| anyhow::anyhow!("the Telegram dispatcher could not start: {e}"))?;
+                if is_stopping || shutdown.is_cancelled() {
+                    return Ok(());
+                }
+                anyhow::bail!("the Telegram dispatcher stopped");
+            }
+            _ = shutdown.cancelled(), if !is_stopping => {
+                is_stopping = true;
+                // Starts the shutdown; `dispatching` then finishes.
+                if stop.shutdown().is_err() {
+                    return Ok(());
+                }
+            }
+            _ = &mut heartbeat => {}
+        }
+    }
+}
+
+/// getMe, setMyCommands and the webhook check, retried with backoff until
+/// Telegram answers; None when shut down first.
+async fn start(bot: &Bot, health: &Health, shutdown: &CancellationToken) -> Option<Me> {
+    let mut wait = FIRST_START_WAIT;
+    loop {
+        match start_once(bot).await {
+            Ok(me) => return Some(me),
+            Err(err) => {
+                let error = health.redact(&err);
+                tracing::warn!(error = %error, retry_in_s = wait.as_secs(), "cannot reach the Telegram Bot API; retrying");
+                health.failed(Part::Telegram, &error, chrono::Utc::now());
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = wait.saturating_mul(2).min(MAX_START_WAIT);
+    }
+}
+
+async fn start_once(bot: &Bot) -> Result<Me, String> {
+    let me = bot
+        .get_me()
+        .await
+        .map_err(|e| format!("getMe failed: {}", describe(&e)))?;
+    let commands: Vec<BotCommand> = COMMANDS
+        .iter()
+        .map(|(name, about)| BotCommand::new(*name, *about))
+        .collect();
+    bot.set_my_commands(commands)
+        .await
+        .map_err(|e| format!("setMyCommands failed: {}", describe(&e)))?;
+    let webhook = bot
+        .get_webhook_info()
+        .await
+        .map_err(|e| format!("getWebhookInfo failed: {}", describe(&e)))?;
+    if webhook.url.is_some() {
+        // A webhook and long polling exclude each other.
+        bot.delete_webhook()
+            .await
+            .map_err(|e| format!("deleteWebhook failed: {}", describe(&e)))?;
+        tracing::warn!("a webhook was set for this bot; removed it to long-poll");
+    }
+    Ok(me)
+}
+
+/// A request error without the URL (which holds the bot token).
+fn describe(err: &teloxide::RequestError) -> String {
+    match err {
+        teloxide::RequestError::Network(e) => {
+            format!("network error: {}", clean_reqwest(e))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn clean_reqwest(err: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    // reqwest names the URL, which holds the bot token: say what failed without it.
+    let mut text = strip_url(&err.to_string());
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&strip_url(&cause.to_string()));
+        source = cause.source();
+    }
+    text
+}
+
+/// Removes reqwest's " for url (…)" from an error text.
+fn strip_url(text: &str) -> String {
+    match text.split_once(" for url (") {
+        Some((before, after)) => {
+            let rest = after.split_once(')').map_or("", |(_, rest)| rest);
+            format!("{before}{rest}")
+        }
+        None => text.to_string(),
+    }
+}
+
+/// Checks every [`HEARTBEAT`] that Telegram still answers.
+async fn heartbeat(bot: Bot, health: Health) {
+    loop {
+        tokio::time::sleep(HEARTBEAT).await;
+        match bot.get_me().await {
+            Ok(_) => health.succeeded(Part::Telegram, chrono::Utc::now()),
+            Err(err) => {
+                let error = health.redact(&describe(&err));
+                health.failed(Part::Telegram, &error, chrono::Utc::now());
+            }
+        }
+    }
+}
+
+/// Answers one message; a panicking command is answered and logged, never
+/// propagated into the dispatcher.
+async fn answer(
+    bot: Throttle<Bot>,
+    context: Arc<CommandContext>,
+    message: teloxide::types::Message,
+) -> ResponseResult<()> {
+    let (Some(text), Some(user)) = (message.text(), message.from.as_ref()) else {
+        return Ok(());
+    };
+    if !text.starts_with('/') {
+        return Ok(());
+    }
+    let caller = Caller {
+        user_id: i64::try_from(user.id.0).unwrap_or_default(),
+        name: user.full_name(),
+    };
+    let handled = std::panic::AssertUnwindSafe(context.handle(&caller, text, chrono::Utc::now()))
+        .catch_unwind()
+        .await;
+    let reply = match handled {
+        Ok(reply) => reply,
+        Err(payload) => {
+            let cause = crate::scheduler::supervise::panic_text(payload);
+            metrics::counter!("xunjian_command_panics_total").increment(1);
+            tracing::error!(user = caller.user_id, cause = %cause, "a command panicked");
+            "处理命令时出错，请稍后再试或联系管理员。".to_string()
+        }
+    };
+    for part in crate::notify::split_message(&reply, crate::notify::MAX_MESSAGE_CHARS) {
+        if let Err(err) = bot.send_message(message.chat.id, part).await {
+            tracing::warn!(error = %describe(&err), "cannot send a command reply");
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Long-polling errors: counted in the health of `telegram`.
+struct ListenerErrors {
+    health: Health,
+}
+
+impl teloxide::error_handlers::ErrorHandler<teloxide::RequestError> for ListenerErrors {
+    fn handle_error(
+        self: Arc<Self>,
+        error: teloxide::RequestError,
+    ) -> futures_util::future::BoxFuture<'static, ()> {
+        let text = self.health.redact(&describe(&error));
+        tracing::warn!(error = %text, "Telegram long polling failed");
+        self.health
+            .failed(Part::Telegram, &text, chrono::Utc::now());
+        Box::pin(async {})
+    }
+}
+
+/// Handler errors are logged without URLs.
+struct LoggingErrors;
+
+impl LoggingErrors {
+    fn new() -> Arc<LoggingErrors> {
+        Arc::new(LoggingErrors)
+    }
+}
+
+impl teloxide::error_handlers::ErrorHandler<teloxide::RequestError> for LoggingErrors {
+    fn handle_error(
+        self: Arc<Self>,
+        error: teloxide::RequestError,
+    ) -> futures_util::future::BoxFuture<'static, ()> {
+        tracing::warn!(error = %describe(&error), "a command handler failed");
+        Box::pin(async {})
+    }
 }

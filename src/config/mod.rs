@@ -7,7 +7,7 @@ mod sections;
 
 pub use sections::{
     AlertSettings, CalendarSettings, CommandSettings, DatabaseSettings, InspectionSettings,
-    PollSettings, ProxySettings, ReportSettings, RobotSettings, RuleSettings, TelegramSettings,
+    PollSettings, ProxySettings, ReportSettings, ServerSettings, RobotSettings, RuleSettings, TelegramSettings,
 };
 
 use crate::registry::Platform;
@@ -63,6 +63,7 @@ pub struct Settings {
     pub robots: BTreeMap<String, RobotSettings>,
     pub commands: CommandSettings,
     pub reports: ReportSettings,
+    pub server: ServerSettings,
 }
 
 /// The URL with any password replaced, for logs.

@@ -200,6 +200,35 @@ pub struct CalendarSettings {
     pub dir: Option<PathBuf>,
 }
 
+/// The health and metrics endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// `HOST:PORT` to serve `/healthz` and `/metrics` on; empty disables.
+    pub listen: String,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: "127.0.0.1:9464".to_string(),
+        }
+    }
+}
+
+impl ServerSettings {
+    /// The socket address to bind, None when disabled.
+    pub fn address(&self) -> Result<Option<std::net::SocketAddr>, String> {
+        let text = self.listen.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse().map(Some).map_err(|_| {
+            format!("server.listen = \"{text}\" 不是有效的地址（应为 IP:端口，如 127.0.0.1:9464）")
+        })
+    }
+}
+
 /// When the daemon inspects (巡检).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -9,7 +9,7 @@ mod robots;
 mod telegram;
 
 pub use robots::{Robot, RobotKind, dingtalk_sign, feishu_sign};
-pub use telegram::{Telegram, escape_html, split_message};
+pub use telegram::{MAX_MESSAGE_CHARS, Telegram, escape_html, split_message};
 
 use crate::alerts::compose::{Mention, Message};
 use crate::config::Settings;
@@ -85,7 +85,16 @@ impl Notifier {
                 .chat_override
                 .clone()
                 .unwrap_or_else(|| item.recipient.clone());
-            match self.send(&item, &recipient).await {
+            let sent = self.send(&item, &recipient).await;
+            let result = match &sent {
+                Ok(()) => "sent",
+                Err(SendError::Transient { .. }) => "retry",
+                Err(SendError::Broken(_)) => "broken",
+                Err(SendError::Migrated { .. }) => "migrated",
+            };
+            metrics::counter!("xunjian_sends_total", "channel" => item.channel.clone(), "result" => result)
+                .increment(1);
+            match sent {
                 Ok(()) => {
                     self.store.mark_sent(item.id, now).await?;
                     report.sent += 1;
@@ -214,6 +223,37 @@ impl Notifier {
             self.store.enqueue(&message, now).await?;
         }
         Ok(())
+    }
+
+    /// Tells the admins at once, bypassing the outbox (the database may be
+    /// what failed): Telegram admins, else the robots, else the console.
+    /// Returns the channel that took it.
+    pub async fn announce_to_admins(&self, body: &str) -> &'static str {
+        if let Some(telegram) = &self.telegram {
+            let mut is_sent = false;
+            for admin in &self.admins {
+                match telegram.send(*admin, body, &[]).await {
+                    Ok(()) => is_sent = true,
+                    Err(err) => tracing::warn!(admin, error = ?err, "cannot tell an admin on Telegram"),
+                }
+            }
+            if is_sent {
+                return "telegram";
+            }
+        }
+        let mut is_sent = false;
+        for (name, robot) in &self.robots {
+            match robot.send(body, &[]).await {
+                Ok(()) => is_sent = true,
+                Err(err) => tracing::warn!(robot = %name, error = ?err, "cannot tell the admins through a robot"),
+            }
+        }
+        if is_sent {
+            return "robot";
+        }
+        print_console(body, &[]);
+        tracing::error!(message = %body, "no chat channel works: told the console only");
+        "console"
     }
 
     /// Forgets broken states at start: the configuration may have been fixed.

@@ -30,6 +30,10 @@ pub struct PollReport {
     pub new_posts: u64,
     pub message: Option<String>,
     pub next_check_at: DateTime<Utc>,
+    /// The proxy's name, or `feed` for a plain feed (a metrics label).
+    pub source: String,
+    /// The database did not take the result.
+    pub is_unsaved: bool,
 }
 
 /// A proxy's health as decided at the end of a cycle.
@@ -272,6 +276,8 @@ impl Poller {
                     new_posts: 0,
                     message: Some(format!("not saved: {err}")),
                     next_check_at: now,
+                    source: source_label(account),
+                    is_unsaved: true,
                 };
             }
         };
@@ -282,6 +288,8 @@ impl Poller {
             new_posts,
             message: if outcome.is_failure() { message } else { None },
             next_check_at: next.next_check_at.unwrap_or(now),
+            source: source_label(account),
+            is_unsaved: false,
         }
     }
 
@@ -346,6 +354,14 @@ impl Poller {
             verdicts.push(verdict);
         }
         Ok(verdicts)
+    }
+}
+
+/// The proxy's name, or `feed`.
+fn source_label(account: &Account) -> String {
+    match &account.source {
+        Source::Proxy { proxy, .. } => proxy.clone(),
+        Source::Feed { .. } => "feed".to_string(),
     }
 }
 

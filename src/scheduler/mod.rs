@@ -1,134 +1,249 @@
 //! The daemon's loops. Each loop body is a one-step function that tests call
-//! directly; the loops only add waiting and cancellation.
+//! directly; the loops only add waiting, cancellation and health reports.
+//! A loop returns an error when a step fails: its supervisor logs it, counts
+//! it and starts the loop again after a backoff (see [`supervise`]).
 
 mod cron;
+pub mod supervise;
 
 pub use cron::CronSchedule;
 
+use crate::health::{Health, Part};
 use crate::poll::Poller;
-use chrono::Utc;
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How often the poll loop looks for due accounts.
 pub const POLL_TICK: Duration = Duration::from_secs(30);
+/// How often the inspection loop looks for a due (or missed) slot.
+pub const INSPECTION_TICK: Duration = Duration::from_secs(60);
+/// How often the outbox is looked at.
+pub const DELIVERY_TICK: Duration = Duration::from_secs(5);
+/// How often due reports are looked for.
+pub const REPORT_TICK: Duration = Duration::from_secs(60);
+/// A claimed inspection or report whose daemon died is taken over after this.
+pub const JOB_LEASE: chrono::Duration = chrono::Duration::hours(1);
+/// How far back a missed inspection slot is still caught up.
+pub const INSPECTION_CATCH_UP: chrono::Duration = chrono::Duration::days(8);
+
+/// What one poll step did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollStep {
+    pub polled: usize,
+    pub failed: usize,
+    /// Results the database did not take.
+    pub unsaved: usize,
+    pub new_posts: u64,
+}
+
+/// Polls what is due once, records metrics and health.
+pub async fn poll_step(poller: &Poller, health: &Health, now: DateTime<Utc>) -> anyhow::Result<PollStep> {
+    let started = std::time::Instant::now();
+    let reports = poller.poll_due(now).await?;
+    metrics::histogram!("xunjian_poll_cycle_duration_seconds")
+        .record(started.elapsed().as_secs_f64());
+    let mut step = PollStep {
+        polled: reports.len(),
+        ..PollStep::default()
+    };
+    for report in &reports {
+        metrics::counter!("xunjian_polls_total", "outcome" => report.outcome.id(), "proxy" => report.source.clone())
+            .increment(1);
+        if report.is_unsaved {
+            step.unsaved += 1;
+        }
+        if report.outcome.is_failure() || report.is_unsaved {
+            step.failed += 1;
+        }
+        step.new_posts += report.new_posts;
+    }
+    if step.unsaved > 0 {
+        let error = format!("{} 个账号的抓取结果未能写入数据库", step.unsaved);
+        health.failed(Part::Database, &error, Utc::now());
+    } else if step.polled > 0 {
+        health.succeeded(Part::Database, Utc::now());
+    }
+    Ok(step)
+}
 
 /// Polls due accounts until `shutdown` is cancelled.
-pub async fn poll_loop(poller: Poller, shutdown: CancellationToken) {
+pub async fn poll_loop(
+    poller: Arc<Poller>,
+    health: Health,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     loop {
         // Cancelling mid-cycle is safe: each account's result is saved in its own transaction.
-        let result = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            result = poller.poll_due(Utc::now()) => result,
+        let step = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            step = poll_step(&poller, &health, Utc::now()) => step.context("poll cycle failed")?,
         };
-        match result {
-            Ok(reports) if !reports.is_empty() => {
-                let failed = reports.iter().filter(|r| r.outcome.is_failure()).count();
-                let new_posts: u64 = reports.iter().map(|r| r.new_posts).sum();
-                tracing::info!(polled = reports.len(), failed, new_posts, "poll cycle done");
-            }
-            Ok(_) => {}
-            Err(err) => tracing::error!(error = format!("{err:#}"), "poll cycle failed"),
+        if step.polled > 0 {
+            tracing::info!(
+                polled = step.polled,
+                failed = step.failed,
+                unsaved = step.unsaved,
+                new_posts = step.new_posts,
+                "poll cycle done"
+            );
         }
+        if step.unsaved > 0 && step.unsaved == step.polled {
+            anyhow::bail!("poll cycle failed: no result could be saved to the database");
+        }
+        health.succeeded(Part::Poll, Utc::now());
         tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => return Ok(()),
             _ = tokio::time::sleep(POLL_TICK) => {}
+        }
+    }
+}
+
+/// The latest scheduled inspection slot at or before `now` (within the
+/// catch-up window), honouring `workdays_only`.
+pub fn latest_inspection_slot(
+    schedule: &CronSchedule,
+    calendar: &crate::calendar::Calendar,
+    is_workdays_only: bool,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let mut after = now - INSPECTION_CATCH_UP;
+    let mut latest = None;
+    while let Some(slot) =
+        crate::inspection::next_inspection_after(schedule, calendar, is_workdays_only, after)
+    {
+        if slot > now {
+            break;
+        }
+        latest = Some(slot);
+        after = slot;
+    }
+    latest
+}
+
+/// Runs the latest inspection slot that is due and has not run (a slot
+/// missed while the daemon or the database was down is caught up once).
+/// Claimed in the database, so several daemons run each slot once.
+pub async fn run_due_inspection(
+    inspector: &crate::inspection::Inspector,
+    schedule: &CronSchedule,
+    now: DateTime<Utc>,
+    owner: &str,
+) -> anyhow::Result<Option<(DateTime<Utc>, crate::rules::CheckResult)>> {
+    let Some(slot) = latest_inspection_slot(
+        schedule,
+        &inspector.calendar,
+        inspector.settings.inspection.workdays_only,
+        now,
+    ) else {
+        return Ok(None);
+    };
+    let store = &inspector.store;
+    if !store
+        .claim_job("inspection", slot, owner, now, JOB_LEASE)
+        .await
+        .context("while claiming the inspection")?
+    {
+        return Ok(None);
+    }
+    match inspector.run_once(now, true).await {
+        Ok(result) => {
+            store
+                .finish_job("inspection", slot, Utc::now())
+                .await
+                .context("while marking the inspection finished")?;
+            Ok(Some((slot, result)))
+        }
+        Err(err) => {
+            // Let the next tick (or another daemon) try this slot again.
+            if let Err(release) = store.release_job("inspection", slot, owner).await {
+                tracing::error!(error = %release, "cannot release the inspection claim");
+            }
+            Err(err)
         }
     }
 }
 
 /// Runs scheduled inspections until `shutdown` is cancelled; each scheduled
 /// time runs once even with several daemons on one database.
-pub async fn inspection_loop(inspector: crate::inspection::Inspector, shutdown: CancellationToken) {
-    let schedule = match CronSchedule::parse(&inspector.settings.inspection.cron) {
-        Ok(schedule) => schedule,
-        Err(err) => {
-            tracing::error!(error = %err, "inspection.cron is invalid; no scheduled inspections");
-            return;
-        }
-    };
-    let owner = format!("{}:{}", hostname(), std::process::id());
-    let mut after = Utc::now();
+pub async fn inspection_loop(
+    inspector: Arc<crate::inspection::Inspector>,
+    health: Health,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let schedule = CronSchedule::parse(&inspector.settings.inspection.cron)
+        .map_err(|e| anyhow::anyhow!("inspection.cron is invalid: {e}"))?;
+    let owner = owner();
     loop {
-        let is_workdays_only = inspector.settings.inspection.workdays_only;
-        let Some(due) = crate::inspection::next_inspection_after(
-            &schedule,
-            &inspector.calendar,
-            is_workdays_only,
-            after,
-        ) else {
-            tracing::warn!(
-                cron = schedule.as_str(),
-                "the inspection schedule never fires"
-            );
-            return;
+        let step = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            step = run_due_inspection(&inspector, &schedule, Utc::now(), &owner) => step,
         };
-        tracing::info!(next = %crate::calendar::to_local(due), "next inspection");
-        let wait = (due - Utc::now()).to_std().unwrap_or_default();
+        if let Some((slot, result)) = step.context("inspection failed")? {
+            let s = &result.summary;
+            record_verdicts(s);
+            tracing::info!(
+                slot = %crate::calendar::to_local(slot),
+                assessed = s.assessed,
+                failed = s.failed,
+                unknown = s.unknown,
+                "inspection done"
+            );
+            health.succeeded(Part::Database, Utc::now());
+        }
+        health.succeeded(Part::Inspection, Utc::now());
         tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
-        after = due;
-        match inspector
-            .store
-            .claim_job("inspection", due, &owner, Utc::now())
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot claim the inspection");
-                continue;
-            }
-        }
-        match inspector.run_once(Utc::now(), true).await {
-            Ok(result) => {
-                let s = result.summary;
-                tracing::info!(
-                    assessed = s.assessed,
-                    failed = s.failed,
-                    unknown = s.unknown,
-                    "inspection done"
-                );
-            }
-            Err(err) => tracing::error!(error = format!("{err:#}"), "inspection failed"),
-        }
-        if let Err(err) = inspector
-            .store
-            .finish_job("inspection", due, Utc::now())
-            .await
-        {
-            tracing::error!(error = %err, "cannot mark the inspection finished");
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(INSPECTION_TICK) => {}
         }
     }
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "xunjian".to_string())
+fn record_verdicts(summary: &crate::rules::Summary) {
+    for (verdict, count) in [
+        ("qualified", summary.qualified),
+        ("failed", summary.failed),
+        ("closing", summary.closing),
+        ("unknown", summary.unknown),
+    ] {
+        metrics::gauge!("xunjian_accounts", "verdict" => verdict).set(count as f64);
+    }
 }
 
-/// How often the outbox is looked at.
-pub const DELIVERY_TICK: Duration = Duration::from_secs(5);
+/// Who claims jobs: host and process.
+pub fn owner() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "xunjian".to_string());
+    format!("{host}:{}", std::process::id())
+}
 
 /// Delivers the outbox until `shutdown` is cancelled.
-pub async fn delivery_loop(notifier: crate::notify::Notifier, shutdown: CancellationToken) {
+pub async fn delivery_loop(
+    notifier: crate::notify::Notifier,
+    health: Health,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     loop {
-        match notifier.deliver_pending(Utc::now()).await {
-            Ok(report) if report.sent + report.retried > 0 => {
-                tracing::info!(
-                    sent = report.sent,
-                    retried = report.retried,
-                    "outbox delivered"
-                );
-            }
-            Ok(_) => {}
-            Err(err) => tracing::error!(error = format!("{err:#}"), "delivery failed"),
+        let report = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            report = notifier.deliver_pending(Utc::now()) => report.context("delivery failed")?,
+        };
+        if report.sent + report.retried > 0 {
+            tracing::info!(
+                sent = report.sent,
+                retried = report.retried,
+                "outbox delivered"
+            );
         }
+        if report.sent > 0 {
+            health.succeeded(Part::Database, Utc::now());
+        }
+        health.succeeded(Part::Delivery, Utc::now());
         tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => return Ok(()),
             _ = tokio::time::sleep(DELIVERY_TICK) => {}
         }
     }
@@ -139,18 +254,56 @@ pub async fn report_loop(
     store: crate::storage::Store,
     settings: crate::config::Settings,
     calendar: crate::calendar::Calendar,
+    health: Health,
     shutdown: CancellationToken,
-) {
-    let owner = format!("{}:{}", hostname(), std::process::id());
+) -> anyhow::Result<()> {
+    let owner = owner();
     loop {
-        if let Err(err) =
-            crate::publish::run_due_reports(&store, &settings, &calendar, Utc::now(), &owner).await
-        {
-            tracing::error!(error = format!("{err:#}"), "scheduled reports failed");
-        }
+        let step = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            step = crate::publish::run_due_reports(&store, &settings, &calendar, Utc::now(), &owner) => step,
+        };
+        step.context("scheduled reports failed")?;
+        health.succeeded(Part::Reports, Utc::now());
         tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(REPORT_TICK) => {}
+        }
+    }
+}
+
+/// Proves the database takes writes, then tells the admins about parts
+/// failing for 10 minutes, and their recovery, on a channel that works.
+pub async fn watchdog_step(
+    notifier: &crate::notify::Notifier,
+    store: &crate::storage::Store,
+    health: &Health,
+    now: DateTime<Utc>,
+) {
+    match tokio::time::timeout(Duration::from_secs(10), store.write_probe(now)).await {
+        Ok(Ok(())) => health.succeeded(Part::Database, now),
+        Ok(Err(err)) => health.failed(Part::Database, &format!("写入失败：{err}"), now),
+        Err(_) => health.failed(Part::Database, "写入 10 秒未完成", now),
+    }
+    for announcement in health.announcements(now, chrono::Duration::minutes(10)) {
+        let text = health.redact(&announcement.text());
+        let channel = notifier.announce_to_admins(&text).await;
+        tracing::warn!(channel, message = %text, "told the admins");
+    }
+}
+
+/// Runs [`watchdog_step`] every 30 s until `shutdown`.
+pub async fn watchdog_loop(
+    notifier: crate::notify::Notifier,
+    store: crate::storage::Store,
+    health: Health,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    loop {
+        watchdog_step(&notifier, &store, &health, Utc::now()).await;
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
         }
     }
 }

@@ -216,28 +216,47 @@ impl Store {
 impl Store {
     /// Claims one run of a scheduled job; false when another process (or an
     /// earlier run) already has it. Several daemons on one database run each
-    /// scheduled job once.
+    /// scheduled job once; a claim not finished within `lease` (its daemon
+    /// died) is taken over.
     pub async fn claim_job(
         &self,
         job: &str,
         due_at: DateTime<Utc>,
         owner: &str,
         now: DateTime<Utc>,
+        lease: chrono::Duration,
     ) -> Result<bool> {
         let claimed = with_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO job_runs (job, due_at, owner, started_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (job, due_at) DO NOTHING",
+                 ON CONFLICT (job, due_at) DO UPDATE SET owner = excluded.owner, started_at = excluded.started_at \
+                 WHERE job_runs.finished_at IS NULL AND job_runs.started_at < $5",
             )
             .bind(job)
             .bind(to_secs(due_at))
             .bind(owner)
             .bind(to_secs(now))
+            .bind(to_secs(now - lease))
             .execute(pool)
             .await?
             .rows_affected()
         });
         Ok(claimed == 1)
+    }
+
+    /// Gives back an unfinished claim (the run failed), so it is tried again.
+    pub async fn release_job(&self, job: &str, due_at: DateTime<Utc>, owner: &str) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "DELETE FROM job_runs WHERE job = $1 AND due_at = $2 AND owner = $3 AND finished_at IS NULL",
+            )
+            .bind(job)
+            .bind(to_secs(due_at))
+            .bind(owner)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
     }
 
     /// Marks a claimed run finished.

@@ -7,11 +7,13 @@
 
 mod alerts;
 mod checks;
+mod ops;
 mod polling;
 mod register;
 mod reports;
 
 pub use alerts::{Attachment, ChannelState, OutboxItem};
+pub use ops::OpsCounts;
 pub use polling::ProxyHealth;
 pub use register::RegisterEvent;
 
@@ -69,6 +71,9 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(Duration::from_secs(30))
+                .after_release(|conn, _| {
+                    Box::pin(async move { is_reusable::<sqlx::Postgres>(conn).await })
+                })
                 .connect_with(options)
                 .await?;
             Ok(Store::Postgres(pool))
@@ -79,12 +84,23 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(settings.max_connections)
-                .connect_with(options)
-                .await?;
-            Ok(Store::Sqlite(pool))
+            Store::connect_sqlite(options, settings.max_connections).await
         }
+    }
+
+    /// A SQLite store with these connection options (tests add pragmas).
+    pub async fn connect_sqlite(
+        options: SqliteConnectOptions,
+        max_connections: u32,
+    ) -> Result<Store> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .after_release(|conn, _| {
+                Box::pin(async move { is_reusable::<sqlx::Sqlite>(conn).await })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Store::Sqlite(pool))
     }
 
     /// Applies the migrations of this backend that have not run yet.
@@ -106,6 +122,20 @@ impl Store {
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await)
     }
+}
+
+/// Whether a connection coming back to the pool may be handed out again.
+/// A COMMIT or ROLLBACK that failed (SQLite "database or disk is full"
+/// rolls back by itself, so sqlx's own ROLLBACK then fails too) leaves the
+/// connection inside a transaction as sqlx counts it; every later write on
+/// it would fail. Such a connection is closed and replaced instead.
+async fn is_reusable<DB: sqlx::Database>(
+    conn: &mut DB::Connection,
+) -> std::result::Result<bool, sqlx::Error> {
+    use sqlx::Connection as _;
+    // Runs after any rollback queued by a dropped transaction.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
 }
 
 pub(crate) fn to_secs(time: DateTime<Utc>) -> i64 {
