@@ -352,6 +352,7 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
         let running = tokio::spawn(xunjian::commands::bot::run_bot(
             bot,
             context,
+            xunjian::health::Health::default(),
             shutdown.clone(),
         ));
         for (user, text, _) in &first {

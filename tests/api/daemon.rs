@@ -1,5 +1,6 @@
 //! `xunjian run` as a real process: it polls, and stops cleanly on SIGTERM.
 
+use crate::fake_telegram::FakeTelegram;
 use crate::feed_server::{FeedServer, Reply, feed_fixture};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -59,4 +60,215 @@ async fn the_daemon_polls_and_stops_cleanly_on_sigterm() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("register imported"), "{stderr}");
     assert!(stderr.contains("shutting down"), "{stderr}");
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// A daemon process in a temp dir with these settings appended; stderr is kept.
+struct Daemon {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start(extra_settings: &str, envs: &[(&str, String)]) -> Daemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("xunjian.toml"),
+            format!(
+                "[database]\nurl = \"sqlite://{}/d.db\"\n\
+                 [reports]\nweekly_cron = \"\"\nmonthly_cron = \"\"\nquarterly_time = \"\"\n{extra_settings}",
+                dir.path().display(),
+            ),
+        )
+        .expect("settings");
+        std::fs::write(
+            dir.path().join("accounts.toml"),
+            "[[unit]]\nid = \"u\"\nname = \"区政府办公室\"\nkind = \"department\"\n",
+        )
+        .expect("accounts");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xunjian"));
+        command
+            .current_dir(dir.path())
+            .env_remove("XUNJIAN_CONFIG")
+            .env_remove("XUNJIAN_ACCOUNTS")
+            .env_remove("XUNJIAN_DATABASE_URL")
+            .env_remove("XUNJIAN_TELEGRAM_TOKEN")
+            .env("XUNJIAN_LOG", "info")
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("daemon.log")).expect("log file"));
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        Daemon {
+            child: command.spawn().expect("start the daemon"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Daemon {
+    /// What the daemon logged so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("daemon.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GETs `url` until `accept` likes the answer (status, body), for at most `limit`.
+async fn wait_for(
+    url: &str,
+    limit: Duration,
+    accept: impl Fn(u16, &str) -> bool,
+) -> (u16, String) {
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut last = (0, String::new());
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(response) = client.get(url).send().await {
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            if accept(status, &body) {
+                return (status, body);
+            }
+            last = (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{url} never gave the expected answer; last: {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_serves_healthz_and_prometheus_metrics_over_http() {
+    let port = free_port();
+    let _daemon = Daemon::start(&format!("[server]\nlisten = \"127.0.0.1:{port}\"\n"), &[]);
+    let base = format!("http://127.0.0.1:{port}");
+    let (status, body) = wait_for(&format!("{base}/healthz"), Duration::from_secs(30), |s, b| {
+        s == 200 && b.contains("\"poll\":{\"status\":\"ok\"")
+    })
+    .await;
+    assert_eq!(status, 200);
+    let health: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(health["status"], "ok");
+    for part in ["database", "poll", "inspection", "delivery", "reports"] {
+        assert!(health["checks"][part].is_object(), "{part} missing: {body}");
+    }
+    assert!(health["checks"]["telegram"].is_null(), "no token, no telegram check");
+    let (status, metrics) = wait_for(&format!("{base}/metrics"), Duration::from_secs(10), |s, _| {
+        s == 200
+    })
+    .await;
+    assert_eq!(status, 200);
+    for name in [
+        "xunjian_build_info",
+        "xunjian_outbox_pending",
+        "xunjian_outbox_oldest_pending_age_seconds",
+        "xunjian_alerts_open{rule=\"stale_2w\"}",
+        "xunjian_channels_broken",
+        "xunjian_part_up{part=\"poll\"}",
+        "xunjian_part_last_success_timestamp_seconds{part=\"poll\"}",
+    ] {
+        assert!(metrics.contains(name), "{name} missing:\n{metrics}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_refuses_to_start_when_its_health_address_is_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("xunjian.toml"),
+        format!(
+            "[database]\nurl = \"sqlite://{}/d.db\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n",
+            dir.path().display()
+        ),
+    )
+    .expect("settings");
+    std::fs::write(dir.path().join("accounts.toml"), "").expect("accounts");
+    let out = Command::new(env!("CARGO_BIN_EXE_xunjian"))
+        .current_dir(dir.path())
+        .env_remove("XUNJIAN_CONFIG")
+        .env_remove("XUNJIAN_ACCOUNTS")
+        .env_remove("XUNJIAN_DATABASE_URL")
+        .env_remove("XUNJIAN_TELEGRAM_TOKEN")
+        .arg("run")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_started_while_the_bot_api_is_unreachable_answers_commands_once_it_is_back() {
+    let api_port = free_port();
+    let health_port = free_port();
+    let token = "123456:SECRET-bot-token";
+    let daemon = Daemon::start(
+        &format!("[server]\nlisten = \"127.0.0.1:{health_port}\"\n[telegram]\nadmins = [42]\nis_throttled = false\n"),
+        &[
+            ("XUNJIAN_TELEGRAM_TOKEN", token.to_string()),
+            ("XUNJIAN_TELEGRAM_API_URL", format!("http://127.0.0.1:{api_port}")),
+        ],
+    );
+    let healthz = format!("http://127.0.0.1:{health_port}/healthz");
+    // Nothing listens on the Bot API port: telegram is failing, the rest works.
+    let (status, body) = wait_for(&healthz, Duration::from_secs(30), |s, b| {
+        s == 503 && b.contains("\"telegram\":{\"status\":\"failing\"")
+    })
+    .await;
+    assert_eq!(status, 503);
+    assert!(!body.contains("SECRET-bot-token"), "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert!(health["checks"]["telegram"]["last_error"]
+        .as_str()
+        .is_some_and(|e| e.contains("getMe")));
+    // Then the Bot API answers, but with a proxy's HTML page: still failing, still alive.
+    let telegram = FakeTelegram::start_on(api_port).await;
+    telegram.set_garbled(true);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while !telegram.calls().iter().any(|c| c.method == "getme") {
+        assert!(tokio::time::Instant::now() < deadline, "the bot never retried getMe");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Then it is back: a command is answered within a minute.
+    telegram.set_garbled(false);
+    telegram.push_message(42, "管理员", "/whoami");
+    let started = tokio::time::Instant::now();
+    let sends = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let sends = telegram.sends();
+            if !sends.is_empty() {
+                return sends;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "a command is answered within a minute of the Bot API coming back; calls: {:?}\n{}",
+            telegram.calls().iter().map(|c| c.method.clone()).collect::<Vec<_>>(),
+            daemon.log()
+        )
+    });
+    assert!(!daemon.log().contains("SECRET-bot-token"), "{}", daemon.log());
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(sends[0].params["chat_id"], 42);
+    wait_for(&healthz, Duration::from_secs(10), |s, _| s == 200).await;
 }

@@ -29,6 +29,8 @@ struct State {
     /// Hold sendMessage answers for this long (a send in flight).
     hold: Option<Duration>,
     next_update_id: i64,
+    /// Answer every call with an HTML error page (a broken proxy in between).
+    is_garbled: bool,
 }
 
 #[derive(Clone)]
@@ -40,7 +42,12 @@ pub struct FakeTelegram {
 
 impl FakeTelegram {
     pub async fn start() -> FakeTelegram {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        FakeTelegram::start_on(0).await
+    }
+
+    /// Starts on this port of 127.0.0.1 (0: any free port).
+    pub async fn start_on(port: u16) -> FakeTelegram {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -89,6 +96,11 @@ impl FakeTelegram {
         state.scripted.entry(chat).or_default().push_back(json!({
             "ok": false, "error_code": code, "description": description, "parameters": parameters
         }));
+    }
+
+    /// Answers every call with an unparsable HTML page while `is_garbled`.
+    pub fn set_garbled(&self, is_garbled: bool) {
+        self.state.lock().expect("lock").is_garbled = is_garbled;
     }
 
     pub fn hold_sends(&self, hold: Option<Duration>) {
@@ -145,11 +157,20 @@ impl FakeTelegram {
                 method: method.clone(),
                 params: params.clone(),
             });
+            if state.is_garbled {
+                return Response::builder()
+                    .status(200)
+                    .header("Content-Type", "text/html")
+                    .body(Full::new(Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>")))
+                    .expect("a valid response");
+            }
             let reply = match method.as_str() {
                 "getme" => json!({ "ok": true, "result": {
                     "id": 999, "is_bot": true, "first_name": "xunjian", "username": "xunjian_bot",
                     "can_join_groups": true, "can_read_all_group_messages": false,
                     "supports_inline_queries": false, "can_connect_to_business": false, "has_main_web_app": false } }),
+                "getwebhookinfo" => json!({ "ok": true, "result": {
+                    "url": "", "has_custom_certificate": false, "pending_update_count": 0 } }),
                 "getupdates" => {
                     let offset = params["offset"].as_i64().unwrap_or(0);
                     state

@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod daemon;
 mod fake_telegram;
+mod faults;
 mod feed_server;
 mod helpers;
 mod poll;
