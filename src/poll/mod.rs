@@ -117,7 +117,7 @@ impl Poller {
         let done = &done;
         let mut reports: Vec<PollReport> = futures_util::stream::iter(jobs)
             .map(move |(account, state)| async move {
-                let report = self.poll_one(&account, state, now).await;
+                let report = self.poll_guarded(&account, state, now).await;
                 let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(finished, total);
                 report
@@ -138,6 +138,39 @@ impl Poller {
                 .await?;
         }
         Ok(reports)
+    }
+
+    /// [`Self::poll_one`], with a panic in one account's processing caught,
+    /// logged and counted, so it cannot take the cycle down. This is the last
+    /// line of defence: every panic found is fixed at its cause.
+    async fn poll_guarded(
+        &self,
+        account: &Account,
+        state: FetchState,
+        now: DateTime<Utc>,
+    ) -> PollReport {
+        use futures_util::FutureExt as _;
+        let polled = std::panic::AssertUnwindSafe(self.poll_one(account, state, now))
+            .catch_unwind()
+            .await;
+        match polled {
+            Ok(report) => report,
+            Err(payload) => {
+                let cause = crate::scheduler::supervise::panic_text(payload);
+                metrics::counter!("xunjian_poll_panics_total").increment(1);
+                tracing::error!(account = %account.id, cause = %cause, "polling this account panicked");
+                PollReport {
+                    account_id: account.id.clone(),
+                    outcome: Outcome::Invalid,
+                    items: 0,
+                    new_posts: 0,
+                    message: Some("内部错误：处理该账号时程序出错，已记录，其他账号不受影响".to_string()),
+                    next_check_at: now,
+                    source: source_label(account),
+                    is_unsaved: true,
+                }
+            }
+        }
     }
 
     async fn poll_one(

@@ -12,3 +12,4 @@ mod helpers;
 mod poll;
 mod register;
 mod reports;
+mod schedule;
