@@ -1,7 +1,7 @@
 //! The Telegram side of the commands: long polling with teloxide, replies
 //! sent directly, the command list registered with `set_my_commands`.
 
-use super::{COMMANDS, Caller, CommandContext};
+use super::{COMMANDS, Caller, CommandContext, split_reply};
 use std::sync::Arc;
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
@@ -44,10 +44,17 @@ pub async fn run_bot(bot: Bot, context: Arc<CommandContext>, shutdown: Cancellat
                 let caller = Caller {
                     user_id: i64::try_from(user.id.0).unwrap_or_default(),
                     name: user.full_name(),
+                    is_private_chat: message.chat.is_private(),
+                    // Unknown here: `/cmd@name` is ignored until `Me.username` is passed.
+                    bot_username: None,
                 };
-                let reply = context.handle(&caller, text, chrono::Utc::now()).await;
-                if let Err(err) = bot.send_message(message.chat.id, reply).await {
-                    tracing::warn!(error = %err, "cannot send a command reply");
+                let Some(reply) = context.handle(&caller, text, chrono::Utc::now()).await else {
+                    return respond(());
+                };
+                for part in split_reply(&reply) {
+                    if let Err(err) = bot.send_message(message.chat.id, part).await {
+                        tracing::warn!(error = %err, "cannot send a command reply");
+                    }
                 }
                 respond(())
             },
