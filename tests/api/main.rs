@@ -11,3 +11,4 @@ mod helpers;
 mod poll;
 mod register;
 mod reports;
+mod security;
