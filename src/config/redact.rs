@@ -183,6 +183,13 @@ mod tests {
     }
 
     #[test]
+    fn settings_debug_output_holds_no_proxy_key() {
+        let shown = format!("{:?}", settings());
+        assert!(!shown.contains("proxy-key-123"), "{shown}");
+        assert!(shown.contains("query_keys: [\"key\"]"), "{shown}");
+    }
+
+    #[test]
     fn a_loggable_url_has_no_credentials_or_query() {
         let url = url::Url::parse("https://u:p@rss.example.gov.cn:8443/weibo/user/1?key=k#f")
             .expect("url");
