@@ -319,29 +319,6 @@ impl Store {
         Ok(())
     }
 
-    /// Adds a /bind request; returns its id.
-    pub async fn add_bind_request(
-        &self,
-        telegram_id: i64,
-        name: &str,
-        unit_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<i64> {
-        let (id,): (i64,) = with_pool!(self, pool => {
-            sqlx::query_as(
-                "INSERT INTO bind_requests (telegram_id, name, unit_id, status, created_at) \
-                 VALUES ($1, $2, $3, 'pending', $4) RETURNING id",
-            )
-            .bind(telegram_id)
-            .bind(name)
-            .bind(unit_id)
-            .bind(to_secs(now))
-            .fetch_one(pool)
-            .await?
-        });
-        Ok(id)
-    }
-
     /// A pending /bind request: (telegram id, name, unit id).
     pub async fn bind_request(&self, id: i64) -> Result<Option<(i64, String, String)>> {
         let row = with_pool!(self, pool => {
