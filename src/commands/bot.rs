@@ -7,7 +7,7 @@
 //! delays the commands. A panicking command is answered with an error and
 //! logged; it never takes the dispatcher down.
 
-use super::{COMMANDS, Caller, CommandContext};
+use super::{COMMANDS, Caller, CommandContext, split_reply};
 use crate::health::{Health, Part};
 use futures_util::FutureExt as _;
 use std::sync::Arc;
@@ -187,6 +187,7 @@ async fn heartbeat(bot: Bot, health: Health) {
 /// propagated into the dispatcher.
 async fn answer(
     bot: Throttle<Bot>,
+    me: Me,
     context: Arc<CommandContext>,
     message: teloxide::types::Message,
 ) -> ResponseResult<()> {
@@ -199,12 +200,16 @@ async fn answer(
     let caller = Caller {
         user_id: i64::try_from(user.id.0).unwrap_or_default(),
         name: user.full_name(),
+        is_private_chat: message.chat.is_private(),
+        // `/cmd@other_bot` in a group is for another bot: not ours to answer.
+        bot_username: me.user.username.clone(),
     };
     let handled = std::panic::AssertUnwindSafe(context.handle(&caller, text, chrono::Utc::now()))
         .catch_unwind()
         .await;
     let reply = match handled {
-        Ok(reply) => reply,
+        Ok(Some(reply)) => reply,
+        Ok(None) => return Ok(()),
         Err(payload) => {
             let cause = crate::scheduler::supervise::panic_text(payload);
             metrics::counter!("xunjian_command_panics_total").increment(1);
@@ -212,7 +217,7 @@ async fn answer(
             "处理命令时出错，请稍后再试或联系管理员。".to_string()
         }
     };
-    for part in crate::notify::split_message(&reply, crate::notify::MAX_MESSAGE_CHARS) {
+    for part in split_reply(&reply) {
         if let Err(err) = bot.send_message(message.chat.id, part).await {
             tracing::warn!(error = %describe(&err), "cannot send a command reply");
             break;

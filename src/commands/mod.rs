@@ -13,11 +13,16 @@ use crate::storage::Store;
 use chrono::{DateTime, Duration, Utc};
 use std::fmt::Write as _;
 
-/// Who sent a command.
-#[derive(Debug, Clone)]
+/// Who sent a command, and where.
+#[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub user_id: i64,
     pub name: String,
+    /// A one-to-one chat with the bot; phone numbers are only shown there.
+    pub is_private_chat: bool,
+    /// Our bot's username (`Me.username`); `/cmd@name` is answered only
+    /// when `name` is this. `None` (unknown): only bare `/cmd` is answered.
+    pub bot_username: Option<String>,
 }
 
 /// What the caller may do.
@@ -41,7 +46,7 @@ pub const COMMANDS: [(&str, &str); 15] = [
     ("deregister", "注销备案 账号ID 日期 文号"),
     ("reactivate", "恢复正常运维 账号ID"),
     ("ack", "确认告警 告警号|账号ID"),
-    ("snooze", "暂停提醒 账号ID 时长(如7d)"),
+    ("snooze", "暂停提醒 账号ID 时长(如7d或7天)"),
     ("contacts", "单位联系人 单位ID"),
     ("bind", "申请成为单位联系人 单位ID"),
     ("approve", "批准联系人申请 申请号"),
@@ -89,9 +94,14 @@ impl CommandContext {
         }
     }
 
-    /// Handles one message text; returns the reply (Chinese).
-    pub async fn handle(&self, caller: &Caller, text: &str, now: DateTime<Utc>) -> String {
-        match self.try_handle(caller, text, now).await {
+    /// Handles one message text; returns the reply (Chinese), or `None` for a
+    /// command addressed to another bot. Send it with [`split_reply`].
+    pub async fn handle(&self, caller: &Caller, text: &str, now: DateTime<Utc>) -> Option<String> {
+        if !is_addressed_to_us(text, caller.bot_username.as_deref()) {
+            tracing::debug!(user = caller.user_id, "command for another bot ignored");
+            return None;
+        }
+        Some(match self.try_handle(caller, text, now).await {
             Ok(reply) => reply,
             Err(err) => {
                 tracing::error!(
@@ -101,7 +111,7 @@ impl CommandContext {
                 );
                 "处理命令时出错，请稍后再试或联系管理员。".to_string()
             }
-        }
+        })
     }
 
     async fn try_handle(
@@ -177,6 +187,11 @@ impl CommandContext {
                             format!("已确认 {n} 条告警，将不再重复提醒；问题解决后会发送恢复通知。")
                         })
                     }
+                    // Phone numbers never go into a group chat.
+                    _ if !caller.is_private_chat => Ok(
+                        "联系人信息含电话号码，只在私聊中提供：请私聊本机器人发送 /contacts 单位ID。"
+                            .to_string(),
+                    ),
                     _ => Ok(contacts(&register, target)),
                 }
             }
@@ -321,14 +336,17 @@ async fn snooze(req: &Request<'_>) -> anyhow::Result<String> {
         now,
     } = *req;
     let [account, duration] = args[..] else {
-        return Ok("用法：/snooze 账号ID 时长（如 7d、12h、2w，最长 90d）".to_string());
+        return Ok(
+            "用法：/snooze 账号ID 时长（如 7d、12h、2w 或 7天、12小时、2周，最长 90 天）"
+                .to_string(),
+        );
     };
     if register.account(account).is_none() {
         return Ok(format!("未找到账号「{account}」。"));
     }
     let Some(length) = parse_duration(duration) else {
         return Ok(format!(
-            "无法识别时长「{duration}」：请写作 7d、12h 或 2w（最长 90d）。"
+            "无法识别时长「{duration}」：请写作 7d、12h、2w 或 7天、12小时、2周（最长 90 天）。"
         ));
     };
     let until = now + length;
@@ -341,17 +359,70 @@ async fn snooze(req: &Request<'_>) -> anyhow::Result<String> {
     ))
 }
 
-/// "7d", "12h", "2w" → a duration of at most 90 days.
+/// "7d", "12h", "2w" or "7天", "12小时", "2周", "3日" → a duration of at
+/// most 90 days. Any other text (including huge numbers) is `None`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let text = text.trim();
+    let unit = text.trim_start_matches(|c: char| c.is_ascii_digit());
+    let number = text.strip_suffix(unit)?;
     let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
-    let length = match unit {
-        "h" => Duration::hours(n),
-        "d" => Duration::days(n),
-        "w" => Duration::weeks(n),
+    let hours_per_unit = match unit.to_ascii_lowercase().as_str() {
+        "h" | "小时" => 1,
+        "d" | "天" | "日" => 24,
+        "w" | "周" => 24 * 7,
         _ => return None,
     };
-    (length <= Duration::days(90)).then_some(length)
+    let hours = n.checked_mul(hours_per_unit)?;
+    (hours <= 90 * 24).then(|| Duration::hours(hours))
+}
+
+/// Whether a command message is meant for this bot: `/cmd` is, and
+/// `/cmd@name` is when `name` is our username (any case). When our username
+/// is unknown, an addressed command is not ours: in a group it may be
+/// another bot's.
+pub fn is_addressed_to_us(text: &str, bot_username: Option<&str>) -> bool {
+    let head = text.split_whitespace().next().unwrap_or("");
+    match head.split_once('@') {
+        None => true,
+        Some((_, target)) => {
+            bot_username.is_some_and(|me| target.eq_ignore_ascii_case(me.trim_start_matches('@')))
+        }
+    }
+}
+
+/// Telegram refuses messages longer than this many characters.
+pub const MAX_REPLY_CHARS: usize = 4096;
+
+/// Splits a reply into messages of at most [`MAX_REPLY_CHARS`] characters,
+/// at line ends where it can and at character boundaries where a line is
+/// longer than that. Nothing is lost; an empty reply gives no message.
+pub fn split_reply(text: &str) -> Vec<String> {
+    split_chars(text, MAX_REPLY_CHARS)
+}
+
+fn split_chars(text: &str, max_chars: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut count = 0;
+    for line in text.split_inclusive('\n') {
+        let line_chars = line.chars().count();
+        if count + line_chars > max_chars && count > 0 {
+            parts.push(std::mem::take(&mut current));
+            count = 0;
+        }
+        for ch in line.chars() {
+            if count == max_chars {
+                parts.push(std::mem::take(&mut current));
+                count = 0;
+            }
+            current.push(ch);
+            count += 1;
+        }
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
 }
 
 /// /report KIND [PERIOD]: the report goes to the caller's chat as text, XLSX and chart.
@@ -389,3 +460,6 @@ async fn report(req: &Request<'_>) -> anyhow::Result<String> {
         report.title
     ))
 }
+
+#[cfg(test)]
+mod tests;

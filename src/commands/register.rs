@@ -3,9 +3,11 @@
 //! (source "chat") and in `xunjian export`.
 
 use super::{Caller, CommandContext, Request, actor};
-use crate::alerts::compose::Message;
+use crate::config::Redactor;
+use crate::registry::check::{check_feed_url, check_name, check_route, is_hidden_control};
 use crate::registry::diff::plan;
 use crate::registry::{Account, AccountState, Contact, Platform, Register, Source, is_valid_id};
+use crate::storage::{BindOutcome, PendingBind};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// Routes a platform may use on a proxy (RSSHub, wewe-rss).
@@ -69,9 +71,12 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
     if current.unit(unit).is_none() {
         return Ok(format!("未知单位「{unit}」。发送 /list 查看已登记单位。"));
     }
+    if let Err(why) = check_name(&name) {
+        return Ok(format!("名称无效：{why}。"));
+    }
     let source = if source.contains("://") {
-        if let Err(why) = crate::registry::load::check_url(source) {
-            return Ok(format!("地址「{source}」无效：{why}"));
+        if let Err(why) = check_feed_url(source) {
+            return Ok(format!("地址「{source}」无效：{why}。"));
         }
         let host = url::Url::parse(source)
             .ok()
@@ -98,11 +103,7 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
             ));
         }
         let prefixes = route_prefixes(platform);
-        let is_allowed = prefixes.iter().any(|p| route.starts_with(p))
-            && !route.contains("..")
-            && !route.contains("://")
-            && !route.contains('@');
-        if !is_allowed {
+        if !prefixes.iter().any(|p| route.starts_with(p)) {
             return Ok(format!(
                 "路由「{route}」不适用于{}（应以 {} 开头）",
                 platform.label(),
@@ -113,23 +114,20 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
                 }
             ));
         }
+        if let Err(why) = check_route(route) {
+            return Ok(format!("路由「{route}」无效：{why}。"));
+        }
         Source::Proxy {
             proxy: proxy.to_string(),
             route: route.to_string(),
         }
     };
-    let mut id = format!("{unit}-{}", platform.id().replace('_', "-"));
-    let mut n = 2;
-    while current.account(&id).is_some() {
-        id = format!("{unit}-{}-{n}", platform.id().replace('_', "-"));
-        n += 1;
+    let base_id = format!("{unit}-{}", platform.id().replace('_', "-"));
+    if !is_valid_id(&base_id) {
+        return Ok(format!("无法生成账号ID「{base_id}」"));
     }
-    if !is_valid_id(&id) {
-        return Ok(format!("无法生成账号ID「{id}」"));
-    }
-    let mut wanted = current.clone();
-    wanted.accounts.push(Account {
-        id: id.clone(),
+    let account = Account {
+        id: base_id,
         unit: unit.to_string(),
         name: name.clone(),
         platform,
@@ -139,8 +137,13 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
         filing_ref: None,
         is_interactive: true,
         thresholds: Default::default(),
-    });
-    save(ctx, caller, current, &wanted, now).await?;
+    };
+    // The id is chosen inside the insert's transaction: two admins
+    // registering at once get two accounts, never one overwriting the other.
+    let id = ctx
+        .store
+        .insert_new_account(&account, &actor(caller), "chat", now)
+        .await?;
     Ok(format!(
         "已登记：{id}「{name}」（{}），下次巡检起开始监测。",
         platform.label()
@@ -222,10 +225,11 @@ pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
             "最近抓取：{}（{}）{}\n",
             checked.as_deref().unwrap_or("—"),
             fetch.outcome.map_or("—", |o| o.id()),
+            // Stored before secrets were redacted at the source, perhaps.
             fetch
                 .message
                 .as_deref()
-                .map(|m| format!("：{m}"))
+                .map(|m| format!("：{}", Redactor::from_settings(&ctx.settings).redact(m)))
                 .unwrap_or_default()
         ));
     } else {
@@ -274,22 +278,77 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
     {
         return Ok(format!("您已是{}的联系人。", unit.name));
     }
-    let id = ctx
+    let name = display_name(caller);
+    let outcome = ctx
         .store
-        .add_bind_request(caller.user_id, &caller.name, &unit.id, now)
+        .add_bind_request_limited(caller.user_id, &name, &unit.id, now)
         .await?;
-    let body = format!(
-        "【联系人申请 #{id}】{}（Telegram {}）申请成为{}的联系人。批准请发送 /approve {id}",
-        caller.name, caller.user_id, unit.name
-    );
-    for admin in &ctx.settings.telegram.admins {
-        let message = Message::plain("telegram", &admin.to_string(), &body);
-        ctx.store.enqueue(&message, now).await?;
-    }
+    let id = match outcome {
+        BindOutcome::Added { id } => id,
+        BindOutcome::AlreadyPending { id } => {
+            return Ok(format!("您的申请 #{id} 正在等待管理员批准，无需重复提交。"));
+        }
+        BindOutcome::TooManyFromUser => {
+            return Ok("您今天提交的申请已达上限，请明天再试，或直接联系管理员。".to_string());
+        }
+        BindOutcome::TooManyOverall => {
+            return Ok("今天待处理的申请过多，请明天再试，或直接联系管理员。".to_string());
+        }
+    };
+    // One digest per admin, rewritten while it waits, instead of a message
+    // per request per admin.
+    let units: Vec<(String, String)> = register
+        .units
+        .iter()
+        .map(|u| (u.id.clone(), u.name.clone()))
+        .collect();
+    let compose = move |pending: &[PendingBind]| bind_digest(pending, &units);
+    ctx.store
+        .refresh_bind_digest(&ctx.settings.telegram.admins, &compose, now)
+        .await?;
     Ok(format!(
         "已提交申请 #{id}，管理员批准后您将收到{}的告警。",
         unit.name
     ))
+}
+
+/// The caller's Telegram name as a contact name: control characters
+/// dropped, at most 64 characters, never empty.
+fn display_name(caller: &Caller) -> String {
+    let cleaned: String = caller
+        .name
+        .chars()
+        .map(|c| if is_hidden_control(c) { ' ' } else { c })
+        .take(crate::registry::check::MAX_NAME_CHARS)
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        format!("Telegram 用户 {}", caller.user_id)
+    } else {
+        cleaned.to_string()
+    }
+}
+
+/// The admins' digest of pending /bind requests (the newest 30 listed).
+fn bind_digest(pending: &[PendingBind], units: &[(String, String)]) -> String {
+    const LISTED: usize = 30;
+    let mut out = format!("【联系人申请】待批准 {} 件：\n", pending.len());
+    let skipped = pending.len().saturating_sub(LISTED);
+    for request in pending.iter().skip(skipped) {
+        let unit = units
+            .iter()
+            .find(|(id, _)| *id == request.unit_id)
+            .map_or(request.unit_id.as_str(), |(_, name)| name.as_str());
+        out.push_str(&format!(
+            "#{} {}（Telegram {}）申请成为{unit}的联系人\n",
+            request.id, request.name, request.telegram_id
+        ));
+    }
+    if skipped > 0 {
+        out.push_str(&format!("另有较早的 {skipped} 件未列出。\n"));
+    }
+    out.push_str("批准请发送 /approve 申请号。");
+    out
 }
 
 /// /approve REQUEST

@@ -3,7 +3,10 @@
 //!
 //! In: a file path and an environment lookup. Out: [`Settings`].
 
+mod redact;
 mod sections;
+
+pub use redact::{REDACTED, Redactor, loggable_url};
 
 pub use sections::{
     AlertSettings, CalendarSettings, CommandSettings, DatabaseSettings, InspectionSettings,

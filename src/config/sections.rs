@@ -280,7 +280,7 @@ impl fmt::Debug for DatabaseSettings {
 }
 
 /// A feed proxy such as RSSHub or wewe-rss.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProxySettings {
     /// Base URL; account routes are appended to it.
@@ -297,6 +297,20 @@ pub struct ProxySettings {
     /// Query parameters added to every route (e.g. `{ key = "…" }`).
     #[serde(default)]
     pub query: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for ProxySettings {
+    /// The query's values are keys to the proxy: only their names are shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let query: Vec<&str> = self.query.keys().map(String::as_str).collect();
+        f.debug_struct("ProxySettings")
+            .field("url", &redact_url(&self.url))
+            .field("health_path", &self.health_path)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("min_interval_minutes", &self.min_interval_minutes)
+            .field("query_keys", &query)
+            .finish()
+    }
 }
 
 fn default_proxy_concurrency() -> usize {

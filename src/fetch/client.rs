@@ -29,7 +29,7 @@ pub struct Fetched {
     pub retry_after: Option<Duration>,
 }
 
-/// Fetches feeds politely: one client, timeouts, a body cap, same-host redirects.
+/// Fetches feeds politely: one client, timeouts, a body cap, same-origin redirects.
 #[derive(Clone, Debug)]
 pub struct Fetcher {
     client: reqwest::Client,
@@ -42,16 +42,17 @@ impl Fetcher {
     pub fn new(settings: &PollSettings) -> Result<Fetcher, FetchSetupError> {
         let max_redirects = settings.max_redirects;
         let redirect = reqwest::redirect::Policy::custom(move |attempt| {
-            let origin_host = attempt
+            let is_same_origin = attempt
                 .previous()
                 .first()
-                .and_then(|u| u.host_str())
-                .map(str::to_owned);
+                .is_none_or(|origin| same_origin(origin, attempt.url()));
             if attempt.previous().len() > max_redirects {
                 attempt.error(format!("more than {max_redirects} redirects"))
-            } else if attempt.url().host_str().map(str::to_owned) != origin_host {
-                let to = attempt.url().to_string();
-                attempt.error(format!("redirect to another host refused: {to}"))
+            } else if !is_same_origin {
+                let to = crate::config::loggable_url(attempt.url());
+                attempt.error(format!(
+                    "redirect to another host refused (scheme, host and port must stay): {to}"
+                ))
             } else {
                 attempt.follow()
             }
@@ -96,7 +97,7 @@ impl Fetcher {
         let response = request
             .send()
             .await
-            .map_err(|e| self.transport_failure(&e))?;
+            .map_err(|e| self.transport_failure(e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let retry_after = retry_after(&headers);
@@ -129,15 +130,16 @@ impl Fetcher {
 
     /// A health probe: true when the URL answers 2xx.
     pub async fn probe(&self, url: &Url) -> Result<(), String> {
+        let shown = crate::config::loggable_url(url);
         match self.client.get(url.clone()).send().await {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => Err(format!(
-                "health check {url} answered HTTP {}",
+                "health check {shown} answered HTTP {}",
                 r.status().as_u16()
             )),
             Err(e) => Err(format!(
-                "health check {url} failed: {}",
-                self.transport_failure(&e).message
+                "health check {shown} failed: {}",
+                self.transport_failure(e).message
             )),
         }
     }
@@ -167,13 +169,16 @@ impl Fetcher {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => return Ok(body),
-                Err(e) => return Err(self.transport_failure(&e)),
+                Err(e) => return Err(self.transport_failure(e)),
             }
         }
     }
 
-    fn transport_failure(&self, err: &reqwest::Error) -> FetchFailure {
-        let chain = error_chain(err);
+    /// The failure as stored and shown: reqwest's URL (with the proxy's
+    /// query key) is dropped first.
+    fn transport_failure(&self, err: reqwest::Error) -> FetchFailure {
+        let err = err.without_url();
+        let chain = error_chain(&err);
         if err.is_redirect() {
             FetchFailure::new(Outcome::Invalid, chain)
         } else if err.is_timeout() {
@@ -189,6 +194,13 @@ impl Fetcher {
             FetchFailure::new(Outcome::Network, chain)
         }
     }
+}
+
+/// Same scheme, host and port (a default port counts as written).
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// The settings could not produce a client.
@@ -241,4 +253,27 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let when = chrono::DateTime::parse_from_rfc2822(&value).ok()?;
     let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
     wait.to_std().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redirect_keeps_scheme_host_and_port() {
+        let url = |s: &str| Url::parse(s).expect("url");
+        let origin = url("http://127.0.0.1:1200/weibo/user/1");
+        assert!(same_origin(&origin, &url("http://127.0.0.1:1200/other")));
+        assert!(!same_origin(&origin, &url("http://127.0.0.1:1201/other")));
+        assert!(!same_origin(&origin, &url("https://127.0.0.1:1200/other")));
+        assert!(!same_origin(&origin, &url("http://localhost:1200/other")));
+        assert!(same_origin(
+            &url("https://example.gov.cn/rss"),
+            &url("https://example.gov.cn:443/rss2")
+        ));
+        assert!(!same_origin(
+            &url("https://example.gov.cn/rss"),
+            &url("https://example.gov.cn:8443/rss")
+        ));
+    }
 }

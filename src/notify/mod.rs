@@ -12,7 +12,7 @@ pub use robots::{Robot, RobotKind, dingtalk_sign, feishu_sign};
 pub use telegram::{MAX_MESSAGE_CHARS, Telegram, escape_html, split_message};
 
 use crate::alerts::compose::{Mention, Message};
-use crate::config::Settings;
+use crate::config::{Redactor, Settings};
 use crate::storage::{ChannelState, OutboxItem, Store};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
@@ -29,6 +29,23 @@ pub enum SendError {
     Broken(String),
     /// The Telegram group became a supergroup with a new id.
     Migrated { new_chat: String },
+}
+
+impl SendError {
+    /// The same error with every configured secret hidden from its text.
+    pub fn redacted(self, redactor: &Redactor) -> SendError {
+        match self {
+            SendError::Transient {
+                message,
+                retry_after,
+            } => SendError::Transient {
+                message: redactor.redact(&message),
+                retry_after,
+            },
+            SendError::Broken(reason) => SendError::Broken(redactor.redact(&reason)),
+            migrated @ SendError::Migrated { .. } => migrated,
+        }
+    }
 }
 
 /// What one delivery pass did.
@@ -48,6 +65,8 @@ pub struct Notifier {
     telegram: Option<Telegram>,
     robots: BTreeMap<String, Robot>,
     admins: Vec<i64>,
+    /// Failure texts are logged and stored: no configured secret may remain.
+    redactor: Redactor,
 }
 
 impl Notifier {
@@ -65,6 +84,7 @@ impl Notifier {
             telegram,
             robots,
             admins: settings.telegram.admins.clone(),
+            redactor: Redactor::from_settings(settings),
         })
     }
 
@@ -94,7 +114,7 @@ impl Notifier {
             };
             metrics::counter!("xunjian_sends_total", "channel" => item.channel.clone(), "result" => result)
                 .increment(1);
-            match sent {
+            match sent.map_err(|e| e.redacted(&self.redactor)) {
                 Ok(()) => {
                     self.store.mark_sent(item.id, now).await?;
                     report.sent += 1;

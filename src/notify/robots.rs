@@ -98,6 +98,7 @@ impl Robot {
         };
         let mut upload = url::Url::parse(&self.webhook)
             .map_err(|e| SendError::Broken(format!("robot {}: webhook URL: {e}", self.name)))?;
+        // The webhook's key travels in its URL: errors below never show it.
         let path = upload.path().replace("/send", "/upload_media");
         upload.set_path(&path);
         upload.query_pairs_mut().append_pair("type", "file");
@@ -112,10 +113,16 @@ impl Robot {
             .multipart(reqwest::multipart::Form::new().part("media", part))
             .send()
             .await
-            .map_err(|e| transient(format!("robot {}: upload: {e}", self.name)))?
+            .map_err(|e| transient(format!("robot {}: upload: {}", self.name, e.without_url())))?
             .json()
             .await
-            .map_err(|e| transient(format!("robot {}: upload reply: {e}", self.name)))?;
+            .map_err(|e| {
+                transient(format!(
+                    "robot {}: upload reply: {}",
+                    self.name,
+                    e.without_url()
+                ))
+            })?;
         let Some(media_id) = reply
             .get("media_id")
             .and_then(Value::as_str)
@@ -202,7 +209,8 @@ impl Robot {
             .send()
             .await
             .map_err(|e| SendError::Transient {
-                message: format!("robot {}: {e}", self.name),
+                // reqwest names the URL, and with it the robot's key or token.
+                message: format!("robot {}: {}", self.name, error_chain(&e.without_url())),
                 retry_after: None,
             })?;
         let status = response.status();
@@ -245,6 +253,21 @@ impl Robot {
             ))),
         }
     }
+}
+
+/// An error and its causes on one line (the causes say why a send failed:
+/// refused, timed out, DNS).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
 }
 
 /// DingTalk: Base64(HmacSHA256(key = secret, "{timestamp_ms}\n{secret}")).

@@ -6,7 +6,7 @@
 
 pub mod schedule;
 
-use crate::config::Settings;
+use crate::config::{Redactor, Settings, loggable_url};
 use crate::fetch::{FetchFailure, FetchState, Fetched, Fetcher, Outcome};
 use crate::parse::{Classifier, ParseError, parse_feed};
 use crate::registry::{Account, Platform, Source};
@@ -51,6 +51,8 @@ pub struct Poller {
     classifier: Classifier,
     settings: Settings,
     per_proxy: HashMap<String, Arc<Semaphore>>,
+    /// Fetch failures are stored and shown to contacts: no secret may remain.
+    redactor: Redactor,
 }
 
 /// The poller could not be built from the settings.
@@ -74,6 +76,7 @@ impl Poller {
             classifier,
             settings: settings.clone(),
             per_proxy,
+            redactor: Redactor::from_settings(settings),
         })
     }
 
@@ -200,7 +203,8 @@ impl Poller {
             )
             .await;
         drop(permit);
-        tracing::debug!(account = %account.id, %url, ok = fetched.is_ok(), "fetched");
+        let shown = self.redactor.redact(&loggable_url(&url));
+        tracing::debug!(account = %account.id, url = %shown, ok = fetched.is_ok(), "fetched");
         self.finish(account, state, fetched, now).await
     }
 
@@ -261,6 +265,7 @@ impl Poller {
                 )
             }
         };
+        let message = message.map(|m| self.redactor.redact(&m));
         let mut next = state.after(outcome, now);
         if outcome == Outcome::Ok {
             next.feed_title = message.clone().or(next.feed_title);
@@ -368,7 +373,7 @@ impl Poller {
                         Err(message) => ProxyVerdict {
                             proxy: name.clone(),
                             is_up: false,
-                            message: Some(message),
+                            message: Some(self.redactor.redact(&message)),
                         },
                     }
                 }
@@ -422,24 +427,32 @@ fn tally_by_proxy(
 }
 
 /// The URL to fetch for an account: proxy base + route + query, or its feed.
-/// Only register entries and configured proxies ever become URLs.
+/// Only register entries and configured proxies ever become URLs: a route is
+/// a plain path under the proxy's base path, and the proxy's configured
+/// query (its key) is the one sent.
 pub fn source_url<'s>(
     account: &Account,
     settings: &'s Settings,
 ) -> Result<(Url, Option<&'s str>), String> {
     match &account.source {
-        Source::Feed { feed } => Url::parse(feed)
-            .map(|u| (u, None))
-            .map_err(|e| format!("feed URL \"{feed}\" is invalid: {e}")),
+        Source::Feed { feed } => {
+            crate::registry::check::check_feed_url(feed)
+                .map_err(|why| format!("feed URL is not usable: {why}"))?;
+            Url::parse(feed)
+                .map(|u| (u, None))
+                .map_err(|e| format!("feed URL is invalid: {e}"))
+        }
         Source::Proxy { proxy, route } => {
             let (name, settings) = settings
                 .proxies
                 .get_key_value(proxy)
                 .ok_or_else(|| format!("proxy \"{proxy}\" is not configured"))?;
+            crate::registry::check::check_route(route)
+                .map_err(|why| format!("route \"{route}\" is not usable: {why}"))?;
             let mut url = join_url(&settings.url, route)?;
             let mut query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
             for (key, value) in &settings.query {
-                query.entry(key.clone()).or_insert_with(|| value.clone());
+                query.insert(key.clone(), value.clone());
             }
             if account.platform == Platform::Weibo {
                 // Without it RSSHub silently drops reposts.
@@ -455,14 +468,93 @@ pub fn source_url<'s>(
     }
 }
 
+/// The proxy's base URL with `path` appended; it must stay on the proxy's
+/// host and port and under its base path once dot segments are resolved.
 fn join_url(base: &str, path: &str) -> Result<Url, String> {
+    let base_url = Url::parse(base).map_err(|e| format!("proxy URL is not valid: {e}"))?;
     let joined = format!("{}{}", base.trim_end_matches('/'), path);
-    let url = Url::parse(&joined).map_err(|e| format!("\"{joined}\" is not a valid URL: {e}"))?;
-    let base_host = Url::parse(base)
-        .ok()
-        .and_then(|b| b.host_str().map(str::to_owned));
-    if url.host_str().map(str::to_owned) != base_host {
+    let url = Url::parse(&joined)
+        .map_err(|e| format!("route \"{path}\" does not make a valid URL: {e}"))?;
+    if url.host_str() != base_url.host_str()
+        || url.port_or_known_default() != base_url.port_or_known_default()
+        || url.scheme() != base_url.scheme()
+    {
         return Err(format!("route \"{path}\" leaves the proxy's host"));
     }
+    let base_path = base_url.path().trim_end_matches('/');
+    let is_under_base = url
+        .path()
+        .strip_prefix(base_path)
+        .is_some_and(|rest| rest.starts_with('/'));
+    if !is_under_base {
+        return Err(format!("route \"{path}\" leaves the proxy's base path"));
+    }
     Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{AccountState, ThresholdOverrides};
+
+    fn account(route: &str) -> Account {
+        Account {
+            id: "a".into(),
+            unit: "u".into(),
+            name: "兰山发布".into(),
+            platform: Platform::Douyin,
+            source: Source::Proxy {
+                proxy: "rsshub".into(),
+                route: route.into(),
+            },
+            state: AccountState::Active,
+            deregistered_on: None,
+            filing_ref: None,
+            is_interactive: true,
+            thresholds: ThresholdOverrides::default(),
+        }
+    }
+
+    fn settings() -> Settings {
+        Settings::parse(
+            "test",
+            "[proxies.rsshub]\nurl = \"http://127.0.0.1:1200/rsshub/\"\nquery = { key = \"configured\" }\n",
+        )
+        .expect("settings parse")
+    }
+
+    #[test]
+    fn a_route_stays_under_the_proxy_base_path_and_keeps_the_configured_key() {
+        let settings = settings();
+        let (url, proxy) =
+            source_url(&account("/douyin/user/1"), &settings).expect("a plain route");
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:1200/rsshub/douyin/user/1?key=configured"
+        );
+        assert_eq!(proxy, Some("rsshub"));
+        for route in [
+            "/douyin/%2e%2e/%2e%2e/admin",
+            "/douyin/.%2e/.%2e/admin",
+            "/douyin/%2E%2E/%2E%2E/admin",
+            "/%2e%2e/admin",
+            "/douyin/user/1?key=mine",
+            "/douyin/user/1#frag",
+            "/douyin\\..\\..\\admin",
+        ] {
+            assert!(
+                source_url(&account(route), &settings).is_err(),
+                "{route} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn a_joined_url_outside_the_base_path_is_refused_even_without_route_checks() {
+        assert!(join_url("http://127.0.0.1:1200/rsshub", "/%2e%2e/admin").is_err());
+        assert!(join_url("http://127.0.0.1:1200/rsshub", "/../admin").is_err());
+        assert!(join_url("http://127.0.0.1:1200/rsshub", "x/admin").is_err());
+        assert!(join_url("http://127.0.0.1:1200", "/healthz").is_ok());
+        assert!(join_url("http://127.0.0.1:1200/rsshub/", "/healthz").is_ok());
+    }
 }

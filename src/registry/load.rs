@@ -193,6 +193,7 @@ fn read_unit(
     let mut e = Entry::new(table, span, label);
     e.get("id");
     let name = e.string(p, "name", true);
+    let name = checked_name(p, &e.label, name);
     let kind = e.string(p, "kind", true).and_then(|(kind, at)| {
         let parsed = UnitKind::from_id(&kind);
         if parsed.is_none() {
@@ -238,6 +239,7 @@ fn read_contacts(p: &mut Problems<'_>, e: &mut Entry<'_, '_>) -> Option<Vec<Cont
         let label = format!("{} contact #{}", e.label, i + 1);
         let mut c = Entry::new(table, item.span(), label);
         let name = c.string(p, "name", true);
+        let name = checked_name(p, &c.label, name);
         let phone = c.string(p, "phone", false).map(|(s, _)| s);
         let telegram_id = match c.get("telegram_id") {
             None => None,
@@ -283,6 +285,7 @@ fn read_account(
         }
     }
     let name = e.string(p, "name", true);
+    let name = checked_name(p, &label, name);
     let platform = e.string(p, "platform", true).and_then(|(id, at)| {
         let parsed = Platform::from_id(&id);
         if parsed.is_none() {
@@ -361,7 +364,7 @@ fn read_source(
             );
             None
         }
-        (None, None, Some((url, at))) => match check_url(&url) {
+        (None, None, Some((url, at))) => match super::check::check_feed_url(&url) {
             Ok(()) => Some(Source::Feed { feed: url }),
             Err(why) => {
                 p.push(
@@ -385,15 +388,10 @@ fn read_source(
                 );
                 is_ok = false;
             }
-            if !route.starts_with('/')
-                || route.contains("://")
-                || route.contains(char::is_whitespace)
-            {
+            if let Err(why) = super::check::check_route(&route) {
                 p.push(
                     route_at.start,
-                    format!(
-                        "{label}: field `route`: must be a path on the proxy starting with \"/\" (got \"{route}\")"
-                    ),
+                    format!("{label}: field `route`: {why} (got \"{route}\")"),
                 );
                 is_ok = false;
             }
@@ -417,7 +415,23 @@ fn read_source(
     }
 }
 
-/// Checks that a feed URL is an absolute http(s) URL with a host.
+/// Refuses a name (see [`check_name`](super::check::check_name)) with a problem at its position.
+fn checked_name(
+    p: &mut Problems<'_>,
+    label: &str,
+    name: Option<(String, Range<usize>)>,
+) -> Option<(String, Range<usize>)> {
+    let (text, at) = name?;
+    match super::check::check_name(&text) {
+        Ok(()) => Some((text, at)),
+        Err(why) => {
+            p.push(at.start, format!("{label}: field `name`: {why}"));
+            None
+        }
+    }
+}
+
+/// Checks that a URL is an absolute http(s) URL with a host.
 pub fn check_url(text: &str) -> Result<(), String> {
     let url = url::Url::parse(text).map_err(|e| e.to_string())?;
     if url.scheme() != "http" && url.scheme() != "https" {

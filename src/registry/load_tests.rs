@@ -120,19 +120,19 @@ fn each_malformed_register_gets_its_precise_error() {
         (
             account(&GOOD.replace("\"/weibo/user/1\"", "\"http://evil.example/x\"")),
             vec![
-                "accounts.toml:12:9: account \"a1\": field `route`: must be a path on the proxy starting with \"/\" (got \"http://evil.example/x\")",
+                "accounts.toml:12:9: account \"a1\": field `route`: 路由必须是以 / 开头的路径 (got \"http://evil.example/x\")",
             ],
         ),
         (
             account(&GOOD.replace("proxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n", "feed = \"ftp://example.gov.cn/rss\"\n")),
             vec![
-                "accounts.toml:11:8: account \"a1\": field `feed`: invalid URL \"ftp://example.gov.cn/rss\": scheme must be http or https, not ftp",
+                "accounts.toml:11:8: account \"a1\": field `feed`: invalid URL \"ftp://example.gov.cn/rss\": 协议必须是 http 或 https，而不是 ftp",
             ],
         ),
         (
             account(&GOOD.replace("proxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n", "feed = \"not a url\"\n")),
             vec![
-                "accounts.toml:11:8: account \"a1\": field `feed`: invalid URL \"not a url\": relative URL without a base",
+                "accounts.toml:11:8: account \"a1\": field `feed`: invalid URL \"not a url\": 无法解析：relative URL without a base",
             ],
         ),
         (
@@ -222,4 +222,44 @@ fn a_missing_file_is_an_error_that_names_it() {
             .contains("/nonexistent/accounts.toml:0:0: cannot read the register"),
         "{err}"
     );
+}
+
+#[test]
+fn names_with_control_characters_or_over_64_characters_are_refused_at_their_line() {
+    let long = "义".repeat(65);
+    let text = format!(
+        "[[unit]]\nid = \"u1\"\nname = \"区政府\\n办公室\"\nkind = \"department\"\ncontacts = [{{ name = \"张\\u0007三\" }}]\n\n[[account]]\n{}",
+        GOOD.replace("兰山发布", &long)
+    );
+    assert_eq!(
+        problems(&text),
+        vec![
+            "accounts.toml:3:8: unit \"u1\": field `name`: 名称第 4 个字符是控制字符（U+000A），请删除后重试".to_string(),
+            "accounts.toml:5:22: unit \"u1\" contact #1: field `name`: 名称第 2 个字符是控制字符（U+0007），请删除后重试".to_string(),
+            "accounts.toml:10:8: account \"a1\": field `name`: 名称过长：共 65 个字符，最多 64 个字符".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn routes_with_encoded_dot_segments_or_a_query_and_feeds_with_credentials_are_refused() {
+    for (route, why) in [
+        ("/weibo/%2e%2e/%2e%2e/admin", "路由不能含 . 或 .. 路径段"),
+        ("/weibo/.%2e/x", "路由不能含 . 或 .. 路径段"),
+        ("/weibo/user/1?key=mine", "路由不能含 ? 或 #"),
+        ("/weibo/user/1#x", "路由不能含 ? 或 #"),
+        ("/weibo\\\\admin", "路由不能含反斜杠"),
+    ] {
+        let text = account(&GOOD.replace("/weibo/user/1", route));
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{route}: {found:?}");
+        assert!(found[0].contains(why), "{route}: {found:?}");
+    }
+    let text = account(&GOOD.replace(
+        "proxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n",
+        "feed = \"https://clerk:hunter2@example.gov.cn/rss\"\n",
+    ));
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("不能含用户名或密码"), "{found:?}");
 }

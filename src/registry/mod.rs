@@ -4,6 +4,7 @@
 //! Out: a validated [`Register`], the changes between two registers ([`diff`]),
 //! and `accounts.toml` text again ([`export`]).
 
+pub mod check;
 pub mod diff;
 pub mod export;
 pub mod load;

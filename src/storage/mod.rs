@@ -6,6 +6,7 @@
 //! Times are stored as integer seconds since the Unix epoch (UTC).
 
 mod alerts;
+mod chat;
 mod checks;
 mod ops;
 mod polling;
@@ -13,6 +14,7 @@ mod register;
 mod reports;
 
 pub use alerts::{Attachment, ChannelState, OutboxItem};
+pub use chat::{BindOutcome, PendingBind};
 pub use ops::OpsCounts;
 pub use polling::ProxyHealth;
 pub use register::RegisterEvent;
@@ -34,6 +36,9 @@ pub enum StorageError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    /// A write lost to concurrent writers more often than it retries.
+    #[error("concurrent change: {0}")]
+    Conflict(String),
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;

@@ -44,6 +44,16 @@ const SELECT_CONTACTS: &str =
 const SELECT_ACCOUNTS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, state, \
      deregistered_on, filing_ref, is_interactive, thresholds FROM accounts ORDER BY position, id";
 
+const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
+     feed, state, deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, \
+     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13)";
+const UPSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
+     feed, state, deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, \
+     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13) \
+     ON CONFLICT (id) DO UPDATE SET unit_id = $2, name = $3, platform = $4, proxy = $5, \
+     route = $6, feed = $7, state = $8, deregistered_on = $9, filing_ref = $10, \
+     is_interactive = $11, thresholds = $12, updated_at = $13";
+
 impl Store {
     /// The whole stored register, in registration order.
     pub async fn load_register(&self) -> Result<Register> {
@@ -138,15 +148,15 @@ impl Store {
                         };
                         let thresholds = serde_json::to_string(&account.thresholds)
                             .expect("threshold overrides always serialize");
-                        sqlx::query(
-                            "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, feed, state, \
-                             deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                             $14, $13, $13) \
-                             ON CONFLICT (id) DO UPDATE SET unit_id = $2, name = $3, platform = $4, \
-                             proxy = $5, route = $6, feed = $7, state = $8, deregistered_on = $9, \
-                             filing_ref = $10, is_interactive = $11, thresholds = $12, updated_at = $13",
-                        )
+                        // A new account is inserted, never upserted: if someone
+                        // took its id since the plan was made, the plan fails
+                        // instead of overwriting their account.
+                        let sql = if matches!(change, Change::InsertAccount(_)) {
+                            INSERT_ACCOUNT
+                        } else {
+                            UPSERT_ACCOUNT
+                        };
+                        sqlx::query(sql)
                         .bind(&account.id)
                         .bind(&account.unit)
                         .bind(&account.name)
@@ -307,29 +317,6 @@ impl Store {
                 .await?;
         });
         Ok(())
-    }
-
-    /// Adds a /bind request; returns its id.
-    pub async fn add_bind_request(
-        &self,
-        telegram_id: i64,
-        name: &str,
-        unit_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<i64> {
-        let (id,): (i64,) = with_pool!(self, pool => {
-            sqlx::query_as(
-                "INSERT INTO bind_requests (telegram_id, name, unit_id, status, created_at) \
-                 VALUES ($1, $2, $3, 'pending', $4) RETURNING id",
-            )
-            .bind(telegram_id)
-            .bind(name)
-            .bind(unit_id)
-            .bind(to_secs(now))
-            .fetch_one(pool)
-            .await?
-        });
-        Ok(id)
     }
 
     /// A pending /bind request: (telegram id, name, unit id).

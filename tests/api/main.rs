@@ -13,3 +13,4 @@ mod poll;
 mod register;
 mod reports;
 mod schedule;
+mod security;

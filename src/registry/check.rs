@@ -1,0 +1,263 @@
+//! Checks on what people type into the register (names, proxy routes, feed
+//! URLs), shared by `accounts.toml` loading, chat `/register` and polling.
+//! The reasons are in Chinese: a clerk reads them in the chat.
+
+use std::fmt;
+
+/// The longest name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameError {
+    Empty,
+    TooLong {
+        chars: usize,
+    },
+    /// A control or text-direction character, at this 1-based position.
+    ControlCharacter {
+        position: usize,
+        code: u32,
+    },
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameError::Empty => f.write_str("名称不能为空"),
+            NameError::TooLong { chars } => write!(
+                f,
+                "名称过长：共 {chars} 个字符，最多 {MAX_NAME_CHARS} 个字符"
+            ),
+            NameError::ControlCharacter { position, code } => write!(
+                f,
+                "名称第 {position} 个字符是控制字符（U+{code:04X}），请删除后重试"
+            ),
+        }
+    }
+}
+
+/// A unit, contact or account name: not blank, at most 64 characters, no
+/// control characters (line breaks, escapes) and no text-direction overrides.
+pub fn check_name(name: &str) -> Result<(), NameError> {
+    if name.trim().is_empty() {
+        return Err(NameError::Empty);
+    }
+    if let Some((i, ch)) = name
+        .chars()
+        .enumerate()
+        .find(|(_, c)| is_hidden_control(*c))
+    {
+        return Err(NameError::ControlCharacter {
+            position: i + 1,
+            code: u32::from(ch),
+        });
+    }
+    let chars = name.chars().count();
+    if chars > MAX_NAME_CHARS {
+        return Err(NameError::TooLong { chars });
+    }
+    Ok(())
+}
+
+/// Control characters, and the format characters that reorder or hide text.
+pub fn is_hidden_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// Why a proxy route was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteError {
+    NotAPath,
+    /// `?` or `#`: the query is the proxy's (its key), never the route's.
+    QueryOrFragment,
+    Backslash,
+    Whitespace,
+    /// A `.` or `..` segment, possibly percent-encoded.
+    DotSegment,
+    /// `://` or `@`: another host written into the path.
+    Authority,
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RouteError::NotAPath => "路由必须是以 / 开头的路径",
+            RouteError::QueryOrFragment => "路由不能含 ? 或 #（查询参数由代理配置提供）",
+            RouteError::Backslash => "路由不能含反斜杠 \\",
+            RouteError::Whitespace => "路由不能含空格或控制字符",
+            RouteError::DotSegment => "路由不能含 . 或 .. 路径段（包括 %2e 等编码形式）",
+            RouteError::Authority => "路由不能含 :// 或 @",
+        })
+    }
+}
+
+/// A route on a proxy: a plain path that stays under the proxy's base path
+/// however it is decoded.
+pub fn check_route(route: &str) -> Result<(), RouteError> {
+    if !route.starts_with('/') {
+        return Err(RouteError::NotAPath);
+    }
+    if route.contains(['?', '#']) {
+        return Err(RouteError::QueryOrFragment);
+    }
+    if route.contains("://") || route.contains('@') {
+        return Err(RouteError::Authority);
+    }
+    // Decode until stable: a proxy may decode again what we pass on.
+    let mut decoded = route.to_string();
+    for _ in 0..4 {
+        let next = percent_decode(&decoded);
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
+    if decoded.contains('\\') {
+        return Err(RouteError::Backslash);
+    }
+    if decoded.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(RouteError::Whitespace);
+    }
+    if decoded.contains(['?', '#']) {
+        return Err(RouteError::QueryOrFragment);
+    }
+    if decoded
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return Err(RouteError::DotSegment);
+    }
+    Ok(())
+}
+
+/// `%XX` → the byte; anything else as it is (invalid UTF-8 replaced).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some((&first, tail)) = rest.split_first() {
+        let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
+        match (first, hex(tail.first()), hex(tail.get(1))) {
+            (b'%', Some(high), Some(low)) => {
+                out.push(u8::try_from(high * 16 + low).expect("two hex digits fit a byte"));
+                rest = tail.get(2..).unwrap_or_default();
+            }
+            _ => {
+                out.push(first);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A feed URL: absolute http(s) with a host, and no `user:password@`
+/// (the register is exported and shown in the chat).
+pub fn check_feed_url(text: &str) -> Result<(), String> {
+    let url = url::Url::parse(text).map_err(|e| format!("无法解析：{e}"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("协议必须是 http 或 https，而不是 {}", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("缺少主机名".to_string());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("不能含用户名或密码（user:pass@）".to_string());
+    }
+    if text.contains('\\') || text.chars().any(char::is_control) {
+        return Err("不能含反斜杠或控制字符".to_string());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_control_characters_or_over_64_characters_are_refused() {
+        assert_eq!(check_name("兰山发布"), Ok(()));
+        assert_eq!(check_name(&"义".repeat(64)), Ok(()));
+        assert_eq!(
+            check_name(&"义".repeat(65)),
+            Err(NameError::TooLong { chars: 65 })
+        );
+        assert_eq!(
+            check_name(&"x".repeat(100_000)),
+            Err(NameError::TooLong { chars: 100_000 })
+        );
+        for (name, position, code) in [
+            ("兰山\n发布", 3, 0x0A),
+            ("\u{1b}[31m红", 1, 0x1B),
+            ("兰山\u{202E}布发", 3, 0x202E),
+            ("a\u{0}", 2, 0),
+        ] {
+            assert_eq!(
+                check_name(name),
+                Err(NameError::ControlCharacter { position, code }),
+                "{name:?}"
+            );
+        }
+        assert_eq!(check_name("   "), Err(NameError::Empty));
+        assert!(check_name(&"义".repeat(65)).is_err_and(|e| e.to_string().contains("最多 64")));
+    }
+
+    #[test]
+    fn routes_that_could_leave_the_prefix_or_set_the_query_are_refused() {
+        for good in [
+            "/weibo/user/1234567",
+            "/wechat/mp/兰山",
+            "/feeds/MP_WXS_123.atom",
+            "/bilibili/user/video/2267573",
+            "/weibo/user/a..b",
+        ] {
+            assert_eq!(check_route(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("weibo/user/1", RouteError::NotAPath),
+            ("/weibo/../admin", RouteError::DotSegment),
+            ("/weibo/%2e%2e/admin", RouteError::DotSegment),
+            ("/weibo/.%2e/admin", RouteError::DotSegment),
+            ("/weibo/%2E%2E/admin", RouteError::DotSegment),
+            ("/weibo/%2E/x", RouteError::DotSegment),
+            ("/weibo/%252e%252e/admin", RouteError::DotSegment),
+            ("/weibo/./x", RouteError::DotSegment),
+            ("/weibo/..", RouteError::DotSegment),
+            ("/weibo/user/1?key=mine", RouteError::QueryOrFragment),
+            ("/weibo/user/1%3Fkey=mine", RouteError::QueryOrFragment),
+            ("/weibo/user/1#x", RouteError::QueryOrFragment),
+            ("/weibo\\..\\admin", RouteError::Backslash),
+            ("/weibo/%5c..%5cadmin", RouteError::Backslash),
+            ("/weibo/user 1", RouteError::Whitespace),
+            ("/weibo/%0a", RouteError::Whitespace),
+            ("/x/http://evil/", RouteError::Authority),
+            ("/x/@evil", RouteError::Authority),
+        ] {
+            assert_eq!(check_route(bad), Err(why), "{bad}");
+        }
+    }
+
+    #[test]
+    fn percent_decoding_keeps_malformed_escapes_and_never_panics() {
+        assert_eq!(percent_decode("%2e%2E%"), "..%");
+        assert_eq!(percent_decode("%zz%2"), "%zz%2");
+        assert_eq!(percent_decode("%e5%85%b0义"), "兰义");
+        assert_eq!(percent_decode("%ff"), "\u{FFFD}");
+    }
+
+    #[test]
+    fn feed_urls_with_credentials_are_refused() {
+        assert_eq!(check_feed_url("https://www.lanshan.gov.cn/rss.xml"), Ok(()));
+        for bad in [
+            "https://user:pass@www.lanshan.gov.cn/rss.xml",
+            "https://user@www.lanshan.gov.cn/rss.xml",
+            "https://:pass@www.lanshan.gov.cn/rss.xml",
+            "ftp://www.lanshan.gov.cn/rss.xml",
+            "not a url",
+        ] {
+            assert!(check_feed_url(bad).is_err(), "{bad}");
+        }
+    }
+}

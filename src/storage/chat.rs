@@ -1,0 +1,281 @@
+//! What the chat adds: accounts an admin registers (their id chosen inside
+//! the insert's transaction, never overwriting another) and /bind requests
+//! (limited per user and overall, announced to the admins in one digest).
+
+use super::{Result, StorageError, Store, to_secs, with_pool};
+use crate::registry::diff::Change;
+use crate::registry::{Account, Source};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashSet;
+
+/// /bind requests one user may make in 24 hours.
+pub const BIND_PER_USER_PER_DAY: i64 = 3;
+/// /bind requests from everyone, made in 24 hours, that may wait for approval.
+pub const BIND_PENDING_PER_DAY: i64 = 20;
+/// Requests arriving within this long of the first go out in one digest.
+pub const BIND_DIGEST_DELAY_MINUTES: i64 = 5;
+/// Ids tried before giving up on a registration (each miss means another
+/// registration took that id in the meantime).
+const MAX_ID_ATTEMPTS: usize = 100;
+
+/// What became of a /bind request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindOutcome {
+    Added {
+        id: i64,
+    },
+    /// The same user already asked for the same unit, still undecided.
+    AlreadyPending {
+        id: i64,
+    },
+    TooManyFromUser,
+    TooManyOverall,
+}
+
+/// An undecided /bind request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingBind {
+    pub id: i64,
+    pub telegram_id: i64,
+    pub name: String,
+    pub unit_id: String,
+}
+
+impl Store {
+    /// Inserts a new account under `account.id`, or under the first free
+    /// `{id}-2`, `{id}-3` … when that is taken, together with its audit
+    /// entry, in one transaction. Returns the id used; never overwrites.
+    pub async fn insert_new_account(
+        &self,
+        account: &Account,
+        actor: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let at = to_secs(now);
+        let base = account.id.as_str();
+        let (proxy, route, feed) = match &account.source {
+            Source::Proxy { proxy, route } => (Some(proxy), Some(route), None),
+            Source::Feed { feed } => (None, None, Some(feed)),
+        };
+        let thresholds = serde_json::to_string(&account.thresholds)
+            .expect("threshold overrides always serialize");
+        let id = with_pool!(self, pool => {
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            let mut inserted = None;
+            for _ in 0..MAX_ID_ATTEMPTS {
+                let taken: Vec<(String,)> =
+                    sqlx::query_as("SELECT id FROM accounts WHERE id = $1 OR id LIKE $2")
+                        .bind(base)
+                        .bind(format!("{base}-%"))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let candidate = first_free_id(base, taken.into_iter().map(|(id,)| id).collect());
+                let done = sqlx::query(
+                    "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, feed, state, \
+                     deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                     (SELECT COALESCE(MAX(position), 0) + 1 FROM accounts), $13, $13) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&candidate)
+                .bind(&account.unit)
+                .bind(&account.name)
+                .bind(account.platform.id())
+                .bind(proxy)
+                .bind(route)
+                .bind(feed)
+                .bind(account.state.id())
+                .bind(account.deregistered_on.map(|d| d.format("%Y-%m-%d").to_string()))
+                .bind(&account.filing_ref)
+                .bind(account.is_interactive)
+                .bind(&thresholds)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if done == 1 {
+                    inserted = Some(candidate);
+                    break;
+                }
+            }
+            let Some(id) = inserted else {
+                return Err(StorageError::Conflict(format!(
+                    "no free account id like \"{base}\" after {MAX_ID_ATTEMPTS} attempts"
+                )));
+            };
+            let change = Change::InsertAccount(Account { id: id.clone(), ..account.clone() });
+            let (entity, entity_id, action) = change.describe();
+            sqlx::query(
+                "INSERT INTO register_events (at, actor, source, entity, entity_id, action, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(at)
+            .bind(actor)
+            .bind(source)
+            .bind(entity)
+            .bind(entity_id)
+            .bind(action)
+            .bind(change.detail().to_string())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            id
+        });
+        Ok(id)
+    }
+
+    /// Records a /bind request unless the same one is pending, the user made
+    /// [`BIND_PER_USER_PER_DAY`] already, or [`BIND_PENDING_PER_DAY`] from
+    /// everyone are waiting.
+    pub async fn add_bind_request_limited(
+        &self,
+        telegram_id: i64,
+        name: &str,
+        unit_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<BindOutcome> {
+        let day_ago = to_secs(now - Duration::days(1));
+        let outcome = with_pool!(self, pool => {
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            let same: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM bind_requests WHERE telegram_id = $1 AND unit_id = $2 \
+                 AND status = 'pending' ORDER BY id LIMIT 1",
+            )
+            .bind(telegram_id)
+            .bind(unit_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (from_user,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM bind_requests WHERE telegram_id = $1 AND created_at > $2",
+            )
+            .bind(telegram_id)
+            .bind(day_ago)
+            .fetch_one(&mut *tx)
+            .await?;
+            let (pending,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM bind_requests WHERE status = 'pending' AND created_at > $1",
+            )
+            .bind(day_ago)
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some((id,)) = same {
+                BindOutcome::AlreadyPending { id }
+            } else if from_user >= BIND_PER_USER_PER_DAY {
+                BindOutcome::TooManyFromUser
+            } else if pending >= BIND_PENDING_PER_DAY {
+                BindOutcome::TooManyOverall
+            } else {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO bind_requests (telegram_id, name, unit_id, status, created_at) \
+                     VALUES ($1, $2, $3, 'pending', $4) RETURNING id",
+                )
+                .bind(telegram_id)
+                .bind(name)
+                .bind(unit_id)
+                .bind(to_secs(now))
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                BindOutcome::Added { id }
+            }
+        });
+        Ok(outcome)
+    }
+
+    /// Rewrites each admin's unsent /bind digest (or queues one, sent
+    /// [`BIND_DIGEST_DELAY_MINUTES`] from now) so that it lists every pending
+    /// request, as `compose` words it.
+    pub async fn refresh_bind_digest(
+        &self,
+        admins: &[i64],
+        compose: &(dyn Fn(&[PendingBind]) -> String + Sync),
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let at = to_secs(now);
+        let send_at = to_secs(now + Duration::minutes(BIND_DIGEST_DELAY_MINUTES));
+        // A digest about to go out is left alone: delivery may be sending it.
+        let still_waiting = to_secs(now + Duration::seconds(30));
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
+                "SELECT id, telegram_id, name, unit_id FROM bind_requests \
+                 WHERE status = 'pending' ORDER BY id",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let pending: Vec<PendingBind> = rows
+                .into_iter()
+                .map(|(id, telegram_id, name, unit_id)| PendingBind { id, telegram_id, name, unit_id })
+                .collect();
+            let body = compose(&pending);
+            for admin in admins {
+                let key = format!("bind_digest.telegram:{admin}");
+                let known: Option<(String,)> = sqlx::query_as("SELECT value FROM meta WHERE key = $1")
+                    .bind(&key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let outbox_id = known.and_then(|(v,)| v.parse::<i64>().ok()).unwrap_or(-1);
+                let updated = sqlx::query(
+                    "UPDATE outbox SET body = $2 WHERE id = $1 AND sent_at IS NULL \
+                     AND attempts = 0 AND next_attempt_at > $3",
+                )
+                .bind(outbox_id)
+                .bind(&body)
+                .bind(still_waiting)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
+                         VALUES ('telegram', $1, $2, '[]', $3, $4) RETURNING id",
+                    )
+                    .bind(admin.to_string())
+                    .bind(&body)
+                    .bind(at)
+                    .bind(send_at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO meta (key, value) VALUES ($1, $2) \
+                         ON CONFLICT (key) DO UPDATE SET value = $2",
+                    )
+                    .bind(&key)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
+/// `base` if it is free, else the first free `{base}-2`, `{base}-3` ….
+fn first_free_id(base: &str, taken: HashSet<String>) -> String {
+    if !taken.contains(base) {
+        return base.to_string();
+    }
+    (2_u64..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|id| !taken.contains(id))
+        .expect("a finite set leaves some number free")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_free_id_skips_every_taken_suffix() {
+        let taken = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect();
+        assert_eq!(first_free_id("u-weibo", taken(&[])), "u-weibo");
+        assert_eq!(first_free_id("u-weibo", taken(&["u-weibo-2"])), "u-weibo");
+        assert_eq!(
+            first_free_id("u-weibo", taken(&["u-weibo", "u-weibo-2", "u-weibo-4"])),
+            "u-weibo-3"
+        );
+    }
+}
