@@ -122,11 +122,13 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
             });
             let health_for_bot = health.clone();
             let stop = shutdown.clone();
+            let owner = crate::scheduler::owner();
             tasks.spawn(supervise(Part::Telegram, health.clone(), shutdown.clone(), move || {
-                crate::commands::bot::run_bot(
+                crate::commands::bot::run_bot_leased(
                     bot.clone(),
                     context.clone(),
                     health_for_bot.clone(),
+                    owner.clone(),
                     stop.clone(),
                 )
             }));

@@ -70,7 +70,21 @@ async fn healthz(State(state): State<ServerState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (code, axum::Json(report)).into_response()
+    let mut body = serde_json::to_value(&report).unwrap_or_default();
+    if ping_error.is_none() {
+        if let Ok(Ok(counts)) =
+            tokio::time::timeout(Duration::from_secs(3), state.store.ops_counts(now)).await
+        {
+            // Shown, not failing: a dead message needs a person, not a restart.
+            body["outbox"] = serde_json::json!({
+                "pending": counts.outbox_pending,
+                "oldest_pending_seconds": counts.outbox_oldest_pending_seconds,
+                "dead": counts.outbox_dead,
+                "broken_channels": counts.broken_channels,
+            });
+        }
+    }
+    (code, axum::Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<ServerState>) -> Response {
@@ -83,6 +97,7 @@ async fn metrics(State(state): State<ServerState>) -> Response {
             metrics::gauge!("xunjian_outbox_oldest_pending_age_seconds")
                 .set(counts.outbox_oldest_pending_seconds as f64);
             metrics::gauge!("xunjian_channels_broken").set(counts.broken_channels as f64);
+            metrics::gauge!("xunjian_outbox_dead").set(counts.outbox_dead as f64);
             for rule in crate::rules::Rule::ALL {
                 let open = counts.open_alerts.get(rule.id()).copied().unwrap_or(0);
                 metrics::gauge!("xunjian_alerts_open", "rule" => rule.id()).set(open as f64);

@@ -262,3 +262,77 @@ impl teloxide::error_handlers::ErrorHandler<teloxide::RequestError> for LoggingE
         Box::pin(async {})
     }
 }
+
+/// The lease that lets one daemon at a time long-poll the bot token
+/// (Telegram answers 409 Conflict to a second poller).
+pub const BOT_LEASE_NAME: &str = "telegram_bot";
+/// How long the lease lasts without renewal: a dead holder's bot is taken
+/// over within this plus [`BOT_LEASE_RENEW`].
+pub const BOT_LEASE: chrono::Duration = chrono::Duration::seconds(40);
+pub const BOT_LEASE_RENEW: Duration = Duration::from_secs(15);
+
+/// Runs the bot while this daemon holds the bot lease; the other daemons
+/// stand by (and deliver) and take over when the holder stops renewing.
+pub async fn run_bot_leased(
+    bot: Bot,
+    context: Arc<CommandContext>,
+    health: Health,
+    owner: String,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let store = context.store.clone();
+    let mut is_standing_by = false;
+    loop {
+        let now = chrono::Utc::now();
+        if !store
+            .acquire_lease(BOT_LEASE_NAME, &owner, now, BOT_LEASE)
+            .await?
+        {
+            if !is_standing_by {
+                tracing::info!("another daemon holds the bot lease: standing by");
+                is_standing_by = true;
+            }
+            // Standing by is this part working as it should.
+            health.succeeded(Part::Telegram, now);
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(BOT_LEASE_RENEW) => continue,
+            }
+        }
+        is_standing_by = false;
+        tracing::info!("this daemon holds the bot lease: long-polling Telegram");
+        let stop = shutdown.child_token();
+        let renew = renew_lease(&store, &owner);
+        tokio::pin!(renew);
+        let running = run_bot(bot.clone(), context.clone(), health.clone(), stop.clone());
+        tokio::pin!(running);
+        tokio::select! {
+            result = &mut running => {
+                if let Err(err) = store.release_lease(BOT_LEASE_NAME, &owner).await {
+                    tracing::warn!(error = %err, "cannot release the bot lease");
+                }
+                return result;
+            }
+            lost = &mut renew => {
+                tracing::warn!(reason = %lost, "lost the bot lease: no longer long-polling");
+                stop.cancel();
+                let _ = tokio::time::timeout(Duration::from_secs(30), &mut running).await;
+            }
+        }
+    }
+}
+
+/// Renews the bot lease until it cannot; returns why.
+async fn renew_lease(store: &crate::storage::Store, owner: &str) -> String {
+    loop {
+        tokio::time::sleep(BOT_LEASE_RENEW).await;
+        match store
+            .acquire_lease(BOT_LEASE_NAME, owner, chrono::Utc::now(), BOT_LEASE)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return "another daemon took it".to_string(),
+            Err(err) => return format!("cannot renew it: {err}"),
+        }
+    }
+}

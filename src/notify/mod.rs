@@ -9,7 +9,7 @@ mod robots;
 mod telegram;
 
 pub use robots::{Robot, RobotKind, dingtalk_sign, feishu_sign};
-pub use telegram::{MAX_MESSAGE_CHARS, Telegram, escape_html, split_message};
+pub use telegram::{MAX_MESSAGE_CHARS, Telegram, escape_html, message_parts, split_message};
 
 use crate::alerts::compose::{Mention, Message};
 use crate::config::{Redactor, Settings};
@@ -48,12 +48,23 @@ impl SendError {
     }
 }
 
+/// One delivery step of a message: a text part or a file.
+enum Step {
+    Text(String),
+    File(crate::storage::Attachment),
+}
+
+/// How long a claimed message is this daemon's to send.
+pub const CLAIM_LEASE: Duration = Duration::minutes(5);
+
 /// What one delivery pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
     pub sent: usize,
     pub retried: usize,
     pub broken: Vec<String>,
+    /// Messages given up after [`MAX_ATTEMPTS`].
+    pub dead: usize,
 }
 
 /// Gives up on a message after this many attempts.
@@ -67,6 +78,8 @@ pub struct Notifier {
     admins: Vec<i64>,
     /// Failure texts are logged and stored: no configured secret may remain.
     redactor: Redactor,
+    /// Who claims outbox rows (host and process).
+    owner: String,
 }
 
 impl Notifier {
@@ -85,6 +98,7 @@ impl Notifier {
             robots,
             admins: settings.telegram.admins.clone(),
             redactor: Redactor::from_settings(settings),
+            owner: crate::scheduler::owner(),
         })
     }
 
@@ -95,7 +109,11 @@ impl Notifier {
     /// Sends everything due at `now`, oldest first.
     pub async fn deliver_pending(&self, now: DateTime<Utc>) -> anyhow::Result<DeliveryReport> {
         let mut report = DeliveryReport::default();
-        for item in self.store.pending_messages(now, 200).await? {
+        let claimed = self
+            .store
+            .claim_messages(&self.owner, now, CLAIM_LEASE, 200)
+            .await?;
+        for item in claimed {
             let key = format!("{}:{}", item.channel, item.recipient);
             let state = self.store.channel_state(&key).await?;
             if state.is_broken {
@@ -140,14 +158,20 @@ impl Notifier {
                         .and_then(|r| Duration::from_std(r).ok())
                         .unwrap_or(backoff)
                         .min(Duration::hours(6));
-                    let retry_at = if item.attempts + 1 >= MAX_ATTEMPTS {
-                        now + Duration::days(3650)
+                    if item.attempts.saturating_add(1) >= MAX_ATTEMPTS {
+                        tracing::error!(channel = %key, error = %message, id = item.id, "message given up after its attempts");
+                        self.store.mark_dead(item.id, &message, now).await?;
+                        let reason = format!(
+                            "消息 #{} 已尝试发送 {MAX_ATTEMPTS} 次仍失败，已放弃（最近的错误：{message}）",
+                            item.id
+                        );
+                        self.tell_admins_elsewhere(&key, &reason, now).await?;
+                        report.dead += 1;
                     } else {
-                        now + wait
-                    };
-                    tracing::warn!(channel = %key, error = %message, attempts = item.attempts + 1, "send failed; will retry");
-                    self.store.mark_failed(item.id, &message, retry_at).await?;
-                    report.retried += 1;
+                        tracing::warn!(channel = %key, error = %message, attempts = item.attempts + 1, "send failed; will retry");
+                        self.store.mark_failed(item.id, &message, now + wait).await?;
+                        report.retried += 1;
+                    }
                 }
                 Err(SendError::Broken(reason)) => {
                     tracing::error!(channel = %key, %reason, "channel broken");
@@ -179,7 +203,54 @@ impl Notifier {
             })
     }
 
+    /// Sends what is left of a message: each text part and each file is a
+    /// step, recorded as done when the channel took it, so a retry resends
+    /// only the steps that did not go out.
     async fn send(&self, item: &OutboxItem, recipient: &str) -> Result<(), SendError> {
+        let steps = self.steps(item).await?;
+        let done = usize::try_from(item.steps_done).unwrap_or(usize::MAX);
+        for (index, step) in steps.iter().enumerate().skip(done) {
+            self.send_step(item, recipient, step).await?;
+            let finished = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            if let Err(err) = self.store.mark_steps_done(item.id, finished).await {
+                // That step went out but is not recorded: it may go out once more.
+                return Err(SendError::Transient {
+                    message: format!("cannot record the delivery step: {err}"),
+                    retry_after: None,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The delivery steps of a message on its channel.
+    async fn steps(&self, item: &OutboxItem) -> Result<Vec<Step>, SendError> {
+        if item.channel == "telegram" {
+            let mut steps: Vec<Step> = message_parts(&item.body, &item.mentions)
+                .into_iter()
+                .map(Step::Text)
+                .collect();
+            steps.extend(self.attachments(item.id).await?.into_iter().map(Step::File));
+            Ok(steps)
+        } else if let Some(name) = item.channel.strip_prefix("robot:") {
+            let Some(robot) = self.robots.get(name) else {
+                return Err(SendError::Broken(format!(
+                    "robot \"{name}\" is not configured"
+                )));
+            };
+            let mut steps: Vec<Step> = robot.parts(&item.body).into_iter().map(Step::Text).collect();
+            if robot.takes_files() {
+                let files = self.attachments(item.id).await?;
+                steps.extend(files.into_iter().filter(|f| f.kind == "document").map(Step::File));
+            }
+            Ok(steps)
+        } else {
+            // Files are written to disk by whoever queued a console message (demo, CLI).
+            Ok(vec![Step::Text(item.body.clone())])
+        }
+    }
+
+    async fn send_step(&self, item: &OutboxItem, recipient: &str, step: &Step) -> Result<(), SendError> {
         if item.channel == "telegram" {
             let Some(telegram) = &self.telegram else {
                 return Err(SendError::Broken(
@@ -189,29 +260,25 @@ impl Notifier {
             let chat: i64 = recipient.parse().map_err(|_| {
                 SendError::Broken(format!("\"{recipient}\" is not a Telegram chat id"))
             })?;
-            telegram.send(chat, &item.body, &item.mentions).await?;
-            for file in &self.attachments(item.id).await? {
-                telegram.send_file(chat, file).await?;
+            match step {
+                Step::Text(html) => telegram.send_part(chat, html).await,
+                Step::File(file) => telegram.send_file(chat, file).await,
             }
-            Ok(())
         } else if let Some(name) = item.channel.strip_prefix("robot:") {
             let Some(robot) = self.robots.get(name) else {
                 return Err(SendError::Broken(format!(
                     "robot \"{name}\" is not configured"
                 )));
             };
-            robot.send(&item.body, &item.mentions).await?;
-            if robot.takes_files() {
-                let files = self.attachments(item.id).await?;
-                for file in files.iter().filter(|f| f.kind == "document") {
-                    robot.send_file(file).await?;
-                }
+            match step {
+                Step::Text(part) => robot.send_part(part, &item.mentions).await,
+                Step::File(file) => robot.send_file(file).await,
+            }
+        } else {
+            if let Step::Text(body) = step {
+                print_console(body, &item.mentions);
             }
             Ok(())
-        } else {
-            print_console(&item.body, &item.mentions);
-            Ok(())
-            // Files are written to disk by whoever queued a console message (demo, CLI).
         }
     }
 

@@ -77,12 +77,22 @@ impl Robot {
 
     /// Sends a message, split to the platform's size limit.
     pub async fn send(&self, body: &str, mentions: &[Mention]) -> Result<(), SendError> {
-        let phones: Vec<String> = mentions.iter().filter_map(|m| m.phone.clone()).collect();
-        for part in split_bytes(body, self.kind.max_bytes()) {
-            self.wait_for_rate_limit()?;
-            self.post(&part, &phones).await?;
+        for part in self.parts(body) {
+            self.send_part(&part, mentions).await?;
         }
         Ok(())
+    }
+
+    /// A message as the parts it goes out in, each under the robot's limit.
+    pub fn parts(&self, body: &str) -> Vec<String> {
+        split_bytes(body, self.kind.max_bytes())
+    }
+
+    /// Sends one part made by [`Robot::parts`], mentioning the contacts.
+    pub async fn send_part(&self, part: &str, mentions: &[Mention]) -> Result<(), SendError> {
+        let phones: Vec<String> = mentions.iter().filter_map(|m| m.phone.clone()).collect();
+        self.wait_for_rate_limit()?;
+        self.post(part, &phones).await
     }
 
     /// Only WeCom robots can send files (upload, then a `file` message).

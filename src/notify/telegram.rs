@@ -35,26 +35,38 @@ impl Telegram {
 
     /// Sends `body` (plain text, escaped here) to a chat, naming the contacts.
     pub async fn send(&self, chat: i64, body: &str, mentions: &[Mention]) -> Result<(), SendError> {
-        let mut html = escape_html(body);
-        let tagged: Vec<String> = mentions
-            .iter()
-            .filter_map(|m| {
-                m.telegram_id
-                    .map(|id| format!("<a href=\"tg://user?id={id}\">{}</a>", escape_html(&m.name)))
-            })
-            .collect();
-        if !tagged.is_empty() {
-            html.push_str(&format!("\n{}", tagged.join(" ")));
-        }
-        for part in split_message(&html, MAX_MESSAGE_CHARS) {
-            self.bot
-                .send_message(ChatId(chat), part)
-                .parse_mode(ParseMode::Html)
-                .await
-                .map_err(classify)?;
+        for part in message_parts(body, mentions) {
+            self.send_part(chat, &part).await?;
         }
         Ok(())
     }
+
+    /// Sends one part made by [`message_parts`].
+    pub async fn send_part(&self, chat: i64, html: &str) -> Result<(), SendError> {
+        self.bot
+            .send_message(ChatId(chat), html)
+            .parse_mode(ParseMode::Html)
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+}
+
+/// A message as the HTML parts it goes out in, each under the limit, the
+/// contacts tagged at the end.
+pub fn message_parts(body: &str, mentions: &[Mention]) -> Vec<String> {
+    let mut html = escape_html(body);
+    let tagged: Vec<String> = mentions
+        .iter()
+        .filter_map(|m| {
+            m.telegram_id
+                .map(|id| format!("<a href=\"tg://user?id={id}\">{}</a>", escape_html(&m.name)))
+        })
+        .collect();
+    if !tagged.is_empty() {
+        html.push_str(&format!("\n{}", tagged.join(" ")));
+    }
+    split_message(&html, MAX_MESSAGE_CHARS)
 }
 
 impl Telegram {

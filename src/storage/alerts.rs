@@ -16,6 +16,8 @@ pub struct OutboxItem {
     pub body: String,
     pub mentions: Vec<Mention>,
     pub attempts: u32,
+    /// Delivery steps (text parts, then files) already accepted by the channel.
+    pub steps_done: u32,
 }
 
 /// A channel's stored state.
@@ -25,6 +27,21 @@ pub struct ChannelState {
     pub reason: Option<String>,
     /// A chat id that replaced the configured one (`migrate_to_chat_id`).
     pub chat_override: Option<String>,
+}
+
+pub(super) type OutboxRow = (i64, String, String, String, String, i64, i64);
+
+pub(super) fn outbox_item(row: OutboxRow) -> OutboxItem {
+    let (id, channel, recipient, body, mentions, attempts, steps_done) = row;
+    OutboxItem {
+        id,
+        channel,
+        recipient,
+        body,
+        mentions: serde_json::from_str(&mentions).unwrap_or_default(),
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        steps_done: u32::try_from(steps_done).unwrap_or(u32::MAX),
+    }
 }
 
 type AlertRow = (
@@ -197,40 +214,29 @@ impl Store {
             .await
     }
 
-    /// Messages due for sending, oldest first.
+    /// Messages due for sending, oldest first (without claiming them).
     pub async fn pending_messages(
         &self,
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<OutboxItem>> {
-        let rows: Vec<(i64, String, String, String, String, i64)> = with_pool!(self, pool => {
+        let rows: Vec<OutboxRow> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id, channel, recipient, body, mentions, attempts FROM outbox \
-                 WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+                "SELECT id, channel, recipient, body, mentions, attempts, steps_done FROM outbox \
+                 WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
             )
             .bind(to_secs(now))
             .bind(limit)
             .fetch_all(pool)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, channel, recipient, body, mentions, attempts)| OutboxItem {
-                    id,
-                    channel,
-                    recipient,
-                    body,
-                    mentions: serde_json::from_str(&mentions).unwrap_or_default(),
-                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(outbox_item).collect())
     }
 
     pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         with_pool!(self, pool => {
-            sqlx::query("UPDATE outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
+            sqlx::query("UPDATE outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL, \
+                         claimed_by = NULL, claimed_until = NULL WHERE id = $1")
                 .bind(id)
                 .bind(to_secs(now))
                 .execute(pool)
@@ -241,7 +247,8 @@ impl Store {
 
     pub async fn mark_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
         with_pool!(self, pool => {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, \
+                         claimed_by = NULL, claimed_until = NULL WHERE id = $1")
                 .bind(id)
                 .bind(error)
                 .bind(to_secs(retry_at))

@@ -8,6 +8,7 @@
 mod alerts;
 mod chat;
 mod checks;
+mod delivery;
 mod ops;
 mod polling;
 mod register;

@@ -15,6 +15,8 @@ pub struct OpsCounts {
     pub open_alerts: BTreeMap<String, i64>,
     /// Channels marked broken.
     pub broken_channels: i64,
+    /// Messages given up after their attempts.
+    pub outbox_dead: i64,
 }
 
 impl Store {
@@ -36,7 +38,7 @@ impl Store {
     /// The operators' figures at `now`.
     pub async fn ops_counts(&self, now: DateTime<Utc>) -> Result<OpsCounts> {
         let (pending, oldest): (i64, Option<i64>) = with_pool!(self, pool => {
-            sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL")
+            sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL")
                 .fetch_one(pool)
                 .await?
         });
@@ -50,7 +52,13 @@ impl Store {
                 .fetch_one(pool)
                 .await?
         });
+        let (dead,): (i64,) = with_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE dead_at IS NOT NULL")
+                .fetch_one(pool)
+                .await?
+        });
         Ok(OpsCounts {
+            outbox_dead: dead,
             outbox_pending: pending,
             outbox_oldest_pending_seconds: oldest
                 .map_or(0, |created| to_secs(now).saturating_sub(created).max(0)),
