@@ -102,6 +102,12 @@ impl Notifier {
         })
     }
 
+    /// The same notifier claiming outbox rows as `owner` (one per daemon).
+    pub fn with_owner(mut self, owner: &str) -> Notifier {
+        self.owner = owner.to_string();
+        self
+    }
+
     pub fn telegram(&self) -> Option<&Telegram> {
         self.telegram.as_ref()
     }

@@ -103,6 +103,14 @@ impl FakeTelegram {
         self.state.lock().expect("lock").is_garbled = is_garbled;
     }
 
+    /// The next sendMessage to `chat` succeeds (to script a failure after it).
+    pub fn script_success(&self, chat: i64) {
+        let mut state = self.state.lock().expect("lock");
+        state.scripted.entry(chat).or_default().push_back(json!({ "ok": true, "result": {
+            "message_id": 1, "date": 1_700_000_000,
+            "chat": { "id": chat, "type": "private", "first_name": "x" }, "text": "" } }));
+    }
+
     pub fn hold_sends(&self, hold: Option<Duration>) {
         self.state.lock().expect("lock").hold = hold;
     }

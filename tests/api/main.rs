@@ -12,5 +12,6 @@ mod helpers;
 mod poll;
 mod register;
 mod reports;
+mod scale;
 mod schedule;
 mod security;
