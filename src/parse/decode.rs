@@ -16,9 +16,25 @@
 //! 5. GB18030 (a superset of GBK and GB2312) when nothing was declared and it
 //!    decodes cleanly; else the first declared charset, or UTF-8, with
 //!    replacement characters.
+//!
+//! feed-rs 3.0.0 also slices author strings next to an e-mail address by
+//! bytes (`parse_person_name_email`), which panics when the address touches
+//! a multi-byte character: `编辑部（bjb@lanshan.gov.cn）`. So e-mail addresses
+//! that touch one get a space on that side (see `pad_emails`).
 
 use encoding_rs::{Encoding, GB18030, UTF_8, UTF_16BE, UTF_16LE};
+use regex::{Captures, Regex};
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+/// An e-mail address as feed-rs finds one, with the literal delimiters its
+/// pattern allows (`<[(` … `>])`), raw or escaped in XML.
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:(?:<|&lt;)\[\()?[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?:(?:>|&gt;)\]\))?",
+    )
+    .expect("the e-mail pattern is valid")
+});
 
 /// The declaration every XML declaration in the text is replaced by.
 const UTF8_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
@@ -36,9 +52,62 @@ pub fn to_utf8(body: &[u8], http_charset: Option<&str>) -> String {
         decoded
     };
     if is_json(&text) {
-        text.into_owned()
+        pad_json_emails(&text).unwrap_or_else(|| text.into_owned())
     } else {
-        rewrite_declarations(&text)
+        pad_emails(&rewrite_declarations(&text), true).into_owned()
+    }
+}
+
+/// `text` with a space between an e-mail address and a character next to it
+/// that may decode to a multi-byte one: a non-ASCII character and, in XML,
+/// the ends of entities, CDATA sections and markup.
+fn pad_emails(text: &str, is_xml: bool) -> Cow<'_, str> {
+    EMAIL.replace_all(text, |found: &Captures<'_>| {
+        let Some(address) = found.get(0) else {
+            return String::new();
+        };
+        let before = text
+            .get(..address.start())
+            .and_then(|t| t.chars().next_back());
+        let after = text.get(address.end()..).and_then(|t| t.chars().next());
+        let is_risky = |c: Option<char>, xml_ends: &[char]| {
+            c.is_some_and(|c| !c.is_ascii() || (is_xml && xml_ends.contains(&c)))
+        };
+        let left = if is_risky(before, &[';', '[', '>']) {
+            " "
+        } else {
+            ""
+        };
+        let right = if is_risky(after, &['&', ']', '<']) {
+            " "
+        } else {
+            ""
+        };
+        format!("{left}{}{right}", address.as_str())
+    })
+}
+
+/// A JSON Feed with `pad_emails` applied to every string; `None` when the
+/// text is no JSON (feed-rs will say so) or has no e-mail address.
+fn pad_json_emails(text: &str) -> Option<String> {
+    if !EMAIL.is_match(text) {
+        return None;
+    }
+    let mut json: serde_json::Value = serde_json::from_str(text).ok()?;
+    pad_json_strings(&mut json);
+    serde_json::to_string(&json).ok()
+}
+
+fn pad_json_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => {
+            if let Cow::Owned(padded) = pad_emails(s, false) {
+                *s = padded;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(pad_json_strings),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(pad_json_strings),
+        _ => {}
     }
 }
 
@@ -208,6 +277,28 @@ mod tests {
     fn json_feeds_are_left_as_they_are_apart_from_nuls() {
         let json = "{\"title\":\"<?xml encoding=\\\"gbk\\\"?>\u{0}\"}";
         assert_eq!(to_utf8(json.as_bytes(), None), json.replace('\0', ""));
+    }
+
+    #[test]
+    fn emails_touching_multibyte_characters_get_a_space_on_that_side() {
+        let cases = [
+            (
+                "编辑部（bjb@lanshan.gov.cn）",
+                "编辑部（ bjb@lanshan.gov.cn ）",
+            ),
+            ("兰山 lsfb@lanshan.gov.cn", "兰山 lsfb@lanshan.gov.cn"),
+            ("&#12288;a@b.cn&#12288;", "&#12288; a@b.cn &#12288;"),
+            ("<![CDATA[a@b.cn]]>", "<![CDATA[ a@b.cn ]]>"),
+            ("<author>a@b.cn</author>", "<author> a@b.cn </author>"),
+            ("兰&lt;[(a@b.cn&gt;])。", "兰 &lt;[(a@b.cn&gt;]) 。"),
+            ("x a@b.cn y", "x a@b.cn y"),
+        ];
+        for (raw, padded) in cases {
+            assert_eq!(pad_emails(raw, true), padded, "{raw}");
+        }
+        let json = r#"{"items":[{"author":{"name":"\u3000a@b.cn"}}]}"#;
+        let padded = "{\"items\":[{\"author\":{\"name\":\"\u{3000} a@b.cn\"}}]}";
+        assert_eq!(pad_json_emails(json).as_deref(), Some(padded));
     }
 
     #[test]

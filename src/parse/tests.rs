@@ -293,3 +293,15 @@ fn a_gbk_captcha_page_is_reported_as_html_with_its_title() {
         Err(ParseError::Html("title \"安全验证\"".to_string()))
     );
 }
+
+#[test]
+fn an_author_whose_email_touches_chinese_punctuation_parses_instead_of_panicking() {
+    let classifier = Classifier::new(&BTreeMap::new()).expect("patterns");
+    let body = chinese_rss("").replace(
+        "<item>",
+        "<managingEditor>编辑部（bjb@lanshan.gov.cn）</managingEditor><item><author>兰山发布\u{3000}lsfb@lanshan.gov.cn</author>",
+    );
+    let feed = parse_feed(body.as_bytes(), Platform::Website, &classifier, now())
+        .expect("a feed with Chinese author names");
+    assert_eq!(feed.posts.len(), 1);
+}
