@@ -111,7 +111,8 @@ pub fn classify_failure(
 
 /// The error message in an RSSHub JSON error, an HTML error page or plain text.
 pub fn error_message(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+    let head = body.get(..body.len().min(64 * 1024)).unwrap_or(body);
+    let text = String::from_utf8_lossy(head);
     let trimmed = text.trim();
     if trimmed.starts_with('{') {
         if let Ok(json) = serde_json::from_str::<serde_json::Value>(trimmed) {
@@ -140,9 +141,10 @@ pub fn error_message(body: &[u8]) -> String {
 fn html_text(html: &str) -> String {
     let tag = Regex::new(r"(?s)<script.*?</script>|<style.*?</style>|<[^>]*>")
         .expect("the tag pattern is valid");
-    if let Some(start) = html.find("<code") {
-        if let Some(end) = html[start..].find("</code>") {
-            let inner = tag.replace_all(&html[start..start + end], " ");
+    let code = html.find("<code").and_then(|start| html.get(start..));
+    if let Some(code) = code {
+        if let Some(code) = code.find("</code>").and_then(|end| code.get(..end)) {
+            let inner = tag.replace_all(code, " ");
             let inner = inner.split_whitespace().collect::<Vec<_>>().join(" ");
             if !inner.is_empty() {
                 return crate::parse::truncate(&inner, 300);

@@ -1,10 +1,10 @@
 //! The one shared HTTP client and a single conditional GET.
 
-use super::{FetchFailure, Outcome, Patterns, classify_failure};
+use super::{FetchFailure, Outcome, Patterns, classify_failure, hints};
 use crate::config::PollSettings;
 use reqwest::header::{
-    ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED, RETRY_AFTER,
+    ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE,
+    IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
 };
 use std::time::Duration;
 use url::Url;
@@ -14,6 +14,8 @@ const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (government new-media supervision; +https://github.com/xunjian)"
 );
+/// What a body buffer starts at when the server sends no `Content-Length`.
+const FIRST_BODY_CAPACITY: usize = 16 * 1024;
 const ACCEPT_FEEDS: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
      application/json;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5";
 
@@ -27,6 +29,9 @@ pub struct Fetched {
     /// `Cache-Control: max-age`.
     pub max_age: Option<Duration>,
     pub retry_after: Option<Duration>,
+    /// The `Content-Type` charset, for bodies that neither start with a BOM
+    /// nor declare their own.
+    pub charset: Option<String>,
 }
 
 /// Fetches feeds politely: one client, timeouts, a body cap, same-origin redirects.
@@ -110,6 +115,7 @@ impl Fetcher {
                     .or_else(|| last_modified.map(str::to_owned)),
                 max_age: max_age(&headers),
                 retry_after,
+                charset: None,
             });
         }
         let body = self.read_body(response).await?;
@@ -125,6 +131,7 @@ impl Fetcher {
             last_modified: header(&headers, LAST_MODIFIED),
             max_age: max_age(&headers),
             retry_after,
+            charset: header(&headers, CONTENT_TYPE).and_then(|v| hints::charset(&v)),
         })
     }
 
@@ -159,11 +166,15 @@ impl Fetcher {
         if declared.is_some_and(|n| n > self.max_body_bytes) {
             return Err(too_large());
         }
-        let mut body = Vec::with_capacity(declared.unwrap_or(16 * 1024).min(self.max_body_bytes));
+        let mut body = Vec::with_capacity(
+            declared
+                .unwrap_or(FIRST_BODY_CAPACITY)
+                .min(self.max_body_bytes),
+        );
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > self.max_body_bytes {
+                    if body.len().saturating_add(chunk.len()) > self.max_body_bytes {
                         return Err(too_large());
                     }
                     body.extend_from_slice(&chunk);
@@ -231,28 +242,11 @@ fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<Stri
 }
 
 fn max_age(headers: &HeaderMap) -> Option<Duration> {
-    let value = header(headers, CACHE_CONTROL)?;
-    value.split(',').find_map(|part| {
-        let part = part.trim();
-        let seconds = part
-            .strip_prefix("max-age=")
-            .or_else(|| part.strip_prefix("s-maxage="))?;
-        seconds
-            .trim_matches('"')
-            .parse::<u64>()
-            .ok()
-            .map(Duration::from_secs)
-    })
+    hints::max_age(&header(headers, CACHE_CONTROL)?)
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = header(headers, RETRY_AFTER)?;
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(&value).ok()?;
-    let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    wait.to_std().ok()
+    hints::retry_after(&header(headers, RETRY_AFTER)?, chrono::Utc::now())
 }
 
 #[cfg(test)]

@@ -4,9 +4,15 @@
 //! In: a URL built from the register (proxy + route, or a feed URL) and the
 //! validators from the last fetch. Out: a body with caching hints, or a
 //! [`FetchFailure`] with its [`Outcome`] and a message a person can act on.
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
 
 mod classify;
 mod client;
+pub mod hints;
 
 pub use classify::{Patterns, classify_failure};
 pub use client::{Fetched, Fetcher};

@@ -2,9 +2,16 @@
 //!
 //! Reads RSS 0.9x/1.0/2.0, Atom and JSON Feed (feed-rs), gives every item a
 //! stable dedup key, a publication time that cannot lie about the future, and
-//! a kind (original / repost / unknown) with the evidence for it.
+//! a kind (original / repost / unknown) with the evidence for it. Bodies in
+//! any charset are decoded to UTF-8 first (see `decode`).
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
 
 mod classify;
+mod decode;
 mod dedup;
 
 pub use classify::{Classifier, PostKind};
@@ -49,21 +56,36 @@ pub enum ParseError {
     Empty,
 }
 
-/// Parses a feed body fetched at `fetched_at` for an account on `platform`.
+/// Parses a feed body fetched at `fetched_at` for an account on `platform`,
+/// with no charset from HTTP (the body and its declaration decide).
 pub fn parse_feed(
     body: &[u8],
     platform: Platform,
     classifier: &Classifier,
     fetched_at: DateTime<Utc>,
 ) -> Result<ParsedFeed, ParseError> {
-    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]).to_ascii_lowercase();
+    parse_feed_with_charset(body, None, platform, classifier, fetched_at)
+}
+
+/// Parses a feed body served with the `Content-Type` charset `http_charset`.
+/// A BOM, or a declaration that decodes the body, wins over the HTTP charset.
+pub fn parse_feed_with_charset(
+    body: &[u8],
+    http_charset: Option<&str>,
+    platform: Platform,
+    classifier: &Classifier,
+    fetched_at: DateTime<Utc>,
+) -> Result<ParsedFeed, ParseError> {
+    let text = decode::to_utf8(body, http_charset);
+    let head = prefix(&text, 1024).to_ascii_lowercase();
     let trimmed = head.trim_start_matches('\u{feff}').trim_start();
     if trimmed.is_empty() {
         return Err(ParseError::Empty);
     }
     if trimmed.starts_with("<!doctype html") || trimmed.starts_with("<html") {
-        return Err(ParseError::Html(html_title(body)));
+        return Err(ParseError::Html(html_title(&text)));
     }
+    let body = text.as_bytes();
     let parser = feed_rs::parser::Builder::new()
         // An empty id marks "the feed gave none": the dedup key then falls back to the link.
         .id_generator(|_, _, _| String::new())
@@ -76,44 +98,11 @@ pub fn parse_feed(
         .title
         .map(|t| t.content.trim().to_string())
         .filter(|t| !t.is_empty());
-    let mut posts = Vec::with_capacity(feed.entries.len());
-    for entry in feed.entries {
-        let link = entry.links.first().map(|l| l.href.trim().to_string());
-        let item_title = entry.title.map(|t| t.content);
-        let summary = entry.summary.map(|t| t.content).unwrap_or_default();
-        let content = entry.content.and_then(|c| c.body).unwrap_or_default();
-        let text = if content.len() >= summary.len() {
-            content
-        } else {
-            summary
-        };
-        let key = dedup_key(&entry.id, link.as_deref(), item_title.as_deref(), &text);
-        let (published_at, is_date_estimated) = match entry.published.or(entry.updated) {
-            Some(at) if at > fetched_at => (fetched_at, false),
-            Some(at) => (at, false),
-            None => (fetched_at, true),
-        };
-        let verdict = classifier.classify(
-            platform,
-            item_title.as_deref().unwrap_or(""),
-            &text,
-            title.as_deref(),
-        );
-        posts.push(Post {
-            dedup_key: key,
-            published_at,
-            is_date_estimated,
-            title: item_title.map(|t| truncate(t.trim(), 500)),
-            link,
-            author: entry
-                .authors
-                .first()
-                .and_then(|a| a.name.as_deref())
-                .map(|name| truncate(name.trim(), 200)),
-            kind: verdict.0,
-            evidence: verdict.1,
-        });
-    }
+    let posts = feed
+        .entries
+        .into_iter()
+        .map(|entry| to_post(entry, platform, classifier, title.as_deref(), fetched_at))
+        .collect();
     Ok(ParsedFeed {
         title,
         ttl_minutes: feed.ttl,
@@ -121,28 +110,83 @@ pub fn parse_feed(
     })
 }
 
-fn html_title(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+/// One feed item as a post of the feed called `feed_title`.
+fn to_post(
+    entry: feed_rs::model::Entry,
+    platform: Platform,
+    classifier: &Classifier,
+    feed_title: Option<&str>,
+    fetched_at: DateTime<Utc>,
+) -> Post {
+    let link = entry.links.first().map(|l| l.href.trim().to_string());
+    let item_title = entry.title.map(|t| t.content);
+    let summary = entry.summary.map(|t| t.content).unwrap_or_default();
+    let content = entry.content.and_then(|c| c.body).unwrap_or_default();
+    let text = if content.len() >= summary.len() {
+        content
+    } else {
+        summary
+    };
+    let key = dedup_key(&entry.id, link.as_deref(), item_title.as_deref(), &text);
+    let (published_at, is_date_estimated) = match entry.published.or(entry.updated) {
+        Some(at) if at > fetched_at => (fetched_at, false),
+        Some(at) => (at, false),
+        None => (fetched_at, true),
+    };
+    let verdict = classifier.classify(
+        platform,
+        item_title.as_deref().unwrap_or(""),
+        &text,
+        feed_title,
+    );
+    Post {
+        dedup_key: key,
+        published_at,
+        is_date_estimated,
+        title: item_title.map(|t| truncate(t.trim(), 500)),
+        link,
+        author: entry
+            .authors
+            .first()
+            .and_then(|a| a.name.as_deref())
+            .map(|name| truncate(name.trim(), 200)),
+        kind: verdict.0,
+        evidence: verdict.1,
+    }
+}
+
+fn html_title(text: &str) -> String {
+    let text = prefix(text, 64 * 1024);
     let lower = text.to_ascii_lowercase();
     let title = lower
         .find("<title>")
-        .and_then(|start| {
-            let rest = &text[start + 7..];
-            rest.find("</").map(|end| rest[..end].trim().to_string())
-        })
+        // `lower` and `text` share byte offsets: only ASCII letters changed case.
+        .and_then(|start| text.get(start.checked_add("<title>".len())?..))
+        .and_then(|rest| rest.get(..rest.find("</")?))
+        .map(str::trim)
         .filter(|t| !t.is_empty());
     title.map_or_else(
         || "no title".to_string(),
-        |t| format!("title \"{}\"", truncate(&t, 120)),
+        |t| format!("title \"{}\"", truncate(t, 120)),
     )
 }
 
 /// At most `max` characters, on a character boundary.
 pub fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
+        Some((cut, _)) => format!("{}…", prefix(text, cut)),
         None => text.to_string(),
     }
+}
+
+/// The longest prefix of `text` of at most `max_bytes` bytes that ends on a
+/// character boundary.
+fn prefix(text: &str, max_bytes: usize) -> &str {
+    let mut end = max_bytes.min(text.len());
+    while !text.is_char_boundary(end) {
+        end = end.saturating_sub(1);
+    }
+    text.get(..end).unwrap_or_default()
 }
 
 fn one_line(text: &str) -> String {
@@ -150,4 +194,5 @@ fn one_line(text: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 mod tests;

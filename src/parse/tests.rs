@@ -187,3 +187,121 @@ fn configured_patterns_mark_reposts_with_their_evidence() {
     assert_eq!(kind, PostKind::Repost);
     assert_eq!(evidence, "configured pattern /#转发#/ matched");
 }
+
+/// A small RSS feed in Chinese after the given XML declaration.
+fn chinese_rss(declaration: &str) -> String {
+    format!(
+        "{declaration}<rss version=\"2.0\"><channel><title>兰山发布</title><ttl>30</ttl>\
+         <item><title>义堂镇通知</title><link>https://www.lanshan.gov.cn/a/1.html</link>\
+         <description>来源：本站</description></item></channel></rss>"
+    )
+}
+
+fn utf16(text: &str, is_big_endian: bool) -> Vec<u8> {
+    let bom: [u8; 2] = if is_big_endian {
+        [0xFE, 0xFF]
+    } else {
+        [0xFF, 0xFE]
+    };
+    let mut bytes = bom.to_vec();
+    for unit in text.encode_utf16() {
+        bytes.extend_from_slice(&if is_big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        });
+    }
+    bytes
+}
+
+fn assert_chinese_feed(result: Result<ParsedFeed, ParseError>, case: &str) {
+    let feed = result.unwrap_or_else(|e| panic!("{case}: {e}"));
+    assert_eq!(feed.title.as_deref(), Some("兰山发布"), "{case}");
+    assert_eq!(feed.ttl_minutes, Some(30), "{case}");
+    assert_eq!(feed.posts.len(), 1, "{case}");
+    assert_eq!(feed.posts[0].title.as_deref(), Some("义堂镇通知"), "{case}");
+    assert_eq!(feed.posts[0].kind, PostKind::Original, "{case}");
+}
+
+#[test]
+fn a_utf16be_feed_with_a_bom_declaring_utf16_parses_instead_of_panicking() {
+    let classifier = Classifier::new(&BTreeMap::new()).expect("patterns");
+    let body = utf16(
+        &chinese_rss(r#"<?xml version="1.0" encoding="UTF-16"?>"#),
+        true,
+    );
+    let result = parse_feed(&body, Platform::Website, &classifier, now());
+    assert_chinese_feed(result, "UTF-16BE declaring UTF-16");
+}
+
+#[test]
+fn a_utf16le_feed_with_a_bom_declaring_gbk_parses_instead_of_panicking() {
+    let classifier = Classifier::new(&BTreeMap::new()).expect("patterns");
+    let body = utf16(
+        &chinese_rss(r#"<?xml version="1.0" encoding="GBK"?>"#),
+        false,
+    );
+    let result = parse_feed(&body, Platform::Website, &classifier, now());
+    assert_chinese_feed(result, "UTF-16LE declaring GBK");
+}
+
+#[test]
+fn gbk_feeds_parse_whether_the_declaration_or_the_http_charset_names_the_charset() {
+    let classifier = Classifier::new(&BTreeMap::new()).expect("patterns");
+    let gbk = |text: &str| encoding_rs::GBK.encode(text).0.into_owned();
+    let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+        (
+            "declared GBK",
+            gbk(&chinese_rss(r#"<?xml version="1.0" encoding="GBK"?>"#)),
+            None,
+        ),
+        (
+            "declared gb2312, served as UTF-8",
+            gbk(&chinese_rss(r#"<?xml version="1.0" encoding="gb2312"?>"#)),
+            Some("utf-8"),
+        ),
+        (
+            "declared UTF-8, served as GBK",
+            gbk(&chinese_rss(r#"<?xml version="1.0" encoding="UTF-8"?>"#)),
+            Some("GBK"),
+        ),
+        (
+            "undeclared, served as GB18030",
+            gbk(&chinese_rss("")),
+            Some("gb18030"),
+        ),
+        ("named nowhere", gbk(&chinese_rss("")), None),
+        (
+            "UTF-8 declared as GBK",
+            chinese_rss(r#"<?xml version="1.0" encoding="GBK"?>"#).into_bytes(),
+            Some("gbk"),
+        ),
+    ];
+    for (case, body, charset) in cases {
+        let result = parse_feed_with_charset(&body, charset, Platform::Website, &classifier, now());
+        assert_chinese_feed(result, case);
+    }
+}
+
+#[test]
+fn a_gbk_captcha_page_is_reported_as_html_with_its_title() {
+    let classifier = Classifier::new(&BTreeMap::new()).expect("patterns");
+    let page = "<!DOCTYPE html><html><head><title>安全验证</title></head></html>";
+    let body = encoding_rs::GBK.encode(page).0.into_owned();
+    assert_eq!(
+        parse_feed_with_charset(&body, Some("gbk"), Platform::Website, &classifier, now()),
+        Err(ParseError::Html("title \"安全验证\"".to_string()))
+    );
+}
+
+#[test]
+fn an_author_whose_email_touches_chinese_punctuation_parses_instead_of_panicking() {
+    let classifier = Classifier::new(&BTreeMap::new()).expect("patterns");
+    let body = chinese_rss("").replace(
+        "<item>",
+        "<managingEditor>编辑部（bjb@lanshan.gov.cn）</managingEditor><item><author>兰山发布\u{3000}lsfb@lanshan.gov.cn</author>",
+    );
+    let feed = parse_feed(body.as_bytes(), Platform::Website, &classifier, now())
+        .expect("a feed with Chinese author names");
+    assert_eq!(feed.posts.len(), 1);
+}

@@ -3,17 +3,22 @@
 //! In: the stored register and fetch states, the settings, `now`.
 //! Out: new posts and fetch states in storage, a [`PollReport`] per account.
 //! One account failing never stops the others.
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
 
 pub mod schedule;
 
 use crate::config::{Redactor, Settings, loggable_url};
 use crate::fetch::{FetchFailure, FetchState, Fetched, Fetcher, Outcome};
-use crate::parse::{Classifier, ParseError, parse_feed};
+use crate::parse::{Classifier, ParseError, parse_feed_with_charset};
 use crate::registry::{Account, Platform, Source};
 use crate::storage::Store;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use schedule::{ScheduleInput, next_check_at};
+use schedule::{ScheduleInput, minutes, next_check_at};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,7 +126,9 @@ impl Poller {
         let mut reports: Vec<PollReport> = futures_util::stream::iter(jobs)
             .map(move |(account, state)| async move {
                 let report = self.poll_guarded(&account, state, now).await;
-                let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let finished = done
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    .saturating_add(1);
                 progress(finished, total);
                 report
             })
@@ -222,12 +229,16 @@ impl Poller {
             Ok(f) if f.outcome == Outcome::NotModified => {
                 (Outcome::NotModified, None, Some(304), Some(f))
             }
-            Ok(f) => match parse_feed(&f.body, account.platform, &self.classifier, now) {
+            Ok(f) => match parse_feed_with_charset(
+                &f.body,
+                f.charset.as_deref(),
+                account.platform,
+                &self.classifier,
+                now,
+            ) {
                 Ok(feed) => {
                     posts = feed.posts;
-                    ttl = feed
-                        .ttl_minutes
-                        .map(|m| Duration::from_secs(u64::from(m) * 60));
+                    ttl = feed.ttl_minutes.map(minutes);
                     let mut f = f;
                     f.body = Vec::new();
                     let title = feed.title;
@@ -256,6 +267,7 @@ impl Poller {
                     last_modified: None,
                     max_age: None,
                     retry_after: Some(r),
+                    charset: None,
                 });
                 (
                     failure.outcome,
@@ -284,18 +296,14 @@ impl Poller {
                 .settings
                 .proxies
                 .get(proxy)
-                .map_or(Duration::ZERO, |p| {
-                    Duration::from_secs(u64::from(p.min_interval_minutes) * 60)
-                }),
+                .map_or(Duration::ZERO, |p| minutes(p.min_interval_minutes)),
             Source::Feed { .. } => Duration::ZERO,
         };
         let schedule = ScheduleInput {
             account_id: &account.id,
             outcome,
             consecutive_failures: next.consecutive_failures,
-            interval: Duration::from_secs(
-                u64::from(self.settings.poll.interval_minutes_for(account.platform)) * 60,
-            ),
+            interval: minutes(self.settings.poll.interval_minutes_for(account.platform)),
             min_interval,
             max_age: hints.as_ref().and_then(|h| h.max_age),
             ttl,
@@ -350,7 +358,7 @@ impl Poller {
         let mut verdicts = Vec::new();
         for (name, proxy) in &self.settings.proxies {
             let (attempted, troubled) = tally.get(name).copied().unwrap_or_default();
-            let is_clustered = troubled > 0 && troubled * 2 >= attempted;
+            let is_clustered = troubled > 0 && troubled.saturating_mul(2) >= attempted;
             if !is_clustered && !was_down.contains(name) {
                 if attempted > 0 {
                     verdicts.push(ProxyVerdict {
@@ -419,8 +427,10 @@ fn tally_by_proxy(
     for report in reports {
         if let Some(proxy) = proxy_of.get(report.account_id.as_str()) {
             let entry = tally.entry((*proxy).to_string()).or_default();
-            entry.0 += 1;
-            entry.1 += usize::from(report.outcome.is_proxy_trouble());
+            entry.0 = entry.0.saturating_add(1);
+            entry.1 = entry
+                .1
+                .saturating_add(usize::from(report.outcome.is_proxy_trouble()));
         }
     }
     tally

@@ -605,3 +605,103 @@ async fn accounts_become_due_again_after_their_interval() {
         db.finish().await;
     }
 }
+
+/// An RSS feed in Chinese after `declaration`, with `<ttl>` `ttl`.
+fn chinese_rss(declaration: &str, ttl: &str) -> String {
+    format!(
+        "{declaration}<rss version=\"2.0\"><channel><title>兰山发布</title><ttl>{ttl}</ttl>\
+         <item><title>义堂镇通知</title><link>https://www.lanshan.gov.cn/a/1.html</link></item>\
+         </channel></rss>"
+    )
+}
+
+fn utf16_with_bom(text: &str, is_big_endian: bool) -> Vec<u8> {
+    let mut bytes = if is_big_endian {
+        vec![0xFE, 0xFF]
+    } else {
+        vec![0xFF, 0xFE]
+    };
+    for unit in text.encode_utf16() {
+        bytes.extend_from_slice(&if is_big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        });
+    }
+    bytes
+}
+
+#[tokio::test]
+async fn hostile_feeds_and_headers_neither_stop_the_cycle_nor_postpone_accounts_past_a_day() {
+    let server = FeedServer::start().await;
+    server.set("/healthz", Reply::ok("ok"));
+    let plain = chinese_rss("", "30");
+    let cases: Vec<(&str, Reply, Outcome)> = vec![
+        (
+            "utf16be",
+            Reply::ok(utf16_with_bom(
+                &chinese_rss(r#"<?xml version="1.0" encoding="UTF-16"?>"#, "30"),
+                true,
+            )),
+            Outcome::Ok,
+        ),
+        (
+            "utf16le-gbk",
+            Reply::ok(utf16_with_bom(
+                &chinese_rss(r#"<?xml version="1.0" encoding="GBK"?>"#, "30"),
+                false,
+            )),
+            Outcome::Ok,
+        ),
+        (
+            "gbk",
+            Reply::ok(encoding_rs::GBK.encode(&plain).0.into_owned())
+                .header("Content-Type", "application/rss+xml; charset=GBK"),
+            Outcome::Ok,
+        ),
+        (
+            "max-age-u64",
+            Reply::ok(plain.clone()).header("Cache-Control", "max-age=18446744073709551615"),
+            Outcome::Ok,
+        ),
+        (
+            "max-age-1e13",
+            Reply::ok(plain.clone()).header("Cache-Control", "max-age=10000000000000"),
+            Outcome::Ok,
+        ),
+        (
+            "ttl-u32",
+            Reply::ok(chinese_rss("", "4294967295")),
+            Outcome::Ok,
+        ),
+        (
+            "retry-after-u64",
+            Reply::status(429, "slow down").header("Retry-After", "18446744073709551615"),
+            Outcome::RetrySoon,
+        ),
+    ];
+    let latest = at(NOW) + chrono::Duration::hours(24) + chrono::Duration::minutes(144);
+    for db in test_dbs("poll_hostile").await {
+        let settings = settings(&db, &server, "");
+        let mut accounts = Vec::new();
+        for (id, reply, _) in &cases {
+            server.set(&format!("/{id}.xml"), reply.clone());
+            let url = format!("{}/{id}.xml", server.base());
+            accounts.push(account(id, "website", &feed(&url)));
+        }
+        register(&db, &settings, &accounts).await;
+        let reports = poll_all(&settings, &db, NOW).await;
+        assert_eq!(reports.len(), cases.len(), "{reports:?}");
+        let states = db.store.fetch_states().await.expect("states");
+        for (id, _, outcome) in &cases {
+            let r = report(&reports, id);
+            assert_eq!(r.outcome, *outcome, "{r:?}");
+            assert!(r.next_check_at <= latest, "{r:?}");
+            if *outcome == Outcome::Ok {
+                assert_eq!(r.new_posts, 1, "{r:?}");
+                assert_eq!(states[*id].feed_title.as_deref(), Some("兰山发布"), "{id}");
+            }
+        }
+        db.finish().await;
+    }
+}

@@ -1,0 +1,147 @@
+//! The fuzz targets' bodies, shared with the main crate's corpus replay test
+//! (`tests/fuzz_corpus.rs` includes this file), so a crash found here and the
+//! test that keeps it fixed run the very same code.
+//!
+//! Each function takes the raw input and panics only on a defect: the code
+//! under test panicked, or broke a promise checked here.
+
+use chrono::{DateTime, Utc};
+use std::sync::OnceLock;
+use std::time::Duration;
+use xunjian::fetch::{Outcome, Patterns, classify_failure, hints};
+use xunjian::parse::{Classifier, parse_feed, parse_feed_with_charset};
+use xunjian::poll::schedule::{MAX_HINT, ScheduleInput, minutes, next_check_at};
+use xunjian::registry::Platform;
+
+/// HTTP charsets a feed may be served with, including wrong and odd ones.
+const CHARSETS: [&str; 12] = [
+    "utf-8",
+    "gbk",
+    "gb2312",
+    "gb18030",
+    "utf-16",
+    "utf-16be",
+    "big5",
+    "shift_jis",
+    "iso-2022-kr",
+    "x-user-defined",
+    "windows-1252",
+    "no-such-charset",
+];
+
+fn fetched_at() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).expect("a valid fixed time")
+}
+
+/// `parse_feed` on the bytes as they are, then with an HTTP charset and
+/// platform picked by the first byte: a result, never a panic, and no post
+/// dated after the fetch.
+pub fn feed_parse(data: &[u8]) {
+    static CLASSIFIER: OnceLock<Classifier> = OnceLock::new();
+    let classifier = CLASSIFIER.get_or_init(|| {
+        Classifier::new(&Default::default()).expect("the built-in patterns compile")
+    });
+    let pick = usize::from(data.first().copied().unwrap_or(0));
+    let platform = Platform::ALL[pick % Platform::ALL.len()];
+    let results = [
+        parse_feed(data, Platform::Website, classifier, fetched_at()),
+        parse_feed_with_charset(
+            data,
+            Some(CHARSETS[pick % CHARSETS.len()]),
+            platform,
+            classifier,
+            fetched_at(),
+        ),
+    ];
+    for result in results {
+        match result {
+            Ok(feed) => {
+                for post in &feed.posts {
+                    assert!(post.published_at <= fetched_at(), "{post:?}");
+                }
+            }
+            Err(err) => assert!(!err.to_string().is_empty()),
+        }
+    }
+}
+
+/// `classify_failure` on a status (first two bytes), proxy or not (third
+/// byte) and a body (the rest).
+pub fn failure_classify(data: &[u8]) {
+    static PATTERNS: OnceLock<Patterns> = OnceLock::new();
+    let patterns =
+        PATTERNS.get_or_init(|| Patterns::new(&[], &[]).expect("the built-in patterns compile"));
+    let (status, rest) = match data {
+        [high, low, rest @ ..] => (u16::from_be_bytes([*high, *low]), rest),
+        _ => (503, data),
+    };
+    let (is_proxy, body) = match rest {
+        [flag, body @ ..] => (flag & 1 == 1, body),
+        [] => (true, rest),
+    };
+    let failure = classify_failure(status, body, is_proxy, patterns);
+    assert_eq!(failure.http_status, Some(status));
+    assert!(failure.outcome.is_failure());
+}
+
+/// Header lines → hints → the next check: `Cache-Control`, `Retry-After`,
+/// `Content-Type`, a `<ttl>` in minutes, the outcome, the failure count and
+/// the interval in minutes, one per line. With a sane interval the check is
+/// due within a day and a tenth of jitter, whatever the server said.
+pub fn schedule_headers(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let mut line = || lines.next().unwrap_or("");
+    let now = fetched_at();
+    let max_age = hints::max_age(line());
+    let retry_after = hints::retry_after(line(), now);
+    let _charset = hints::charset(line());
+    let ttl = line().trim().parse::<u32>().ok().map(minutes);
+    let outcome = line()
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| Outcome::ALL.get(i % Outcome::ALL.len()).copied())
+        .unwrap_or(Outcome::Ok);
+    let consecutive_failures = line().trim().parse::<u32>().unwrap_or(0);
+    let interval_minutes = line().trim().parse::<u32>().unwrap_or(120);
+    let input = ScheduleInput {
+        account_id: "fuzz",
+        outcome,
+        consecutive_failures,
+        interval: minutes(interval_minutes),
+        min_interval: Duration::from_secs(300),
+        max_age,
+        ttl,
+        retry_after,
+    };
+    let next = next_check_at(&input, now);
+    assert!(next >= now, "{input:?} → {next}");
+    if minutes(interval_minutes) <= MAX_HINT {
+        let longest = chrono::Duration::from_std(MAX_HINT + MAX_HINT / 10).expect("a day fits");
+        assert!(next <= now + longest, "{input:?} → {next}");
+    }
+}
+
+/// `registry::load::parse` on the text: a register or a list of problems.
+pub fn accounts_toml(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let proxies = ["rsshub".to_string(), "wewe".to_string()];
+    let ctx = xunjian::registry::load::Context { proxies: &proxies };
+    if let Err(err) = xunjian::registry::load::parse("accounts.toml", text, &ctx) {
+        assert!(!err.problems.is_empty());
+    }
+}
+
+/// `commands::parse_duration` on the text: at most 90 days, never a panic.
+pub fn chat_command(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(length) = xunjian::commands::parse_duration(text) {
+        assert!(length <= chrono::Duration::days(90), "{text:?}");
+        assert!(length > chrono::Duration::zero(), "{text:?}");
+    }
+}

@@ -1,0 +1,309 @@
+//! Feed bytes in any charset → UTF-8 text that declares UTF-8 or nothing.
+//!
+//! feed-rs hands XML to quick-xml's decoding reader, which switches decoder
+//! when it meets an `<?xml … encoding="…"?>` and panics when that happens
+//! after its first 64 bytes were decoded (a UTF-16 body declaring "UTF-16" or
+//! "GBK" is enough). So every body is decoded here, and what the XML parser
+//! sees is UTF-8 whose declarations all say UTF-8.
+//!
+//! The charset is decided, in order, by:
+//! 1. a byte order mark;
+//! 2. the `<?xml` pattern of BOM-less UTF-16 (XML 1.0 appendix F);
+//! 3. valid UTF-8, kept as it is: servers and declarations often name a
+//!    legacy charset for a body that is already UTF-8;
+//! 4. the XML declaration's encoding, then the HTTP `Content-Type` charset,
+//!    the first that decodes the body without errors;
+//! 5. GB18030 (a superset of GBK and GB2312) when nothing was declared and it
+//!    decodes cleanly; else the first declared charset, or UTF-8, with
+//!    replacement characters.
+//!
+//! feed-rs 3.0.0 also slices author strings next to an e-mail address by
+//! bytes (`parse_person_name_email`), which panics when the address touches
+//! a multi-byte character: `编辑部（bjb@lanshan.gov.cn）`. So e-mail addresses
+//! that touch one get a space on that side (see `pad_emails`).
+
+use encoding_rs::{Encoding, GB18030, UTF_8, UTF_16BE, UTF_16LE};
+use regex::{Captures, Regex};
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+/// An e-mail address as feed-rs finds one, with the literal delimiters its
+/// pattern allows (`<[(` … `>])`), raw or escaped in XML.
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:(?:<|&lt;)\[\()?[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?:(?:>|&gt;)\]\))?",
+    )
+    .expect("the e-mail pattern is valid")
+});
+
+/// The declaration every XML declaration in the text is replaced by.
+const UTF8_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+/// How far into the body the XML declaration is looked for.
+const DECLARATION_WINDOW: usize = 1024;
+
+/// The body as UTF-8 text, ready for feed-rs: decoded, without NULs (never
+/// legal in XML, and `<\0?\0` would make quick-xml guess UTF-16 again), and
+/// with every XML declaration saying UTF-8.
+pub fn to_utf8(body: &[u8], http_charset: Option<&str>) -> String {
+    let decoded = decode(body, http_charset);
+    let text = if decoded.contains('\0') {
+        Cow::Owned(decoded.replace('\0', ""))
+    } else {
+        decoded
+    };
+    if is_json(&text) {
+        pad_json_emails(&text).unwrap_or_else(|| text.into_owned())
+    } else {
+        pad_emails(&rewrite_declarations(&text), true).into_owned()
+    }
+}
+
+/// `text` with a space between an e-mail address and a character next to it
+/// that may decode to a multi-byte one: a non-ASCII character and, in XML,
+/// the ends of entities, CDATA sections and markup.
+fn pad_emails(text: &str, is_xml: bool) -> Cow<'_, str> {
+    EMAIL.replace_all(text, |found: &Captures<'_>| {
+        let Some(address) = found.get(0) else {
+            return String::new();
+        };
+        let before = text
+            .get(..address.start())
+            .and_then(|t| t.chars().next_back());
+        let after = text.get(address.end()..).and_then(|t| t.chars().next());
+        let is_risky = |c: Option<char>, xml_ends: &[char]| {
+            c.is_some_and(|c| !c.is_ascii() || (is_xml && xml_ends.contains(&c)))
+        };
+        let left = if is_risky(before, &[';', '[', '>']) {
+            " "
+        } else {
+            ""
+        };
+        let right = if is_risky(after, &['&', ']', '<']) {
+            " "
+        } else {
+            ""
+        };
+        format!("{left}{}{right}", address.as_str())
+    })
+}
+
+/// A JSON Feed with `pad_emails` applied to every string; `None` when the
+/// text is no JSON (feed-rs will say so) or has no e-mail address.
+fn pad_json_emails(text: &str) -> Option<String> {
+    if !EMAIL.is_match(text) {
+        return None;
+    }
+    let mut json: serde_json::Value = serde_json::from_str(text).ok()?;
+    pad_json_strings(&mut json);
+    serde_json::to_string(&json).ok()
+}
+
+fn pad_json_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => {
+            if let Cow::Owned(padded) = pad_emails(s, false) {
+                *s = padded;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(pad_json_strings),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(pad_json_strings),
+        _ => {}
+    }
+}
+
+/// The body decoded to text by the rules in the module header.
+fn decode<'b>(body: &'b [u8], http_charset: Option<&str>) -> Cow<'b, str> {
+    if let Some((encoding, bom_length)) = Encoding::for_bom(body) {
+        let rest = body.get(bom_length..).unwrap_or_default();
+        return encoding.decode_without_bom_handling(rest).0;
+    }
+    if let Some(encoding) = utf16_without_bom(body) {
+        return encoding.decode_without_bom_handling(body).0;
+    }
+    if let Ok(text) = std::str::from_utf8(body) {
+        return Cow::Borrowed(text);
+    }
+    // Without a BOM or the UTF-16 pattern the body is ASCII-compatible, so a
+    // declared UTF-16 is a lie and decoding with it would make nonsense.
+    let declared: Vec<&'static Encoding> = [declared_encoding(body), http_charset]
+        .into_iter()
+        .flatten()
+        .filter_map(|label| Encoding::for_label(label.trim().as_bytes()))
+        .filter(|encoding| *encoding != UTF_16LE && *encoding != UTF_16BE)
+        .collect();
+    let clean = declared
+        .iter()
+        .copied()
+        .chain(declared.is_empty().then_some(GB18030))
+        .find_map(|encoding| encoding.decode_without_bom_handling_and_without_replacement(body));
+    if let Some(text) = clean {
+        return text;
+    }
+    let fallback = declared.first().copied().unwrap_or(UTF_8);
+    fallback.decode_without_bom_handling(body).0
+}
+
+/// UTF-16 announced by the byte pattern of `<?` without a BOM.
+fn utf16_without_bom(body: &[u8]) -> Option<&'static Encoding> {
+    match body {
+        [0, b'<', 0, b'?', ..] => Some(UTF_16BE),
+        [b'<', 0, b'?', 0, ..] => Some(UTF_16LE),
+        _ => None,
+    }
+}
+
+/// The `encoding` of an XML declaration at the start of an ASCII-compatible body.
+fn declared_encoding(body: &[u8]) -> Option<&str> {
+    let head = body.get(..body.len().min(DECLARATION_WINDOW))?;
+    let head = head.trim_ascii_start();
+    let declaration = head.strip_prefix(b"<?xml")?;
+    let end = declaration.windows(2).position(|w| w == b"?>")?;
+    let declaration = std::str::from_utf8(declaration.get(..end)?).ok()?;
+    let (_, after) = declaration.split_once("encoding")?;
+    let value = after.trim_start().strip_prefix('=')?.trim_start();
+    let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = value.strip_prefix(quote)?;
+    value.split(quote).next()
+}
+
+/// True when feed-rs will read the text as a JSON Feed: its first `<` or
+/// `{` is a `{` (the test feed-rs itself makes).
+fn is_json(text: &str) -> bool {
+    text.find(['<', '{'])
+        .and_then(|at| text.get(at..))
+        .is_some_and(|rest| rest.starts_with('{'))
+}
+
+/// Every `<?xml …?>` (what quick-xml reads as a declaration: `<?xml` then
+/// whitespace or `?>`) replaced by one that declares UTF-8.
+fn rewrite_declarations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("<?xml") {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        let after_target = from.get("<?xml".len()..).unwrap_or_default();
+        let is_declaration =
+            after_target.starts_with("?>") || after_target.starts_with([' ', '\t', '\r', '\n']);
+        match after_target.find("?>") {
+            Some(end) if is_declaration => {
+                out.push_str(UTF8_DECLARATION);
+                rest = after_target
+                    .get(end..)
+                    .and_then(|r| r.strip_prefix("?>"))
+                    .unwrap_or_default();
+            }
+            _ => {
+                out.push_str("<?xml");
+                rest = after_target;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+mod tests {
+    use super::*;
+
+    fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        if bom {
+            bytes.extend_from_slice(if big_endian {
+                &[0xFE, 0xFF]
+            } else {
+                &[0xFF, 0xFE]
+            });
+        }
+        for unit in text.encode_utf16() {
+            let pair = if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            };
+            bytes.extend_from_slice(&pair);
+        }
+        bytes
+    }
+
+    fn gbk(text: &str) -> Vec<u8> {
+        encoding_rs::GBK.encode(text).0.into_owned()
+    }
+
+    #[test]
+    fn each_charset_source_decodes_to_the_same_text() {
+        let xml = r#"<?xml version="1.0" encoding="GBK"?><rss><channel><title>兰山发布</title></channel></rss>"#;
+        let plain = r#"<rss><channel><title>兰山发布</title></channel></rss>"#;
+        let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+            ("UTF-16BE with a BOM", utf16(xml, true, true), None),
+            ("UTF-16LE with a BOM", utf16(xml, false, true), None),
+            ("UTF-16LE without a BOM", utf16(xml, false, false), None),
+            ("UTF-16BE without a BOM", utf16(xml, true, false), None),
+            ("GBK as declared", gbk(xml), None),
+            ("GBK from the HTTP charset", gbk(plain), Some("gbk")),
+            ("GBK named nowhere", gbk(plain), None),
+            ("GBK declared, HTTP says UTF-8", gbk(xml), Some("utf-8")),
+            (
+                "UTF-8 declared GBK",
+                xml.as_bytes().to_vec(),
+                Some("gb2312"),
+            ),
+        ];
+        for (case, body, charset) in cases {
+            let text = to_utf8(&body, charset);
+            assert!(text.contains("<title>兰山发布</title>"), "{case}: {text}");
+            assert!(!text.contains("GBK"), "{case}: {text}");
+        }
+    }
+
+    #[test]
+    fn every_xml_declaration_is_rewritten_to_declare_utf8() {
+        let text = "<?xml version='1.0' encoding='UTF-16'?><a>x</a><?xml\tencoding=\"gbk\"?><?xml?><?xml-stylesheet href=\"s\"?>";
+        assert_eq!(
+            rewrite_declarations(text),
+            format!(
+                "{UTF8_DECLARATION}<a>x</a>{UTF8_DECLARATION}{UTF8_DECLARATION}<?xml-stylesheet href=\"s\"?>"
+            )
+        );
+        assert_eq!(
+            rewrite_declarations("<?xml encoding='x'"),
+            "<?xml encoding='x'"
+        );
+    }
+
+    #[test]
+    fn json_feeds_are_left_as_they_are_apart_from_nuls() {
+        let json = "{\"title\":\"<?xml encoding=\\\"gbk\\\"?>\u{0}\"}";
+        assert_eq!(to_utf8(json.as_bytes(), None), json.replace('\0', ""));
+    }
+
+    #[test]
+    fn emails_touching_multibyte_characters_get_a_space_on_that_side() {
+        let cases = [
+            (
+                "编辑部（bjb@lanshan.gov.cn）",
+                "编辑部（ bjb@lanshan.gov.cn ）",
+            ),
+            ("兰山 lsfb@lanshan.gov.cn", "兰山 lsfb@lanshan.gov.cn"),
+            ("&#12288;a@b.cn&#12288;", "&#12288; a@b.cn &#12288;"),
+            ("<![CDATA[a@b.cn]]>", "<![CDATA[ a@b.cn ]]>"),
+            ("<author>a@b.cn</author>", "<author> a@b.cn </author>"),
+            ("兰&lt;[(a@b.cn&gt;])。", "兰 &lt;[(a@b.cn&gt;]) 。"),
+            ("x a@b.cn y", "x a@b.cn y"),
+        ];
+        for (raw, padded) in cases {
+            assert_eq!(pad_emails(raw, true), padded, "{raw}");
+        }
+        let json = r#"{"items":[{"author":{"name":"\u3000a@b.cn"}}]}"#;
+        let padded = "{\"items\":[{\"author\":{\"name\":\"\u{3000} a@b.cn\"}}]}";
+        assert_eq!(pad_json_emails(json).as_deref(), Some(padded));
+    }
+
+    #[test]
+    fn nuls_cannot_make_the_text_look_like_utf16_again() {
+        let body = utf16("<\0?\0xml version=\"1.0\"?><rss/>", false, true);
+        assert!(!to_utf8(&body, None).contains('\0'));
+    }
+}
