@@ -30,11 +30,7 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     let store = app.store.clone();
     let health = Health::new(crate::health::secrets_of(&settings));
     crate::health::metrics_handle();
-    let listener = match settings
-        .server
-        .address()
-        .map_err(anyhow::Error::msg)?
-    {
+    let listener = match settings.server.address().map_err(anyhow::Error::msg)? {
         Some(address) => Some(crate::server::bind(address).await?),
         None => None,
     };
@@ -46,11 +42,19 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     )?);
     let calendar = crate::inspection::load_calendar(&settings)?;
     let notifier = crate::notify::Notifier::new(&settings, store.clone())?;
-    notifier.reset_broken(&configured_channels(&app), now).await?;
+    notifier
+        .reset_broken(&configured_channels(&app), now)
+        .await?;
     let bot = notifier.telegram().map(|t| t.bot.clone());
     drop(notifier);
 
-    let mut parts = vec![Part::Database, Part::Poll, Part::Inspection, Part::Delivery, Part::Reports];
+    let mut parts = vec![
+        Part::Database,
+        Part::Poll,
+        Part::Inspection,
+        Part::Delivery,
+        Part::Reports,
+    ];
     if bot.is_some() {
         parts.push(Part::Telegram);
     }
@@ -65,54 +69,85 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     {
         let (poller, health) = (poller.clone(), health.clone());
         let stop = shutdown.clone();
-        tasks.spawn(supervise(Part::Poll, health.clone(), shutdown.clone(), move || {
-            crate::scheduler::poll_loop(poller.clone(), health.clone(), stop.clone())
-        }));
+        tasks.spawn(supervise(
+            Part::Poll,
+            health.clone(),
+            shutdown.clone(),
+            move || crate::scheduler::poll_loop(poller.clone(), health.clone(), stop.clone()),
+        ));
     }
     {
         let (inspector, health) = (inspector.clone(), health.clone());
         let stop = shutdown.clone();
-        tasks.spawn(supervise(Part::Inspection, health.clone(), shutdown.clone(), move || {
-            crate::scheduler::inspection_loop(inspector.clone(), health.clone(), stop.clone())
-        }));
+        tasks.spawn(supervise(
+            Part::Inspection,
+            health.clone(),
+            shutdown.clone(),
+            move || {
+                crate::scheduler::inspection_loop(inspector.clone(), health.clone(), stop.clone())
+            },
+        ));
     }
     {
         let (settings, store, health) = (settings.clone(), store.clone(), health.clone());
         let stop = shutdown.clone();
-        tasks.spawn(supervise(Part::Delivery, health.clone(), shutdown.clone(), move || {
-            let (settings, store, health, stop) =
-                (settings.clone(), store.clone(), health.clone(), stop.clone());
-            async move {
-                let notifier = crate::notify::Notifier::new(&settings, store)?;
-                crate::scheduler::delivery_loop(notifier, health, stop).await
-            }
-        }));
+        tasks.spawn(supervise(
+            Part::Delivery,
+            health.clone(),
+            shutdown.clone(),
+            move || {
+                let (settings, store, health, stop) = (
+                    settings.clone(),
+                    store.clone(),
+                    health.clone(),
+                    stop.clone(),
+                );
+                async move {
+                    let notifier = crate::notify::Notifier::new(&settings, store)?;
+                    crate::scheduler::delivery_loop(notifier, health, stop).await
+                }
+            },
+        ));
     }
     {
         let (settings, store, health) = (settings.clone(), store.clone(), health.clone());
         let stop = shutdown.clone();
-        tasks.spawn(supervise(Part::Reports, health.clone(), shutdown.clone(), move || {
-            crate::scheduler::report_loop(
-                store.clone(),
-                settings.clone(),
-                calendar.clone(),
-                health.clone(),
-                stop.clone(),
-            )
-        }));
+        tasks.spawn(supervise(
+            Part::Reports,
+            health.clone(),
+            shutdown.clone(),
+            move || {
+                crate::scheduler::report_loop(
+                    store.clone(),
+                    settings.clone(),
+                    calendar.clone(),
+                    health.clone(),
+                    stop.clone(),
+                )
+            },
+        ));
     }
     {
         let (settings, store, health) = (settings.clone(), store.clone(), health.clone());
         let stop = shutdown.clone();
         // The watchdog is not a tracked part: it is what reports on them.
-        tasks.spawn(supervise(Part::Watchdog, health.clone(), shutdown.clone(), move || {
-            let (settings, store, health, stop) =
-                (settings.clone(), store.clone(), health.clone(), stop.clone());
-            async move {
-                let notifier = crate::notify::Notifier::new(&settings, store.clone())?;
-                crate::scheduler::watchdog_loop(notifier, store, health, stop).await
-            }
-        }));
+        tasks.spawn(supervise(
+            Part::Watchdog,
+            health.clone(),
+            shutdown.clone(),
+            move || {
+                let (settings, store, health, stop) = (
+                    settings.clone(),
+                    store.clone(),
+                    health.clone(),
+                    stop.clone(),
+                );
+                async move {
+                    let notifier = crate::notify::Notifier::new(&settings, store.clone())?;
+                    crate::scheduler::watchdog_loop(notifier, store, health, stop).await
+                }
+            },
+        ));
     }
     match bot {
         Some(bot) => {
@@ -123,15 +158,20 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
             let health_for_bot = health.clone();
             let stop = shutdown.clone();
             let owner = crate::scheduler::owner();
-            tasks.spawn(supervise(Part::Telegram, health.clone(), shutdown.clone(), move || {
-                crate::commands::bot::run_bot_leased(
-                    bot.clone(),
-                    context.clone(),
-                    health_for_bot.clone(),
-                    owner.clone(),
-                    stop.clone(),
-                )
-            }));
+            tasks.spawn(supervise(
+                Part::Telegram,
+                health.clone(),
+                shutdown.clone(),
+                move || {
+                    crate::commands::bot::run_bot_leased(
+                        bot.clone(),
+                        context.clone(),
+                        health_for_bot.clone(),
+                        owner.clone(),
+                        stop.clone(),
+                    )
+                },
+            ));
         }
         None => tracing::info!(
             "no XUNJIAN_TELEGRAM_TOKEN: chat commands are off; alerts go to the robots or the console"
@@ -146,24 +186,35 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
         };
         let listener = Arc::new(tokio::sync::Mutex::new(Some(listener)));
         let stop = shutdown.clone();
-        tasks.spawn(supervise(Part::Server, health.clone(), shutdown.clone(), move || {
-            let (listener, state, stop) = (listener.clone(), state.clone(), stop.clone());
-            async move {
-                // The first start uses the socket bound at start; a restart binds again.
-                let bound = listener.lock().await.take();
-                let bound = match bound {
-                    Some(bound) => bound,
-                    None => crate::server::bind(address).await?,
-                };
-                crate::server::serve(bound, state, stop).await
-            }
-        }));
+        tasks.spawn(supervise(
+            Part::Server,
+            health.clone(),
+            shutdown.clone(),
+            move || {
+                let (listener, state, stop) = (listener.clone(), state.clone(), stop.clone());
+                async move {
+                    // The first start uses the socket bound at start; a restart binds again.
+                    let bound = listener.lock().await.take();
+                    let bound = match bound {
+                        Some(bound) => bound,
+                        None => crate::server::bind(address).await?,
+                    };
+                    crate::server::serve(bound, state, stop).await
+                }
+            },
+        ));
     }
-    tracing::info!(backend = store.backend(), "xunjian is running; stop with Ctrl-C");
+    tracing::info!(
+        backend = store.backend(),
+        "xunjian is running; stop with Ctrl-C"
+    );
     shutdown.cancelled().await;
     tracing::info!("shutting down");
     let drained = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(30), drained).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(30), drained)
+        .await
+        .is_err()
+    {
         tracing::warn!("tasks did not stop within 30 s");
     }
     store.close().await;
@@ -179,7 +230,18 @@ fn configured_channels(app: &App) -> Vec<String> {
         .keys()
         .map(|name| format!("robot:{name}:-"))
         .collect();
-    channels.extend(settings.telegram.contacts_chat.map(|c| format!("telegram:{c}")));
-    channels.extend(settings.telegram.admins.iter().map(|a| format!("telegram:{a}")));
+    channels.extend(
+        settings
+            .telegram
+            .contacts_chat
+            .map(|c| format!("telegram:{c}")),
+    );
+    channels.extend(
+        settings
+            .telegram
+            .admins
+            .iter()
+            .map(|a| format!("telegram:{a}")),
+    );
     channels
 }

@@ -109,7 +109,10 @@ async fn metrics(State(state): State<ServerState>) -> Response {
         Err(_) => tracing::warn!("metrics: the database did not answer within 3 s"),
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         handle.render(),
     )
         .into_response()

@@ -10,7 +10,8 @@ pub use redact::{REDACTED, Redactor, loggable_url};
 
 pub use sections::{
     AlertSettings, CalendarSettings, CommandSettings, DatabaseSettings, InspectionSettings,
-    PollSettings, ProxySettings, ReportSettings, ServerSettings, RobotSettings, RuleSettings, TelegramSettings,
+    PollSettings, ProxySettings, ReportSettings, RobotSettings, RuleSettings, ServerSettings,
+    TelegramSettings,
 };
 
 use crate::registry::Platform;

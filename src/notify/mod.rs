@@ -175,7 +175,9 @@ impl Notifier {
                         report.dead += 1;
                     } else {
                         tracing::warn!(channel = %key, error = %message, attempts = item.attempts + 1, "send failed; will retry");
-                        self.store.mark_failed(item.id, &message, now + wait).await?;
+                        self.store
+                            .mark_failed(item.id, &message, now + wait)
+                            .await?;
                         report.retried += 1;
                     }
                 }
@@ -244,10 +246,19 @@ impl Notifier {
                     "robot \"{name}\" is not configured"
                 )));
             };
-            let mut steps: Vec<Step> = robot.parts(&item.body).into_iter().map(Step::Text).collect();
+            let mut steps: Vec<Step> = robot
+                .parts(&item.body)
+                .into_iter()
+                .map(Step::Text)
+                .collect();
             if robot.takes_files() {
                 let files = self.attachments(item.id).await?;
-                steps.extend(files.into_iter().filter(|f| f.kind == "document").map(Step::File));
+                steps.extend(
+                    files
+                        .into_iter()
+                        .filter(|f| f.kind == "document")
+                        .map(Step::File),
+                );
             }
             Ok(steps)
         } else {
@@ -256,7 +267,12 @@ impl Notifier {
         }
     }
 
-    async fn send_step(&self, item: &OutboxItem, recipient: &str, step: &Step) -> Result<(), SendError> {
+    async fn send_step(
+        &self,
+        item: &OutboxItem,
+        recipient: &str,
+        step: &Step,
+    ) -> Result<(), SendError> {
         if item.channel == "telegram" {
             let Some(telegram) = &self.telegram else {
                 return Err(SendError::Broken(
@@ -327,7 +343,9 @@ impl Notifier {
             for admin in &self.admins {
                 match telegram.send(*admin, body, &[]).await {
                     Ok(()) => is_sent = true,
-                    Err(err) => tracing::warn!(admin, error = ?err, "cannot tell an admin on Telegram"),
+                    Err(err) => {
+                        tracing::warn!(admin, error = ?err, "cannot tell an admin on Telegram")
+                    }
                 }
             }
             if is_sent {
@@ -338,7 +356,9 @@ impl Notifier {
         for (name, robot) in &self.robots {
             match robot.send(body, &[]).await {
                 Ok(()) => is_sent = true,
-                Err(err) => tracing::warn!(robot = %name, error = ?err, "cannot tell the admins through a robot"),
+                Err(err) => {
+                    tracing::warn!(robot = %name, error = ?err, "cannot tell the admins through a robot")
+                }
             }
         }
         if is_sent {

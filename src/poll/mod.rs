@@ -174,7 +174,9 @@ impl Poller {
                     outcome: Outcome::Invalid,
                     items: 0,
                     new_posts: 0,
-                    message: Some("内部错误：处理该账号时程序出错，已记录，其他账号不受影响".to_string()),
+                    message: Some(
+                        "内部错误：处理该账号时程序出错，已记录，其他账号不受影响".to_string(),
+                    ),
                     next_check_at: now,
                     source: source_label(account),
                     is_unsaved: true,

@@ -40,7 +40,11 @@ pub struct PollStep {
 }
 
 /// Polls what is due once, records metrics and health.
-pub async fn poll_step(poller: &Poller, health: &Health, now: DateTime<Utc>) -> anyhow::Result<PollStep> {
+pub async fn poll_step(
+    poller: &Poller,
+    health: &Health,
+    now: DateTime<Utc>,
+) -> anyhow::Result<PollStep> {
     let started = std::time::Instant::now();
     let reports = poller.poll_due(now).await?;
     metrics::histogram!("xunjian_poll_cycle_duration_seconds")

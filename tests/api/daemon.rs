@@ -127,11 +127,7 @@ impl Drop for Daemon {
 }
 
 /// GETs `url` until `accept` likes the answer (status, body), for at most `limit`.
-async fn wait_for(
-    url: &str,
-    limit: Duration,
-    accept: impl Fn(u16, &str) -> bool,
-) -> (u16, String) {
+async fn wait_for(url: &str, limit: Duration, accept: impl Fn(u16, &str) -> bool) -> (u16, String) {
     let client = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + limit;
     let mut last = (0, String::new());
@@ -154,9 +150,11 @@ async fn the_daemon_serves_healthz_and_prometheus_metrics_over_http() {
     let port = free_port();
     let _daemon = Daemon::start(&format!("[server]\nlisten = \"127.0.0.1:{port}\"\n"), &[]);
     let base = format!("http://127.0.0.1:{port}");
-    let (status, body) = wait_for(&format!("{base}/healthz"), Duration::from_secs(30), |s, b| {
-        s == 200 && b.contains("\"poll\":{\"status\":\"ok\"")
-    })
+    let (status, body) = wait_for(
+        &format!("{base}/healthz"),
+        Duration::from_secs(30),
+        |s, b| s == 200 && b.contains("\"poll\":{\"status\":\"ok\""),
+    )
     .await;
     assert_eq!(status, 200);
     let health: serde_json::Value = serde_json::from_str(&body).expect("JSON");
@@ -164,10 +162,15 @@ async fn the_daemon_serves_healthz_and_prometheus_metrics_over_http() {
     for part in ["database", "poll", "inspection", "delivery", "reports"] {
         assert!(health["checks"][part].is_object(), "{part} missing: {body}");
     }
-    assert!(health["checks"]["telegram"].is_null(), "no token, no telegram check");
-    let (status, metrics) = wait_for(&format!("{base}/metrics"), Duration::from_secs(10), |s, _| {
-        s == 200
-    })
+    assert!(
+        health["checks"]["telegram"].is_null(),
+        "no token, no telegram check"
+    );
+    let (status, metrics) = wait_for(
+        &format!("{base}/metrics"),
+        Duration::from_secs(10),
+        |s, _| s == 200,
+    )
     .await;
     assert_eq!(status, 200);
     for name in [
@@ -220,10 +223,15 @@ async fn a_daemon_started_while_the_bot_api_is_unreachable_answers_commands_once
     let health_port = free_port();
     let token = "123456:SECRET-bot-token";
     let daemon = Daemon::start(
-        &format!("[server]\nlisten = \"127.0.0.1:{health_port}\"\n[telegram]\nadmins = [42]\nis_throttled = false\n"),
+        &format!(
+            "[server]\nlisten = \"127.0.0.1:{health_port}\"\n[telegram]\nadmins = [42]\nis_throttled = false\n"
+        ),
         &[
             ("XUNJIAN_TELEGRAM_TOKEN", token.to_string()),
-            ("XUNJIAN_TELEGRAM_API_URL", format!("http://127.0.0.1:{api_port}")),
+            (
+                "XUNJIAN_TELEGRAM_API_URL",
+                format!("http://127.0.0.1:{api_port}"),
+            ),
         ],
     );
     let healthz = format!("http://127.0.0.1:{health_port}/healthz");
@@ -235,15 +243,20 @@ async fn a_daemon_started_while_the_bot_api_is_unreachable_answers_commands_once
     assert_eq!(status, 503);
     assert!(!body.contains("SECRET-bot-token"), "{body}");
     let health: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-    assert!(health["checks"]["telegram"]["last_error"]
-        .as_str()
-        .is_some_and(|e| e.contains("getMe")));
+    assert!(
+        health["checks"]["telegram"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("getMe"))
+    );
     // Then the Bot API answers, but with a proxy's HTML page: still failing, still alive.
     let telegram = FakeTelegram::start_on(api_port).await;
     telegram.set_garbled(true);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     while !telegram.calls().iter().any(|c| c.method == "getme") {
-        assert!(tokio::time::Instant::now() < deadline, "the bot never retried getMe");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the bot never retried getMe"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Then it is back: a command is answered within a minute.
@@ -263,11 +276,19 @@ async fn a_daemon_started_while_the_bot_api_is_unreachable_answers_commands_once
     .unwrap_or_else(|_| {
         panic!(
             "a command is answered within a minute of the Bot API coming back; calls: {:?}\n{}",
-            telegram.calls().iter().map(|c| c.method.clone()).collect::<Vec<_>>(),
+            telegram
+                .calls()
+                .iter()
+                .map(|c| c.method.clone())
+                .collect::<Vec<_>>(),
             daemon.log()
         )
     });
-    assert!(!daemon.log().contains("SECRET-bot-token"), "{}", daemon.log());
+    assert!(
+        !daemon.log().contains("SECRET-bot-token"),
+        "{}",
+        daemon.log()
+    );
     assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(sends[0].params["chat_id"], 42);
     wait_for(&healthz, Duration::from_secs(10), |s, _| s == 200).await;

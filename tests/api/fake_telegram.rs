@@ -106,7 +106,11 @@ impl FakeTelegram {
     /// The next sendMessage to `chat` succeeds (to script a failure after it).
     pub fn script_success(&self, chat: i64) {
         let mut state = self.state.lock().expect("lock");
-        state.scripted.entry(chat).or_default().push_back(json!({ "ok": true, "result": {
+        state
+            .scripted
+            .entry(chat)
+            .or_default()
+            .push_back(json!({ "ok": true, "result": {
             "message_id": 1, "date": 1_700_000_000,
             "chat": { "id": chat, "type": "private", "first_name": "x" }, "text": "" } }));
     }
@@ -169,7 +173,9 @@ impl FakeTelegram {
                 return Response::builder()
                     .status(200)
                     .header("Content-Type", "text/html")
-                    .body(Full::new(Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>")))
+                    .body(Full::new(Bytes::from_static(
+                        b"<html><body>502 Bad Gateway</body></html>",
+                    )))
                     .expect("a valid response");
             }
             let reply = match method.as_str() {

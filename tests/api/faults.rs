@@ -25,7 +25,9 @@ fn big_feed(name: &str) -> String {
             )
         })
         .collect();
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>{name}</title>{items}</channel></rss>")
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>{name}</title>{items}</channel></rss>"
+    )
 }
 
 #[tokio::test]
@@ -52,8 +54,8 @@ async fn after_disk_full_the_store_recovers_by_itself_and_the_failures_are_count
     // One connection, so a poisoned connection would be the one reused.
     let store = Store::connect_sqlite(options, 1).await.expect("connect");
     store.migrate().await.expect("migrate");
-    let settings = Settings::parse("test", &format!("[database]\nurl = \"{url}\"\n"))
-        .expect("settings");
+    let settings =
+        Settings::parse("test", &format!("[database]\nurl = \"{url}\"\n")).expect("settings");
     let text = format!(
         "[[unit]]\nid = \"u1\"\nname = \"区政府办公室\"\nkind = \"department\"\n\n\
          [[account]]\nid = \"a\"\nunit = \"u1\"\nname = \"甲\"\nplatform = \"weibo\"\nfeed = \"{}\"\n\n\

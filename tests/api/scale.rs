@@ -32,7 +32,10 @@ async fn three_daemons_delivering_at_once_send_each_message_exactly_once() {
         let settings = settings(&db, &telegram);
         for i in 0..200 {
             db.store
-                .enqueue(&Message::plain("telegram", &CHAT.to_string(), &format!("消息 {i}")), at(NOW))
+                .enqueue(
+                    &Message::plain("telegram", &CHAT.to_string(), &format!("消息 {i}")),
+                    at(NOW),
+                )
                 .await
                 .expect("enqueue");
         }
@@ -51,7 +54,10 @@ async fn three_daemons_delivering_at_once_send_each_message_exactly_once() {
             }
             sent
         });
-        let sent: usize = futures_util::future::join_all(passes).await.into_iter().sum();
+        let sent: usize = futures_util::future::join_all(passes)
+            .await
+            .into_iter()
+            .sum();
         assert_eq!(sent, 200);
         let mut arrivals: BTreeMap<String, usize> = BTreeMap::new();
         for call in telegram.sends() {
@@ -79,7 +85,10 @@ async fn a_retry_resends_only_the_parts_that_did_not_go_out() {
             .map(|part| format!("第{part}段\n{}\n", "政务新媒体检查".repeat(500)))
             .collect();
         db.store
-            .enqueue(&Message::plain("telegram", &CHAT.to_string(), &body), at(NOW))
+            .enqueue(
+                &Message::plain("telegram", &CHAT.to_string(), &body),
+                at(NOW),
+            )
             .await
             .expect("enqueue");
         telegram.script_success(CHAT);
@@ -109,7 +118,10 @@ async fn a_message_past_its_attempts_is_dead_counted_and_reported_to_the_admins(
         let telegram = FakeTelegram::start().await;
         let settings = settings(&db, &telegram);
         db.store
-            .enqueue(&Message::plain("telegram", &CHAT.to_string(), "告警"), at(NOW))
+            .enqueue(
+                &Message::plain("telegram", &CHAT.to_string(), "告警"),
+                at(NOW),
+            )
             .await
             .expect("enqueue");
         for _ in 0..MAX_ATTEMPTS {
@@ -124,7 +136,11 @@ async fn a_message_past_its_attempts_is_dead_counted_and_reported_to_the_admins(
         }
         assert_eq!(dead, 1);
         let counts = db.store.ops_counts(now).await.expect("counts");
-        assert_eq!((counts.outbox_dead, counts.outbox_pending), (1, 0), "{counts:?}");
+        assert_eq!(
+            (counts.outbox_dead, counts.outbox_pending),
+            (1, 0),
+            "{counts:?}"
+        );
         let to_admin: Vec<String> = telegram
             .sends()
             .iter()
@@ -143,19 +159,57 @@ async fn one_daemon_at_a_time_holds_the_bot_lease_and_another_takes_over_when_it
         let store = &db.store;
         let ttl = Duration::seconds(40);
         let now = at(NOW);
-        assert!(store.acquire_lease("telegram_bot", "d1", now, ttl).await.expect("lease"));
-        assert!(!store.acquire_lease("telegram_bot", "d2", now, ttl).await.expect("lease"));
+        assert!(
+            store
+                .acquire_lease("telegram_bot", "d1", now, ttl)
+                .await
+                .expect("lease")
+        );
+        assert!(
+            !store
+                .acquire_lease("telegram_bot", "d2", now, ttl)
+                .await
+                .expect("lease")
+        );
         // The holder renews; the other still waits.
         let renewed = now + Duration::seconds(15);
-        assert!(store.acquire_lease("telegram_bot", "d1", renewed, ttl).await.expect("lease"));
-        assert!(!store.acquire_lease("telegram_bot", "d2", renewed + Duration::seconds(30), ttl).await.expect("lease"));
+        assert!(
+            store
+                .acquire_lease("telegram_bot", "d1", renewed, ttl)
+                .await
+                .expect("lease")
+        );
+        assert!(
+            !store
+                .acquire_lease("telegram_bot", "d2", renewed + Duration::seconds(30), ttl)
+                .await
+                .expect("lease")
+        );
         // d1 dies: after the lease, d2 takes over.
         let after = renewed + Duration::seconds(41);
-        assert!(store.acquire_lease("telegram_bot", "d2", after, ttl).await.expect("lease"));
-        assert!(!store.acquire_lease("telegram_bot", "d1", after, ttl).await.expect("lease"));
+        assert!(
+            store
+                .acquire_lease("telegram_bot", "d2", after, ttl)
+                .await
+                .expect("lease")
+        );
+        assert!(
+            !store
+                .acquire_lease("telegram_bot", "d1", after, ttl)
+                .await
+                .expect("lease")
+        );
         // A clean stop gives it up at once.
-        store.release_lease("telegram_bot", "d2").await.expect("release");
-        assert!(store.acquire_lease("telegram_bot", "d3", after, ttl).await.expect("lease"));
+        store
+            .release_lease("telegram_bot", "d2")
+            .await
+            .expect("release");
+        assert!(
+            store
+                .acquire_lease("telegram_bot", "d3", after, ttl)
+                .await
+                .expect("lease")
+        );
         db.finish().await;
     }
 }

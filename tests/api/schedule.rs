@@ -36,7 +36,10 @@ async fn a_missed_inspection_slot_is_caught_up_once_and_only_the_latest() {
         );
         let inspections = db
             .store
-            .inspections_between(at("2026-11-20T00:00:00+08:00"), at("2026-11-30T00:00:00+08:00"))
+            .inspections_between(
+                at("2026-11-20T00:00:00+08:00"),
+                at("2026-11-30T00:00:00+08:00"),
+            )
             .await
             .expect("inspections");
         assert_eq!(inspections.len(), 2, "{inspections:?}");
@@ -51,7 +54,12 @@ async fn a_claimed_job_is_taken_over_after_its_lease_and_a_released_one_at_once(
         let due = at("2026-11-23T09:00:00+08:00");
         let lease = Duration::hours(1);
         let now = at("2026-11-23T09:00:05+08:00");
-        assert!(store.claim_job("inspection", due, "a", now, lease).await.expect("claim"));
+        assert!(
+            store
+                .claim_job("inspection", due, "a", now, lease)
+                .await
+                .expect("claim")
+        );
         assert!(
             !store
                 .claim_job("inspection", due, "b", now + Duration::minutes(30), lease)
@@ -79,9 +87,22 @@ async fn a_claimed_job_is_taken_over_after_its_lease_and_a_released_one_at_once(
         );
         // A run that failed gives its claim back: the next try may run it at once.
         let other = at("2026-11-24T09:00:00+08:00");
-        assert!(store.claim_job("inspection", other, "a", now, lease).await.expect("claim"));
-        store.release_job("inspection", other, "a").await.expect("release");
-        assert!(store.claim_job("inspection", other, "b", now, lease).await.expect("claim"));
+        assert!(
+            store
+                .claim_job("inspection", other, "a", now, lease)
+                .await
+                .expect("claim")
+        );
+        store
+            .release_job("inspection", other, "a")
+            .await
+            .expect("release");
+        assert!(
+            store
+                .claim_job("inspection", other, "b", now, lease)
+                .await
+                .expect("claim")
+        );
         db.finish().await;
     }
 }
