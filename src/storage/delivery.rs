@@ -106,3 +106,22 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// On SQLite (one daemon per database file), claims left by a daemon
+    /// that died are released at start, so its messages go out at once
+    /// instead of after the lease. PostgreSQL daemons wait for the lease,
+    /// since another live daemon may hold the claims.
+    pub async fn release_claims_at_start(&self) -> Result<u64> {
+        match self {
+            Store::Sqlite(pool) => Ok(sqlx::query(
+                "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL \
+                 WHERE claimed_by IS NOT NULL AND sent_at IS NULL",
+            )
+            .execute(pool)
+            .await?
+            .rows_affected()),
+            Store::Postgres(_) => Ok(0),
+        }
+    }
+}
