@@ -58,6 +58,9 @@ pub struct Poller {
     per_proxy: HashMap<String, Arc<Semaphore>>,
     /// Fetch failures are stored and shown to contacts: no secret may remain.
     redactor: Redactor,
+    /// One due-cycle at a time per process: the poll loop and an inspection
+    /// asking at once would otherwise fetch the same accounts twice.
+    cycle: tokio::sync::Mutex<()>,
 }
 
 /// The poller could not be built from the settings.
@@ -82,11 +85,14 @@ impl Poller {
             settings: settings.clone(),
             per_proxy,
             redactor: Redactor::from_settings(settings),
+            cycle: tokio::sync::Mutex::new(()),
         })
     }
 
     /// Polls every account that is due at `now`.
     pub async fn poll_due(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<PollReport>> {
+        // Whoever waited here finds the accounts the other cycle polled no longer due.
+        let _cycle = self.cycle.lock().await;
         let ids = self.store.due_account_ids(now).await?;
         self.poll_accounts(&ids, now, &|_, _| {}).await
     }
