@@ -65,113 +65,57 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
         health.track(part, expected_interval(part), now);
     }
 
-    let mut tasks = JoinSet::new();
-    {
-        let (poller, health) = (poller.clone(), health.clone());
-        let stop = shutdown.clone();
-        tasks.spawn(supervise(
-            Part::Poll,
-            health.clone(),
-            shutdown.clone(),
-            move || crate::scheduler::poll_loop(poller.clone(), health.clone(), stop.clone()),
-        ));
-    }
-    {
-        let (inspector, health) = (inspector.clone(), health.clone());
-        let stop = shutdown.clone();
-        tasks.spawn(supervise(
-            Part::Inspection,
-            health.clone(),
-            shutdown.clone(),
-            move || {
-                crate::scheduler::inspection_loop(inspector.clone(), health.clone(), stop.clone())
-            },
-        ));
-    }
-    {
-        let (settings, store, health) = (settings.clone(), store.clone(), health.clone());
-        let stop = shutdown.clone();
-        tasks.spawn(supervise(
-            Part::Delivery,
-            health.clone(),
-            shutdown.clone(),
-            move || {
-                let (settings, store, health, stop) = (
-                    settings.clone(),
-                    store.clone(),
-                    health.clone(),
-                    stop.clone(),
-                );
-                async move {
-                    let notifier = crate::notify::Notifier::new(&settings, store)?;
-                    crate::scheduler::delivery_loop(notifier, health, stop).await
-                }
-            },
-        ));
-    }
-    {
-        let (settings, store, health) = (settings.clone(), store.clone(), health.clone());
-        let stop = shutdown.clone();
-        tasks.spawn(supervise(
-            Part::Reports,
-            health.clone(),
-            shutdown.clone(),
-            move || {
-                crate::scheduler::report_loop(
-                    store.clone(),
-                    settings.clone(),
-                    calendar.clone(),
-                    health.clone(),
-                    stop.clone(),
-                )
-            },
-        ));
-    }
-    {
-        let (settings, store, health) = (settings.clone(), store.clone(), health.clone());
-        let stop = shutdown.clone();
-        // The watchdog is not a tracked part: it is what reports on them.
-        tasks.spawn(supervise(
-            Part::Watchdog,
-            health.clone(),
-            shutdown.clone(),
-            move || {
-                let (settings, store, health, stop) = (
-                    settings.clone(),
-                    store.clone(),
-                    health.clone(),
-                    stop.clone(),
-                );
-                async move {
-                    let notifier = crate::notify::Notifier::new(&settings, store.clone())?;
-                    crate::scheduler::watchdog_loop(notifier, store, health, stop).await
-                }
-            },
-        ));
-    }
+    let mut tasks = Parts {
+        set: JoinSet::new(),
+        health: health.clone(),
+        shutdown: shutdown.clone(),
+    };
+    let poller_for_loop = poller.clone();
+    tasks.spawn(Part::Poll, move |health, stop| {
+        crate::scheduler::poll_loop(poller_for_loop.clone(), health, stop)
+    });
+    tasks.spawn(Part::Inspection, move |health, stop| {
+        crate::scheduler::inspection_loop(inspector.clone(), health, stop)
+    });
+    let (settings_for_delivery, store_for_delivery) = (settings.clone(), store.clone());
+    tasks.spawn(Part::Delivery, move |health, stop| {
+        let notifier =
+            crate::notify::Notifier::new(&settings_for_delivery, store_for_delivery.clone());
+        async move { crate::scheduler::delivery_loop(notifier?, health, stop).await }
+    });
+    let (settings_for_reports, store_for_reports) = (settings.clone(), store.clone());
+    tasks.spawn(Part::Reports, move |health, stop| {
+        crate::scheduler::report_loop(
+            store_for_reports.clone(),
+            settings_for_reports.clone(),
+            calendar.clone(),
+            health,
+            stop,
+        )
+    });
+    // The watchdog is not a tracked part: it is what reports on them.
+    let (settings_for_watchdog, store_for_watchdog) = (settings.clone(), store.clone());
+    tasks.spawn(Part::Watchdog, move |health, stop| {
+        let store = store_for_watchdog.clone();
+        let notifier = crate::notify::Notifier::new(&settings_for_watchdog, store.clone());
+        async move { crate::scheduler::watchdog_loop(notifier?, store, health, stop).await }
+    });
     match bot {
         Some(bot) => {
             let context = Arc::new(crate::commands::CommandContext {
                 store: store.clone(),
                 settings: settings.clone(),
             });
-            let health_for_bot = health.clone();
-            let stop = shutdown.clone();
             let owner = crate::scheduler::owner();
-            tasks.spawn(supervise(
-                Part::Telegram,
-                health.clone(),
-                shutdown.clone(),
-                move || {
-                    crate::commands::bot::run_bot_leased(
-                        bot.clone(),
-                        context.clone(),
-                        health_for_bot.clone(),
-                        owner.clone(),
-                        stop.clone(),
-                    )
-                },
-            ));
+            tasks.spawn(Part::Telegram, move |health, stop| {
+                crate::commands::bot::run_bot_leased(
+                    bot.clone(),
+                    context.clone(),
+                    health,
+                    owner.clone(),
+                    stop,
+                )
+            });
         }
         None => tracing::info!(
             "no XUNJIAN_TELEGRAM_TOKEN: chat commands are off; alerts go to the robots or the console"
@@ -185,24 +129,18 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
             store: store.clone(),
         };
         let listener = Arc::new(tokio::sync::Mutex::new(Some(listener)));
-        let stop = shutdown.clone();
-        tasks.spawn(supervise(
-            Part::Server,
-            health.clone(),
-            shutdown.clone(),
-            move || {
-                let (listener, state, stop) = (listener.clone(), state.clone(), stop.clone());
-                async move {
-                    // The first start uses the socket bound at start; a restart binds again.
-                    let bound = listener.lock().await.take();
-                    let bound = match bound {
-                        Some(bound) => bound,
-                        None => crate::server::bind(address).await?,
-                    };
-                    crate::server::serve(bound, state, stop).await
-                }
-            },
-        ));
+        tasks.spawn(Part::Server, move |_, stop| {
+            let (listener, state) = (listener.clone(), state.clone());
+            async move {
+                // The first start uses the socket bound at start; a restart binds again.
+                let bound = listener.lock().await.take();
+                let bound = match bound {
+                    Some(bound) => bound,
+                    None => crate::server::bind(address).await?,
+                };
+                crate::server::serve(bound, state, stop).await
+            }
+        });
     }
     tracing::info!(
         backend = store.backend(),
@@ -210,7 +148,7 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     );
     shutdown.cancelled().await;
     tracing::info!("shutting down");
-    let drained = async { while tasks.join_next().await.is_some() {} };
+    let drained = async { while tasks.set.join_next().await.is_some() {} };
     if tokio::time::timeout(Duration::from_secs(30), drained)
         .await
         .is_err()
@@ -219,6 +157,30 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// The daemon's supervised tasks: each part gets the shared health and the
+/// shutdown token every time it is (re)started.
+struct Parts {
+    set: JoinSet<()>,
+    health: Health,
+    shutdown: CancellationToken,
+}
+
+impl Parts {
+    fn spawn<F, Fut>(&mut self, part: Part, mut start: F)
+    where
+        F: FnMut(Health, CancellationToken) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let (health, stop) = (self.health.clone(), self.shutdown.clone());
+        self.set.spawn(supervise(
+            part,
+            self.health.clone(),
+            self.shutdown.clone(),
+            move || start(health.clone(), stop.clone()),
+        ));
+    }
 }
 
 /// The channels of the settings, whose broken marks a restart forgets (a

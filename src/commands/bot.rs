@@ -139,33 +139,9 @@ async fn start_once(bot: &Bot) -> Result<Me, String> {
 fn describe(err: &teloxide::RequestError) -> String {
     match err {
         teloxide::RequestError::Network(e) => {
-            format!("network error: {}", clean_reqwest(e))
+            format!("network error: {}", crate::fetch::http_error_text(e))
         }
         other => other.to_string(),
-    }
-}
-
-fn clean_reqwest(err: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    // reqwest names the URL, which holds the bot token: say what failed without it.
-    let mut text = strip_url(&err.to_string());
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&strip_url(&cause.to_string()));
-        source = cause.source();
-    }
-    text
-}
-
-/// Removes reqwest's " for url (…)" from an error text.
-fn strip_url(text: &str) -> String {
-    match text.split_once(" for url (") {
-        Some((before, after)) => {
-            let rest = after.split_once(')').map_or("", |(_, rest)| rest);
-            format!("{before}{rest}")
-        }
-        None => text.to_string(),
     }
 }
 

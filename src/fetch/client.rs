@@ -188,8 +188,7 @@ impl Fetcher {
     /// The failure as stored and shown: reqwest's URL (with the proxy's
     /// query key) is dropped first.
     fn transport_failure(&self, err: reqwest::Error) -> FetchFailure {
-        let err = err.without_url();
-        let chain = error_chain(&err);
+        let chain = http_error_text(&err);
         if err.is_redirect() {
             FetchFailure::new(Outcome::Invalid, chain)
         } else if err.is_timeout() {
@@ -219,18 +218,26 @@ fn same_origin(a: &Url, b: &Url) -> bool {
 #[error("cannot set up the HTTP client: {0}")]
 pub struct FetchSetupError(String);
 
-/// The error and its causes on one line, without repeating the URL twice.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut source = err.source();
+/// A reqwest error and its causes on one line, without the URL: the URL
+/// may hold a proxy key, a robot token or the bot token. Every module that
+/// turns a reqwest error into text uses this one.
+pub fn http_error_text(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(url) = err.url() {
+        text = text
+            .replace(&format!(" for url ({url})"), "")
+            .replace(url.as_str(), "…");
+    }
+    let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
         }
         source = cause.source();
     }
-    parts.join(": ")
+    text
 }
 
 fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {

@@ -15,7 +15,7 @@ mod client;
 pub mod hints;
 
 pub use classify::{Patterns, classify_failure};
-pub use client::{Fetched, Fetcher};
+pub use client::{Fetched, Fetcher, http_error_text};
 
 use chrono::{DateTime, Utc};
 use std::time::Duration;

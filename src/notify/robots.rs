@@ -220,7 +220,7 @@ impl Robot {
             .await
             .map_err(|e| SendError::Transient {
                 // reqwest names the URL, and with it the robot's key or token.
-                message: format!("robot {}: {}", self.name, error_chain(&e.without_url())),
+                message: format!("robot {}: {}", self.name, crate::fetch::http_error_text(&e)),
                 retry_after: None,
             })?;
         let status = response.status();
@@ -263,21 +263,6 @@ impl Robot {
             ))),
         }
     }
-}
-
-/// An error and its causes on one line (the causes say why a send failed:
-/// refused, timed out, DNS).
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
 }
 
 /// DingTalk: Base64(HmacSHA256(key = secret, "{timestamp_ms}\n{secret}")).

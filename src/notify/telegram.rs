@@ -112,7 +112,10 @@ fn classify(err: RequestError) -> SendError {
         ) => SendError::Broken(format!("Telegram: {api}")),
         // reqwest names the URL, and the URL holds the bot token.
         RequestError::Network(err) => SendError::Transient {
-            message: format!("Telegram: network error: {}", without_url(&err)),
+            message: format!(
+                "Telegram: network error: {}",
+                crate::fetch::http_error_text(&err)
+            ),
             retry_after: None,
         },
         other => SendError::Transient {
@@ -120,24 +123,6 @@ fn classify(err: RequestError) -> SendError {
             retry_after: None,
         },
     }
-}
-
-/// A shared reqwest error as text, its URL (and so the token) left out.
-fn without_url(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    if let Some(url) = err.url() {
-        text = text.replace(url.as_str(), "…");
-    }
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Escapes text for Telegram's HTML parse mode.

@@ -106,10 +106,7 @@ impl Store {
             };
             let change = Change::InsertAccount(Account { id: id.clone(), ..account.clone() });
             let (entity, entity_id, action) = change.describe();
-            sqlx::query(
-                "INSERT INTO register_events (at, actor, source, entity, entity_id, action, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
+            sqlx::query(super::register::INSERT_REGISTER_EVENT)
             .bind(at)
             .bind(actor)
             .bind(source)

@@ -54,6 +54,10 @@ const UPSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform,
      route = $6, feed = $7, state = $8, deregistered_on = $9, filing_ref = $10, \
      is_interactive = $11, thresholds = $12, updated_at = $13";
 
+/// One audit-trail entry: who changed which unit or account, how.
+pub(super) const INSERT_REGISTER_EVENT: &str = "INSERT INTO register_events (at, actor, source, entity, entity_id, action, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
 impl Store {
     /// The whole stored register, in registration order.
     pub async fn load_register(&self) -> Result<Register> {
@@ -189,10 +193,7 @@ impl Store {
                     }
                 }
                 let (entity, entity_id, action) = change.describe();
-                sqlx::query(
-                    "INSERT INTO register_events (at, actor, source, entity, entity_id, action, detail) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
+                sqlx::query(INSERT_REGISTER_EVENT)
                 .bind(at)
                 .bind(actor)
                 .bind(source)
