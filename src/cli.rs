@@ -221,7 +221,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let ids = if all {
                 register.accounts.iter().map(|a| a.id.clone()).collect()
             } else if accounts.is_empty() {
-                app.store.due_account_ids(now).await?
+                app.store
+                    .claim_due_accounts(now, crate::poll::CLAIM_LEASE)
+                    .await?
             } else {
                 accounts
             };

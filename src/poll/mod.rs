@@ -25,6 +25,10 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use url::Url;
 
+/// Due accounts are this daemon's to poll for this long; a daemon that dies
+/// mid-cycle gives them back after it.
+pub const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
 /// What happened to one account in a cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollReport {
@@ -93,7 +97,7 @@ impl Poller {
     pub async fn poll_due(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<PollReport>> {
         // Whoever waited here finds the accounts the other cycle polled no longer due.
         let _cycle = self.cycle.lock().await;
-        let ids = self.store.due_account_ids(now).await?;
+        let ids = self.store.claim_due_accounts(now, CLAIM_LEASE).await?;
         self.poll_accounts(&ids, now, &|_, _| {}).await
     }
 

@@ -25,7 +25,7 @@ type FetchRow = (
 
 const SELECT_FETCH: &str = "SELECT account_id, next_check_at, last_checked_at, last_success_at, first_success_at, \
      outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
-     last_modified, feed_title FROM fetch_state";
+     last_modified, feed_title FROM fetch_state WHERE last_checked_at IS NOT NULL";
 
 /// Posts per INSERT statement (10 parameters each, well under both backends' limits).
 const POST_BATCH: usize = 50;
@@ -107,9 +107,15 @@ impl Store {
                  last_modified, feed_title, first_success_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
                  ON CONFLICT (account_id) DO UPDATE SET next_check_at = $2, last_checked_at = $3, \
-                 last_success_at = $4, outcome = $5, message = $6, http_status = $7, \
-                 consecutive_failures = $8, gone_streak = $9, gone_since = $10, etag = $11, \
-                 last_modified = $12, feed_title = $13, first_success_at = $14",
+                 last_success_at = CASE WHEN $15 THEN fetch_state.last_success_at ELSE $3 END, \
+                 outcome = $5, message = $6, http_status = $7, \
+                 consecutive_failures = CASE WHEN $15 THEN fetch_state.consecutive_failures + 1 ELSE 0 END, \
+                 gone_streak = CASE WHEN $5 = 'gone' THEN fetch_state.gone_streak + 1 \
+                   WHEN $5 IN ('ok', 'not_modified') THEN 0 ELSE fetch_state.gone_streak END, \
+                 gone_since = CASE WHEN $5 = 'gone' THEN COALESCE(fetch_state.gone_since, $3) \
+                   WHEN $5 IN ('ok', 'not_modified') THEN NULL ELSE fetch_state.gone_since END, \
+                 etag = $11, last_modified = $12, feed_title = $13, \
+                 first_success_at = COALESCE(fetch_state.first_success_at, $14)",
             )
             .bind(&state.account_id)
             .bind(next_check_at)
@@ -125,6 +131,9 @@ impl Store {
             .bind(&state.last_modified)
             .bind(&state.feed_title)
             .bind(optional(state.first_success_at))
+            // Counters change in SQL from the stored row, never from the
+            // snapshot read before the fetch (another writer may have moved them).
+            .bind(state.outcome.is_some_and(Outcome::is_failure))
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -146,6 +155,46 @@ impl Store {
             .await?
         });
         Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Claims the accounts due at `now`: their next check moves to
+    /// `now + lease`, so other daemons on the database skip them (on
+    /// PostgreSQL with `FOR UPDATE SKIP LOCKED`) and a daemon that dies
+    /// mid-cycle gives them back after the lease. Saving a result sets the
+    /// real next check. Never-fetched accounts get a placeholder row first
+    /// (`last_checked_at` NULL), which [`Store::fetch_states`] does not show.
+    pub async fn claim_due_accounts(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Vec<String>> {
+        let lock = match self {
+            Store::Sqlite(_) => "",
+            Store::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+        };
+        let claim = format!(
+            "UPDATE fetch_state SET next_check_at = $2 WHERE account_id IN (\
+             SELECT account_id FROM fetch_state WHERE next_check_at <= $1 \
+             ORDER BY next_check_at {lock}) RETURNING account_id"
+        );
+        let rows: Vec<(String,)> = with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO fetch_state (account_id, next_check_at) \
+                 SELECT a.id, 0 FROM accounts a \
+                 WHERE NOT EXISTS (SELECT 1 FROM fetch_state f WHERE f.account_id = a.id) \
+                 ON CONFLICT (account_id) DO NOTHING",
+            )
+            .execute(pool)
+            .await?;
+            sqlx::query_as(sqlx::AssertSqlSafe(claim))
+                .bind(to_secs(now))
+                .bind(to_secs(now + lease))
+                .fetch_all(pool)
+                .await?
+        });
+        let mut ids: Vec<String> = rows.into_iter().map(|(id,)| id).collect();
+        ids.sort();
+        Ok(ids)
     }
 
     /// Number of stored posts of one account.

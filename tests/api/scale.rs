@@ -213,3 +213,137 @@ async fn one_daemon_at_a_time_holds_the_bot_lease_and_another_takes_over_when_it
         db.finish().await;
     }
 }
+
+async fn register_feeds(db: &TestDb, server: &crate::feed_server::FeedServer, count: usize) {
+    use xunjian::registry::diff::plan;
+    use xunjian::registry::load::{Context, parse};
+    let mut text =
+        String::from("[[unit]]\nid = \"u1\"\nname = \"区政府办公室\"\nkind = \"department\"\n");
+    for i in 0..count {
+        let path = format!("/feed/{i}.xml");
+        server.set(
+            &path,
+            crate::feed_server::Reply::ok(crate::feed_server::feed_fixture("weibo_rsshub.xml")),
+        );
+        text.push_str(&format!(
+            "\n[[account]]\nid = \"a{i}\"\nunit = \"u1\"\nname = \"账号{i}\"\nplatform = \"weibo\"\nfeed = \"{}\"\n",
+            server.url(&path)
+        ));
+    }
+    let wanted = parse("test", &text, &Context { proxies: &[] }).expect("register");
+    let current = db.store.load_register().await.expect("load");
+    db.store
+        .apply_plan(&plan(&current, &wanted, true), "test", "cli", at(NOW))
+        .await
+        .expect("apply");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_daemons_polling_one_database_fetch_each_due_account_once() {
+    for db in test_dbs("poll_claims").await {
+        let server = crate::feed_server::FeedServer::start().await;
+        register_feeds(&db, &server, 30).await;
+        let pollers: Vec<xunjian::poll::Poller> = (0..3)
+            .map(|_| xunjian::poll::Poller::new(&db.settings, db.store.clone()).expect("poller"))
+            .collect();
+        let cycles = pollers.iter().map(|p| p.poll_due(at(NOW)));
+        let polled: usize = futures_util::future::join_all(cycles)
+            .await
+            .into_iter()
+            .map(|r| r.expect("cycle").len())
+            .sum();
+        assert_eq!(polled, 30, "the daemons split the due accounts");
+        for i in 0..30 {
+            assert_eq!(server.seen(&format!("/feed/{i}.xml")).len(), 1, "feed {i}");
+        }
+        // Nothing is due again until each account's interval has passed.
+        let again = pollers[0]
+            .poll_due(at(NOW) + Duration::minutes(30))
+            .await
+            .expect("cycle");
+        assert!(again.is_empty(), "{again:?}");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_daemon_that_dies_mid_cycle_gives_its_due_accounts_back_after_the_lease() {
+    for db in test_dbs("poll_claim_lease").await {
+        let server = crate::feed_server::FeedServer::start().await;
+        register_feeds(&db, &server, 3).await;
+        let lease = xunjian::poll::CLAIM_LEASE;
+        let claimed = db
+            .store
+            .claim_due_accounts(at(NOW), lease)
+            .await
+            .expect("claim");
+        assert_eq!(claimed, vec!["a0", "a1", "a2"]);
+        // Its daemon dies without saving anything: the others wait out the lease…
+        let soon = at(NOW) + Duration::minutes(1);
+        assert!(
+            db.store
+                .claim_due_accounts(soon, lease)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        // … then take the accounts over.
+        let later = at(NOW) + lease + Duration::seconds(1);
+        assert_eq!(
+            db.store
+                .claim_due_accounts(later, lease)
+                .await
+                .expect("claim")
+                .len(),
+            3
+        );
+        // Placeholder rows of never-fetched accounts are not fetch states.
+        assert!(db.store.fetch_states().await.expect("states").is_empty());
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_never_lose_failure_and_gone_counts() {
+    use xunjian::fetch::{FetchState, Outcome};
+    for db in test_dbs("fetch_counters").await {
+        let server = crate::feed_server::FeedServer::start().await;
+        register_feeds(&db, &server, 1).await;
+        // Two daemons both read the account before either saved: same snapshot.
+        let snapshot = FetchState {
+            account_id: "a0".into(),
+            ..FetchState::default()
+        };
+        for minutes in [0, 1] {
+            let now = at(NOW) + Duration::minutes(minutes);
+            let next = snapshot.after(Outcome::Gone, now);
+            db.store.record_fetch(&next, &[], now).await.expect("save");
+        }
+        let states = db.store.fetch_states().await.expect("states");
+        let state = &states["a0"];
+        assert_eq!(state.consecutive_failures, 2, "{state:?}");
+        assert_eq!(state.gone_streak, 2, "{state:?}");
+        assert_eq!(
+            state.gone_since,
+            Some(at(NOW)),
+            "the first gone answer is kept"
+        );
+        // A success resets both.
+        let ok = state.after(Outcome::Ok, at(NOW) + Duration::hours(1));
+        db.store
+            .record_fetch(&ok, &[], at(NOW) + Duration::hours(1))
+            .await
+            .expect("save");
+        let state = &db.store.fetch_states().await.expect("states")["a0"];
+        assert_eq!(
+            (
+                state.consecutive_failures,
+                state.gone_streak,
+                state.gone_since
+            ),
+            (0, 0, None)
+        );
+        assert_eq!(state.last_success_at, Some(at(NOW) + Duration::hours(1)));
+        db.finish().await;
+    }
+}
