@@ -66,6 +66,30 @@ impl App {
     /// Imports the register file only when it changed since the last import,
     /// so changes made in chat survive a restart. Returns None when skipped.
     pub async fn import_if_changed(&self, now: DateTime<Utc>) -> anyhow::Result<Option<Plan>> {
+        // Daemons starting together on one database import one at a time;
+        // the others then find the file already imported.
+        let owner = crate::scheduler::owner();
+        let lease = chrono::Duration::minutes(2);
+        let mut waited = 0;
+        while !self
+            .store
+            .acquire_lease("register_import", &owner, Utc::now(), lease)
+            .await?
+        {
+            waited += 1;
+            if waited > 150 {
+                anyhow::bail!("another daemon has been importing the register for 2.5 minutes");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        let imported = self.import_unless_imported(now).await;
+        if let Err(err) = self.store.release_lease("register_import", &owner).await {
+            tracing::warn!(error = %err, "cannot release the import lease");
+        }
+        imported
+    }
+
+    async fn import_unless_imported(&self, now: DateTime<Utc>) -> anyhow::Result<Option<Plan>> {
         let hash = file_hash(&self.accounts_path)?;
         if self.store.meta("register_file_sha256").await?.as_deref() == Some(hash.as_str()) {
             return Ok(None);

@@ -77,20 +77,24 @@ struct Daemon {
 impl Daemon {
     fn start(extra_settings: &str, envs: &[(&str, String)]) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(
-            dir.path().join("xunjian.toml"),
-            format!(
-                "[database]\nurl = \"sqlite://{}/d.db\"\n\
-                 [reports]\nweekly_cron = \"\"\nmonthly_cron = \"\"\nquarterly_time = \"\"\n{extra_settings}",
-                dir.path().display(),
-            ),
-        )
-        .expect("settings");
-        std::fs::write(
-            dir.path().join("accounts.toml"),
-            "[[unit]]\nid = \"u\"\nname = \"区政府办公室\"\nkind = \"department\"\n",
-        )
-        .expect("accounts");
+        let settings = format!(
+            "[database]\nurl = \"sqlite://{}/d.db\"\n\
+             [reports]\nweekly_cron = \"\"\nmonthly_cron = \"\"\nquarterly_time = \"\"\n{extra_settings}",
+            dir.path().display(),
+        );
+        let accounts = "[[unit]]\nid = \"u\"\nname = \"区政府办公室\"\nkind = \"department\"\n";
+        Daemon::start_in(dir, &settings, accounts, envs)
+    }
+
+    /// A daemon in `dir` with exactly these settings and register.
+    fn start_in(
+        dir: tempfile::TempDir,
+        settings: &str,
+        accounts: &str,
+        envs: &[(&str, String)],
+    ) -> Daemon {
+        std::fs::write(dir.path().join("xunjian.toml"), settings).expect("settings");
+        std::fs::write(dir.path().join("accounts.toml"), accounts).expect("accounts");
         let mut command = Command::new(env!("CARGO_BIN_EXE_xunjian"));
         command
             .current_dir(dir.path())
@@ -109,6 +113,12 @@ impl Daemon {
             child: command.spawn().expect("start the daemon"),
             _dir: dir,
         }
+    }
+
+    /// Kills the process at once, as a crash or `kill -9` would.
+    fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -300,4 +310,115 @@ async fn a_daemon_started_while_the_bot_api_is_unreachable_answers_commands_once
     assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(sends[0].params["chat_id"], 42);
     wait_for(&healthz, Duration::from_secs(10), |s, _| s == 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_daemons_on_one_postgres_database_do_each_thing_once_and_survive_a_kill() {
+    let dbs = crate::helpers::test_dbs("three_daemons").await;
+    let Some(db) = dbs.into_iter().find(|db| db.store.backend() == "postgres") else {
+        return; // test_dbs already failed the run if CI needs PostgreSQL
+    };
+    let server = FeedServer::start().await;
+    let telegram = FakeTelegram::start().await;
+    // Twelve accounts whose last post is a year old: each is an alert.
+    let mut accounts =
+        String::from("[[unit]]\nid = \"u\"\nname = \"区政府办公室\"\nkind = \"department\"\n");
+    for i in 0..12 {
+        let path = format!("/feed/{i}.xml");
+        server.set(
+            &path,
+            Reply::ok(format!(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>账号{i}</title>\
+                 <item><title>旧闻</title><link>https://x.gov.cn/{i}</link>\
+                 <pubDate>Mon, 01 Dec 2025 08:00:00 +0800</pubDate></item></channel></rss>"
+            )),
+        );
+        accounts.push_str(&format!(
+            "\n[[account]]\nid = \"a{i}\"\nunit = \"u\"\nname = \"账号{i}\"\nplatform = \"weibo\"\nfeed = \"{}\"\n",
+            server.url(&path)
+        ));
+    }
+    let settings = format!(
+        "[database]\nurl = \"{}\"\n[reports]\nweekly_cron = \"\"\nmonthly_cron = \"\"\nquarterly_time = \"\"\n\
+         [inspection]\ncron = \"* * * * *\"\nworkdays_only = false\n\
+         [alerts]\nis_quiet_enabled = false\n\
+         [telegram]\ncontacts_chat = -100\nadmins = [42]\nis_throttled = false\n\
+         [server]\nlisten = \"\"\n",
+        db.settings.database.url
+    );
+    let envs = [
+        ("XUNJIAN_TELEGRAM_TOKEN", "123456:TEST".to_string()),
+        ("XUNJIAN_TELEGRAM_API_URL", telegram.url.clone()),
+    ];
+    let mut daemons: Vec<Daemon> = (0..3)
+        .map(|_| {
+            Daemon::start_in(
+                tempfile::tempdir().expect("dir"),
+                &settings,
+                &accounts,
+                &envs,
+            )
+        })
+        .collect();
+    let logs = |daemons: &[Daemon]| {
+        daemons
+            .iter()
+            .map(Daemon::log)
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    // Every account is fetched, inspected and alerted on.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while telegram
+        .sends()
+        .iter()
+        .filter(|c| c.params["chat_id"] == -100)
+        .count()
+        == 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no alert arrived:\n{}",
+            logs(&daemons)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Kill one daemon hard in the middle; the others go on.
+    daemons[0].kill_hard();
+    // Minute-by-minute inspections keep deciding; commands still get answers
+    // (the bot lease moves within a minute if the killed daemon held it).
+    telegram.push_message(42, "管理员", "/whoami");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while !telegram.sends().iter().any(|c| c.params["chat_id"] == 42) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the command was never answered:\n{}",
+            logs(&daemons)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for i in 0..12 {
+        assert_eq!(
+            server.seen(&format!("/feed/{i}.xml")).len(),
+            1,
+            "feed {i} is fetched once in its interval:\n{}",
+            logs(&daemons)
+        );
+    }
+    let mut arrivals: std::collections::BTreeMap<String, usize> = Default::default();
+    for call in telegram.sends() {
+        let key = format!("{}:{}", call.params["chat_id"], call.params["text"]);
+        *arrivals.entry(key).or_default() += 1;
+    }
+    let twice: Vec<_> = arrivals.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent more than once: {twice:#?}");
+    let answers = telegram
+        .sends()
+        .iter()
+        .filter(|c| c.params["chat_id"] == 42)
+        .count();
+    assert_eq!(answers, 1, "one daemon answered the command");
+    drop(daemons);
+    db.finish().await;
 }
