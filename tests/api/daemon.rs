@@ -383,8 +383,25 @@ async fn three_daemons_on_one_postgres_database_do_each_thing_once_and_survive_a
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // Kill one daemon hard in the middle; the others go on.
-    daemons[0].kill_hard();
+    // Kill the daemon holding the bot lease, hard, in the middle; the others go on.
+    let xunjian::storage::Store::Postgres(pool) = &db.store else {
+        unreachable!("a PostgreSQL store")
+    };
+    let (holder,): (String,) =
+        sqlx::query_as("SELECT holder FROM leases WHERE name = 'telegram_bot'")
+            .fetch_one(pool)
+            .await
+            .expect("one daemon holds the bot lease");
+    let pid: u32 = holder
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("holder is host:pid");
+    let holder_index = daemons
+        .iter()
+        .position(|d| d.child.id() == pid)
+        .expect("the holder is one of ours");
+    daemons[holder_index].kill_hard();
     // Minute-by-minute inspections keep deciding; commands still get answers
     // (the bot lease moves within a minute if the killed daemon held it).
     telegram.push_message(42, "管理员", "/whoami");
