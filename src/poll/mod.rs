@@ -29,6 +29,16 @@ use url::Url;
 /// mid-cycle gives them back after it.
 pub const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(10);
 
+/// Results saved per transaction, at most (whatever is ready is saved).
+const SAVE_BATCH: usize = 256;
+
+/// One account's attempt, ready to save: its report and what to store.
+struct Prepared {
+    report: PollReport,
+    /// The new fetch state and the posts; None when nothing can be stored.
+    save: Option<(FetchState, Vec<crate::parse::Post>)>,
+}
+
 /// What happened to one account in a cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollReport {
@@ -133,18 +143,22 @@ impl Poller {
         let total = jobs.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let done = &done;
-        let mut reports: Vec<PollReport> = futures_util::stream::iter(jobs)
+        let prepared = futures_util::stream::iter(jobs)
             .map(move |(account, state)| async move {
-                let report = self.poll_guarded(&account, state, now).await;
+                let prepared = self.poll_guarded(&account, state, now).await;
                 let finished = done
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                     .saturating_add(1);
                 progress(finished, total);
-                report
+                prepared
             })
             .buffer_unordered(self.settings.poll.max_concurrency)
-            .collect()
-            .await;
+            .ready_chunks(SAVE_BATCH);
+        let mut prepared = std::pin::pin!(prepared);
+        let mut reports: Vec<PollReport> = Vec::with_capacity(total);
+        while let Some(batch) = prepared.next().await {
+            reports.extend(self.save(batch, now).await);
+        }
         reports.sort_by(|a, b| a.account_id.cmp(&b.account_id));
         let verdicts = self.judge_proxies(&register.accounts, &reports).await?;
         for verdict in verdicts {
@@ -168,28 +182,31 @@ impl Poller {
         account: &Account,
         state: FetchState,
         now: DateTime<Utc>,
-    ) -> PollReport {
+    ) -> Prepared {
         use futures_util::FutureExt as _;
         let polled = std::panic::AssertUnwindSafe(self.poll_one(account, state, now))
             .catch_unwind()
             .await;
         match polled {
-            Ok(report) => report,
+            Ok(prepared) => prepared,
             Err(payload) => {
                 let cause = crate::scheduler::supervise::panic_text(payload);
                 metrics::counter!("xunjian_poll_panics_total").increment(1);
                 tracing::error!(account = %account.id, cause = %cause, "polling this account panicked");
-                PollReport {
-                    account_id: account.id.clone(),
-                    outcome: Outcome::Invalid,
-                    items: 0,
-                    new_posts: 0,
-                    message: Some(
-                        "内部错误：处理该账号时程序出错，已记录，其他账号不受影响".to_string(),
-                    ),
-                    next_check_at: now,
-                    source: source_label(account),
-                    is_unsaved: true,
+                Prepared {
+                    report: PollReport {
+                        account_id: account.id.clone(),
+                        outcome: Outcome::Invalid,
+                        items: 0,
+                        new_posts: 0,
+                        message: Some(
+                            "内部错误：处理该账号时程序出错，已记录，其他账号不受影响".to_string(),
+                        ),
+                        next_check_at: now,
+                        source: source_label(account),
+                        is_unsaved: true,
+                    },
+                    save: None,
                 }
             }
         }
@@ -200,7 +217,7 @@ impl Poller {
         account: &Account,
         state: FetchState,
         now: DateTime<Utc>,
-    ) -> PollReport {
+    ) -> Prepared {
         let (url, proxy) = match source_url(account, &self.settings) {
             Ok(found) => found,
             Err(message) => {
@@ -234,7 +251,7 @@ impl Poller {
         state: FetchState,
         fetched: Result<Fetched, FetchFailure>,
         now: DateTime<Utc>,
-    ) -> PollReport {
+    ) -> Prepared {
         let mut posts = Vec::new();
         let mut ttl = None;
         let (outcome, message, http_status, hints) = match fetched {
@@ -323,32 +340,60 @@ impl Poller {
         };
         next.next_check_at = Some(next_check_at(&schedule, now));
         let items = posts.len();
-        let new_posts = match self.store.record_fetch(&next, &posts, now).await {
-            Ok(n) => n,
-            Err(err) => {
-                tracing::error!(account = %account.id, error = %err, "cannot save the fetch result");
-                return PollReport {
-                    account_id: account.id.clone(),
-                    outcome,
-                    items,
-                    new_posts: 0,
-                    message: Some(format!("not saved: {err}")),
-                    next_check_at: now,
-                    source: source_label(account),
-                    is_unsaved: true,
-                };
-            }
-        };
-        PollReport {
-            account_id: account.id.clone(),
-            outcome,
-            items,
-            new_posts,
-            message: if outcome.is_failure() { message } else { None },
-            next_check_at: next.next_check_at.unwrap_or(now),
-            source: source_label(account),
-            is_unsaved: false,
+        Prepared {
+            report: PollReport {
+                account_id: account.id.clone(),
+                outcome,
+                items,
+                new_posts: 0,
+                message: if outcome.is_failure() { message } else { None },
+                next_check_at: next.next_check_at.unwrap_or(now),
+                source: source_label(account),
+                is_unsaved: false,
+            },
+            save: Some((next, posts)),
         }
+    }
+
+    /// Saves a batch of prepared results in one transaction, filling in
+    /// each report's new posts. When the batch fails, each account is tried
+    /// alone, so one bad row cannot cost the others their results.
+    async fn save(&self, batch: Vec<Prepared>, now: DateTime<Utc>) -> Vec<PollReport> {
+        let rows: Vec<(&FetchState, &[crate::parse::Post])> = batch
+            .iter()
+            .filter_map(|p| p.save.as_ref().map(|(s, posts)| (s, posts.as_slice())))
+            .collect();
+        let saved = if rows.len() > 1 {
+            self.store.record_fetches(&rows, now).await.ok()
+        } else {
+            None
+        };
+        let mut counts = saved.map(Vec::into_iter);
+        let mut reports = Vec::with_capacity(batch.len());
+        for prepared in batch {
+            let mut report = prepared.report;
+            let Some((state, posts)) = &prepared.save else {
+                reports.push(report);
+                continue;
+            };
+            let result = match counts.as_mut() {
+                Some(counts) => Ok(counts.next().unwrap_or(0)),
+                None => self.store.record_fetch(state, posts, now).await,
+            };
+            match result {
+                Ok(new_posts) => report.new_posts = new_posts,
+                Err(err) => {
+                    let err = self.redactor.redact(&err.to_string());
+                    tracing::error!(account = %report.account_id, error = %err, "cannot save the fetch result");
+                    report.new_posts = 0;
+                    report.message = Some(format!("not saved: {err}"));
+                    report.next_check_at = now;
+                    report.is_unsaved = true;
+                }
+            }
+            reports.push(report);
+        }
+        reports
     }
 
     /// Decides each proxy's health from the cycle's results, probing its

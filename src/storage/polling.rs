@@ -78,10 +78,23 @@ impl Store {
         posts: &[Post],
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let next_check_at = to_secs(state.next_check_at.unwrap_or(now));
+        let counts = self.record_fetches(&[(state, posts)], now).await?;
+        Ok(counts.first().copied().unwrap_or(0))
+    }
+
+    /// Saves several accounts' attempts in one transaction (far fewer
+    /// commits in a big cycle); returns how many posts were new, per account.
+    pub async fn record_fetches(
+        &self,
+        results: &[(&FetchState, &[Post])],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u64>> {
         let optional = |t: Option<DateTime<Utc>>| t.map(to_secs);
-        let inserted = with_pool!(self, pool => {
+        let counts = with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            let mut counts = Vec::with_capacity(results.len());
+            for (state, posts) in results {
+            let next_check_at = to_secs(state.next_check_at.unwrap_or(now));
             let mut inserted = 0;
             // One multi-row statement per batch: far fewer round trips than a row at a time.
             for batch in posts.chunks(POST_BATCH) {
@@ -136,10 +149,12 @@ impl Store {
             .bind(state.outcome.is_some_and(Outcome::is_failure))
             .execute(&mut *tx)
             .await?;
+            counts.push(inserted);
+            }
             tx.commit().await?;
-            inserted
+            counts
         });
-        Ok(inserted)
+        Ok(counts)
     }
 
     /// Ids of accounts that are due at `now` (or were never checked).
