@@ -212,12 +212,7 @@ impl Poller {
         }
     }
 
-    async fn poll_one(
-        &self,
-        account: &Account,
-        state: FetchState,
-        now: DateTime<Utc>,
-    ) -> Prepared {
+    async fn poll_one(&self, account: &Account, state: FetchState, now: DateTime<Utc>) -> Prepared {
         let (url, proxy) = match source_url(account, &self.settings) {
             Ok(found) => found,
             Err(message) => {

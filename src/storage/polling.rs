@@ -30,8 +30,11 @@ const SELECT_FETCH: &str = "SELECT account_id, next_check_at, last_checked_at, l
 /// Posts per INSERT statement (10 parameters each, well under both backends' limits).
 const POST_BATCH: usize = 50;
 
-/// `INSERT … VALUES ($1..$10), ($11..$20), …` for `rows` posts; only placeholders vary.
-fn insert_posts_sql(rows: usize) -> String {
+/// `INSERT … VALUES ($1..$10), ($11..$20), …` for `rows` posts; only
+/// placeholders vary. SQLite gets anonymous `?` placeholders: sqlx asks
+/// SQLite for each numbered parameter's name, a scan per parameter that
+/// made binding a 500-parameter statement quadratic.
+fn insert_posts_sql(rows: usize, is_sqlite: bool) -> String {
     let mut sql = String::from(
         "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
          is_date_estimated, title, link, author, kind, evidence) VALUES ",
@@ -41,7 +44,15 @@ fn insert_posts_sql(rows: usize) -> String {
             sql.push_str(", ");
         }
         let first = row * 10 + 1;
-        let placeholders: Vec<String> = (first..first + 10).map(|n| format!("${n}")).collect();
+        let placeholders: Vec<String> = (first..first + 10)
+            .map(|n| {
+                if is_sqlite {
+                    "?".to_string()
+                } else {
+                    format!("${n}")
+                }
+            })
+            .collect();
         sql.push('(');
         sql.push_str(&placeholders.join(", "));
         sql.push(')');
@@ -90,6 +101,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<u64>> {
         let optional = |t: Option<DateTime<Utc>>| t.map(to_secs);
+        let is_sqlite = matches!(self, Store::Sqlite(_));
         let counts = with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             let mut counts = Vec::with_capacity(results.len());
@@ -98,7 +110,7 @@ impl Store {
             let mut inserted = 0;
             // One multi-row statement per batch: far fewer round trips than a row at a time.
             for batch in posts.chunks(POST_BATCH) {
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_posts_sql(batch.len())));
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_posts_sql(batch.len(), is_sqlite)));
                 for post in batch {
                     query = query
                         .bind(&state.account_id)
