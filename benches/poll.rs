@@ -4,8 +4,12 @@
 //!
 //! Serves N synthetic feeds (20 items, about 30 KB each) from a local HTTP
 //! server in a child process, registers N accounts in a fresh SQLite file,
-//! runs one complete poll cycle and prints feeds per second, CPU seconds per
-//! 1,000 feeds (the poller's process only) and the poller's peak memory.
+//! runs one complete poll cycle (cold) and a second one in which the server
+//! answers 304 to the conditional GETs (warm), and prints feeds per second,
+//! CPU seconds per 1,000 feeds (the poller's process only) and the poller's
+//! peak memory. When `python3 ../shared/bench/peer_poller.py` (or
+//! `XUNJIAN_PEER_POLLER`) and its modules are available, the peer polls the
+//! same server in the same run and its line is printed beside ours.
 
 mod common;
 
@@ -97,15 +101,67 @@ async fn bench(n: usize) -> anyhow::Result<()> {
     let cpu = cpu_seconds() - cpu_before;
     let ok = reports.iter().filter(|r| !r.outcome.is_failure()).count();
     let posts: u64 = reports.iter().map(|r| r.new_posts).sum();
-    server.kill()?;
     println!(
-        "N = {n:>6}: cycle {secs:6.2} s, {:7.0} feeds/s, {:5.2} CPU s per 1,000 feeds, peak RSS {:6.1} MB, \
+        "N = {n:>6}: cold cycle {secs:6.2} s, {:7.0} feeds/s, {:5.2} CPU s per 1,000 feeds, peak RSS {:6.1} MB, \
          {ok} ok, {posts} posts stored (register import {register_secs:.2} s)",
         n as f64 / secs,
         cpu * 1000.0 / n as f64,
         peak_rss_mb()
     );
+    drop(reports);
+
+    // Warm: every account again, the server answering 304 to each ETag.
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let reports = poller
+        .poll_accounts(&ids, chrono::Utc::now(), &|_, _| {})
+        .await?;
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    let unchanged = reports
+        .iter()
+        .filter(|r| r.outcome == xunjian::fetch::Outcome::NotModified)
+        .count();
+    println!(
+        "N = {n:>6}: warm cycle {secs:6.2} s, {:7.0} feeds/s, {:5.2} CPU s per 1,000 feeds, {unchanged} not modified",
+        n as f64 / secs,
+        cpu * 1000.0 / n as f64,
+    );
+    run_peer(&base, n);
+    server.kill()?;
     Ok(())
+}
+
+/// The peer poller on the same server, if its script and modules are here.
+fn run_peer(base: &str, n: usize) {
+    let script = std::env::var("XUNJIAN_PEER_POLLER").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/bench/peer_poller.py"
+        )
+        .to_string()
+    });
+    if !std::path::Path::new(&script).exists() {
+        println!("peer: {script} not found; skipped");
+        return;
+    }
+    let output = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(base)
+        .arg(n.to_string())
+        .args(["--parser", "fastfeedparser"])
+        .output();
+    match output {
+        Ok(out) if out.status.success() => print!("{}", String::from_utf8_lossy(&out.stdout)),
+        Ok(out) => println!(
+            "peer: failed ({}); `pip install aiohttp fastfeedparser`?",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ),
+        Err(err) => println!("peer: cannot run python3: {err}"),
+    }
 }
 
 fn account_id(i: usize) -> String {
@@ -180,14 +236,22 @@ async fn serve() -> anyhow::Result<()> {
             let service =
                 hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
                     let id = req.uri().path().trim_start_matches("/feed/").to_string();
-                    let body = synthetic_feed(&account_id(id.parse().unwrap_or(0)));
-                    Ok::<_, std::convert::Infallible>(
-                        Response::builder()
-                            .header("Content-Type", "application/rss+xml; charset=utf-8")
-                            .header("Cache-Control", "public, max-age=300")
-                            .body(Full::new(Bytes::from(body)))
-                            .expect("a valid response"),
-                    )
+                    let etag = format!("\"{id}\"");
+                    let is_fresh = req
+                        .headers()
+                        .get("if-none-match")
+                        .is_some_and(|v| v.as_bytes() == etag.as_bytes());
+                    let response = Response::builder()
+                        .header("Content-Type", "application/rss+xml; charset=utf-8")
+                        .header("Cache-Control", "public, max-age=300")
+                        .header("ETag", etag.as_str());
+                    let response = if is_fresh {
+                        response.status(304).body(Full::new(Bytes::new()))
+                    } else {
+                        let body = synthetic_feed(&account_id(id.parse().unwrap_or(0)));
+                        response.body(Full::new(Bytes::from(body)))
+                    };
+                    Ok::<_, std::convert::Infallible>(response.expect("a valid response"))
                 });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
