@@ -28,7 +28,7 @@ const SELECT_FETCH: &str = "SELECT account_id, next_check_at, last_checked_at, l
      last_modified, feed_title FROM fetch_state WHERE last_checked_at IS NOT NULL";
 
 /// Posts per INSERT statement (10 parameters each, well under both backends' limits).
-const POST_BATCH: usize = 50;
+const POST_BATCH: usize = 100;
 
 /// `INSERT … VALUES ($1..$10), ($11..$20), …` for `rows` posts; only
 /// placeholders vary. SQLite gets anonymous `?` placeholders: sqlx asks
@@ -57,7 +57,74 @@ fn insert_posts_sql(rows: usize, is_sqlite: bool) -> String {
         sql.push_str(&placeholders.join(", "));
         sql.push(')');
     }
-    sql.push_str(" ON CONFLICT (account_id, dedup_key) DO NOTHING");
+    sql.push_str(" ON CONFLICT (account_id, dedup_key) DO NOTHING RETURNING account_id");
+    sql
+}
+
+/// Fetch states per upsert statement (14 parameters each).
+const STATE_BATCH: usize = 64;
+
+/// Splits states into upsert statements: at most [`STATE_BATCH`] each, and
+/// never one account twice in a statement (PostgreSQL refuses that).
+fn state_batches<'a>(states: &'a [&'a FetchState]) -> Vec<Vec<&'a FetchState>> {
+    let mut batches: Vec<Vec<&FetchState>> = Vec::new();
+    let mut current: Vec<&FetchState> = Vec::new();
+    for state in states {
+        let is_repeat = current.iter().any(|s| s.account_id == state.account_id);
+        if is_repeat || current.len() >= STATE_BATCH {
+            batches.push(std::mem::take(&mut current));
+        }
+        current.push(state);
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
+/// A multi-row fetch-state upsert. Counters change in SQL from the stored
+/// row, never from the snapshot read before the fetch (another writer may
+/// have moved them): a failure adds one, a success resets.
+fn upsert_states_sql(rows: usize, is_sqlite: bool) -> String {
+    let mut sql = String::from(
+        "INSERT INTO fetch_state (account_id, next_check_at, last_checked_at, last_success_at, \
+         outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
+         last_modified, feed_title, first_success_at) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let first = row * 14 + 1;
+        let placeholders: Vec<String> = (first..first + 14)
+            .map(|n| {
+                if is_sqlite {
+                    "?".to_string()
+                } else {
+                    format!("${n}")
+                }
+            })
+            .collect();
+        sql.push('(');
+        sql.push_str(&placeholders.join(", "));
+        sql.push(')');
+    }
+    sql.push_str(
+        " ON CONFLICT (account_id) DO UPDATE SET next_check_at = excluded.next_check_at, \
+         last_checked_at = excluded.last_checked_at, \
+         last_success_at = CASE WHEN excluded.outcome IN ('ok', 'not_modified') \
+           THEN excluded.last_checked_at ELSE fetch_state.last_success_at END, \
+         outcome = excluded.outcome, message = excluded.message, http_status = excluded.http_status, \
+         consecutive_failures = CASE WHEN excluded.outcome IN ('ok', 'not_modified') \
+           THEN 0 ELSE fetch_state.consecutive_failures + 1 END, \
+         gone_streak = CASE WHEN excluded.outcome = 'gone' THEN fetch_state.gone_streak + 1 \
+           WHEN excluded.outcome IN ('ok', 'not_modified') THEN 0 ELSE fetch_state.gone_streak END, \
+         gone_since = CASE WHEN excluded.outcome = 'gone' \
+           THEN COALESCE(fetch_state.gone_since, excluded.last_checked_at) \
+           WHEN excluded.outcome IN ('ok', 'not_modified') THEN NULL ELSE fetch_state.gone_since END, \
+         etag = excluded.etag, last_modified = excluded.last_modified, feed_title = excluded.feed_title, \
+         first_success_at = COALESCE(fetch_state.first_success_at, excluded.first_success_at)",
+    );
     sql
 }
 
@@ -93,27 +160,29 @@ impl Store {
         Ok(counts.first().copied().unwrap_or(0))
     }
 
-    /// Saves several accounts' attempts in one transaction (far fewer
-    /// commits in a big cycle); returns how many posts were new, per account.
+    /// Saves several accounts' attempts in one transaction, with multi-row
+    /// statements (few round trips in a big cycle); returns how many posts
+    /// were new, per account.
     pub async fn record_fetches(
         &self,
         results: &[(&FetchState, &[Post])],
         now: DateTime<Utc>,
     ) -> Result<Vec<u64>> {
-        let optional = |t: Option<DateTime<Utc>>| t.map(to_secs);
         let is_sqlite = matches!(self, Store::Sqlite(_));
-        let counts = with_pool!(self, pool => {
+        let posts: Vec<(&str, &Post)> = results
+            .iter()
+            .flat_map(|(state, posts)| posts.iter().map(|p| (state.account_id.as_str(), p)))
+            .collect();
+        let states: Vec<&FetchState> = results.iter().map(|(state, _)| *state).collect();
+        let new_by_account: HashMap<String, u64> = with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
-            let mut counts = Vec::with_capacity(results.len());
-            for (state, posts) in results {
-            let next_check_at = to_secs(state.next_check_at.unwrap_or(now));
-            let mut inserted = 0;
-            // One multi-row statement per batch: far fewer round trips than a row at a time.
+            let mut new_by_account: HashMap<String, u64> = HashMap::new();
             for batch in posts.chunks(POST_BATCH) {
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_posts_sql(batch.len(), is_sqlite)));
-                for post in batch {
+                let sql = insert_posts_sql(batch.len(), is_sqlite);
+                let mut query = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+                for (account_id, post) in batch {
                     query = query
-                        .bind(&state.account_id)
+                        .bind(*account_id)
                         .bind(&post.dedup_key)
                         .bind(to_secs(post.published_at))
                         .bind(to_secs(now))
@@ -124,49 +193,40 @@ impl Store {
                         .bind(post.kind.id())
                         .bind(&post.evidence);
                 }
-                inserted += query.execute(&mut *tx).await?.rows_affected();
+                for (account_id,) in query.fetch_all(&mut *tx).await? {
+                    *new_by_account.entry(account_id).or_default() += 1;
+                }
             }
-            sqlx::query(
-                "INSERT INTO fetch_state (account_id, next_check_at, last_checked_at, last_success_at, \
-                 outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
-                 last_modified, feed_title, first_success_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-                 ON CONFLICT (account_id) DO UPDATE SET next_check_at = $2, last_checked_at = $3, \
-                 last_success_at = CASE WHEN $15 THEN fetch_state.last_success_at ELSE $3 END, \
-                 outcome = $5, message = $6, http_status = $7, \
-                 consecutive_failures = CASE WHEN $15 THEN fetch_state.consecutive_failures + 1 ELSE 0 END, \
-                 gone_streak = CASE WHEN $5 = 'gone' THEN fetch_state.gone_streak + 1 \
-                   WHEN $5 IN ('ok', 'not_modified') THEN 0 ELSE fetch_state.gone_streak END, \
-                 gone_since = CASE WHEN $5 = 'gone' THEN COALESCE(fetch_state.gone_since, $3) \
-                   WHEN $5 IN ('ok', 'not_modified') THEN NULL ELSE fetch_state.gone_since END, \
-                 etag = $11, last_modified = $12, feed_title = $13, \
-                 first_success_at = COALESCE(fetch_state.first_success_at, $14)",
-            )
-            .bind(&state.account_id)
-            .bind(next_check_at)
-            .bind(optional(state.last_checked_at))
-            .bind(optional(state.last_success_at))
-            .bind(state.outcome.map(Outcome::id))
-            .bind(&state.message)
-            .bind(state.http_status.map(i64::from))
-            .bind(i64::from(state.consecutive_failures))
-            .bind(i64::from(state.gone_streak))
-            .bind(optional(state.gone_since))
-            .bind(&state.etag)
-            .bind(&state.last_modified)
-            .bind(&state.feed_title)
-            .bind(optional(state.first_success_at))
-            // Counters change in SQL from the stored row, never from the
-            // snapshot read before the fetch (another writer may have moved them).
-            .bind(state.outcome.is_some_and(Outcome::is_failure))
-            .execute(&mut *tx)
-            .await?;
-            counts.push(inserted);
+            for batch in state_batches(&states) {
+                let sql = upsert_states_sql(batch.len(), is_sqlite);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for state in batch {
+                    let optional = |t: Option<DateTime<Utc>>| t.map(to_secs);
+                    query = query
+                        .bind(&state.account_id)
+                        .bind(to_secs(state.next_check_at.unwrap_or(now)))
+                        .bind(optional(state.last_checked_at))
+                        .bind(optional(state.last_success_at))
+                        .bind(state.outcome.map(Outcome::id))
+                        .bind(&state.message)
+                        .bind(state.http_status.map(i64::from))
+                        .bind(i64::from(state.consecutive_failures))
+                        .bind(i64::from(state.gone_streak))
+                        .bind(optional(state.gone_since))
+                        .bind(&state.etag)
+                        .bind(&state.last_modified)
+                        .bind(&state.feed_title)
+                        .bind(optional(state.first_success_at));
+                }
+                query.execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            counts
+            new_by_account
         });
-        Ok(counts)
+        Ok(results
+            .iter()
+            .map(|(state, _)| new_by_account.get(&state.account_id).copied().unwrap_or(0))
+            .collect())
     }
 
     /// Ids of accounts that are due at `now` (or were never checked).
