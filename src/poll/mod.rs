@@ -153,11 +153,14 @@ impl Poller {
                 prepared
             })
             .buffer_unordered(self.settings.poll.max_concurrency)
-            .ready_chunks(SAVE_BATCH);
+            .ready_chunks(SAVE_BATCH)
+            // One batch is saved while the next is fetched and parsed.
+            .map(|batch| self.save(batch, now))
+            .buffered(2);
         let mut prepared = std::pin::pin!(prepared);
         let mut reports: Vec<PollReport> = Vec::with_capacity(total);
-        while let Some(batch) = prepared.next().await {
-            reports.extend(self.save(batch, now).await);
+        while let Some(saved) = prepared.next().await {
+            reports.extend(saved);
         }
         reports.sort_by(|a, b| a.account_id.cmp(&b.account_id));
         let verdicts = self.judge_proxies(&register.accounts, &reports).await?;
