@@ -129,7 +129,10 @@ impl Poller {
                 .iter()
                 .map(|a| (a.id.as_str(), a))
                 .collect();
+            let mut seen = std::collections::HashSet::new();
             ids.iter()
+                // An account named twice is polled once.
+                .filter(|id| seen.insert(id.as_str()))
                 .filter_map(|id| by_id.get(id.as_str()).copied())
                 .map(|account| {
                     let state = states.remove(&account.id).unwrap_or_else(|| FetchState {

@@ -347,3 +347,20 @@ async fn concurrent_writers_never_lose_failure_and_gone_counts() {
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn an_account_named_twice_is_polled_once() {
+    for db in test_dbs("poll_twice").await {
+        let server = crate::feed_server::FeedServer::start().await;
+        register_feeds(&db, &server, 1).await;
+        let poller = xunjian::poll::Poller::new(&db.settings, db.store.clone()).expect("poller");
+        let ids = vec!["a0".to_string(), "a0".to_string()];
+        let reports = poller
+            .poll_accounts(&ids, at(NOW), &|_, _| {})
+            .await
+            .expect("poll");
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        assert_eq!(server.seen("/feed/0.xml").len(), 1);
+        db.finish().await;
+    }
+}
