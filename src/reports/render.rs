@@ -107,13 +107,23 @@ pub fn text(report: &Report) -> String {
     crate::parse::truncate(out.trim_end(), 3800)
 }
 
+/// An RFC 3339 time as people read it ("2026-11-23 21:45"), as given when
+/// it does not parse.
+fn time_for_people(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
 /// The whole report as Markdown.
 pub fn markdown(report: &Report) -> String {
     let mut out = format!("# {}\n\n", report.title);
     let _ = writeln!(
         out,
         "生成时间：{}  \n巡检次数：{}  \n可考核周数：{}\n",
-        report.generated_at, report.inspections, report.assessable_weeks
+        time_for_people(&report.generated_at),
+        report.inspections,
+        report.assessable_weeks
     );
     let s = &report.summary;
     let _ = writeln!(out, "## 一、总体情况\n");

@@ -329,6 +329,8 @@ fn the_seed_001_scoring_sheet_counts_weekly_misses_and_deductions() {
     assert_eq!(r.units[0].id, "fgw", "sorted by posts, most first");
     let md = render::markdown(&r);
     assert!(md.contains("| 1 | 大店镇 | 1 | 19 | 3.8 |"), "{md}");
+    // Times for people, not RFC 3339 with nanoseconds.
+    assert!(md.contains("生成时间：2019-06-01 09:00  \n"), "{md}");
 }
 
 #[test]
