@@ -39,12 +39,20 @@ fn insert_posts_sql(rows: usize, is_sqlite: bool) -> String {
         "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
          is_date_estimated, title, link, author, kind, evidence) VALUES ",
     );
+    push_rows(&mut sql, rows, 10, is_sqlite);
+    sql.push_str(" ON CONFLICT (account_id, dedup_key) DO NOTHING RETURNING account_id");
+    sql
+}
+
+/// Appends `(…), (…)` for `rows` rows of `columns` parameters: `$n` for
+/// PostgreSQL, anonymous `?` for SQLite.
+fn push_rows(sql: &mut String, rows: usize, columns: usize, is_sqlite: bool) {
     for row in 0..rows {
         if row > 0 {
             sql.push_str(", ");
         }
-        let first = row * 10 + 1;
-        let placeholders: Vec<String> = (first..first + 10)
+        let first = row * columns + 1;
+        let placeholders: Vec<String> = (first..first + columns)
             .map(|n| {
                 if is_sqlite {
                     "?".to_string()
@@ -57,8 +65,6 @@ fn insert_posts_sql(rows: usize, is_sqlite: bool) -> String {
         sql.push_str(&placeholders.join(", "));
         sql.push(')');
     }
-    sql.push_str(" ON CONFLICT (account_id, dedup_key) DO NOTHING RETURNING account_id");
-    sql
 }
 
 /// Fetch states per upsert statement (14 parameters each).
@@ -91,24 +97,7 @@ fn upsert_states_sql(rows: usize, is_sqlite: bool) -> String {
          outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
          last_modified, feed_title, first_success_at) VALUES ",
     );
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        let first = row * 14 + 1;
-        let placeholders: Vec<String> = (first..first + 14)
-            .map(|n| {
-                if is_sqlite {
-                    "?".to_string()
-                } else {
-                    format!("${n}")
-                }
-            })
-            .collect();
-        sql.push('(');
-        sql.push_str(&placeholders.join(", "));
-        sql.push(')');
-    }
+    push_rows(&mut sql, rows, 14, is_sqlite);
     sql.push_str(
         " ON CONFLICT (account_id) DO UPDATE SET next_check_at = excluded.next_check_at, \
          last_checked_at = excluded.last_checked_at, \
