@@ -7,7 +7,7 @@
 use crate::calendar::{Calendar, local_date, to_local};
 use crate::config::Settings;
 use crate::poll::Poller;
-use crate::rules::{CheckInputs, CheckResult, CheckWindow, Severity, evaluate_all};
+use crate::rules::{CheckInputs, CheckResult, CheckWindow, Severity, Verdict, evaluate_all};
 use crate::storage::Store;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -74,11 +74,18 @@ impl Inspector {
         result: &CheckResult,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<crate::alerts::Event>> {
-        use crate::alerts::{Event, candidates, compose, decide, next_send_time};
+        use crate::alerts::{Event, candidates, compose, decide, next_send_time, seen};
         let open = self.store.open_alerts().await?;
         let silenced = self.store.silences().await?;
         let remind_every = chrono::Duration::hours(i64::from(self.settings.alerts.remind_hours));
-        let events = decide(&open, &candidates(result), &silenced, remind_every, now);
+        let events = decide(
+            &open,
+            &candidates(result),
+            &seen(result),
+            &silenced,
+            remind_every,
+            now,
+        );
         // A snoozed subject still records its state, but only recoveries are announced.
         let announced: Vec<Event> = events
             .iter()
@@ -147,22 +154,71 @@ pub fn render_text(result: &CheckResult) -> String {
         .map_or("—".to_string(), |r| format!("{:.1}%", r * 100.0));
     let _ = writeln!(
         out,
-        "共 {} 个账号：合格 {}，不合格 {}，正在注销 {}，无法监测 {}，合格率 {rate}",
+        "共 {} 个账号参与评定：合格 {}，不合格 {}，正在注销 {}，无法监测 {}，合格率 {rate}",
         s.assessed, s.qualified, s.failed, s.closing, s.unknown
     );
+    if s.unknown > 0 {
+        let _ = writeln!(out, "（合格率按“参与评定数减不合格数”计，含无法监测的 {} 个账号）", s.unknown);
+    }
+    // Each account once per section; the counts are the verdict counts above.
+    let assessed = || result.accounts.iter().filter(|a| a.is_assessed);
+    let lines = |accounts: Vec<&crate::rules::AccountResult>, severities: &[Severity]| {
+        accounts
+            .into_iter()
+            .filter_map(|a| {
+                let parts: Vec<String> = a
+                    .findings
+                    .iter()
+                    .filter(|f| severities.contains(&f.severity))
+                    .map(|f| format!("[{}] {}", f.label, f.message))
+                    .collect();
+                match (parts.is_empty(), &a.note) {
+                    (false, _) => Some(format!("  {}", parts.join("；"))),
+                    (true, Some(note)) => Some(format!("  {}：{note}", a.name)),
+                    (true, None) => None,
+                }
+            })
+            .collect::<Vec<String>>()
+    };
     let sections = [
-        ("不合格", Severity::Failure),
-        ("无法监测", Severity::Unknown),
-        ("需关注", Severity::Warning),
-        ("更新预警", Severity::Advisory),
+        (
+            "不合格",
+            lines(
+                assessed().filter(|a| a.verdict == Verdict::Failed).collect(),
+                &[Severity::Failure],
+            ),
+        ),
+        (
+            "无法监测",
+            lines(
+                assessed().filter(|a| a.verdict == Verdict::Unknown).collect(),
+                &[Severity::Unknown],
+            ),
+        ),
+        (
+            "正在注销",
+            lines(
+                assessed().filter(|a| a.verdict == Verdict::Closing).collect(),
+                &[Severity::Failure, Severity::Warning, Severity::Unknown],
+            ),
+        ),
+        (
+            "需关注",
+            lines(assessed().collect(), &[Severity::Warning]),
+        ),
+        (
+            "更新预警",
+            lines(assessed().collect(), &[Severity::Advisory]),
+        ),
+        (
+            "已注销账号（不参与评定）",
+            lines(
+                result.accounts.iter().filter(|a| !a.is_assessed).collect(),
+                &[Severity::Failure, Severity::Warning],
+            ),
+        ),
     ];
-    for (title, severity) in sections {
-        let lines: Vec<String> = result
-            .accounts
-            .iter()
-            .flat_map(|a| a.findings.iter().filter(|f| f.severity == severity))
-            .map(|f| format!("  [{}] {}", f.rule.label(), f.message))
-            .collect();
+    for (title, lines) in sections {
         if !lines.is_empty() {
             let _ = writeln!(out, "\n{title}（{}）：", lines.len());
             for line in lines {
@@ -170,18 +226,10 @@ pub fn render_text(result: &CheckResult) -> String {
             }
         }
     }
-    let notes: Vec<String> = result
-        .accounts
-        .iter()
-        .filter_map(|a| a.note.as_ref().map(|n| format!("  {}：{n}", a.name)))
-        .collect();
-    if !result.findings.is_empty() || !notes.is_empty() {
+    if !result.findings.is_empty() {
         let _ = writeln!(out, "\n运行提示：");
         for f in &result.findings {
-            let _ = writeln!(out, "  [{}] {}", f.rule.label(), f.message);
-        }
-        for note in notes {
-            let _ = writeln!(out, "{note}");
+            let _ = writeln!(out, "  [{}] {}", f.label, f.message);
         }
     }
     out

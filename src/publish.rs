@@ -33,7 +33,10 @@ pub async fn load_report(
     let register = store.load_register().await?;
     let inspections = store.snapshots(start, end).await?;
     let previous = store.snapshot_before(start).await?;
-    let (posts, post_weeks) = store.period_posts(start, end).await?;
+    let (posts, _) = store.period_posts(start, end).await?;
+    // A week belongs to the period holding its Sunday: its posts may precede `from`.
+    let first_monday = from - Duration::days(i64::from(from.weekday().num_days_from_monday()));
+    let (_, post_weeks) = store.period_posts(start_of_day(first_monday), end).await?;
     Ok(reports::build(&ReportInput {
         kind,
         from,
@@ -212,12 +215,16 @@ async fn run_claimed_report(
     let job = format!("report:{}", kind.id());
     let (from, to) = kind.previous_period(local_date(due));
     let report = load_report(store, calendar, kind, from, to, now).await?;
-    if report.inspections == 0 && report.posts == 0 {
-        // Nothing was recorded in the period (a fresh install catching up):
-        // an empty 通报 would only be noise.
+    if !report.is_assessable {
+        // No inspection ran in the period (a fresh install catching up, or a
+        // daemon that was down): a 通报 that cannot judge anything is not sent.
         store.finish_job(&job, due, now).await?;
-        tracing::info!(kind = kind.id(), %from, %to, "scheduled report skipped: nothing recorded in its period");
+        tracing::warn!(kind = kind.id(), %from, %to, "scheduled report skipped: no inspection in its period");
         return Ok(false);
+    }
+    let problems = reports::reconcile::discrepancies(&report);
+    if !problems.is_empty() {
+        tracing::error!(kind = kind.id(), problems = %problems.join("；"), "the report does not add up");
     }
     queue_report(store, settings, &report, now).await?;
     store.finish_job(&job, due, now).await?;

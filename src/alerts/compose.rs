@@ -8,7 +8,7 @@ use super::Event;
 use crate::calendar::to_local;
 use crate::config::Settings;
 use crate::registry::Register;
-use crate::rules::Severity;
+use crate::rules::{Rule, Severity, label_of};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -117,7 +117,8 @@ pub fn route(
 
 fn mentions(events: &[&Event], register: &Register) -> Vec<Mention> {
     let mut out: Vec<Mention> = Vec::new();
-    for event in events {
+    // A recovery asks nothing of anybody.
+    for event in events.iter().filter(|e| !matches!(e, Event::Resolved { .. })) {
         let Some(unit) = event.unit_id().and_then(|u| register.unit(u)) else {
             continue;
         };
@@ -159,7 +160,7 @@ pub fn body(
         events
             .iter()
             .filter_map(|e| match e {
-                Event::Opened(c) => Some(format!("[{}] {}", c.rule.label(), c.message)),
+                Event::Opened(c) => Some(format!("[{}] {}", label_of(c.rule, &c.evidence), c.message)),
                 _ => None,
             })
             .collect(),
@@ -171,9 +172,9 @@ pub fn body(
             .filter_map(|e| match e {
                 Event::Escalated { alert, to } => Some(format!(
                     "[{}] {}（原：{}）",
-                    to.rule.label(),
+                    label_of(to.rule, &to.evidence),
                     to.message,
-                    alert.rule.label()
+                    label_of(alert.rule, &alert.evidence)
                 )),
                 _ => None,
             })
@@ -184,6 +185,9 @@ pub fn body(
         events
             .iter()
             .filter_map(|e| match e {
+                Event::Resolved { alert, message } if alert.rule == Rule::ProxyDown => {
+                    Some(message.clone())
+                }
                 Event::Resolved { alert, message } => {
                     Some(format!("{} {message}", subject_name(&alert.message)))
                 }
@@ -198,7 +202,7 @@ pub fn body(
             .filter_map(|e| match e {
                 Event::Reminder(a) => Some(format!(
                     "[{}] {}（{} 起，已 {} 天）",
-                    a.rule.label(),
+                    label_of(a.rule, &a.evidence),
                     a.message,
                     to_local(a.opened_at).format("%m-%d"),
                     (now - a.opened_at).num_days().max(0)

@@ -142,10 +142,40 @@ fn candidate(
     }
 }
 
-/// Decides the events of one check.
+/// What a check saw of one account, beyond its findings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Seen {
+    /// Its newest post (RFC 3339), if any.
+    pub last_post_at: Option<String>,
+    /// The check could not judge it (source failing, proxy down).
+    pub is_unknown: bool,
+}
+
+/// Every account the check judged, by id.
+pub fn seen(check: &CheckResult) -> HashMap<String, Seen> {
+    check
+        .accounts
+        .iter()
+        .map(|a| {
+            (
+                a.id.clone(),
+                Seen {
+                    last_post_at: a.last_post_at.clone(),
+                    is_unknown: a.verdict == crate::rules::Verdict::Unknown,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Decides the events of one check. `seen` holds every account the check
+/// judged: an open alert whose finding is absent resolves only on evidence
+/// (a newer post for the stale family; a judged account otherwise), never
+/// because the account could not be checked this time.
 pub fn decide(
     open: &[OpenAlert],
     found: &[Candidate],
+    seen: &HashMap<String, Seen>,
     silenced: &HashMap<String, DateTime<Utc>>,
     remind_every: Duration,
     now: DateTime<Utc>,
@@ -156,9 +186,9 @@ pub fn decide(
         .map(|a| ((a.subject.as_str(), a.family.as_str()), a))
         .collect();
     let is_silenced = |subject: &str| silenced.get(subject).is_some_and(|until| *until > now);
-    let mut seen = std::collections::HashSet::new();
+    let mut found_keys = std::collections::HashSet::new();
     for c in found {
-        seen.insert((c.subject.as_str(), c.family.as_str()));
+        found_keys.insert((c.subject.as_str(), c.family.as_str()));
         match by_key.get(&(c.subject.as_str(), c.family.as_str())) {
             None => events.push(Event::Opened(c.clone())),
             Some(alert) if rung(c.rule) > rung(alert.rule) => {
@@ -189,38 +219,79 @@ pub fn decide(
             }
         }
     }
-    let last_posts: HashMap<&str, Option<&str>> = found
-        .iter()
-        .map(|c| (c.subject.as_str(), c.last_post_at.as_deref()))
-        .collect();
     for alert in open {
-        if !seen.contains(&(alert.subject.as_str(), alert.family.as_str())) {
-            let last = last_posts.get(alert.subject.as_str()).copied().flatten();
-            events.push(Event::Resolved {
-                alert: alert.clone(),
-                message: recovery(alert, last, now),
-            });
+        if found_keys.contains(&(alert.subject.as_str(), alert.family.as_str())) {
+            continue;
         }
+        let is_account = !alert.subject.contains(':');
+        let message = match seen.get(&alert.subject) {
+            // Not judged this time (source failing, proxy down): nothing is
+            // known, so the alert stays open and keeps its start.
+            Some(account) if account.is_unknown => continue,
+            Some(account) if alert.family == "stale" => {
+                if !has_newer_post(alert, account.last_post_at.as_deref()) {
+                    continue;
+                }
+                recovery(alert, account.last_post_at.as_deref(), now)
+            }
+            Some(_) => recovery(alert, None, now),
+            // An account no longer in the check (deregistered or removed).
+            None if is_account => format!(
+                "已不在巡检范围（原：{}）",
+                crate::rules::label_of(alert.rule, &alert.evidence)
+            ),
+            None => recovery(alert, None, now),
+        };
+        events.push(Event::Resolved {
+            alert: alert.clone(),
+            message,
+        });
     }
     events
 }
 
-/// "已恢复更新，中断 23 天" for the stale family; "已恢复（持续 N 天）" otherwise.
+fn parse_time(text: Option<&str>) -> Option<DateTime<chrono::FixedOffset>> {
+    text.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+}
+
+/// True when `last_post` is newer than the post the stale alert was about
+/// (any post, for an account that had never posted).
+fn has_newer_post(alert: &OpenAlert, last_post: Option<&str>) -> bool {
+    let Some(new) = parse_time(last_post) else {
+        return false;
+    };
+    match parse_time(alert.evidence["last_post_at"].as_str()) {
+        Some(old) => new > old,
+        None => true,
+    }
+}
+
+/// "已恢复更新，中断 23 天" for the stale family; "监测代理 wewe 已恢复" for a
+/// proxy; "已恢复（原：…，持续 N 天）" otherwise.
 fn recovery(alert: &OpenAlert, new_last_post: Option<&str>, now: DateTime<Utc>) -> String {
-    let label = alert.rule.label();
+    let label = crate::rules::label_of(alert.rule, &alert.evidence);
     if alert.family == "stale" {
-        let old = alert.evidence["last_post_at"]
-            .as_str()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-        let new = new_last_post.and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        let old = parse_time(alert.evidence["last_post_at"].as_str());
+        let new = parse_time(new_last_post);
         if let (Some(old), Some(new)) = (old, new) {
             let days = (new - old).num_days().max(0);
             return format!("已恢复更新，中断 {days} 天（原：{label}）");
         }
         return format!("已恢复更新（原：{label}）");
     }
-    let days = (now - alert.opened_at).num_days().max(0);
-    format!("已恢复（原：{label}，持续 {days} 天）")
+    let lasted = now - alert.opened_at;
+    let lasted = if lasted >= Duration::days(1) {
+        format!(" {} 天", lasted.num_days())
+    } else if lasted >= Duration::hours(1) {
+        format!(" {} 小时", lasted.num_hours())
+    } else {
+        "不到 1 小时".to_string()
+    };
+    if alert.rule == Rule::ProxyDown {
+        let proxy = alert.evidence["proxy"].as_str().unwrap_or("?");
+        return format!("监测代理 {proxy} 已恢复（中断{lasted}）");
+    }
+    format!("已恢复（原：{label}，持续{lasted}）")
 }
 
 /// True when alerts may be sent at `now`; otherwise the next time they may.

@@ -46,6 +46,21 @@ fn stored(id: i64, c: &Candidate, opened: &str, notified: &str) -> OpenAlert {
     }
 }
 
+/// What a check saw: each (account, newest post, could not judge).
+fn seen_of(list: &[(&str, Option<&str>, bool)]) -> HashMap<String, Seen> {
+    list.iter()
+        .map(|(id, last, is_unknown)| {
+            (
+                id.to_string(),
+                Seen {
+                    last_post_at: last.map(|d| format!("{d}T09:00:00+08:00")),
+                    is_unknown: *is_unknown,
+                },
+            )
+        })
+        .collect()
+}
+
 fn kinds(events: &[Event]) -> Vec<&'static str> {
     events
         .iter()
@@ -63,9 +78,11 @@ fn the_lifecycle_opens_stays_quiet_reminds_escalates_and_resolves() {
     let none = HashMap::new();
     let day = Duration::hours(24);
     let c2w = stale("szls", Rule::Stale2w, "2026-11-01");
+    let before = seen_of(&[("szls", Some("2026-11-01"), false)]);
     let opened = decide(
         &[],
         std::slice::from_ref(&c2w),
+        &before,
         &none,
         day,
         at("2026-11-16T09:00:00+08:00"),
@@ -81,6 +98,7 @@ fn the_lifecycle_opens_stays_quiet_reminds_escalates_and_resolves() {
     let next_hour = decide(
         std::slice::from_ref(&alert),
         std::slice::from_ref(&c2w),
+        &before,
         &none,
         day,
         at("2026-11-16T10:00:00+08:00"),
@@ -93,6 +111,7 @@ fn the_lifecycle_opens_stays_quiet_reminds_escalates_and_resolves() {
     let next_day = decide(
         std::slice::from_ref(&alert),
         std::slice::from_ref(&c2w),
+        &before,
         &none,
         day,
         at("2026-11-17T09:00:00+08:00"),
@@ -103,17 +122,26 @@ fn the_lifecycle_opens_stays_quiet_reminds_escalates_and_resolves() {
     let escalated = decide(
         std::slice::from_ref(&alert),
         &[c1m],
+        &before,
         &none,
         day,
         at("2026-12-02T09:00:00+08:00"),
     );
     assert_eq!(kinds(&escalated), vec!["escalated"]);
 
-    let resolved = decide(&[alert], &[], &none, day, at("2026-11-24T09:00:00+08:00"));
+    let after = seen_of(&[("szls", Some("2026-11-23"), false)]);
+    let resolved = decide(
+        &[alert],
+        &[],
+        &after,
+        &none,
+        day,
+        at("2026-11-24T09:00:00+08:00"),
+    );
     let [Event::Resolved { message, .. }] = &resolved[..] else {
         panic!("{resolved:?}")
     };
-    assert_eq!(message, "已恢复更新（原：超两周未更新）");
+    assert_eq!(message, "已恢复更新，中断 22 天（原：超两周未更新）");
 }
 
 #[test]
@@ -132,10 +160,15 @@ fn a_recovery_names_the_interruption_in_days() {
     let mut recovered = c2w.clone();
     recovered.rule = Rule::WeeklyMiss;
     recovered.family = "weekly_miss".into();
-    recovered.last_post_at = Some("2026-11-24T08:00:00+08:00".into());
+    recovered.last_post_at = Some("2026-11-24T09:00:00+08:00".into());
+    let seen = seen_of(&[
+        ("szls", Some("2026-11-24"), false),
+        ("other", Some("2026-11-01"), false),
+    ]);
     let events = decide(
         &[alert],
         &[recovered, other],
+        &seen,
         &none,
         Duration::hours(24),
         at("2026-11-24T09:00:00+08:00"),
@@ -147,7 +180,103 @@ fn a_recovery_names_the_interruption_in_days() {
             _ => None,
         })
         .expect("resolved");
-    assert_eq!(message, "已恢复更新，中断 22 天（原：超两周未更新）");
+    assert_eq!(message, "已恢复更新，中断 23 天（原：超两周未更新）");
+}
+
+#[test]
+fn an_account_that_cannot_be_checked_has_not_recovered_and_keeps_its_interruption() {
+    let none = HashMap::new();
+    let day = Duration::hours(24);
+    let c2w = stale("szls", Rule::Stale2w, "2026-11-01");
+    let alert = stored(
+        1,
+        &c2w,
+        "2026-11-16T09:00:00+08:00",
+        "2026-11-16T09:00:00+08:00",
+    );
+    // The proxy flaps: the account is unknown, then judged again with no new post.
+    let unknown = seen_of(&[("szls", Some("2026-11-01"), true)]);
+    let flap = decide(
+        std::slice::from_ref(&alert),
+        &[],
+        &unknown,
+        &none,
+        day,
+        at("2026-11-17T09:00:00+08:00"),
+    );
+    assert!(flap.is_empty(), "no recovery while unknown: {flap:?}");
+    let no_post = seen_of(&[("szls", Some("2026-11-01"), false)]);
+    let quiet = decide(
+        std::slice::from_ref(&alert),
+        &[],
+        &no_post,
+        &none,
+        day,
+        at("2026-11-17T09:01:00+08:00"),
+    );
+    assert!(quiet.is_empty(), "no recovery without a newer post: {quiet:?}");
+    let back = decide(
+        std::slice::from_ref(&alert),
+        std::slice::from_ref(&c2w),
+        &no_post,
+        &none,
+        day,
+        at("2026-11-17T09:02:00+08:00"),
+    );
+    assert!(
+        !back.iter().any(|e| matches!(e, Event::Opened(_))),
+        "the same problem is not new again: {back:?}"
+    );
+    let posted = seen_of(&[("szls", Some("2026-11-21"), false)]);
+    let recovered = decide(&[alert], &[], &posted, &none, day, at("2026-11-21T10:00:00+08:00"));
+    let [Event::Resolved { message, .. }] = &recovered[..] else {
+        panic!("{recovered:?}")
+    };
+    assert_eq!(message, "已恢复更新，中断 20 天（原：超两周未更新）");
+}
+
+#[test]
+fn a_proxy_recovery_names_the_proxy_and_asks_nobody_to_act() {
+    let candidate = Candidate {
+        subject: "proxy:wewe".into(),
+        family: "proxy_down".into(),
+        rule: Rule::ProxyDown,
+        severity: Severity::Operator,
+        unit_id: None,
+        message: "监测代理 wewe 不可用，其 5 个账号暂无法监测".into(),
+        evidence: json!({ "proxy": "wewe" }),
+        last_post_at: None,
+    };
+    let alert = stored(
+        3,
+        &candidate,
+        "2026-11-16T09:00:00+08:00",
+        "2026-11-16T09:00:00+08:00",
+    );
+    let events = decide(
+        &[alert],
+        &[],
+        &HashMap::new(),
+        &HashMap::new(),
+        Duration::hours(24),
+        at("2026-11-16T09:40:00+08:00"),
+    );
+    let [Event::Resolved { message, .. }] = &events[..] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(message, "监测代理 wewe 已恢复（中断不到 1 小时）");
+    let events: Vec<&Event> = events.iter().collect();
+    let text = super::compose::body(&events, &[], at("2026-11-16T09:40:00+08:00"), false);
+    assert!(text.contains("• 监测代理 wewe 已恢复"), "{text}");
+    assert!(!text.contains("持续 0 天") && !text.contains("请相关单位"), "{text}");
+}
+
+#[test]
+fn a_stale_label_names_the_accounts_own_threshold() {
+    let evidence = json!({ "threshold_days": 7, "last_post_at": "2026-11-01T09:00:00+08:00" });
+    assert_eq!(crate::rules::label_of(Rule::Stale2w, &evidence), "超7天未更新");
+    let national = json!({ "threshold_days": 14 });
+    assert_eq!(crate::rules::label_of(Rule::Stale2w, &national), "超两周未更新");
 }
 
 #[test]
@@ -166,6 +295,7 @@ fn acknowledged_and_snoozed_alerts_are_not_repeated() {
         decide(
             std::slice::from_ref(&alert),
             std::slice::from_ref(&c2w),
+            &HashMap::new(),
             &snoozed,
             Duration::hours(24),
             now
@@ -173,7 +303,14 @@ fn acknowledged_and_snoozed_alerts_are_not_repeated() {
         .is_empty()
     );
     alert.is_acked = true;
-    assert!(decide(&[alert], &[c2w], &HashMap::new(), Duration::hours(24), now).is_empty());
+    assert!(decide(
+        &[alert],
+        &[c2w],
+        &HashMap::new(),
+        &HashMap::new(),
+        Duration::hours(24),
+        now
+    ).is_empty());
 }
 
 fn register() -> Register {

@@ -35,7 +35,7 @@ fn the_seed_001_period_has_twenty_assessable_weeks() {
         d("2018-12-31"),
         "the week across New Year counts"
     );
-    assert_eq!(weeks[0].workdays, 3, "01-02..01-04 inside the period");
+    assert_eq!(weeks[0].workdays, 3, "12-31 and 01-01 are days off");
     assert!(
         !weeks.iter().any(|w| w.monday == d("2019-02-04")),
         "Spring Festival week is not assessable"
@@ -59,13 +59,32 @@ fn a_week_is_assessable_only_once_it_has_elapsed() {
 }
 
 #[test]
-fn a_week_overlapping_the_period_only_on_days_off_is_not_assessable() {
-    // Period starts on Saturday 2026-11-21: that week has no workday inside it.
-    let weeks = assessable_weeks(&Calendar::builtin(), d("2026-11-21"), d("2026-11-29"));
+fn a_week_belongs_to_the_period_that_holds_its_sunday_so_adjacent_periods_add_up() {
+    let c = Calendar::builtin();
+    // Period starts on Saturday 2026-11-21: the week 11-16..11-22 ends inside it.
+    let weeks = assessable_weeks(&c, d("2026-11-21"), d("2026-11-29"));
     assert_eq!(
         weeks.iter().map(|w| w.monday).collect::<Vec<_>>(),
-        vec![d("2026-11-23")]
+        vec![d("2026-11-16"), d("2026-11-23")]
     );
+    // 2026-02-23..03-01 holds the 02-28 调休 workday and ends in March.
+    let feb = assessable_weeks(&c, d("2026-02-01"), d("2026-02-28"));
+    let mar = assessable_weeks(&c, d("2026-03-01"), d("2026-03-31"));
+    let both = assessable_weeks(&c, d("2026-02-01"), d("2026-03-31"));
+    assert_eq!(feb.len() + mar.len(), both.len());
+    assert!(mar.iter().any(|w| w.monday == d("2026-02-23")));
+    assert!(
+        !feb.iter().any(|w| w.monday == d("2026-02-16")),
+        "the Spring Festival week 02-16..02-22 has no workday"
+    );
+    // Any split of a year adds up.
+    for split in ["2026-01-31", "2026-04-04", "2026-06-30", "2026-10-07"] {
+        let cut = d(split);
+        let left = assessable_weeks(&c, d("2026-01-01"), cut);
+        let right = assessable_weeks(&c, cut + chrono::Duration::days(1), d("2026-12-31"));
+        let year = assessable_weeks(&c, d("2026-01-01"), d("2026-12-31"));
+        assert_eq!(left.len() + right.len(), year.len(), "split at {split}");
+    }
 }
 
 #[test]

@@ -245,7 +245,7 @@ pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
             format!(
                 "#{} [{}] {}{}",
                 a.id,
-                a.rule.label(),
+                crate::rules::label_of(a.rule, &a.evidence),
                 a.message,
                 if a.is_acked { "（已确认）" } else { "" }
             )

@@ -12,6 +12,7 @@ use crate::poll::Poller;
 use crate::publish::{self, Format};
 use crate::reports::ReportKind;
 use bytes::Bytes;
+use chrono::Datelike as _;
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::Full;
 use hyper::Response;
@@ -213,8 +214,13 @@ pub async fn run() -> anyhow::Result<PathBuf> {
         .deliver_pending(now)
         .await?;
 
+    // The calendar month so far (a 月度通报 is never a rolling 30 days).
     let today = crate::calendar::local_date(now);
-    let (from, to) = (today - Duration::days(29), today);
+    let from = today.with_day(1).expect("day 1 exists");
+    let to = from
+        .checked_add_months(chrono::Months::new(1))
+        .expect("next month exists")
+        - Duration::days(1);
     let report = publish::load_report(
         &app.store,
         &inspector.calendar,

@@ -444,13 +444,23 @@ impl Poller {
                     }
                 }
                 None if attempted == 0 => continue,
-                None => ProxyVerdict {
-                    proxy: name.clone(),
-                    is_up: troubled < attempted,
-                    message: (troubled == attempted).then(|| {
-                        format!("all {attempted} requests failed (no health_path to probe)")
-                    }),
-                },
+                None => {
+                    // Without a health path a proxy is down only when enough of
+                    // its accounts fail with network or proxy trouble and none
+                    // gets an answer: one mistyped route is that account's problem.
+                    let registered = accounts
+                        .iter()
+                        .filter(|a| matches!(&a.source, Source::Proxy { proxy, .. } if proxy == name))
+                        .count();
+                    let is_down = troubled == attempted && troubled >= registered.clamp(1, 3);
+                    ProxyVerdict {
+                        proxy: name.clone(),
+                        is_up: !is_down,
+                        message: is_down.then(|| {
+                            format!("all {attempted} requests failed (no health_path to probe)")
+                        }),
+                    }
+                }
             };
             if !verdict.is_up {
                 tracing::warn!(proxy = %name, message = verdict.message.as_deref().unwrap_or(""), "proxy is down");

@@ -1,8 +1,10 @@
-//! Report → PNG: per-platform stale share (bars) and the stale trend (line),
+//! Report → PNG: per-platform stale share (bars with values) and, per
+//! inspection, stale incidents (bars) with the 合格率 (line),
 //! drawn with a CJK font so Chinese labels are text, not boxes.
 
 use super::Report;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
 /// Where Debian's `fonts-wqy-microhei` puts its font (the Docker image ships it).
@@ -85,21 +87,37 @@ fn draw(report: &Report, root: &Area<'_>) -> Result<(), Box<dyn std::error::Erro
     let title = ("cjk", 26).into_font();
     let root = root.titled(&report.title, title)?;
     let (left, right) = root.split_horizontally(WIDTH / 2);
-    let label = ("cjk", 16).into_font();
+    draw_shares(report, &left)?;
+    draw_trend(report, &right)?;
+    Ok(())
+}
 
-    let platforms: Vec<(String, f64)> = report
+const BLUE: RGBColor = RGBColor(68, 114, 196);
+const ORANGE: RGBColor = RGBColor(237, 125, 49);
+const GREEN: RGBColor = RGBColor(112, 173, 71);
+
+/// Bars: each platform's share of stale accounts, labelled "30%（3个）".
+fn draw_shares(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::error::Error>> {
+    let platforms: Vec<(String, f64, u64)> = report
         .by_platform
         .iter()
-        .map(|p| (p.label.clone(), p.stale_share.unwrap_or(0.0) * 100.0))
+        .map(|p| {
+            (
+                p.label.clone(),
+                p.stale_share.unwrap_or(0.0) * 100.0,
+                p.stale_accounts,
+            )
+        })
         .collect();
     let n = platforms.len().max(1);
-    let mut bars = ChartBuilder::on(&left)
-        .caption("各平台超期更新账号占比（%）", label.clone())
+    let mut chart = ChartBuilder::on(area)
+        .caption("各平台超期更新账号占比", ("cjk", 18))
         .margin(16)
         .x_label_area_size(40)
-        .y_label_area_size(44)
-        .build_cartesian_2d((0..n).into_segmented(), 0.0..100.0)?;
-    bars.configure_mesh()
+        .y_label_area_size(52)
+        .build_cartesian_2d((0..n).into_segmented(), 0.0..110.0)?;
+    chart
+        .configure_mesh()
         .disable_x_mesh()
         .x_labels(n)
         .x_label_formatter(&|segment| match segment {
@@ -108,52 +126,154 @@ fn draw(report: &Report, root: &Area<'_>) -> Result<(), Box<dyn std::error::Erro
             }
             SegmentValue::Last => String::new(),
         })
+        .y_labels(6)
+        .y_label_formatter(&|v| format!("{v:.0}%"))
         .label_style(("cjk", 14))
         .draw()?;
-    bars.draw_series(platforms.iter().enumerate().map(|(i, (_, value))| {
+    chart.draw_series(platforms.iter().enumerate().map(|(i, (_, value, _))| {
         let mut bar = Rectangle::new(
             [
                 (SegmentValue::Exact(i), 0.0),
                 (SegmentValue::Exact(i + 1), *value),
             ],
-            RGBColor(68, 114, 196).filled(),
+            BLUE.filled(),
         );
         bar.set_margin(0, 0, 10, 10);
         bar
     }))?;
+    let value_style = ("cjk", 14).into_font().color(&BLACK).pos(Pos::new(
+        HPos::Center,
+        VPos::Bottom,
+    ));
+    chart.draw_series(platforms.iter().enumerate().map(|(i, (_, value, count))| {
+        Text::new(
+            format!("{value:.0}%（{count}个）"),
+            (SegmentValue::CenterOf(i), value + 1.5),
+            value_style.clone(),
+        )
+    }))?;
+    Ok(())
+}
 
-    let points: Vec<(usize, f64)> = report
+/// The x label of each inspection: its date, or date and time when several
+/// inspections share a day.
+pub fn trend_labels(report: &Report) -> Vec<String> {
+    let day = |t: &str| t.get(5..10).unwrap_or(t).to_string();
+    report
         .trend
         .iter()
-        .enumerate()
-        .map(|(i, p)| (i, p.stale_incidents as f64))
+        .map(|p| {
+            let shared = report
+                .trend
+                .iter()
+                .filter(|q| q.checked_at.get(..10) == p.checked_at.get(..10))
+                .count()
+                > 1;
+            if shared {
+                p.checked_at.get(5..16).unwrap_or(&p.checked_at).to_string()
+            } else {
+                day(&p.checked_at)
+            }
+        })
+        .collect()
+}
+
+/// Per inspection: stale incidents (bars, whole numbers) and 合格率 (line, right axis).
+fn draw_trend(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::error::Error>> {
+    let labels = trend_labels(report);
+    let counts: Vec<u64> = report.trend.iter().map(|p| p.stale_incidents).collect();
+    let rates: Vec<Option<f64>> = report
+        .trend
+        .iter()
+        .map(|p| p.summary.pass_rate.map(|r| r * 100.0))
         .collect();
-    let max = points.iter().map(|p| p.1).fold(1.0, f64::max) * 1.2;
-    let mut trend = ChartBuilder::on(&right)
-        .caption("每次巡检超期更新次数", label)
+    let n = labels.len().max(1);
+    // Whole-number axis with headroom for the value labels.
+    let top = counts.iter().copied().max().unwrap_or(0).max(4) + 1;
+    let top = top + top / 5;
+    let mut chart = ChartBuilder::on(area)
+        .caption("每次巡检超期更新次数与合格率", ("cjk", 18))
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(44)
-        .build_cartesian_2d(0..points.len().saturating_sub(1).max(1), 0.0..max)?;
-    let dates: Vec<String> = report
-        .trend
-        .iter()
-        .map(|p| p.checked_at.get(5..10).unwrap_or("").to_string())
-        .collect();
-    trend
+        .right_y_label_area_size(52)
+        .build_cartesian_2d((0..n).into_segmented(), 0u64..top)?
+        .set_secondary_coord((0..n).into_segmented(), 0.0..110.0);
+    let step = labels.len().div_ceil(10).max(1);
+    chart
         .configure_mesh()
-        .x_labels(points.len().clamp(1, 10))
-        .x_label_formatter(&|i| dates.get(*i).cloned().unwrap_or_default())
+        .disable_x_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|segment| match segment {
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if i % step == 0 => {
+                labels.get(*i).cloned().unwrap_or_default()
+            }
+            _ => String::new(),
+        })
+        .y_labels((top as usize + 1).min(11))
+        .y_label_formatter(&|v| format!("{v}"))
+        .y_desc("超期更新次数")
         .label_style(("cjk", 14))
+        .axis_desc_style(("cjk", 14))
         .draw()?;
-    trend.draw_series(LineSeries::new(
-        points.iter().copied(),
-        RGBColor(237, 125, 49).stroke_width(3),
-    ))?;
-    trend.draw_series(
+    chart
+        .configure_secondary_axes()
+        .y_labels(6)
+        .y_label_formatter(&|v| format!("{v:.0}%"))
+        .y_desc("合格率")
+        .label_style(("cjk", 14))
+        .axis_desc_style(("cjk", 14))
+        .draw()?;
+    if report.trend.is_empty() {
+        chart.draw_series(std::iter::once(Text::new(
+            "本期无巡检记录",
+            (SegmentValue::CenterOf(0), top / 2),
+            ("cjk", 20).into_font().color(&BLACK),
+        )))?;
+        return Ok(());
+    }
+    chart.draw_series(counts.iter().enumerate().map(|(i, count)| {
+        let mut bar = Rectangle::new(
+            [
+                (SegmentValue::Exact(i), 0),
+                (SegmentValue::Exact(i + 1), *count),
+            ],
+            ORANGE.filled(),
+        );
+        bar.set_margin(0, 0, 12, 12);
+        bar
+    }))?;
+    let value_style = ("cjk", 14).into_font().color(&BLACK).pos(Pos::new(
+        HPos::Center,
+        VPos::Bottom,
+    ));
+    chart.draw_series(counts.iter().enumerate().map(|(i, count)| {
+        Text::new(
+            format!("{count}次"),
+            (SegmentValue::CenterOf(i), *count),
+            value_style.clone(),
+        )
+    }))?;
+    let points: Vec<(SegmentValue<usize>, f64)> = rates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.map(|r| (SegmentValue::CenterOf(i), r)))
+        .collect();
+    chart
+        .draw_secondary_series(LineSeries::new(points.clone(), GREEN.stroke_width(3)))?
+        .label("合格率")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(3)));
+    chart.draw_secondary_series(
         points
             .iter()
-            .map(|p| Circle::new(*p, 4, RGBColor(237, 125, 49).filled())),
+            .map(|p| Circle::new(p.clone(), 4, GREEN.filled())),
     )?;
+    let rate_style = ("cjk", 13).into_font().color(&GREEN).pos(Pos::new(
+        HPos::Center,
+        VPos::Top,
+    ));
+    chart.draw_secondary_series(points.iter().map(|(x, r)| {
+        Text::new(format!("{r:.1}%"), (x.clone(), r - 2.0), rate_style.clone())
+    }))?;
     Ok(())
 }

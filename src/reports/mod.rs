@@ -7,12 +7,13 @@
 
 pub mod chart;
 mod period;
+pub mod reconcile;
 pub mod render;
 pub mod xlsx;
 
 pub use period::{ReportKind, parse_period};
 
-use crate::calendar::{Calendar, assessable_weeks};
+use crate::calendar::{Calendar, assessable_weeks, local_date, start_of_day, to_local};
 use crate::parse::PostKind;
 use crate::registry::{AccountState, Platform, Register, UnitKind};
 use crate::rules::{KindCounts, Rule, Summary, Verdict};
@@ -29,8 +30,24 @@ pub struct SnapshotRow {
     pub state: AccountState,
     pub verdict: Verdict,
     pub is_assessed: bool,
-    /// (rule, severity id, message)
-    pub findings: Vec<(Rule, String, String)>,
+    pub findings: Vec<SnapshotFinding>,
+}
+
+/// One finding as an inspection stored it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotFinding {
+    pub rule: Rule,
+    /// `failure`, `warning`, `advisory`, `unknown` or `operator`.
+    pub severity: String,
+    /// The rule's label as fired (the account's own threshold, see [`crate::rules::label_of`]).
+    pub label: String,
+    pub message: String,
+}
+
+impl SnapshotFinding {
+    fn is_failure(&self) -> bool {
+        self.severity == "failure"
+    }
 }
 
 /// One stored inspection.
@@ -58,6 +75,15 @@ pub struct ReportInput<'a> {
     pub generated_at: DateTime<Utc>,
 }
 
+impl ReportInput<'_> {
+    /// The time the report speaks for: the end of its period, or when it is
+    /// generated if the period is still in progress.
+    pub fn as_of(&self) -> DateTime<Utc> {
+        let end = start_of_day(self.to + chrono::Duration::days(1));
+        self.generated_at.min(end)
+    }
+}
+
 /// A platform's line in the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlatformRow {
@@ -78,17 +104,21 @@ pub struct PlatformRow {
     pub summary: Summary,
 }
 
-/// An account named in a report.
+/// An account named in a report, once per list, with every message of the list's kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Named {
     pub account: String,
     pub name: String,
     pub unit: String,
     pub platform: String,
+    /// The labels of its problems in this list, gravest first.
+    pub labels: Vec<String>,
+    /// Its messages joined with "；".
     pub message: String,
 }
 
-/// Failing accounts with the same problem.
+/// Failing accounts grouped by their gravest problem: each failing account is
+/// in exactly one group.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProblemGroup {
     pub rule: String,
@@ -107,22 +137,49 @@ pub struct UnitRow {
     pub deduction: f64,
 }
 
-/// A problem of the previous report and whether it was fixed.
+/// Whether a problem of the previous report was fixed, on evidence only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RectificationState {
+    /// A later inspection judged the account and found the problem gone.
+    Fixed,
+    /// The latest inspection still found it.
+    Open,
+    /// No later inspection could judge the account.
+    Unverifiable,
+}
+
+impl RectificationState {
+    pub fn label(self) -> &'static str {
+        match self {
+            RectificationState::Fixed => "已整改",
+            RectificationState::Open => "未整改",
+            RectificationState::Unverifiable => "无法核实",
+        }
+    }
+}
+
+/// A problem of the previous report and what later inspections showed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rectification {
     pub account: String,
+    pub name: String,
+    pub unit: String,
     pub rule: String,
     pub label: String,
     pub message: String,
-    pub is_fixed: bool,
+    pub state: RectificationState,
+    /// The evidence: "2026-11-05 巡检确认已恢复更新", "2026-11-23 巡检仍存在".
+    pub evidence: String,
 }
 
-/// One stale count per inspection, for the trend.
+/// One inspection of the period, for the trend.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrendPoint {
+    /// "2026-11-23 09:00", Asia/Shanghai.
     pub checked_at: String,
     pub stale_incidents: u64,
-    pub pass_rate: Option<f64>,
+    pub summary: Summary,
 }
 
 /// A computed report.
@@ -132,8 +189,18 @@ pub struct Report {
     pub title: String,
     pub from: String,
     pub to: String,
+    /// The day the report speaks for: `to`, or the day it was generated while
+    /// the period is in progress.
+    pub as_of: String,
+    pub is_in_progress: bool,
+    /// "2026-11-23 21:45", Asia/Shanghai.
     pub generated_at: String,
     pub inspections: u64,
+    /// False when no inspection ran in the period: nothing can be judged.
+    pub is_assessable: bool,
+    /// The time of the inspection the verdicts come from.
+    pub last_inspection_at: Option<String>,
+    /// Weeks of the period that have ended by `as_of` and hold a workday.
     pub assessable_weeks: u64,
     /// The verdicts of the period's last inspection.
     pub summary: Summary,
@@ -141,15 +208,21 @@ pub struct Report {
     pub stale_incidents: u64,
     pub by_platform: Vec<PlatformRow>,
     pub trend: Vec<TrendPoint>,
+    /// Every 不合格 account of the last inspection once, by its gravest problem.
     pub failing: Vec<ProblemGroup>,
+    /// Every 无法监测 account of the last inspection.
+    pub unknown: Vec<Named>,
+    /// Accounts with repost findings in the period, each once.
     pub reposts: Vec<Named>,
+    /// Accounts with filing findings in the period not already listed as 不合格, each once.
     pub filing: Vec<Named>,
     pub units: Vec<UnitRow>,
     pub rectification: Vec<Rectification>,
 }
 
 const STALE_FAILURES: [Rule; 4] = [Rule::Stale2w, Rule::Stale1m, Rule::Zombie3m, Rule::Stale6m];
-const FILING: [Rule; 4] = [
+/// Filing problems listed under 备案问题 (failures already named as 不合格 are not repeated).
+const FILING_LIST: [Rule; 4] = [
     Rule::GoneUnfiled,
     Rule::FiledButActive,
     Rule::RenamedUnfiled,
@@ -161,9 +234,7 @@ const REPOSTS: [Rule; 2] = [Rule::RepostHeavy, Rule::NoOriginalMonth];
 pub const DEDUCTION_PER_MISS: f64 = 0.2;
 
 fn is_stale(row: &SnapshotRow) -> bool {
-    row.findings
-        .iter()
-        .any(|(rule, _, _)| STALE_FAILURES.contains(rule))
+    row.findings.iter().any(|f| STALE_FAILURES.contains(&f.rule))
 }
 
 /// Short platform labels the 通报 use (公众号, 服务号 …).
@@ -176,12 +247,90 @@ pub fn short_label(platform: Platform) -> &'static str {
     }
 }
 
+/// The verdicts of one inspection's assessed accounts.
+fn summary_of<'r>(rows: impl IntoIterator<Item = &'r SnapshotRow>) -> Summary {
+    Summary::from_verdicts(
+        rows.into_iter()
+            .filter(|r| r.is_assessed)
+            .map(|r| r.verdict),
+    )
+}
+
+/// "2026-11-23 21:45" in Asia/Shanghai.
+pub fn time_for_people(at: DateTime<Utc>) -> String {
+    to_local(at).format("%Y-%m-%d %H:%M").to_string()
+}
+
 /// Computes a report.
 pub fn build(input: &ReportInput<'_>) -> Report {
-    let last = input.inspections.last();
+    let as_of = input.as_of();
+    // Only inspections up to "as of" count (a report on a running period).
+    let inspections: Vec<&Snapshot> = input.inspections.iter().filter(|s| s.at <= as_of).collect();
+    let last = inspections.last().copied();
     let names = Names {
         register: input.register,
     };
+    let by_platform = platform_rows(input, &inspections, last);
+    let summary = summary_of(last.into_iter().flat_map(|s| s.rows.iter()));
+    let trend = inspections
+        .iter()
+        .map(|s| TrendPoint {
+            checked_at: time_for_people(s.at),
+            stale_incidents: s.rows.iter().filter(|r| is_stale(r)).count() as u64,
+            summary: summary_of(&s.rows),
+        })
+        .collect();
+    // A week counts once it has ended by "as of".
+    let last_day = input.to.min(local_date(as_of) - chrono::Duration::days(1));
+    let weeks = assessable_weeks(input.calendar, input.from, last_day);
+    let is_in_progress = as_of < start_of_day(input.to + chrono::Duration::days(1));
+    let failing = failing_groups(last, &names);
+    let listed: BTreeSet<(String, Rule)> = failing
+        .iter()
+        .flat_map(|g| g.accounts.iter())
+        .flat_map(|a| {
+            last.into_iter()
+                .flat_map(|s| s.rows.iter())
+                .filter(move |r| r.account == a.account)
+                .flat_map(|r| r.findings.iter().filter(|f| f.is_failure()))
+                .map(move |f| (a.account.clone(), f.rule))
+        })
+        .collect();
+    Report {
+        kind: input.kind.id().to_string(),
+        title: input.kind.title(input.from, input.to, is_in_progress.then(|| local_date(as_of))),
+        from: input.from.to_string(),
+        to: input.to.to_string(),
+        as_of: if is_in_progress {
+            local_date(as_of).to_string()
+        } else {
+            input.to.to_string()
+        },
+        is_in_progress,
+        generated_at: time_for_people(input.generated_at),
+        inspections: inspections.len() as u64,
+        is_assessable: !inspections.is_empty(),
+        last_inspection_at: last.map(|s| time_for_people(s.at)),
+        assessable_weeks: weeks.len() as u64,
+        summary,
+        posts: by_platform.iter().map(|p| p.posts).sum(),
+        stale_incidents: by_platform.iter().map(|p| p.stale_incidents).sum(),
+        by_platform,
+        trend,
+        failing,
+        unknown: unknown_accounts(last, &names),
+        reposts: named_with(&inspections, &REPOSTS, &BTreeSet::new(), &names),
+        filing: named_with(&inspections, &FILING_LIST, &listed, &names),
+        units: unit_rows(input, &weeks.iter().map(|w| w.monday).collect::<Vec<_>>()),
+        rectification: rectification(input.previous, &inspections, &names),
+    }
+}
+
+fn platform_rows(
+    input: &ReportInput<'_>,
+    inspections: &[&Snapshot],
+    last: Option<&Snapshot>,
+) -> Vec<PlatformRow> {
     let mut by_platform = Vec::new();
     for platform in Platform::ALL {
         let accounts: Vec<_> = input
@@ -192,37 +341,23 @@ pub fn build(input: &ReportInput<'_>) -> Report {
             .collect();
         let count_state = |s: AccountState| accounts.iter().filter(|a| a.state == s).count() as u64;
         let mut posts = KindCounts::default();
-        for a in &accounts {
-            if let Some(c) = input.posts.get(&a.id) {
-                posts.total += c.total;
-                posts.original += c.original;
-                posts.repost += c.repost;
-            }
+        for c in accounts.iter().filter_map(|a| input.posts.get(&a.id)) {
+            posts.total += c.total;
+            posts.original += c.original;
+            posts.repost += c.repost;
         }
-        let rows_of = |s: &Snapshot| {
-            s.rows
+        let stale_rows = || {
+            inspections
                 .iter()
-                .filter(|r| r.platform == platform)
-                .cloned()
-                .collect::<Vec<_>>()
+                .flat_map(|s| s.rows.iter())
+                .filter(|r| r.platform == platform && is_stale(r))
         };
-        let stale_incidents: u64 = input
-            .inspections
-            .iter()
-            .map(|s| rows_of(s).iter().filter(|r| is_stale(r)).count() as u64)
-            .sum();
-        let stale_accounts: BTreeSet<String> = input
-            .inspections
-            .iter()
-            .flat_map(|s| rows_of(s).into_iter().filter(is_stale).map(|r| r.account))
-            .collect();
-        let last_rows = last.map(rows_of).unwrap_or_default();
-        let summary = Summary::from_verdicts(
-            last_rows
-                .iter()
-                .filter(|r| r.is_assessed)
-                .map(|r| r.verdict),
-        );
+        let stale_incidents = stale_rows().count() as u64;
+        let stale_accounts: BTreeSet<&str> = stale_rows().map(|r| r.account.as_str()).collect();
+        let last_rows: Vec<&SnapshotRow> = last
+            .map(|s| s.rows.iter().filter(|r| r.platform == platform).collect())
+            .unwrap_or_default();
+        let summary = summary_of(last_rows.iter().copied());
         if accounts.is_empty() && last_rows.is_empty() {
             continue;
         }
@@ -244,42 +379,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
             summary,
         });
     }
-    let summary = Summary::from_verdicts(
-        last.into_iter()
-            .flat_map(|s| s.rows.iter().filter(|r| r.is_assessed).map(|r| r.verdict)),
-    );
-    let trend = input
-        .inspections
-        .iter()
-        .map(|s| TrendPoint {
-            checked_at: crate::calendar::to_local(s.at).to_rfc3339(),
-            stale_incidents: s.rows.iter().filter(|r| is_stale(r)).count() as u64,
-            pass_rate: Summary::from_verdicts(
-                s.rows.iter().filter(|r| r.is_assessed).map(|r| r.verdict),
-            )
-            .pass_rate,
-        })
-        .collect();
-    let weeks = assessable_weeks(input.calendar, input.from, input.to);
-    Report {
-        kind: input.kind.id().to_string(),
-        title: input.kind.title(input.from, input.to),
-        from: input.from.to_string(),
-        to: input.to.to_string(),
-        generated_at: crate::calendar::to_local(input.generated_at).to_rfc3339(),
-        inspections: input.inspections.len() as u64,
-        assessable_weeks: weeks.len() as u64,
-        summary,
-        posts: by_platform.iter().map(|p| p.posts).sum(),
-        stale_incidents: by_platform.iter().map(|p| p.stale_incidents).sum(),
-        by_platform,
-        trend,
-        failing: failing_groups(last, &names),
-        reposts: named_with(input.inspections, &REPOSTS, &names),
-        filing: named_with(input.inspections, &FILING, &names),
-        units: unit_rows(input, &weeks.iter().map(|w| w.monday).collect::<Vec<_>>()),
-        rectification: rectification(input.previous, last, &names),
-    }
+    by_platform
 }
 
 fn round(value: f64, digits: i32) -> f64 {
@@ -292,45 +392,63 @@ struct Names<'a> {
 }
 
 impl Names<'_> {
-    fn named(&self, row: &SnapshotRow, message: &str) -> Named {
+    fn named(&self, row: &SnapshotRow, findings: &[&SnapshotFinding]) -> Named {
         let account = self.register.account(&row.account);
         let unit = self
             .register
             .unit(&row.unit)
             .map_or(row.unit.clone(), |u| u.name.clone());
+        let mut labels: Vec<String> = Vec::new();
+        let mut messages: Vec<&str> = Vec::new();
+        for f in findings {
+            if !labels.contains(&f.label) {
+                labels.push(f.label.clone());
+            }
+            if !messages.contains(&f.message.as_str()) {
+                messages.push(&f.message);
+            }
+        }
         Named {
             account: row.account.clone(),
             name: account.map_or(row.account.clone(), |a| a.name.clone()),
             unit,
             platform: short_label(row.platform).to_string(),
-            message: message.to_string(),
+            labels,
+            message: messages.join("；"),
         }
     }
 }
 
+/// Every failed, assessed account of the last inspection once, in the group
+/// of its gravest failure.
 fn failing_groups(last: Option<&Snapshot>, names: &Names<'_>) -> Vec<ProblemGroup> {
-    let mut groups: BTreeMap<Rule, Vec<Named>> = BTreeMap::new();
+    let mut groups: BTreeMap<(std::cmp::Reverse<u8>, String), (Rule, Vec<Named>)> =
+        BTreeMap::new();
     for row in last.map(|s| s.rows.as_slice()).unwrap_or_default() {
-        for (rule, severity, message) in &row.findings {
-            if severity == "failure" {
-                groups
-                    .entry(*rule)
-                    .or_default()
-                    .push(names.named(row, message));
-            }
+        if !row.is_assessed || row.verdict != Verdict::Failed {
+            continue;
         }
+        let mut failures: Vec<&SnapshotFinding> =
+            row.findings.iter().filter(|f| f.is_failure()).collect();
+        failures.sort_by_key(|f| std::cmp::Reverse(gravity(f.rule)));
+        let Some(gravest) = failures.first() else {
+            continue;
+        };
+        groups
+            .entry((std::cmp::Reverse(gravity(gravest.rule)), gravest.label.clone()))
+            .or_insert_with(|| (gravest.rule, Vec::new()))
+            .1
+            .push(names.named(row, &failures));
     }
     // The gravest first: 超6个月 before 超两周.
-    let mut out: Vec<ProblemGroup> = groups
+    groups
         .into_iter()
-        .map(|(rule, accounts)| ProblemGroup {
+        .map(|((_, label), (rule, accounts))| ProblemGroup {
             rule: rule.id().to_string(),
-            label: rule.label().to_string(),
+            label,
             accounts,
         })
-        .collect();
-    out.sort_by_key(|g| std::cmp::Reverse(Rule::from_id(&g.rule).map_or(0, gravity)));
-    out
+        .collect()
 }
 
 fn gravity(rule: Rule) -> u8 {
@@ -346,19 +464,58 @@ fn gravity(rule: Rule) -> u8 {
     }
 }
 
-/// Accounts with any of `rules` in any inspection of the period (latest message kept).
-fn named_with(inspections: &[Snapshot], rules: &[Rule], names: &Names<'_>) -> Vec<Named> {
-    let mut found: BTreeMap<(String, Rule), Named> = BTreeMap::new();
+/// The 无法监测 accounts of the last inspection, with why.
+fn unknown_accounts(last: Option<&Snapshot>, names: &Names<'_>) -> Vec<Named> {
+    last.map(|s| s.rows.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.is_assessed && r.verdict == Verdict::Unknown)
+        .map(|row| {
+            let why: Vec<&SnapshotFinding> = row
+                .findings
+                .iter()
+                .filter(|f| f.severity == "unknown")
+                .collect();
+            let mut named = names.named(row, &why);
+            if named.message.is_empty() {
+                named.message = format!("{}「{}」 监测代理不可用，暂无法监测", named.unit, named.name);
+                named.labels = vec!["监测代理不可用".to_string()];
+            }
+            named
+        })
+        .collect()
+}
+
+/// Accounts with any of `rules` in any inspection of the period, each once
+/// with its latest message per rule, leaving out (account, rule) pairs in `skip`.
+fn named_with(
+    inspections: &[&Snapshot],
+    rules: &[Rule],
+    skip: &BTreeSet<(String, Rule)>,
+    names: &Names<'_>,
+) -> Vec<Named> {
+    let mut found: BTreeMap<String, (&SnapshotRow, BTreeMap<Rule, &SnapshotFinding>)> =
+        BTreeMap::new();
     for snapshot in inspections {
         for row in &snapshot.rows {
-            for (rule, _, message) in &row.findings {
-                if rules.contains(rule) {
-                    found.insert((row.account.clone(), *rule), names.named(row, message));
+            for f in &row.findings {
+                if rules.contains(&f.rule) && !skip.contains(&(row.account.clone(), f.rule)) {
+                    let entry = found
+                        .entry(row.account.clone())
+                        .or_insert_with(|| (row, BTreeMap::new()));
+                    entry.0 = row;
+                    entry.1.insert(f.rule, f);
                 }
             }
         }
     }
-    found.into_values().collect()
+    found
+        .into_values()
+        .map(|(row, findings)| {
+            let list: Vec<&SnapshotFinding> = findings.into_values().collect();
+            names.named(row, &list)
+        })
+        .collect()
 }
 
 fn unit_rows(input: &ReportInput<'_>, mondays: &[NaiveDate]) -> Vec<UnitRow> {
@@ -368,23 +525,33 @@ fn unit_rows(input: &ReportInput<'_>, mondays: &[NaiveDate]) -> Vec<UnitRow> {
             .register
             .accounts
             .iter()
-            .filter(|a| a.unit == unit.id && a.state != AccountState::Deregistered)
+            .filter(|a| a.unit == unit.id)
             .collect();
         if accounts.is_empty() {
             continue;
         }
+        // Every post counts (so units add up to the platforms); weeks are
+        // assessed on the accounts still in scope.
         let posts: u64 = accounts
             .iter()
             .filter_map(|a| input.posts.get(&a.id))
             .map(|c| c.total)
             .sum();
-        let weeks_posted: BTreeSet<NaiveDate> = accounts
+        let in_scope: Vec<_> = accounts
+            .iter()
+            .filter(|a| a.state != AccountState::Deregistered)
+            .collect();
+        let weeks_posted: BTreeSet<NaiveDate> = in_scope
             .iter()
             .filter_map(|a| input.post_weeks.get(&a.id))
             .flatten()
             .copied()
             .collect();
-        let misses = mondays.iter().filter(|m| !weeks_posted.contains(m)).count() as u64;
+        let misses = if in_scope.is_empty() {
+            0
+        } else {
+            mondays.iter().filter(|m| !weeks_posted.contains(m)).count() as u64
+        };
         rows.push(UnitRow {
             id: unit.id.clone(),
             name: unit.name.clone(),
@@ -404,9 +571,12 @@ fn unit_rows(input: &ReportInput<'_>, mondays: &[NaiveDate]) -> Vec<UnitRow> {
     rows
 }
 
+/// The previous report's failures, each judged on the period's inspections:
+/// 已整改 only when a later inspection judged the account and the problem was
+/// gone (and stayed gone in the latest one).
 fn rectification(
     previous: Option<&Snapshot>,
-    last: Option<&Snapshot>,
+    inspections: &[&Snapshot],
     names: &Names<'_>,
 ) -> Vec<Rectification> {
     let Some(previous) = previous else {
@@ -414,24 +584,69 @@ fn rectification(
     };
     let family = |rule: Rule| crate::alerts::family(rule);
     let mut out = Vec::new();
-    for row in &previous.rows {
-        for (rule, severity, message) in &row.findings {
-            if severity != "failure" {
+    for row in previous.rows.iter().filter(|r| r.verdict == Verdict::Failed) {
+        let mut families = BTreeSet::new();
+        for f in row.findings.iter().filter(|f| f.is_failure()) {
+            if !families.insert(family(f.rule)) {
                 continue;
             }
-            let still = last
-                .and_then(|s| s.rows.iter().find(|r| r.account == row.account))
-                .is_some_and(|r| {
-                    r.findings
+            // The period's judgements of this account on this problem:
+            // Some(true) present, Some(false) gone, None not judged.
+            let judged: Vec<(DateTime<Utc>, Option<bool>)> = inspections
+                .iter()
+                .map(|s| {
+                    let seen = s.rows.iter().find(|r| r.account == row.account);
+                    let state = seen.and_then(|r| {
+                        let present = r
+                            .findings
+                            .iter()
+                            .any(|g| g.is_failure() && family(g.rule) == family(f.rule));
+                        if present {
+                            Some(true)
+                        } else if r.verdict == Verdict::Unknown {
+                            None
+                        } else {
+                            Some(false)
+                        }
+                    });
+                    (s.at, state)
+                })
+                .collect();
+            let day = |at: DateTime<Utc>| local_date(at).format("%Y-%m-%d").to_string();
+            let latest = judged.iter().rev().find(|(_, state)| state.is_some());
+            let (state, evidence) = match latest {
+                Some((at, Some(true))) => (RectificationState::Open, format!("{} 巡检仍存在", day(*at))),
+                Some((_, _)) => {
+                    // The first inspection of the final run without the problem.
+                    let since = judged
                         .iter()
-                        .any(|(now, sev, _)| sev == "failure" && family(*now) == family(*rule))
-                });
+                        .rev()
+                        .take_while(|(_, state)| *state != Some(true))
+                        .filter(|(_, state)| *state == Some(false))
+                        .last()
+                        .map_or_else(String::new, |(at, _)| day(*at));
+                    let what = if family(f.rule) == "stale" { "已恢复更新" } else { "问题已消除" };
+                    (RectificationState::Fixed, format!("{since} 巡检确认{what}"))
+                }
+                None => (
+                    RectificationState::Unverifiable,
+                    if inspections.is_empty() {
+                        "本期无巡检记录".to_string()
+                    } else {
+                        "本期巡检未能监测该账号".to_string()
+                    },
+                ),
+            };
+            let named = names.named(row, &[f]);
             out.push(Rectification {
                 account: row.account.clone(),
-                rule: rule.id().to_string(),
-                label: rule.label().to_string(),
-                message: names.named(row, message).message,
-                is_fixed: !still,
+                name: named.name,
+                unit: named.unit,
+                rule: f.rule.id().to_string(),
+                label: f.label.clone(),
+                message: f.message.clone(),
+                state,
+                evidence,
             });
         }
     }

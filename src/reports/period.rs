@@ -31,7 +31,16 @@ impl ReportKind {
         ReportKind::ALL.into_iter().find(|k| k.id() == id)
     }
 
-    pub fn title(self, from: NaiveDate, to: NaiveDate) -> String {
+    /// The title; `in_progress` is the "as of" day of a period not yet over.
+    pub fn title(self, from: NaiveDate, to: NaiveDate, in_progress: Option<NaiveDate>) -> String {
+        let title = self.whole_title(from, to);
+        match in_progress {
+            Some(day) => format!("{title}（截至{}月{}日）", day.month(), day.day()),
+            None => title,
+        }
+    }
+
+    fn whole_title(self, from: NaiveDate, to: NaiveDate) -> String {
         let span = format!("{} 至 {}", from.format("%Y-%m-%d"), to.format("%Y-%m-%d"));
         let is_whole_month = from.day() == 1 && (to + Duration::days(1)).day() == 1;
         let is_one_month = is_whole_month && to.month() == from.month() && to.year() == from.year();
@@ -84,7 +93,10 @@ impl ReportKind {
     }
 }
 
-/// `--period` (2026-10, 2026-Q3, 2026-W47) or `--from/--to`, else the last complete period.
+/// `--period` (2026-10, 2026-Q3, 2026-W47) or `--from/--to`, else the last
+/// complete period. A named period must fit the kind (weekly: a week,
+/// monthly: a month, quarterly: a quarter; the scoring sheet takes any), and
+/// a period that has not begun by `today` is refused.
 pub fn parse_period(
     kind: ReportKind,
     period: Option<&str>,
@@ -92,21 +104,65 @@ pub fn parse_period(
     to: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Result<(NaiveDate, NaiveDate), String> {
-    match (period, from, to) {
+    let (start, end) = match (period, from, to) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-            Err("give either --period or --from/--to, not both".into())
+            return Err("--period 与 --from/--to 只能二选一".into());
         }
-        (None, Some(from), Some(to)) if from <= to => Ok((from, to)),
-        (None, Some(from), Some(to)) => Err(format!("--from {from} is after --to {to}")),
-        (None, Some(_), None) | (None, None, Some(_)) => Err("--from and --to go together".into()),
-        (None, None, None) => Ok(kind.previous_period(today)),
-        (Some(text), None, None) => parse_named(text),
+        (None, Some(from), Some(to)) if from <= to => (from, to),
+        (None, Some(from), Some(to)) => {
+            return Err(format!("--from {from} 晚于 --to {to}"));
+        }
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            return Err("--from 与 --to 须同时给出".into());
+        }
+        (None, None, None) => kind.previous_period(today),
+        (Some(text), None, None) => {
+            let (named, start, end) = parse_named(text)?;
+            let fits = match kind {
+                ReportKind::Weekly => named == Named::Week,
+                ReportKind::Monthly => named == Named::Month,
+                ReportKind::Quarterly => named == Named::Quarter,
+                ReportKind::Scoring => true,
+            };
+            if !fits {
+                return Err(format!(
+                    "--kind {} 与 --period \"{text}\" 不匹配：{}",
+                    kind.id(),
+                    kind.period_hint()
+                ));
+            }
+            (start, end)
+        }
+    };
+    if start > today {
+        return Err(format!(
+            "统计期 {start} 至 {end} 尚未开始（今天是 {today}），无法生成通报"
+        ));
+    }
+    Ok((start, end))
+}
+
+impl ReportKind {
+    fn period_hint(self) -> &'static str {
+        match self {
+            ReportKind::Weekly => "周报请用 --period YYYY-Wnn（如 2026-W47）",
+            ReportKind::Monthly => "月度通报请用 --period YYYY-MM（如 2026-10）",
+            ReportKind::Quarterly => "季度通报请用 --period YYYY-Qn（如 2026-Q3）",
+            ReportKind::Scoring => "评分表可用 YYYY-MM、YYYY-Qn、YYYY-Wnn 或 --from/--to",
+        }
     }
 }
 
-fn parse_named(text: &str) -> Result<(NaiveDate, NaiveDate), String> {
-    let bad = || format!("--period \"{text}\": expected YYYY-MM, YYYY-Qn or YYYY-Wnn");
-    let (year, rest) = text.split_once('-').ok_or_else(bad)?;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    Week,
+    Month,
+    Quarter,
+}
+
+fn parse_named(text: &str) -> Result<(Named, NaiveDate, NaiveDate), String> {
+    let bad = || format!("--period \"{text}\"：应为 YYYY-MM、YYYY-Qn 或 YYYY-Wnn");
+    let (year, rest) = text.trim().split_once('-').ok_or_else(bad)?;
     let year: i32 = year.parse().map_err(|_| bad())?;
     if let Some(q) = rest.strip_prefix('Q').or_else(|| rest.strip_prefix('q')) {
         let q: u32 = q
@@ -119,12 +175,12 @@ fn parse_named(text: &str) -> Result<(NaiveDate, NaiveDate), String> {
             .checked_add_months(chrono::Months::new(3))
             .ok_or_else(bad)?
             - Duration::days(1);
-        return Ok((start, end));
+        return Ok((Named::Quarter, start, end));
     }
     if let Some(w) = rest.strip_prefix('W').or_else(|| rest.strip_prefix('w')) {
         let w: u32 = w.parse().map_err(|_| bad())?;
         let monday = NaiveDate::from_isoywd_opt(year, w, Weekday::Mon).ok_or_else(bad)?;
-        return Ok((monday, monday + Duration::days(6)));
+        return Ok((Named::Week, monday, monday + Duration::days(6)));
     }
     let month: u32 = rest.parse().map_err(|_| bad())?;
     let start = NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(bad)?;
@@ -132,5 +188,5 @@ fn parse_named(text: &str) -> Result<(NaiveDate, NaiveDate), String> {
         .checked_add_months(chrono::Months::new(1))
         .ok_or_else(bad)?
         - Duration::days(1);
-    Ok((start, end))
+    Ok((Named::Month, start, end))
 }

@@ -30,6 +30,56 @@ pub fn incidents_sentence(report: &Report) -> String {
     )
 }
 
+/// The verdict line: "合格70个，不合格8个，正在注销2个，合格率90.0%".
+pub fn verdict_sentence(s: &crate::rules::Summary) -> String {
+    let mut out = format!(
+        "共{}个账号参与评定，合格{}个，不合格{}个，正在注销{}个，无法监测{}个，合格率{}",
+        s.assessed,
+        s.qualified,
+        s.failed,
+        s.closing,
+        s.unknown,
+        percent(s.pass_rate)
+    );
+    if s.unknown > 0 {
+        // 合格率 counts the unknown as not failed (DOMAIN.md); say so.
+        out.push_str(&format!("（含无法监测的{}个账号）", s.unknown));
+    }
+    out
+}
+
+/// "【超两周未更新3个】区市政管理局「市政兰山」(公众号)、…", at most `shown` names.
+fn named_line(title: &str, list: &[super::Named], shown: usize) -> String {
+    let names: Vec<String> = list
+        .iter()
+        .take(shown)
+        .map(|a| format!("{}「{}」({})", a.unit, a.name, a.platform))
+        .collect();
+    let more = if list.len() > shown { "等" } else { "" };
+    format!("【{title}】{}{more}", names.join("、"))
+}
+
+/// "上期通报问题5项：3项已整改，1项未整改，1项无法核实".
+pub fn rectification_sentence(report: &Report) -> Option<String> {
+    use super::RectificationState as S;
+    if report.rectification.is_empty() {
+        return None;
+    }
+    let count = |state: S| report.rectification.iter().filter(|r| r.state == state).count();
+    let mut parts = vec![
+        format!("{}项已整改", count(S::Fixed)),
+        format!("{}项未整改", count(S::Open)),
+    ];
+    if count(S::Unverifiable) > 0 {
+        parts.push(format!("{}项无法核实", count(S::Unverifiable)));
+    }
+    Some(format!(
+        "上期通报问题{}项：{}",
+        report.rectification.len(),
+        parts.join("，")
+    ))
+}
+
 /// A short summary that fits one chat message.
 pub fn text(report: &Report) -> String {
     let mut out = format!("{}\n", report.title);
@@ -39,6 +89,14 @@ pub fn text(report: &Report) -> String {
         .filter(|p| p.posts > 0)
         .map(|p| format!("{}{}条", p.label, p.posts))
         .collect();
+    if !report.is_assessable {
+        let _ = writeln!(
+            out,
+            "本期无巡检记录，无法评定（共发布信息{}条）。",
+            report.posts
+        );
+        return crate::parse::truncate(out.trim_end(), 3800);
+    }
     let _ = writeln!(
         out,
         "本期开展巡检{}次，共发布信息{}条{}。",
@@ -61,29 +119,22 @@ pub fn text(report: &Report) -> String {
         let _ = write!(out, "；{}", shares.join("，"));
     }
     out.push_str("。\n");
-    let s = &report.summary;
     let _ = writeln!(
         out,
-        "最近一次巡检：合格{}个，不合格{}个，正在注销{}个，无法监测{}个，合格率{}。",
-        s.qualified,
-        s.failed,
-        s.closing,
-        s.unknown,
-        percent(s.pass_rate)
+        "最近一次巡检（{}）：{}。",
+        report.last_inspection_at.as_deref().unwrap_or("—"),
+        verdict_sentence(&report.summary)
     );
-    for group in &report.failing {
-        let names: Vec<String> = group
-            .accounts
-            .iter()
-            .map(|a| format!("{}「{}」({})", a.unit, a.name, a.platform))
-            .collect();
-        let shown: Vec<String> = names.iter().take(8).cloned().collect();
-        let more = if names.len() > 8 {
-            format!("等{}个", names.len())
-        } else {
-            String::new()
-        };
-        let _ = writeln!(out, "【{}】{}{}", group.label, shown.join("、"), more);
+    if report.summary.failed > 0 {
+        let _ = writeln!(out, "不合格账号{}个：", report.summary.failed);
+        for group in &report.failing {
+            let title = format!("{}{}个", group.label, group.accounts.len());
+            let _ = writeln!(out, "{}", named_line(&title, &group.accounts, 8));
+        }
+    }
+    if !report.unknown.is_empty() {
+        let title = format!("无法监测{}个", report.unknown.len());
+        let _ = writeln!(out, "{}", named_line(&title, &report.unknown, 8));
     }
     if !report.reposts.is_empty() {
         let _ = writeln!(
@@ -93,26 +144,12 @@ pub fn text(report: &Report) -> String {
         );
     }
     if !report.filing.is_empty() {
-        let _ = writeln!(out, "备案问题：{}项。", report.filing.len());
+        let _ = writeln!(out, "备案问题：{}个账号。", report.filing.len());
     }
-    if !report.rectification.is_empty() {
-        let fixed = report.rectification.iter().filter(|r| r.is_fixed).count();
-        let _ = writeln!(
-            out,
-            "上期问题整改：{}项已整改，{}项未整改。",
-            fixed,
-            report.rectification.len() - fixed
-        );
+    if let Some(sentence) = rectification_sentence(report) {
+        let _ = writeln!(out, "{sentence}。");
     }
     crate::parse::truncate(out.trim_end(), 3800)
-}
-
-/// An RFC 3339 time as people read it ("2026-11-23 21:45"), as given when
-/// it does not parse.
-fn time_for_people(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|_| rfc3339.to_string())
 }
 
 /// The whole report as Markdown.
@@ -120,23 +157,32 @@ pub fn markdown(report: &Report) -> String {
     let mut out = format!("# {}\n\n", report.title);
     let _ = writeln!(
         out,
-        "生成时间：{}  \n巡检次数：{}  \n可考核周数：{}\n",
-        time_for_people(&report.generated_at),
+        "统计期：{} 至 {}{}  \n生成时间：{}  \n巡检次数：{}  \n可考核周数：{}\n",
+        report.from,
+        report.to,
+        if report.is_in_progress {
+            format!("（截至 {}，统计期尚未结束）", report.as_of)
+        } else {
+            String::new()
+        },
+        report.generated_at,
         report.inspections,
         report.assessable_weeks
     );
+    if !report.is_assessable {
+        let _ = writeln!(out, "本期无巡检记录，无法评定。\n");
+    }
     let s = &report.summary;
     let _ = writeln!(out, "## 一、总体情况\n");
-    let _ = writeln!(out, "{}。\n", incidents_sentence(report));
-    let _ = writeln!(
-        out,
-        "最近一次巡检：合格 {} 个，不合格 {} 个，正在注销 {} 个，无法监测 {} 个，合格率 {}。\n",
-        s.qualified,
-        s.failed,
-        s.closing,
-        s.unknown,
-        percent(s.pass_rate)
-    );
+    if report.is_assessable {
+        let _ = writeln!(out, "{}。\n", incidents_sentence(report));
+        let _ = writeln!(
+            out,
+            "最近一次巡检（{}）：{}。\n",
+            report.last_inspection_at.as_deref().unwrap_or("—"),
+            verdict_sentence(s)
+        );
+    }
     let _ = writeln!(
         out,
         "| 平台 | 账号 | 正常 | 拟关停 | 已注销 | 发布 | 原创 | 转发 | 超期次数 | 超期账号占比 | 合格 | 不合格 | 正在注销 | 无法监测 | 合格率 |"
@@ -166,23 +212,45 @@ pub fn markdown(report: &Report) -> String {
             percent(p.summary.pass_rate)
         );
     }
+    let sum = |f: fn(&super::PlatformRow) -> u64| report.by_platform.iter().map(f).sum::<u64>();
+    let _ = writeln!(
+        out,
+        "| 合计 | {} | {} | {} | {} | {} | {} | {} | {} | — | {} | {} | {} | {} | {} |",
+        sum(|p| p.accounts),
+        sum(|p| p.active),
+        sum(|p| p.closing),
+        sum(|p| p.deregistered),
+        report.posts,
+        sum(|p| p.original_posts),
+        sum(|p| p.repost_posts),
+        report.stale_incidents,
+        s.qualified,
+        s.failed,
+        s.closing,
+        s.unknown,
+        percent(s.pass_rate)
+    );
     let _ = writeln!(out, "\n## 二、存在的问题\n");
-    if report.failing.is_empty() {
-        let _ = writeln!(out, "最近一次巡检无不合格账号。\n");
-    }
-    for group in &report.failing {
-        let _ = writeln!(out, "### {}（{}个）\n", group.label, group.accounts.len());
-        for a in &group.accounts {
-            let _ = writeln!(out, "- {}", a.message);
+    if report.is_assessable {
+        let _ = writeln!(out, "### 不合格账号（{}个）\n", s.failed);
+        if report.failing.is_empty() {
+            let _ = writeln!(out, "最近一次巡检无不合格账号。\n");
         }
-        out.push('\n');
+        for group in &report.failing {
+            let _ = writeln!(out, "#### {}（{}个）\n", group.label, group.accounts.len());
+            for a in &group.accounts {
+                let _ = writeln!(out, "- {}", a.message);
+            }
+            out.push('\n');
+        }
     }
     for (title, list) in [
+        ("无法监测", &report.unknown),
         ("以转发为主、缺少原创", &report.reposts),
         ("备案问题", &report.filing),
     ] {
         if !list.is_empty() {
-            let _ = writeln!(out, "### {title}\n");
+            let _ = writeln!(out, "### {title}（{}个）\n", list.len());
             for a in list {
                 let _ = writeln!(out, "- {}", a.message);
             }
@@ -214,15 +282,16 @@ pub fn markdown(report: &Report) -> String {
         }
         out.push('\n');
     }
-    if !report.rectification.is_empty() {
-        let _ = writeln!(out, "## 上期通报整改情况\n");
+    if let Some(sentence) = rectification_sentence(report) {
+        let _ = writeln!(out, "## 上期通报整改情况\n\n{sentence}。\n");
         for r in &report.rectification {
             let _ = writeln!(
                 out,
-                "- [{}] {}：{}",
+                "- [{}] {}：{}（{}）",
                 r.label,
                 r.message,
-                if r.is_fixed { "已整改" } else { "未整改" }
+                r.state.label(),
+                r.evidence
             );
         }
     }

@@ -50,16 +50,20 @@ fn row(a: &Account, verdict: Verdict, rules: &[Rule]) -> SnapshotRow {
         findings: rules
             .iter()
             .map(|r| {
-                let severity = if matches!(r, Rule::RepostHeavy | Rule::RenamedUnfiled) {
-                    "warning"
-                } else {
-                    "failure"
+                let severity = match r {
+                    Rule::RepostHeavy
+                    | Rule::NoOriginalMonth
+                    | Rule::RenamedUnfiled
+                    | Rule::DuplicateAccount => "warning",
+                    Rule::SourceFailing => "unknown",
+                    _ => "failure",
                 };
-                (
-                    *r,
-                    severity.to_string(),
-                    format!("{}：{}", a.name, r.label()),
-                )
+                SnapshotFinding {
+                    rule: *r,
+                    severity: severity.to_string(),
+                    label: r.label().to_string(),
+                    message: format!("{}：{}", a.name, r.label()),
+                }
             })
             .collect(),
     }
@@ -75,7 +79,7 @@ fn report(
 ) -> Report {
     let posts = HashMap::new();
     let weeks = HashMap::new();
-    build(&ReportInput {
+    reconciled(build(&ReportInput {
         kind,
         from: d(from),
         to: d(to),
@@ -86,7 +90,57 @@ fn report(
         post_weeks: &weeks,
         calendar: &Calendar::builtin(),
         generated_at: at("2026-11-24T09:00:00+08:00"),
-    })
+    }))
+}
+
+/// The report, after asserting it adds up (text, Markdown, JSON and XLSX alike).
+fn reconciled(r: Report) -> Report {
+    assert_eq!(reconcile::discrepancies(&r), Vec::<String>::new(), "{r:#?}");
+    let json = serde_json::to_value(&r).expect("json");
+    assert_eq!(json["summary"]["failed"], r.summary.failed);
+    assert_eq!(json["posts"], r.posts);
+    xlsx_matches(&r);
+    r
+}
+
+/// The XLSX carries the report's numbers.
+fn xlsx_matches(r: &Report) {
+    use calamine::{Data, Reader, Xlsx};
+    let bytes = xlsx::workbook(r).expect("xlsx");
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("readable");
+    let summary = book.worksheet_range("汇总").expect("summary");
+    let number = |row: u32| match summary.get_value((row, 1)) {
+        Some(Data::Float(n)) => *n as u64,
+        other => panic!("汇总 row {row}: {other:?}"),
+    };
+    let s = r.summary;
+    assert_eq!(
+        (2..=10).map(number).collect::<Vec<_>>(),
+        vec![
+            r.inspections,
+            r.assessable_weeks,
+            r.posts,
+            r.stale_incidents,
+            s.qualified,
+            s.failed,
+            s.closing,
+            s.unknown,
+            s.assessed
+        ]
+    );
+    let platforms = book.worksheet_range("分平台").expect("platforms");
+    assert_eq!(platforms.height(), r.by_platform.len() + 1);
+    let problems = book.worksheet_range("问题账号").expect("problems");
+    let listed = r.failing.iter().map(|g| g.accounts.len()).sum::<usize>()
+        + r.unknown.len()
+        + r.reposts.len()
+        + r.filing.len();
+    assert_eq!(problems.height().max(1), listed + 1);
+    let trend = book.worksheet_range("巡检趋势").expect("trend");
+    assert_eq!(trend.height().max(1), r.trend.len() + 1);
+    let fixes = book.worksheet_range("整改情况").expect("rectification");
+    assert_eq!(fixes.height().max(1), r.rectification.len() + 1);
 }
 
 /// Seed 000: two inspections in March 2020, 7 超期更新 incidents split
@@ -306,7 +360,7 @@ fn the_seed_001_scoring_sheet_counts_weekly_misses_and_deductions() {
         ),
     ]
     .into();
-    let r = build(&ReportInput {
+    let r = reconciled(build(&ReportInput {
         kind: ReportKind::Scoring,
         from: d("2019-01-01"),
         to: d("2019-05-30"),
@@ -317,7 +371,7 @@ fn the_seed_001_scoring_sheet_counts_weekly_misses_and_deductions() {
         post_weeks: &post_weeks,
         calendar: &calendar,
         generated_at: at("2019-06-01T09:00:00+08:00"),
-    });
+    }));
     assert_eq!(r.assessable_weeks, 20);
     let town = units_of_kind(&r, UnitKind::Town);
     assert_eq!(
@@ -365,16 +419,27 @@ fn the_previous_reports_problems_are_marked_fixed_or_not() {
         "2026-10-01",
         "2026-10-31",
     );
-    let fixed: Vec<(String, bool)> = r
+    let fixed: Vec<(String, RectificationState, String)> = r
         .rectification
         .iter()
-        .map(|x| (x.account.clone(), x.is_fixed))
+        .map(|x| (x.account.clone(), x.state, x.evidence.clone()))
         .collect();
     assert_eq!(
         fixed,
-        vec![("a".to_string(), true), ("b".to_string(), false)]
+        vec![
+            (
+                "a".to_string(),
+                RectificationState::Fixed,
+                "2026-10-30 巡检确认已恢复更新".to_string()
+            ),
+            (
+                "b".to_string(),
+                RectificationState::Open,
+                "2026-10-30 巡检仍存在".to_string()
+            )
+        ]
     );
-    assert!(render::text(&r).contains("上期问题整改：1项已整改，1项未整改"));
+    assert!(render::text(&r).contains("上期通报问题2项：1项已整改，1项未整改"));
 }
 
 #[test]
@@ -420,9 +485,9 @@ fn the_xlsx_has_the_annex_tables_with_dates_as_dates() {
     );
     assert_eq!(summary.get_value((5, 1)), Some(&Data::Float(1.0)));
     assert!(
-        matches!(summary.get_value((11, 1)), Some(Data::DateTime(_))),
+        matches!(summary.get_value((12, 1)), Some(Data::DateTime(_))),
         "{:?}",
-        summary.get_value((11, 1))
+        summary.get_value((12, 1))
     );
     let problems = book.worksheet_range("问题账号").expect("problems");
     assert_eq!(

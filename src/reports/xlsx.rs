@@ -19,7 +19,7 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
     let sheet = book.add_worksheet();
     sheet.set_name("汇总")?;
     sheet.write_string(0, 0, &report.title)?;
-    let rows: [(&str, f64); 8] = [
+    let rows: [(&str, f64); 9] = [
         ("巡检次数", report.inspections as f64),
         ("可考核周数", report.assessable_weeks as f64),
         ("发布信息", report.posts as f64),
@@ -28,6 +28,7 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         ("不合格", report.summary.failed as f64),
         ("正在注销", report.summary.closing as f64),
         ("无法监测", report.summary.unknown as f64),
+        ("参与评定", report.summary.assessed as f64),
     ];
     sheet.write_string_with_format(1, 0, "项目", &header)?;
     sheet.write_string_with_format(1, 1, "数值", &header)?;
@@ -36,18 +37,24 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         sheet.write_string(row, 0, *label)?;
         sheet.write_number(row, 1, *value)?;
     }
-    sheet.write_string(10, 0, "合格率")?;
+    sheet.write_string(11, 0, "合格率")?;
     if let Some(rate) = report.summary.pass_rate {
-        sheet.write_number_with_format(10, 1, rate, &percent)?;
+        sheet.write_number_with_format(11, 1, rate, &percent)?;
     }
-    let (from, to) = (parse_date(&report.from), parse_date(&report.to));
-    sheet.write_string(11, 0, "统计起始")?;
-    sheet.write_string(12, 0, "统计截止")?;
-    if let (Some(from), Some(to)) = (from, to) {
-        sheet.write_datetime_with_format(11, 1, from, &date)?;
-        sheet.write_datetime_with_format(12, 1, to, &date)?;
+    sheet.write_string(12, 0, "统计起始")?;
+    sheet.write_string(13, 0, "统计截止")?;
+    sheet.write_string(14, 0, "数据截至")?;
+    for (row, text) in [(12, &report.from), (13, &report.to), (14, &report.as_of)] {
+        if let Some(day) = parse_date(text) {
+            sheet.write_datetime_with_format(row, 1, day, &date)?;
+        }
     }
-    widths(sheet, &[16.0, 14.0])?;
+    sheet.write_string(15, 0, "生成时间")?;
+    sheet.write_string(15, 1, &report.generated_at)?;
+    if !report.is_assessable {
+        sheet.write_string(16, 0, "本期无巡检记录，无法评定")?;
+    }
+    widths(sheet, &[16.0, 18.0])?;
 
     let sheet = book.add_worksheet();
     sheet.set_name("分平台")?;
@@ -123,6 +130,7 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         }
     }
     for (label, list) in [
+        ("无法监测", &report.unknown),
         ("以转发为主缺少原创", &report.reposts),
         ("备案问题", &report.filing),
     ] {
@@ -161,29 +169,42 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
 
     let sheet = book.add_worksheet();
     sheet.set_name("巡检趋势")?;
-    write_header(sheet, &["巡检时间", "超期更新次数", "合格率"], &header)?;
+    write_header(
+        sheet,
+        &["巡检时间", "超期更新次数", "合格", "不合格", "合格率"],
+        &header,
+    )?;
     for (i, point) in report.trend.iter().enumerate() {
         let row = 1 + i as u32;
-        if let Ok(at) = chrono::DateTime::parse_from_rfc3339(&point.checked_at) {
-            sheet.write_datetime_with_format(row, 0, at.naive_local(), &datetime)?;
+        if let Ok(at) = chrono::NaiveDateTime::parse_from_str(&point.checked_at, "%Y-%m-%d %H:%M") {
+            sheet.write_datetime_with_format(row, 0, at, &datetime)?;
         }
         sheet.write_number(row, 1, point.stale_incidents as f64)?;
-        if let Some(rate) = point.pass_rate {
-            sheet.write_number_with_format(row, 2, rate, &percent)?;
+        sheet.write_number(row, 2, point.summary.qualified as f64)?;
+        sheet.write_number(row, 3, point.summary.failed as f64)?;
+        if let Some(rate) = point.summary.pass_rate {
+            sheet.write_number_with_format(row, 4, rate, &percent)?;
         }
     }
-    widths(sheet, &[18.0, 14.0, 10.0])?;
+    widths(sheet, &[18.0, 14.0, 8.0, 8.0, 10.0])?;
 
     let sheet = book.add_worksheet();
     sheet.set_name("整改情况")?;
-    write_header(sheet, &["问题", "情况", "整改"], &header)?;
+    write_header(
+        sheet,
+        &["单位", "账号", "问题", "情况", "整改", "依据"],
+        &header,
+    )?;
     for (i, r) in report.rectification.iter().enumerate() {
         let row = 1 + i as u32;
-        sheet.write_string(row, 0, &r.label)?;
-        sheet.write_string(row, 1, &r.message)?;
-        sheet.write_string(row, 2, if r.is_fixed { "已整改" } else { "未整改" })?;
+        sheet.write_string(row, 0, &r.unit)?;
+        sheet.write_string(row, 1, &r.name)?;
+        sheet.write_string(row, 2, &r.label)?;
+        sheet.write_string(row, 3, &r.message)?;
+        sheet.write_string(row, 4, r.state.label())?;
+        sheet.write_string(row, 5, &r.evidence)?;
     }
-    widths(sheet, &[18.0, 70.0, 10.0])?;
+    widths(sheet, &[18.0, 18.0, 16.0, 60.0, 10.0, 28.0])?;
     book.save_to_buffer()
 }
 

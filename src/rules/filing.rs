@@ -114,8 +114,19 @@ pub fn duplicate_account(facts: &AccountFacts<'_>) -> Option<Finding> {
     if facts.account.state != AccountState::Active || facts.siblings.is_empty() {
         return None;
     }
-    let mut names: Vec<String> = vec![format!("「{}」", facts.account.name)];
-    names.extend(facts.siblings.iter().map(|a| format!("「{}」", a.name)));
+    // One finding per (unit, platform): the account with the smallest id
+    // carries it, naming every account of the group in id order.
+    if facts
+        .siblings
+        .iter()
+        .any(|a| a.id.as_str() < facts.account.id.as_str())
+    {
+        return None;
+    }
+    let mut group: Vec<&crate::registry::Account> = vec![facts.account];
+    group.extend(facts.siblings.iter().copied());
+    group.sort_by(|a, b| a.id.cmp(&b.id));
+    let names: Vec<String> = group.iter().map(|a| format!("「{}」", a.name)).collect();
     let unit = facts
         .unit
         .map_or(facts.account.unit.as_str(), |u| u.name.as_str());
@@ -128,7 +139,7 @@ pub fn duplicate_account(facts: &AccountFacts<'_>) -> Option<Finding> {
             names.len(),
             names.join("、")
         ),
-        json!({ "accounts": std::iter::once(&facts.account.id).chain(facts.siblings.iter().map(|a| &a.id)).collect::<Vec<_>>() }),
+        json!({ "accounts": group.iter().map(|a| &a.id).collect::<Vec<_>>() }),
     ))
 }
 

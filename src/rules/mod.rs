@@ -160,6 +160,10 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub rule: Rule,
+    /// What the rule is called for this account: the rule's label, or the
+    /// real threshold when the account's differs from the national one
+    /// ("超7天未更新").
+    pub label: String,
     pub severity: Severity,
     pub message: String,
     pub evidence: Value,
@@ -168,11 +172,28 @@ pub struct Finding {
 impl Finding {
     pub fn new(rule: Rule, severity: Severity, message: String, evidence: Value) -> Finding {
         Finding {
+            label: label_of(rule, &evidence),
             rule,
             severity,
             message,
             evidence,
         }
+    }
+}
+
+/// The label of `rule` as fired with `evidence`: a stale rung whose
+/// threshold differs from the national one names the real threshold
+/// ("超7天未更新" rather than "超两周未更新").
+pub fn label_of(rule: Rule, evidence: &Value) -> String {
+    let national = match rule {
+        Rule::Stale2w => Some(14),
+        Rule::Stale1m => Some(30),
+        Rule::Stale6m => Some(182),
+        _ => None,
+    };
+    match (national, evidence["threshold_days"].as_u64()) {
+        (Some(national), Some(days)) if days != national => format!("超{days}天未更新"),
+        _ => rule.label().to_string(),
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
 use crate::parse::PostKind;
 use crate::registry::{AccountState, Platform};
-use crate::reports::{Snapshot, SnapshotRow};
+use crate::reports::{Snapshot, SnapshotFinding, SnapshotRow};
 use crate::rules::{KindCounts, Rule, Verdict};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::collections::{BTreeSet, HashMap};
@@ -117,11 +117,16 @@ fn snapshot_row(
             list.iter()
                 .filter_map(|f| {
                     let rule = Rule::from_id(f["rule"].as_str()?)?;
-                    Some((
+                    Some(SnapshotFinding {
                         rule,
-                        f["severity"].as_str()?.to_string(),
-                        f["message"].as_str().unwrap_or("").to_string(),
-                    ))
+                        severity: f["severity"].as_str()?.to_string(),
+                        // Snapshots from before labels were stored: from the evidence.
+                        label: f["label"].as_str().map_or_else(
+                            || crate::rules::label_of(rule, &f["evidence"]),
+                            str::to_string,
+                        ),
+                        message: f["message"].as_str().unwrap_or("").to_string(),
+                    })
                 })
                 .collect()
         })
