@@ -18,7 +18,7 @@ use crate::parse::PostKind;
 use crate::registry::{AccountState, Platform, Register, UnitKind};
 use crate::rules::{KindCounts, Rule, Summary, Verdict};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One account in one stored inspection.
@@ -85,7 +85,7 @@ impl ReportInput<'_> {
 }
 
 /// A platform's line in the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlatformRow {
     pub platform: String,
     pub label: String,
@@ -105,7 +105,7 @@ pub struct PlatformRow {
 }
 
 /// An account named in a report, once per list, with every message of the list's kind.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Named {
     pub account: String,
     pub name: String,
@@ -119,7 +119,7 @@ pub struct Named {
 
 /// Failing accounts grouped by their gravest problem: each failing account is
 /// in exactly one group.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProblemGroup {
     pub rule: String,
     pub label: String,
@@ -127,7 +127,7 @@ pub struct ProblemGroup {
 }
 
 /// A unit's line in the scoring tables.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnitRow {
     pub id: String,
     pub name: String,
@@ -138,7 +138,7 @@ pub struct UnitRow {
 }
 
 /// Whether a problem of the previous report was fixed, on evidence only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RectificationState {
     /// A later inspection judged the account and found the problem gone.
@@ -160,7 +160,7 @@ impl RectificationState {
 }
 
 /// A problem of the previous report and what later inspections showed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rectification {
     pub account: String,
     pub name: String,
@@ -174,7 +174,7 @@ pub struct Rectification {
 }
 
 /// One inspection of the period, for the trend.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendPoint {
     /// "2026-11-23 09:00", Asia/Shanghai.
     pub checked_at: String,
@@ -183,7 +183,7 @@ pub struct TrendPoint {
 }
 
 /// A computed report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub kind: String,
     pub title: String,
@@ -478,7 +478,10 @@ fn unknown_accounts(last: Option<&Snapshot>, names: &Names<'_>) -> Vec<Named> {
                 .collect();
             let mut named = names.named(row, &why);
             if named.message.is_empty() {
-                named.message = format!("{}「{}」 监测代理不可用，暂无法监测", named.unit, named.name);
+                named.message = format!(
+                    "{}「{}」({}) 监测代理不可用，暂无法监测",
+                    named.unit, named.name, named.platform
+                );
                 named.labels = vec!["监测代理不可用".to_string()];
             }
             named

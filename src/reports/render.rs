@@ -59,20 +59,18 @@ fn named_line(title: &str, list: &[super::Named], shown: usize) -> String {
     format!("【{title}】{}{more}", names.join("、"))
 }
 
-/// "上期通报问题5项：3项已整改，1项未整改，1项无法核实".
+/// "上期通报问题5项：3项已整改，1项未整改，1项无法核实" (states with none left out).
 pub fn rectification_sentence(report: &Report) -> Option<String> {
     use super::RectificationState as S;
     if report.rectification.is_empty() {
         return None;
     }
     let count = |state: S| report.rectification.iter().filter(|r| r.state == state).count();
-    let mut parts = vec![
-        format!("{}项已整改", count(S::Fixed)),
-        format!("{}项未整改", count(S::Open)),
-    ];
-    if count(S::Unverifiable) > 0 {
-        parts.push(format!("{}项无法核实", count(S::Unverifiable)));
-    }
+    let parts: Vec<String> = [S::Fixed, S::Open, S::Unverifiable]
+        .into_iter()
+        .filter(|state| count(*state) > 0)
+        .map(|state| format!("{}项{}", count(state), state.label()))
+        .collect();
     Some(format!(
         "上期通报问题{}项：{}",
         report.rectification.len(),
@@ -95,6 +93,9 @@ pub fn text(report: &Report) -> String {
             "本期无巡检记录，无法评定（共发布信息{}条）。",
             report.posts
         );
+        if let Some(sentence) = rectification_sentence(report) {
+            let _ = writeln!(out, "{sentence}。");
+        }
         return crate::parse::truncate(out.trim_end(), 3800);
     }
     let _ = writeln!(

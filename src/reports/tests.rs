@@ -597,3 +597,287 @@ fn periods_parse_and_default_to_the_last_complete_one() {
         .is_err()
     );
 }
+
+/// Item by item, the numbers a clerk checks: one account with two failures,
+/// a closing account whose closure was not filed, a deregistered account still
+/// posting, an account with two repost findings, an unknown one, a duplicate.
+#[test]
+fn every_heading_count_equals_its_list_and_each_account_is_listed_once() {
+    let mut register = Register {
+        units: vec![
+            unit("ls", "兰山区", UnitKind::Department),
+            unit("yt", "义堂镇", UnitKind::Town),
+        ],
+        accounts: Vec::new(),
+    };
+    let mut add = |id: &str, u: &str, platform: Platform, state: AccountState| {
+        let mut a = account(id, u, platform);
+        a.state = state;
+        register.accounts.push(a.clone());
+        a
+    };
+    let twice = add("twice", "ls", Platform::Weibo, AccountState::Active);
+    let stale = add("stale", "ls", Platform::Douyin, AccountState::Active);
+    let closing = add("closing", "yt", Platform::Toutiao, AccountState::Closing);
+    let gone = add("gone", "yt", Platform::Weibo, AccountState::Deregistered);
+    let reposter = add("reposter", "yt", Platform::Weibo, AccountState::Active);
+    let unknown = add("unknown", "yt", Platform::WechatSubscription, AccountState::Active);
+    let dup = add("dup", "ls", Platform::Weibo, AccountState::Active);
+    let rows = vec![
+        row(&twice, Verdict::Failed, &[Rule::Stale1m, Rule::NoInteraction]),
+        row(&stale, Verdict::Failed, &[Rule::Stale2w]),
+        row(&closing, Verdict::Closing, &[Rule::GoneUnfiled]),
+        row(&gone, Verdict::Failed, &[Rule::FiledButActive]),
+        row(
+            &reposter,
+            Verdict::Qualified,
+            &[Rule::RepostHeavy, Rule::NoOriginalMonth],
+        ),
+        row(&unknown, Verdict::Unknown, &[Rule::SourceFailing]),
+        row(&dup, Verdict::Qualified, &[Rule::DuplicateAccount]),
+    ];
+    let snapshot = Snapshot {
+        id: 1,
+        at: at("2026-10-20T09:00:00+08:00"),
+        rows,
+    };
+    let r = report(
+        &register,
+        &[snapshot],
+        None,
+        ReportKind::Monthly,
+        "2026-10-01",
+        "2026-10-31",
+    );
+    let s = r.summary;
+    assert_eq!(
+        (s.assessed, s.qualified, s.failed, s.closing, s.unknown),
+        (6, 2, 2, 1, 1),
+        "the deregistered account is not assessed"
+    );
+    let failing: Vec<(&str, Vec<&str>)> = r
+        .failing
+        .iter()
+        .map(|g| {
+            (
+                g.label.as_str(),
+                g.accounts.iter().map(|a| a.account.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failing,
+        vec![
+            ("超1个月未更新", vec!["twice"]),
+            ("超两周未更新", vec!["stale"])
+        ]
+    );
+    assert_eq!(
+        r.failing[0].accounts[0].labels,
+        vec!["超1个月未更新", "未提供有效互动功能"],
+        "the second failure is named on the same line"
+    );
+    assert_eq!(
+        r.unknown.iter().map(|a| a.account.as_str()).collect::<Vec<_>>(),
+        vec!["unknown"]
+    );
+    assert_eq!(
+        r.reposts.iter().map(|a| a.account.as_str()).collect::<Vec<_>>(),
+        vec!["reposter"],
+        "two repost findings, one account"
+    );
+    assert_eq!(
+        r.filing.iter().map(|a| a.account.as_str()).collect::<Vec<_>>(),
+        vec!["closing", "dup", "gone"]
+    );
+    let text = render::text(&r);
+    assert!(text.contains("不合格账号2个："), "{text}");
+    assert!(text.contains("以转发为主或缺少原创：1个账号。"), "{text}");
+    assert!(text.contains("备案问题：3个账号。"), "{text}");
+}
+
+/// A quarter reported in its middle counts only the weeks that have ended and
+/// says so in its title.
+#[test]
+fn a_period_in_progress_counts_only_ended_weeks_and_says_so() {
+    let a = account("a", "u", Platform::Weibo);
+    let register = Register {
+        units: vec![unit("u", "义堂镇", UnitKind::Town)],
+        accounts: vec![a.clone()],
+    };
+    let snapshot = Snapshot {
+        id: 1,
+        at: at("2026-11-20T09:00:00+08:00"),
+        rows: vec![row(&a, Verdict::Failed, &[Rule::Stale2w])],
+    };
+    let r = report(
+        &register,
+        &[snapshot],
+        None,
+        ReportKind::Quarterly,
+        "2026-10-01",
+        "2026-12-31",
+    );
+    assert!(r.is_in_progress);
+    assert_eq!(r.title, "政务新媒体季度检查通报（2026年第4季度）（截至11月24日）");
+    assert_eq!(r.as_of, "2026-11-24");
+    // Weeks ending 10-04 .. 11-22: eight weeks, less the National Day week (09-28..10-04 has 09-28..09-30 workdays).
+    let ended = assessable_weeks(&Calendar::builtin(), d("2026-10-01"), d("2026-11-23"));
+    assert_eq!(r.assessable_weeks, ended.len() as u64);
+    assert!(r.assessable_weeks < 13, "not the whole quarter");
+    assert_eq!(r.units[0].weekly_misses, r.assessable_weeks);
+    let whole = report(
+        &register,
+        &[],
+        None,
+        ReportKind::Monthly,
+        "2026-10-01",
+        "2026-10-31",
+    );
+    assert!(!whole.is_in_progress);
+    assert_eq!(whole.title, "政务新媒体月度通报（2026年10月）");
+}
+
+/// No inspection in the period: nothing is judged, nothing reads as clean.
+#[test]
+fn a_period_without_inspections_says_it_cannot_be_judged() {
+    let a = account("a", "u", Platform::Weibo);
+    let register = Register {
+        units: vec![unit("u", "义堂镇", UnitKind::Town)],
+        accounts: vec![a.clone()],
+    };
+    let previous = Snapshot {
+        id: 1,
+        at: at("2026-09-30T09:00:00+08:00"),
+        rows: vec![row(&a, Verdict::Failed, &[Rule::Stale2w])],
+    };
+    let r = report(
+        &register,
+        &[],
+        Some(&previous),
+        ReportKind::Monthly,
+        "2026-10-01",
+        "2026-10-31",
+    );
+    assert!(!r.is_assessable);
+    let text = render::text(&r);
+    assert!(text.contains("本期无巡检记录，无法评定"), "{text}");
+    assert!(!text.contains("未出现超期更新情况"), "{text}");
+    assert!(!text.contains("已整改"), "{text}");
+    assert_eq!(r.rectification[0].state, RectificationState::Unverifiable);
+    assert_eq!(r.rectification[0].evidence, "本期无巡检记录");
+}
+
+/// 已整改 needs a later inspection that judged the account: an unknown account
+/// cannot be verified, and a register flag still set stays 未整改.
+#[test]
+fn rectification_is_claimed_only_on_evidence() {
+    let a = account("a", "u", Platform::Weibo);
+    let mut b = account("b", "u", Platform::Douyin);
+    b.is_interactive = false;
+    let c = account("c", "u", Platform::Toutiao);
+    let register = Register {
+        units: vec![unit("u", "义堂镇", UnitKind::Town)],
+        accounts: vec![a.clone(), b.clone(), c.clone()],
+    };
+    let previous = Snapshot {
+        id: 1,
+        at: at("2026-09-30T09:00:00+08:00"),
+        rows: vec![
+            row(&a, Verdict::Failed, &[Rule::Stale2w]),
+            row(&b, Verdict::Failed, &[Rule::NoInteraction]),
+            row(&c, Verdict::Failed, &[Rule::Stale1m]),
+        ],
+    };
+    let first = Snapshot {
+        id: 2,
+        at: at("2026-10-05T09:00:00+08:00"),
+        rows: vec![
+            row(&a, Verdict::Unknown, &[Rule::SourceFailing]),
+            row(&b, Verdict::Failed, &[Rule::NoInteraction]),
+            row(&c, Verdict::Qualified, &[]),
+        ],
+    };
+    let second = Snapshot {
+        id: 3,
+        at: at("2026-10-20T09:00:00+08:00"),
+        rows: vec![
+            row(&a, Verdict::Unknown, &[Rule::SourceFailing]),
+            row(&b, Verdict::Failed, &[Rule::NoInteraction]),
+            row(&c, Verdict::Qualified, &[]),
+        ],
+    };
+    let r = report(
+        &register,
+        &[first, second],
+        Some(&previous),
+        ReportKind::Monthly,
+        "2026-10-01",
+        "2026-10-31",
+    );
+    let states: Vec<(&str, RectificationState, &str)> = r
+        .rectification
+        .iter()
+        .map(|x| (x.account.as_str(), x.state, x.evidence.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("a", RectificationState::Unverifiable, "本期巡检未能监测该账号"),
+            ("b", RectificationState::Open, "2026-10-20 巡检仍存在"),
+            ("c", RectificationState::Fixed, "2026-10-05 巡检确认已恢复更新"),
+        ]
+    );
+}
+
+#[test]
+fn a_named_period_must_fit_the_kind_and_must_have_begun() {
+    let today = d("2026-11-23");
+    let weekly = parse_period(ReportKind::Weekly, Some("2026-11"), None, None, today);
+    assert_eq!(
+        weekly,
+        Err("--kind weekly 与 --period \"2026-11\" 不匹配：周报请用 --period YYYY-Wnn（如 2026-W47）".to_string())
+    );
+    assert!(parse_period(ReportKind::Monthly, Some("2026-Q3"), None, None, today).is_err());
+    assert!(parse_period(ReportKind::Quarterly, Some("2026-10"), None, None, today).is_err());
+    assert!(parse_period(ReportKind::Scoring, Some("2026-Q3"), None, None, today).is_ok());
+    assert_eq!(
+        parse_period(ReportKind::Monthly, Some("2026-12"), None, None, today),
+        Err("统计期 2026-12-01 至 2026-12-31 尚未开始（今天是 2026-11-23），无法生成通报".to_string())
+    );
+    assert!(
+        parse_period(ReportKind::Monthly, Some("2026-11"), None, None, today).is_ok(),
+        "the running month may be reported (it says 截至)"
+    );
+}
+
+/// Several inspections on one day get distinct labels on the chart's axis.
+#[test]
+fn the_chart_labels_each_inspection_distinctly() {
+    let a = account("a", "u", Platform::Toutiao);
+    let register = Register {
+        units: vec![unit("u", "义堂镇", UnitKind::Town)],
+        accounts: vec![a.clone()],
+    };
+    let snapshots: Vec<Snapshot> = ["2026-11-23T09:00:00+08:00", "2026-11-23T15:30:00+08:00", "2026-11-24T08:00:00+08:00"]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Snapshot {
+            id: i as i64,
+            at: at(t),
+            rows: vec![row(&a, Verdict::Failed, &[Rule::Stale2w])],
+        })
+        .collect();
+    let r = report(
+        &register,
+        &snapshots,
+        None,
+        ReportKind::Monthly,
+        "2026-11-01",
+        "2026-11-30",
+    );
+    assert_eq!(
+        chart::trend_labels(&r),
+        vec!["11-23 09:00", "11-23 15:30", "11-24"]
+    );
+}

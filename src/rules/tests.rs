@@ -215,8 +215,14 @@ fn per_account_and_per_platform_thresholds_override_the_global_ones() {
         "{found:?}"
     );
     a.thresholds.set("stale_days", 7);
-    let (_, found, _) = check_with(&a, &posts, None, now, false, &rules);
+    let (_, found, result) = check_with(&a, &posts, None, now, false, &rules);
     assert!(found.contains(&"stale_2w"), "{found:?}");
+    let stale = result
+        .findings
+        .iter()
+        .find(|f| f.rule == Rule::Stale2w)
+        .expect("stale_2w");
+    assert_eq!(stale.label, "超7天未更新", "the label says the real threshold");
 }
 
 #[test]
@@ -677,4 +683,56 @@ fn a_down_proxy_raises_one_finding_and_makes_its_accounts_unknown() {
     assert_eq!(proxy.len(), 1);
     assert_eq!(proxy[0].evidence["accounts"], 2);
     assert_eq!(result.summary.unknown, 2);
+}
+
+#[test]
+fn two_accounts_of_one_unit_on_one_platform_are_one_finding_naming_both() {
+    let now = at("2026-11-24T09:00:00+08:00");
+    let mut first = account("ls-b", Platform::Weibo);
+    first.name = "兰山区政府办".into();
+    let mut second = account("ls-a", Platform::Weibo);
+    second.name = "兰山发布".into();
+    let register = Register {
+        units: vec![unit()],
+        accounts: vec![first, second, account("ls-c", Platform::Douyin)],
+    };
+    let fresh = PostSummary {
+        last_post_at: Some(at("2026-11-23T09:00:00+08:00")),
+        ..Default::default()
+    };
+    let summaries: HashMap<String, PostSummary> = ["ls-a", "ls-b", "ls-c"]
+        .iter()
+        .map(|id| (id.to_string(), fresh.clone()))
+        .collect();
+    let fetch: HashMap<String, FetchState> = ["ls-a", "ls-b", "ls-c"]
+        .iter()
+        .map(|id| (id.to_string(), ok_fetch(id, now)))
+        .collect();
+    let registered_at = HashMap::new();
+    let inputs = CheckInputs {
+        summaries: &summaries,
+        fetch: &fetch,
+        proxies: &[],
+        registered_at: &registered_at,
+        calendar: &Calendar::builtin(),
+        rules: &RuleSettings::default(),
+    };
+    let result = evaluate_all(&register, &inputs, now);
+    let duplicates: Vec<(&str, &str)> = result
+        .accounts
+        .iter()
+        .flat_map(|a| {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == Rule::DuplicateAccount)
+                .map(move |f| (a.id.as_str(), f.message.as_str()))
+        })
+        .collect();
+    assert_eq!(duplicates.len(), 1, "{duplicates:?}");
+    assert_eq!(duplicates[0].0, "ls-a");
+    assert!(
+        duplicates[0].1.contains("「兰山发布」、「兰山区政府办」"),
+        "{}",
+        duplicates[0].1
+    );
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// 合格 / 不合格 / 正在注销 / 无法监测.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Qualified,
@@ -74,7 +74,7 @@ pub struct AccountResult {
 }
 
 /// Counts as DOMAIN.md defines them; 合格率 = (assessed − failed) / assessed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub assessed: u64,
     pub qualified: u64,

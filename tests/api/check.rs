@@ -221,7 +221,7 @@ async fn check_polls_evaluates_and_prints_the_json_interface() {
     assert_eq!(server.seen("/weibo/user/1234567890").len(), before);
     let stdout = String::from_utf8_lossy(&text.stdout);
     assert!(
-        stdout.contains("共 5 个账号：合格 2，不合格 1，正在注销 1，无法监测 1，合格率 80.0%"),
+        stdout.contains("共 5 个账号参与评定：合格 2，不合格 1，正在注销 1，无法监测 1，合格率 80.0%"),
         "{stdout}"
     );
     assert!(

@@ -217,8 +217,87 @@ fn the_report_command_writes_every_format() {
     let bad = run(&["report", "--kind", "monthly", "--period", "2026-13"]);
     assert!(
         String::from_utf8_lossy(&bad.stderr)
-            .contains("--period \"2026-13\": expected YYYY-MM, YYYY-Qn or YYYY-Wnn")
+            .contains("--period \"2026-13\"：应为 YYYY-MM、YYYY-Qn 或 YYYY-Wnn")
     );
+    let mismatched = run(&["report", "--kind", "weekly", "--period", "2026-11"]);
+    assert!(!mismatched.status.success());
+    assert!(
+        String::from_utf8_lossy(&mismatched.stderr)
+            .contains("--kind weekly 与 --period \"2026-11\" 不匹配"),
+        "{}",
+        String::from_utf8_lossy(&mismatched.stderr)
+    );
+    let future = run(&["report", "--kind", "monthly", "--period", "2099-01"]);
+    assert!(!future.status.success());
+    assert!(String::from_utf8_lossy(&future.stderr).contains("尚未开始"));
+    formats_agree(&run, &["--kind", "monthly", "--period", "2026-10"]);
+    formats_agree(&run, &["--kind", "quarterly", "--period", "2026-Q4"]);
+}
+
+/// Text, Markdown, JSON and XLSX of one report carry the same numbers, and the
+/// report keeps its invariants.
+fn formats_agree(run: &dyn Fn(&[&str]) -> std::process::Output, args: &[&str]) {
+    use calamine::{Data, Reader, Xlsx};
+    let output = |format: &str| {
+        let mut all = vec!["report"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--format", format]);
+        let out = run(&all);
+        assert!(
+            out.status.success(),
+            "{args:?} {format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let json: serde_json::Value = serde_json::from_str(&output("json")).expect("json");
+    let report: xunjian::reports::Report =
+        serde_json::from_value(json.clone()).expect("the JSON is a whole report");
+    assert_eq!(
+        xunjian::reports::reconcile::discrepancies(&report),
+        Vec::<String>::new(),
+        "{args:?}"
+    );
+    let text = output("text");
+    let markdown = output("md");
+    assert_eq!(text.trim_end(), xunjian::reports::render::text(&report));
+    assert_eq!(
+        markdown.trim_end(),
+        xunjian::reports::render::markdown(&report).trim_end()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("r.xlsx");
+    let mut all = vec!["report"];
+    all.extend_from_slice(args);
+    let path_text = path.to_str().unwrap_or("");
+    all.extend_from_slice(&["--format", "xlsx", "--out", path_text]);
+    assert!(run(&all).status.success());
+    let mut book: Xlsx<_> = calamine::open_workbook(&path).expect("xlsx");
+    let summary = book.worksheet_range("汇总").expect("summary");
+    let cell = |row: u32| match summary.get_value((row, 1)) {
+        Some(Data::Float(n)) => *n as u64,
+        other => panic!("汇总 row {row}: {other:?}"),
+    };
+    let s = &json["summary"];
+    let expected = [
+        &json["inspections"],
+        &json["assessable_weeks"],
+        &json["posts"],
+        &json["stale_incidents"],
+        &s["qualified"],
+        &s["failed"],
+        &s["closing"],
+        &s["unknown"],
+        &s["assessed"],
+    ];
+    for (i, value) in expected.iter().enumerate() {
+        assert_eq!(
+            Some(cell(2 + i as u32)),
+            value.as_u64(),
+            "{args:?}: 汇总 row {}",
+            2 + i
+        );
+    }
 }
 
 #[test]
@@ -267,7 +346,37 @@ fn the_demo_runs_the_whole_pipeline_offline() {
         .filter_map(|l| l.split("已写入 ").nth(1))
         .collect();
     assert_eq!(written.len(), 3, "{stdout}");
-    for path in written {
+    for path in &written {
         assert!(std::path::Path::new(path).exists(), "{path}");
     }
+    // The demo's 通报 is the calendar month, and its numbers add up in every format.
+    let demo_dir = std::path::Path::new(written[0])
+        .parent()
+        .expect("the demo's directory")
+        .to_path_buf();
+    let month = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+        .format("%Y-%m")
+        .to_string();
+    assert!(
+        stdout.contains(&format!(
+            "政务新媒体月度通报（{}年{}月）",
+            &month[..4],
+            month[5..].trim_start_matches('0')
+        )),
+        "{stdout}"
+    );
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_xunjian"))
+            .current_dir(&demo_dir)
+            .env("XUNJIAN_LOG", "error")
+            .env_remove("XUNJIAN_DATABASE_URL")
+            .env_remove("XUNJIAN_CONFIG")
+            .arg("--accounts")
+            .arg(demo_dir.join("accounts.toml"))
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    formats_agree(&run, &["--kind", "monthly", "--period", &month]);
 }
