@@ -567,6 +567,63 @@ async fn a_dead_proxy_is_marked_down_and_a_failing_route_on_a_healthy_proxy_is_n
     }
 }
 
+/// Without a health path a proxy is down only when at least 3 of its accounts
+/// (or all, if it has fewer) fail with network or proxy trouble in one cycle
+/// and none gets an answer: one mistyped route is that account's problem.
+#[tokio::test]
+async fn one_failing_route_does_not_take_a_proxy_without_health_path_down() {
+    let server = FeedServer::start().await;
+    server.set("/wewe/feeds/ok1.rss", Reply::ok(feed_fixture("wechat_wewe.atom")));
+    for db in test_dbs("poll_proxy_threshold").await {
+        let settings = settings(&db, &server, "");
+        let accounts: Vec<String> = ["typo", "ok1", "b2", "b3", "b4"]
+            .iter()
+            .map(|id| {
+                account(
+                    id,
+                    "wechat_subscription",
+                    &proxied("wewe", &format!("/feeds/{id}.rss")),
+                )
+            })
+            .collect();
+        register(&db, &settings, &accounts).await;
+        let poller = Poller::new(&settings, db.store.clone()).expect("poller");
+        let wewe = || async {
+            db.store
+                .proxy_health()
+                .await
+                .expect("health")
+                .into_iter()
+                .find(|h| h.name == "wewe")
+                .expect("wewe judged")
+        };
+        // A cycle that polls only the mistyped route (404 from the proxy).
+        let reports = poller
+            .poll_accounts(&["typo".to_string()], at(NOW), &|_, _| {})
+            .await
+            .expect("poll");
+        assert!(reports[0].outcome.is_failure(), "{:?}", reports[0]);
+        assert!(wewe().await.is_up, "one route is not the proxy");
+        // Three failing and one answering: still up.
+        let some: Vec<String> = ["ok1", "b2", "b3", "b4"].map(String::from).to_vec();
+        poller
+            .poll_accounts(&some, at(NOW), &|_, _| {})
+            .await
+            .expect("poll");
+        assert!(wewe().await.is_up, "an answer shows the proxy works");
+        // Three failing, none answering: down.
+        let failing: Vec<String> = ["b2", "b3", "b4"].map(String::from).to_vec();
+        server.set("/wewe/feeds/b2.rss", Reply::status(502, "Bad Gateway"));
+        poller
+            .poll_accounts(&failing, at(NOW), &|_, _| {})
+            .await
+            .expect("poll");
+        let judged = wewe().await;
+        assert!(!judged.is_up, "{judged:?}");
+        db.finish().await;
+    }
+}
+
 #[tokio::test]
 async fn accounts_become_due_again_after_their_interval() {
     let server = FeedServer::start().await;
