@@ -36,7 +36,9 @@ const REQUIRED_ACCOUNT_COLUMNS: [&str; 10] = [
 pub fn register(p: &mut Problems, grids: &Grids, ctx: &Context<'_>) -> Register {
     let mut register = Register::default();
     let mut unit_ids = HashMap::new();
-    if let Some(grid) = sheet(p, grids, UNIT_SHEET, true) {
+    let units_grid = sheet(p, grids, UNIT_SHEET, true);
+    let has_units = units_grid.is_some();
+    if let Some(grid) = units_grid {
         let is_known = |h: &str| UNIT_COLUMNS.contains(&h) || contact_column(h).is_some();
         if let Some(t) = table(p, UNIT_SHEET, grid, "单位ID", &UNIT_COLUMNS, &is_known) {
             for &row in &t.rows {
@@ -54,7 +56,9 @@ pub fn register(p: &mut Problems, grids: &Grids, ctx: &Context<'_>) -> Register 
         if let Some(t) = table(p, ACCOUNT_SHEET, grid, "账号ID", &required, &is_known) {
             for &row in &t.rows {
                 let row = Row { table: &t, row };
-                let found = account(p, ctx, &row, &register, &unit_ids, &mut account_ids);
+                // Without sheet 单位 (reported) every unit would be unknown.
+                let units = has_units.then_some(&unit_ids);
+                let found = account(p, ctx, &row, &register, units, &mut account_ids);
                 if let Some(account) = found {
                     register.accounts.push(account);
                 }
@@ -217,7 +221,7 @@ fn account(
     ctx: &Context<'_>,
     row: &Row<'_, '_>,
     register: &Register,
-    unit_ids: &HashMap<String, u32>,
+    unit_ids: Option<&HashMap<String, u32>>,
     seen: &mut HashMap<String, u32>,
 ) -> Option<Account> {
     let before = p.list.len();
@@ -253,13 +257,9 @@ fn account(
     };
     let deregistered_on = row.date(p, "注销日期");
     let filing_ref = row.text(p, "备案文号");
-    check_filing(
-        p,
-        row,
-        state,
-        deregistered_on.is_some(),
-        filing_ref.is_some(),
-    );
+    // An unreadable date was reported as such, not again as missing.
+    let has_date = deregistered_on.is_some() || row.is_filled("注销日期");
+    check_filing(p, row, state, has_date, filing_ref.is_some());
     let is_interactive = row.yes_no(p, "互动功能").unwrap_or(true);
     if p.list.len() != before {
         return None;
@@ -284,7 +284,7 @@ fn account_unit(
     p: &mut Problems,
     row: &Row<'_, '_>,
     register: &Register,
-    unit_ids: &HashMap<String, u32>,
+    unit_ids: Option<&HashMap<String, u32>>,
 ) -> Option<String> {
     let by_name = row.text(p, "主办单位");
     let id = match row.text(p, "主办单位ID") {
@@ -303,6 +303,7 @@ fn account_unit(
             }
         }
     };
+    let unit_ids = unit_ids?;
     if !unit_ids.contains_key(&id) {
         row.problem(
             p,

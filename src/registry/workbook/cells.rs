@@ -18,6 +18,12 @@ impl Row<'_, '_> {
         p.at(self.table.sheet, (self.row, col), Some(column), message);
     }
 
+    /// True when the cell holds anything but spaces, readable or not.
+    pub fn is_filled(&self, column: &str) -> bool {
+        self.value(column)
+            .is_some_and(|v| !matches!(v, Value::Text(t) if t.trim().is_empty()))
+    }
+
     fn value(&self, column: &str) -> Option<&Value> {
         self.table.get(self.row, column).map(|(_, v)| v)
     }
