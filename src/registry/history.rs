@@ -78,19 +78,20 @@ pub fn line(event: &RegisterEvent, register: &Register, is_showing_phones: bool)
 fn what(event: &RegisterEvent, register: &Register, is_showing_phones: bool) -> String {
     let detail = &event.detail;
     let id = &event.entity_id;
+    // The name at the time of the change where the entry holds it (a
+    // registration, a rename, a removal), else the name it has now.
     let name = || -> String {
-        let current = match event.entity.as_str() {
+        let then = match &detail["name"] {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(pair) => pair.get(1).and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        };
+        then.or_else(|| match event.entity.as_str() {
             "account" => register.account(id).map(|a| a.name.clone()),
             "unit" => register.unit(id).map(|u| u.name.clone()),
             _ => None,
-        };
-        current
-            .or_else(|| match &detail["name"] {
-                Value::String(s) => Some(s.clone()),
-                Value::Array(pair) => pair.get(1).and_then(Value::as_str).map(str::to_string),
-                _ => None,
-            })
-            .unwrap_or_else(|| id.clone())
+        })
+        .unwrap_or_else(|| id.clone())
     };
     let value = |key: &str| value_text(key, &detail[key], is_showing_phones);
     match (event.entity.as_str(), event.action.as_str()) {

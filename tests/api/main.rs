@@ -9,6 +9,7 @@ mod fake_telegram;
 mod faults;
 mod feed_server;
 mod helpers;
+mod history;
 mod poll;
 mod register;
 mod reports;
