@@ -358,6 +358,9 @@ fn clerks_ways_of_typing_are_understood() {
         }
     }
     sheet.write_boolean(2, 11, false).expect("bool");
+    // A formula counts by its calculated value.
+    let formula = rust_xlsxwriter::Formula::new("=\"兰山\"&\"微博\"").set_result("兰山微博");
+    sheet.write_formula(3, 1, formula).expect("formula");
     // A date typed as a serial number without a date format, and one as a date cell.
     sheet.write_number(3, 9, 46082.0).expect("serial");
     sheet

@@ -141,8 +141,7 @@ pub fn read_bytes(file: &str, bytes: &[u8], ctx: &Context<'_>) -> Result<Registe
             .iter()
             .position(|s| Some(*s) == sheet.as_deref())
         };
-        p.list
-            .sort_by_key(|c| (order(&c.sheet), c.cell.map(|(r, col)| (r, col))));
+        p.list.sort_by_key(|c| (order(&c.sheet), c.cell));
         Err(WorkbookError { problems: p.list })
     }
 }

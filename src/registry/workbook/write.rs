@@ -6,7 +6,8 @@ use super::{
 };
 use crate::registry::{AccountState, Platform, Register, Source, UnitKind};
 use rust_xlsxwriter::{
-    DataValidation, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
+    DataValidation, DataValidationErrorStyle, Format, FormatAlign, FormatBorder, Workbook,
+    Worksheet, XlsxError,
 };
 
 /// Contact column groups written even when no unit has that many contacts,
@@ -158,19 +159,17 @@ fn thresholds_sheet(
     let mut columns = vec![THRESHOLD_ID_COLUMN];
     columns.extend(THRESHOLD_COLUMNS.iter().map(|(_, header)| *header));
     write_header(sheet, &columns, header)?;
-    let mut row = 1;
-    for account in register
+    let overridden = register
         .accounts
         .iter()
-        .filter(|a| !a.thresholds.is_empty())
-    {
+        .filter(|a| !a.thresholds.is_empty());
+    for (row, account) in (1u32..).zip(overridden) {
         sheet.write_string(row, 0, &account.id)?;
         for (col, (key, _)) in (1u16..).zip(THRESHOLD_COLUMNS) {
             if let Some(days) = account.thresholds.get(key) {
                 sheet.write_number(row, col, f64::from(days))?;
             }
         }
-        row += 1;
     }
     sheet.set_column_width(0, 20.0)?;
     sheet.set_column_format(0, text)?;
@@ -199,9 +198,11 @@ fn choices(
     col: u16,
     labels: &[&str],
 ) -> Result<(), XlsxError> {
+    // Information only: the import also accepts ids (weibo) and common names (公众号).
     let rule = DataValidation::new()
         .allow_list_strings(labels)?
-        .ignore_blank(true);
+        .ignore_blank(true)
+        .set_error_style(DataValidationErrorStyle::Information);
     sheet.add_data_validation(1, col, last_row, col, &rule)?;
     Ok(())
 }
