@@ -3,6 +3,7 @@
 //! In: parsed CLI options. Out: effects on the database and text on stdout.
 
 use crate::config::Settings;
+pub use crate::registry::audit::describe_conflicts;
 use crate::registry::audit::{self, Conflict, ConflictError, RegisterEvent};
 use crate::registry::diff::{Change, Plan, plan};
 use crate::registry::history::{self, HistoryFilter};
@@ -72,7 +73,11 @@ impl App {
         options: &ImportOptions,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Import> {
-        let wanted = self.read_register()?;
+        // A workbook of 200,000 rows takes a while: off the async workers.
+        let (settings, path) = (self.settings.clone(), self.accounts_path.clone());
+        let wanted = tokio::task::spawn_blocking(move || read_register(&settings, &path))
+            .await
+            .context("while reading the register file")??;
         let current = self.store.load_register().await?;
         let plan = plan(&current, &wanted, options.is_pruning);
         let recent = self.store.changes_since_file_import().await?;
@@ -316,25 +321,6 @@ pub fn describe_plan(plan: &Plan, is_dry_run: bool) -> String {
         plan.changes.len(),
         plan.unchanged
     ));
-    out
-}
-
-/// The chat changes an import undid (forced) or would undo (dry run).
-pub fn describe_conflicts(conflicts: &[Conflict], is_dry_run: bool) -> String {
-    if conflicts.is_empty() {
-        return String::new();
-    }
-    let mut out = if is_dry_run {
-        format!(
-            "导入时会撤销聊天中的 {} 处变更（需加 --force 才会导入）：\n",
-            conflicts.len()
-        )
-    } else {
-        format!("已以文件为准，覆盖聊天中的 {} 处变更：\n", conflicts.len())
-    };
-    for conflict in conflicts {
-        out.push_str(&format!("  {conflict}\n"));
-    }
     out
 }
 

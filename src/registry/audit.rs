@@ -269,9 +269,113 @@ pub fn conflicts(
     found
 }
 
+/// The chat changes an import undid (forced) or would undo (dry run).
+pub fn describe_conflicts(conflicts: &[Conflict], is_dry_run: bool) -> String {
+    if conflicts.is_empty() {
+        return String::new();
+    }
+    let mut out = if is_dry_run {
+        format!(
+            "导入时会撤销聊天中的 {} 处变更（需加 --force 才会导入）：\n",
+            conflicts.len()
+        )
+    } else {
+        format!("已以文件为准，覆盖聊天中的 {} 处变更：\n", conflicts.len())
+    };
+    for conflict in conflicts {
+        out.push_str(&format!("  {conflict}\n"));
+    }
+    out
+}
+
 /// "2026-11-23 21:45" in Asia/Shanghai.
 pub fn local_time(at: DateTime<Utc>) -> String {
     crate::calendar::to_local(at)
         .format("%Y-%m-%d %H:%M")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::diff::plan;
+    use crate::registry::{Account, Register, Source};
+    use serde_json::json;
+
+    fn account(name: &str, state: AccountState) -> Account {
+        Account {
+            id: "a1".into(),
+            unit: "u1".into(),
+            name: name.into(),
+            platform: Platform::Weibo,
+            source: Source::Feed {
+                feed: "https://a.gov.cn/rss".into(),
+            },
+            state,
+            deregistered_on: None,
+            filing_ref: None,
+            is_interactive: true,
+            thresholds: Default::default(),
+        }
+    }
+
+    fn chat(action: &str, detail: Value) -> RegisterEvent {
+        RegisterEvent {
+            id: 9,
+            at: DateTime::UNIX_EPOCH,
+            actor: "telegram:1 管理员".into(),
+            source: "chat".into(),
+            entity: "account".into(),
+            entity_id: "a1".into(),
+            action: action.into(),
+            detail,
+        }
+    }
+
+    #[test]
+    fn only_fields_changed_in_chat_and_set_otherwise_by_the_file_conflict() {
+        let stored = Register {
+            accounts: vec![account("兰山发布", AccountState::Closing)],
+            ..Register::default()
+        };
+        let closed = chat("update", json!({ "state": ["active", "closing"] }));
+        let none = |_: &str, _: &str| None;
+        let cases = [
+            // The file says active: it would undo the chat's closing.
+            (
+                account("兰山发布", AccountState::Active),
+                vec![closed.clone()],
+                vec!["state"],
+            ),
+            // The file caught up with the chat.
+            (
+                account("兰山发布", AccountState::Closing),
+                vec![closed.clone()],
+                vec![],
+            ),
+            // The file renames; the chat never touched the name.
+            (
+                account("兰山新闻", AccountState::Closing),
+                vec![closed.clone()],
+                vec![],
+            ),
+            // Registered in chat: every field is the chat's.
+            (
+                account("兰山新闻", AccountState::Closing),
+                vec![chat("insert", json!({}))],
+                vec!["name"],
+            ),
+            // Nothing changed in chat since the last import.
+            (account("兰山发布", AccountState::Active), vec![], vec![]),
+        ];
+        for (in_file, recent, expected) in cases {
+            let wanted = Register {
+                accounts: vec![in_file],
+                ..Register::default()
+            };
+            let found = conflicts(&plan(&stored, &wanted, false), &recent, &none);
+            let fields: Vec<&str> = found.iter().filter_map(|c| c.field.as_deref()).collect();
+            assert_eq!(fields, expected, "{recent:?}");
+        }
+    }
 }

@@ -54,7 +54,7 @@ fn mentions_unit(detail: &Value, unit: &str) -> bool {
 /// The lines of the history, oldest first; a note when there are none.
 pub fn render(events: &[&RegisterEvent], register: &Register, is_showing_phones: bool) -> String {
     if events.is_empty() {
-        return "没有符合条件的变更记录。".to_string();
+        return "没有符合条件的变更记录。\n".to_string();
     }
     let mut out = String::new();
     for event in events {

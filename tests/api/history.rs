@@ -235,7 +235,7 @@ fn history_from_the_command_line_says_who_changed_what_when_and_from_where() {
     );
     assert_eq!(
         run(&["history", "--account", "nosuch"]),
-        "没有符合条件的变更记录。"
+        "没有符合条件的变更记录。\n"
     );
 }
 

@@ -10,6 +10,7 @@
 //!   contact 联系人N, 联系人N电话, 联系人N Telegram ID;
 //! - sheet 阈值 (optional): per-account threshold overrides in days.
 
+mod account;
 mod build;
 mod cells;
 pub mod read;
