@@ -73,6 +73,8 @@ impl App {
         options: &ImportOptions,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Import> {
+        // The newest audit entry now: a change after it voids this import.
+        let seen = self.store.last_register_event_id().await?;
         // A workbook of 200,000 rows takes a while: off the async workers.
         let (settings, path) = (self.settings.clone(), self.accounts_path.clone());
         let wanted = tokio::task::spawn_blocking(move || read_register(&settings, &path))
@@ -104,7 +106,7 @@ impl App {
                 "overridden": conflicts.len(),
             });
             self.store
-                .apply_import(&plan, &actor(), &import, now)
+                .apply_import(&plan, &actor(), &import, seen, now)
                 .await
                 .context("while saving the register")?;
         }

@@ -96,15 +96,30 @@ impl Store {
     /// Applies a plan read from the register file, and records the import
     /// itself (entity `register`, action `import`) in the same transaction:
     /// non-file changes after it are the ones a later import must not undo.
+    ///
+    /// `seen_event_id` is the newest audit entry when the plan was checked
+    /// for conflicts: if the register changed since (a chat command in
+    /// between), nothing is applied and [`StorageError::Conflict`] says so.
     pub async fn apply_import(
         &self,
         plan: &Plan,
         actor: &str,
         import: &serde_json::Value,
+        seen_event_id: i64,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.apply_changes(plan, actor, "file", Some(import), now)
+        self.apply_changes(plan, actor, "file", Some((import, seen_event_id)), now)
             .await
+    }
+
+    /// The id of the newest audit entry (0 when there is none).
+    pub async fn last_register_event_id(&self) -> Result<i64> {
+        let (id,): (i64,) = with_pool!(self, pool => {
+            sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM register_events")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(id)
     }
 
     async fn apply_changes(
@@ -112,12 +127,31 @@ impl Store {
         plan: &Plan,
         actor: &str,
         source: &str,
-        import: Option<&serde_json::Value>,
+        import: Option<(&serde_json::Value, i64)>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let at = to_secs(now);
+        let is_postgres = matches!(self, Store::Postgres(_));
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            if let Some((_, seen)) = import {
+                // SQLite's BEGIN IMMEDIATE already keeps other writers out;
+                // PostgreSQL needs the audit table locked against their inserts.
+                if is_postgres {
+                    sqlx::query("LOCK TABLE register_events IN SHARE ROW EXCLUSIVE MODE")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let (newest,): (i64,) =
+                    sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM register_events")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if newest != seen {
+                    return Err(StorageError::Conflict(
+                        "导入期间台账有了新的变更（如聊天命令），未导入：请重新运行 import".to_string(),
+                    ));
+                }
+            }
             // New entries go after the existing ones, in plan order.
             let (mut unit_position, mut account_position): (i64, i64) = sqlx::query_as(
                 "SELECT (SELECT COALESCE(MAX(position), 0) FROM units), \
@@ -218,7 +252,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            if let Some(import) = import {
+            if let Some((import, _)) = import {
                 let file = import["file"].as_str().unwrap_or_default();
                 sqlx::query(INSERT_REGISTER_EVENT)
                     .bind(at)

@@ -325,3 +325,44 @@ async fn history_in_chat_is_for_admins_and_a_long_one_comes_in_several_messages(
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_chat_change_between_the_conflict_check_and_the_import_voids_the_import() {
+    for db in test_dbs("import_race").await {
+        let settings = settings(&db, "http://127.0.0.1:9");
+        let app = App::open(settings.clone(), shipped_register())
+            .await
+            .expect("app");
+        app.import(false, false, at("2026-11-23T09:00:00+08:00"))
+            .await
+            .expect("import");
+        let seen = db.store.last_register_event_id().await.expect("newest");
+        let ctx = CommandContext {
+            store: db.store.clone(),
+            settings,
+        };
+        chat(&ctx, "/closing szls-wechat", "2026-11-23T09:01:00+08:00").await;
+        let import = serde_json::json!({ "file": "accounts.toml", "changes": 0 });
+        let err = db
+            .store
+            .apply_import(
+                &Default::default(),
+                "张三",
+                &import,
+                seen,
+                at("2026-11-23T09:02:00+08:00"),
+            )
+            .await
+            .expect_err("stale");
+        assert!(
+            matches!(err, xunjian::storage::StorageError::Conflict(_)),
+            "{err}"
+        );
+        assert_eq!(
+            db.store.last_register_event_id().await.expect("newest"),
+            seen + 1,
+            "no import recorded"
+        );
+        db.finish().await;
+    }
+}
