@@ -46,10 +46,12 @@ pub fn register(p: &mut Problems, grids: &Grids, ctx: &Context<'_>) -> Register 
         }
     }
     let mut account_ids = HashMap::new();
+    let mut has_accounts = false;
     if let Some(grid) = sheet(p, grids, ACCOUNT_SHEET, true) {
         let is_known = |h: &str| ACCOUNT_COLUMNS.contains(&h);
         let required = REQUIRED_ACCOUNT_COLUMNS;
         if let Some(t) = table(p, ACCOUNT_SHEET, grid, "账号ID", &required, &is_known) {
+            has_accounts = true;
             for &row in &t.rows {
                 let row = Row { table: &t, row };
                 // Without sheet 单位 (reported) every unit would be unknown.
@@ -62,7 +64,8 @@ pub fn register(p: &mut Problems, grids: &Grids, ctx: &Context<'_>) -> Register 
             }
         }
     }
-    if let Some(grid) = sheet(p, grids, THRESHOLD_SHEET, false) {
+    // Without a readable sheet 账号 (reported) every account would be unknown.
+    if let Some(grid) = sheet(p, grids, THRESHOLD_SHEET, false).filter(|_| has_accounts) {
         thresholds(p, grid, &mut register, &account_ids);
     }
     register
