@@ -3,12 +3,16 @@
 //! In: parsed CLI options. Out: effects on the database and text on stdout.
 
 use crate::config::Settings;
+pub use crate::registry::audit::describe_conflicts;
+use crate::registry::audit::{self, Conflict, ConflictError, RegisterEvent};
 use crate::registry::diff::{Change, Plan, plan};
+use crate::registry::history::{self, HistoryFilter};
 use crate::registry::load::{Context, load_file};
-use crate::registry::{AccountState, Platform, Register, export};
+use crate::registry::{AccountState, Platform, Register, export, workbook};
 use crate::storage::Store;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use unicode_width::UnicodeWidthStr;
 
@@ -44,28 +48,75 @@ impl App {
         read_register(&self.settings, &self.accounts_path)
     }
 
-    /// Reconciles the register file into the database.
+    /// Reconciles the register file into the database; refuses (with a
+    /// [`ConflictError`]) to undo changes made in chat since the last import.
     pub async fn import(
         &self,
         is_pruning: bool,
         is_dry_run: bool,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Plan> {
-        let wanted = self.read_register()?;
+        let options = ImportOptions {
+            is_pruning,
+            is_dry_run,
+            is_forced: false,
+        };
+        Ok(self.import_checked(&options, now).await?.plan)
+    }
+
+    /// Reconciles the register file into the database and records the
+    /// import in the audit trail. Changes made in chat since the last import
+    /// that the file would undo are conflicts: the import is refused unless
+    /// forced (a dry run only reports them).
+    pub async fn import_checked(
+        &self,
+        options: &ImportOptions,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Import> {
+        // The newest audit entry now: a change after it voids this import.
+        let seen = self.store.last_register_event_id().await?;
+        // A workbook of 200,000 rows takes a while: off the async workers.
+        let (settings, path) = (self.settings.clone(), self.accounts_path.clone());
+        let wanted = tokio::task::spawn_blocking(move || read_register(&settings, &path))
+            .await
+            .context("while reading the register file")??;
         let current = self.store.load_register().await?;
-        let plan = plan(&current, &wanted, is_pruning);
-        if !is_dry_run && !plan.changes.is_empty() {
+        let plan = plan(&current, &wanted, options.is_pruning);
+        let recent = self.store.changes_since_file_import().await?;
+        let mut latest = HashMap::new();
+        for change in &plan.changes {
+            if let Change::RemoveAccount(_) | Change::RemoveUnit(_) = change {
+                let (entity, id, _) = change.describe();
+                if let Some(event) = self.store.latest_register_event(entity, id).await? {
+                    latest.insert((entity.to_string(), id.to_string()), event);
+                }
+            }
+        }
+        let lookup =
+            |entity: &str, id: &str| latest.get(&(entity.to_string(), id.to_string())).cloned();
+        let conflicts = audit::conflicts(&plan, &recent, &lookup);
+        let file = file_name(&self.accounts_path);
+        if !conflicts.is_empty() && !options.is_forced && !options.is_dry_run {
+            return Err(ConflictError { file, conflicts }.into());
+        }
+        if !options.is_dry_run {
+            let import = serde_json::json!({
+                "file": file,
+                "changes": plan.changes.len(),
+                "overridden": conflicts.len(),
+            });
             self.store
-                .apply_plan(&plan, &actor(), "file", now)
+                .apply_import(&plan, &actor(), &import, seen, now)
                 .await
                 .context("while saving the register")?;
         }
-        Ok(plan)
+        Ok(Import { plan, conflicts })
     }
 
     /// Imports the register file only when it changed since the last import,
-    /// so changes made in chat survive a restart. Returns None when skipped.
-    pub async fn import_if_changed(&self, now: DateTime<Utc>) -> anyhow::Result<Option<Plan>> {
+    /// so changes made in chat survive a restart; a file that would undo a
+    /// chat change is not imported, and the admins are told.
+    pub async fn import_if_changed(&self, now: DateTime<Utc>) -> anyhow::Result<FileImport> {
         // Daemons starting together on one database import one at a time;
         // the others then find the file already imported.
         let owner = crate::scheduler::owner();
@@ -89,14 +140,63 @@ impl App {
         imported
     }
 
-    async fn import_unless_imported(&self, now: DateTime<Utc>) -> anyhow::Result<Option<Plan>> {
+    async fn import_unless_imported(&self, now: DateTime<Utc>) -> anyhow::Result<FileImport> {
         let hash = file_hash(&self.accounts_path)?;
         if self.store.meta("register_file_sha256").await?.as_deref() == Some(hash.as_str()) {
-            return Ok(None);
+            return Ok(FileImport::Unchanged);
         }
-        let plan = self.import(false, false, now).await?;
+        let plan = match self.import(false, false, now).await {
+            Ok(plan) => plan,
+            Err(err) => match err.downcast::<ConflictError>() {
+                Ok(conflict) => {
+                    self.tell_admins(&conflict.to_string(), now).await?;
+                    return Ok(FileImport::Refused(conflict));
+                }
+                Err(err) => return Err(err),
+            },
+        };
         self.store.set_meta("register_file_sha256", &hash).await?;
-        Ok(Some(plan))
+        Ok(FileImport::Imported(plan))
+    }
+
+    /// Queues a message to every admin on Telegram, when a bot is configured.
+    async fn tell_admins(&self, text: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+        if self.settings.telegram.token.is_none() {
+            return Ok(());
+        }
+        for admin in &self.settings.telegram.admins {
+            let message = crate::alerts::compose::Message::plain(
+                "telegram",
+                &admin.to_string(),
+                &format!("【台账】{text}"),
+            );
+            self.store.enqueue(&message, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The stored register as an `.xlsx` workbook.
+    pub async fn export_xlsx(&self) -> anyhow::Result<Vec<u8>> {
+        let register = self.store.load_register().await?;
+        let bytes = tokio::task::spawn_blocking(move || workbook::write::workbook(&register))
+            .await
+            .context("while rendering the workbook")??;
+        Ok(bytes)
+    }
+
+    /// The audit trail through a filter, as clerks read it.
+    pub async fn history(
+        &self,
+        filter: &HistoryFilter,
+        is_showing_phones: bool,
+    ) -> anyhow::Result<String> {
+        let register = self.store.load_register().await?;
+        let events = self.store.register_events_since(filter.since).await?;
+        let shown: Vec<&RegisterEvent> = events
+            .iter()
+            .filter(|e| filter.matches(e, &register))
+            .collect();
+        Ok(history::render(&shown, &register, is_showing_phones))
     }
 
     /// The stored register as `accounts.toml` text.
@@ -105,10 +205,62 @@ impl App {
     }
 }
 
-/// Reads a register file, checking proxy names against the settings.
+/// Reads a register file, checking proxy names against the settings: a
+/// workbook (`.xlsx`) or `accounts.toml` text, by the file's extension.
 pub fn read_register(settings: &Settings, path: &Path) -> anyhow::Result<Register> {
     let proxies = settings.proxy_names();
-    Ok(load_file(path, &Context { proxies: &proxies })?)
+    let ctx = Context { proxies: &proxies };
+    match extension(path).as_str() {
+        "xlsx" | "xlsm" => Ok(workbook::read::read_file(path, &ctx)?),
+        "xls" | "et" | "ods" | "csv" => anyhow::bail!(
+            "{}：不支持此格式，请在 Excel 或 WPS 中另存为 .xlsx 后再导入",
+            path.display()
+        ),
+        _ => Ok(load_file(path, &ctx)?),
+    }
+}
+
+/// The extension of a file name, lower case ("" when none).
+pub fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// What to do on import.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Remove accounts and units the file no longer holds.
+    pub is_pruning: bool,
+    pub is_dry_run: bool,
+    /// Apply the file even over changes made in chat since the last import.
+    pub is_forced: bool,
+}
+
+/// An import's plan and the chat changes it undoes (forced) or would undo (dry run).
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub plan: Plan,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// What `run` did with the register file.
+#[derive(Debug)]
+pub enum FileImport {
+    /// Imported since it changed.
+    Imported(Plan),
+    /// Unchanged since the last import: nothing read.
+    Unchanged,
+    /// Not imported: it would undo changes made in chat.
+    Refused(ConflictError),
 }
 
 fn file_hash(path: &Path) -> anyhow::Result<String> {

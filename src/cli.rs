@@ -39,7 +39,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon: migrate, import the register, then work until SIGINT/SIGTERM
     Run,
-    /// Reconcile the register file into the database
+    /// Reconcile the register file (accounts.toml, or a workbook .xlsx) into the database
     Import {
         /// Remove accounts and units that are no longer in the file
         #[arg(long)]
@@ -47,12 +47,30 @@ pub enum Command {
         /// Show what would change without changing anything
         #[arg(long)]
         dry_run: bool,
+        /// Import even where the file undoes changes made in chat since the last import
+        #[arg(long)]
+        force: bool,
     },
-    /// Print the stored register as accounts.toml
+    /// Print the stored register as accounts.toml, or write it as a workbook
     Export {
-        /// Write to this file instead of stdout
+        /// toml or xlsx [default: from the --out extension, else toml]
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
+        /// Write to this file instead of stdout (required for xlsx)
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+    /// Show who changed the register, what, when and from where (文件/聊天/命令行)
+    History {
+        /// Only this account
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// Only this unit and its accounts
+        #[arg(long, value_name = "ID")]
+        unit: Option<String>,
+        /// Only changes on or after this day (YYYY-MM-DD, Asia/Shanghai)
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
     },
     /// Apply database migrations and exit
     Migrate,
@@ -109,6 +127,13 @@ pub enum Command {
         #[arg(long, value_parser = parse_state)]
         state: Option<AccountState>,
     },
+}
+
+/// Formats of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Toml,
+    Xlsx,
 }
 
 /// Output formats of `check`.
@@ -172,24 +197,60 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = App::open(settings, cli.accounts).await?;
             println!("database is up to date ({})", app.store.backend());
         }
-        Command::Import { prune, dry_run } => {
+        Command::Import {
+            prune,
+            dry_run,
+            force,
+        } => {
             // Validate before touching the database, so a bad file changes nothing.
             app::read_register(&settings, &cli.accounts)?;
             let app = App::open(settings, cli.accounts).await?;
-            let plan = app.import(prune, dry_run, now).await?;
+            let options = app::ImportOptions {
+                is_pruning: prune,
+                is_dry_run: dry_run,
+                is_forced: force,
+            };
+            let import = app.import_checked(&options, now).await?;
             if !dry_run {
                 app::remember_import(&app).await?;
             }
-            print!("{}", app::describe_plan(&plan, dry_run));
+            print!("{}", app::describe_plan(&import.plan, dry_run));
+            print!("{}", app::describe_conflicts(&import.conflicts, dry_run));
         }
-        Command::Export { out } => {
+        Command::Export { format, out } => {
+            let format = format.unwrap_or(match out.as_deref().map(app::extension).as_deref() {
+                Some("xlsx") => ExportFormat::Xlsx,
+                _ => ExportFormat::Toml,
+            });
             let app = App::open(settings, cli.accounts).await?;
-            let text = app.export().await?;
+            let bytes = match format {
+                ExportFormat::Toml => app.export().await?.into_bytes(),
+                ExportFormat::Xlsx => app.export_xlsx().await?,
+            };
             match out {
-                Some(path) => std::fs::write(&path, text)
+                Some(path) => std::fs::write(&path, bytes)
                     .with_context(|| format!("while writing {}", path.display()))?,
-                None => print!("{text}"),
+                None if format == ExportFormat::Xlsx => {
+                    anyhow::bail!("export --format xlsx：工作簿须写入文件，请加 --out 台账.xlsx")
+                }
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&bytes)?;
+                }
             }
+        }
+        Command::History {
+            account,
+            unit,
+            since,
+        } => {
+            let app = App::open(settings, cli.accounts).await?;
+            let filter = crate::registry::history::HistoryFilter {
+                account,
+                unit,
+                since: since.map(crate::calendar::start_of_day),
+            };
+            print!("{}", app.history(&filter, true).await?);
         }
         Command::Accounts {
             unit,
@@ -286,9 +347,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app::read_register(&settings, &cli.accounts)?;
             let app = App::open(settings, cli.accounts).await?;
             match app.import_if_changed(now).await? {
-                Some(plan) => tracing::info!(changes = plan.changes.len(), "register imported"),
-                None => tracing::info!(
+                app::FileImport::Imported(plan) => {
+                    tracing::info!(changes = plan.changes.len(), "register imported")
+                }
+                app::FileImport::Unchanged => tracing::info!(
                     "register file unchanged since the last import; chat changes kept"
+                ),
+                // The daemon runs on the stored register; the admins were told.
+                app::FileImport::Refused(conflict) => tracing::warn!(
+                    conflicts = conflict.conflicts.len(),
+                    "register file not imported: {conflict}"
                 ),
             }
             crate::app::run_daemon(app).await?;

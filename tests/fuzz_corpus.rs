@@ -72,3 +72,8 @@ fn no_register_in_the_corpus_makes_loading_panic() {
 fn no_chat_argument_in_the_corpus_makes_duration_parsing_panic() {
     replay("chat_command", targets::chat_command);
 }
+
+#[test]
+fn no_workbook_in_the_corpus_makes_reading_the_register_panic() {
+    replay("workbook", targets::workbook);
+}

@@ -135,6 +135,16 @@ pub fn accounts_toml(data: &[u8]) {
     }
 }
 
+/// `registry::workbook::read::read_bytes` on a file claiming to be a 台账
+/// workbook: a register, or located problems; never a panic.
+pub fn workbook(data: &[u8]) {
+    let proxies = ["rsshub".to_string(), "wewe".to_string()];
+    let ctx = xunjian::registry::load::Context { proxies: &proxies };
+    if let Err(err) = xunjian::registry::workbook::read::read_bytes("台账.xlsx", data, &ctx) {
+        assert!(!err.problems.is_empty());
+    }
+}
+
 /// `commands::parse_duration` on the text: at most 90 days, never a panic.
 pub fn chat_command(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {

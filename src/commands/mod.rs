@@ -5,6 +5,7 @@
 //! their own units; everyone else is refused politely and the attempt logged.
 
 pub mod bot;
+mod history;
 mod register;
 
 use crate::config::Settings;
@@ -35,7 +36,7 @@ pub enum Role {
 }
 
 /// The command list, as `set_my_commands` registers it.
-pub const COMMANDS: [(&str, &str); 15] = [
+pub const COMMANDS: [(&str, &str); 16] = [
     ("help", "帮助"),
     ("start", "开始使用"),
     ("whoami", "我的身份"),
@@ -50,6 +51,7 @@ pub const COMMANDS: [(&str, &str); 15] = [
     ("contacts", "单位联系人 单位ID"),
     ("bind", "申请成为单位联系人 单位ID"),
     ("approve", "批准联系人申请 申请号"),
+    ("history", "台账变更记录 账号ID|单位ID [起始日期]"),
     (
         "report",
         "生成通报 类型(weekly|monthly|quarterly|scoring) [期间]",
@@ -196,7 +198,7 @@ impl CommandContext {
                 }
             }
             "register" | "closing" | "deregister" | "reactivate" | "snooze" | "approve"
-            | "report" => {
+            | "report" | "history" => {
                 if !is_admin {
                     return refuse("admin command");
                 }
@@ -207,6 +209,7 @@ impl CommandContext {
                     "reactivate" => register::set_state(&request, AccountState::Active).await,
                     "snooze" => snooze(&request).await,
                     "approve" => register::approve(&request).await,
+                    "history" => history::history(&request).await,
                     _ => report(&request).await,
                 }
             }
@@ -237,6 +240,7 @@ fn help(role: &Role) -> String {
             "contacts",
             "bind",
             "approve",
+            "history",
         ],
         Role::Contact(_) => &[
             "help", "whoami", "list", "status", "ack", "contacts", "bind",

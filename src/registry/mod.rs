@@ -2,13 +2,17 @@
 //!
 //! In: `accounts.toml` text (see [`load`]) or rows from storage.
 //! Out: a validated [`Register`], the changes between two registers ([`diff`]),
-//! and `accounts.toml` text again ([`export`]).
+//! and `accounts.toml` text again ([`export`]); the same as an Excel
+//! workbook both ways ([`workbook`]).
 
+pub mod audit;
 pub mod check;
 pub mod diff;
 pub mod export;
+pub mod history;
 pub mod load;
 mod toml_walk;
+pub mod workbook;
 
 use chrono::NaiveDate;
 use serde::Serialize;

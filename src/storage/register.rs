@@ -8,18 +8,7 @@ use crate::registry::{
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
-/// One entry of the register's audit trail.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RegisterEvent {
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    /// `file`, `cli` or `chat`.
-    pub source: String,
-    pub entity: String,
-    pub entity_id: String,
-    pub action: String,
-    pub detail: serde_json::Value,
-}
+pub use crate::registry::audit::RegisterEvent;
 
 type UnitRow = (String, String, String);
 type ContactRow = (String, String, Option<i64>, Option<String>);
@@ -101,9 +90,68 @@ impl Store {
         source: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        self.apply_changes(plan, actor, source, None, now).await
+    }
+
+    /// Applies a plan read from the register file, and records the import
+    /// itself (entity `register`, action `import`) in the same transaction:
+    /// non-file changes after it are the ones a later import must not undo.
+    ///
+    /// `seen_event_id` is the newest audit entry when the plan was checked
+    /// for conflicts: if the register changed since (a chat command in
+    /// between), nothing is applied and [`StorageError::Conflict`] says so.
+    pub async fn apply_import(
+        &self,
+        plan: &Plan,
+        actor: &str,
+        import: &serde_json::Value,
+        seen_event_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.apply_changes(plan, actor, "file", Some((import, seen_event_id)), now)
+            .await
+    }
+
+    /// The id of the newest audit entry (0 when there is none).
+    pub async fn last_register_event_id(&self) -> Result<i64> {
+        let (id,): (i64,) = with_pool!(self, pool => {
+            sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM register_events")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(id)
+    }
+
+    async fn apply_changes(
+        &self,
+        plan: &Plan,
+        actor: &str,
+        source: &str,
+        import: Option<(&serde_json::Value, i64)>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let at = to_secs(now);
+        let is_postgres = matches!(self, Store::Postgres(_));
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            if let Some((_, seen)) = import {
+                // SQLite's BEGIN IMMEDIATE already keeps other writers out;
+                // PostgreSQL needs the audit table locked against their inserts.
+                if is_postgres {
+                    sqlx::query("LOCK TABLE register_events IN SHARE ROW EXCLUSIVE MODE")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let (newest,): (i64,) =
+                    sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM register_events")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if newest != seen {
+                    return Err(StorageError::Conflict(
+                        "导入期间台账有了新的变更（如聊天命令），未导入：请重新运行 import".to_string(),
+                    ));
+                }
+            }
             // New entries go after the existing ones, in plan order.
             let (mut unit_position, mut account_position): (i64, i64) = sqlx::query_as(
                 "SELECT (SELECT COALESCE(MAX(position), 0) FROM units), \
@@ -204,6 +252,19 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            if let Some((import, _)) = import {
+                let file = import["file"].as_str().unwrap_or_default();
+                sqlx::query(INSERT_REGISTER_EVENT)
+                    .bind(at)
+                    .bind(actor)
+                    .bind(source)
+                    .bind("register")
+                    .bind(file)
+                    .bind("import")
+                    .bind(import.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
         });
         Ok(())
@@ -221,32 +282,86 @@ impl Store {
 
     /// The audit trail, newest last; `entity_id` filters to one unit or account.
     pub async fn register_events(&self, entity_id: Option<&str>) -> Result<Vec<RegisterEvent>> {
-        type Row = (i64, String, String, String, String, String, String);
-        let rows: Vec<Row> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT at, actor, source, entity, entity_id, action, detail FROM register_events \
-                 WHERE $1 IS NULL OR entity_id = $1 ORDER BY id",
-            )
+        let rows: Vec<EventRow> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT_EVENTS} WHERE $1 IS NULL OR entity_id = $1 ORDER BY id"
+            )))
             .bind(entity_id)
             .fetch_all(pool)
             .await?
         });
-        rows.into_iter()
-            .map(|(at, actor, source, entity, entity_id, action, detail)| {
-                Ok(RegisterEvent {
-                    at: from_secs(at)?,
-                    actor,
-                    source,
-                    entity,
-                    entity_id,
-                    action,
-                    detail: serde_json::from_str(&detail).map_err(|e| {
-                        StorageError::Corrupt(format!("register event detail: {e}"))
-                    })?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(event_from_row).collect()
     }
+
+    /// The audit trail from `since` on (everything when `None`), oldest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn register_events_since(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<RegisterEvent>> {
+        let rows: Vec<EventRow> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT_EVENTS} WHERE at >= $1 ORDER BY id"
+            )))
+            .bind(since.map_or(i64::MIN, to_secs))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(event_from_row).collect()
+    }
+
+    /// Changes not made by the file since the file was last imported: the
+    /// ones an import of the file must not silently undo.
+    #[tracing::instrument(skip_all)]
+    pub async fn changes_since_file_import(&self) -> Result<Vec<RegisterEvent>> {
+        let rows: Vec<EventRow> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT_EVENTS} WHERE source <> 'file' AND id > \
+                 (SELECT COALESCE(MAX(id), 0) FROM register_events WHERE source = 'file') ORDER BY id"
+            )))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(event_from_row).collect()
+    }
+
+    /// The newest audit entry of one unit or account.
+    pub async fn latest_register_event(
+        &self,
+        entity: &str,
+        entity_id: &str,
+    ) -> Result<Option<RegisterEvent>> {
+        let row: Option<EventRow> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT_EVENTS} WHERE entity = $1 AND entity_id = $2 ORDER BY id DESC LIMIT 1"
+            )))
+            .bind(entity)
+            .bind(entity_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(event_from_row).transpose()
+    }
+}
+
+type EventRow = (i64, i64, String, String, String, String, String, String);
+
+const SELECT_EVENTS: &str =
+    "SELECT id, at, actor, source, entity, entity_id, action, detail FROM register_events";
+
+fn event_from_row(row: EventRow) -> Result<RegisterEvent> {
+    let (id, at, actor, source, entity, entity_id, action, detail) = row;
+    Ok(RegisterEvent {
+        id,
+        at: from_secs(at)?,
+        actor,
+        source,
+        entity,
+        entity_id,
+        action,
+        detail: serde_json::from_str(&detail)
+            .map_err(|e| StorageError::Corrupt(format!("register event detail: {e}")))?,
+    })
 }
 
 fn corrupt(entity: &str, id: &str, field: &str, value: &str) -> StorageError {
