@@ -158,7 +158,11 @@ pub fn render_text(result: &CheckResult) -> String {
         s.assessed, s.qualified, s.failed, s.closing, s.unknown
     );
     if s.unknown > 0 {
-        let _ = writeln!(out, "（合格率按“参与评定数减不合格数”计，含无法监测的 {} 个账号）", s.unknown);
+        let _ = writeln!(
+            out,
+            "（合格率按“参与评定数减不合格数”计，含无法监测的 {} 个账号）",
+            s.unknown
+        );
     }
     // Each account once per section; the counts are the verdict counts above.
     let assessed = || result.accounts.iter().filter(|a| a.is_assessed);
@@ -184,28 +188,31 @@ pub fn render_text(result: &CheckResult) -> String {
         (
             "不合格",
             lines(
-                assessed().filter(|a| a.verdict == Verdict::Failed).collect(),
+                assessed()
+                    .filter(|a| a.verdict == Verdict::Failed)
+                    .collect(),
                 &[Severity::Failure],
             ),
         ),
         (
             "无法监测",
             lines(
-                assessed().filter(|a| a.verdict == Verdict::Unknown).collect(),
+                assessed()
+                    .filter(|a| a.verdict == Verdict::Unknown)
+                    .collect(),
                 &[Severity::Unknown],
             ),
         ),
         (
             "正在注销",
             lines(
-                assessed().filter(|a| a.verdict == Verdict::Closing).collect(),
+                assessed()
+                    .filter(|a| a.verdict == Verdict::Closing)
+                    .collect(),
                 &[Severity::Failure, Severity::Warning, Severity::Unknown],
             ),
         ),
-        (
-            "需关注",
-            lines(assessed().collect(), &[Severity::Warning]),
-        ),
+        ("需关注", lines(assessed().collect(), &[Severity::Warning])),
         (
             "更新预警",
             lines(assessed().collect(), &[Severity::Advisory]),

@@ -118,7 +118,10 @@ pub fn route(
 fn mentions(events: &[&Event], register: &Register) -> Vec<Mention> {
     let mut out: Vec<Mention> = Vec::new();
     // A recovery asks nothing of anybody.
-    for event in events.iter().filter(|e| !matches!(e, Event::Resolved { .. })) {
+    for event in events
+        .iter()
+        .filter(|e| !matches!(e, Event::Resolved { .. }))
+    {
         let Some(unit) = event.unit_id().and_then(|u| register.unit(u)) else {
             continue;
         };
@@ -160,7 +163,9 @@ pub fn body(
         events
             .iter()
             .filter_map(|e| match e {
-                Event::Opened(c) => Some(format!("[{}] {}", label_of(c.rule, &c.evidence), c.message)),
+                Event::Opened(c) => {
+                    Some(format!("[{}] {}", label_of(c.rule, &c.evidence), c.message))
+                }
                 _ => None,
             })
             .collect(),

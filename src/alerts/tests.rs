@@ -214,7 +214,10 @@ fn an_account_that_cannot_be_checked_has_not_recovered_and_keeps_its_interruptio
         day,
         at("2026-11-17T09:01:00+08:00"),
     );
-    assert!(quiet.is_empty(), "no recovery without a newer post: {quiet:?}");
+    assert!(
+        quiet.is_empty(),
+        "no recovery without a newer post: {quiet:?}"
+    );
     let back = decide(
         std::slice::from_ref(&alert),
         std::slice::from_ref(&c2w),
@@ -228,7 +231,14 @@ fn an_account_that_cannot_be_checked_has_not_recovered_and_keeps_its_interruptio
         "the same problem is not new again: {back:?}"
     );
     let posted = seen_of(&[("szls", Some("2026-11-21"), false)]);
-    let recovered = decide(&[alert], &[], &posted, &none, day, at("2026-11-21T10:00:00+08:00"));
+    let recovered = decide(
+        &[alert],
+        &[],
+        &posted,
+        &none,
+        day,
+        at("2026-11-21T10:00:00+08:00"),
+    );
     let [Event::Resolved { message, .. }] = &recovered[..] else {
         panic!("{recovered:?}")
     };
@@ -268,15 +278,24 @@ fn a_proxy_recovery_names_the_proxy_and_asks_nobody_to_act() {
     let events: Vec<&Event> = events.iter().collect();
     let text = super::compose::body(&events, &[], at("2026-11-16T09:40:00+08:00"), false);
     assert!(text.contains("• 监测代理 wewe 已恢复"), "{text}");
-    assert!(!text.contains("持续 0 天") && !text.contains("请相关单位"), "{text}");
+    assert!(
+        !text.contains("持续 0 天") && !text.contains("请相关单位"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_stale_label_names_the_accounts_own_threshold() {
     let evidence = json!({ "threshold_days": 7, "last_post_at": "2026-11-01T09:00:00+08:00" });
-    assert_eq!(crate::rules::label_of(Rule::Stale2w, &evidence), "超7天未更新");
+    assert_eq!(
+        crate::rules::label_of(Rule::Stale2w, &evidence),
+        "超7天未更新"
+    );
     let national = json!({ "threshold_days": 14 });
-    assert_eq!(crate::rules::label_of(Rule::Stale2w, &national), "超两周未更新");
+    assert_eq!(
+        crate::rules::label_of(Rule::Stale2w, &national),
+        "超两周未更新"
+    );
 }
 
 #[test]
@@ -303,14 +322,17 @@ fn acknowledged_and_snoozed_alerts_are_not_repeated() {
         .is_empty()
     );
     alert.is_acked = true;
-    assert!(decide(
-        &[alert],
-        &[c2w],
-        &HashMap::new(),
-        &HashMap::new(),
-        Duration::hours(24),
-        now
-    ).is_empty());
+    assert!(
+        decide(
+            &[alert],
+            &[c2w],
+            &HashMap::new(),
+            &HashMap::new(),
+            Duration::hours(24),
+            now
+        )
+        .is_empty()
+    );
 }
 
 fn register() -> Register {

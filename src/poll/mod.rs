@@ -450,7 +450,9 @@ impl Poller {
                     // gets an answer: one mistyped route is that account's problem.
                     let registered = accounts
                         .iter()
-                        .filter(|a| matches!(&a.source, Source::Proxy { proxy, .. } if proxy == name))
+                        .filter(
+                            |a| matches!(&a.source, Source::Proxy { proxy, .. } if proxy == name),
+                        )
                         .count();
                     let is_down = troubled == attempted && troubled >= registered.clamp(1, 3);
                     ProxyVerdict {

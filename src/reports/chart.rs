@@ -29,17 +29,18 @@ pub enum ChartError {
     Draw(String),
 }
 
-/// Registers the font once per process; plotters keeps it for the process's life.
-fn register(path: &Path) -> Result<(), ChartError> {
-    static REGISTERED: std::sync::OnceLock<std::sync::Mutex<Vec<String>>> =
-        std::sync::OnceLock::new();
+/// Loads the font once per process (plotters keeps it for the process's
+/// life) and returns its bytes.
+fn register(path: &Path) -> Result<&'static [u8], ChartError> {
+    type Loaded = Vec<(String, &'static [u8])>;
+    static REGISTERED: std::sync::OnceLock<std::sync::Mutex<Loaded>> = std::sync::OnceLock::new();
     let key = path.display().to_string();
     let done = REGISTERED.get_or_init(Default::default);
     let mut done = done
         .lock()
         .map_err(|_| ChartError::Draw("font registry poisoned".into()))?;
-    if done.contains(&key) {
-        return Ok(());
+    if let Some((_, bytes)) = done.iter().find(|(k, _)| *k == key) {
+        return Ok(bytes);
     }
     let bytes = std::fs::read(path).map_err(|source| ChartError::FontMissing {
         path: key.clone(),
@@ -53,8 +54,8 @@ fn register(path: &Path) -> Result<(), ChartError> {
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
     plotters::style::register_font("cjk", FontStyle::Normal, bytes)
         .map_err(|_| ChartError::FontInvalid { path: key.clone() })?;
-    done.push(key);
-    Ok(())
+    done.push((key, bytes));
+    Ok(bytes)
 }
 
 /// True when the font parses and has a glyph for 政.
@@ -65,10 +66,14 @@ fn ab_glyph_check(bytes: &[u8]) -> bool {
 
 /// Draws the chart as PNG bytes.
 pub fn png(report: &Report, font: &Path) -> Result<Vec<u8>, ChartError> {
-    register(font)?;
+    let bytes = register(font)?;
+    let face = ab_glyph::FontRef::try_from_slice(bytes).map_err(|_| ChartError::FontInvalid {
+        path: font.display().to_string(),
+    })?;
     let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
+        let bitmap = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT));
+        let root = super::glyphs::CjkBitMap::new(bitmap, face).into_drawing_area();
         draw(report, &root).map_err(|e| ChartError::Draw(e.to_string()))?;
         root.present()
             .map_err(|e| ChartError::Draw(e.to_string()))?;
@@ -80,7 +85,7 @@ pub fn png(report: &Report, font: &Path) -> Result<Vec<u8>, ChartError> {
     Ok(out)
 }
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+type Area<'a> = DrawingArea<super::glyphs::CjkBitMap<'a>, plotters::coord::Shift>;
 
 fn draw(report: &Report, root: &Area<'_>) -> Result<(), Box<dyn std::error::Error>> {
     root.fill(&WHITE)?;
@@ -94,7 +99,7 @@ fn draw(report: &Report, root: &Area<'_>) -> Result<(), Box<dyn std::error::Erro
 
 const BLUE: RGBColor = RGBColor(68, 114, 196);
 const ORANGE: RGBColor = RGBColor(237, 125, 49);
-const GREEN: RGBColor = RGBColor(112, 173, 71);
+const GREEN: RGBColor = RGBColor(56, 118, 29);
 
 /// Bars: each platform's share of stale accounts, labelled "30%（3个）".
 fn draw_shares(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::error::Error>> {
@@ -111,11 +116,11 @@ fn draw_shares(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::erro
         .collect();
     let n = platforms.len().max(1);
     let mut chart = ChartBuilder::on(area)
-        .caption("各平台超期更新账号占比", ("cjk", 18))
+        .caption("各平台超期更新账号占比（%）", ("cjk", 18))
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(52)
-        .build_cartesian_2d((0..n).into_segmented(), 0.0..110.0)?;
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..110.0)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -141,13 +146,13 @@ fn draw_shares(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::erro
         bar.set_margin(0, 0, 10, 10);
         bar
     }))?;
-    let value_style = ("cjk", 14).into_font().color(&BLACK).pos(Pos::new(
-        HPos::Center,
-        VPos::Bottom,
-    ));
+    let value_style = ("cjk", 12)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Bottom));
     chart.draw_series(platforms.iter().enumerate().map(|(i, (_, value, count))| {
         Text::new(
-            format!("{value:.0}%（{count}个）"),
+            format!("{value:.0}%/{count}个"),
             (SegmentValue::CenterOf(i), value + 1.5),
             value_style.clone(),
         )
@@ -196,9 +201,9 @@ fn draw_trend(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::error
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(44)
-        .right_y_label_area_size(52)
-        .build_cartesian_2d((0..n).into_segmented(), 0u64..top)?
-        .set_secondary_coord((0..n).into_segmented(), 0.0..110.0);
+        .right_y_label_area_size(64)
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0u64..top)?
+        .set_secondary_coord((0..n - 1).into_segmented(), 0.0..110.0);
     let step = labels.len().div_ceil(10).max(1);
     chart
         .configure_mesh()
@@ -238,15 +243,15 @@ fn draw_trend(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::error
                 (SegmentValue::Exact(i), 0),
                 (SegmentValue::Exact(i + 1), *count),
             ],
-            ORANGE.filled(),
+            ORANGE.mix(0.75).filled(),
         );
         bar.set_margin(0, 0, 12, 12);
         bar
     }))?;
-    let value_style = ("cjk", 14).into_font().color(&BLACK).pos(Pos::new(
-        HPos::Center,
-        VPos::Bottom,
-    ));
+    let value_style = ("cjk", 14)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Bottom));
     chart.draw_series(counts.iter().enumerate().map(|(i, count)| {
         Text::new(
             format!("{count}次"),
@@ -259,21 +264,22 @@ fn draw_trend(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::error
         .enumerate()
         .filter_map(|(i, r)| r.map(|r| (SegmentValue::CenterOf(i), r)))
         .collect();
-    chart
-        .draw_secondary_series(LineSeries::new(points.clone(), GREEN.stroke_width(3)))?
-        .label("合格率")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(3)));
+    chart.draw_secondary_series(LineSeries::new(points.clone(), GREEN.stroke_width(3)))?;
     chart.draw_secondary_series(
         points
             .iter()
             .map(|p| Circle::new(p.clone(), 4, GREEN.filled())),
     )?;
-    let rate_style = ("cjk", 13).into_font().color(&GREEN).pos(Pos::new(
-        HPos::Center,
-        VPos::Top,
-    ));
+    let rate_style = ("cjk", 14)
+        .into_font()
+        .color(&GREEN)
+        .pos(Pos::new(HPos::Left, VPos::Bottom));
     chart.draw_secondary_series(points.iter().map(|(x, r)| {
-        Text::new(format!("{r:.1}%"), (x.clone(), r - 2.0), rate_style.clone())
+        Text::new(
+            format!(" 合格率{r:.1}%"),
+            (x.clone(), r + 1.5),
+            rate_style.clone(),
+        )
     }))?;
     Ok(())
 }

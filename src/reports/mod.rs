@@ -6,6 +6,7 @@
 //! state, so a report for a past period can be produced again identically.
 
 pub mod chart;
+mod glyphs;
 mod period;
 pub mod reconcile;
 pub mod render;
@@ -234,7 +235,9 @@ const REPOSTS: [Rule; 2] = [Rule::RepostHeavy, Rule::NoOriginalMonth];
 pub const DEDUCTION_PER_MISS: f64 = 0.2;
 
 fn is_stale(row: &SnapshotRow) -> bool {
-    row.findings.iter().any(|f| STALE_FAILURES.contains(&f.rule))
+    row.findings
+        .iter()
+        .any(|f| STALE_FAILURES.contains(&f.rule))
 }
 
 /// Short platform labels the 通报 use (公众号, 服务号 …).
@@ -298,7 +301,11 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         .collect();
     Report {
         kind: input.kind.id().to_string(),
-        title: input.kind.title(input.from, input.to, is_in_progress.then(|| local_date(as_of))),
+        title: input.kind.title(
+            input.from,
+            input.to,
+            is_in_progress.then(|| local_date(as_of)),
+        ),
         from: input.from.to_string(),
         to: input.to.to_string(),
         as_of: if is_in_progress {
@@ -422,8 +429,7 @@ impl Names<'_> {
 /// Every failed, assessed account of the last inspection once, in the group
 /// of its gravest failure.
 fn failing_groups(last: Option<&Snapshot>, names: &Names<'_>) -> Vec<ProblemGroup> {
-    let mut groups: BTreeMap<(std::cmp::Reverse<u8>, String), (Rule, Vec<Named>)> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<(std::cmp::Reverse<u8>, String), (Rule, Vec<Named>)> = BTreeMap::new();
     for row in last.map(|s| s.rows.as_slice()).unwrap_or_default() {
         if !row.is_assessed || row.verdict != Verdict::Failed {
             continue;
@@ -435,7 +441,10 @@ fn failing_groups(last: Option<&Snapshot>, names: &Names<'_>) -> Vec<ProblemGrou
             continue;
         };
         groups
-            .entry((std::cmp::Reverse(gravity(gravest.rule)), gravest.label.clone()))
+            .entry((
+                std::cmp::Reverse(gravity(gravest.rule)),
+                gravest.label.clone(),
+            ))
             .or_insert_with(|| (gravest.rule, Vec::new()))
             .1
             .push(names.named(row, &failures));
@@ -587,7 +596,11 @@ fn rectification(
     };
     let family = |rule: Rule| crate::alerts::family(rule);
     let mut out = Vec::new();
-    for row in previous.rows.iter().filter(|r| r.verdict == Verdict::Failed) {
+    for row in previous
+        .rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Failed)
+    {
         let mut families = BTreeSet::new();
         for f in row.findings.iter().filter(|f| f.is_failure()) {
             if !families.insert(family(f.rule)) {
@@ -618,7 +631,9 @@ fn rectification(
             let day = |at: DateTime<Utc>| local_date(at).format("%Y-%m-%d").to_string();
             let latest = judged.iter().rev().find(|(_, state)| state.is_some());
             let (state, evidence) = match latest {
-                Some((at, Some(true))) => (RectificationState::Open, format!("{} 巡检仍存在", day(*at))),
+                Some((at, Some(true))) => {
+                    (RectificationState::Open, format!("{} 巡检仍存在", day(*at)))
+                }
                 Some((_, _)) => {
                     // The first inspection of the final run without the problem.
                     let since = judged
@@ -628,7 +643,11 @@ fn rectification(
                         .filter(|(_, state)| *state == Some(false))
                         .last()
                         .map_or_else(String::new, |(at, _)| day(*at));
-                    let what = if family(f.rule) == "stale" { "已恢复更新" } else { "问题已消除" };
+                    let what = if family(f.rule) == "stale" {
+                        "已恢复更新"
+                    } else {
+                        "问题已消除"
+                    };
                     (RectificationState::Fixed, format!("{since} 巡检确认{what}"))
                 }
                 None => (

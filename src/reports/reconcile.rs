@@ -23,18 +23,57 @@ pub fn discrepancies(report: &Report) -> Vec<String> {
         format!("参与评定 {} ≠ 合格+不合格+正在注销+无法监测", s.assessed),
     );
     for (name, total, sum) in [
-        ("参与评定", s.assessed, report.by_platform.iter().map(|p| p.summary.assessed).sum()),
-        ("合格", s.qualified, report.by_platform.iter().map(|p| p.summary.qualified).sum()),
-        ("不合格", s.failed, report.by_platform.iter().map(|p| p.summary.failed).sum()),
-        ("正在注销", s.closing, report.by_platform.iter().map(|p| p.summary.closing).sum()),
-        ("无法监测", s.unknown, report.by_platform.iter().map(|p| p.summary.unknown).sum()),
-        ("发布信息", report.posts, report.by_platform.iter().map(|p| p.posts).sum()),
-        ("发布信息（按单位）", report.posts, report.units.iter().map(|u| u.posts).sum()),
-        ("超期更新次数", report.stale_incidents, report.by_platform.iter().map(|p| p.stale_incidents).sum()),
-        ("超期更新次数（按巡检）", report.stale_incidents, report.trend.iter().map(|t| t.stale_incidents).sum()),
+        (
+            "参与评定",
+            s.assessed,
+            report.by_platform.iter().map(|p| p.summary.assessed).sum(),
+        ),
+        (
+            "合格",
+            s.qualified,
+            report.by_platform.iter().map(|p| p.summary.qualified).sum(),
+        ),
+        (
+            "不合格",
+            s.failed,
+            report.by_platform.iter().map(|p| p.summary.failed).sum(),
+        ),
+        (
+            "正在注销",
+            s.closing,
+            report.by_platform.iter().map(|p| p.summary.closing).sum(),
+        ),
+        (
+            "无法监测",
+            s.unknown,
+            report.by_platform.iter().map(|p| p.summary.unknown).sum(),
+        ),
+        (
+            "发布信息",
+            report.posts,
+            report.by_platform.iter().map(|p| p.posts).sum(),
+        ),
+        (
+            "发布信息（按单位）",
+            report.posts,
+            report.units.iter().map(|u| u.posts).sum(),
+        ),
+        (
+            "超期更新次数",
+            report.stale_incidents,
+            report.by_platform.iter().map(|p| p.stale_incidents).sum(),
+        ),
+        (
+            "超期更新次数（按巡检）",
+            report.stale_incidents,
+            report.trend.iter().map(|t| t.stale_incidents).sum(),
+        ),
         ("巡检次数", report.inspections, report.trend.len() as u64),
     ] {
-        check(total == sum, format!("{name}：合计 {total}，分项之和 {sum}"));
+        check(
+            total == sum,
+            format!("{name}：合计 {total}，分项之和 {sum}"),
+        );
     }
     let failing: Vec<&str> = report
         .failing
@@ -47,13 +86,26 @@ pub fn discrepancies(report: &Report) -> Vec<String> {
     );
     check(
         report.unknown.len() as u64 == s.unknown,
-        format!("无法监测 {} 个，名单 {} 个", s.unknown, report.unknown.len()),
+        format!(
+            "无法监测 {} 个，名单 {} 个",
+            s.unknown,
+            report.unknown.len()
+        ),
     );
     for (name, list) in [
         ("不合格", failing.clone()),
-        ("无法监测", report.unknown.iter().map(|a| a.account.as_str()).collect()),
-        ("以转发为主", report.reposts.iter().map(|a| a.account.as_str()).collect()),
-        ("备案问题", report.filing.iter().map(|a| a.account.as_str()).collect()),
+        (
+            "无法监测",
+            report.unknown.iter().map(|a| a.account.as_str()).collect(),
+        ),
+        (
+            "以转发为主",
+            report.reposts.iter().map(|a| a.account.as_str()).collect(),
+        ),
+        (
+            "备案问题",
+            report.filing.iter().map(|a| a.account.as_str()).collect(),
+        ),
     ] {
         let distinct: BTreeSet<&str> = list.iter().copied().collect();
         check(
@@ -63,11 +115,17 @@ pub fn discrepancies(report: &Report) -> Vec<String> {
     }
     let in_failing: BTreeSet<&str> = failing.iter().copied().collect();
     check(
-        report.unknown.iter().all(|a| !in_failing.contains(a.account.as_str())),
+        report
+            .unknown
+            .iter()
+            .all(|a| !in_failing.contains(a.account.as_str())),
         "无法监测名单中有已计为不合格的账号".to_string(),
     );
     if let Some(last) = report.trend.last() {
-        check(last.summary == *s, "最近一次巡检的评定与趋势末项不一致".to_string());
+        check(
+            last.summary == *s,
+            "最近一次巡检的评定与趋势末项不一致".to_string(),
+        );
     }
     check(
         report.is_assessable == (report.inspections > 0),
@@ -78,22 +136,32 @@ pub fn discrepancies(report: &Report) -> Vec<String> {
     if report.is_assessable {
         let sentence = render::verdict_sentence(s);
         check(text.contains(&sentence), format!("正文缺少「{sentence}」"));
-        check(markdown.contains(&sentence), format!("Markdown 缺少「{sentence}」"));
+        check(
+            markdown.contains(&sentence),
+            format!("Markdown 缺少「{sentence}」"),
+        );
         let heading = format!("### 不合格账号（{}个）", s.failed);
-        check(markdown.contains(&heading), format!("Markdown 缺少「{heading}」"));
+        check(
+            markdown.contains(&heading),
+            format!("Markdown 缺少「{heading}」"),
+        );
         if s.failed > 0 {
             let line = format!("不合格账号{}个：", s.failed);
             check(text.contains(&line), format!("正文缺少「{line}」"));
         }
         for group in &report.failing {
             let heading = format!("#### {}（{}个）", group.label, group.accounts.len());
-            check(markdown.contains(&heading), format!("Markdown 缺少「{heading}」"));
+            check(
+                markdown.contains(&heading),
+                format!("Markdown 缺少「{heading}」"),
+            );
         }
         let posts = format!("共发布信息{}条", report.posts);
         check(text.contains(&posts), format!("正文缺少「{posts}」"));
     } else {
         check(
-            text.contains("本期无巡检记录，无法评定") && markdown.contains("本期无巡检记录，无法评定"),
+            text.contains("本期无巡检记录，无法评定")
+                && markdown.contains("本期无巡检记录，无法评定"),
             "无巡检记录的通报未说明无法评定".to_string(),
         );
     }
@@ -104,12 +172,18 @@ pub fn discrepancies(report: &Report) -> Vec<String> {
     ] {
         if !list.is_empty() {
             let heading = format!("### {name}（{}个）", list.len());
-            check(markdown.contains(&heading), format!("Markdown 缺少「{heading}」"));
+            check(
+                markdown.contains(&heading),
+                format!("Markdown 缺少「{heading}」"),
+            );
         }
     }
     if let Some(sentence) = render::rectification_sentence(report) {
         check(text.contains(&sentence), format!("正文缺少「{sentence}」"));
-        check(markdown.contains(&sentence), format!("Markdown 缺少「{sentence}」"));
+        check(
+            markdown.contains(&sentence),
+            format!("Markdown 缺少「{sentence}」"),
+        );
         let fixed_without_evidence = report
             .rectification
             .iter()

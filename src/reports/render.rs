@@ -65,7 +65,13 @@ pub fn rectification_sentence(report: &Report) -> Option<String> {
     if report.rectification.is_empty() {
         return None;
     }
-    let count = |state: S| report.rectification.iter().filter(|r| r.state == state).count();
+    let count = |state: S| {
+        report
+            .rectification
+            .iter()
+            .filter(|r| r.state == state)
+            .count()
+    };
     let parts: Vec<String> = [S::Fixed, S::Open, S::Unverifiable]
         .into_iter()
         .filter(|state| count(*state) > 0)

@@ -621,10 +621,19 @@ fn every_heading_count_equals_its_list_and_each_account_is_listed_once() {
     let closing = add("closing", "yt", Platform::Toutiao, AccountState::Closing);
     let gone = add("gone", "yt", Platform::Weibo, AccountState::Deregistered);
     let reposter = add("reposter", "yt", Platform::Weibo, AccountState::Active);
-    let unknown = add("unknown", "yt", Platform::WechatSubscription, AccountState::Active);
+    let unknown = add(
+        "unknown",
+        "yt",
+        Platform::WechatSubscription,
+        AccountState::Active,
+    );
     let dup = add("dup", "ls", Platform::Weibo, AccountState::Active);
     let rows = vec![
-        row(&twice, Verdict::Failed, &[Rule::Stale1m, Rule::NoInteraction]),
+        row(
+            &twice,
+            Verdict::Failed,
+            &[Rule::Stale1m, Rule::NoInteraction],
+        ),
         row(&stale, Verdict::Failed, &[Rule::Stale2w]),
         row(&closing, Verdict::Closing, &[Rule::GoneUnfiled]),
         row(&gone, Verdict::Failed, &[Rule::FiledButActive]),
@@ -678,16 +687,25 @@ fn every_heading_count_equals_its_list_and_each_account_is_listed_once() {
         "the second failure is named on the same line"
     );
     assert_eq!(
-        r.unknown.iter().map(|a| a.account.as_str()).collect::<Vec<_>>(),
+        r.unknown
+            .iter()
+            .map(|a| a.account.as_str())
+            .collect::<Vec<_>>(),
         vec!["unknown"]
     );
     assert_eq!(
-        r.reposts.iter().map(|a| a.account.as_str()).collect::<Vec<_>>(),
+        r.reposts
+            .iter()
+            .map(|a| a.account.as_str())
+            .collect::<Vec<_>>(),
         vec!["reposter"],
         "two repost findings, one account"
     );
     assert_eq!(
-        r.filing.iter().map(|a| a.account.as_str()).collect::<Vec<_>>(),
+        r.filing
+            .iter()
+            .map(|a| a.account.as_str())
+            .collect::<Vec<_>>(),
         vec!["closing", "dup", "gone"]
     );
     let text = render::text(&r);
@@ -719,7 +737,10 @@ fn a_period_in_progress_counts_only_ended_weeks_and_says_so() {
         "2026-12-31",
     );
     assert!(r.is_in_progress);
-    assert_eq!(r.title, "政务新媒体季度检查通报（2026年第4季度）（截至11月24日）");
+    assert_eq!(
+        r.title,
+        "政务新媒体季度检查通报（2026年第4季度）（截至11月24日）"
+    );
     assert_eq!(r.as_of, "2026-11-24");
     // Weeks ending 10-04 .. 11-22: eight weeks, less the National Day week (09-28..10-04 has 09-28..09-30 workdays).
     let ended = assessable_weeks(&Calendar::builtin(), d("2026-10-01"), d("2026-11-23"));
@@ -823,9 +844,17 @@ fn rectification_is_claimed_only_on_evidence() {
     assert_eq!(
         states,
         vec![
-            ("a", RectificationState::Unverifiable, "本期巡检未能监测该账号"),
+            (
+                "a",
+                RectificationState::Unverifiable,
+                "本期巡检未能监测该账号"
+            ),
             ("b", RectificationState::Open, "2026-10-20 巡检仍存在"),
-            ("c", RectificationState::Fixed, "2026-10-05 巡检确认已恢复更新"),
+            (
+                "c",
+                RectificationState::Fixed,
+                "2026-10-05 巡检确认已恢复更新"
+            ),
         ]
     );
 }
@@ -843,7 +872,10 @@ fn a_named_period_must_fit_the_kind_and_must_have_begun() {
     assert!(parse_period(ReportKind::Scoring, Some("2026-Q3"), None, None, today).is_ok());
     assert_eq!(
         parse_period(ReportKind::Monthly, Some("2026-12"), None, None, today),
-        Err("统计期 2026-12-01 至 2026-12-31 尚未开始（今天是 2026-11-23），无法生成通报".to_string())
+        Err(
+            "统计期 2026-12-01 至 2026-12-31 尚未开始（今天是 2026-11-23），无法生成通报"
+                .to_string()
+        )
     );
     assert!(
         parse_period(ReportKind::Monthly, Some("2026-11"), None, None, today).is_ok(),
@@ -859,15 +891,19 @@ fn the_chart_labels_each_inspection_distinctly() {
         units: vec![unit("u", "义堂镇", UnitKind::Town)],
         accounts: vec![a.clone()],
     };
-    let snapshots: Vec<Snapshot> = ["2026-11-23T09:00:00+08:00", "2026-11-23T15:30:00+08:00", "2026-11-24T08:00:00+08:00"]
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Snapshot {
-            id: i as i64,
-            at: at(t),
-            rows: vec![row(&a, Verdict::Failed, &[Rule::Stale2w])],
-        })
-        .collect();
+    let snapshots: Vec<Snapshot> = [
+        "2026-11-23T09:00:00+08:00",
+        "2026-11-23T15:30:00+08:00",
+        "2026-11-24T08:00:00+08:00",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, t)| Snapshot {
+        id: i as i64,
+        at: at(t),
+        rows: vec![row(&a, Verdict::Failed, &[Rule::Stale2w])],
+    })
+    .collect();
     let r = report(
         &register,
         &snapshots,

@@ -222,7 +222,10 @@ fn per_account_and_per_platform_thresholds_override_the_global_ones() {
         .iter()
         .find(|f| f.rule == Rule::Stale2w)
         .expect("stale_2w");
-    assert_eq!(stale.label, "超7天未更新", "the label says the real threshold");
+    assert_eq!(
+        stale.label, "超7天未更新",
+        "the label says the real threshold"
+    );
 }
 
 #[test]

@@ -136,9 +136,14 @@ pub fn evaluate_account(
             findings.extend(filing::no_interaction(facts));
             findings.extend(filing::duplicate_account(facts));
             findings.extend(filing::renamed_unfiled(facts));
-            findings.extend(filing::gone_unfiled(facts, rules));
+            let gone = filing::gone_unfiled(facts, rules);
+            let is_gone = gone.is_some();
+            findings.extend(gone);
             if facts.is_proxy_down {
                 note = proxy_name(account).map(|p| format!("监测代理 {p} 不可用，暂无法监测"));
+            } else if is_gone {
+                // Gone from the platform: 注销后未备案 says it all; its failed
+                // fetches are not also 无法监测.
             } else if let Some(failing) = source::source_failing(facts, rules) {
                 findings.push(failing);
             } else {

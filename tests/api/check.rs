@@ -221,13 +221,18 @@ async fn check_polls_evaluates_and_prints_the_json_interface() {
     assert_eq!(server.seen("/weibo/user/1234567890").len(), before);
     let stdout = String::from_utf8_lossy(&text.stdout);
     assert!(
-        stdout.contains("共 5 个账号参与评定：合格 2，不合格 1，正在注销 1，无法监测 1，合格率 80.0%"),
+        stdout.contains(
+            "共 5 个账号参与评定：合格 2，不合格 1，正在注销 1，无法监测 1，合格率 80.0%"
+        ),
         "{stdout}"
     );
     assert!(
         stdout.contains("[未提供有效互动功能] 区政府办公室「兰山发布」(抖音) 未提供有效互动功能"),
         "{stdout}"
     );
+    // Each section's count is the verdict count: one line per account.
+    assert!(stdout.contains("\n不合格（1）：\n"), "{stdout}");
+    assert!(stdout.contains("\n无法监测（1）：\n"), "{stdout}");
 
     let settings =
         xunjian::config::Settings::load(Some(&dir.path().join("xunjian.toml")), &|_| None)

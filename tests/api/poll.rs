@@ -573,7 +573,10 @@ async fn a_dead_proxy_is_marked_down_and_a_failing_route_on_a_healthy_proxy_is_n
 #[tokio::test]
 async fn one_failing_route_does_not_take_a_proxy_without_health_path_down() {
     let server = FeedServer::start().await;
-    server.set("/wewe/feeds/ok1.rss", Reply::ok(feed_fixture("wechat_wewe.atom")));
+    server.set(
+        "/wewe/feeds/ok1.rss",
+        Reply::ok(feed_fixture("wechat_wewe.atom")),
+    );
     for db in test_dbs("poll_proxy_threshold").await {
         let settings = settings(&db, &server, "");
         let accounts: Vec<String> = ["typo", "ok1", "b2", "b3", "b4"]
