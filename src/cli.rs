@@ -112,6 +112,19 @@ pub enum Command {
         /// Write to this file instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Issue it (下发): queue it for the channels and send each unit with
+        /// problems a 整改通知 with the deadline (monthly and quarterly)
+        #[arg(long)]
+        issue: bool,
+    },
+    /// 整改事项：list the rectification items of issued reports and their state
+    Rectification {
+        /// Only items of this unit (id)
+        #[arg(long)]
+        unit: Option<String>,
+        /// Only items not yet fixed
+        #[arg(long)]
+        open: bool,
     },
     /// Run the whole pipeline offline on sample feeds: poll, inspect, alert, report
     Demo,
@@ -252,6 +265,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print!("{}", app.history(&filter, true).await?);
         }
+        Command::Rectification { unit, open } => {
+            let app = App::open(settings, cli.accounts).await?;
+            let register = app.store.load_register().await?;
+            if let Some(unit) = &unit {
+                if register.unit(unit).is_none() {
+                    anyhow::bail!("未找到单位「{unit}」（--unit 应为单位ID，见 xunjian accounts）");
+                }
+            }
+            let items = app.store.rectification_items(unit.as_deref(), open).await?;
+            println!("{}", crate::rectification::render_items(&items, &register));
+        }
         Command::Accounts {
             unit,
             platform,
@@ -313,6 +337,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             to,
             format,
             out,
+            issue,
         } => {
             use crate::publish::Format;
             if matches!(format, Format::Xlsx | Format::Png) && out.is_none() {
@@ -338,6 +363,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     if !matches!(format, Format::Json) {
                         println!();
                     }
+                }
+            }
+            if issue {
+                if !report.is_assessable {
+                    anyhow::bail!("《{}》本期无巡检记录，无法评定，未下发", report.title);
+                }
+                let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_string());
+                let issued = crate::publish::issue_report(
+                    &app.store,
+                    &app.settings,
+                    &calendar,
+                    &report,
+                    &format!("命令行 {user}"),
+                    now,
+                )
+                .await?;
+                if issued {
+                    crate::publish::queue_report(&app.store, &app.settings, &report, now).await?;
+                    eprintln!(
+                        "已下发《{}》：通报与整改通知已排队发送（由运行中的守护进程投递）",
+                        report.title
+                    );
+                } else {
+                    eprintln!(
+                        "《{}》此前已下发或没有需要整改的问题，未重复下发",
+                        report.title
+                    );
                 }
             }
         }

@@ -64,7 +64,43 @@ impl Inspector {
         self.decide_alerts(&result, now)
             .await
             .context("while deciding the alerts")?;
+        self.verify_rectification(&result, now)
+            .await
+            .context("while verifying the 整改 items")?;
         Ok(result)
+    }
+
+    /// Moves the 整改 items this inspection has evidence about (已整改,
+    /// 逾期未整改) and queues the overdue reminders.
+    pub async fn verify_rectification(
+        &self,
+        result: &CheckResult,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        use crate::rectification::{Change, overdue_messages, verify};
+        let open = self.store.rectification_items(None, true).await?;
+        if open.is_empty() {
+            return Ok(0);
+        }
+        let changes = verify(&open, result, now);
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let overdue: Vec<&crate::rectification::Item> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Overdue { id, .. } => open.iter().find(|i| i.id == *id),
+                Change::Fixed { .. } => None,
+            })
+            .collect();
+        let register = self.store.load_register().await?;
+        let messages = overdue_messages(&overdue, &register, &self.settings);
+        let changed = self
+            .store
+            .apply_rectification(&changes, &messages, now)
+            .await?;
+        tracing::info!(changed, "rectification items verified");
+        Ok(changed)
     }
 
     /// Opens, escalates, resolves and reminds alerts for a check, writing the

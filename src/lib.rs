@@ -18,6 +18,7 @@ pub mod notify;
 pub mod parse;
 pub mod poll;
 pub mod publish;
+pub mod rectification;
 pub mod registry;
 pub mod reports;
 pub mod rules;

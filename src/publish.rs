@@ -37,6 +37,8 @@ pub async fn load_report(
     // A week belongs to the period holding its Sunday: its posts may precede `from`.
     let first_monday = from - Duration::days(i64::from(from.weekday().num_days_from_monday()));
     let (_, post_weeks) = store.period_posts(start_of_day(first_monday), end).await?;
+    let items = store.previous_rectification(kind.id(), from).await?;
+    let issued = crate::rectification::as_rectification(&items, &register);
     Ok(reports::build(&ReportInput {
         kind,
         from,
@@ -48,7 +50,52 @@ pub async fn load_report(
         post_weeks: &post_weeks,
         calendar,
         generated_at: now,
+        issued: Some(&issued),
     }))
+}
+
+/// Issues a report: records its 整改 items with their deadline and queues one
+/// 整改通知 per unit with problems, in one transaction. False when it was
+/// issued before (or has nothing to rectify).
+pub async fn issue_report(
+    store: &Store,
+    settings: &Settings,
+    calendar: &Calendar,
+    report: &Report,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    use crate::rectification::{deadline, new_items, notices, report_key};
+    if !report.is_assessable {
+        return Ok(false);
+    }
+    let register = store.load_register().await?;
+    let items = new_items(report, &register);
+    if items.is_empty() {
+        return Ok(false);
+    }
+    let due = deadline(
+        calendar,
+        local_date(now),
+        settings.office.rectification_days,
+    );
+    let messages = notices(&items, &report.title, due, &register, settings);
+    let key = report_key(report);
+    let issue = crate::storage::Issue {
+        key: &key,
+        title: &report.title,
+        report_to: NaiveDate::parse_from_str(&report.to, "%Y-%m-%d")
+            .context("the report's last day")?,
+        deadline: due,
+        actor,
+    };
+    let issued = store
+        .issue_rectification(&issue, &items, &messages, now)
+        .await?;
+    if issued {
+        tracing::info!(report = %key, items = items.len(), deadline = %due, "rectification notices queued");
+    }
+    Ok(issued)
 }
 
 /// Renders a report in one format.
@@ -227,6 +274,9 @@ async fn run_claimed_report(
         tracing::error!(kind = kind.id(), problems = %problems.join("；"), "the report does not add up");
     }
     queue_report(store, settings, &report, now).await?;
+    if matches!(kind, ReportKind::Monthly | ReportKind::Quarterly) {
+        issue_report(store, settings, calendar, &report, "schedule", now).await?;
+    }
     store.finish_job(&job, due, now).await?;
     tracing::info!(kind = kind.id(), due = %to_local(due), "scheduled report queued");
     Ok(true)

@@ -6,6 +6,7 @@
 
 pub mod bot;
 mod history;
+mod rectify;
 mod register;
 
 use crate::config::Settings;
@@ -36,7 +37,7 @@ pub enum Role {
 }
 
 /// The command list, as `set_my_commands` registers it.
-pub const COMMANDS: [(&str, &str); 16] = [
+pub const COMMANDS: [(&str, &str); 19] = [
     ("help", "帮助"),
     ("start", "开始使用"),
     ("whoami", "我的身份"),
@@ -52,6 +53,9 @@ pub const COMMANDS: [(&str, &str); 16] = [
     ("bind", "申请成为单位联系人 单位ID"),
     ("approve", "批准联系人申请 申请号"),
     ("history", "台账变更记录 账号ID|单位ID [起始日期]"),
+    ("rectify", "整改反馈 账号ID 整改说明（也可用 /整改）"),
+    ("rectification", "整改事项 [单位ID]"),
+    ("issue", "下发通报并通知整改 monthly|quarterly [期间]"),
     (
         "report",
         "生成通报 类型(weekly|monthly|quarterly|scoring) [期间]",
@@ -74,7 +78,7 @@ pub struct CommandContext {
     pub settings: Settings,
 }
 
-const REFUSAL: &str =
+pub(crate) const REFUSAL: &str =
     "抱歉，您没有执行此命令的权限。如需成为单位联系人，请发送 /bind 单位ID 申请。";
 
 impl CommandContext {
@@ -147,6 +151,14 @@ impl CommandContext {
         };
         match command.as_str() {
             "start" | "help" => Ok(help(&role)),
+            "rectify" | "整改" => match &role {
+                Role::Stranger => refuse("not a contact"),
+                _ => rectify::rectify(&request, &role).await,
+            },
+            "rectification" => match &role {
+                Role::Stranger => refuse("not a contact"),
+                _ => rectify::list(&request, &role).await,
+            },
             "whoami" => Ok(whoami(caller, &role, &register)),
             "bind" => register::bind(&request).await,
             "list" => match &role {
@@ -198,7 +210,7 @@ impl CommandContext {
                 }
             }
             "register" | "closing" | "deregister" | "reactivate" | "snooze" | "approve"
-            | "report" | "history" => {
+            | "report" | "history" | "issue" => {
                 if !is_admin {
                     return refuse("admin command");
                 }
@@ -210,6 +222,7 @@ impl CommandContext {
                     "snooze" => snooze(&request).await,
                     "approve" => register::approve(&request).await,
                     "history" => history::history(&request).await,
+                    "issue" => rectify::issue(&request).await,
                     _ => report(&request).await,
                 }
             }
@@ -241,9 +254,21 @@ fn help(role: &Role) -> String {
             "bind",
             "approve",
             "history",
+            "report",
+            "issue",
+            "rectification",
+            "rectify",
         ],
         Role::Contact(_) => &[
-            "help", "whoami", "list", "status", "ack", "contacts", "bind",
+            "help",
+            "whoami",
+            "list",
+            "status",
+            "ack",
+            "contacts",
+            "bind",
+            "rectify",
+            "rectification",
         ],
         Role::Stranger => &["help", "whoami", "bind"],
     };

@@ -10,8 +10,8 @@ pub use redact::{REDACTED, Redactor, loggable_url};
 
 pub use sections::{
     AlertSettings, CalendarSettings, CommandSettings, DatabaseSettings, InspectionSettings,
-    PollSettings, ProxySettings, ReportSettings, RobotSettings, RuleSettings, ServerSettings,
-    TelegramSettings,
+    OfficeSettings, PollSettings, ProxySettings, ReportSettings, RobotSettings, RuleSettings,
+    ServerSettings, TelegramSettings,
 };
 
 use crate::registry::Platform;
@@ -67,6 +67,7 @@ pub struct Settings {
     pub robots: BTreeMap<String, RobotSettings>,
     pub commands: CommandSettings,
     pub reports: ReportSettings,
+    pub office: OfficeSettings,
     pub server: ServerSettings,
 }
 
@@ -147,6 +148,12 @@ impl Settings {
             path: origin.to_string(),
             message,
         };
+        if !(1..=60).contains(&self.office.rectification_days) {
+            return Err(invalid(format!(
+                "office.rectification_days: expected 1..=60 workdays, got {}",
+                self.office.rectification_days
+            )));
+        }
         let db = &self.database.url;
         if !(db.starts_with("sqlite:")
             || db.starts_with("postgres://")

@@ -32,6 +32,22 @@ impl Default for ReportSettings {
     }
 }
 
+/// The issuing office and its 整改 (rectification) terms.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OfficeSettings {
+    /// Workdays a unit has to rectify after a 通报 is issued (holiday calendar).
+    pub rectification_days: u32,
+}
+
+impl Default for OfficeSettings {
+    fn default() -> Self {
+        OfficeSettings {
+            rectification_days: 7,
+        }
+    }
+}
+
 /// The alert lifecycle.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -74,6 +74,10 @@ pub struct ReportInput<'a> {
     pub post_weeks: &'a HashMap<String, BTreeSet<NaiveDate>>,
     pub calendar: &'a Calendar,
     pub generated_at: DateTime<Utc>,
+    /// The 整改 items of the previous issued report of this kind, when one
+    /// was issued (see [`crate::rectification`]); otherwise 上期通报整改情况 is
+    /// judged from the inspections.
+    pub issued: Option<&'a [Rectification]>,
 }
 
 impl ReportInput<'_> {
@@ -114,6 +118,8 @@ pub struct Named {
     pub platform: String,
     /// The labels of its problems in this list, gravest first.
     pub labels: Vec<String>,
+    /// Their rule ids, in the same order.
+    pub rules: Vec<String>,
     /// Its messages joined with "；".
     pub message: String,
 }
@@ -144,17 +150,31 @@ pub struct UnitRow {
 pub enum RectificationState {
     /// A later inspection judged the account and found the problem gone.
     Fixed,
-    /// The latest inspection still found it.
+    /// The unit answered; the next inspection will check.
+    Responded,
+    /// Still present (the latest inspection found it).
     Open,
+    /// Still present after its deadline.
+    Overdue,
     /// No later inspection could judge the account.
     Unverifiable,
 }
 
 impl RectificationState {
+    pub const ALL: [RectificationState; 5] = [
+        RectificationState::Fixed,
+        RectificationState::Responded,
+        RectificationState::Open,
+        RectificationState::Overdue,
+        RectificationState::Unverifiable,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             RectificationState::Fixed => "已整改",
+            RectificationState::Responded => "已反馈待核实",
             RectificationState::Open => "未整改",
+            RectificationState::Overdue => "逾期未整改",
             RectificationState::Unverifiable => "无法核实",
         }
     }
@@ -329,7 +349,10 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         reposts: named_with(&inspections, &REPOSTS, &BTreeSet::new(), &names),
         filing: named_with(&inspections, &FILING_LIST, &listed, &names),
         units: unit_rows(input, &weeks.iter().map(|w| w.monday).collect::<Vec<_>>()),
-        rectification: rectification(input.previous, &inspections, &names),
+        rectification: match input.issued {
+            Some(items) if !items.is_empty() => items.to_vec(),
+            _ => rectification(input.previous, &inspections, &names),
+        },
     }
 }
 
@@ -406,10 +429,12 @@ impl Names<'_> {
             .unit(&row.unit)
             .map_or(row.unit.clone(), |u| u.name.clone());
         let mut labels: Vec<String> = Vec::new();
+        let mut rules: Vec<String> = Vec::new();
         let mut messages: Vec<&str> = Vec::new();
         for f in findings {
-            if !labels.contains(&f.label) {
+            if !rules.iter().any(|r| r == f.rule.id()) {
                 labels.push(f.label.clone());
+                rules.push(f.rule.id().to_string());
             }
             if !messages.contains(&f.message.as_str()) {
                 messages.push(&f.message);
@@ -421,6 +446,7 @@ impl Names<'_> {
             unit,
             platform: short_label(row.platform).to_string(),
             labels,
+            rules,
             message: messages.join("；"),
         }
     }
@@ -492,6 +518,7 @@ fn unknown_accounts(last: Option<&Snapshot>, names: &Names<'_>) -> Vec<Named> {
                     named.unit, named.name, named.platform
                 );
                 named.labels = vec!["监测代理不可用".to_string()];
+                named.rules = vec![Rule::ProxyDown.id().to_string()];
             }
             named
         })

@@ -187,7 +187,7 @@ pub fn discrepancies(report: &Report) -> Vec<String> {
         let fixed_without_evidence = report
             .rectification
             .iter()
-            .any(|r| r.state == RectificationState::Fixed && !r.evidence.contains("巡检确认"));
+            .any(|r| r.state == RectificationState::Fixed && !r.evidence.contains("巡检"));
         check(!fixed_without_evidence, "已整改项缺少巡检依据".to_string());
     }
     out

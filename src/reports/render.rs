@@ -59,7 +59,8 @@ fn named_line(title: &str, list: &[super::Named], shown: usize) -> String {
     format!("【{title}】{}{more}", names.join("、"))
 }
 
-/// "上期通报问题5项：3项已整改，1项未整改，1项无法核实" (states with none left out).
+/// "上期通报问题5项：3项已整改，1项未整改，1项无法核实；截至11月23日，仍有2个单位未整改"
+/// (states with none left out).
 pub fn rectification_sentence(report: &Report) -> Option<String> {
     use super::RectificationState as S;
     if report.rectification.is_empty() {
@@ -72,16 +73,38 @@ pub fn rectification_sentence(report: &Report) -> Option<String> {
             .filter(|r| r.state == state)
             .count()
     };
-    let parts: Vec<String> = [S::Fixed, S::Open, S::Unverifiable]
+    let parts: Vec<String> = S::ALL
         .into_iter()
         .filter(|state| count(*state) > 0)
         .map(|state| format!("{}项{}", count(state), state.label()))
         .collect();
-    Some(format!(
+    let mut sentence = format!(
         "上期通报问题{}项：{}",
         report.rectification.len(),
         parts.join("，")
-    ))
+    );
+    let open_units: std::collections::BTreeSet<&str> = report
+        .rectification
+        .iter()
+        .filter(|r| matches!(r.state, S::Open | S::Overdue | S::Responded))
+        .map(|r| r.unit.as_str())
+        .collect();
+    if !open_units.is_empty() {
+        let day = chrono::NaiveDate::parse_from_str(&report.as_of, "%Y-%m-%d")
+            .map(|d| {
+                format!(
+                    "{}月{}日",
+                    chrono::Datelike::month(&d),
+                    chrono::Datelike::day(&d)
+                )
+            })
+            .unwrap_or_else(|_| report.as_of.clone());
+        sentence.push_str(&format!(
+            "；截至{day}，仍有{}个单位未整改",
+            open_units.len()
+        ));
+    }
+    Some(sentence)
 }
 
 /// A short summary that fits one chat message.

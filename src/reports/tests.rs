@@ -90,6 +90,7 @@ fn report(
         post_weeks: &weeks,
         calendar: &Calendar::builtin(),
         generated_at: at("2026-11-24T09:00:00+08:00"),
+        issued: None,
     }))
 }
 
@@ -371,6 +372,7 @@ fn the_seed_001_scoring_sheet_counts_weekly_misses_and_deductions() {
         post_weeks: &post_weeks,
         calendar: &calendar,
         generated_at: at("2019-06-01T09:00:00+08:00"),
+        issued: None,
     }));
     assert_eq!(r.assessable_weeks, 20);
     let town = units_of_kind(&r, UnitKind::Town);

@@ -11,6 +11,7 @@ mod checks;
 mod delivery;
 mod ops;
 mod polling;
+mod rectification;
 mod register;
 mod reports;
 
@@ -18,6 +19,7 @@ pub use alerts::{Attachment, ChannelState, OutboxItem};
 pub use chat::{BindOutcome, PendingBind};
 pub use ops::OpsCounts;
 pub use polling::ProxyHealth;
+pub use rectification::Issue;
 pub use register::RegisterEvent;
 
 use crate::config::DatabaseSettings;

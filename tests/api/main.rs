@@ -11,6 +11,7 @@ mod feed_server;
 mod helpers;
 mod history;
 mod poll;
+mod rectification;
 mod register;
 mod reports;
 mod scale;

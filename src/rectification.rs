@@ -1,0 +1,465 @@
+//! The 整改 loop (rectification). Pure: an issued report, the register, the
+//! calendar and `now` in; items, notices and state changes out.
+//!
+//! Each account named as a problem in an issued 通报 becomes an item with a
+//! deadline (`office.rectification_days` workdays later). The unit's contacts
+//! get one 整改通知; a contact answers `/rectify` (已反馈待核实); later
+//! inspections verify: the problem gone → 已整改 with the evidence; still
+//! there after the deadline → 逾期未整改, one reminder to the unit and one
+//! line to the admins. The next 通报's 上期通报整改情况 counts these items.
+
+use crate::alerts::compose::{Mention, Message};
+use crate::calendar::{Calendar, local_date};
+use crate::config::Settings;
+use crate::registry::Register;
+use crate::reports::{Rectification, RectificationState, Report};
+use crate::rules::{CheckResult, Rule, Severity, Verdict};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Where an item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemState {
+    Open,
+    Responded,
+    Fixed,
+    Overdue,
+}
+
+impl ItemState {
+    pub const ALL: [ItemState; 4] = [
+        ItemState::Open,
+        ItemState::Responded,
+        ItemState::Fixed,
+        ItemState::Overdue,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            ItemState::Open => "open",
+            ItemState::Responded => "responded",
+            ItemState::Fixed => "fixed",
+            ItemState::Overdue => "overdue",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<ItemState> {
+        ItemState::ALL.into_iter().find(|s| s.id() == id)
+    }
+
+    pub fn label(self) -> &'static str {
+        self.as_report().label()
+    }
+
+    pub fn as_report(self) -> RectificationState {
+        match self {
+            ItemState::Open => RectificationState::Open,
+            ItemState::Responded => RectificationState::Responded,
+            ItemState::Fixed => RectificationState::Fixed,
+            ItemState::Overdue => RectificationState::Overdue,
+        }
+    }
+
+    pub fn is_done(self) -> bool {
+        self == ItemState::Fixed
+    }
+}
+
+/// One problem of one account in one issued 通报.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub id: i64,
+    pub report_key: String,
+    pub report_title: String,
+    pub report_to: NaiveDate,
+    pub issued_at: DateTime<Utc>,
+    pub unit_id: String,
+    pub account_id: String,
+    /// Rule ids of the account's problems.
+    pub rules: Vec<String>,
+    pub label: String,
+    pub message: String,
+    pub deadline: NaiveDate,
+    pub state: ItemState,
+    pub response: Option<String>,
+    pub responded_by: Option<String>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub fixed_at: Option<DateTime<Utc>>,
+    pub evidence: Option<String>,
+}
+
+/// An item to create when a report is issued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewItem {
+    pub unit_id: String,
+    pub account_id: String,
+    pub rules: Vec<String>,
+    pub label: String,
+    pub message: String,
+}
+
+/// What an issued report is called in storage: kind and period.
+pub fn report_key(report: &Report) -> String {
+    format!("{}:{}:{}", report.kind, report.from, report.to)
+}
+
+/// `workdays` statutory workdays after `from` (holiday calendar).
+pub fn deadline(calendar: &Calendar, from: NaiveDate, workdays: u32) -> NaiveDate {
+    let mut day = from;
+    let mut left = workdays;
+    // A year of days off at most; the calendar never has that many.
+    for _ in 0..366 {
+        if left == 0 {
+            break;
+        }
+        day += Duration::days(1);
+        if calendar.is_workday(day) {
+            left -= 1;
+        }
+    }
+    day
+}
+
+/// Rules whose findings are problems to rectify (failures).
+fn is_problem(rule: &str) -> bool {
+    Rule::from_id(rule).is_some_and(|r| {
+        !matches!(
+            r,
+            Rule::RepostHeavy
+                | Rule::NoOriginalMonth
+                | Rule::RenamedUnfiled
+                | Rule::DuplicateAccount
+                | Rule::WeeklyMiss
+                | Rule::StaleWarning
+                | Rule::ProxyDown
+                | Rule::SourceFailing
+                | Rule::NoContact
+                | Rule::CalendarMissing
+        )
+    })
+}
+
+/// The items of an issued report: every 不合格 account, and every account
+/// under 备案问题 with a failing filing problem (注销后未备案, 已注销仍在更新).
+pub fn new_items(report: &Report, register: &Register) -> Vec<NewItem> {
+    let named = report
+        .failing
+        .iter()
+        .flat_map(|g| g.accounts.iter())
+        .chain(report.filing.iter());
+    let mut items: BTreeMap<String, NewItem> = BTreeMap::new();
+    for a in named {
+        let Some(unit) = register.account(&a.account).map(|acc| acc.unit.clone()) else {
+            continue;
+        };
+        let (rules, labels): (Vec<String>, Vec<String>) = a
+            .rules
+            .iter()
+            .zip(&a.labels)
+            .filter(|(rule, _)| is_problem(rule))
+            .map(|(r, l)| (r.clone(), l.clone()))
+            .unzip();
+        if rules.is_empty() || items.contains_key(&a.account) {
+            continue;
+        }
+        items.insert(
+            a.account.clone(),
+            NewItem {
+                unit_id: unit,
+                account_id: a.account.clone(),
+                rules,
+                label: labels.join("、"),
+                message: a.message.clone(),
+            },
+        );
+    }
+    items.into_values().collect()
+}
+
+/// The messages for one unit: the contacts chat naming its contacts, and every
+/// robot that serves only some units including this one; the console when
+/// nothing is configured.
+pub fn to_unit(
+    unit_id: &str,
+    body: &str,
+    register: &Register,
+    settings: &Settings,
+) -> Vec<Message> {
+    let mentions: Vec<Mention> = register
+        .unit(unit_id)
+        .map(|u| {
+            u.contacts
+                .iter()
+                .map(|c| Mention {
+                    name: c.name.clone(),
+                    telegram_id: c.telegram_id,
+                    phone: c.phone.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let names: Vec<&str> = mentions.iter().map(|m| m.name.as_str()).collect();
+    let body = if names.is_empty() {
+        body.to_string()
+    } else {
+        format!("{body}\n联系人：{}", names.join("、"))
+    };
+    let mut out = Vec::new();
+    if let (Some(_), Some(chat)) = (&settings.telegram.token, settings.telegram.contacts_chat) {
+        out.push(Message {
+            channel: "telegram".into(),
+            recipient: chat.to_string(),
+            body: body.clone(),
+            mentions: mentions.clone(),
+            is_urgent: true,
+        });
+    }
+    for (name, robot) in &settings.robots {
+        if robot.units.iter().any(|u| u == unit_id) {
+            out.push(Message {
+                channel: format!("robot:{name}"),
+                recipient: "-".into(),
+                body: body.clone(),
+                mentions: mentions.clone(),
+                is_urgent: true,
+            });
+        }
+    }
+    if out.is_empty() {
+        out.push(Message::plain("console", "-", &body));
+    }
+    out
+}
+
+/// A message to every admin (the console when there is no Telegram).
+pub fn to_admins(body: &str, settings: &Settings) -> Vec<Message> {
+    if settings.telegram.token.is_some() && !settings.telegram.admins.is_empty() {
+        settings
+            .telegram
+            .admins
+            .iter()
+            .map(|id| Message::plain("telegram", &id.to_string(), body))
+            .collect()
+    } else {
+        vec![Message::plain("console", "-", body)]
+    }
+}
+
+fn account_line(item_account: &str, register: &Register) -> String {
+    register.account(item_account).map_or_else(
+        || item_account.to_string(),
+        |a| {
+            format!(
+                "「{}」({}，{})",
+                a.name,
+                crate::reports::short_label(a.platform),
+                a.id
+            )
+        },
+    )
+}
+
+/// One 整改通知 per unit with items.
+pub fn notices(
+    items: &[NewItem],
+    title: &str,
+    deadline: NaiveDate,
+    register: &Register,
+    settings: &Settings,
+) -> Vec<Message> {
+    let mut by_unit: BTreeMap<&str, Vec<&NewItem>> = BTreeMap::new();
+    for item in items {
+        by_unit.entry(item.unit_id.as_str()).or_default().push(item);
+    }
+    let mut out = Vec::new();
+    for (unit, items) in by_unit {
+        let unit_name = register.unit(unit).map_or(unit, |u| u.name.as_str());
+        let mut body = format!(
+            "【整改通知】{unit_name}\n根据《{title}》，贵单位以下{}个账号存在问题，请于 {} 前完成整改：\n",
+            items.len(),
+            deadline.format("%Y-%m-%d")
+        );
+        for (i, item) in items.iter().enumerate() {
+            let _ = writeln!(
+                body,
+                "{}. {} [{}] {}",
+                i + 1,
+                account_line(&item.account_id, register),
+                item.label,
+                item.message
+            );
+        }
+        body.push_str(
+            "整改后请回复 /rectify 账号ID 整改说明（也可用 /整改），系统将在后续巡检中核实。",
+        );
+        out.extend(to_unit(unit, &body, register, settings));
+    }
+    out
+}
+
+/// A change an inspection makes to an item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Fixed { id: i64, evidence: String },
+    Overdue { id: i64, evidence: String },
+}
+
+fn families(rules: &[String]) -> Vec<&'static str> {
+    rules
+        .iter()
+        .filter_map(|r| Rule::from_id(r))
+        .map(crate::alerts::family)
+        .collect()
+}
+
+/// What an inspection at `now` shows about the items not yet fixed.
+pub fn verify(items: &[Item], check: &CheckResult, now: DateTime<Utc>) -> Vec<Change> {
+    let today = local_date(now);
+    let day = today.format("%Y-%m-%d");
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| !i.state.is_done()) {
+        let Some(account) = check.accounts.iter().find(|a| a.id == item.account_id) else {
+            out.push(Change::Fixed {
+                id: item.id,
+                evidence: format!("{day} 巡检时账号已不在巡检范围（已注销备案或移出台账）"),
+            });
+            continue;
+        };
+        if account.verdict == Verdict::Unknown {
+            continue;
+        }
+        let wanted = families(&item.rules);
+        let is_present = account.findings.iter().any(|f| {
+            f.severity == Severity::Failure && wanted.contains(&crate::alerts::family(f.rule))
+        });
+        if !is_present {
+            let evidence = if wanted.contains(&"stale") {
+                let last = account
+                    .last_post_at
+                    .as_deref()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| format!("（最新发布 {}）", t.format("%Y-%m-%d %H:%M")))
+                    .unwrap_or_default();
+                format!("{day} 巡检确认已恢复更新{last}")
+            } else {
+                format!("{day} 巡检确认问题已消除")
+            };
+            out.push(Change::Fixed {
+                id: item.id,
+                evidence,
+            });
+        } else if today > item.deadline && item.state != ItemState::Overdue {
+            out.push(Change::Overdue {
+                id: item.id,
+                evidence: format!("{day} 巡检仍存在，已过整改期限 {}", item.deadline),
+            });
+        }
+    }
+    out
+}
+
+/// One reminder per unit and one digest for the admins about items that just
+/// went overdue.
+pub fn overdue_messages(
+    overdue: &[&Item],
+    register: &Register,
+    settings: &Settings,
+) -> Vec<Message> {
+    if overdue.is_empty() {
+        return Vec::new();
+    }
+    let mut by_unit: BTreeMap<&str, Vec<&Item>> = BTreeMap::new();
+    for item in overdue {
+        by_unit.entry(item.unit_id.as_str()).or_default().push(item);
+    }
+    let mut out = Vec::new();
+    let mut digest = String::from("【逾期未整改】\n");
+    for (unit, items) in by_unit {
+        let unit_name = register.unit(unit).map_or(unit, |u| u.name.as_str());
+        let mut body = format!(
+            "【逾期未整改提醒】{unit_name}\n以下问题已过整改期限，最近一次巡检仍存在，请尽快整改并回复 /rectify 账号ID 整改说明：\n"
+        );
+        for item in &items {
+            let line = format!(
+                "{} [{}] 整改期限 {}",
+                account_line(&item.account_id, register),
+                item.label,
+                item.deadline
+            );
+            let _ = writeln!(body, "• {line}");
+            let _ = writeln!(digest, "• {unit_name} {line}");
+        }
+        out.extend(to_unit(unit, body.trim_end(), register, settings));
+    }
+    out.extend(to_admins(digest.trim_end(), settings));
+    out
+}
+
+/// The items as a report's 上期通报整改情况.
+pub fn as_rectification(items: &[Item], register: &Register) -> Vec<Rectification> {
+    items
+        .iter()
+        .map(|item| {
+            let account = register.account(&item.account_id);
+            let evidence = match item.state {
+                ItemState::Fixed | ItemState::Overdue => item.evidence.clone().unwrap_or_default(),
+                ItemState::Responded => format!(
+                    "{} {}反馈：{}，待巡检核实",
+                    item.responded_at
+                        .map(|t| local_date(t).to_string())
+                        .unwrap_or_default(),
+                    item.responded_by.as_deref().unwrap_or(""),
+                    item.response.as_deref().unwrap_or("")
+                ),
+                ItemState::Open => format!("整改期限 {}", item.deadline),
+            };
+            Rectification {
+                account: item.account_id.clone(),
+                name: account.map_or(item.account_id.clone(), |a| a.name.clone()),
+                unit: register
+                    .unit(&item.unit_id)
+                    .map_or(item.unit_id.clone(), |u| u.name.clone()),
+                rule: item.rules.join(","),
+                label: item.label.clone(),
+                message: item.message.clone(),
+                state: item.state.as_report(),
+                evidence,
+            }
+        })
+        .collect()
+}
+
+/// One line per item for `/rectification` and `xunjian rectification`.
+pub fn render_items(items: &[Item], register: &Register) -> String {
+    if items.is_empty() {
+        return "没有整改事项。".to_string();
+    }
+    let mut out = String::new();
+    for item in items {
+        let unit = register
+            .unit(&item.unit_id)
+            .map_or(item.unit_id.as_str(), |u| u.name.as_str());
+        let _ = write!(
+            out,
+            "#{} {} {} [{}] {}（期限 {}）",
+            item.id,
+            unit,
+            account_line(&item.account_id, register),
+            item.label,
+            item.state.label(),
+            item.deadline
+        );
+        if let Some(evidence) = &item.evidence {
+            let _ = write!(out, "：{evidence}");
+        } else if let Some(response) = &item.response {
+            let _ = write!(
+                out,
+                "：{} 反馈「{response}」",
+                item.responded_by.as_deref().unwrap_or("")
+            );
+        }
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}

@@ -1,0 +1,305 @@
+//! The 整改 items and their history (see [`crate::rectification`]).
+
+use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
+use crate::alerts::compose::Message;
+use crate::rectification::{Change, Item, ItemState, NewItem};
+use chrono::{DateTime, NaiveDate, Utc};
+
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    id: i64,
+    report_key: String,
+    report_title: String,
+    report_to: String,
+    issued_at: i64,
+    unit_id: String,
+    account_id: String,
+    rules: String,
+    label: String,
+    message: String,
+    deadline: String,
+    state: String,
+    response: Option<String>,
+    responded_by: Option<String>,
+    responded_at: Option<i64>,
+    fixed_at: Option<i64>,
+    evidence: Option<String>,
+}
+
+macro_rules! item_columns {
+    () => {
+        "SELECT id, report_key, report_title, report_to, issued_at, unit_id, account_id, rules, \
+         label, message, deadline, state, response, responded_by, responded_at, fixed_at, evidence \
+         FROM rectification_items "
+    };
+}
+
+const SELECT_ITEMS: &str = concat!(
+    item_columns!(),
+    "WHERE ($1 = '' OR unit_id = $1) AND ($2 = 0 OR state <> 'fixed') \
+     ORDER BY issued_at DESC, unit_id, account_id"
+);
+
+const SELECT_REPORT_ITEMS: &str = concat!(
+    item_columns!(),
+    "WHERE report_key = $1 ORDER BY unit_id, account_id"
+);
+
+const INSERT_EVENT: &str = "INSERT INTO rectification_events (item_id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)";
+
+const INSERT_OUTBOX: &str = "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
+     VALUES ($1, $2, $3, $4, $5, $5)";
+
+fn date(text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| StorageError::Corrupt(format!("rectification date \"{text}\"")))
+}
+
+fn item(row: ItemRow) -> Result<Item> {
+    Ok(Item {
+        id: row.id,
+        report_to: date(&row.report_to)?,
+        issued_at: from_secs(row.issued_at)?,
+        rules: row
+            .rules
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(String::from)
+            .collect(),
+        deadline: date(&row.deadline)?,
+        state: ItemState::from_id(&row.state).ok_or_else(|| {
+            StorageError::Corrupt(format!("rectification state \"{}\"", row.state))
+        })?,
+        responded_at: row.responded_at.map(from_secs).transpose()?,
+        fixed_at: row.fixed_at.map(from_secs).transpose()?,
+        report_key: row.report_key,
+        report_title: row.report_title,
+        unit_id: row.unit_id,
+        account_id: row.account_id,
+        label: row.label,
+        message: row.message,
+        response: row.response,
+        responded_by: row.responded_by,
+        evidence: row.evidence,
+    })
+}
+
+/// An issued report, as its items are stored.
+pub struct Issue<'a> {
+    pub key: &'a str,
+    pub title: &'a str,
+    pub report_to: NaiveDate,
+    pub deadline: NaiveDate,
+    pub actor: &'a str,
+}
+
+impl Store {
+    /// Records the items of an issued report and queues its notices, in one
+    /// transaction. False (and nothing queued) when it was issued before.
+    pub async fn issue_rectification(
+        &self,
+        issue: &Issue<'_>,
+        items: &[NewItem],
+        notices: &[Message],
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let at = to_secs(now);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            let (issued,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM rectification_items WHERE report_key = $1")
+                    .bind(issue.key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if issued > 0 {
+                tx.commit().await?;
+                return Ok(false);
+            }
+            for new in items {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO rectification_items (report_key, report_title, report_to, issued_at, \
+                     unit_id, account_id, rules, label, message, deadline, state) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open') RETURNING id",
+                )
+                .bind(issue.key)
+                .bind(issue.title)
+                .bind(issue.report_to.to_string())
+                .bind(at)
+                .bind(&new.unit_id)
+                .bind(&new.account_id)
+                .bind(new.rules.join(","))
+                .bind(&new.label)
+                .bind(&new.message)
+                .bind(issue.deadline.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(INSERT_EVENT)
+                    .bind(id)
+                    .bind(at)
+                    .bind(issue.actor)
+                    .bind("issued")
+                    .bind(format!("《{}》下发，整改期限 {}", issue.title, issue.deadline))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for message in notices {
+                sqlx::query(INSERT_OUTBOX)
+                    .bind(&message.channel)
+                    .bind(&message.recipient)
+                    .bind(&message.body)
+                    .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(true)
+    }
+
+    /// Items, newest report first; only one unit's, only those not fixed.
+    pub async fn rectification_items(
+        &self,
+        unit: Option<&str>,
+        is_open_only: bool,
+    ) -> Result<Vec<Item>> {
+        let rows: Vec<ItemRow> = with_pool!(self, pool => {
+            sqlx::query_as(SELECT_ITEMS)
+                .bind(unit.unwrap_or(""))
+                .bind(i64::from(is_open_only))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(item).collect()
+    }
+
+    /// The items of the latest issued report of `kind` whose period ended
+    /// before `from` (a report's 上期通报).
+    pub async fn previous_rectification(&self, kind: &str, from: NaiveDate) -> Result<Vec<Item>> {
+        let pattern = format!("{kind}:%");
+        let key: Option<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT report_key FROM rectification_items WHERE report_key LIKE $1 AND report_to < $2 \
+                 ORDER BY report_to DESC, issued_at DESC LIMIT 1",
+            )
+            .bind(&pattern)
+            .bind(from.to_string())
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some((key,)) = key else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<ItemRow> = with_pool!(self, pool => {
+            sqlx::query_as(SELECT_REPORT_ITEMS).bind(&key).fetch_all(pool).await?
+        });
+        rows.into_iter().map(item).collect()
+    }
+
+    /// A unit's answer: the account's open or overdue items become 已反馈待核实.
+    /// Returns how many changed.
+    pub async fn respond_rectification(
+        &self,
+        account_id: &str,
+        response: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let at = to_secs(now);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            let ids: Vec<(i64,)> = sqlx::query_as(
+                "UPDATE rectification_items SET state = 'responded', response = $2, responded_by = $3, \
+                 responded_at = $4 WHERE account_id = $1 AND state IN ('open', 'overdue') RETURNING id",
+            )
+            .bind(account_id)
+            .bind(response)
+            .bind(actor)
+            .bind(at)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (id,) in &ids {
+                sqlx::query(INSERT_EVENT)
+                    .bind(id)
+                    .bind(at)
+                    .bind(actor)
+                    .bind("responded")
+                    .bind(response)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(ids.len())
+        })
+    }
+
+    /// Applies what an inspection showed and queues the overdue reminders, in
+    /// one transaction. Only items still open move, so two daemons verifying
+    /// the same inspection change and announce each item once.
+    pub async fn apply_rectification(
+        &self,
+        changes: &[Change],
+        messages: &[Message],
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let at = to_secs(now);
+        let mut changed = 0usize;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            for change in changes {
+                let (id, state, evidence, sql) = match change {
+                    Change::Fixed { id, evidence } => (*id, "fixed", evidence, "UPDATE rectification_items SET state = 'fixed', fixed_at = $2, evidence = $3 WHERE id = $1 AND state <> 'fixed'"),
+                    Change::Overdue { id, evidence } => (*id, "overdue", evidence, "UPDATE rectification_items SET state = 'overdue', overdue_at = $2, evidence = $3 WHERE id = $1 AND state IN ('open', 'responded')"),
+                };
+                let done = sqlx::query(sql)
+                    .bind(id)
+                    .bind(at)
+                    .bind(evidence)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if done > 0 {
+                    changed += 1;
+                    sqlx::query(INSERT_EVENT)
+                        .bind(id)
+                        .bind(at)
+                        .bind("inspection")
+                        .bind(state)
+                        .bind(evidence)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            if changed > 0 {
+                for message in messages {
+                    sqlx::query(INSERT_OUTBOX)
+                        .bind(&message.channel)
+                        .bind(&message.recipient)
+                        .bind(&message.body)
+                        .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(changed)
+    }
+
+    /// An item's history: (time, actor, action, detail), oldest first.
+    pub async fn rectification_history(
+        &self,
+        item_id: i64,
+    ) -> Result<Vec<(DateTime<Utc>, String, String, String)>> {
+        let rows: Vec<(i64, String, String, String)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT at, actor, action, detail FROM rectification_events WHERE item_id = $1 ORDER BY id")
+                .bind(item_id)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(at, actor, action, detail)| Ok((from_secs(at)?, actor, action, detail)))
+            .collect()
+    }
+}
