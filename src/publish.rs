@@ -140,34 +140,44 @@ pub async fn queue_report(
     report: &Report,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    queue_report_finishing(store, settings, report, None, now).await
+}
+
+/// [`queue_report`], marking `job` finished in the same transaction.
+async fn queue_report_finishing(
+    store: &Store,
+    settings: &Settings,
+    report: &Report,
+    job: Option<(&str, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     let text = render::text(report);
     let files = attachments(report, settings)?;
-    let mut queued = false;
+    let mut batch: Vec<(Message, Vec<Attachment>)> = Vec::new();
     if let (Some(_), Some(chat)) = (&settings.telegram.token, settings.telegram.contacts_chat) {
-        let message = Message::plain("telegram", &chat.to_string(), &text);
-        store.enqueue_with_files(&message, &files, now).await?;
-        queued = true;
+        batch.push((
+            Message::plain("telegram", &chat.to_string(), &text),
+            files.clone(),
+        ));
     }
     for (name, robot) in &settings.robots {
         let message = Message::plain(&format!("robot:{name}"), "-", &text);
-        if robot.kind == "wecom" {
-            // WeCom robots can carry the spreadsheet too.
-            let documents: Vec<Attachment> = files
+        // WeCom robots can carry the spreadsheet too.
+        let documents: Vec<Attachment> = if robot.kind == "wecom" {
+            files
                 .iter()
                 .filter(|f| f.kind == "document")
                 .cloned()
-                .collect();
-            store.enqueue_with_files(&message, &documents, now).await?;
+                .collect()
         } else {
-            store.enqueue(&message, now).await?;
-        }
-        queued = true;
+            Vec::new()
+        };
+        batch.push((message, documents));
     }
-    if !queued {
-        store
-            .enqueue(&Message::plain("console", "-", &text), now)
-            .await?;
+    if batch.is_empty() {
+        batch.push((Message::plain("console", "-", &text), Vec::new()));
     }
+    store.enqueue_all(&batch, job, now).await?;
     Ok(())
 }
 
@@ -273,11 +283,12 @@ async fn run_claimed_report(
     if !problems.is_empty() {
         tracing::error!(kind = kind.id(), problems = %problems.join("；"), "the report does not add up");
     }
-    queue_report(store, settings, &report, now).await?;
+    // Issuing is idempotent per report, so it goes first: a crash before the
+    // report is queued runs the job again without sending the notices twice.
     if matches!(kind, ReportKind::Monthly | ReportKind::Quarterly) {
         issue_report(store, settings, calendar, &report, "schedule", now).await?;
     }
-    store.finish_job(&job, due, now).await?;
+    queue_report_finishing(store, settings, &report, Some((&job, due)), now).await?;
     tracing::info!(kind = kind.id(), due = %to_local(due), "scheduled report queued");
     Ok(true)
 }

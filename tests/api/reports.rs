@@ -103,7 +103,12 @@ async fn scheduled_reports_run_when_due_catch_up_after_downtime_and_never_twice(
         .expect("run");
         assert!(again.is_empty(), "never twice: {again:?}");
         let console = app.store.outbox("console").await.expect("outbox");
-        assert_eq!(console.len(), 3);
+        let (reports, notices) = reports_and_notices(&console);
+        assert_eq!(reports, 3, "{console:#?}");
+        assert!(
+            notices > 0,
+            "the monthly and quarterly reports are issued: {console:#?}"
+        );
         assert!(
             console
                 .iter()
@@ -122,6 +127,27 @@ async fn scheduled_reports_run_when_due_catch_up_after_downtime_and_never_twice(
         );
         db.finish().await;
     }
+}
+
+/// (reports, 整改通知) among queued messages; each unit gets one notice per
+/// issued report, never two.
+fn reports_and_notices(queued: &[(String, String, bool)]) -> (usize, usize) {
+    let reports = queued
+        .iter()
+        .filter(|(_, body, _)| body.starts_with("政务新媒体"))
+        .count();
+    let notices: Vec<&str> = queued
+        .iter()
+        .filter(|(_, body, _)| body.starts_with("【整改通知】"))
+        .map(|(_, body, _)| body.as_str())
+        .collect();
+    let distinct: std::collections::BTreeSet<&str> = notices.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        notices.len(),
+        "a notice sent twice: {notices:#?}"
+    );
+    (reports, notices.len())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,7 +171,22 @@ async fn two_daemons_on_one_postgres_database_send_each_report_once() {
     );
     let total = one.expect("first").len() + two.expect("second").len();
     assert_eq!(total, 3, "each due report exactly once across both daemons");
-    assert_eq!(app.store.outbox("console").await.expect("outbox").len(), 3);
+    let console = app.store.outbox("console").await.expect("outbox");
+    let (reports, notices) = reports_and_notices(&console);
+    assert_eq!(reports, 3, "{console:#?}");
+    assert!(notices > 0);
+    let items = app
+        .store
+        .rectification_items(None, false)
+        .await
+        .expect("items");
+    let keys: std::collections::BTreeSet<&str> =
+        items.iter().map(|i| i.report_key.as_str()).collect();
+    assert_eq!(
+        keys.len(),
+        2,
+        "the monthly and the quarterly report, once each"
+    );
     second.close().await;
     db.finish().await;
 }
