@@ -49,7 +49,10 @@ impl ItemState {
     }
 
     pub fn label(self) -> &'static str {
-        self.as_report().label()
+        match self {
+            ItemState::Open => "待整改",
+            other => other.as_report().label(),
+        }
     }
 
     pub fn as_report(self) -> RectificationState {

@@ -375,33 +375,8 @@ impl Store {
         files: &[Attachment],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let at = to_secs(now);
-        with_pool!(self, pool => {
-            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-            )
-            .bind(&message.channel)
-            .bind(&message.recipient)
-            .bind(&message.body)
-            .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
-            .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
-            for (position, file) in files.iter().enumerate() {
-                sqlx::query("INSERT INTO outbox_files (outbox_id, position, name, kind, data) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
-                    .bind(position as i64)
-                    .bind(&file.name)
-                    .bind(&file.kind)
-                    .bind(&file.data)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
+        self.enqueue_all(&[(message.clone(), files.to_vec())], None, now)
+            .await
     }
 
     /// Queues several messages with their files and, when given, marks a
@@ -418,17 +393,7 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             for (message, files) in batch {
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
-                     VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-                )
-                .bind(&message.channel)
-                .bind(&message.recipient)
-                .bind(&message.body)
-                .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
-                .bind(at)
-                .fetch_one(&mut *tx)
-                .await?;
+                let id = super::insert_outbox!(tx, message, at);
                 for (position, file) in files.iter().enumerate() {
                     sqlx::query("INSERT INTO outbox_files (outbox_id, position, name, kind, data) VALUES ($1, $2, $3, $4, $5)")
                         .bind(id)
