@@ -315,7 +315,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             out,
         } => {
             use crate::publish::Format;
-            if matches!(format, Format::Xlsx | Format::Png) && out.is_none() {
+            if matches!(format, Format::Xlsx | Format::Png | Format::Docx) && out.is_none() {
                 anyhow::bail!("report --format {format:?}: binary output needs --out FILE");
             }
             let today = crate::calendar::local_date(now);
@@ -325,7 +325,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let calendar = crate::inspection::load_calendar(&app.settings)?;
             let report =
                 crate::publish::load_report(&app.store, &calendar, kind, from, to, now).await?;
-            let bytes = crate::publish::render_bytes(&report, format, &app.settings)?;
+            let bytes = crate::publish::render_bytes(&report, format, &app.settings, &calendar)?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, bytes)

@@ -4,7 +4,7 @@
 use crate::alerts::compose::Message;
 use crate::calendar::{Calendar, local_date, start_of_day, to_local};
 use crate::config::Settings;
-use crate::reports::{self, Report, ReportInput, ReportKind, chart, render, xlsx};
+use crate::reports::{self, Report, ReportInput, ReportKind, chart, docx, render, xlsx};
 use crate::scheduler::CronSchedule;
 use crate::storage::{Attachment, Store};
 use anyhow::Context as _;
@@ -18,6 +18,8 @@ pub enum Format {
     Json,
     Xlsx,
     Png,
+    /// The 通报 as a Word document (党政机关公文格式).
+    Docx,
 }
 
 /// Builds the report of `kind` for `from..=to` from what is stored.
@@ -51,11 +53,12 @@ pub async fn load_report(
     }))
 }
 
-/// Renders a report in one format.
+/// Renders a report in one format; the calendar counts the 整改期限 of the .docx.
 pub fn render_bytes(
     report: &Report,
     format: Format,
     settings: &Settings,
+    calendar: &Calendar,
 ) -> anyhow::Result<Vec<u8>> {
     Ok(match format {
         Format::Text => render::text(report).into_bytes(),
@@ -63,17 +66,39 @@ pub fn render_bytes(
         Format::Json => serde_json::to_vec_pretty(report)?,
         Format::Xlsx => xlsx::workbook(report).context("while writing the XLSX")?,
         Format::Png => chart::png(report, &settings.reports.font)?,
+        Format::Docx => docx_bytes(report, settings, calendar)?,
     })
 }
 
-/// The spreadsheet and chart of a report as attachments.
-pub fn attachments(report: &Report, settings: &Settings) -> anyhow::Result<Vec<Attachment>> {
+/// The 通报 as .docx bytes, issued by `[office]`.
+pub fn docx_bytes(
+    report: &Report,
+    settings: &Settings,
+    calendar: &Calendar,
+) -> anyhow::Result<Vec<u8>> {
+    let issue = docx::Issue::new(report, &settings.office, calendar);
+    docx::document(report, &issue).context("while writing the .docx")
+}
+
+/// The 通报 (.docx), spreadsheet and chart of a report as attachments.
+pub fn attachments(
+    report: &Report,
+    settings: &Settings,
+    calendar: &Calendar,
+) -> anyhow::Result<Vec<Attachment>> {
     let stem = format!("xunjian-{}-{}-{}", report.kind, report.from, report.to);
-    let mut files = vec![Attachment {
-        name: format!("{stem}.xlsx"),
-        kind: "document".into(),
-        data: xlsx::workbook(report).context("while writing the XLSX")?,
-    }];
+    let mut files = vec![
+        Attachment {
+            name: format!("{stem}.docx"),
+            kind: "document".into(),
+            data: docx_bytes(report, settings, calendar)?,
+        },
+        Attachment {
+            name: format!("{stem}.xlsx"),
+            kind: "document".into(),
+            data: xlsx::workbook(report).context("while writing the XLSX")?,
+        },
+    ];
     match chart::png(report, &settings.reports.font) {
         Ok(png) => files.push(Attachment {
             name: format!("{stem}.png"),
@@ -85,16 +110,17 @@ pub fn attachments(report: &Report, settings: &Settings) -> anyhow::Result<Vec<A
     Ok(files)
 }
 
-/// Queues a report: text + XLSX + chart to the contacts chat, text to the robots,
-/// the console when nothing is configured.
+/// Queues a report: text + .docx + XLSX + chart to the contacts chat, text
+/// (and the documents, for WeCom) to the robots, the console when nothing is configured.
 pub async fn queue_report(
     store: &Store,
     settings: &Settings,
+    calendar: &Calendar,
     report: &Report,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let text = render::text(report);
-    let files = attachments(report, settings)?;
+    let files = attachments(report, settings, calendar)?;
     let mut queued = false;
     if let (Some(_), Some(chat)) = (&settings.telegram.token, settings.telegram.contacts_chat) {
         let message = Message::plain("telegram", &chat.to_string(), &text);
@@ -104,7 +130,7 @@ pub async fn queue_report(
     for (name, robot) in &settings.robots {
         let message = Message::plain(&format!("robot:{name}"), "-", &text);
         if robot.kind == "wecom" {
-            // WeCom robots can carry the spreadsheet too.
+            // WeCom robots can carry the documents (.docx and XLSX) too.
             let documents: Vec<Attachment> = files
                 .iter()
                 .filter(|f| f.kind == "document")
@@ -226,7 +252,7 @@ async fn run_claimed_report(
     if !problems.is_empty() {
         tracing::error!(kind = kind.id(), problems = %problems.join("；"), "the report does not add up");
     }
-    queue_report(store, settings, &report, now).await?;
+    queue_report(store, settings, calendar, &report, now).await?;
     store.finish_job(&job, due, now).await?;
     tracing::info!(kind = kind.id(), due = %to_local(due), "scheduled report queued");
     Ok(true)

@@ -9,9 +9,9 @@ mod sections;
 pub use redact::{REDACTED, Redactor, loggable_url};
 
 pub use sections::{
-    AlertSettings, CalendarSettings, CommandSettings, DatabaseSettings, InspectionSettings,
-    PollSettings, ProxySettings, ReportSettings, RobotSettings, RuleSettings, ServerSettings,
-    TelegramSettings,
+    AlertSettings, CalendarSettings, CommandSettings, DEADLINE_PLACEHOLDER, DatabaseSettings,
+    InspectionSettings, OfficeSettings, PollSettings, ProxySettings, ReportSettings, RobotSettings,
+    RuleSettings, ServerSettings, TelegramSettings,
 };
 
 use crate::registry::Platform;
@@ -67,6 +67,7 @@ pub struct Settings {
     pub robots: BTreeMap<String, RobotSettings>,
     pub commands: CommandSettings,
     pub reports: ReportSettings,
+    pub office: OfficeSettings,
     pub server: ServerSettings,
 }
 
@@ -269,6 +270,7 @@ impl Settings {
                 return Err(invalid(format!("{key}: expected HH:MM, got \"{value}\"")));
             }
         }
+        self.office.check().map_err(invalid)?;
         if self.poll.max_concurrency == 0 {
             return Err(invalid(
                 "poll.max_concurrency: must be at least 1".to_string(),

@@ -234,10 +234,10 @@ pub async fn run() -> anyhow::Result<PathBuf> {
     let xlsx = dir.join("report.xlsx");
     std::fs::write(
         &xlsx,
-        publish::render_bytes(&report, Format::Xlsx, &settings)?,
+        publish::render_bytes(&report, Format::Xlsx, &settings, &inspector.calendar)?,
     )?;
     println!("通报表格已写入 {}", xlsx.display());
-    match publish::render_bytes(&report, Format::Png, &settings) {
+    match publish::render_bytes(&report, Format::Png, &settings, &inspector.calendar) {
         Ok(png) => {
             let path = dir.join("report.png");
             std::fs::write(&path, png)?;
