@@ -27,13 +27,14 @@ pub fn annexes(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
     ]
 }
 
-/// The unit's contacts from the scoring rows, "未登记联系人" when none.
+/// The unit's contacts from the scoring rows, a name or phone a line;
+/// "未登记联系人" when none.
 fn contact_of(report: &Report, unit: &str) -> String {
     report
         .units
         .iter()
         .find(|u| u.name == unit || u.id == unit)
-        .map(|u| u.contact.clone())
+        .map(|u| u.contact.replace('、', "\n").replace(' ', "\n"))
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| "未登记联系人".to_string())
 }
@@ -90,7 +91,7 @@ fn problem_list(report: &Report, issue: &Issue<'_>) -> Vec<AnnexPart> {
             .map(String::from)
             .to_vec(),
         rows,
-        widths: vec![5, 14, 14, 8, 14, 14, 12],
+        widths: vec![620, 1400, 1300, 1050, 1400, 1400, 1650],
     })]
 }
 
@@ -105,7 +106,7 @@ fn unit_tables(report: &Report) -> Vec<AnnexPart> {
         (UnitKind::Department, "（二）部门（单位）"),
     ] {
         let units = units_of_kind(report, kind);
-        parts.push(AnnexPart::Note(title.to_string()));
+        parts.push(AnnexPart::Heading(title.to_string()));
         if units.is_empty() {
             parts.push(AnnexPart::Note("无。".to_string()));
             continue;
@@ -159,6 +160,6 @@ fn rectification_table(report: &Report) -> Vec<AnnexPart> {
             .map(String::from)
             .to_vec(),
         rows,
-        widths: vec![5, 15, 15, 15, 10, 22],
+        widths: vec![620, 1450, 1450, 1450, 1150, 2720],
     })]
 }

@@ -38,11 +38,14 @@ pub enum Block {
 /// A part of an annex: a note or a table.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnnexPart {
+    /// A 二级标题 within the annex: "（一）镇街（园区）".
+    Heading(String),
     Note(String),
     Table(Table),
 }
 
-/// An annex table: the header row, the rows and each column's share of the width.
+/// An annex table: the header row, the rows (a "\n" in a cell starts a new
+/// line) and each column's share of the width.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub header: Vec<String>,

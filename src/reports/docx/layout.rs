@@ -5,9 +5,9 @@
 use super::content::{AnnexPart, Block, Table};
 use docx_rs::{
     AlignmentType, BreakType, DocGrid, DocGridType, Docx, Footer, LineSpacing, LineSpacingType,
-    PageMargin, PageNum, Paragraph, ParagraphBorder, ParagraphBorderPosition, Run, RunFonts,
-    SpecialIndentType, Style, StyleType, TableAlignmentType, TableCell, TableLayoutType, TableRow,
-    VAlignType, WidthType,
+    PageMargin, PageNum, Paragraph, ParagraphBorder, ParagraphBorderPosition, ParagraphBorders,
+    Run, RunFonts, SpecialIndentType, Style, StyleType, TableAlignmentType, TableCell,
+    TableCellMargins, TableLayoutType, TableRow, VAlignType, WidthType,
 };
 
 /// Twips (1/20 pt) per millimetre.
@@ -24,9 +24,11 @@ pub const PAGE_HEIGHT_TWIPS: u32 = 16838;
 pub const MARGIN_MM: [f64; 4] = [37.0, 35.0, 28.0, 26.0];
 /// 22 lines over the 225 mm 版心: 28.95 pt.
 pub const LINE_PITCH_TWIPS: i32 = 579;
-/// 28 characters over the 156 mm 版心 at 16 pt: −0.205 pt per character, in
-/// Word's 1/4096 pt.
-pub const CHAR_SPACE: isize = -842;
+/// 28 characters over the 156 mm 版心 (442.25 pt) at 16 pt: each character
+/// 0.25 pt tighter, in twentieths of a point. Character spacing rather than a
+/// character grid: LibreOffice lays a docGrid of characters out far wider
+/// than Word does, while both honour spacing.
+pub const CHAR_SPACING: i32 = -5;
 
 /// Font sizes in half-points: 2号 22 pt, 3号 16 pt, 4号 14 pt, 五号 10.5 pt.
 pub const SIZE_TITLE: usize = 44;
@@ -52,6 +54,13 @@ fn fonts(east_asia: &str) -> RunFonts {
         .cs(FONT_LATIN)
         .east_asia(east_asia)
         .hint("eastAsia")
+}
+
+/// Single spacing, for tables, the page number and the office line.
+fn single_lines() -> LineSpacing {
+    LineSpacing::new()
+        .line_rule(LineSpacingType::Auto)
+        .line(240)
 }
 
 fn exact_lines() -> LineSpacing {
@@ -105,6 +114,7 @@ fn styles(docx: Docx) -> Docx {
         );
     docx.default_fonts(fonts(FONT_BODY))
         .default_size(SIZE_BODY)
+        .default_spacing(CHAR_SPACING)
         .default_line_spacing(exact_lines())
         .add_style(title)
         .add_style(heading1)
@@ -173,25 +183,47 @@ fn blank() -> Paragraph {
 /// The document's paragraphs and tables.
 pub fn document(blocks: &[Block]) -> Docx {
     let mut docx = page(styles(Docx::new()));
-    // The grid: 22 lines of 28 characters (Word; LibreOffice keeps the exact spacing).
+    // The line grid: 22 lines a page (the paragraphs' exact spacing says the same).
     docx.document = docx.document.doc_grid(
         DocGrid::new()
-            .grid_type(DocGridType::LinesAndChars)
-            .line_pitch(LINE_PITCH_TWIPS as usize)
-            .char_space(CHAR_SPACE),
+            .grid_type(DocGridType::Lines)
+            .line_pitch(LINE_PITCH_TWIPS as usize),
     );
-    for block in blocks {
-        docx = add_block(docx, block);
+    for (i, block) in blocks.iter().enumerate() {
+        docx = match (block, blocks.get(i + 1)) {
+            // The last words stay with the annex note and the signature, so
+            // no page holds only the signature (GB/T 9704-2012 7.3.5).
+            (Block::Body(text), Some(Block::AnnexNote(_) | Block::Signature { .. })) => {
+                docx.add_paragraph(styled("GongwenBody", text).keep_next(true))
+            }
+            _ => add_block(docx, block),
+        };
     }
     docx
+}
+
+/// The title, broken after "政务新媒体" when it needs two lines, so that each
+/// line keeps its words whole (GB/T 9704-2012 7.3.3).
+fn title(text: &str) -> Paragraph {
+    const TITLE_CHARS_PER_LINE: f64 = 20.0;
+    let split = text
+        .rfind("政务新媒体")
+        .map(|at| at + "政务新媒体".len())
+        .filter(|_| super::text_width(text) > TITLE_CHARS_PER_LINE);
+    let run = match split {
+        Some(at) if at < text.len() => Run::new()
+            .add_text(&text[..at])
+            .add_break(BreakType::TextWrapping)
+            .add_text(&text[at..]),
+        _ => Run::new().add_text(text),
+    };
+    Paragraph::new().style("GongwenTitle").add_run(run)
 }
 
 fn add_block(docx: Docx, block: &Block) -> Docx {
     match block {
         Block::Office(name) => docx.add_paragraph(office_line(name)).add_paragraph(blank()),
-        Block::Title(text) => docx
-            .add_paragraph(styled("GongwenTitle", text))
-            .add_paragraph(blank()),
+        Block::Title(text) => docx.add_paragraph(title(text)).add_paragraph(blank()),
         Block::Addressees(text) => {
             docx.add_paragraph(Paragraph::new().add_run(Run::new().add_text(text)))
         }
@@ -202,7 +234,7 @@ fn add_block(docx: Docx, block: &Block) -> Docx {
             docx.add_paragraph(styled("GongwenHeading2", text).keep_next(true))
         }
         Block::Body(text) => docx.add_paragraph(styled("GongwenBody", text)),
-        Block::AnnexNote(titles) => annex_note(docx.add_paragraph(blank()), titles),
+        Block::AnnexNote(titles) => annex_note(docx.add_paragraph(blank().keep_next(true)), titles),
         Block::Signature { office, date } => signature(docx, office, date),
         Block::Annex {
             number,
@@ -235,11 +267,13 @@ fn office_line(name: &str) -> Paragraph {
                 .color(RED)
                 .fonts(fonts(FONT_TITLE)),
         );
-    p.property = p.property.set_border(
-        ParagraphBorder::new(ParagraphBorderPosition::Bottom)
-            .size(12)
-            .space(8)
-            .color(RED),
+    p.property = p.property.set_borders(
+        ParagraphBorders::with_empty().set(
+            ParagraphBorder::new(ParagraphBorderPosition::Bottom)
+                .size(12)
+                .space(8)
+                .color(RED),
+        ),
     );
     p
 }
@@ -257,7 +291,7 @@ fn annex_note(mut docx: Docx, titles: &[String]) -> Docx {
                 .indent(Some(5 * CHAR_TWIPS), None, None, None)
                 .add_run(Run::new().add_text(text))
         };
-        docx = docx.add_paragraph(p);
+        docx = docx.add_paragraph(p.keep_next(true));
     }
     docx
 }
@@ -278,9 +312,9 @@ fn signature(docx: Docx, office: &str, date: &str) -> Docx {
             )
             .add_run(Run::new().add_text(text))
     };
-    docx.add_paragraph(blank())
-        .add_paragraph(blank())
-        .add_paragraph(right(office_indent, office))
+    docx.add_paragraph(blank().keep_next(true))
+        .add_paragraph(blank().keep_next(true))
+        .add_paragraph(right(office_indent, office).keep_next(true))
         .add_paragraph(right(4.0, date))
 }
 
@@ -299,9 +333,10 @@ fn annex(mut docx: Docx, number: usize, title: &str, parts: &[AnnexPart]) -> Doc
         .add_paragraph(blank());
     for part in parts {
         docx = match part {
-            AnnexPart::Note(text) => {
-                docx.add_paragraph(Paragraph::new().add_run(Run::new().add_text(text)))
+            AnnexPart::Heading(text) => {
+                docx.add_paragraph(styled("GongwenHeading2", text).keep_next(true))
             }
+            AnnexPart::Note(text) => docx.add_paragraph(styled("GongwenBody", text)),
             AnnexPart::Table(table) => docx.add_table(annex_table(table)),
         };
     }
@@ -314,25 +349,25 @@ fn text_width_twips() -> usize {
     PAGE_WIDTH_TWIPS as usize - mm(left) as usize - mm(right) as usize
 }
 
+/// A centred cell, a paragraph per line of `text`.
 fn cell(text: &str, width: usize, is_header: bool) -> TableCell {
-    let mut run = Run::new().add_text(text).size(SIZE_TABLE);
-    if is_header {
-        run = run.fonts(fonts(FONT_HEADING1));
-    }
-    TableCell::new()
+    let mut cell = TableCell::new()
         .width(width, WidthType::Dxa)
-        .vertical_align(VAlignType::Center)
-        .add_paragraph(
+        .vertical_align(VAlignType::Center);
+    for line in text.split('\n') {
+        let mut run = Run::new().add_text(line).size(SIZE_TABLE);
+        if is_header {
+            run = run.fonts(fonts(FONT_HEADING1));
+        }
+        cell = cell.add_paragraph(
             Paragraph::new()
                 .align(AlignmentType::Center)
                 .snap_to_grid(false)
-                .line_spacing(
-                    LineSpacing::new()
-                        .line_rule(LineSpacingType::Auto)
-                        .line(240),
-                )
+                .line_spacing(single_lines())
                 .add_run(run),
-        )
+        );
+    }
+    cell
 }
 
 fn annex_table(table: &Table) -> docx_rs::Table {
@@ -357,5 +392,7 @@ fn annex_table(table: &Table) -> docx_rs::Table {
         .set_grid(widths.clone())
         .width(widths.iter().sum(), WidthType::Dxa)
         .layout(TableLayoutType::Fixed)
+        // Narrow cell margins leave room for "序号" and a whole date.
+        .margins(TableCellMargins::new().margin(40, 60, 40, 60))
         .align(TableAlignmentType::Center)
 }
