@@ -419,7 +419,9 @@ fn the_seed_000_month_reads_like_the_seed_with_the_reports_numbers() {
             "（二）信息发布情况",
             "（三）更新情况",
             "（四）合格情况",
-            "（五）上期通报整改情况"
+            "（五）上期通报整改情况",
+            "（一）镇街（园区）",
+            "（二）部门（单位）"
         ]
     );
     // Every number from the Report.
