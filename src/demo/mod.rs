@@ -245,6 +245,12 @@ pub async fn run() -> anyhow::Result<PathBuf> {
         }
         Err(err) => println!("未生成图表：{err:#}"),
     }
+    let docx = dir.join("report.docx");
+    std::fs::write(
+        &docx,
+        publish::render_bytes(&report, Format::Docx, &settings, &inspector.calendar)?,
+    )?;
+    println!("通报文档（Word）已写入 {}", docx.display());
     std::fs::write(
         dir.join("report.md"),
         crate::reports::render::markdown(&report),
