@@ -34,7 +34,7 @@ fn contact_of(report: &Report, unit: &str) -> String {
         .units
         .iter()
         .find(|u| u.name == unit || u.id == unit)
-        .map(|u| u.contact.replace('、', "\n").replace(' ', "\n"))
+        .map(|u| u.contact.replace(['、', ' '], "\n"))
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| "未登记联系人".to_string())
 }

@@ -118,7 +118,7 @@ fn the_docx_converts_to_pdf_and_page_one_renders() {
                 std::fs::copy(dir.path().join(&file), keep.join(&file)).expect("kept");
             }
             std::fs::copy(
-                &inputs[0].with_file_name(format!("{name}.docx")),
+                inputs[0].with_file_name(format!("{name}.docx")),
                 keep.join(format!("{name}.docx")),
             )
             .expect("kept");
