@@ -11,7 +11,8 @@ use chrono::{Datelike, NaiveDate};
 pub enum Block {
     /// 发文机关标志, with the red line under it.
     Office(String),
-    Title(String),
+    /// The title in the parts a line may break between.
+    Title(Vec<String>),
     /// 主送机关.
     Addressees(String),
     /// 一级标题 "一、基本情况".
@@ -23,10 +24,7 @@ pub enum Block {
     /// 附件说明: "附件：1．问题账号清单" and the following names.
     AnnexNote(Vec<String>),
     /// 发文机关署名 and 成文日期.
-    Signature {
-        office: String,
-        date: String,
-    },
+    Signature { office: String, date: String },
     /// An annex on a new page: "附件1", its title and its tables.
     Annex {
         number: usize,
@@ -124,6 +122,12 @@ pub fn period_cn(report: &Report) -> (String, String) {
 
 /// "关于2026年10月份全区政务新媒体检查情况的通报"; a period in progress says 截至.
 pub fn title(report: &Report, jurisdiction: &str) -> String {
+    title_parts(report, jurisdiction).concat()
+}
+
+/// The title in the parts a line may break between, keeping words whole
+/// (GB/T 9704-2012 7.3.3): "关于2026年10月份", "全区政务新媒体", "检查情况的通报".
+pub fn title_parts(report: &Report, jurisdiction: &str) -> Vec<String> {
     let (long, _) = period_cn(report);
     let period = match parse_day(&report.as_of) {
         Some(day) if report.is_in_progress => format!("{long}（截至{}）", month_day(day)),
@@ -134,7 +138,11 @@ pub fn title(report: &Report, jurisdiction: &str) -> String {
     } else {
         "检查情况"
     };
-    format!("关于{period}{jurisdiction}政务新媒体{what}的通报")
+    vec![
+        format!("关于{period}"),
+        format!("{jurisdiction}政务新媒体"),
+        format!("{what}的通报"),
+    ]
 }
 
 /// The whole document.
@@ -142,7 +150,7 @@ pub fn blocks(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
     let office = &issue.office;
     let mut out = vec![
         Block::Office(office.name.trim().to_string()),
-        Block::Title(title(report, &office.jurisdiction)),
+        Block::Title(title_parts(report, &office.jurisdiction)),
         Block::Addressees(addressees(&office.addressees)),
         Block::Body(opening(report, issue)),
         Block::Heading1("一、基本情况".to_string()),
@@ -185,7 +193,10 @@ fn opening(report: &Report, issue: &Issue<'_>) -> String {
             report.inspections
         )
     } else {
-        format!("{long}{j}政务新媒体本期无巡检记录，无法评定")
+        format!(
+            "{}对{long}{j}政务新媒体运维情况进行了统计。本期无巡检记录，无法评定",
+            issue.office.name.trim()
+        )
     };
     format!(
         "为进一步加强{j}政务新媒体管理，根据《国务院办公厅关于推进政务新媒体健康有序发展的意见》（国办发〔2018〕123号）有关要求，{checked}。现将有关情况通报如下："
@@ -219,7 +230,7 @@ fn basics(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
         )));
     } else {
         out.push(Block::Body(format!(
-            "{short}，本期无巡检记录，无法评定。{register}。"
+            "{short}未开展政务新媒体检查，本期无巡检记录，无法评定。{register}。"
         )));
     }
     out.push(Block::Heading2("（二）信息发布情况".to_string()));

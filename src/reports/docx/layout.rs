@@ -202,21 +202,28 @@ pub fn document(blocks: &[Block]) -> Docx {
     docx
 }
 
-/// The title, broken after "政务新媒体" when it needs two lines, so that each
-/// line keeps its words whole (GB/T 9704-2012 7.3.3).
-fn title(text: &str) -> Paragraph {
+/// The title, its parts filled greedily into lines of 20 2号 characters
+/// and broken only between parts, so that each line keeps its words whole.
+fn title(parts: &[String]) -> Paragraph {
     const TITLE_CHARS_PER_LINE: f64 = 20.0;
-    let split = text
-        .rfind("政务新媒体")
-        .map(|at| at + "政务新媒体".len())
-        .filter(|_| super::text_width(text) > TITLE_CHARS_PER_LINE);
-    let run = match split {
-        Some(at) if at < text.len() => Run::new()
-            .add_text(&text[..at])
-            .add_break(BreakType::TextWrapping)
-            .add_text(&text[at..]),
-        _ => Run::new().add_text(text),
-    };
+    let mut lines: Vec<String> = Vec::new();
+    for part in parts {
+        match lines.last_mut() {
+            Some(line)
+                if super::text_width(line) + super::text_width(part) <= TITLE_CHARS_PER_LINE =>
+            {
+                line.push_str(part)
+            }
+            _ => lines.push(part.clone()),
+        }
+    }
+    let mut run = Run::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            run = run.add_break(BreakType::TextWrapping);
+        }
+        run = run.add_text(line);
+    }
     Paragraph::new().style("GongwenTitle").add_run(run)
 }
 
