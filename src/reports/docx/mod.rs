@@ -6,6 +6,7 @@
 
 mod annex;
 pub mod content;
+mod findings;
 mod layout;
 
 pub use layout::{
