@@ -252,9 +252,13 @@ fn the_report_command_writes_every_format() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(std::fs::read(&xlsx).expect("xlsx").starts_with(b"PK"));
-    let refused = run(&["report", "--kind", "monthly", "--format", "png"]);
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("binary output needs --out FILE"));
+    for format in ["png", "docx"] {
+        let refused = run(&["report", "--kind", "monthly", "--format", format]);
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("binary output needs --out FILE")
+        );
+    }
     let bad = run(&["report", "--kind", "monthly", "--period", "2026-13"]);
     assert!(
         String::from_utf8_lossy(&bad.stderr)
@@ -313,6 +317,7 @@ fn formats_agree(run: &dyn Fn(&[&str]) -> std::process::Output, args: &[&str]) {
     let path_text = path.to_str().unwrap_or("");
     all.extend_from_slice(&["--format", "xlsx", "--out", path_text]);
     assert!(run(&all).status.success());
+    docx_agrees(run, args, &report);
     let mut book: Xlsx<_> = calamine::open_workbook(&path).expect("xlsx");
     let summary = book.worksheet_range("汇总").expect("summary");
     let cell = |row: u32| match summary.get_value((row, 1)) {
@@ -386,7 +391,7 @@ fn the_demo_runs_the_whole_pipeline_offline() {
         .lines()
         .filter_map(|l| l.split("已写入 ").nth(1))
         .collect();
-    assert_eq!(written.len(), 3, "{stdout}");
+    assert_eq!(written.len(), 4, "{stdout}");
     for path in &written {
         assert!(std::path::Path::new(path).exists(), "{path}");
     }
@@ -420,4 +425,47 @@ fn the_demo_runs_the_whole_pipeline_offline() {
             .expect("run")
     };
     formats_agree(&run, &["--kind", "monthly", "--period", &month]);
+}
+
+/// `--format docx` writes the 通报 with the report's title and numbers.
+fn docx_agrees(
+    run: &dyn Fn(&[&str]) -> std::process::Output,
+    args: &[&str],
+    report: &xunjian::reports::Report,
+) {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("r.docx");
+    let mut all = vec!["report"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "docx", "--out", path.to_str().unwrap_or("")]);
+    let out = run(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&path).expect("docx");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .expect("document.xml")
+        .read_to_string(&mut xml)
+        .expect("utf-8");
+    let text = regex::Regex::new("<[^>]+>")
+        .expect("regex")
+        .replace_all(&xml, "");
+    let mut expected = vec![
+        xunjian::reports::docx::content::title(report, "全区"),
+        format!("共发布信息{}条", report.posts),
+    ];
+    if report.is_assessable {
+        expected.push(xunjian::reports::render::verdict_sentence(&report.summary));
+        expected.push(xunjian::reports::render::incidents_sentence(report));
+    } else {
+        expected.push("本期无巡检记录，无法评定".to_string());
+    }
+    for e in expected {
+        assert!(text.contains(&e), "{args:?}: {e} not in the .docx:\n{text}");
+    }
 }
