@@ -31,6 +31,7 @@ impl Scenario {
             post_weeks: &HashMap::<String, BTreeSet<NaiveDate>>::new(),
             calendar: &Calendar::builtin(),
             generated_at: at(now),
+            issued: None,
         });
         assert_eq!(reconcile::discrepancies(&report), Vec::<String>::new());
         report
