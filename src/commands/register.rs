@@ -46,6 +46,30 @@ async fn save(
     Ok(())
 }
 
+/// How a successful /register reply starts.
+pub const REGISTERED: &str = "已登记：";
+
+pub const USAGE: &str = "用法：/register 平台 代理:路由|URL 名称 单位（单位ID或名称）\n例：/register 微博 rsshub:/weibo/user/1234567 义堂发布 义堂镇\n只发送 /register 可按步骤登记。";
+
+/// "微信订阅号(wechat_subscription)、…": what a platform may be written as.
+pub fn platform_names() -> String {
+    let names: Vec<String> = Platform::ALL
+        .iter()
+        .map(|p| format!("{}（{}）", p.label(), p.id()))
+        .collect();
+    names.join("、")
+}
+
+/// The account that already reads this source, if any.
+fn holder<'a>(register: &'a Register, source: &Source) -> Option<&'a Account> {
+    let key = |s: &Source| match s {
+        Source::Proxy { proxy, route } => format!("{proxy}:{}", route.trim_end_matches('/')),
+        Source::Feed { feed } => feed.trim_end_matches('/').to_ascii_lowercase(),
+    };
+    let wanted = key(source);
+    register.accounts.iter().find(|a| key(&a.source) == wanted)
+}
+
 /// /register PLATFORM PROXY:ROUTE|URL NAME UNIT
 pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
     let Request {
@@ -55,22 +79,21 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
         register: current,
         now,
     } = *req;
-    const USAGE: &str = "用法：/register 平台 代理:路由|URL 名称 单位ID\n例：/register weibo rsshub:/weibo/user/1234567 兰山发布 lsq-gov-office";
     if args.len() < 4 {
         return Ok(USAGE.to_string());
     }
     let (platform, source, unit) = (args[0], args[1], args[args.len() - 1]);
     let name = args[2..args.len() - 1].join(" ");
-    let Some(platform) = Platform::from_id(platform) else {
-        let known: Vec<&str> = Platform::ALL.iter().map(|p| p.id()).collect();
+    let Some(platform) = Platform::from_name(platform) else {
         return Ok(format!(
             "未知平台「{platform}」，可用：{}",
-            known.join("、")
+            platform_names()
         ));
     };
-    if current.unit(unit).is_none() {
-        return Ok(format!("未知单位「{unit}」。发送 /list 查看已登记单位。"));
-    }
+    let unit = match super::find_unit(current, unit) {
+        Ok(unit) => unit.id.as_str(),
+        Err(why) => return Ok(why),
+    };
     if let Err(why) = check_name(&name) {
         return Ok(format!("名称无效：{why}。"));
     }
@@ -122,6 +145,14 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
             route: route.to_string(),
         }
     };
+    if let Some(other) = holder(current, &source) {
+        return Ok(format!(
+            "该来源已登记为账号 {}「{}」（{}），不能重复登记。",
+            other.id,
+            other.name,
+            other.state.label()
+        ));
+    }
     let base_id = format!("{unit}-{}", platform.id().replace('_', "-"));
     if !is_valid_id(&base_id) {
         return Ok(format!("无法生成账号ID「{base_id}」"));
@@ -145,7 +176,7 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
         .insert_new_account(&account, &actor(caller), "chat", now)
         .await?;
     Ok(format!(
-        "已登记：{id}「{name}」（{}），下次巡检起开始监测。",
+        "{REGISTERED}{id}「{name}」（{}），下次巡检起开始监测。",
         platform.label()
     ))
 }
@@ -169,8 +200,18 @@ pub async fn set_state(req: &Request<'_>, state: AccountState) -> anyhow::Result
         });
     };
     let Some(account) = current.account(id) else {
-        return Ok(format!("未找到账号「{id}」。"));
+        return Ok(format!("未找到账号「{id}」。发送 /list 查看账号ID。"));
     };
+    if state == AccountState::Deregistered && account.state == AccountState::Deregistered {
+        return Ok(format!(
+            "「{id}」{}已于 {} 注销备案（{}），不能重复注销。",
+            account.name,
+            account
+                .deregistered_on
+                .map_or_else(|| "—".to_string(), |d| d.to_string()),
+            account.filing_ref.as_deref().unwrap_or("无文号")
+        ));
+    }
     let mut changed = account.clone();
     changed.state = state;
     changed.deregistered_on = None;
@@ -182,6 +223,12 @@ pub async fn set_state(req: &Request<'_>, state: AccountState) -> anyhow::Result
         let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
             return Ok(format!("日期「{date}」无效，应写作 YYYY-MM-DD。"));
         };
+        let today = crate::calendar::local_date(now);
+        if date > today {
+            return Ok(format!(
+                "注销日期 {date} 晚于今天（{today}）：请在注销完成并备案后再登记。"
+            ));
+        }
         changed.deregistered_on = Some(date);
         changed.filing_ref = Some(args[2..].join(" "));
     }
@@ -193,8 +240,14 @@ pub async fn set_state(req: &Request<'_>, state: AccountState) -> anyhow::Result
         *slot = changed;
     }
     save(ctx, caller, current, &wanted, now).await?;
+    let filing = match (state, args.get(1)) {
+        (AccountState::Deregistered, Some(date)) => {
+            format!("（注销日期 {date}，备案文号 {}）", args[2..].join(" "))
+        }
+        _ => String::new(),
+    };
     Ok(format!(
-        "已将「{id}」{}标记为{}。",
+        "已将「{id}」{}标记为{}{filing}。",
         account.name,
         state.label()
     ))
@@ -268,8 +321,14 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
         register,
         now,
     } = *req;
-    let Some(unit) = args.first().and_then(|u| register.unit(u)) else {
-        return Ok("用法：/bind 单位ID（单位ID 可向管理员询问）".to_string());
+    let Some(text) = args.first() else {
+        return Ok(
+            "用法：/bind 单位ID或名称，例：/bind 义堂镇（发送 /units 查看单位ID）".to_string(),
+        );
+    };
+    let unit = match super::find_unit(register, text) {
+        Ok(unit) => unit,
+        Err(why) => return Ok(why),
     };
     if unit
         .contacts
@@ -307,7 +366,7 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
         .refresh_bind_digest(&ctx.settings.telegram.admins, &compose, now)
         .await?;
     Ok(format!(
-        "已提交申请 #{id}，管理员批准后您将收到{}的告警。",
+        "已提交申请 #{id}，管理员批准或拒绝后会通知您；批准后您将收到{}的告警。",
         unit.name
     ))
 }
@@ -347,7 +406,7 @@ fn bind_digest(pending: &[PendingBind], units: &[(String, String)]) -> String {
     if skipped > 0 {
         out.push_str(&format!("另有较早的 {skipped} 件未列出。\n"));
     }
-    out.push_str("批准请发送 /approve 申请号。");
+    out.push_str("批准请发送 /approve 申请号，拒绝请发送 /refuse 申请号 [理由]。");
     out
 }
 
@@ -381,7 +440,71 @@ pub async fn approve(req: &Request<'_>) -> anyhow::Result<String> {
     let unit_name = unit.name.clone();
     save(ctx, caller, current, &wanted, now).await?;
     ctx.store
-        .close_bind_request(id, &actor(caller), now)
+        .close_bind_request(id, true, &actor(caller), now)
         .await?;
-    Ok(format!("已批准：{name} 成为{unit_name}的联系人。"))
+    tell_applicant(
+        ctx,
+        telegram_id,
+        &format!(
+            "您的申请 #{id} 已获批准：您已成为{unit_name}的联系人，将收到本单位的告警。发送 /help 查看可用命令。"
+        ),
+        now,
+    )
+    .await?;
+    Ok(format!(
+        "已批准：{name} 成为{unit_name}的联系人，已通知申请人。"
+    ))
+}
+
+/// /refuse REQUEST [REASON]
+pub async fn refuse(req: &Request<'_>) -> anyhow::Result<String> {
+    let Request {
+        ctx,
+        caller,
+        args,
+        register,
+        now,
+    } = *req;
+    let Some(id) = args
+        .first()
+        .and_then(|a| a.trim_start_matches('#').parse::<i64>().ok())
+    else {
+        return Ok("用法：/refuse 申请号 [理由]，例：/refuse 1 非本单位人员".to_string());
+    };
+    let Some((telegram_id, name, unit_id)) = ctx.store.bind_request(id).await? else {
+        return Ok(format!("没有待处理的申请 #{id}。"));
+    };
+    let unit_name = register
+        .unit(&unit_id)
+        .map_or(unit_id.as_str(), |u| u.name.as_str());
+    let reason = crate::parse::truncate(args[1..].join(" ").trim(), 200);
+    ctx.store
+        .close_bind_request(id, false, &actor(caller), now)
+        .await?;
+    let why = if reason.is_empty() {
+        String::new()
+    } else {
+        format!("理由：{reason}。")
+    };
+    tell_applicant(
+        ctx,
+        telegram_id,
+        &format!("您成为{unit_name}联系人的申请 #{id} 未获批准。{why}如有疑问请联系管理员。"),
+        now,
+    )
+    .await?;
+    Ok(format!("已拒绝 {name} 的申请 #{id}，已通知申请人。"))
+}
+
+/// Queues a private message to a /bind applicant.
+async fn tell_applicant(
+    ctx: &CommandContext,
+    telegram_id: i64,
+    text: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let message =
+        crate::alerts::compose::Message::plain("telegram", &telegram_id.to_string(), text);
+    ctx.store.enqueue(&message, now).await?;
+    Ok(())
 }

@@ -312,22 +312,32 @@ impl Store {
         Ok(())
     }
 
-    /// Acknowledges open alerts of a subject (or one alert by id); returns how many.
-    pub async fn ack_alerts(
-        &self,
-        subject_or_id: &str,
-        by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<u64> {
-        let id: i64 = subject_or_id.trim_start_matches('#').parse().unwrap_or(-1);
+    /// Acknowledges the open alerts of a subject; returns how many.
+    pub async fn ack_subject(&self, subject: &str, by: &str, now: DateTime<Utc>) -> Result<u64> {
         let n = with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE alerts SET acked_by = $2, acked_at = $3 WHERE status = 'open' AND (subject = $1 OR id = $4)",
+                "UPDATE alerts SET acked_by = $2, acked_at = $3 WHERE status = 'open' AND subject = $1",
             )
-            .bind(subject_or_id)
+            .bind(subject)
             .bind(by)
             .bind(to_secs(now))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// Acknowledges one open alert by its number; returns 1, or 0 when it
+    /// is not open.
+    pub async fn ack_alert(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<u64> {
+        let n = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE alerts SET acked_by = $2, acked_at = $3 WHERE status = 'open' AND id = $1",
+            )
             .bind(id)
+            .bind(by)
+            .bind(to_secs(now))
             .execute(pool)
             .await?
             .rows_affected()
