@@ -41,6 +41,8 @@ pub struct Candidate {
     pub evidence: Value,
     /// For recoveries: the account's newest post now.
     pub last_post_at: Option<String>,
+    /// The number of the alert it opened, once stored (the digests show it).
+    pub alert_id: Option<i64>,
 }
 
 /// What the check changes, in the order it is announced.
@@ -53,6 +55,17 @@ pub enum Event {
 }
 
 impl Event {
+    /// The number of the alert this event is about (`None` for an opened
+    /// alert not yet stored).
+    pub fn alert_id(&self) -> Option<i64> {
+        match self {
+            Event::Opened(c) => c.alert_id,
+            Event::Escalated { alert, .. }
+            | Event::Resolved { alert, .. }
+            | Event::Reminder(alert) => Some(alert.id),
+        }
+    }
+
     pub fn rule(&self) -> Rule {
         match self {
             Event::Opened(c) | Event::Escalated { to: c, .. } => c.rule,
@@ -139,6 +152,7 @@ fn candidate(
         message: f.message.clone(),
         evidence: f.evidence.clone(),
         last_post_at,
+        alert_id: None,
     }
 }
 

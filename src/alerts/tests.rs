@@ -27,6 +27,7 @@ fn stale(subject: &str, rule: Rule, last_post: &str) -> Candidate {
         ),
         evidence: json!({ "last_post_at": format!("{last_post}T09:00:00+08:00") }),
         last_post_at: Some(format!("{last_post}T09:00:00+08:00")),
+        alert_id: None,
     }
 }
 
@@ -256,6 +257,7 @@ fn a_proxy_recovery_names_the_proxy_and_asks_nobody_to_act() {
         message: "监测代理 wewe 不可用，其 5 个账号暂无法监测".into(),
         evidence: json!({ "proxy": "wewe" }),
         last_post_at: None,
+        alert_id: None,
     };
     let alert = stored(
         3,
@@ -276,7 +278,7 @@ fn a_proxy_recovery_names_the_proxy_and_asks_nobody_to_act() {
     };
     assert_eq!(message, "监测代理 wewe 已恢复（中断不到 1 小时）");
     let events: Vec<&Event> = events.iter().collect();
-    let text = super::compose::body(&events, &[], at("2026-11-16T09:40:00+08:00"), false);
+    let text = super::compose::body(&events, &[], at("2026-11-16T09:40:00+08:00"), false, true);
     assert!(text.contains("• 监测代理 wewe 已恢复"), "{text}");
     assert!(
         !text.contains("持续 0 天") && !text.contains("请相关单位"),
@@ -369,6 +371,7 @@ fn alerts_for_one_recipient_are_grouped_into_one_message_naming_the_contacts() {
             message: "监测代理 rsshub 不可用".into(),
             evidence: json!({}),
             last_post_at: None,
+            alert_id: None,
         }),
     ];
     let messages: Vec<Message> = route(
