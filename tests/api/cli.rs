@@ -200,7 +200,9 @@ fn commands_that_send_nothing_do_not_demand_robot_webhooks() {
     for args in [
         vec!["accounts"],
         vec!["export"],
-        vec!["report", "--kind", "monthly", "--period", "2026-10", "--out", "r.txt"],
+        vec![
+            "report", "--kind", "monthly", "--period", "2026-10", "--out", "r.txt",
+        ],
     ] {
         let out = xunjian(dir.path()).args(&args).output().expect("run");
         assert!(
