@@ -8,7 +8,7 @@ use super::Event;
 use crate::calendar::to_local;
 use crate::config::Settings;
 use crate::registry::Register;
-use crate::rules::{Rule, Severity, label_of};
+use crate::rules::{Severity, label_of};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -206,7 +206,8 @@ pub fn body(
         events
             .iter()
             .filter_map(|e| match e {
-                Event::Resolved { alert, message } if alert.rule == Rule::ProxyDown => {
+                // An operator recovery names what recovered itself.
+                Event::Resolved { alert, message } if alert.severity == Severity::Operator => {
                     Some(message.clone())
                 }
                 Event::Resolved { alert, message } => {
