@@ -18,11 +18,10 @@ pub enum Access {
 impl Access {
     /// Whether `role` may use a command with this access.
     pub fn allows(self, role: &Role) -> bool {
-        match (self, role) {
-            (Access::Anyone, _) | (_, Role::Admin) => true,
-            (Access::Contact, Role::Contact(_)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, role),
+            (Access::Anyone, _) | (_, Role::Admin) | (Access::Contact, Role::Contact(_))
+        )
     }
 }
 
