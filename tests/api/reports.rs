@@ -213,7 +213,7 @@ fn the_report_command_writes_every_format() {
     assert!(std::fs::read(&xlsx).expect("xlsx").starts_with(b"PK"));
     let refused = run(&["report", "--kind", "monthly", "--format", "png"]);
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("binary output needs --out FILE"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("此格式须写入文件，请加 --out 文件名"));
     let bad = run(&["report", "--kind", "monthly", "--period", "2026-13"]);
     assert!(
         String::from_utf8_lossy(&bad.stderr)
