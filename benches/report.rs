@@ -115,18 +115,20 @@ async fn run(n: usize) -> anyhow::Result<()> {
     let report = load_report(&store, &calendar, ReportKind::Monthly, from, to, now).await?;
     let building = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let text = render_bytes(&report, Format::Text, &settings)?;
-    let xlsx = render_bytes(&report, Format::Xlsx, &settings)?;
-    let png = render_bytes(&report, Format::Png, &settings)
+    let text = render_bytes(&report, Format::Text, &settings, &calendar)?;
+    let xlsx = render_bytes(&report, Format::Xlsx, &settings, &calendar)?;
+    let docx = render_bytes(&report, Format::Docx, &settings, &calendar)?;
+    let png = render_bytes(&report, Format::Png, &settings, &calendar)
         .map(|p| p.len())
         .unwrap_or(0);
     let rendering = started.elapsed().as_secs_f64();
     println!(
         "monthly report over {n} accounts × 3 months of posts, {} inspections in the month (setup {loading:.0} s): \
-         load + build {building:.2} s, render text+xlsx+png {rendering:.2} s (text {} B, xlsx {} KB, png {} KB)",
+         load + build {building:.2} s, render text+xlsx+docx+png {rendering:.2} s (text {} B, xlsx {} KB, docx {} KB, png {} KB)",
         report.inspections,
         text.len(),
         xlsx.len() / 1024,
+        docx.len() / 1024,
         png / 1024
     );
     Ok(())

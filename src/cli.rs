@@ -370,7 +370,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             issue,
         } => {
             use crate::publish::Format;
-            if matches!(format, Format::Xlsx | Format::Png) && out.is_none() {
+            if matches!(format, Format::Xlsx | Format::Png | Format::Docx) && out.is_none() {
                 anyhow::bail!("report --format {format:?}：此格式须写入文件，请加 --out 文件名");
             }
             let today = crate::calendar::local_date(now);
@@ -380,7 +380,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let calendar = crate::inspection::load_calendar(&app.settings)?;
             let report =
                 crate::publish::load_report(&app.store, &calendar, kind, from, to, now).await?;
-            let bytes = crate::publish::render_bytes(&report, format, &app.settings)?;
+            let bytes = crate::publish::render_bytes(&report, format, &app.settings, &calendar)?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, bytes)
@@ -410,7 +410,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
                 .await?;
                 if issued {
-                    crate::publish::queue_report(&app.store, &app.settings, &report, now).await?;
+                    crate::publish::queue_report(
+                        &app.store,
+                        &app.settings,
+                        &calendar,
+                        &report,
+                        now,
+                    )
+                    .await?;
                     eprintln!(
                         "已下发《{}》：通报与整改通知已排队发送（由运行中的守护进程投递）",
                         report.title

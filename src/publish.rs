@@ -4,7 +4,7 @@
 use crate::alerts::compose::Message;
 use crate::calendar::{Calendar, local_date, start_of_day, to_local};
 use crate::config::Settings;
-use crate::reports::{self, Report, ReportInput, ReportKind, chart, render, xlsx};
+use crate::reports::{self, Report, ReportInput, ReportKind, chart, docx, render, xlsx};
 use crate::scheduler::CronSchedule;
 use crate::storage::{Attachment, Store};
 use anyhow::Context as _;
@@ -18,6 +18,8 @@ pub enum Format {
     Json,
     Xlsx,
     Png,
+    /// The 通报 as a Word document (党政机关公文格式).
+    Docx,
 }
 
 /// Builds the report of `kind` for `from..=to` from what is stored.
@@ -98,11 +100,12 @@ pub async fn issue_report(
     Ok(issued)
 }
 
-/// Renders a report in one format.
+/// Renders a report in one format; the calendar counts the 整改期限 of the .docx.
 pub fn render_bytes(
     report: &Report,
     format: Format,
     settings: &Settings,
+    calendar: &Calendar,
 ) -> anyhow::Result<Vec<u8>> {
     Ok(match format {
         Format::Text => render::text(report).into_bytes(),
@@ -110,17 +113,39 @@ pub fn render_bytes(
         Format::Json => serde_json::to_vec_pretty(report)?,
         Format::Xlsx => xlsx::workbook(report).context("while writing the XLSX")?,
         Format::Png => chart::png(report, &settings.reports.font)?,
+        Format::Docx => docx_bytes(report, settings, calendar)?,
     })
 }
 
-/// The spreadsheet and chart of a report as attachments.
-pub fn attachments(report: &Report, settings: &Settings) -> anyhow::Result<Vec<Attachment>> {
+/// The 通报 as .docx bytes, issued by `[office]`.
+pub fn docx_bytes(
+    report: &Report,
+    settings: &Settings,
+    calendar: &Calendar,
+) -> anyhow::Result<Vec<u8>> {
+    let issue = docx::Issue::new(report, &settings.office, calendar);
+    docx::document(report, &issue).context("while writing the .docx")
+}
+
+/// The 通报 (.docx), spreadsheet and chart of a report as attachments.
+pub fn attachments(
+    report: &Report,
+    settings: &Settings,
+    calendar: &Calendar,
+) -> anyhow::Result<Vec<Attachment>> {
     let stem = format!("xunjian-{}-{}-{}", report.kind, report.from, report.to);
-    let mut files = vec![Attachment {
-        name: format!("{stem}.xlsx"),
-        kind: "document".into(),
-        data: xlsx::workbook(report).context("while writing the XLSX")?,
-    }];
+    let mut files = vec![
+        Attachment {
+            name: format!("{stem}.docx"),
+            kind: "document".into(),
+            data: docx_bytes(report, settings, calendar)?,
+        },
+        Attachment {
+            name: format!("{stem}.xlsx"),
+            kind: "document".into(),
+            data: xlsx::workbook(report).context("while writing the XLSX")?,
+        },
+    ];
     match chart::png(report, &settings.reports.font) {
         Ok(png) => files.push(Attachment {
             name: format!("{stem}.png"),
@@ -132,42 +157,54 @@ pub fn attachments(report: &Report, settings: &Settings) -> anyhow::Result<Vec<A
     Ok(files)
 }
 
-/// Queues a report: text + XLSX + chart to the contacts chat, text to the robots,
-/// the console when nothing is configured.
+/// Queues a report: text + .docx + XLSX + chart to the contacts chat, text
+/// (and the documents, for WeCom) to the robots, the console when nothing is configured.
 pub async fn queue_report(
     store: &Store,
     settings: &Settings,
+    calendar: &Calendar,
     report: &Report,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    queue_report_finishing(store, settings, calendar, report, None, now).await
+}
+
+/// [`queue_report`], marking `job` finished in the same transaction.
+async fn queue_report_finishing(
+    store: &Store,
+    settings: &Settings,
+    calendar: &Calendar,
+    report: &Report,
+    job: Option<(&str, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     let text = render::text(report);
-    let files = attachments(report, settings)?;
-    let mut queued = false;
+    let files = attachments(report, settings, calendar)?;
+    let mut batch: Vec<(Message, Vec<Attachment>)> = Vec::new();
     if let (Some(_), Some(chat)) = (&settings.telegram.token, settings.telegram.contacts_chat) {
-        let message = Message::plain("telegram", &chat.to_string(), &text);
-        store.enqueue_with_files(&message, &files, now).await?;
-        queued = true;
+        batch.push((
+            Message::plain("telegram", &chat.to_string(), &text),
+            files.clone(),
+        ));
     }
     for (name, robot) in &settings.robots {
         let message = Message::plain(&format!("robot:{name}"), "-", &text);
-        if robot.kind == "wecom" {
-            // WeCom robots can carry the spreadsheet too.
-            let documents: Vec<Attachment> = files
+        // WeCom robots can carry the documents (.docx and XLSX) too.
+        let documents: Vec<Attachment> = if robot.kind == "wecom" {
+            files
                 .iter()
                 .filter(|f| f.kind == "document")
                 .cloned()
-                .collect();
-            store.enqueue_with_files(&message, &documents, now).await?;
+                .collect()
         } else {
-            store.enqueue(&message, now).await?;
-        }
-        queued = true;
+            Vec::new()
+        };
+        batch.push((message, documents));
     }
-    if !queued {
-        store
-            .enqueue(&Message::plain("console", "-", &text), now)
-            .await?;
+    if batch.is_empty() {
+        batch.push((Message::plain("console", "-", &text), Vec::new()));
     }
+    store.enqueue_all(&batch, job, now).await?;
     Ok(())
 }
 
@@ -273,11 +310,12 @@ async fn run_claimed_report(
     if !problems.is_empty() {
         tracing::error!(kind = kind.id(), problems = %problems.join("；"), "the report does not add up");
     }
-    queue_report(store, settings, &report, now).await?;
+    // Issuing is idempotent per report, so it goes first: a crash before the
+    // report is queued runs the job again without sending the notices twice.
     if matches!(kind, ReportKind::Monthly | ReportKind::Quarterly) {
         issue_report(store, settings, calendar, &report, "schedule", now).await?;
     }
-    store.finish_job(&job, due, now).await?;
+    queue_report_finishing(store, settings, calendar, &report, Some((&job, due)), now).await?;
     tracing::info!(kind = kind.id(), due = %to_local(due), "scheduled report queued");
     Ok(true)
 }

@@ -14,7 +14,7 @@ use crate::config::Settings;
 use crate::registry::Register;
 use crate::reports::{Rectification, RectificationState, Report};
 use crate::rules::{CheckResult, Rule, Severity, Verdict};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -49,7 +49,10 @@ impl ItemState {
     }
 
     pub fn label(self) -> &'static str {
-        self.as_report().label()
+        match self {
+            ItemState::Open => "待整改",
+            other => other.as_report().label(),
+        }
     }
 
     pub fn as_report(self) -> RectificationState {
@@ -104,21 +107,10 @@ pub fn report_key(report: &Report) -> String {
     format!("{}:{}:{}", report.kind, report.from, report.to)
 }
 
-/// `workdays` statutory workdays after `from` (holiday calendar).
+/// `workdays` statutory workdays after `from` (holiday calendar): the same
+/// 整改期限 the .docx 通报 prints.
 pub fn deadline(calendar: &Calendar, from: NaiveDate, workdays: u32) -> NaiveDate {
-    let mut day = from;
-    let mut left = workdays;
-    // A year of days off at most; the calendar never has that many.
-    for _ in 0..366 {
-        if left == 0 {
-            break;
-        }
-        day += Duration::days(1);
-        if calendar.is_workday(day) {
-            left -= 1;
-        }
-    }
-    day
+    calendar.add_workdays(from, workdays)
 }
 
 /// Rules whose findings are problems to rectify (failures).

@@ -148,6 +148,20 @@ impl Calendar {
         }
     }
 
+    /// The `workdays`-th statutory workday after `date` (a deadline such as
+    /// the 整改期限: "7 workdays" from a Friday skips the weekend and holidays).
+    pub fn add_workdays(&self, date: NaiveDate, workdays: u32) -> NaiveDate {
+        let mut day = date;
+        let mut left = workdays;
+        while left > 0 {
+            day = day.succ_opt().unwrap_or(day);
+            if self.is_workday(day) {
+                left -= 1;
+            }
+        }
+        day
+    }
+
     /// The holiday a date belongs to, if it is an exception.
     pub fn holiday_name(&self, date: NaiveDate) -> Option<&str> {
         self.exceptions.get(&date).map(|(_, name)| name.as_str())

@@ -125,3 +125,37 @@ fn an_override_directory_adds_a_newly_announced_year() {
         "{err}"
     );
 }
+
+#[test]
+fn deadlines_count_statutory_workdays_only() {
+    let c = Calendar::builtin();
+    let cases = [
+        (
+            "2026-11-23",
+            7,
+            "2026-12-02",
+            "a Monday: the weekend in between is skipped",
+        ),
+        (
+            "2026-11-20",
+            1,
+            "2026-11-23",
+            "a Friday: the next workday is Monday",
+        ),
+        (
+            "2026-09-30",
+            1,
+            "2026-10-08",
+            "National Day 2026 is skipped",
+        ),
+        ("2026-09-30", 3, "2026-10-10", "the make-up Saturday counts"),
+        ("2026-11-23", 0, "2026-11-23", "no workdays: the same day"),
+    ];
+    for (from, n, expected, why) in cases {
+        assert_eq!(
+            c.add_workdays(d(from), n),
+            d(expected),
+            "{from} + {n}: {why}"
+        );
+    }
+}

@@ -416,7 +416,7 @@ fn split_chars(text: &str, max_chars: usize) -> Vec<String> {
     parts
 }
 
-/// /report KIND [PERIOD]: the report goes to the caller's chat as text, XLSX and chart.
+/// /report KIND [PERIOD]: the report goes to the caller's chat as text, .docx, XLSX and chart.
 async fn report(req: &Request<'_>) -> anyhow::Result<String> {
     let Request {
         ctx,
@@ -439,7 +439,7 @@ async fn report(req: &Request<'_>) -> anyhow::Result<String> {
     };
     let calendar = crate::inspection::load_calendar(&ctx.settings)?;
     let report = crate::publish::load_report(&ctx.store, &calendar, kind, from, to, now).await?;
-    let files = crate::publish::attachments(&report, &ctx.settings)?;
+    let files = crate::publish::attachments(&report, &ctx.settings, &calendar)?;
     let message = crate::alerts::compose::Message::plain(
         "telegram",
         &caller.user_id.to_string(),
@@ -447,7 +447,7 @@ async fn report(req: &Request<'_>) -> anyhow::Result<String> {
     );
     ctx.store.enqueue_with_files(&message, &files, now).await?;
     Ok(format!(
-        "已生成《{}》，正文、表格与图表随后发送。",
+        "已生成《{}》，正文、通报文档（.docx）、表格与图表随后发送。",
         report.title
     ))
 }

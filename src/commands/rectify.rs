@@ -116,7 +116,7 @@ pub async fn issue(req: &Request<'_>) -> anyhow::Result<String> {
             report.title
         ));
     }
-    crate::publish::queue_report(&ctx.store, &ctx.settings, &report, req.now).await?;
+    crate::publish::queue_report(&ctx.store, &ctx.settings, &calendar, &report, req.now).await?;
     Ok(format!(
         "已下发《{}》，整改通知已发往各相关单位。",
         report.title

@@ -9,9 +9,9 @@ mod sections;
 pub use redact::{REDACTED, Redactor, loggable_url};
 
 pub use sections::{
-    AlertSettings, CalendarSettings, CommandSettings, DatabaseSettings, InspectionSettings,
-    OfficeSettings, PollSettings, ProxySettings, ReportSettings, RobotSettings, RuleSettings,
-    ServerSettings, TelegramSettings,
+    AlertSettings, CalendarSettings, CommandSettings, DEADLINE_PLACEHOLDER, DatabaseSettings,
+    InspectionSettings, OfficeSettings, PollSettings, ProxySettings, ReportSettings, RobotSettings,
+    RuleSettings, ServerSettings, TelegramSettings,
 };
 
 use crate::registry::Platform;
@@ -169,12 +169,6 @@ impl Settings {
             path: origin.to_string(),
             message,
         };
-        if !(1..=60).contains(&self.office.rectification_days) {
-            return Err(invalid(format!(
-                "office.rectification_days: expected 1..=60 workdays, got {}",
-                self.office.rectification_days
-            )));
-        }
         let db = &self.database.url;
         if !(db.starts_with("sqlite:")
             || db.starts_with("postgres://")
@@ -288,6 +282,7 @@ impl Settings {
                 return Err(invalid(format!("{key}: expected HH:MM, got \"{value}\"")));
             }
         }
+        self.office.check().map_err(invalid)?;
         if self.poll.max_concurrency == 0 {
             return Err(invalid(
                 "poll.max_concurrency: must be at least 1".to_string(),
@@ -304,3 +299,6 @@ impl Settings {
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[cfg(test)]
+mod tests;

@@ -32,22 +32,6 @@ impl Default for ReportSettings {
     }
 }
 
-/// The issuing office and its 整改 (rectification) terms.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OfficeSettings {
-    /// Workdays a unit has to rectify after a 通报 is issued (holiday calendar).
-    pub rectification_days: u32,
-}
-
-impl Default for OfficeSettings {
-    fn default() -> Self {
-        OfficeSettings {
-            rectification_days: 7,
-        }
-    }
-}
-
 /// The alert lifecycle.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -383,5 +367,84 @@ impl PollSettings {
             .get(platform.id())
             .copied()
             .unwrap_or(self.interval_minutes)
+    }
+}
+
+/// The issuing office of the 通报 (.docx): 发文机关, 主送, 整改要求.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OfficeSettings {
+    /// 发文机关: the issuing office line and the signature.
+    pub name: String,
+    /// 主送机关: the addressees line, ending with "："。
+    pub addressees: String,
+    /// The jurisdiction the 通报 speaks of, as in "全区政务新媒体".
+    pub jurisdiction: String,
+    /// 整改期限: this many statutory workdays after the date of the 通报.
+    pub rectification_days: u32,
+    /// The 整改要求 paragraphs; `{deadline}` becomes the 整改期限 date.
+    pub requirements: Vec<String>,
+}
+
+/// The placeholder in `office.requirements` for the 整改期限 date.
+pub const DEADLINE_PLACEHOLDER: &str = "{deadline}";
+
+impl Default for OfficeSettings {
+    fn default() -> Self {
+        OfficeSettings {
+            name: "区人民政府办公室".to_string(),
+            addressees: "各镇人民政府、街道办事处，区政府有关部门：".to_string(),
+            jurisdiction: "全区".to_string(),
+            rectification_days: 7,
+            requirements: vec![
+                "各单位要按照“谁开设、谁主管，谁主办、谁负责”的原则，落实政务新媒体日常管理责任，明确专人负责信息发布和运维，确保每周至少更新一次，及时发布与公众密切相关的政策信息、服务信息，提高原创内容比例。".to_string(),
+                "对本次通报的问题账号，相关单位要逐项对照附件1认真整改，务必于{deadline}前整改完成，并将整改情况报送区政府办公室。对无力维护、长期不更新的账号，要及时按程序关停整合并办理注销备案。".to_string(),
+                "区政府办公室将持续开展政务新媒体检查，对问题集中、情况反复和限期整改不到位的单位予以通报批评，并在年终考核中予以扣分。".to_string(),
+            ],
+        }
+    }
+}
+
+impl OfficeSettings {
+    /// Problems with the settings, each naming its key.
+    pub fn check(&self) -> Result<(), String> {
+        for (key, value) in [
+            ("office.name", &self.name),
+            ("office.addressees", &self.addressees),
+            ("office.jurisdiction", &self.jurisdiction),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("{key}: 不能为空 (must not be empty)"));
+            }
+            if value.contains('\n') {
+                return Err(format!("{key}: 须为一行 (must be one line)"));
+            }
+        }
+        if !(1..=60).contains(&self.rectification_days) {
+            return Err(format!(
+                "office.rectification_days: 应为 1 至 60 个工作日 (expected 1..=60 workdays), got {}",
+                self.rectification_days
+            ));
+        }
+        if self.requirements.is_empty() {
+            return Err(
+                "office.requirements: 至少需要一段整改要求 (needs at least one paragraph)"
+                    .to_string(),
+            );
+        }
+        for (i, text) in self.requirements.iter().enumerate() {
+            if text.trim().is_empty() {
+                return Err(format!(
+                    "office.requirements[{i}]: 不能为空 (must not be empty)"
+                ));
+            }
+            let rest = text.replace(DEADLINE_PLACEHOLDER, "");
+            if rest.contains('{') || rest.contains('}') {
+                return Err(format!(
+                    "office.requirements[{i}]: 只支持占位符 {DEADLINE_PLACEHOLDER} (only {DEADLINE_PLACEHOLDER} may appear in braces)"
+                ));
+            }
+        }
+        Ok(())
     }
 }

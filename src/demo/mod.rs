@@ -234,10 +234,10 @@ pub async fn run() -> anyhow::Result<PathBuf> {
     let xlsx = dir.join("report.xlsx");
     std::fs::write(
         &xlsx,
-        publish::render_bytes(&report, Format::Xlsx, &settings)?,
+        publish::render_bytes(&report, Format::Xlsx, &settings, &inspector.calendar)?,
     )?;
     println!("通报表格已写入 {}", xlsx.display());
-    match publish::render_bytes(&report, Format::Png, &settings) {
+    match publish::render_bytes(&report, Format::Png, &settings, &inspector.calendar) {
         Ok(png) => {
             let path = dir.join("report.png");
             std::fs::write(&path, png)?;
@@ -245,6 +245,12 @@ pub async fn run() -> anyhow::Result<PathBuf> {
         }
         Err(err) => println!("未生成图表：{err:#}"),
     }
+    let docx = dir.join("report.docx");
+    std::fs::write(
+        &docx,
+        publish::render_bytes(&report, Format::Docx, &settings, &inspector.calendar)?,
+    )?;
+    println!("通报文档（Word）已写入 {}", docx.display());
     std::fs::write(
         dir.join("report.md"),
         crate::reports::render::markdown(&report),

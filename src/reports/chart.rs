@@ -135,6 +135,17 @@ fn draw_shares(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::erro
         .y_label_formatter(&|v| format!("{v:.0}%"))
         .label_style(("cjk", 14))
         .draw()?;
+    if !report.is_assessable {
+        chart.draw_series(std::iter::once(Text::new(
+            "本期无巡检记录，无法评定",
+            (SegmentValue::CenterOf(n / 2), 55.0),
+            ("cjk", 20)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Center)),
+        )))?;
+        return Ok(());
+    }
     chart.draw_series(platforms.iter().enumerate().map(|(i, (_, value, _))| {
         let mut bar = Rectangle::new(
             [
@@ -230,11 +241,15 @@ fn draw_trend(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::error
         .axis_desc_style(("cjk", 14))
         .draw()?;
     if report.trend.is_empty() {
-        chart.draw_series(std::iter::once(Text::new(
+        let (width, height) = area.dim_in_pixel();
+        area.draw(&Text::new(
             "本期无巡检记录",
-            (SegmentValue::CenterOf(0), top / 2),
-            ("cjk", 20).into_font().color(&BLACK),
-        )))?;
+            (width as i32 / 2, height as i32 / 2),
+            ("cjk", 20)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Center)),
+        ))?;
         return Ok(());
     }
     chart.draw_series(counts.iter().enumerate().map(|(i, count)| {

@@ -6,6 +6,7 @@
 //! state, so a report for a past period can be produced again identically.
 
 pub mod chart;
+pub mod docx;
 mod glyphs;
 mod period;
 pub mod reconcile;
@@ -142,6 +143,10 @@ pub struct UnitRow {
     pub posts: u64,
     pub weekly_misses: u64,
     pub deduction: f64,
+    /// The unit's contacts as the annexes name them ("王芳 0539-8196766、李强");
+    /// empty when the register has none (itself a finding).
+    #[serde(default)]
+    pub contact: String,
 }
 
 /// Whether a problem of the previous report was fixed, on evidence only.
@@ -598,6 +603,7 @@ fn unit_rows(input: &ReportInput<'_>, mondays: &[NaiveDate]) -> Vec<UnitRow> {
             posts,
             weekly_misses: misses,
             deduction: round(misses as f64 * DEDUCTION_PER_MISS, 2),
+            contact: contact_line(&unit.contacts),
         });
     }
     // Seed 001 sorts by the number of posts, most first.
@@ -608,6 +614,20 @@ fn unit_rows(input: &ReportInput<'_>, mondays: &[NaiveDate]) -> Vec<UnitRow> {
             .then(a.id.cmp(&b.id))
     });
     rows
+}
+
+/// "王芳 0539-8196766、李强": each contact's name and phone.
+fn contact_line(contacts: &[crate::registry::Contact]) -> String {
+    contacts
+        .iter()
+        .map(
+            |c| match c.phone.as_deref().filter(|p| !p.trim().is_empty()) {
+                Some(phone) => format!("{} {phone}", c.name),
+                None => c.name.clone(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("、")
 }
 
 /// The previous report's failures, each judged on the period's inspections:

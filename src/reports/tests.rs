@@ -3,17 +3,17 @@
 use super::*;
 use crate::registry::{Account, Source, Unit};
 
-fn at(text: &str) -> DateTime<Utc> {
+pub(super) fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .expect("time")
         .with_timezone(&Utc)
 }
 
-fn d(text: &str) -> NaiveDate {
+pub(super) fn d(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
 }
 
-fn account(id: &str, unit: &str, platform: Platform) -> Account {
+pub(super) fn account(id: &str, unit: &str, platform: Platform) -> Account {
     Account {
         id: id.into(),
         unit: unit.into(),
@@ -30,7 +30,7 @@ fn account(id: &str, unit: &str, platform: Platform) -> Account {
     }
 }
 
-fn unit(id: &str, name: &str, kind: UnitKind) -> Unit {
+pub(super) fn unit(id: &str, name: &str, kind: UnitKind) -> Unit {
     Unit {
         id: id.into(),
         name: name.into(),
@@ -39,7 +39,7 @@ fn unit(id: &str, name: &str, kind: UnitKind) -> Unit {
     }
 }
 
-fn row(a: &Account, verdict: Verdict, rules: &[Rule]) -> SnapshotRow {
+pub(super) fn row(a: &Account, verdict: Verdict, rules: &[Rule]) -> SnapshotRow {
     SnapshotRow {
         account: a.id.clone(),
         unit: a.unit.clone(),

@@ -400,27 +400,41 @@ impl Store {
         files: &[Attachment],
         now: DateTime<Utc>,
     ) -> Result<()> {
+        self.enqueue_all(&[(message.clone(), files.to_vec())], None, now)
+            .await
+    }
+
+    /// Queues several messages with their files and, when given, marks a
+    /// scheduled job finished — all in one transaction, so a crash queues a
+    /// report's messages either all (and the job is done) or none (and the
+    /// job runs again).
+    pub async fn enqueue_all(
+        &self,
+        batch: &[(Message, Vec<Attachment>)],
+        finished_job: Option<(&str, DateTime<Utc>)>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let at = to_secs(now);
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-            )
-            .bind(&message.channel)
-            .bind(&message.recipient)
-            .bind(&message.body)
-            .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
-            .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
-            for (position, file) in files.iter().enumerate() {
-                sqlx::query("INSERT INTO outbox_files (outbox_id, position, name, kind, data) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
-                    .bind(position as i64)
-                    .bind(&file.name)
-                    .bind(&file.kind)
-                    .bind(&file.data)
+            for (message, files) in batch {
+                let id = super::insert_outbox!(tx, message, at);
+                for (position, file) in files.iter().enumerate() {
+                    sqlx::query("INSERT INTO outbox_files (outbox_id, position, name, kind, data) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(id)
+                        .bind(position as i64)
+                        .bind(&file.name)
+                        .bind(&file.kind)
+                        .bind(&file.data)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            if let Some((job, due_at)) = finished_job {
+                sqlx::query("UPDATE job_runs SET finished_at = $3 WHERE job = $1 AND due_at = $2")
+                    .bind(job)
+                    .bind(to_secs(due_at))
+                    .bind(at)
                     .execute(&mut *tx)
                     .await?;
             }

@@ -64,6 +64,27 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Inserts one outbox message inside the transaction `$tx` (either backend);
+/// evaluates to its id.
+macro_rules! insert_outbox {
+    ($tx:expr, $message:expr, $at:expr) => {{
+        let message: &$crate::alerts::compose::Message = $message;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(&message.channel)
+        .bind(&message.recipient)
+        .bind(&message.body)
+        .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
+        .bind($at)
+        .fetch_one(&mut *$tx)
+        .await?;
+        id
+    }};
+}
+pub(crate) use insert_outbox;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 

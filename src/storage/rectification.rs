@@ -47,9 +47,6 @@ const SELECT_REPORT_ITEMS: &str = concat!(
 
 const INSERT_EVENT: &str = "INSERT INTO rectification_events (item_id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)";
 
-const INSERT_OUTBOX: &str = "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
-     VALUES ($1, $2, $3, $4, $5, $5)";
-
 fn date(text: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| StorageError::Corrupt(format!("rectification date \"{text}\"")))
@@ -143,14 +140,7 @@ impl Store {
                     .await?;
             }
             for message in notices {
-                sqlx::query(INSERT_OUTBOX)
-                    .bind(&message.channel)
-                    .bind(&message.recipient)
-                    .bind(&message.body)
-                    .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+                super::insert_outbox!(tx, message, at);
             }
             tx.commit().await?;
         });
@@ -272,14 +262,7 @@ impl Store {
             }
             if changed > 0 {
                 for message in messages {
-                    sqlx::query(INSERT_OUTBOX)
-                        .bind(&message.channel)
-                        .bind(&message.recipient)
-                        .bind(&message.body)
-                        .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
+                    super::insert_outbox!(tx, message, at);
                 }
             }
             tx.commit().await?;

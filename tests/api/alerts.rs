@@ -431,6 +431,19 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
         assert_eq!(delivered.retried, 0, "{delivered:?}");
         let methods: Vec<String> = telegram.calls().into_iter().map(|c| c.method).collect();
         assert!(methods.contains(&"senddocument".to_string()), "{methods:?}");
+        // The 通报 as a Word document goes beside the spreadsheet.
+        let documents: Vec<String> = telegram
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "senddocument")
+            .map(|c| String::from_utf8_lossy(&c.body).into_owned())
+            .collect();
+        for ext in [".docx\"", ".xlsx\""] {
+            assert!(
+                documents.iter().any(|d| d.contains(ext)),
+                "no {ext} document sent"
+            );
+        }
         assert!(
             methods.contains(&"sendphoto".to_string())
                 || !std::path::Path::new(xunjian::reports::chart::DEFAULT_FONT).exists()

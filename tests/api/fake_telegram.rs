@@ -13,11 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// One recorded call: the method and its JSON parameters.
+/// One recorded call: the method, its JSON parameters and the raw body
+/// (uploads are multipart, with the file names in it).
 #[derive(Clone, Debug)]
 pub struct Call {
     pub method: String,
     pub params: Value,
+    pub body: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -184,6 +186,7 @@ impl FakeTelegram {
             state.calls.push(Call {
                 method: method.clone(),
                 params: params.clone(),
+                body: body.to_vec(),
             });
             if state.is_garbled {
                 return Response::builder()

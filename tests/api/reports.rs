@@ -103,7 +103,12 @@ async fn scheduled_reports_run_when_due_catch_up_after_downtime_and_never_twice(
         .expect("run");
         assert!(again.is_empty(), "never twice: {again:?}");
         let console = app.store.outbox("console").await.expect("outbox");
-        assert_eq!(console.len(), 3);
+        let (reports, notices) = reports_and_notices(&console);
+        assert_eq!(reports, 3, "{console:#?}");
+        assert!(
+            notices > 0,
+            "the monthly and quarterly reports are issued: {console:#?}"
+        );
         assert!(
             console
                 .iter()
@@ -122,6 +127,27 @@ async fn scheduled_reports_run_when_due_catch_up_after_downtime_and_never_twice(
         );
         db.finish().await;
     }
+}
+
+/// (reports, 整改通知) among queued messages; each unit gets one notice per
+/// issued report, never two.
+fn reports_and_notices(queued: &[(String, String, bool)]) -> (usize, usize) {
+    let reports = queued
+        .iter()
+        .filter(|(_, body, _)| body.starts_with("政务新媒体"))
+        .count();
+    let notices: Vec<&str> = queued
+        .iter()
+        .filter(|(_, body, _)| body.starts_with("【整改通知】"))
+        .map(|(_, body, _)| body.as_str())
+        .collect();
+    let distinct: std::collections::BTreeSet<&str> = notices.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        notices.len(),
+        "a notice sent twice: {notices:#?}"
+    );
+    (reports, notices.len())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,7 +171,22 @@ async fn two_daemons_on_one_postgres_database_send_each_report_once() {
     );
     let total = one.expect("first").len() + two.expect("second").len();
     assert_eq!(total, 3, "each due report exactly once across both daemons");
-    assert_eq!(app.store.outbox("console").await.expect("outbox").len(), 3);
+    let console = app.store.outbox("console").await.expect("outbox");
+    let (reports, notices) = reports_and_notices(&console);
+    assert_eq!(reports, 3, "{console:#?}");
+    assert!(notices > 0);
+    let items = app
+        .store
+        .rectification_items(None, false)
+        .await
+        .expect("items");
+    let keys: std::collections::BTreeSet<&str> =
+        items.iter().map(|i| i.report_key.as_str()).collect();
+    assert_eq!(
+        keys.len(),
+        2,
+        "the monthly and the quarterly report, once each"
+    );
     second.close().await;
     db.finish().await;
 }
@@ -211,9 +252,14 @@ fn the_report_command_writes_every_format() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(std::fs::read(&xlsx).expect("xlsx").starts_with(b"PK"));
-    let refused = run(&["report", "--kind", "monthly", "--format", "png"]);
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("此格式须写入文件，请加 --out 文件名"));
+    for format in ["png", "docx"] {
+        let refused = run(&["report", "--kind", "monthly", "--format", format]);
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr)
+                .contains("此格式须写入文件，请加 --out 文件名")
+        );
+    }
     let bad = run(&["report", "--kind", "monthly", "--period", "2026-13"]);
     assert!(
         String::from_utf8_lossy(&bad.stderr)
@@ -272,6 +318,7 @@ fn formats_agree(run: &dyn Fn(&[&str]) -> std::process::Output, args: &[&str]) {
     let path_text = path.to_str().unwrap_or("");
     all.extend_from_slice(&["--format", "xlsx", "--out", path_text]);
     assert!(run(&all).status.success());
+    docx_agrees(run, args, &report);
     let mut book: Xlsx<_> = calamine::open_workbook(&path).expect("xlsx");
     let summary = book.worksheet_range("汇总").expect("summary");
     let cell = |row: u32| match summary.get_value((row, 1)) {
@@ -345,7 +392,7 @@ fn the_demo_runs_the_whole_pipeline_offline() {
         .lines()
         .filter_map(|l| l.split("已写入 ").nth(1))
         .collect();
-    assert_eq!(written.len(), 3, "{stdout}");
+    assert_eq!(written.len(), 4, "{stdout}");
     for path in &written {
         assert!(std::path::Path::new(path).exists(), "{path}");
     }
@@ -379,4 +426,47 @@ fn the_demo_runs_the_whole_pipeline_offline() {
             .expect("run")
     };
     formats_agree(&run, &["--kind", "monthly", "--period", &month]);
+}
+
+/// `--format docx` writes the 通报 with the report's title and numbers.
+fn docx_agrees(
+    run: &dyn Fn(&[&str]) -> std::process::Output,
+    args: &[&str],
+    report: &xunjian::reports::Report,
+) {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("r.docx");
+    let mut all = vec!["report"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "docx", "--out", path.to_str().unwrap_or("")]);
+    let out = run(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&path).expect("docx");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .expect("document.xml")
+        .read_to_string(&mut xml)
+        .expect("utf-8");
+    let text = regex::Regex::new("<[^>]+>")
+        .expect("regex")
+        .replace_all(&xml, "");
+    let mut expected = vec![
+        xunjian::reports::docx::content::title(report, "全区"),
+        format!("共发布信息{}条", report.posts),
+    ];
+    if report.is_assessable {
+        expected.push(xunjian::reports::render::verdict_sentence(&report.summary));
+        expected.push(xunjian::reports::render::incidents_sentence(report));
+    } else {
+        expected.push("本期无巡检记录，无法评定".to_string());
+    }
+    for e in expected {
+        assert!(text.contains(&e), "{args:?}: {e} not in the .docx:\n{text}");
+    }
 }

@@ -1,0 +1,66 @@
+//! `[office]` settings: defaults, and each mistake named by its key.
+
+use super::*;
+
+fn check(text: &str) -> Result<Settings, String> {
+    let settings = Settings::parse("xunjian.toml", text).map_err(|e| e.to_string())?;
+    settings
+        .validate("xunjian.toml")
+        .map_err(|e| e.to_string())?;
+    Ok(settings)
+}
+
+#[test]
+fn the_office_defaults_issue_a_usable_tongbao() {
+    let settings = check("").expect("defaults are valid");
+    let office = &settings.office;
+    assert_eq!(office.jurisdiction, "全区");
+    assert_eq!(office.rectification_days, 7);
+    assert!(office.addressees.ends_with('：'));
+    assert!(
+        office
+            .requirements
+            .iter()
+            .any(|p| p.contains(DEADLINE_PLACEHOLDER))
+    );
+}
+
+#[test]
+fn office_settings_are_read_and_mistakes_name_the_key() {
+    let settings = check(
+        "[office]\nname = \"临沂市兰山区人民政府办公室\"\nrectification_days = 10\nrequirements = [\"请于{deadline}前整改。\"]\n",
+    )
+    .expect("valid");
+    assert_eq!(settings.office.name, "临沂市兰山区人民政府办公室");
+    assert_eq!(settings.office.rectification_days, 10);
+    let cases = [
+        ("[office]\nname = \" \"", "office.name: 不能为空"),
+        ("[office]\naddressees = \"\"", "office.addressees: 不能为空"),
+        (
+            "[office]\njurisdiction = \"全\\n区\"",
+            "office.jurisdiction: 须为一行",
+        ),
+        (
+            "[office]\nrectification_days = 0",
+            "office.rectification_days: 应为 1 至 60 个工作日",
+        ),
+        (
+            "[office]\nrequirements = []",
+            "office.requirements: 至少需要一段整改要求",
+        ),
+        (
+            "[office]\nrequirements = [\"a\", \"\"]",
+            "office.requirements[1]: 不能为空",
+        ),
+        (
+            "[office]\nrequirements = [\"于{date}前\"]",
+            "office.requirements[0]: 只支持占位符 {deadline}",
+        ),
+        ("[office]\nseal = \"x\"", "unknown field `seal`"),
+    ];
+    for (text, expected) in cases {
+        let err = check(text).expect_err(text);
+        assert!(err.contains(expected), "{text}: {err}");
+        assert!(err.starts_with("xunjian.toml"), "{err}");
+    }
+}

@@ -1,0 +1,165 @@
+//! The annexes (附件) of the 通报: 问题账号清单, 各单位更新情况 (镇街/部门 as
+//! seed 001) and 上期通报整改情况. Pure.
+
+use super::Issue;
+use super::content::{AnnexPart, Block, Table, date_cn};
+use crate::registry::UnitKind;
+use crate::reports::{DEDUCTION_PER_MISS, Named, Report, UnitRow, units_of_kind};
+
+/// The three annexes, numbered from 1.
+pub fn annexes(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
+    vec![
+        Block::Annex {
+            number: 1,
+            title: "问题账号清单".to_string(),
+            parts: problem_list(report, issue),
+        },
+        Block::Annex {
+            number: 2,
+            title: "各单位更新情况".to_string(),
+            parts: unit_tables(report),
+        },
+        Block::Annex {
+            number: 3,
+            title: "上期通报整改情况".to_string(),
+            parts: rectification_table(report),
+        },
+    ]
+}
+
+/// The unit's contacts from the scoring rows, a name or phone a line;
+/// "未登记联系人" when none.
+fn contact_of(report: &Report, unit: &str) -> String {
+    report
+        .units
+        .iter()
+        .find(|u| u.name == unit || u.id == unit)
+        .map(|u| u.contact.replace(['、', ' '], "\n"))
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "未登记联系人".to_string())
+}
+
+/// Every account with a problem once: the failing (by gravest problem), then
+/// repost and filing findings; an account in several lists has its problems joined.
+fn problem_list(report: &Report, issue: &Issue<'_>) -> Vec<AnnexPart> {
+    if !report.is_assessable {
+        return vec![AnnexPart::Note("本期无巡检记录，无法评定。".to_string())];
+    }
+    let mut accounts: Vec<(&Named, Vec<String>)> = Vec::new();
+    let all = report
+        .failing
+        .iter()
+        .flat_map(|g| g.accounts.iter())
+        .chain(&report.reposts)
+        .chain(&report.filing);
+    for named in all {
+        match accounts
+            .iter_mut()
+            .find(|(a, _)| a.account == named.account)
+        {
+            Some((_, labels)) => {
+                for label in &named.labels {
+                    if !labels.contains(label) {
+                        labels.push(label.clone());
+                    }
+                }
+            }
+            None => accounts.push((named, named.labels.clone())),
+        }
+    }
+    if accounts.is_empty() {
+        return vec![AnnexPart::Note("本期未发现问题账号。".to_string())];
+    }
+    let deadline = date_cn(issue.deadline);
+    let rows = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, (a, labels))| {
+            vec![
+                (i + 1).to_string(),
+                a.unit.clone(),
+                a.name.clone(),
+                a.platform.clone(),
+                labels.join("、"),
+                contact_of(report, &a.unit),
+                deadline.clone(),
+            ]
+        })
+        .collect();
+    vec![AnnexPart::Table(Table {
+        header: ["序号", "单位", "账号", "平台", "问题", "联系人", "整改期限"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        widths: vec![620, 1400, 1300, 1050, 1400, 1400, 1650],
+    })]
+}
+
+/// Seed 001: one table of 镇街 and one of 部门, sorted as the report sorts them.
+fn unit_tables(report: &Report) -> Vec<AnnexPart> {
+    let mut parts = vec![AnnexPart::Note(format!(
+        "本期可考核周数{}周（每周至少更新一次，不含节假日），每周更新未达标一次扣{}分。",
+        report.assessable_weeks, DEDUCTION_PER_MISS
+    ))];
+    for (kind, title) in [
+        (UnitKind::Town, "（一）镇街（园区）"),
+        (UnitKind::Department, "（二）部门（单位）"),
+    ] {
+        let units = units_of_kind(report, kind);
+        parts.push(AnnexPart::Heading(title.to_string()));
+        if units.is_empty() {
+            parts.push(AnnexPart::Note("无。".to_string()));
+            continue;
+        }
+        parts.push(AnnexPart::Table(Table {
+            header: ["序号", "单位", "发布", "每周更新未达标次数", "扣分"]
+                .map(String::from)
+                .to_vec(),
+            rows: units
+                .iter()
+                .enumerate()
+                .map(|(i, u)| unit_row(i, u))
+                .collect(),
+            widths: vec![6, 30, 10, 18, 10],
+        }));
+    }
+    parts
+}
+
+fn unit_row(i: usize, u: &UnitRow) -> Vec<String> {
+    vec![
+        (i + 1).to_string(),
+        u.name.clone(),
+        u.posts.to_string(),
+        u.weekly_misses.to_string(),
+        format!("{:.1}", u.deduction),
+    ]
+}
+
+fn rectification_table(report: &Report) -> Vec<AnnexPart> {
+    if report.rectification.is_empty() {
+        return vec![AnnexPart::Note("上期通报无需整改的问题。".to_string())];
+    }
+    let rows = report
+        .rectification
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            vec![
+                (i + 1).to_string(),
+                r.unit.clone(),
+                r.name.clone(),
+                r.label.clone(),
+                r.state.label().to_string(),
+                r.evidence.clone(),
+            ]
+        })
+        .collect();
+    vec![AnnexPart::Table(Table {
+        header: ["序号", "单位", "账号", "问题", "整改情况", "核实依据"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        widths: vec![620, 1450, 1450, 1450, 1150, 2720],
+    })]
+}
