@@ -277,7 +277,7 @@ pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
         out.push_str(&format!(
             "最近抓取：{}（{}）{}\n",
             checked.as_deref().unwrap_or("—"),
-            fetch.outcome.map_or("—", |o| o.id()),
+            fetch.outcome.map_or("—", |o| o.label()),
             // Stored before secrets were redacted at the source, perhaps.
             fetch
                 .message

@@ -445,6 +445,12 @@ async fn unreachable_webhooks_and_proxies_leave_no_secret_in_logs_or_the_databas
         .await
         .expect("a reply");
         assert!(status.contains("最近抓取"), "{status}");
+        assert!(
+            ["（网络错误）", "（代理故障）"]
+                .iter()
+                .any(|outcome| status.contains(outcome)),
+            "the outcome in Chinese: {status}"
+        );
 
         let logs = String::from_utf8_lossy(&log.0.lock().expect("log").clone()).into_owned();
         assert!(logs.contains("send failed; will retry"), "{logs}");
