@@ -164,6 +164,21 @@ fn choice(text: &str, count: usize) -> Option<usize> {
     (1..=count).contains(&n).then(|| n - 1)
 }
 
+/// A source of the kind this platform uses, for the prompt.
+fn example_source(platform: Platform) -> &'static str {
+    match platform {
+        Platform::WechatSubscription | Platform::WechatService => {
+            "wewe:/feeds/MP_WXS_3071234567.atom"
+        }
+        Platform::Weibo => "rsshub:/weibo/user/1234567",
+        Platform::Douyin => "rsshub:/douyin/user/MS4wLjABAAAA",
+        Platform::Toutiao => "rsshub:/toutiao/user/token/MS4wLjABAAAA",
+        Platform::Kuaishou => "rsshub:/kuaishou/profile/3xabcdefg",
+        Platform::Bilibili => "rsshub:/bilibili/user/dynamic/12345678",
+        Platform::Website => "https://www.example.gov.cn/rss.xml",
+    }
+}
+
 /// The question of the next step.
 fn prompt(dialogue: &RegisterDialogue, register: &Register) -> String {
     let mut out = String::new();
@@ -181,13 +196,15 @@ fn prompt(dialogue: &RegisterDialogue, register: &Register) -> String {
             }
         }
         (Some(platform), Some(unit)) => {
-            let label = Platform::from_id(platform).map_or(platform.as_str(), |p| p.label());
+            let platform = Platform::from_id(platform);
+            let label = platform.map_or("", |p| p.label());
             let unit = register
                 .unit(unit)
                 .map_or(unit.as_str(), |u| u.name.as_str());
             let _ = writeln!(
                 out,
-                "登记账号 第 3 步（共 3 步）：{unit}的{label}账号。请回复 来源 名称，如：\nrsshub:/weibo/user/1234567 义堂发布\n（来源写作 代理:路由 或完整 RSS 地址）"
+                "登记账号 第 3 步（共 3 步）：{unit}的{label}账号。请回复 来源 名称，如：\n{} {unit}发布\n（来源写作 代理:路由 或完整 RSS 地址）",
+                platform.map_or("rsshub:/weibo/user/1234567", example_source)
             );
         }
     }

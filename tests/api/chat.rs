@@ -408,7 +408,11 @@ async fn a_register_without_arguments_is_guided_step_by_step() {
             private(ADMIN, "2", "我只接受命令"),
             private(ADMIN, "/register 抖音", "第 2 步"),
             private(ADMIN, "99", "未找到单位「99」"),
-            private(ADMIN, "5", "第 3 步（共 3 步）：柳青街道的抖音账号"),
+            private(
+                ADMIN,
+                "5",
+                "第 3 步（共 3 步）：柳青街道的抖音账号。请回复 来源 名称，如：\nrsshub:/douyin/user/",
+            ),
             private(ADMIN, "rsshub:/weibo/user/78 错平台", "不适用于抖音"),
             private(
                 ADMIN,
