@@ -5,6 +5,7 @@
 //! their own units; everyone else is refused politely and the attempt logged.
 
 mod alerts;
+mod bind;
 pub mod bot;
 mod dialogue;
 mod help;
@@ -170,7 +171,7 @@ impl CommandContext {
             "start" => Ok(help::start(caller, &role, &register)),
             "whoami" => Ok(whoami(caller, &role, &register)),
             "units" => Ok(help::units(&register)),
-            "bind" => register::bind(&request).await,
+            "bind" => bind::bind(&request).await,
             "list" => Ok(list(&register, &role, args.first().copied())),
             "status" => alerts::status(&request, &role).await,
             "ack" => alerts::ack(&request, &role).await,
@@ -183,8 +184,8 @@ impl CommandContext {
             "deregister" => register::set_state(&request, AccountState::Deregistered).await,
             "reactivate" => register::set_state(&request, AccountState::Active).await,
             "snooze" => alerts::snooze(&request).await,
-            "approve" => register::approve(&request).await,
-            "refuse" => register::refuse(&request).await,
+            "approve" => bind::approve(&request).await,
+            "refuse" => bind::refuse(&request).await,
             "history" => history::history(&request).await,
             "issue" => rectify::issue(&request).await,
             "cancel" => dialogue::cancel(&request).await,
