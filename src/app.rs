@@ -286,43 +286,80 @@ pub fn actor() -> String {
         .unwrap_or_else(|_| "unknown".to_string())
 }
 
-/// A human summary of an import plan.
+/// A human summary of an import plan, in Chinese: one line per change,
+/// then "新增 3 个账号，更新 1 个；新增 1 个单位；10 项未变化".
 pub fn describe_plan(plan: &Plan, is_dry_run: bool) -> String {
     let mut out = String::new();
-    let verb = if is_dry_run { "would " } else { "" };
+    let verb = if is_dry_run { "将" } else { "" };
+    let mut counts = [[0usize; 3]; 2];
     for change in &plan.changes {
         let (entity, id, action) = change.describe();
+        let (entity_index, entity_label) = if entity == "unit" {
+            (1, "单位")
+        } else {
+            (0, "账号")
+        };
+        let (action_index, action_label) = match action {
+            "insert" => (0, "新增"),
+            "update" => (1, "更新"),
+            _ => (2, "删除"),
+        };
+        counts[entity_index][action_index] += 1;
         let detail = match change {
             Change::UpdateUnit { detail, .. } | Change::UpdateAccount { detail, .. } => detail
                 .as_object()
                 .map(|fields| {
                     format!(
-                        " ({})",
-                        fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                        "（{}）",
+                        fields.keys().cloned().collect::<Vec<_>>().join("、")
                     )
                 })
                 .unwrap_or_default(),
             _ => String::new(),
         };
-        out.push_str(&format!("{verb}{action} {entity} {id}{detail}\n"));
+        out.push_str(&format!(
+            "{verb}{action_label}{entity_label} {id}{detail}\n"
+        ));
     }
     if !plan.missing_accounts.is_empty() {
         out.push_str(&format!(
-            "accounts in the database but not in the file (kept; --prune removes them): {}\n",
-            plan.missing_accounts.join(", ")
+            "数据库中有、文件中没有的账号（已保留；加 --prune 可删除）：{}\n",
+            plan.missing_accounts.join("、")
         ));
     }
     if !plan.missing_units.is_empty() {
         out.push_str(&format!(
-            "units in the database but not in the file (kept): {}\n",
-            plan.missing_units.join(", ")
+            "数据库中有、文件中没有的单位（已保留）：{}\n",
+            plan.missing_units.join("、")
         ));
     }
-    out.push_str(&format!(
-        "{} change(s), {} unchanged\n",
-        plan.changes.len(),
-        plan.unchanged
-    ));
+    let mut clauses = Vec::new();
+    for (noun, [inserted, updated, removed]) in ["账号", "单位"].iter().zip(counts) {
+        let parts: Vec<String> = [("新增", inserted), ("更新", updated), ("删除", removed)]
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .enumerate()
+            .map(|(i, (what, n))| {
+                if i == 0 {
+                    format!("{verb}{what} {n} 个{noun}")
+                } else {
+                    format!("{what} {n} 个")
+                }
+            })
+            .collect();
+        if !parts.is_empty() {
+            clauses.push(parts.join("，"));
+        }
+    }
+    if clauses.is_empty() {
+        clauses.push("没有变更".to_string());
+    }
+    clauses.push(format!("{} 项未变化", plan.unchanged));
+    if is_dry_run {
+        clauses.push("试运行，未写入数据库".to_string());
+    }
+    out.push_str(&clauses.join("；"));
+    out.push('\n');
     out
 }
 
@@ -337,7 +374,7 @@ pub struct AccountFilter {
 /// The register as an aligned, readable table.
 pub fn accounts_table(register: &Register, filter: &AccountFilter) -> String {
     let mut rows = vec![[
-        "ID".to_string(),
+        "账号ID".to_string(),
         "单位".to_string(),
         "平台".to_string(),
         "状态".to_string(),
@@ -369,7 +406,7 @@ pub fn accounts_table(register: &Register, filter: &AccountFilter) -> String {
     }
     let count = rows.len() - 1;
     let mut out = render_table(&rows);
-    out.push_str(&format!("{count} account(s)\n"));
+    out.push_str(&format!("共 {count} 个账号\n"));
     out
 }
 
@@ -399,7 +436,7 @@ pub fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
 /// The outcome of a poll cycle as a table.
 pub fn poll_table(reports: &[crate::poll::PollReport]) -> String {
     let mut rows = vec![[
-        "ID".to_string(),
+        "账号ID".to_string(),
         "结果".to_string(),
         "条目".to_string(),
         "新增".to_string(),
@@ -409,7 +446,7 @@ pub fn poll_table(reports: &[crate::poll::PollReport]) -> String {
     for r in reports {
         rows.push([
             r.account_id.clone(),
-            r.outcome.id().to_string(),
+            r.outcome.label().to_string(),
             r.items.to_string(),
             r.new_posts.to_string(),
             crate::calendar::to_local(r.next_check_at)
@@ -421,7 +458,7 @@ pub fn poll_table(reports: &[crate::poll::PollReport]) -> String {
     let failed = reports.iter().filter(|r| r.outcome.is_failure()).count();
     let mut out = render_table(&rows);
     out.push_str(&format!(
-        "{} account(s) polled, {failed} failed\n",
+        "共抓取 {} 个账号，失败 {failed} 个\n",
         reports.len()
     ));
     out

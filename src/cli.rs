@@ -17,15 +17,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "XUNJIAN_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The register of units and accounts
-    #[arg(
-        long,
-        global = true,
-        env = "XUNJIAN_ACCOUNTS",
-        default_value = "accounts.toml",
-        value_name = "FILE"
-    )]
-    pub accounts: PathBuf,
+    /// The register of units and accounts [default: accounts.toml]
+    #[arg(long, global = true, env = "XUNJIAN_ACCOUNTS", value_name = "FILE")]
+    pub accounts: Option<PathBuf>,
 
     /// Use this time as "now" (RFC 3339), for reproducible checks
     #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_now)]
@@ -37,9 +31,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the daemon: migrate, import the register, then work until SIGINT/SIGTERM
+    /// 运行守护进程：迁移数据库、导入台账，然后持续巡检直到收到 SIGINT/SIGTERM (run the daemon)
     Run,
-    /// Reconcile the register file (accounts.toml, or a workbook .xlsx) into the database
+    /// 导入台账：把台账文件（accounts.toml 或 .xlsx 工作簿）同步到数据库 (import the register)
     Import {
         /// Remove accounts and units that are no longer in the file
         #[arg(long)]
@@ -51,7 +45,7 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Print the stored register as accounts.toml, or write it as a workbook
+    /// 导出台账：输出为 accounts.toml，或写成 .xlsx 工作簿 (export the register)
     Export {
         /// toml or xlsx [default: from the --out extension, else toml]
         #[arg(long, value_enum)]
@@ -60,7 +54,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Show who changed the register, what, when and from where (文件/聊天/命令行)
+    /// 台账变更记录：谁、何时、从哪里（文件/聊天/命令行）改了什么 (register history)
     History {
         /// Only this account
         #[arg(long, value_name = "ID")]
@@ -72,9 +66,9 @@ pub enum Command {
         #[arg(long, value_name = "DATE")]
         since: Option<chrono::NaiveDate>,
     },
-    /// Apply database migrations and exit
+    /// 迁移数据库结构后退出 (apply database migrations)
     Migrate,
-    /// Poll what is due once (or the given accounts, or everything) and print the outcomes
+    /// 抓取一次到期的账号（或指定账号、全部账号）并列出结果 (poll feeds once)
     Poll {
         /// Poll this account now, due or not (repeatable)
         #[arg(long = "account", id = "account", value_name = "ID")]
@@ -83,7 +77,7 @@ pub enum Command {
         #[arg(long, conflicts_with = "account")]
         all: bool,
     },
-    /// Run one inspection now: poll what is due, evaluate every account, store the snapshot
+    /// 立即巡检一次：抓取到期账号，评定每个账号并保存结果 (run one inspection)
     Check {
         /// Output format
         #[arg(long, value_enum, default_value = "text")]
@@ -92,7 +86,7 @@ pub enum Command {
         #[arg(long)]
         no_poll: bool,
     },
-    /// Produce a supervision report (通报) from stored inspections and posts
+    /// 生成通报：月度、季度、周报或考核评分表 (produce a report)
     Report {
         /// weekly, monthly, quarterly or scoring
         #[arg(long, value_enum)]
@@ -117,7 +111,7 @@ pub enum Command {
         #[arg(long)]
         issue: bool,
     },
-    /// 整改事项：list the rectification items of issued reports and their state
+    /// 整改事项：已下发通报的整改事项及其状态 (rectification items)
     Rectification {
         /// Only items of this unit (id)
         #[arg(long)]
@@ -126,14 +120,14 @@ pub enum Command {
         #[arg(long)]
         open: bool,
     },
-    /// Run the whole pipeline offline on sample feeds: poll, inspect, alert, report
+    /// 演示：用样例数据离线运行抓取、巡检、告警和通报 (offline demo)
     Demo,
-    /// Show the stored register as a table
+    /// 账号列表：以表格显示数据库中的台账 (list accounts)
     Accounts {
         /// Only accounts of this unit (id)
         #[arg(long)]
         unit: Option<String>,
-        /// Only accounts on this platform (e.g. weibo)
+        /// Only accounts on this platform (e.g. weibo or 微博)
         #[arg(long, value_parser = parse_platform)]
         platform: Option<Platform>,
         /// Only accounts in this state (active, closing, deregistered)
@@ -163,15 +157,47 @@ fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 fn parse_platform(text: &str) -> Result<Platform, String> {
-    Platform::from_id(text).ok_or_else(|| {
-        let known: Vec<&str> = Platform::ALL.iter().map(|p| p.id()).collect();
-        format!("unknown platform; expected one of: {}", known.join(", "))
+    Platform::from_name(text).ok_or_else(|| {
+        let known: Vec<String> = Platform::ALL
+            .iter()
+            .map(|p| format!("{}（{}）", p.id(), p.label()))
+            .collect();
+        format!("未知平台，可用：{}", known.join("、"))
     })
 }
 
 fn parse_state(text: &str) -> Result<AccountState, String> {
-    AccountState::from_id(text)
-        .ok_or_else(|| "unknown state; expected active, closing or deregistered".to_string())
+    AccountState::from_name(text).ok_or_else(|| {
+        "未知状态，可用：active（正常运维）、closing（正在注销）、deregistered（已注销）"
+            .to_string()
+    })
+}
+
+/// The register file: `--accounts` (or `XUNJIAN_ACCOUNTS`) must exist when
+/// given, so a mistyped name is an error, not an empty register; the
+/// default `accounts.toml` must exist for the commands that read it.
+fn accounts_path(given: Option<PathBuf>, is_read: bool) -> anyhow::Result<PathBuf> {
+    let (path, is_given) = match given {
+        Some(path) => (path, true),
+        None => (PathBuf::from("accounts.toml"), false),
+    };
+    if (is_given || is_read) && !path.is_file() {
+        anyhow::bail!(
+            "找不到台账文件 {}：请检查 --accounts（或环境变量 XUNJIAN_ACCOUNTS）给出的路径",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Fails with what to run when the database has never imported a register.
+fn require_register(register: &crate::registry::Register) -> anyhow::Result<()> {
+    if register.units.is_empty() && register.accounts.is_empty() {
+        anyhow::bail!(
+            "数据库中还没有台账：请先运行 xunjian import 导入台账文件（默认 accounts.toml，可用 --accounts 指定）"
+        );
+    }
+    Ok(())
 }
 
 /// Entry point of the binary.
@@ -181,7 +207,7 @@ pub async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("错误：{err:#}");
             ExitCode::FAILURE
         }
     }
@@ -205,10 +231,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let env = |key: &str| std::env::var(key).ok();
     let settings = Settings::load(cli.config.as_deref(), &env)?;
     let now = cli.now.unwrap_or_else(Utc::now);
+    let is_read = matches!(cli.command, Command::Import { .. } | Command::Run);
+    let register_file = accounts_path(cli.accounts, is_read)?;
     match cli.command {
         Command::Migrate => {
-            let app = App::open(settings, cli.accounts).await?;
-            println!("database is up to date ({})", app.store.backend());
+            let app = App::open(settings, register_file).await?;
+            println!("数据库已是最新（{}）", app.store.backend());
         }
         Command::Import {
             prune,
@@ -216,8 +244,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             force,
         } => {
             // Validate before touching the database, so a bad file changes nothing.
-            app::read_register(&settings, &cli.accounts)?;
-            let app = App::open(settings, cli.accounts).await?;
+            app::read_register(&settings, &register_file)?;
+            let app = App::open(settings, register_file).await?;
             let options = app::ImportOptions {
                 is_pruning: prune,
                 is_dry_run: dry_run,
@@ -235,7 +263,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some("xlsx") => ExportFormat::Xlsx,
                 _ => ExportFormat::Toml,
             });
-            let app = App::open(settings, cli.accounts).await?;
+            let app = App::open(settings, register_file).await?;
             let bytes = match format {
                 ExportFormat::Toml => app.export().await?.into_bytes(),
                 ExportFormat::Xlsx => app.export_xlsx().await?,
@@ -257,7 +285,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             unit,
             since,
         } => {
-            let app = App::open(settings, cli.accounts).await?;
+            let app = App::open(settings, register_file).await?;
             let filter = crate::registry::history::HistoryFilter {
                 account,
                 unit,
@@ -266,7 +294,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", app.history(&filter, true).await?);
         }
         Command::Rectification { unit, open } => {
-            let app = App::open(settings, cli.accounts).await?;
+            let app = App::open(settings, register_file).await?;
             let register = app.store.load_register().await?;
             if let Some(unit) = &unit {
                 if register.unit(unit).is_none() {
@@ -281,8 +309,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             platform,
             state,
         } => {
-            let app = App::open(settings, cli.accounts).await?;
+            let app = App::open(settings, register_file).await?;
             let register = app.store.load_register().await?;
+            require_register(&register)?;
             let filter = AccountFilter {
                 unit,
                 platform,
@@ -294,12 +323,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             account_ids: accounts,
             all,
         } => {
-            let app = App::open(settings, cli.accounts).await?;
+            let app = App::open(settings, register_file).await?;
             let register = app.store.load_register().await?;
             for id in &accounts {
                 if register.account(id).is_none() {
                     anyhow::bail!(
-                        "poll --account {id}: no such account in the database (run `xunjian import` first?)"
+                        "poll --account {id}：数据库中没有这个账号（见 xunjian accounts；台账改过请先运行 xunjian import）"
                     );
                 }
             }
@@ -321,7 +350,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", app::poll_table(&reports));
         }
         Command::Check { format, no_poll } => {
-            let app = App::open(settings, cli.accounts).await?;
+            let app = App::open(settings, register_file).await?;
+            require_register(&app.store.load_register().await?)?;
             let inspector =
                 crate::inspection::Inspector::new(app.store.clone(), app.settings.clone())?;
             let result = inspector.run_once(now, !no_poll).await?;
@@ -341,12 +371,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             use crate::publish::Format;
             if matches!(format, Format::Xlsx | Format::Png | Format::Docx) && out.is_none() {
-                anyhow::bail!("report --format {format:?}: binary output needs --out FILE");
+                anyhow::bail!("report --format {format:?}：此格式须写入文件，请加 --out 文件名");
             }
             let today = crate::calendar::local_date(now);
             let (from, to) = crate::reports::parse_period(kind, period.as_deref(), from, to, today)
                 .map_err(anyhow::Error::msg)?;
-            let app = App::open(settings, cli.accounts).await?;
+            let app = App::open(settings, register_file).await?;
             let calendar = crate::inspection::load_calendar(&app.settings)?;
             let report =
                 crate::publish::load_report(&app.store, &calendar, kind, from, to, now).await?;
@@ -355,7 +385,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(path) => {
                     std::fs::write(&path, bytes)
                         .with_context(|| format!("while writing {}", path.display()))?;
-                    eprintln!("wrote {}", path.display());
+                    eprintln!("已写入 {}", path.display());
                 }
                 None => {
                     use std::io::Write;
@@ -403,8 +433,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         // Handled above: the demo brings its own settings.
         Command::Demo => {}
         Command::Run => {
-            app::read_register(&settings, &cli.accounts)?;
-            let app = App::open(settings, cli.accounts).await?;
+            // Only the daemon sends: the robots' secrets are needed here.
+            settings.check_robot_webhooks()?;
+            app::read_register(&settings, &register_file)?;
+            let app = App::open(settings, register_file).await?;
             match app.import_if_changed(now).await? {
                 app::FileImport::Imported(plan) => {
                     tracing::info!(changes = plan.changes.len(), "register imported")
@@ -428,6 +460,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn every_subcommand_has_a_chinese_one_line_description() {
+        let command = Cli::command();
+        let mut names = Vec::new();
+        for sub in command.get_subcommands() {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            let is_chinese = about
+                .chars()
+                .next()
+                .is_some_and(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+            assert!(
+                is_chinese && !about.contains('\n'),
+                "{}: {about:?}",
+                sub.get_name()
+            );
+            names.push(sub.get_name().to_string());
+        }
+        assert!(names.len() >= 11, "{names:?}");
+    }
+
+    #[test]
+    fn accounts_and_states_are_read_in_chinese_as_well() {
+        assert_eq!(parse_platform("微博"), Ok(Platform::Weibo));
+        assert_eq!(parse_platform("公众号"), Ok(Platform::WechatSubscription));
+        assert_eq!(parse_state("正在注销"), Ok(AccountState::Closing));
+        assert!(parse_platform("weixin").is_err_and(|e| e.starts_with("未知平台")));
+    }
 
     #[test]
     fn the_command_line_definition_has_no_clashes() {

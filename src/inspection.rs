@@ -122,26 +122,30 @@ impl Inspector {
             remind_every,
             now,
         );
-        // A snoozed subject still records its state, but only recoveries are announced.
-        let announced: Vec<Event> = events
-            .iter()
-            .filter(|e| {
-                matches!(e, Event::Resolved { .. })
-                    || silenced.get(e.subject()).is_none_or(|until| *until <= now)
-            })
-            .cloned()
-            .collect();
         let register = self.store.load_register().await?;
         let quiet_until = next_send_time(now, &self.settings.alerts, &self.calendar);
-        let messages: Vec<_> = compose::route(&announced, &register, &self.settings, now)
-            .into_iter()
-            .map(|m| {
-                let at = if m.is_urgent { now } else { quiet_until };
-                (m, at)
-            })
-            .collect();
-        self.store.commit_alerts(&events, &messages, now).await?;
-        Ok(events)
+        let settings = &self.settings;
+        // The messages are rendered inside the transaction that stores the
+        // new alerts, so they can show the alerts' numbers.
+        let compose = |numbered: &[Event]| {
+            // A snoozed subject still records its state, but only recoveries are announced.
+            let announced: Vec<Event> = numbered
+                .iter()
+                .filter(|e| {
+                    matches!(e, Event::Resolved { .. })
+                        || silenced.get(e.subject()).is_none_or(|until| *until <= now)
+                })
+                .cloned()
+                .collect();
+            compose::route(&announced, &register, settings, now)
+                .into_iter()
+                .map(|m| {
+                    let at = if m.is_urgent { now } else { quiet_until };
+                    (m, at)
+                })
+                .collect()
+        };
+        Ok(self.store.commit_alerts(&events, &compose, now).await?)
     }
 
     /// Evaluates the register at `now` without storing anything.

@@ -8,7 +8,7 @@ use super::Event;
 use crate::calendar::to_local;
 use crate::config::Settings;
 use crate::registry::Register;
-use crate::rules::{Rule, Severity, label_of};
+use crate::rules::{Severity, label_of};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -104,8 +104,10 @@ pub fn route(
                     .any(|r| r == e.rule().id())
             });
             let mentions = mentions(&events, register);
+            let is_robot = channel.starts_with("robot:");
             Message {
-                body: body(&events, &mentions, now, channel.starts_with("robot:")),
+                // Group robots only push: nobody can answer there (yet).
+                body: body(&events, &mentions, now, is_robot, !is_robot),
                 channel,
                 recipient,
                 mentions,
@@ -139,12 +141,22 @@ fn mentions(events: &[&Event], register: &Register) -> Vec<Mention> {
     out
 }
 
-/// The text of one grouped message.
+/// "#7 " for a stored alert: the number /ack, /snooze and /status take.
+fn number(event: &Event) -> String {
+    event
+        .alert_id()
+        .map(|id| format!("#{id} "))
+        .unwrap_or_default()
+}
+
+/// The text of one grouped message: each open alert numbered, and, where
+/// the reader can answer (`is_answerable`), how to.
 pub fn body(
     events: &[&Event],
     mentions: &[Mention],
     now: DateTime<Utc>,
     is_with_phones: bool,
+    is_answerable: bool,
 ) -> String {
     let mut out = format!(
         "【政务新媒体巡检】{}\n",
@@ -163,9 +175,12 @@ pub fn body(
         events
             .iter()
             .filter_map(|e| match e {
-                Event::Opened(c) => {
-                    Some(format!("[{}] {}", label_of(c.rule, &c.evidence), c.message))
-                }
+                Event::Opened(c) => Some(format!(
+                    "{}[{}] {}",
+                    number(e),
+                    label_of(c.rule, &c.evidence),
+                    c.message
+                )),
                 _ => None,
             })
             .collect(),
@@ -176,7 +191,8 @@ pub fn body(
             .iter()
             .filter_map(|e| match e {
                 Event::Escalated { alert, to } => Some(format!(
-                    "[{}] {}（原：{}）",
+                    "{}[{}] {}（原：{}）",
+                    number(e),
                     label_of(to.rule, &to.evidence),
                     to.message,
                     label_of(alert.rule, &alert.evidence)
@@ -190,7 +206,8 @@ pub fn body(
         events
             .iter()
             .filter_map(|e| match e {
-                Event::Resolved { alert, message } if alert.rule == Rule::ProxyDown => {
+                // An operator recovery names what recovered itself.
+                Event::Resolved { alert, message } if alert.severity == Severity::Operator => {
                     Some(message.clone())
                 }
                 Event::Resolved { alert, message } => {
@@ -206,7 +223,8 @@ pub fn body(
             .iter()
             .filter_map(|e| match e {
                 Event::Reminder(a) => Some(format!(
-                    "[{}] {}（{} 起，已 {} 天）",
+                    "{}[{}] {}（{} 起，已 {} 天）",
+                    number(e),
                     label_of(a.rule, &a.evidence),
                     a.message,
                     to_local(a.opened_at).format("%m-%d"),
@@ -225,6 +243,17 @@ pub fn body(
             })
             .collect();
         let _ = write!(out, "\n请相关单位联系人及时处理：{}", names.join("、"));
+    }
+    // Recoveries ask nothing; an open alert can be answered by its number.
+    let first_open = events
+        .iter()
+        .filter(|e| !matches!(e, Event::Resolved { .. }))
+        .find_map(|e| e.alert_id());
+    if let (true, Some(id)) = (is_answerable, first_open) {
+        let _ = write!(
+            out,
+            "\n回复 /ack {id} 确认（按告警号），管理员可发送 /snooze {id} 3天 暂缓提醒。"
+        );
     }
     out.trim_end().to_string()
 }

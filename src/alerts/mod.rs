@@ -41,6 +41,8 @@ pub struct Candidate {
     pub evidence: Value,
     /// For recoveries: the account's newest post now.
     pub last_post_at: Option<String>,
+    /// The number of the alert it opened, once stored (the digests show it).
+    pub alert_id: Option<i64>,
 }
 
 /// What the check changes, in the order it is announced.
@@ -53,6 +55,17 @@ pub enum Event {
 }
 
 impl Event {
+    /// The number of the alert this event is about (`None` for an opened
+    /// alert not yet stored).
+    pub fn alert_id(&self) -> Option<i64> {
+        match self {
+            Event::Opened(c) => c.alert_id,
+            Event::Escalated { alert, .. }
+            | Event::Resolved { alert, .. }
+            | Event::Reminder(alert) => Some(alert.id),
+        }
+    }
+
     pub fn rule(&self) -> Rule {
         match self {
             Event::Opened(c) | Event::Escalated { to: c, .. } => c.rule,
@@ -139,6 +152,7 @@ fn candidate(
         message: f.message.clone(),
         evidence: f.evidence.clone(),
         last_post_at,
+        alert_id: None,
     }
 }
 
@@ -223,7 +237,8 @@ pub fn decide(
         if found_keys.contains(&(alert.subject.as_str(), alert.family.as_str())) {
             continue;
         }
-        let is_account = !alert.subject.contains(':');
+        // Check-wide findings (calendar_missing) have neither a unit nor a ':'.
+        let is_account = !alert.subject.contains(':') && alert.unit_id.is_some();
         let message = match seen.get(&alert.subject) {
             // Not judged this time (source failing, proxy down): nothing is
             // known, so the alert stays open and keeps its start.
@@ -267,7 +282,8 @@ fn has_newer_post(alert: &OpenAlert, last_post: Option<&str>) -> bool {
 }
 
 /// "已恢复更新，中断 23 天" for the stale family; "监测代理 wewe 已恢复" for a
-/// proxy; "已恢复（原：…，持续 N 天）" otherwise.
+/// proxy; "「节假日数据缺失」已解除" for another operator finding;
+/// "已恢复（原：…，持续 N 天）" otherwise.
 fn recovery(alert: &OpenAlert, new_last_post: Option<&str>, now: DateTime<Utc>) -> String {
     let label = crate::rules::label_of(alert.rule, &alert.evidence);
     if alert.family == "stale" {
@@ -290,6 +306,9 @@ fn recovery(alert: &OpenAlert, new_last_post: Option<&str>, now: DateTime<Utc>) 
     if alert.rule == Rule::ProxyDown {
         let proxy = alert.evidence["proxy"].as_str().unwrap_or("?");
         return format!("监测代理 {proxy} 已恢复（中断{lasted}）");
+    }
+    if alert.severity == Severity::Operator {
+        return format!("「{label}」已解除（持续{lasted}）");
     }
     format!("已恢复（原：{label}，持续{lasted}）")
 }

@@ -27,6 +27,7 @@ fn stale(subject: &str, rule: Rule, last_post: &str) -> Candidate {
         ),
         evidence: json!({ "last_post_at": format!("{last_post}T09:00:00+08:00") }),
         last_post_at: Some(format!("{last_post}T09:00:00+08:00")),
+        alert_id: None,
     }
 }
 
@@ -256,6 +257,7 @@ fn a_proxy_recovery_names_the_proxy_and_asks_nobody_to_act() {
         message: "监测代理 wewe 不可用，其 5 个账号暂无法监测".into(),
         evidence: json!({ "proxy": "wewe" }),
         last_post_at: None,
+        alert_id: None,
     };
     let alert = stored(
         3,
@@ -276,7 +278,7 @@ fn a_proxy_recovery_names_the_proxy_and_asks_nobody_to_act() {
     };
     assert_eq!(message, "监测代理 wewe 已恢复（中断不到 1 小时）");
     let events: Vec<&Event> = events.iter().collect();
-    let text = super::compose::body(&events, &[], at("2026-11-16T09:40:00+08:00"), false);
+    let text = super::compose::body(&events, &[], at("2026-11-16T09:40:00+08:00"), false, true);
     assert!(text.contains("• 监测代理 wewe 已恢复"), "{text}");
     assert!(
         !text.contains("持续 0 天") && !text.contains("请相关单位"),
@@ -369,6 +371,7 @@ fn alerts_for_one_recipient_are_grouped_into_one_message_naming_the_contacts() {
             message: "监测代理 rsshub 不可用".into(),
             evidence: json!({}),
             last_post_at: None,
+            alert_id: None,
         }),
     ];
     let messages: Vec<Message> = route(
@@ -448,4 +451,135 @@ fn quiet_hours_hold_messages_until_the_next_workday_morning() {
         next_send_time(at("2026-11-24T23:00:00+08:00"), &off, &calendar),
         at("2026-11-24T23:00:00+08:00")
     );
+}
+
+#[test]
+fn an_operator_recovery_names_the_finding_asks_nobody_and_offers_no_ack() {
+    let mut settings = Settings::default();
+    settings.telegram.token = Some(Secret::new("t"));
+    settings.telegram.contacts_chat = Some(-100);
+    settings.telegram.admins = vec![7];
+    let calendar = Candidate {
+        subject: "calendar_missing".into(),
+        family: "calendar_missing".into(),
+        rule: Rule::CalendarMissing,
+        severity: Severity::Operator,
+        unit_id: None,
+        message: "节假日数据缺失：2027 年尚无法定节假日安排数据".into(),
+        evidence: json!({}),
+        last_post_at: None,
+        alert_id: None,
+    };
+    let proxy = Candidate {
+        subject: "proxy:wewe".into(),
+        family: "proxy_down".into(),
+        rule: Rule::ProxyDown,
+        severity: Severity::Operator,
+        unit_id: None,
+        message: "监测代理 wewe 不可用".into(),
+        evidence: json!({ "proxy": "wewe" }),
+        last_post_at: None,
+        alert_id: None,
+    };
+    let open = [
+        stored(
+            4,
+            &calendar,
+            "2026-11-20T09:00:00+08:00",
+            "2026-11-20T09:00:00+08:00",
+        ),
+        stored(
+            5,
+            &proxy,
+            "2026-11-24T08:00:00+08:00",
+            "2026-11-24T08:00:00+08:00",
+        ),
+    ];
+    let now = at("2026-11-24T10:30:00+08:00");
+    let events = decide(
+        &open,
+        &[],
+        &HashMap::new(),
+        &HashMap::new(),
+        Duration::hours(24),
+        now,
+    );
+    assert_eq!(events.len(), 2, "{events:?}");
+    let messages = route(&events, &register(), &settings, now);
+    let [admin] = &messages[..] else {
+        panic!("{messages:#?}")
+    };
+    assert_eq!(admin.recipient, "7");
+    assert!(
+        admin
+            .body
+            .contains("• 「节假日数据缺失」已解除（持续 4 天）"),
+        "{}",
+        admin.body
+    );
+    assert!(
+        admin.body.contains("• 监测代理 wewe 已恢复（中断 2 小时）"),
+        "{}",
+        admin.body
+    );
+    for never in [
+        "请相关单位联系人及时处理",
+        "持续 0 天",
+        "已不在巡检范围",
+        "/ack",
+    ] {
+        assert!(!admin.body.contains(never), "{never}: {}", admin.body);
+    }
+}
+
+#[test]
+fn a_digest_numbers_stored_alerts_and_says_how_to_answer_except_to_robots() {
+    let mut settings = Settings::default();
+    settings.telegram.token = Some(Secret::new("t"));
+    settings.telegram.contacts_chat = Some(-100);
+    settings.robots.insert(
+        "office".into(),
+        crate::config::RobotSettings {
+            kind: "wecom".into(),
+            rules: Vec::new(),
+            units: Vec::new(),
+            webhook: None,
+            secret: None,
+        },
+    );
+    let opened = Candidate {
+        alert_id: Some(7),
+        ..stale("a", Rule::Stale2w, "2026-11-01")
+    };
+    let reminded = stored(
+        3,
+        &stale("b", Rule::Stale1m, "2026-10-01"),
+        "2026-11-01T09:00:00+08:00",
+        "2026-11-23T09:00:00+08:00",
+    );
+    let events = vec![Event::Opened(opened), Event::Reminder(reminded)];
+    let messages = route(
+        &events,
+        &register(),
+        &settings,
+        at("2026-11-24T09:00:00+08:00"),
+    );
+    let chat = messages
+        .iter()
+        .find(|m| m.channel == "telegram")
+        .expect("contacts chat");
+    assert!(chat.body.contains("• #7 [超两周未更新]"), "{}", chat.body);
+    assert!(chat.body.contains("• #3 [超1个月未更新]"), "{}", chat.body);
+    assert!(
+        chat.body
+            .ends_with("回复 /ack 7 确认（按告警号），管理员可发送 /snooze 7 3天 暂缓提醒。"),
+        "{}",
+        chat.body
+    );
+    let robot = messages
+        .iter()
+        .find(|m| m.channel == "robot:office")
+        .expect("robot");
+    assert!(robot.body.contains("• #7 [超两周未更新]"), "{}", robot.body);
+    assert!(!robot.body.contains("/ack"), "{}", robot.body);
 }

@@ -116,7 +116,7 @@ async fn start_once(bot: &Bot) -> Result<Me, String> {
         .map_err(|e| format!("getMe failed: {}", describe(&e)))?;
     let commands: Vec<BotCommand> = COMMANDS
         .iter()
-        .map(|(name, about)| BotCommand::new(*name, *about))
+        .map(|c| BotCommand::new(c.name, c.about))
         .collect();
     bot.set_my_commands(commands)
         .await
@@ -170,14 +170,12 @@ async fn answer(
     let (Some(text), Some(user)) = (message.text(), message.from.as_ref()) else {
         return Ok(());
     };
-    if !text.starts_with('/') {
-        return Ok(());
-    }
     let caller = Caller {
         user_id: i64::try_from(user.id.0).unwrap_or_default(),
         name: user.full_name(),
         is_private_chat: message.chat.is_private(),
-        // `/cmd@other_bot` in a group is for another bot: not ours to answer.
+        // `/cmd@other_bot` in a group is for another bot, and a group
+        // message not naming us is not for us: neither is answered.
         bot_username: me.user.username.clone(),
     };
     let handled = std::panic::AssertUnwindSafe(context.handle(&caller, text, chrono::Utc::now()))

@@ -4,7 +4,11 @@
 //! Admins may change the register; unit contacts may see and acknowledge
 //! their own units; everyone else is refused politely and the attempt logged.
 
+mod alerts;
+mod bind;
 pub mod bot;
+mod dialogue;
+mod help;
 mod history;
 mod rectify;
 mod register;
@@ -13,7 +17,6 @@ use crate::config::Settings;
 use crate::registry::{AccountState, Platform, Register};
 use crate::storage::Store;
 use chrono::{DateTime, Duration, Utc};
-use std::fmt::Write as _;
 
 /// Who sent a command, and where.
 #[derive(Debug, Clone, Default)]
@@ -36,31 +39,7 @@ pub enum Role {
     Stranger,
 }
 
-/// The command list, as `set_my_commands` registers it.
-pub const COMMANDS: [(&str, &str); 19] = [
-    ("help", "帮助"),
-    ("start", "开始使用"),
-    ("whoami", "我的身份"),
-    ("list", "账号列表 [单位|平台|状态]"),
-    ("status", "账号状态 账号ID"),
-    ("register", "登记账号 平台 代理:路由|URL 名称 单位ID"),
-    ("closing", "标记拟关停 账号ID"),
-    ("deregister", "注销备案 账号ID 日期 文号"),
-    ("reactivate", "恢复正常运维 账号ID"),
-    ("ack", "确认告警 告警号|账号ID"),
-    ("snooze", "暂停提醒 账号ID 时长(如7d或7天)"),
-    ("contacts", "单位联系人 单位ID"),
-    ("bind", "申请成为单位联系人 单位ID"),
-    ("approve", "批准联系人申请 申请号"),
-    ("history", "台账变更记录 账号ID|单位ID [起始日期]"),
-    ("rectify", "整改反馈 账号ID 整改说明（也可用 /整改）"),
-    ("rectification", "整改事项 [单位ID]"),
-    ("issue", "下发通报并通知整改 monthly|quarterly [期间]"),
-    (
-        "report",
-        "生成通报 类型(weekly|monthly|quarterly|scoring) [期间]",
-    ),
-];
+pub use help::{Access, COMMANDS, CommandInfo};
 
 /// One command being handled: who asked, its arguments, the register as it was.
 #[derive(Clone, Copy)]
@@ -100,14 +79,24 @@ impl CommandContext {
         }
     }
 
-    /// Handles one message text; returns the reply (Chinese), or `None` for a
-    /// command addressed to another bot. Send it with [`split_reply`].
+    /// Handles one message text; returns the reply (Chinese), or `None` when
+    /// it is not for us (a command addressed to another bot, a group
+    /// message that does not name us). Send it with [`split_reply`].
     pub async fn handle(&self, caller: &Caller, text: &str, now: DateTime<Utc>) -> Option<String> {
-        if !is_addressed_to_us(text, caller.bot_username.as_deref()) {
+        let is_command = text.trim_start().starts_with('/');
+        if is_command && !is_addressed_to_us(text, caller.bot_username.as_deref()) {
             tracing::debug!(user = caller.user_id, "command for another bot ignored");
             return None;
         }
-        Some(match self.try_handle(caller, text, now).await {
+        if !is_command && !caller.is_private_chat && !is_mentioned(text, caller) {
+            return None;
+        }
+        let handled = if is_command {
+            self.try_handle(caller, text, now).await.map(Some)
+        } else {
+            self.answer_text(caller, text, now).await
+        };
+        match handled {
             Ok(reply) => reply,
             Err(err) => {
                 tracing::error!(
@@ -115,9 +104,35 @@ impl CommandContext {
                     error = format!("{err:#}"),
                     "command failed"
                 );
-                "处理命令时出错，请稍后再试或联系管理员。".to_string()
+                Some("处理命令时出错，请稍后再试或联系管理员。".to_string())
             }
-        })
+        }
+    }
+
+    /// Text that is not a command: the next step of a guided /register in a
+    /// private chat, else a short hint.
+    async fn answer_text(
+        &self,
+        caller: &Caller,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<String>> {
+        if caller.is_private_chat {
+            let register = self.store.load_register().await?;
+            if self.role(&register, caller.user_id) == Role::Admin {
+                let request = Request {
+                    ctx: self,
+                    caller,
+                    args: &[],
+                    register: &register,
+                    now,
+                };
+                if let Some(reply) = dialogue::continue_register(&request, text).await? {
+                    return Ok(Some(reply));
+                }
+            }
+        }
+        Ok(Some(help::FREE_TEXT_HINT.to_string()))
     }
 
     async fn try_handle(
@@ -133,11 +148,10 @@ impl CommandContext {
             .split('@')
             .next()
             .unwrap_or("")
-            .to_ascii_lowercase();
+            .to_lowercase();
         let args: Vec<&str> = args.split_whitespace().collect();
         let register = self.store.load_register().await?;
         let role = self.role(&register, caller.user_id);
-        let is_admin = role == Role::Admin;
         let request = Request {
             ctx: self,
             caller,
@@ -145,137 +159,52 @@ impl CommandContext {
             register: &register,
             now,
         };
-        let refuse = |why: &str| {
-            tracing::warn!(user = caller.user_id, name = %caller.name, command = %command, why, "command refused");
-            Ok(REFUSAL.to_string())
+        let Some(info) = help::find(&command) else {
+            return Ok(format!("未知命令 /{command}。发送 /help 查看可用命令。"));
         };
-        match command.as_str() {
-            "start" | "help" => Ok(help(&role)),
-            "rectify" | "整改" => match &role {
-                Role::Stranger => refuse("not a contact"),
-                _ => rectify::rectify(&request, &role).await,
-            },
-            "rectification" => match &role {
-                Role::Stranger => refuse("not a contact"),
-                _ => rectify::list(&request, &role).await,
-            },
+        if !info.access.allows(&role) {
+            tracing::warn!(user = caller.user_id, name = %caller.name, command = %command, "command refused");
+            return Ok(REFUSAL.to_string());
+        }
+        match info.name {
+            "help" => Ok(help::help(&role)),
+            "start" => Ok(help::start(caller, &role, &register)),
             "whoami" => Ok(whoami(caller, &role, &register)),
-            "bind" => register::bind(&request).await,
-            "list" => match &role {
-                Role::Stranger => refuse("not a contact"),
-                _ => Ok(list(&register, &role, args.first().copied())),
-            },
-            "status" | "ack" | "contacts" => {
-                let Some(target) = args.first() else {
-                    return Ok(format!(
-                        "用法：/{command} {}",
-                        if command == "contacts" {
-                            "单位ID"
-                        } else {
-                            "账号ID"
-                        }
-                    ));
-                };
-                let unit = if command == "contacts" {
-                    register.unit(target).map(|u| u.id.clone())
-                } else {
-                    register.account(target).map(|a| a.unit.clone())
-                };
-                let Some(unit) = unit
-                    .or_else(|| (command == "ack" && target.starts_with('#')).then(String::new))
-                else {
-                    return Ok(format!("未找到「{target}」。发送 /list 查看账号与单位。"));
-                };
-                let is_allowed =
-                    is_admin || matches!(&role, Role::Contact(units) if units.contains(&unit));
-                if !is_allowed || (unit.is_empty() && !is_admin) {
-                    return refuse("not a contact of this unit");
-                }
-                match command.as_str() {
-                    "status" => register::status(&request, target).await,
-                    "ack" => {
-                        let n = self.store.ack_alerts(target, &actor(caller), now).await?;
-                        Ok(if n == 0 {
-                            format!("「{target}」没有待确认的告警。")
-                        } else {
-                            format!("已确认 {n} 条告警，将不再重复提醒；问题解决后会发送恢复通知。")
-                        })
-                    }
-                    // Phone numbers never go into a group chat.
-                    _ if !caller.is_private_chat => Ok(
-                        "联系人信息含电话号码，只在私聊中提供：请私聊本机器人发送 /contacts 单位ID。"
-                            .to_string(),
-                    ),
-                    _ => Ok(contacts(&register, target)),
-                }
-            }
-            "register" | "closing" | "deregister" | "reactivate" | "snooze" | "approve"
-            | "report" | "history" | "issue" => {
-                if !is_admin {
-                    return refuse("admin command");
-                }
-                match command.as_str() {
-                    "register" => register::register(&request).await,
-                    "closing" => register::set_state(&request, AccountState::Closing).await,
-                    "deregister" => register::set_state(&request, AccountState::Deregistered).await,
-                    "reactivate" => register::set_state(&request, AccountState::Active).await,
-                    "snooze" => snooze(&request).await,
-                    "approve" => register::approve(&request).await,
-                    "history" => history::history(&request).await,
-                    "issue" => rectify::issue(&request).await,
-                    _ => report(&request).await,
-                }
-            }
-            _ => Ok(format!("未知命令 /{command}。发送 /help 查看可用命令。")),
+            "units" => Ok(help::units(&register)),
+            "bind" => bind::bind(&request).await,
+            "list" => Ok(list(&register, &role, args.first().copied())),
+            "status" => alerts::status(&request, &role).await,
+            "ack" => alerts::ack(&request, &role).await,
+            "contacts" => contacts(&request, &role),
+            "rectify" => rectify::rectify(&request, &role).await,
+            "rectification" => rectify::list(&request, &role).await,
+            "register" if args.len() < 4 => dialogue::start_register(&request).await,
+            "register" => register::register(&request).await,
+            "closing" => register::set_state(&request, AccountState::Closing).await,
+            "deregister" => register::set_state(&request, AccountState::Deregistered).await,
+            "reactivate" => register::set_state(&request, AccountState::Active).await,
+            "snooze" => alerts::snooze(&request).await,
+            "approve" => bind::approve(&request).await,
+            "refuse" => bind::refuse(&request).await,
+            "history" => history::history(&request).await,
+            "issue" => rectify::issue(&request).await,
+            "cancel" => dialogue::cancel(&request).await,
+            _ => report(&request).await,
         }
     }
+}
+
+/// Whether a group message names this bot (`@xunjian_bot`).
+fn is_mentioned(text: &str, caller: &Caller) -> bool {
+    caller.bot_username.as_deref().is_some_and(|me| {
+        let me = format!("@{}", me.trim_start_matches('@')).to_lowercase();
+        text.to_lowercase().contains(&me)
+    })
 }
 
 /// How a chat user is named in the audit trail.
 pub fn actor(caller: &Caller) -> String {
     format!("telegram:{} {}", caller.user_id, caller.name)
-}
-
-fn help(role: &Role) -> String {
-    let mut out = String::from("xunjian 政务新媒体巡检机器人\n\n");
-    let visible: &[&str] = match role {
-        Role::Admin => &[
-            "help",
-            "whoami",
-            "list",
-            "status",
-            "register",
-            "closing",
-            "deregister",
-            "reactivate",
-            "ack",
-            "snooze",
-            "contacts",
-            "bind",
-            "approve",
-            "history",
-            "report",
-            "issue",
-            "rectification",
-            "rectify",
-        ],
-        Role::Contact(_) => &[
-            "help",
-            "whoami",
-            "list",
-            "status",
-            "ack",
-            "contacts",
-            "bind",
-            "rectify",
-            "rectification",
-        ],
-        Role::Stranger => &["help", "whoami", "bind"],
-    };
-    for (name, description) in COMMANDS.iter().filter(|(n, _)| visible.contains(n)) {
-        let _ = writeln!(out, "/{name} — {description}");
-    }
-    out.trim_end().to_string()
 }
 
 fn whoami(caller: &Caller, role: &Role, register: &Register) -> String {
@@ -288,12 +217,42 @@ fn whoami(caller: &Caller, role: &Role, register: &Register) -> String {
                 .collect();
             format!("联系人（{}）", names.join("、"))
         }
-        Role::Stranger => "未登记（可发送 /bind 单位ID 申请成为联系人）".to_string(),
+        Role::Stranger => {
+            "未登记（发送 /units 查看单位ID，再发送 /bind 单位ID 申请成为联系人）".to_string()
+        }
     };
     format!("您的 Telegram ID：{}\n身份：{what}", caller.user_id)
 }
 
+/// /list [FILTER]: a platform ("微博", "weibo"), a state ("正在注销") or a
+/// unit (id or name) narrows the list; contacts see only their units.
 fn list(register: &Register, role: &Role, filter: Option<&str>) -> String {
+    enum Filter<'a> {
+        All,
+        Platform(Platform),
+        State(AccountState),
+        Unit(&'a str),
+    }
+    let filter = match filter {
+        None => Filter::All,
+        Some(f) => {
+            if let Some(p) = Platform::from_name(f) {
+                Filter::Platform(p)
+            } else if let Some(s) = AccountState::from_name(f) {
+                Filter::State(s)
+            } else {
+                match register.find_unit(f) {
+                    Ok(unit) => Filter::Unit(&unit.id),
+                    Err(candidates) if candidates.is_empty() => {
+                        return format!(
+                            "「{f}」既不是单位（ID 或名称，见 /units），也不是平台（如 微博、公众号）或状态（正常运维、正在注销、已注销）。"
+                        );
+                    }
+                    Err(candidates) => return ambiguous_unit(f, &candidates),
+                }
+            }
+        }
+    };
     let mut lines = Vec::new();
     for a in &register.accounts {
         if let Role::Contact(units) = role {
@@ -302,8 +261,10 @@ fn list(register: &Register, role: &Role, filter: Option<&str>) -> String {
             }
         }
         let is_shown = match filter {
-            None => true,
-            Some(f) => a.unit == f || a.platform.id() == f || a.state.id() == f,
+            Filter::All => true,
+            Filter::Platform(p) => a.platform == p,
+            Filter::State(s) => a.state == s,
+            Filter::Unit(u) => a.unit == u,
         };
         if is_shown {
             lines.push(format!(
@@ -316,28 +277,62 @@ fn list(register: &Register, role: &Role, filter: Option<&str>) -> String {
         }
     }
     if lines.is_empty() {
-        return match filter {
-            Some(f)
-                if register.unit(f).is_none()
-                    && Platform::from_id(f).is_none()
-                    && AccountState::from_id(f).is_none() =>
-            {
-                format!(
-                    "「{f}」既不是单位ID，也不是平台（如 weibo）或状态（active、closing、deregistered）。"
-                )
-            }
-            _ => "没有符合条件的账号。".to_string(),
-        };
+        return "没有符合条件的账号。".to_string();
     }
     format!("共 {} 个账号：\n{}", lines.len(), lines.join("\n"))
 }
 
-fn contacts(register: &Register, unit: &str) -> String {
-    let Some(unit) = register.unit(unit) else {
-        return format!("未找到单位「{unit}」。");
+/// "「兰山」可指多个单位：…，请写单位ID。"
+pub(crate) fn ambiguous_unit(text: &str, candidates: &[&crate::registry::Unit]) -> String {
+    let names: Vec<String> = candidates
+        .iter()
+        .take(10)
+        .map(|u| format!("{}（{}）", u.name, u.id))
+        .collect();
+    format!("「{text}」可指多个单位：{}，请写单位ID。", names.join("、"))
+}
+
+/// A unit named by id or name, or the reply that says why not.
+pub(crate) fn find_unit<'a>(
+    register: &'a Register,
+    text: &str,
+) -> Result<&'a crate::registry::Unit, String> {
+    register.find_unit(text).map_err(|candidates| {
+        if candidates.is_empty() {
+            format!("未找到单位「{text}」。发送 /units 查看单位及其ID。")
+        } else {
+            ambiguous_unit(text, &candidates)
+        }
+    })
+}
+
+/// /contacts UNIT: names and (in a private chat only) phone numbers.
+fn contacts(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
+    let Some(target) = req.args.first() else {
+        return Ok("用法：/contacts 单位ID或名称，例：/contacts 义堂镇".to_string());
     };
+    let unit = match find_unit(req.register, target) {
+        Ok(unit) => unit,
+        Err(why) => return Ok(why),
+    };
+    let is_allowed = match role {
+        Role::Admin => true,
+        Role::Contact(units) => units.contains(&unit.id),
+        Role::Stranger => false,
+    };
+    if !is_allowed {
+        tracing::warn!(user = req.caller.user_id, unit = %unit.id, "contacts refused: not a contact of this unit");
+        return Ok(REFUSAL.to_string());
+    }
+    // Phone numbers never go into a group chat.
+    if !req.caller.is_private_chat {
+        return Ok(
+            "联系人信息含电话号码，只在私聊中提供：请私聊本机器人发送 /contacts 单位ID。"
+                .to_string(),
+        );
+    }
     if unit.contacts.is_empty() {
-        return format!("{} 尚未登记联系人。", unit.name);
+        return Ok(format!("{} 尚未登记联系人。", unit.name));
     }
     let lines: Vec<String> = unit
         .contacts
@@ -353,39 +348,7 @@ fn contacts(register: &Register, unit: &str) -> String {
             line
         })
         .collect();
-    format!("{} 联系人：\n{}", unit.name, lines.join("\n"))
-}
-
-async fn snooze(req: &Request<'_>) -> anyhow::Result<String> {
-    let Request {
-        ctx,
-        caller,
-        args,
-        register,
-        now,
-    } = *req;
-    let [account, duration] = args[..] else {
-        return Ok(
-            "用法：/snooze 账号ID 时长（如 7d、12h、2w 或 7天、12小时、2周，最长 90 天）"
-                .to_string(),
-        );
-    };
-    if register.account(account).is_none() {
-        return Ok(format!("未找到账号「{account}」。"));
-    }
-    let Some(length) = parse_duration(duration) else {
-        return Ok(format!(
-            "无法识别时长「{duration}」：请写作 7d、12h、2w 或 7天、12小时、2周（最长 90 天）。"
-        ));
-    };
-    let until = now + length;
-    ctx.store
-        .snooze(account, until, &actor(caller), now)
-        .await?;
-    Ok(format!(
-        "已暂停「{account}」的提醒至 {}。",
-        crate::calendar::to_local(until).format("%Y-%m-%d %H:%M")
-    ))
+    Ok(format!("{} 联系人：\n{}", unit.name, lines.join("\n")))
 }
 
 /// "7d", "12h", "2w" or "7天", "12小时", "2周", "3日" → a duration of at

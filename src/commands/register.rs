@@ -4,10 +4,9 @@
 
 use super::{Caller, CommandContext, Request, actor};
 use crate::config::Redactor;
-use crate::registry::check::{check_feed_url, check_name, check_route, is_hidden_control};
+use crate::registry::check::{check_feed_url, check_name, check_route};
 use crate::registry::diff::plan;
-use crate::registry::{Account, AccountState, Contact, Platform, Register, Source, is_valid_id};
-use crate::storage::{BindOutcome, PendingBind};
+use crate::registry::{Account, AccountState, Platform, Register, Source, is_valid_id};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// Routes a platform may use on a proxy (RSSHub, wewe-rss).
@@ -32,7 +31,7 @@ fn host_allowed(host: &str, allowed: &[String]) -> bool {
         })
 }
 
-async fn save(
+pub(super) async fn save(
     ctx: &CommandContext,
     caller: &Caller,
     current: &Register,
@@ -46,6 +45,30 @@ async fn save(
     Ok(())
 }
 
+/// How a successful /register reply starts.
+pub const REGISTERED: &str = "已登记：";
+
+pub const USAGE: &str = "用法：/register 平台 代理:路由|URL 名称 单位（单位ID或名称）\n例：/register 微博 rsshub:/weibo/user/1234567 义堂发布 义堂镇\n只发送 /register 可按步骤登记。";
+
+/// "微信订阅号(wechat_subscription)、…": what a platform may be written as.
+pub fn platform_names() -> String {
+    let names: Vec<String> = Platform::ALL
+        .iter()
+        .map(|p| format!("{}（{}）", p.label(), p.id()))
+        .collect();
+    names.join("、")
+}
+
+/// The account that already reads this source, if any.
+fn holder<'a>(register: &'a Register, source: &Source) -> Option<&'a Account> {
+    let key = |s: &Source| match s {
+        Source::Proxy { proxy, route } => format!("{proxy}:{}", route.trim_end_matches('/')),
+        Source::Feed { feed } => feed.trim_end_matches('/').to_ascii_lowercase(),
+    };
+    let wanted = key(source);
+    register.accounts.iter().find(|a| key(&a.source) == wanted)
+}
+
 /// /register PLATFORM PROXY:ROUTE|URL NAME UNIT
 pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
     let Request {
@@ -55,22 +78,21 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
         register: current,
         now,
     } = *req;
-    const USAGE: &str = "用法：/register 平台 代理:路由|URL 名称 单位ID\n例：/register weibo rsshub:/weibo/user/1234567 兰山发布 lsq-gov-office";
     if args.len() < 4 {
         return Ok(USAGE.to_string());
     }
     let (platform, source, unit) = (args[0], args[1], args[args.len() - 1]);
     let name = args[2..args.len() - 1].join(" ");
-    let Some(platform) = Platform::from_id(platform) else {
-        let known: Vec<&str> = Platform::ALL.iter().map(|p| p.id()).collect();
+    let Some(platform) = Platform::from_name(platform) else {
         return Ok(format!(
             "未知平台「{platform}」，可用：{}",
-            known.join("、")
+            platform_names()
         ));
     };
-    if current.unit(unit).is_none() {
-        return Ok(format!("未知单位「{unit}」。发送 /list 查看已登记单位。"));
-    }
+    let unit = match super::find_unit(current, unit) {
+        Ok(unit) => unit.id.as_str(),
+        Err(why) => return Ok(why),
+    };
     if let Err(why) = check_name(&name) {
         return Ok(format!("名称无效：{why}。"));
     }
@@ -122,6 +144,14 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
             route: route.to_string(),
         }
     };
+    if let Some(other) = holder(current, &source) {
+        return Ok(format!(
+            "该来源已登记为账号 {}「{}」（{}），不能重复登记。",
+            other.id,
+            other.name,
+            other.state.label()
+        ));
+    }
     let base_id = format!("{unit}-{}", platform.id().replace('_', "-"));
     if !is_valid_id(&base_id) {
         return Ok(format!("无法生成账号ID「{base_id}」"));
@@ -145,7 +175,7 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
         .insert_new_account(&account, &actor(caller), "chat", now)
         .await?;
     Ok(format!(
-        "已登记：{id}「{name}」（{}），下次巡检起开始监测。",
+        "{REGISTERED}{id}「{name}」（{}），下次巡检起开始监测。",
         platform.label()
     ))
 }
@@ -169,8 +199,18 @@ pub async fn set_state(req: &Request<'_>, state: AccountState) -> anyhow::Result
         });
     };
     let Some(account) = current.account(id) else {
-        return Ok(format!("未找到账号「{id}」。"));
+        return Ok(format!("未找到账号「{id}」。发送 /list 查看账号ID。"));
     };
+    if state == AccountState::Deregistered && account.state == AccountState::Deregistered {
+        return Ok(format!(
+            "「{id}」{}已于 {} 注销备案（{}），不能重复注销。",
+            account.name,
+            account
+                .deregistered_on
+                .map_or_else(|| "—".to_string(), |d| d.to_string()),
+            account.filing_ref.as_deref().unwrap_or("无文号")
+        ));
+    }
     let mut changed = account.clone();
     changed.state = state;
     changed.deregistered_on = None;
@@ -182,6 +222,12 @@ pub async fn set_state(req: &Request<'_>, state: AccountState) -> anyhow::Result
         let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
             return Ok(format!("日期「{date}」无效，应写作 YYYY-MM-DD。"));
         };
+        let today = crate::calendar::local_date(now);
+        if date > today {
+            return Ok(format!(
+                "注销日期 {date} 晚于今天（{today}）：请在注销完成并备案后再登记。"
+            ));
+        }
         changed.deregistered_on = Some(date);
         changed.filing_ref = Some(args[2..].join(" "));
     }
@@ -193,8 +239,14 @@ pub async fn set_state(req: &Request<'_>, state: AccountState) -> anyhow::Result
         *slot = changed;
     }
     save(ctx, caller, current, &wanted, now).await?;
+    let filing = match (state, args.get(1)) {
+        (AccountState::Deregistered, Some(date)) => {
+            format!("（注销日期 {date}，备案文号 {}）", args[2..].join(" "))
+        }
+        _ => String::new(),
+    };
     Ok(format!(
-        "已将「{id}」{}标记为{}。",
+        "已将「{id}」{}标记为{}{filing}。",
         account.name,
         state.label()
     ))
@@ -224,7 +276,7 @@ pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
         out.push_str(&format!(
             "最近抓取：{}（{}）{}\n",
             checked.as_deref().unwrap_or("—"),
-            fetch.outcome.map_or("—", |o| o.id()),
+            fetch.outcome.map_or("—", |o| o.label()),
             // Stored before secrets were redacted at the source, perhaps.
             fetch
                 .message
@@ -257,131 +309,4 @@ pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
         out.push_str(&format!("未解决的告警：\n{}", alerts.join("\n")));
     }
     Ok(out)
-}
-
-/// /bind UNIT — anyone may ask; the admins are told and approve with /approve.
-pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
-    let Request {
-        ctx,
-        caller,
-        args,
-        register,
-        now,
-    } = *req;
-    let Some(unit) = args.first().and_then(|u| register.unit(u)) else {
-        return Ok("用法：/bind 单位ID（单位ID 可向管理员询问）".to_string());
-    };
-    if unit
-        .contacts
-        .iter()
-        .any(|c| c.telegram_id == Some(caller.user_id))
-    {
-        return Ok(format!("您已是{}的联系人。", unit.name));
-    }
-    let name = display_name(caller);
-    let outcome = ctx
-        .store
-        .add_bind_request_limited(caller.user_id, &name, &unit.id, now)
-        .await?;
-    let id = match outcome {
-        BindOutcome::Added { id } => id,
-        BindOutcome::AlreadyPending { id } => {
-            return Ok(format!("您的申请 #{id} 正在等待管理员批准，无需重复提交。"));
-        }
-        BindOutcome::TooManyFromUser => {
-            return Ok("您今天提交的申请已达上限，请明天再试，或直接联系管理员。".to_string());
-        }
-        BindOutcome::TooManyOverall => {
-            return Ok("今天待处理的申请过多，请明天再试，或直接联系管理员。".to_string());
-        }
-    };
-    // One digest per admin, rewritten while it waits, instead of a message
-    // per request per admin.
-    let units: Vec<(String, String)> = register
-        .units
-        .iter()
-        .map(|u| (u.id.clone(), u.name.clone()))
-        .collect();
-    let compose = move |pending: &[PendingBind]| bind_digest(pending, &units);
-    ctx.store
-        .refresh_bind_digest(&ctx.settings.telegram.admins, &compose, now)
-        .await?;
-    Ok(format!(
-        "已提交申请 #{id}，管理员批准后您将收到{}的告警。",
-        unit.name
-    ))
-}
-
-/// The caller's Telegram name as a contact name: control characters
-/// dropped, at most 64 characters, never empty.
-fn display_name(caller: &Caller) -> String {
-    let cleaned: String = caller
-        .name
-        .chars()
-        .map(|c| if is_hidden_control(c) { ' ' } else { c })
-        .take(crate::registry::check::MAX_NAME_CHARS)
-        .collect();
-    let cleaned = cleaned.trim();
-    if cleaned.is_empty() {
-        format!("Telegram 用户 {}", caller.user_id)
-    } else {
-        cleaned.to_string()
-    }
-}
-
-/// The admins' digest of pending /bind requests (the newest 30 listed).
-fn bind_digest(pending: &[PendingBind], units: &[(String, String)]) -> String {
-    const LISTED: usize = 30;
-    let mut out = format!("【联系人申请】待批准 {} 件：\n", pending.len());
-    let skipped = pending.len().saturating_sub(LISTED);
-    for request in pending.iter().skip(skipped) {
-        let unit = units
-            .iter()
-            .find(|(id, _)| *id == request.unit_id)
-            .map_or(request.unit_id.as_str(), |(_, name)| name.as_str());
-        out.push_str(&format!(
-            "#{} {}（Telegram {}）申请成为{unit}的联系人\n",
-            request.id, request.name, request.telegram_id
-        ));
-    }
-    if skipped > 0 {
-        out.push_str(&format!("另有较早的 {skipped} 件未列出。\n"));
-    }
-    out.push_str("批准请发送 /approve 申请号。");
-    out
-}
-
-/// /approve REQUEST
-pub async fn approve(req: &Request<'_>) -> anyhow::Result<String> {
-    let Request {
-        ctx,
-        caller,
-        args,
-        register: current,
-        now,
-    } = *req;
-    let Some(id) = args
-        .first()
-        .and_then(|a| a.trim_start_matches('#').parse::<i64>().ok())
-    else {
-        return Ok("用法：/approve 申请号".to_string());
-    };
-    let Some((telegram_id, name, unit_id)) = ctx.store.bind_request(id).await? else {
-        return Ok(format!("没有待处理的申请 #{id}。"));
-    };
-    let mut wanted = current.clone();
-    let Some(unit) = wanted.units.iter_mut().find(|u| u.id == unit_id) else {
-        return Ok(format!("单位「{unit_id}」已不在台账中。"));
-    };
-    unit.contacts.push(Contact {
-        name: name.clone(),
-        telegram_id: Some(telegram_id),
-        phone: None,
-    });
-    let unit_name = unit.name.clone();
-    save(ctx, caller, current, &wanted, now).await?;
-    ctx.store
-        .close_bind_request(id, &actor(caller), now)
-        .await?;
-    Ok(format!("已批准：{name} 成为{unit_name}的联系人。"))
 }

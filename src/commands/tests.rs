@@ -81,3 +81,71 @@ fn replies_are_split_under_telegrams_limit_on_line_and_char_boundaries() {
     assert!(parts.iter().all(|p| p.chars().count() <= MAX_REPLY_CHARS));
     assert_eq!(parts.concat(), one_line);
 }
+
+#[test]
+fn platforms_states_and_units_are_found_by_their_chinese_names() {
+    use crate::registry::{Platform, Unit, UnitKind};
+    for (text, platform) in [
+        ("weibo", Platform::Weibo),
+        ("WeiBo", Platform::Weibo),
+        ("微博", Platform::Weibo),
+        ("抖音", Platform::Douyin),
+        ("公众号", Platform::WechatSubscription),
+        ("微信订阅号", Platform::WechatSubscription),
+        ("服务号", Platform::WechatService),
+        ("头条", Platform::Toutiao),
+        ("B站", Platform::Bilibili),
+        ("网站", Platform::Website),
+    ] {
+        assert_eq!(Platform::from_name(text), Some(platform), "{text}");
+    }
+    for text in ["", "微信", "weixin", "义堂镇", "😀"] {
+        assert_eq!(Platform::from_name(text), None, "{text}");
+    }
+    assert_eq!(
+        AccountState::from_name("正在注销"),
+        Some(AccountState::Closing)
+    );
+    assert_eq!(
+        AccountState::from_name("拟关停"),
+        Some(AccountState::Closing)
+    );
+    assert_eq!(
+        AccountState::from_name("active"),
+        Some(AccountState::Active)
+    );
+    let unit = |id: &str, name: &str| Unit {
+        id: id.into(),
+        name: name.into(),
+        kind: UnitKind::Town,
+        contacts: Vec::new(),
+    };
+    let register = Register {
+        units: vec![
+            unit("lsq-yitang", "义堂镇"),
+            unit("lsq-liuqing", "柳青街道"),
+            unit("lsq-szgl", "区市政管理局"),
+            unit("lsq-jyj", "区教育和体育局"),
+            unit("lsq-scjg", "区市场监管局"),
+        ],
+        ..Register::default()
+    };
+    let found = |text: &str| register.find_unit(text).map(|u| u.id.as_str());
+    assert_eq!(found("lsq-yitang"), Ok("lsq-yitang"));
+    assert_eq!(found("义堂镇"), Ok("lsq-yitang"));
+    assert_eq!(found("义堂"), Ok("lsq-yitang"));
+    assert_eq!(found("市政"), Ok("lsq-szgl"));
+    let Err(none) = register.find_unit("义") else {
+        panic!("one character is too little to guess from")
+    };
+    assert!(none.is_empty());
+    let Err(both) = register.find_unit("区市") else {
+        panic!("区市 is two units")
+    };
+    let ids: Vec<&str> = both.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["lsq-szgl", "lsq-scjg"]);
+    assert!(
+        ambiguous_unit("区市", &both)
+            .contains("区市政管理局（lsq-szgl）、区市场监管局（lsq-scjg）")
+    );
+}

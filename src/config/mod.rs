@@ -143,6 +143,27 @@ impl Settings {
         }
     }
 
+    /// Every configured group robot has its webhook URL from the
+    /// environment. Only what sends needs it (the daemon); `export`,
+    /// `accounts` or a report to a file do not.
+    pub fn check_robot_webhooks(&self) -> Result<(), ConfigError> {
+        for (name, robot) in &self.robots {
+            if robot.webhook.is_none() {
+                let var = format!(
+                    "XUNJIAN_ROBOT_{}_WEBHOOK",
+                    name.to_ascii_uppercase().replace('-', "_")
+                );
+                return Err(ConfigError::Invalid {
+                    path: format!("robots.{name}"),
+                    message: format!(
+                        "群机器人 {name} 缺少 webhook 地址：请在环境变量 {var} 中设置"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn validate(&self, origin: &str) -> Result<(), ConfigError> {
         let invalid = |message: String| ConfigError::Invalid {
             path: origin.to_string(),
@@ -236,15 +257,6 @@ impl Settings {
                 return Err(invalid(format!(
                     "robots.{name}.kind: expected wecom, dingtalk or feishu, got \"{}\"",
                     robot.kind
-                )));
-            }
-            if robot.webhook.is_none() {
-                let var = format!(
-                    "XUNJIAN_ROBOT_{}_WEBHOOK",
-                    name.to_ascii_uppercase().replace('-', "_")
-                );
-                return Err(invalid(format!(
-                    "robots.{name}: set its webhook URL in {var}"
                 )));
             }
             for rule in &robot.rules {

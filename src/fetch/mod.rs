@@ -68,6 +68,20 @@ impl Outcome {
         Outcome::ALL.into_iter().find(|o| o.id() == id)
     }
 
+    /// The Chinese word a clerk reads ("成功", "代理故障" …).
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Ok => "成功",
+            Outcome::NotModified => "未变化",
+            Outcome::Gone => "账号不存在",
+            Outcome::Blocked => "被拦截",
+            Outcome::RetrySoon => "稍后重试",
+            Outcome::ProxyError => "代理故障",
+            Outcome::Network => "网络错误",
+            Outcome::Invalid => "格式错误",
+        }
+    }
+
     /// True for every class except `ok` and `not_modified`.
     pub fn is_failure(self) -> bool {
         !matches!(self, Outcome::Ok | Outcome::NotModified)

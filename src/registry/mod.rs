@@ -75,6 +75,29 @@ impl Platform {
     pub fn from_id(id: &str) -> Option<Platform> {
         Platform::ALL.into_iter().find(|p| p.id() == id)
     }
+
+    /// A platform by its id, its label or a name clerks use ("公众号",
+    /// "服务号", "头条", "B站", "网站"); ASCII in any case.
+    pub fn from_name(name: &str) -> Option<Platform> {
+        let name = name.trim();
+        let lower = name.to_ascii_lowercase();
+        if let Some(p) = Platform::ALL
+            .into_iter()
+            .find(|p| p.id() == lower || p.label() == name)
+        {
+            return Some(p);
+        }
+        Some(match lower.as_str() {
+            "公众号" | "订阅号" | "微信公众号" | "微信订阅号" => {
+                Platform::WechatSubscription
+            }
+            "服务号" | "微信服务号" => Platform::WechatService,
+            "头条" | "今日头条" => Platform::Toutiao,
+            "b站" | "哔哩哔哩" => Platform::Bilibili,
+            "网站" | "rss" | "网站/rss" => Platform::Website,
+            _ => return None,
+        })
+    }
 }
 
 impl fmt::Display for Platform {
@@ -147,6 +170,23 @@ impl AccountState {
 
     pub fn from_id(id: &str) -> Option<AccountState> {
         AccountState::ALL.into_iter().find(|s| s.id() == id)
+    }
+
+    /// A state by its id, its label or "拟关停"/"正常"/"注销".
+    pub fn from_name(name: &str) -> Option<AccountState> {
+        let name = name.trim();
+        if let Some(s) = AccountState::ALL
+            .into_iter()
+            .find(|s| s.id() == name || s.label() == name)
+        {
+            return Some(s);
+        }
+        Some(match name {
+            "正常" => AccountState::Active,
+            "拟关停" | "关停" => AccountState::Closing,
+            "注销" => AccountState::Deregistered,
+            _ => return None,
+        })
     }
 }
 
@@ -268,6 +308,30 @@ impl Register {
 
     pub fn account(&self, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.id == id)
+    }
+
+    /// A unit by id, by its full name ("义堂镇"), or by a part of its name
+    /// that only one unit has ("义堂"). `Err` lists the units it could be.
+    pub fn find_unit(&self, text: &str) -> Result<&Unit, Vec<&Unit>> {
+        let text = text.trim();
+        if let Some(unit) = self
+            .unit(text)
+            .or_else(|| self.units.iter().find(|u| u.name == text))
+        {
+            return Ok(unit);
+        }
+        let partial: Vec<&Unit> = if text.chars().count() >= 2 {
+            self.units
+                .iter()
+                .filter(|u| u.name.contains(text))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        match partial[..] {
+            [one] => Ok(one),
+            _ => Err(partial),
+        }
     }
 }
 

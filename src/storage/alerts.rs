@@ -29,6 +29,10 @@ pub struct ChannelState {
     pub chat_override: Option<String>,
 }
 
+/// Renders the messages of a check from its events (with alert numbers),
+/// each with the time it may be sent.
+pub type ComposeMessages<'a> = dyn Fn(&[Event]) -> Vec<(Message, DateTime<Utc>)> + Send + Sync + 'a;
+
 pub(super) type OutboxRow = (i64, String, String, String, String, i64, i64);
 
 pub(super) fn outbox_item(row: OutboxRow) -> OutboxItem {
@@ -126,23 +130,27 @@ impl Store {
             .collect()
     }
 
-    /// Records the events and queues the messages in one transaction, so a
-    /// decided message is never lost and never decided twice.
+    /// Records the events and queues their messages in one transaction, so
+    /// a decided message is never lost and never decided twice. New alerts
+    /// are inserted first and `compose` renders the messages from the events
+    /// with their alert numbers; returns those numbered events.
     pub async fn commit_alerts(
         &self,
         events: &[Event],
-        messages: &[(Message, DateTime<Utc>)],
+        compose: &ComposeMessages<'_>,
         now: DateTime<Utc>,
-    ) -> Result<()> {
+    ) -> Result<Vec<Event>> {
         let at = to_secs(now);
+        let mut numbered = Vec::with_capacity(events.len());
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             for event in events {
                 match event {
                     Event::Opened(c) => {
-                        sqlx::query(
+                        let (id,): (i64,) = sqlx::query_as(
                             "INSERT INTO alerts (subject, family, rule, severity, unit_id, status, message, \
-                             evidence, opened_at, last_notified_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $8)",
+                             evidence, opened_at, last_notified_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $8) \
+                             RETURNING id",
                         )
                         .bind(&c.subject)
                         .bind(&c.family)
@@ -152,8 +160,13 @@ impl Store {
                         .bind(&c.message)
                         .bind(c.evidence.to_string())
                         .bind(at)
-                        .execute(&mut *tx)
+                        .fetch_one(&mut *tx)
                         .await?;
+                        numbered.push(Event::Opened(crate::alerts::Candidate {
+                            alert_id: Some(id),
+                            ..c.clone()
+                        }));
+                        continue;
                     }
                     Event::Escalated { alert, to } => {
                         sqlx::query(
@@ -188,8 +201,9 @@ impl Store {
                             .await?;
                     }
                 }
+                numbered.push(event.clone());
             }
-            for (message, send_at) in messages {
+            for (message, send_at) in compose(&numbered) {
                 sqlx::query(
                     "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
@@ -199,19 +213,20 @@ impl Store {
                 .bind(&message.body)
                 .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
                 .bind(at)
-                .bind(to_secs(*send_at))
+                .bind(to_secs(send_at))
                 .execute(&mut *tx)
                 .await?;
             }
             tx.commit().await?;
         });
-        Ok(())
+        Ok(numbered)
     }
 
     /// Queues one message outside the alert lifecycle (replies, operator notes).
     pub async fn enqueue(&self, message: &Message, now: DateTime<Utc>) -> Result<()> {
-        self.commit_alerts(&[], &[(message.clone(), now)], now)
-            .await
+        self.commit_alerts(&[], &|_| vec![(message.clone(), now)], now)
+            .await?;
+        Ok(())
     }
 
     /// Messages due for sending, oldest first (without claiming them).
@@ -312,22 +327,32 @@ impl Store {
         Ok(())
     }
 
-    /// Acknowledges open alerts of a subject (or one alert by id); returns how many.
-    pub async fn ack_alerts(
-        &self,
-        subject_or_id: &str,
-        by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<u64> {
-        let id: i64 = subject_or_id.trim_start_matches('#').parse().unwrap_or(-1);
+    /// Acknowledges the open alerts of a subject; returns how many.
+    pub async fn ack_subject(&self, subject: &str, by: &str, now: DateTime<Utc>) -> Result<u64> {
         let n = with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE alerts SET acked_by = $2, acked_at = $3 WHERE status = 'open' AND (subject = $1 OR id = $4)",
+                "UPDATE alerts SET acked_by = $2, acked_at = $3 WHERE status = 'open' AND subject = $1",
             )
-            .bind(subject_or_id)
+            .bind(subject)
             .bind(by)
             .bind(to_secs(now))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// Acknowledges one open alert by its number; returns 1, or 0 when it
+    /// is not open.
+    pub async fn ack_alert(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<u64> {
+        let n = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE alerts SET acked_by = $2, acked_at = $3 WHERE status = 'open' AND id = $1",
+            )
             .bind(id)
+            .bind(by)
+            .bind(to_secs(now))
             .execute(pool)
             .await?
             .rows_affected()

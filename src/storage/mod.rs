@@ -15,7 +15,7 @@ mod rectification;
 mod register;
 mod reports;
 
-pub use alerts::{Attachment, ChannelState, OutboxItem};
+pub use alerts::{Attachment, ChannelState, ComposeMessages, OutboxItem};
 pub use chat::{BindOutcome, PendingBind};
 pub use ops::OpsCounts;
 pub use polling::ProxyHealth;

@@ -424,6 +424,13 @@ impl Store {
         Ok(row.map(|(v,)| v))
     }
 
+    pub async fn delete_meta(&self, key: &str) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM meta WHERE key = $1").bind(key).execute(pool).await?;
+        });
+        Ok(())
+    }
+
     pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         with_pool!(self, pool => {
             sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
@@ -446,12 +453,21 @@ impl Store {
         Ok(row)
     }
 
-    pub async fn close_bind_request(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<()> {
+    /// Decides a pending /bind request: approved or refused.
+    pub async fn close_bind_request(
+        &self,
+        id: i64,
+        is_approved: bool,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let status = if is_approved { "approved" } else { "refused" };
         with_pool!(self, pool => {
-            sqlx::query("UPDATE bind_requests SET status = 'approved', decided_by = $2, decided_at = $3 WHERE id = $1")
+            sqlx::query("UPDATE bind_requests SET status = $4, decided_by = $2, decided_at = $3 WHERE id = $1")
                 .bind(id)
                 .bind(by)
                 .bind(to_secs(now))
+                .bind(status)
                 .execute(pool)
                 .await?;
         });

@@ -317,7 +317,7 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
             (
                 ADMIN,
                 "/register weibo rsshub:/weibo/user/1 x nosuchunit",
-                "未知单位「nosuchunit」",
+                "未找到单位「nosuchunit」",
             ),
             (
                 ADMIN,
@@ -607,14 +607,47 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             1,
             "one grouped message, not repeated: {console:#?}"
         );
+        let open = db.store.open_alerts().await.expect("open alerts");
+        let number = open
+            .iter()
+            .find(|a| a.rule == xunjian::rules::Rule::Stale2w)
+            .expect("the stale alert")
+            .id;
         assert!(
-            console[0]
-                .1
-                .contains("[超两周未更新] 义堂镇「义堂发布」(微博) 已 22 天未更新"),
-            "{}",
+            console[0].1.contains(&format!(
+                "• #{number} [超两周未更新] 义堂镇「义堂发布」(微博) 已 22 天未更新"
+            )),
+            "the digest numbers the alert by its id: {}",
             console[0].1
         );
         assert!(console[0].1.contains("请相关单位联系人及时处理：周磊"));
+        let lowest = open.iter().map(|a| a.id).min().expect("an alert");
+        assert!(
+            console[0].1.contains(&format!(
+                "回复 /ack {lowest} 确认（按告警号），管理员可发送 /snooze {lowest} 3天 暂缓提醒。"
+            )),
+            "{}",
+            console[0].1
+        );
+        // /status shows the same number, and /ack takes it.
+        let commands = CommandContext {
+            store: db.store.clone(),
+            settings: settings.clone(),
+        };
+        let zhou = xunjian::commands::Caller {
+            user_id: 5,
+            name: "周磊".into(),
+            is_private_chat: true,
+            bot_username: None,
+        };
+        let status = commands
+            .handle(&zhou, "/status w", first)
+            .await
+            .expect("reply");
+        assert!(
+            status.contains(&format!("#{number} [超两周未更新]")),
+            "{status}"
+        );
 
         inspector
             .run_once(first + chrono::Duration::hours(25), true)
@@ -628,6 +661,29 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             "reminders carry the current finding: {}",
             console[1].1
         );
+        assert!(
+            console[1]
+                .1
+                .contains(&format!("• #{number} [超两周未更新]")),
+            "{}",
+            console[1].1
+        );
+        let acked = commands
+            .handle(&zhou, &format!("/ack {number}"), first)
+            .await
+            .expect("reply");
+        assert!(acked.contains(&format!("已确认告警 #{number}")), "{acked}");
+        inspector
+            .run_once(first + chrono::Duration::hours(50), false)
+            .await
+            .expect("two days later");
+        let console = db.store.outbox("console").await.expect("outbox");
+        assert!(
+            console[2..]
+                .iter()
+                .all(|(_, body, _)| !body.contains(&format!("#{number} [超两周未更新]"))),
+            "an acknowledged alert is not reminded: {console:#?}"
+        );
 
         // The account posts again (a feed with today's post): the alert resolves.
         let fresh = String::from_utf8(crate::feed_server::feed_fixture("weibo_rsshub.xml"))
@@ -638,7 +694,7 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             )
             .replace("Pb8x1A2b3", "PbNEW0001");
         server.set("/weibo/user/9", Reply::ok(fresh));
-        let later = first + chrono::Duration::hours(27);
+        let later = first + chrono::Duration::hours(51);
         let polled = xunjian::poll::Poller::new(&settings, db.store.clone())
             .expect("poller")
             .poll_accounts(&["w".to_string()], later, &|_, _| {})

@@ -71,7 +71,12 @@ fn import_accounts_and_export_work_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&import.stderr)
     );
-    assert!(String::from_utf8_lossy(&import.stdout).contains("17 change(s), 0 unchanged"));
+    let summary = String::from_utf8_lossy(&import.stdout);
+    assert!(
+        summary.contains("新增 12 个账号；新增 5 个单位；0 项未变化"),
+        "{summary}"
+    );
+    assert!(summary.contains("新增账号 lsfb-weibo"), "{summary}");
 
     let table = xunjian(dir.path())
         .args(["accounts", "--platform", "weibo"])
@@ -83,7 +88,13 @@ fn import_accounts_and_export_work_from_the_command_line() {
         "{stdout}"
     );
     assert!(!stdout.contains("lsfb-wechat"), "{stdout}");
-    assert!(stdout.contains("2 account(s)"), "{stdout}");
+    assert!(stdout.contains("共 2 个账号"), "{stdout}");
+    assert!(stdout.starts_with("账号ID"), "{stdout}");
+    let chinese = xunjian(dir.path())
+        .args(["accounts", "--platform", "微博"])
+        .output()
+        .expect("accounts");
+    assert_eq!(String::from_utf8_lossy(&chinese.stdout), stdout);
 
     let out = dir.path().join("out.toml");
     let export = xunjian(dir.path())
@@ -132,4 +143,112 @@ fn the_database_password_never_appears_in_debug_output() {
         settings.database.password.as_ref().map(|p| p.expose()),
         Some("s3cr3t")
     );
+}
+
+#[test]
+fn an_accounts_file_that_does_not_exist_is_an_error_not_an_empty_register() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    settings_file(dir.path());
+    for command in ["accounts", "import", "export", "check"] {
+        let out = xunjian(dir.path())
+            .args(["--accounts", "台账.toml", command])
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("错误：找不到台账文件 台账.toml"),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn accounts_and_check_on_a_database_never_imported_name_the_command_to_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    settings_file(dir.path());
+    for args in [vec!["accounts"], vec!["check", "--no-poll"]] {
+        let out = xunjian(dir.path()).args(&args).output().expect("run");
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("数据库中还没有台账：请先运行 xunjian import"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn commands_that_send_nothing_do_not_demand_robot_webhooks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = settings_file(dir.path());
+    let mut text = std::fs::read_to_string(&settings).expect("settings");
+    text.push_str("\n[robots.office]\nkind = \"wecom\"\n");
+    std::fs::write(&settings, text).expect("write settings");
+    let register = shipped_register();
+    let import = xunjian(dir.path())
+        .arg("--accounts")
+        .arg(&register)
+        .arg("import")
+        .output()
+        .expect("import");
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    for args in [
+        vec!["accounts"],
+        vec!["export"],
+        vec![
+            "report", "--kind", "monthly", "--period", "2026-10", "--out", "r.txt",
+        ],
+    ] {
+        let out = xunjian(dir.path()).args(&args).output().expect("run");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let run = xunjian(dir.path())
+        .arg("--accounts")
+        .arg(&register)
+        .arg("run")
+        .output()
+        .expect("run");
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("XUNJIAN_ROBOT_OFFICE_WEBHOOK"), "{stderr}");
+}
+
+#[test]
+fn poll_outcomes_are_printed_in_chinese() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    settings_file(dir.path());
+    let register = shipped_register();
+    let import = xunjian(dir.path())
+        .arg("--accounts")
+        .arg(&register)
+        .arg("import")
+        .output()
+        .expect("import");
+    assert!(import.status.success());
+    // The settings' proxies are on 127.0.0.1 ports nothing listens on.
+    let out = xunjian(dir.path())
+        .args(["poll", "--account", "lsfb-weibo"])
+        .output()
+        .expect("poll");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("账号ID"), "{stdout}");
+    assert!(
+        ["网络错误", "代理故障"].iter().any(|w| stdout.contains(w)),
+        "{stdout}"
+    );
+    assert!(stdout.contains("共抓取 1 个账号，失败 1 个"), "{stdout}");
+    let missing = xunjian(dir.path())
+        .args(["poll", "--account", "nosuch"])
+        .output()
+        .expect("poll");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("数据库中没有这个账号"));
 }

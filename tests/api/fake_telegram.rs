@@ -92,6 +92,22 @@ impl FakeTelegram {
         }));
     }
 
+    /// Queues an incoming text message from a user in a group chat.
+    pub fn push_group_message(&self, chat: i64, user: i64, name: &str, text: &str) {
+        let mut state = self.state.lock().expect("lock");
+        state.next_update_id += 1;
+        let id = state.next_update_id;
+        state.updates.push_back(json!({
+            "update_id": id,
+            "message": {
+                "message_id": id, "date": 1_700_000_000,
+                "chat": { "id": chat, "type": "group", "title": "联系人群" },
+                "from": { "id": user, "is_bot": false, "first_name": name },
+                "text": text
+            }
+        }));
+    }
+
     /// The next sendMessage to `chat` gets this error instead of success.
     pub fn script_error(&self, chat: i64, code: u16, description: &str, parameters: Value) {
         let mut state = self.state.lock().expect("lock");

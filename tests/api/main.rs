@@ -2,6 +2,7 @@
 //! the real PostgreSQL server and real HTTP servers on 127.0.0.1.
 
 mod alerts;
+mod chat;
 mod check;
 mod cli;
 mod daemon;

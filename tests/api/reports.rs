@@ -256,7 +256,8 @@ fn the_report_command_writes_every_format() {
         let refused = run(&["report", "--kind", "monthly", "--format", format]);
         assert!(!refused.status.success());
         assert!(
-            String::from_utf8_lossy(&refused.stderr).contains("binary output needs --out FILE")
+            String::from_utf8_lossy(&refused.stderr)
+                .contains("此格式须写入文件，请加 --out 文件名")
         );
     }
     let bad = run(&["report", "--kind", "monthly", "--period", "2026-13"]);

@@ -47,6 +47,72 @@ async fn say(ctx: &CommandContext, caller: &Caller, text: &str) -> String {
 }
 
 #[tokio::test]
+async fn hostile_arguments_and_replies_from_anyone_never_panic_and_always_get_an_answer() {
+    for db in test_dbs("hostile_chat").await {
+        let ctx = context(&db).await;
+        let hostile = [
+            "",
+            "#",
+            "#-1",
+            "-1",
+            "0",
+            "99999999999999999999999",
+            "#9223372036854775807",
+            "７",
+            "义",
+            "区",
+            "%",
+            "_",
+            "'; DROP TABLE alerts; --",
+            "\u{0}\u{202e}",
+            "😀😀",
+            "rsshub:",
+            ":",
+            "http://",
+        ];
+        let long = "义".repeat(5000);
+        let callers = [
+            admin(),
+            Caller {
+                user_id: 223456789,
+                name: "李强".into(),
+                is_private_chat: false,
+                ..Caller::default()
+            },
+            Caller {
+                user_id: 9,
+                name: "\u{0}".into(),
+                is_private_chat: true,
+                ..Caller::default()
+            },
+        ];
+        for caller in &callers {
+            for command in xunjian::commands::COMMANDS.iter() {
+                for arg in hostile.iter().copied().chain([long.as_str()]) {
+                    // Two arguments too, so /snooze and /deregister read the second.
+                    for text in [
+                        format!("/{} {arg}", command.name),
+                        format!("/{} {arg} {arg}", command.name),
+                    ] {
+                        let reply = say(&ctx, caller, &text).await;
+                        assert!(!reply.is_empty(), "{text}");
+                        assert!(!reply.contains("处理命令时出错"), "{text} → {reply}");
+                    }
+                }
+            }
+            // Free text, and the steps of a guided /register.
+            say(&ctx, caller, "/register").await;
+            for arg in hostile.iter().copied().chain([long.as_str()]) {
+                if let Some(reply) = ctx.handle(caller, arg, at(NOW)).await {
+                    assert!(!reply.contains("处理命令时出错"), "{arg:?} → {reply}");
+                }
+            }
+        }
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn snooze_with_a_chinese_duration_is_understood_instead_of_panicking() {
     for db in test_dbs("snooze_chinese").await {
         let ctx = context(&db).await;
@@ -379,6 +445,12 @@ async fn unreachable_webhooks_and_proxies_leave_no_secret_in_logs_or_the_databas
         .await
         .expect("a reply");
         assert!(status.contains("最近抓取"), "{status}");
+        assert!(
+            ["（网络错误）", "（代理故障）"]
+                .iter()
+                .any(|outcome| status.contains(outcome)),
+            "the outcome in Chinese: {status}"
+        );
 
         let logs = String::from_utf8_lossy(&log.0.lock().expect("log").clone()).into_owned();
         assert!(logs.contains("send failed; will retry"), "{logs}");

@@ -30,6 +30,7 @@ impl Scenario {
             posts: &self.posts,
             post_weeks: &HashMap::<String, BTreeSet<NaiveDate>>::new(),
             calendar: &Calendar::builtin(),
+            issued: None,
             generated_at: at(now),
             issued: None,
         });

@@ -1,0 +1,165 @@
+//! /status, /ack and /snooze: an account by id, or an alert by the number
+//! the digests and /status show (`7` or `#7`).
+
+use super::{REFUSAL, Request, Role, actor, parse_duration};
+use crate::alerts::OpenAlert;
+
+/// What a command argument names.
+enum Target {
+    Account { id: String, unit: String },
+    Alert(OpenAlert),
+}
+
+impl Target {
+    fn unit(&self) -> Option<&str> {
+        match self {
+            Target::Account { unit, .. } => Some(unit),
+            Target::Alert(alert) => alert.unit_id.as_deref(),
+        }
+    }
+
+    /// The subject a snooze silences.
+    fn subject(&self) -> &str {
+        match self {
+            Target::Account { id, .. } => id,
+            Target::Alert(alert) => &alert.subject,
+        }
+    }
+}
+
+/// An account id, else an alert number (`7`, `#7`) of an open alert;
+/// `Err` is the reply saying what was not found.
+async fn resolve(req: &Request<'_>, text: &str) -> anyhow::Result<Result<Target, String>> {
+    if !text.starts_with('#') {
+        if let Some(account) = req.register.account(text) {
+            return Ok(Ok(Target::Account {
+                id: account.id.clone(),
+                unit: account.unit.clone(),
+            }));
+        }
+    }
+    let number = text.strip_prefix('#').unwrap_or(text);
+    let Ok(id) = number.parse::<i64>() else {
+        return Ok(Err(format!(
+            "未找到「{text}」：请写账号ID（见 /list）或告警号（告警消息中的数字，如 7）。"
+        )));
+    };
+    let open = req.ctx.store.open_alerts().await?;
+    Ok(match open.into_iter().find(|a| a.id == id) {
+        Some(alert) => Ok(Target::Alert(alert)),
+        None => Err(format!("告警 #{id} 不存在或已恢复。")),
+    })
+}
+
+/// Whether `role` may act on the target: admins always, contacts on their
+/// units' accounts and alerts (operator alerts have no unit: admins only).
+fn is_allowed(role: &Role, target: &Target) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::Contact(units) => target.unit().is_some_and(|u| units.iter().any(|x| x == u)),
+        Role::Stranger => false,
+    }
+}
+
+/// Resolves and authorizes the first argument; `Err` is the reply.
+async fn target(
+    req: &Request<'_>,
+    role: &Role,
+    usage: &str,
+) -> anyhow::Result<Result<Target, String>> {
+    let Some(text) = req.args.first() else {
+        return Ok(Err(usage.to_string()));
+    };
+    let target = match resolve(req, text).await? {
+        Ok(target) => target,
+        Err(why) => return Ok(Err(why)),
+    };
+    if !is_allowed(role, &target) {
+        tracing::warn!(user = req.caller.user_id, target = %text, "refused: not a contact of this unit");
+        return Ok(Err(REFUSAL.to_string()));
+    }
+    Ok(Ok(target))
+}
+
+/// /status ACCOUNT|ALERT
+pub async fn status(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
+    let target = match target(req, role, "用法：/status 账号ID或告警号，例：/status 7").await?
+    {
+        Ok(target) => target,
+        Err(reply) => return Ok(reply),
+    };
+    match target {
+        Target::Account { id, .. } => super::register::status(req, &id).await,
+        Target::Alert(alert) if req.register.account(&alert.subject).is_some() => {
+            super::register::status(req, &alert.subject).await
+        }
+        Target::Alert(alert) => Ok(format!(
+            "#{} [{}] {}{}",
+            alert.id,
+            crate::rules::label_of(alert.rule, &alert.evidence),
+            alert.message,
+            if alert.is_acked {
+                "（已确认）"
+            } else {
+                ""
+            }
+        )),
+    }
+}
+
+/// /ack ALERT|ACCOUNT
+pub async fn ack(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
+    let target = match target(req, role, "用法：/ack 告警号或账号ID，例：/ack 7").await?
+    {
+        Ok(target) => target,
+        Err(reply) => return Ok(reply),
+    };
+    let by = actor(req.caller);
+    let (n, what) = match &target {
+        Target::Account { id, .. } => (
+            req.ctx.store.ack_subject(id, &by, req.now).await?,
+            format!("「{id}」"),
+        ),
+        Target::Alert(alert) => (
+            req.ctx.store.ack_alert(alert.id, &by, req.now).await?,
+            format!("告警 #{}", alert.id),
+        ),
+    };
+    Ok(if n == 0 {
+        format!("{what}没有待确认的告警。")
+    } else {
+        format!("已确认{what}（{n} 条），将不再重复提醒；问题解决后会发送恢复通知。")
+    })
+}
+
+const SNOOZE_USAGE: &str = "用法：/snooze 告警号或账号ID 时长（如 7天、12小时、2周 或 7d、12h、2w，最长 90 天），例：/snooze 7 3天";
+
+/// /snooze ALERT|ACCOUNT DURATION (admins)
+pub async fn snooze(req: &Request<'_>) -> anyhow::Result<String> {
+    let [_, duration] = req.args[..] else {
+        return Ok(SNOOZE_USAGE.to_string());
+    };
+    let target = match target(req, &Role::Admin, SNOOZE_USAGE).await? {
+        Ok(target) => target,
+        Err(reply) => return Ok(reply),
+    };
+    let Some(length) = parse_duration(duration) else {
+        return Ok(format!(
+            "无法识别时长「{duration}」：请写作 7天、12小时、2周 或 7d、12h、2w（最长 90 天）。"
+        ));
+    };
+    let until = req.now + length;
+    let subject = target.subject().to_string();
+    req.ctx
+        .store
+        .snooze(&subject, until, &actor(req.caller), req.now)
+        .await?;
+    let what = match &target {
+        Target::Alert(alert) => format!("告警 #{} 所属的「{subject}」", alert.id),
+        Target::Account { .. } => format!("「{subject}」"),
+    };
+    Ok(format!(
+        "已暂停{what}的提醒至 {}。",
+        crate::calendar::to_local(until).format("%Y-%m-%d %H:%M")
+    ))
+}

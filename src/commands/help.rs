@@ -1,0 +1,223 @@
+//! The command table (who may use what, with an example), and the texts
+//! that guide a newcomer: /help per role, /start, /units and the hint for a
+//! message that is not a command.
+
+use super::{Caller, Role};
+use crate::registry::Register;
+use std::fmt::Write as _;
+
+/// Who may use a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Anyone,
+    /// Unit contacts (for their own units) and admins.
+    Contact,
+    Admin,
+}
+
+impl Access {
+    /// Whether `role` may use a command with this access.
+    pub fn allows(self, role: &Role) -> bool {
+        matches!(
+            (self, role),
+            (Access::Anyone, _) | (_, Role::Admin) | (Access::Contact, Role::Contact(_))
+        )
+    }
+}
+
+/// One chat command: its name, what it does, an example, who may use it.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandInfo {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub example: &'static str,
+    pub access: Access,
+}
+
+const fn command(
+    name: &'static str,
+    about: &'static str,
+    example: &'static str,
+    access: Access,
+) -> CommandInfo {
+    CommandInfo {
+        name,
+        about,
+        example,
+        access,
+    }
+}
+
+/// Every command, in the order /help lists them and `set_my_commands`
+/// registers them. Dispatch refuses a command whose access the caller lacks,
+/// so /help lists exactly what the caller may use.
+pub const COMMANDS: [CommandInfo; 22] = [
+    command("help", "帮助", "/help", Access::Anyone),
+    command("start", "开始使用", "/start", Access::Anyone),
+    command("whoami", "我的身份", "/whoami", Access::Anyone),
+    command("units", "单位列表（含单位ID）", "/units", Access::Anyone),
+    command(
+        "bind",
+        "申请成为单位联系人 单位ID或名称",
+        "/bind 义堂镇",
+        Access::Anyone,
+    ),
+    command(
+        "list",
+        "账号列表 [单位|平台|状态]",
+        "/list 微博",
+        Access::Contact,
+    ),
+    command(
+        "status",
+        "账号状态 账号ID|告警号",
+        "/status yitang-weibo",
+        Access::Contact,
+    ),
+    command("ack", "确认告警 告警号|账号ID", "/ack 7", Access::Contact),
+    command(
+        "contacts",
+        "单位联系人 单位ID或名称",
+        "/contacts 义堂镇",
+        Access::Contact,
+    ),
+    command(
+        "rectify",
+        "整改反馈 账号ID 整改说明（也可用 /整改）",
+        "/rectify yitang-weibo 已恢复每周更新",
+        Access::Contact,
+    ),
+    command(
+        "rectification",
+        "整改事项 [单位ID]",
+        "/rectification",
+        Access::Contact,
+    ),
+    command(
+        "register",
+        "登记账号 平台 代理:路由|URL 名称 单位（缺参数时按步骤引导）",
+        "/register 微博 rsshub:/weibo/user/1234567 义堂发布 义堂镇",
+        Access::Admin,
+    ),
+    command(
+        "closing",
+        "标记拟关停 账号ID",
+        "/closing yitang-weibo",
+        Access::Admin,
+    ),
+    command(
+        "deregister",
+        "注销备案 账号ID 日期 文号",
+        "/deregister yitang-weibo 2026-11-01 临兰政办字〔2026〕9号",
+        Access::Admin,
+    ),
+    command(
+        "reactivate",
+        "恢复正常运维 账号ID",
+        "/reactivate yitang-weibo",
+        Access::Admin,
+    ),
+    command(
+        "snooze",
+        "暂停提醒 告警号|账号ID 时长(如7天、2周)",
+        "/snooze 7 3天",
+        Access::Admin,
+    ),
+    command(
+        "approve",
+        "批准联系人申请 申请号",
+        "/approve 1",
+        Access::Admin,
+    ),
+    command(
+        "refuse",
+        "拒绝联系人申请 申请号 [理由]",
+        "/refuse 1 非本单位人员",
+        Access::Admin,
+    ),
+    command(
+        "history",
+        "台账变更记录 账号ID|单位ID [起始日期]",
+        "/history yitang-weibo 2026-10-01",
+        Access::Admin,
+    ),
+    command(
+        "report",
+        "生成通报 类型(weekly|monthly|quarterly|scoring) [期间]",
+        "/report monthly 2026-10",
+        Access::Admin,
+    ),
+    command(
+        "issue",
+        "下发通报并通知整改 monthly|quarterly [期间]",
+        "/issue monthly 2026-10",
+        Access::Admin,
+    ),
+    command("cancel", "取消正在进行的登记步骤", "/cancel", Access::Admin),
+];
+
+/// The command of this name (`整改` is `rectify`).
+pub fn find(name: &str) -> Option<&'static CommandInfo> {
+    let name = if name == "整改" { "rectify" } else { name };
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// /help: the commands this role may use, one example each.
+pub fn help(role: &Role) -> String {
+    let mut out = String::from("xunjian 政务新媒体巡检机器人，您可使用的命令：\n");
+    for c in COMMANDS.iter().filter(|c| c.access.allows(role)) {
+        let _ = write!(out, "\n/{} — {}\n  例：{}", c.name, c.about, c.example);
+    }
+    if *role == Role::Stranger {
+        out.push_str("\n\n成为单位联系人后可查看和确认本单位的告警：先发送 /units 查到单位ID，再发送 /bind 单位ID。");
+    }
+    out
+}
+
+/// /start: a greeting that says what the bot does and how to be bound.
+pub fn start(caller: &Caller, role: &Role, register: &Register) -> String {
+    let mut out = String::from(
+        "您好！我是政务新媒体巡检机器人：定期检查各单位的政务账号是否按时更新，\
+         发现问题时在联系人群里提醒，并由联系人确认和反馈整改。\n\n",
+    );
+    match role {
+        Role::Admin => out.push_str("您是管理员，可以登记、注销账号，批准联系人申请，生成通报。"),
+        Role::Contact(units) => {
+            let names: Vec<&str> = units
+                .iter()
+                .filter_map(|u| register.unit(u).map(|u| u.name.as_str()))
+                .collect();
+            let _ = write!(
+                out,
+                "您是{}的联系人：可发送 /list 查看本单位账号，/ack 告警号 确认告警，/rectify 反馈整改。",
+                names.join("、")
+            );
+        }
+        Role::Stranger => {
+            let _ = write!(
+                out,
+                "您尚未绑定单位。绑定方法：\n1. 发送 /units 查看单位及其ID；\n2. 发送 /bind 单位ID（或单位名称），如 /bind 义堂镇；\n3. 管理员批准后，您会收到通知，之后可查看和确认本单位的告警。\n（您的 Telegram ID：{}）",
+                caller.user_id
+            );
+        }
+    }
+    out.push_str("\n\n发送 /help 查看您可用的全部命令和示例。");
+    out
+}
+
+/// /units: every unit with its id and kind, so a newcomer can /bind.
+pub fn units(register: &Register) -> String {
+    if register.units.is_empty() {
+        return "台账中还没有单位，请联系管理员。".to_string();
+    }
+    let mut out = format!("共 {} 个单位（单位ID 单位名称）：\n", register.units.len());
+    for unit in &register.units {
+        let _ = writeln!(out, "{} {}（{}）", unit.id, unit.name, unit.kind.label());
+    }
+    out.push_str("申请成为联系人：/bind 单位ID");
+    out
+}
+
+/// The answer to text that is not a command.
+pub const FREE_TEXT_HINT: &str =
+    "我只接受命令，例如 /help 查看可用命令，/start 了解如何绑定单位，/units 查看单位ID。";
