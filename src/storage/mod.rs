@@ -11,8 +11,10 @@ mod checks;
 mod delivery;
 mod ops;
 mod polling;
+mod posts;
 mod register;
 mod reports;
+mod summaries;
 
 pub use alerts::{Attachment, ChannelState, OutboxItem};
 pub use chat::{BindOutcome, PendingBind};
