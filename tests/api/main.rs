@@ -15,3 +15,4 @@ mod reports;
 mod scale;
 mod schedule;
 mod security;
+mod summaries;
