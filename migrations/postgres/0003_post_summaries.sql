@@ -51,3 +51,9 @@ FROM (SELECT account_id, kind,
                    to_timestamp(published_at + 28800) AT TIME ZONE 'UTC' AS local_day
             FROM posts) AS local_posts) AS segmented
 GROUP BY account_id, segment;
+
+-- Registration now creates a never-fetched account's placeholder fetch state,
+-- so the due-account claim is one indexed statement; older accounts get theirs here.
+INSERT INTO fetch_state (account_id, next_check_at)
+SELECT a.id, 0 FROM accounts a
+WHERE NOT EXISTS (SELECT 1 FROM fetch_state f WHERE f.account_id = a.id);

@@ -27,6 +27,9 @@ const SELECT_FETCH: &str = "SELECT account_id, next_check_at, last_checked_at, l
      outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
      last_modified, feed_title FROM fetch_state WHERE last_checked_at IS NOT NULL";
 
+/// Ids per `IN (…)` list.
+pub(super) const ID_BATCH: usize = 500;
+
 /// Fetch states per upsert statement (14 parameters each).
 const STATE_BATCH: usize = 64;
 
@@ -97,6 +100,28 @@ impl Store {
             .collect()
     }
 
+    /// The fetch states of these accounts (those ever checked), by account id.
+    pub async fn fetch_states_of(&self, ids: &[String]) -> Result<HashMap<String, FetchState>> {
+        let is_sqlite = matches!(self, Store::Sqlite(_));
+        let mut states = HashMap::with_capacity(ids.len());
+        for batch in ids.chunks(ID_BATCH) {
+            let mut sql = format!("{SELECT_FETCH} AND account_id IN ");
+            push_rows(&mut sql, 1, batch.len(), is_sqlite);
+            let rows: Vec<FetchRow> = with_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for id in batch {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await?
+            });
+            for row in rows {
+                let state = fetch_state_from_row(row)?;
+                states.insert(state.account_id.clone(), state);
+            }
+        }
+        Ok(states)
+    }
+
     /// Ids of accounts that are due at `now` (or were never checked).
     pub async fn due_account_ids(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = with_pool!(self, pool => {
@@ -116,8 +141,9 @@ impl Store {
     /// `now + lease`, so other daemons on the database skip them (on
     /// PostgreSQL with `FOR UPDATE SKIP LOCKED`) and a daemon that dies
     /// mid-cycle gives them back after the lease. Saving a result sets the
-    /// real next check. Never-fetched accounts get a placeholder row first
-    /// (`last_checked_at` NULL), which [`Store::fetch_states`] does not show.
+    /// real next check. One indexed statement: never-fetched accounts have
+    /// a placeholder row from their registration (`last_checked_at` NULL),
+    /// which [`Store::fetch_states`] does not show.
     pub async fn claim_due_accounts(
         &self,
         now: DateTime<Utc>,
@@ -133,14 +159,6 @@ impl Store {
              ORDER BY next_check_at {lock}) RETURNING account_id"
         );
         let rows: Vec<(String,)> = with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO fetch_state (account_id, next_check_at) \
-                 SELECT a.id, 0 FROM accounts a \
-                 WHERE NOT EXISTS (SELECT 1 FROM fetch_state f WHERE f.account_id = a.id) \
-                 ON CONFLICT (account_id) DO NOTHING",
-            )
-            .execute(pool)
-            .await?;
             sqlx::query_as(sqlx::AssertSqlSafe(claim))
                 .bind(to_secs(now))
                 .bind(to_secs(now + lease))

@@ -41,8 +41,61 @@ type AccountRow = (
 const SELECT_UNITS: &str = "SELECT id, name, kind FROM units ORDER BY position, id";
 const SELECT_CONTACTS: &str =
     "SELECT unit_id, name, telegram_id, phone FROM contacts ORDER BY unit_id, position";
+const SELECT_ACCOUNT_COLUMNS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, \
+     state, deregistered_on, filing_ref, is_interactive, thresholds";
 const SELECT_ACCOUNTS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, state, \
      deregistered_on, filing_ref, is_interactive, thresholds FROM accounts ORDER BY position, id";
+
+type AccountRowWithPosition = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    String,
+    i64,
+);
+
+fn with_position(row: AccountRowWithPosition) -> (i64, AccountRow) {
+    let (
+        id,
+        unit,
+        name,
+        platform,
+        proxy,
+        route,
+        feed,
+        state,
+        dereg,
+        filing,
+        interactive,
+        thresholds,
+        position,
+    ) = row;
+    (
+        position,
+        (
+            id,
+            unit,
+            name,
+            platform,
+            proxy,
+            route,
+            feed,
+            state,
+            dereg,
+            filing,
+            interactive,
+            thresholds,
+        ),
+    )
+}
 
 const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
      feed, state, deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, \
@@ -53,6 +106,10 @@ const UPSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform,
      ON CONFLICT (id) DO UPDATE SET unit_id = $2, name = $3, platform = $4, proxy = $5, \
      route = $6, feed = $7, state = $8, deregistered_on = $9, filing_ref = $10, \
      is_interactive = $11, thresholds = $12, updated_at = $13";
+
+/// A never-fetched account's fetch state: due at once, `last_checked_at` NULL.
+pub(super) const INSERT_FETCH_PLACEHOLDER: &str = "INSERT INTO fetch_state (account_id, next_check_at) \
+     VALUES ($1, 0) ON CONFLICT (account_id) DO NOTHING";
 
 /// One audit-trail entry: who changed which unit or account, how.
 pub(super) const INSERT_REGISTER_EVENT: &str = "INSERT INTO register_events (at, actor, source, entity, entity_id, action, detail) \
@@ -178,6 +235,11 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                         account_position += 1;
+                        // The due-account claim finds it from its first tick.
+                        sqlx::query(INSERT_FETCH_PLACEHOLDER)
+                            .bind(&account.id)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     Change::RemoveAccount(account) => {
                         sqlx::query("DELETE FROM accounts WHERE id = $1")
@@ -207,6 +269,29 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// These accounts, in registration order (those still registered).
+    pub async fn accounts_by_id(&self, ids: &[String]) -> Result<Vec<Account>> {
+        let is_sqlite = matches!(self, Store::Sqlite(_));
+        let mut rows: Vec<(i64, AccountRow)> = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(super::polling::ID_BATCH) {
+            let mut sql = String::from(SELECT_ACCOUNT_COLUMNS);
+            sql.push_str(", position FROM accounts WHERE id IN ");
+            super::posts::push_rows(&mut sql, 1, batch.len(), is_sqlite);
+            let found: Vec<AccountRowWithPosition> = with_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for id in batch {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await?
+            });
+            rows.extend(found.into_iter().map(with_position));
+        }
+        rows.sort_by(|a, b| (a.0, &a.1.0).cmp(&(b.0, &b.1.0)));
+        rows.into_iter()
+            .map(|(_, row)| account_from_row(row))
+            .collect()
     }
 
     /// When each account was first registered.
