@@ -163,8 +163,10 @@ async fn storage(n: usize, now: DateTime<Utc>) -> anyhow::Result<()> {
     let state = |account: &Account| FetchState {
         account_id: account.id.clone(),
         next_check_at: Some(now),
+        // Checked at `now`, so the inspection loads 100,000 fetch states.
+        last_checked_at: Some(now),
+        last_success_at: Some(now),
         first_success_at: Some(seen),
-        last_success_at: Some(seen),
         outcome: Some(Outcome::Ok),
         ..FetchState::default()
     };

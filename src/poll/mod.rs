@@ -1,6 +1,7 @@
 //! One poll cycle: due accounts → fetch → parse → store, and proxy health.
 //!
-//! In: the stored register and fetch states, the settings, `now`.
+//! In: the due accounts (claimed in storage) and their fetch states, the
+//! settings, `now`.
 //! Out: new posts and fetch states in storage, a [`PollReport`] per account.
 //! One account failing never stops the others.
 #![deny(
@@ -21,6 +22,7 @@ use futures_util::StreamExt;
 use schedule::{ScheduleInput, minutes, next_check_at};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use url::Url;
@@ -75,6 +77,8 @@ pub struct Poller {
     /// One due-cycle at a time per process: the poll loop and an inspection
     /// asking at once would otherwise fetch the same accounts twice.
     cycle: tokio::sync::Mutex<()>,
+    /// A proxy was down at the last judgement (or none was made yet).
+    has_proxy_down: AtomicBool,
 }
 
 /// The poller could not be built from the settings.
@@ -100,6 +104,7 @@ impl Poller {
             per_proxy,
             redactor: Redactor::from_settings(settings),
             cycle: tokio::sync::Mutex::new(()),
+            has_proxy_down: AtomicBool::new(true),
         })
     }
 
@@ -109,7 +114,12 @@ impl Poller {
         let _cycle = self.cycle.lock().await;
         let ids = self.store.claim_due_accounts(now, CLAIM_LEASE).await?;
         if ids.is_empty() {
-            // An idle tick costs the one indexed claim, nothing more.
+            // An idle tick costs the one indexed claim, unless a proxy is
+            // down: then its health path is probed, so its recovery shows
+            // while its accounts back off.
+            if self.has_proxy_down.load(Ordering::Relaxed) {
+                self.update_proxy_health(&[], &[], now).await?;
+            }
             return Ok(Vec::new());
         }
         self.poll_accounts(&ids, now, &|_, _| {}).await
@@ -169,7 +179,19 @@ impl Poller {
             reports.extend(saved);
         }
         reports.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-        let verdicts = self.judge_proxies(&accounts, &reports).await?;
+        self.update_proxy_health(&accounts, &reports, now).await?;
+        Ok(reports)
+    }
+
+    /// Judges and stores each proxy's health after a cycle.
+    async fn update_proxy_health(
+        &self,
+        accounts: &[Account],
+        reports: &[PollReport],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let verdicts = self.judge_proxies(accounts, reports).await?;
+        let has_down = verdicts.iter().any(|v| !v.is_up);
         for verdict in verdicts {
             self.store
                 .set_proxy_health(
@@ -180,7 +202,8 @@ impl Poller {
                 )
                 .await?;
         }
-        Ok(reports)
+        self.has_proxy_down.store(has_down, Ordering::Relaxed);
+        Ok(())
     }
 
     /// [`Self::poll_one`], with a panic in one account's processing caught,

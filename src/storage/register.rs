@@ -41,61 +41,8 @@ type AccountRow = (
 const SELECT_UNITS: &str = "SELECT id, name, kind FROM units ORDER BY position, id";
 const SELECT_CONTACTS: &str =
     "SELECT unit_id, name, telegram_id, phone FROM contacts ORDER BY unit_id, position";
-const SELECT_ACCOUNT_COLUMNS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, \
-     state, deregistered_on, filing_ref, is_interactive, thresholds";
 const SELECT_ACCOUNTS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, state, \
      deregistered_on, filing_ref, is_interactive, thresholds FROM accounts ORDER BY position, id";
-
-type AccountRowWithPosition = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    bool,
-    String,
-    i64,
-);
-
-fn with_position(row: AccountRowWithPosition) -> (i64, AccountRow) {
-    let (
-        id,
-        unit,
-        name,
-        platform,
-        proxy,
-        route,
-        feed,
-        state,
-        dereg,
-        filing,
-        interactive,
-        thresholds,
-        position,
-    ) = row;
-    (
-        position,
-        (
-            id,
-            unit,
-            name,
-            platform,
-            proxy,
-            route,
-            feed,
-            state,
-            dereg,
-            filing,
-            interactive,
-            thresholds,
-        ),
-    )
-}
 
 const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
      feed, state, deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, \
@@ -271,27 +218,29 @@ impl Store {
         Ok(())
     }
 
-    /// These accounts, in registration order (those still registered).
+    /// These accounts (those still registered), in no particular order.
     pub async fn accounts_by_id(&self, ids: &[String]) -> Result<Vec<Account>> {
         let is_sqlite = matches!(self, Store::Sqlite(_));
-        let mut rows: Vec<(i64, AccountRow)> = Vec::with_capacity(ids.len());
+        let columns = SELECT_ACCOUNTS
+            .split(" FROM ")
+            .next()
+            .expect("a SELECT has a FROM");
+        let mut accounts = Vec::with_capacity(ids.len());
         for batch in ids.chunks(super::polling::ID_BATCH) {
-            let mut sql = String::from(SELECT_ACCOUNT_COLUMNS);
-            sql.push_str(", position FROM accounts WHERE id IN ");
+            let mut sql = format!("{columns} FROM accounts WHERE id IN ");
             super::posts::push_rows(&mut sql, 1, batch.len(), is_sqlite);
-            let found: Vec<AccountRowWithPosition> = with_pool!(self, pool => {
+            let rows: Vec<AccountRow> = with_pool!(self, pool => {
                 let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
                 for id in batch {
                     query = query.bind(id);
                 }
                 query.fetch_all(pool).await?
             });
-            rows.extend(found.into_iter().map(with_position));
+            for row in rows {
+                accounts.push(account_from_row(row)?);
+            }
         }
-        rows.sort_by(|a, b| (a.0, &a.1.0).cmp(&(b.0, &b.1.0)));
-        rows.into_iter()
-            .map(|(_, row)| account_from_row(row))
-            .collect()
+        Ok(accounts)
     }
 
     /// When each account was first registered.

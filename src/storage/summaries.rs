@@ -31,9 +31,19 @@ pub(super) fn segment_of(time: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) 
     (start_of_day(monday.max(first)), start_of_day(next))
 }
 
+/// A read transaction that sees one snapshot (SQLite's always do in WAL mode).
+fn snapshot_begin(store: &Store) -> &'static str {
+    match store {
+        Store::Sqlite(_) => "BEGIN",
+        Store::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    }
+}
+
 /// Accounts whose summary rows cannot answer a check at `$1`.
+/// The fetch state is looked up only for accounts with undated posts (few).
 const NEEDS_SCAN: &str = "(t.last_seen_at > $1 OR t.is_basis_mixed \
-     OR (t.has_undated AND t.undated_basis IS DISTINCT FROM f.first_success_at))";
+     OR (t.has_undated AND t.undated_basis IS DISTINCT FROM \
+       (SELECT f.first_success_at FROM fetch_state f WHERE f.account_id = t.account_id)))";
 
 /// Total/original/repost sums over segments starting in `[from, to)`.
 fn kind_sums(from: &str, to: Option<&str>) -> String {
@@ -50,7 +60,7 @@ fn segments_sql() -> String {
     format!(
         "SELECT t.account_id, t.last_post_at, t.total, {}, {}, \
          CAST(SUM(CASE WHEN s.starts_at >= $5 AND s.starts_at < $6 THEN s.total ELSE 0 END) AS BIGINT) \
-         FROM post_totals t LEFT JOIN fetch_state f ON f.account_id = t.account_id \
+         FROM post_totals t \
          LEFT JOIN post_segments s ON s.account_id = t.account_id AND s.starts_at >= $7 \
          WHERE NOT {NEEDS_SCAN} GROUP BY t.account_id",
         kind_sums("$2", None),
@@ -64,7 +74,7 @@ fn partial_sql() -> String {
         "SELECT t.account_id, COUNT(*), \
          SUM(CASE WHEN p.kind = 'original' THEN 1 ELSE 0 END), \
          SUM(CASE WHEN p.kind = 'repost' THEN 1 ELSE 0 END) \
-         FROM post_totals t LEFT JOIN fetch_state f ON f.account_id = t.account_id \
+         FROM post_totals t \
          JOIN posts p ON p.account_id = t.account_id AND p.published_at >= $2 AND p.published_at < $3 \
          WHERE NOT {NEEDS_SCAN} GROUP BY t.account_id"
     )
@@ -85,8 +95,7 @@ fn scan_sql() -> String {
          SUM(CASE WHEN p.published_at >= $3 AND p.published_at < $4 AND p.kind = 'repost' THEN 1 ELSE 0 END), \
          SUM(CASE WHEN p.published_at >= $5 AND p.published_at < $6 THEN 1 ELSE 0 END) \
          FROM posts p LEFT JOIN fetch_state f ON f.account_id = p.account_id \
-         WHERE p.first_seen_at <= $1 AND p.account_id IN (SELECT t.account_id FROM post_totals t \
-           LEFT JOIN fetch_state f ON f.account_id = t.account_id WHERE {NEEDS_SCAN}) \
+         WHERE p.first_seen_at <= $1 AND p.account_id IN (SELECT t.account_id FROM post_totals t WHERE {NEEDS_SCAN}) \
          GROUP BY p.account_id"
     )
 }
@@ -158,6 +167,39 @@ impl RepostPlan {
     }
 }
 
+/// The check's time ranges as stored seconds.
+struct Ranges {
+    now: i64,
+    repost_since: i64,
+    month: (i64, i64),
+    week: (i64, i64),
+    plan: RepostPlan,
+}
+
+impl Ranges {
+    fn new(window: &CheckWindow) -> Ranges {
+        let (month_start, month_end) = window.month_range();
+        // No assessable week: an empty range.
+        let (week_start, week_end) = window.week_range().unwrap_or((window.now, window.now));
+        Ranges {
+            now: to_secs(window.now),
+            repost_since: to_secs(window.repost_since),
+            month: (to_secs(month_start), to_secs(month_end)),
+            week: (to_secs(week_start), to_secs(week_end)),
+            plan: RepostPlan::new(window.repost_since),
+        }
+    }
+
+    /// The oldest segment any range needs.
+    fn oldest(&self) -> i64 {
+        to_secs(self.plan.segments_from)
+            .min(self.month.0)
+            .min(self.week.0)
+    }
+}
+
+type SummaryRows = (Vec<SummaryRow>, Vec<SummaryRow>, Vec<PartialRow>);
+
 impl Store {
     /// Every account's post summary for a check at `window.now`, counting only
     /// posts first seen by then (so past checks are reproducible).
@@ -167,45 +209,8 @@ impl Store {
         window: &CheckWindow,
         register: &Register,
     ) -> Result<HashMap<String, PostSummary>> {
-        let (month_start, month_end) = window.month_range();
-        // No assessable week: an empty range.
-        let (week_start, week_end) = window.week_range().unwrap_or((window.now, window.now));
-        let plan = RepostPlan::new(window.repost_since);
-        let oldest = plan.segments_from.min(month_start).min(week_start);
-        let now = to_secs(window.now);
-        let (scanned, segmented, partial): (Vec<SummaryRow>, Vec<SummaryRow>, Vec<PartialRow>) = with_pool!(self, pool => {
-            let scanned = sqlx::query_as(sqlx::AssertSqlSafe(scan_sql()))
-                .bind(now)
-                .bind(to_secs(window.repost_since))
-                .bind(to_secs(month_start))
-                .bind(to_secs(month_end))
-                .bind(to_secs(week_start))
-                .bind(to_secs(week_end))
-                .fetch_all(pool)
-                .await?;
-            let segmented = sqlx::query_as(sqlx::AssertSqlSafe(segments_sql()))
-                .bind(now)
-                .bind(to_secs(plan.segments_from))
-                .bind(to_secs(month_start))
-                .bind(to_secs(month_end))
-                .bind(to_secs(week_start))
-                .bind(to_secs(week_end))
-                .bind(to_secs(oldest))
-                .fetch_all(pool)
-                .await?;
-            let partial = match plan.partial {
-                Some((from, to)) => {
-                    sqlx::query_as(sqlx::AssertSqlSafe(partial_sql()))
-                        .bind(now)
-                        .bind(to_secs(from))
-                        .bind(to_secs(to))
-                        .fetch_all(pool)
-                        .await?
-                }
-                None => Vec::new(),
-            };
-            (scanned, segmented, partial)
-        });
+        let ranges = Ranges::new(window);
+        let (scanned, segmented, partial) = self.summary_rows(&ranges).await?;
         let mut summaries = HashMap::with_capacity(scanned.len() + segmented.len());
         for row in segmented.into_iter().chain(scanned) {
             let (id, summary) = summary_from_row(row)?;
@@ -217,7 +222,7 @@ impl Store {
             };
             let w = &mut summary.window;
             let (all, original, repost) = (count(all), count(original), count(repost));
-            if plan.is_partial_added {
+            if ranges.plan.is_partial_added {
                 w.total += all;
                 w.original += original;
                 w.repost += repost;
@@ -231,6 +236,49 @@ impl Store {
         self.add_deregistered(&mut summaries, window, register)
             .await?;
         Ok(summaries)
+    }
+
+    /// The scanned accounts' summaries, the others' from segments, and the
+    /// posts that complete their repost window.
+    async fn summary_rows(&self, r: &Ranges) -> Result<SummaryRows> {
+        let rows = with_pool!(self, pool => {
+            // One snapshot: an account written between the statements is
+            // counted by all of them or by none.
+            let mut tx = pool.begin_with(snapshot_begin(self)).await?;
+            let scanned = sqlx::query_as(sqlx::AssertSqlSafe(scan_sql()))
+                .bind(r.now)
+                .bind(r.repost_since)
+                .bind(r.month.0)
+                .bind(r.month.1)
+                .bind(r.week.0)
+                .bind(r.week.1)
+                .fetch_all(&mut *tx)
+                .await?;
+            let segmented = sqlx::query_as(sqlx::AssertSqlSafe(segments_sql()))
+                .bind(r.now)
+                .bind(to_secs(r.plan.segments_from))
+                .bind(r.month.0)
+                .bind(r.month.1)
+                .bind(r.week.0)
+                .bind(r.week.1)
+                .bind(r.oldest())
+                .fetch_all(&mut *tx)
+                .await?;
+            let partial = match r.plan.partial {
+                Some((from, to)) => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(partial_sql()))
+                        .bind(r.now)
+                        .bind(to_secs(from))
+                        .bind(to_secs(to))
+                        .fetch_all(&mut *tx)
+                        .await?
+                }
+                None => Vec::new(),
+            };
+            tx.commit().await?;
+            (scanned, segmented, partial)
+        });
+        Ok(rows)
     }
 
     /// Posts dated after each deregistered account's deregistration date.

@@ -331,7 +331,7 @@ async fn the_migration_backfills_the_summaries_from_the_stored_posts() {
             .await
             .expect("register");
         let mut dice = Dice(0x0bad_cafe_2026_0003);
-        let times = write_rounds(&db.store, &register, &mut dice, 12).await;
+        let times = write_rounds(&db.store, &register, &mut dice, 22).await;
         // Back to a database from before migration 0003, with its posts.
         for sql in [
             "DROP TABLE post_totals",
