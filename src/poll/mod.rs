@@ -1,6 +1,7 @@
 //! One poll cycle: due accounts → fetch → parse → store, and proxy health.
 //!
-//! In: the stored register and fetch states, the settings, `now`.
+//! In: the due accounts (claimed in storage) and their fetch states, the
+//! settings, `now`.
 //! Out: new posts and fetch states in storage, a [`PollReport`] per account.
 //! One account failing never stops the others.
 #![deny(
@@ -21,6 +22,7 @@ use futures_util::StreamExt;
 use schedule::{ScheduleInput, minutes, next_check_at};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use url::Url;
@@ -75,6 +77,8 @@ pub struct Poller {
     /// One due-cycle at a time per process: the poll loop and an inspection
     /// asking at once would otherwise fetch the same accounts twice.
     cycle: tokio::sync::Mutex<()>,
+    /// A proxy was down at the last judgement (or none was made yet).
+    has_proxy_down: AtomicBool,
 }
 
 /// The poller could not be built from the settings.
@@ -100,6 +104,7 @@ impl Poller {
             per_proxy,
             redactor: Redactor::from_settings(settings),
             cycle: tokio::sync::Mutex::new(()),
+            has_proxy_down: AtomicBool::new(true),
         })
     }
 
@@ -108,6 +113,15 @@ impl Poller {
         // Whoever waited here finds the accounts the other cycle polled no longer due.
         let _cycle = self.cycle.lock().await;
         let ids = self.store.claim_due_accounts(now, CLAIM_LEASE).await?;
+        if ids.is_empty() {
+            // An idle tick costs the one indexed claim, unless a proxy is
+            // down: then its health path is probed, so its recovery shows
+            // while its accounts back off.
+            if self.has_proxy_down.load(Ordering::Relaxed) {
+                self.update_proxy_health(&[], &[], now).await?;
+            }
+            return Ok(Vec::new());
+        }
         self.poll_accounts(&ids, now, &|_, _| {}).await
     }
 
@@ -119,16 +133,15 @@ impl Poller {
         now: DateTime<Utc>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> anyhow::Result<Vec<PollReport>> {
-        let register = self.store.load_register().await?;
-        let mut states = self.store.fetch_states().await?;
+        // Only these accounts and their states: a cycle of a few due
+        // accounts does not read a register of 100,000.
+        let accounts = self.store.accounts_by_id(ids).await?;
+        let mut states = self.store.fetch_states_of(ids).await?;
         // Owned jobs: the futures below must not borrow with free lifetimes
         // (they run inside spawned daemon tasks).
         let jobs: Vec<(Account, FetchState)> = {
-            let by_id: HashMap<&str, &Account> = register
-                .accounts
-                .iter()
-                .map(|a| (a.id.as_str(), a))
-                .collect();
+            let by_id: HashMap<&str, &Account> =
+                accounts.iter().map(|a| (a.id.as_str(), a)).collect();
             let mut seen = std::collections::HashSet::new();
             ids.iter()
                 // An account named twice is polled once.
@@ -166,7 +179,19 @@ impl Poller {
             reports.extend(saved);
         }
         reports.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-        let verdicts = self.judge_proxies(&register.accounts, &reports).await?;
+        self.update_proxy_health(&accounts, &reports, now).await?;
+        Ok(reports)
+    }
+
+    /// Judges and stores each proxy's health after a cycle.
+    async fn update_proxy_health(
+        &self,
+        accounts: &[Account],
+        reports: &[PollReport],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let verdicts = self.judge_proxies(accounts, reports).await?;
+        let has_down = verdicts.iter().any(|v| !v.is_up);
         for verdict in verdicts {
             self.store
                 .set_proxy_health(
@@ -177,7 +202,8 @@ impl Poller {
                 )
                 .await?;
         }
-        Ok(reports)
+        self.has_proxy_down.store(has_down, Ordering::Relaxed);
+        Ok(())
     }
 
     /// [`Self::poll_one`], with a panic in one account's processing caught,
@@ -448,12 +474,8 @@ impl Poller {
                     // Without a health path a proxy is down only when enough of
                     // its accounts fail with network or proxy trouble and none
                     // gets an answer: one mistyped route is that account's problem.
-                    let registered = accounts
-                        .iter()
-                        .filter(
-                            |a| matches!(&a.source, Source::Proxy { proxy, .. } if proxy == name),
-                        )
-                        .count();
+                    // All of its accounts, not only this cycle's: "or all, if fewer".
+                    let registered = self.store.proxy_account_count(name).await?;
                     let is_down = troubled == attempted && troubled >= registered.clamp(1, 3);
                     ProxyVerdict {
                         proxy: name.clone(),

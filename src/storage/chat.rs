@@ -95,6 +95,10 @@ impl Store {
                 .await?
                 .rows_affected();
                 if done == 1 {
+                    sqlx::query(super::register::INSERT_FETCH_PLACEHOLDER)
+                        .bind(&candidate)
+                        .execute(&mut *tx)
+                        .await?;
                     inserted = Some(candidate);
                     break;
                 }

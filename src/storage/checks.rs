@@ -1,102 +1,11 @@
-//! Post summaries for the rules, and inspection snapshots.
+//! Stored posts as rule facts, inspection snapshots and job claims.
 
 use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
-use crate::calendar::start_of_day;
 use crate::parse::PostKind;
-use crate::registry::{AccountState, Register};
-use crate::rules::{CheckResult, CheckWindow, KindCounts, PostFact, PostSummary};
-use chrono::{DateTime, Duration, Utc};
-use std::collections::HashMap;
-
-type SummaryRow = (String, Option<i64>, i64, i64, i64, i64, i64, i64, i64, i64);
-
-const SUMMARY_SQL: &str = "SELECT p.account_id, \
-    MAX(CASE WHEN p.is_date_estimated AND p.first_seen_at <= COALESCE(f.first_success_at, p.first_seen_at) \
-        THEN NULL ELSE p.published_at END), \
-    COUNT(*), \
-    SUM(CASE WHEN p.published_at >= $2 THEN 1 ELSE 0 END), \
-    SUM(CASE WHEN p.published_at >= $2 AND p.kind = 'original' THEN 1 ELSE 0 END), \
-    SUM(CASE WHEN p.published_at >= $2 AND p.kind = 'repost' THEN 1 ELSE 0 END), \
-    SUM(CASE WHEN p.published_at >= $3 AND p.published_at < $4 THEN 1 ELSE 0 END), \
-    SUM(CASE WHEN p.published_at >= $3 AND p.published_at < $4 AND p.kind = 'original' THEN 1 ELSE 0 END), \
-    SUM(CASE WHEN p.published_at >= $3 AND p.published_at < $4 AND p.kind = 'repost' THEN 1 ELSE 0 END), \
-    SUM(CASE WHEN p.published_at >= $5 AND p.published_at < $6 THEN 1 ELSE 0 END) \
-    FROM posts p LEFT JOIN fetch_state f ON f.account_id = p.account_id \
-    WHERE p.first_seen_at <= $1 GROUP BY p.account_id";
+use crate::rules::{CheckResult, PostFact};
+use chrono::{DateTime, Utc};
 
 impl Store {
-    /// Every account's post summary for a check at `window.now`, counting only
-    /// posts first seen by then (so past checks are reproducible).
-    pub async fn post_summaries(
-        &self,
-        window: &CheckWindow,
-        register: &Register,
-    ) -> Result<HashMap<String, PostSummary>> {
-        let (month_start, month_end) = window.month_range();
-        // No assessable week: an empty range.
-        let (week_start, week_end) = window.week_range().unwrap_or((window.now, window.now));
-        let rows: Vec<SummaryRow> = with_pool!(self, pool => {
-            sqlx::query_as(SUMMARY_SQL)
-                .bind(to_secs(window.now))
-                .bind(to_secs(window.repost_since))
-                .bind(to_secs(month_start))
-                .bind(to_secs(month_end))
-                .bind(to_secs(week_start))
-                .bind(to_secs(week_end))
-                .fetch_all(pool)
-                .await?
-        });
-        let count = |n: i64| u64::try_from(n).unwrap_or(0);
-        let mut summaries = HashMap::with_capacity(rows.len());
-        for (id, last, total, w_all, w_orig, w_rep, m_all, m_orig, m_rep, week) in rows {
-            let kinds = |all: i64, original: i64, repost: i64| KindCounts {
-                total: count(all),
-                original: count(original),
-                repost: count(repost),
-                unknown: count(all - original - repost),
-            };
-            summaries.insert(
-                id,
-                PostSummary {
-                    last_post_at: last.map(from_secs).transpose()?,
-                    total: count(total),
-                    window: kinds(w_all, w_orig, w_rep),
-                    last_month: kinds(m_all, m_orig, m_rep),
-                    last_week: count(week),
-                    after_deregistration: 0,
-                    first_after_deregistration: None,
-                },
-            );
-        }
-        for account in register
-            .accounts
-            .iter()
-            .filter(|a| a.state == AccountState::Deregistered)
-        {
-            let Some(date) = account.deregistered_on else {
-                continue;
-            };
-            let after = start_of_day(date + Duration::days(1));
-            let (n, first): (i64, Option<i64>) = with_pool!(self, pool => {
-                sqlx::query_as(
-                    "SELECT COUNT(*), MIN(published_at) FROM posts \
-                     WHERE account_id = $1 AND published_at >= $2 AND first_seen_at <= $3",
-                )
-                .bind(&account.id)
-                .bind(to_secs(after))
-                .bind(to_secs(window.now))
-                .fetch_one(pool)
-                .await?
-            });
-            if n > 0 {
-                let entry = summaries.entry(account.id.clone()).or_default();
-                entry.after_deregistration = count(n);
-                entry.first_after_deregistration = first.map(from_secs).transpose()?;
-            }
-        }
-        Ok(summaries)
-    }
-
     /// Stored posts of one account, oldest first (for reports and tests).
     pub async fn post_facts(&self, account_id: &str) -> Result<Vec<PostFact>> {
         let rows: Vec<(i64, i64, bool, String)> = with_pool!(self, pool => {

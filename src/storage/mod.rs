@@ -11,9 +11,11 @@ mod checks;
 mod delivery;
 mod ops;
 mod polling;
+mod posts;
 mod rectification;
 mod register;
 mod reports;
+mod summaries;
 
 pub use alerts::{Attachment, ChannelState, ComposeMessages, OutboxItem};
 pub use chat::{BindOutcome, PendingBind};

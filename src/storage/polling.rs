@@ -1,8 +1,8 @@
-//! Fetch state, posts and proxy health.
+//! Fetch state, due-account claims and proxy health.
 
+use super::posts::push_rows;
 use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
 use crate::fetch::{FetchState, Outcome};
-use crate::parse::Post;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -27,52 +27,15 @@ const SELECT_FETCH: &str = "SELECT account_id, next_check_at, last_checked_at, l
      outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
      last_modified, feed_title FROM fetch_state WHERE last_checked_at IS NOT NULL";
 
-/// Posts per INSERT statement (10 parameters each, well under both backends' limits).
-const POST_BATCH: usize = 100;
-
-/// `INSERT … VALUES ($1..$10), ($11..$20), …` for `rows` posts; only
-/// placeholders vary. SQLite gets anonymous `?` placeholders: sqlx asks
-/// SQLite for each numbered parameter's name, a scan per parameter that
-/// made binding a 500-parameter statement quadratic.
-fn insert_posts_sql(rows: usize, is_sqlite: bool) -> String {
-    let mut sql = String::from(
-        "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
-         is_date_estimated, title, link, author, kind, evidence) VALUES ",
-    );
-    push_rows(&mut sql, rows, 10, is_sqlite);
-    sql.push_str(" ON CONFLICT (account_id, dedup_key) DO NOTHING RETURNING account_id");
-    sql
-}
-
-/// Appends `(…), (…)` for `rows` rows of `columns` parameters: `$n` for
-/// PostgreSQL, anonymous `?` for SQLite.
-fn push_rows(sql: &mut String, rows: usize, columns: usize, is_sqlite: bool) {
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        let first = row * columns + 1;
-        let placeholders: Vec<String> = (first..first + columns)
-            .map(|n| {
-                if is_sqlite {
-                    "?".to_string()
-                } else {
-                    format!("${n}")
-                }
-            })
-            .collect();
-        sql.push('(');
-        sql.push_str(&placeholders.join(", "));
-        sql.push(')');
-    }
-}
+/// Ids per `IN (…)` list.
+pub(super) const ID_BATCH: usize = 500;
 
 /// Fetch states per upsert statement (14 parameters each).
 const STATE_BATCH: usize = 64;
 
 /// Splits states into upsert statements: at most [`STATE_BATCH`] each, and
 /// never one account twice in a statement (PostgreSQL refuses that).
-fn state_batches<'a>(states: &'a [&'a FetchState]) -> Vec<Vec<&'a FetchState>> {
+pub(super) fn state_batches<'a>(states: &'a [&'a FetchState]) -> Vec<Vec<&'a FetchState>> {
     let mut batches: Vec<Vec<&FetchState>> = Vec::new();
     let mut current: Vec<&FetchState> = Vec::new();
     for state in states {
@@ -91,7 +54,7 @@ fn state_batches<'a>(states: &'a [&'a FetchState]) -> Vec<Vec<&'a FetchState>> {
 /// A multi-row fetch-state upsert. Counters change in SQL from the stored
 /// row, never from the snapshot read before the fetch (another writer may
 /// have moved them): a failure adds one, a success resets.
-fn upsert_states_sql(rows: usize, is_sqlite: bool) -> String {
+pub(super) fn upsert_states_sql(rows: usize, is_sqlite: bool) -> String {
     let mut sql = String::from(
         "INSERT INTO fetch_state (account_id, next_check_at, last_checked_at, last_success_at, \
          outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
@@ -137,85 +100,26 @@ impl Store {
             .collect()
     }
 
-    /// Saves one attempt: new posts (duplicates ignored) and the fetch state,
-    /// in one transaction. Returns how many posts were new.
-    pub async fn record_fetch(
-        &self,
-        state: &FetchState,
-        posts: &[Post],
-        now: DateTime<Utc>,
-    ) -> Result<u64> {
-        let counts = self.record_fetches(&[(state, posts)], now).await?;
-        Ok(counts.first().copied().unwrap_or(0))
-    }
-
-    /// Saves several accounts' attempts in one transaction, with multi-row
-    /// statements (few round trips in a big cycle); returns how many posts
-    /// were new, per account.
-    pub async fn record_fetches(
-        &self,
-        results: &[(&FetchState, &[Post])],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<u64>> {
+    /// The fetch states of these accounts (those ever checked), by account id.
+    pub async fn fetch_states_of(&self, ids: &[String]) -> Result<HashMap<String, FetchState>> {
         let is_sqlite = matches!(self, Store::Sqlite(_));
-        let posts: Vec<(&str, &Post)> = results
-            .iter()
-            .flat_map(|(state, posts)| posts.iter().map(|p| (state.account_id.as_str(), p)))
-            .collect();
-        let states: Vec<&FetchState> = results.iter().map(|(state, _)| *state).collect();
-        let new_by_account: HashMap<String, u64> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
-            let mut new_by_account: HashMap<String, u64> = HashMap::new();
-            for batch in posts.chunks(POST_BATCH) {
-                let sql = insert_posts_sql(batch.len(), is_sqlite);
-                let mut query = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
-                for (account_id, post) in batch {
-                    query = query
-                        .bind(*account_id)
-                        .bind(&post.dedup_key)
-                        .bind(to_secs(post.published_at))
-                        .bind(to_secs(now))
-                        .bind(post.is_date_estimated)
-                        .bind(&post.title)
-                        .bind(&post.link)
-                        .bind(&post.author)
-                        .bind(post.kind.id())
-                        .bind(&post.evidence);
+        let mut states = HashMap::with_capacity(ids.len());
+        for batch in ids.chunks(ID_BATCH) {
+            let mut sql = format!("{SELECT_FETCH} AND account_id IN ");
+            push_rows(&mut sql, 1, batch.len(), is_sqlite);
+            let rows: Vec<FetchRow> = with_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for id in batch {
+                    query = query.bind(id);
                 }
-                for (account_id,) in query.fetch_all(&mut *tx).await? {
-                    *new_by_account.entry(account_id).or_default() += 1;
-                }
+                query.fetch_all(pool).await?
+            });
+            for row in rows {
+                let state = fetch_state_from_row(row)?;
+                states.insert(state.account_id.clone(), state);
             }
-            for batch in state_batches(&states) {
-                let sql = upsert_states_sql(batch.len(), is_sqlite);
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for state in batch {
-                    let optional = |t: Option<DateTime<Utc>>| t.map(to_secs);
-                    query = query
-                        .bind(&state.account_id)
-                        .bind(to_secs(state.next_check_at.unwrap_or(now)))
-                        .bind(optional(state.last_checked_at))
-                        .bind(optional(state.last_success_at))
-                        .bind(state.outcome.map(Outcome::id))
-                        .bind(&state.message)
-                        .bind(state.http_status.map(i64::from))
-                        .bind(i64::from(state.consecutive_failures))
-                        .bind(i64::from(state.gone_streak))
-                        .bind(optional(state.gone_since))
-                        .bind(&state.etag)
-                        .bind(&state.last_modified)
-                        .bind(&state.feed_title)
-                        .bind(optional(state.first_success_at));
-                }
-                query.execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            new_by_account
-        });
-        Ok(results
-            .iter()
-            .map(|(state, _)| new_by_account.get(&state.account_id).copied().unwrap_or(0))
-            .collect())
+        }
+        Ok(states)
     }
 
     /// Ids of accounts that are due at `now` (or were never checked).
@@ -237,8 +141,9 @@ impl Store {
     /// `now + lease`, so other daemons on the database skip them (on
     /// PostgreSQL with `FOR UPDATE SKIP LOCKED`) and a daemon that dies
     /// mid-cycle gives them back after the lease. Saving a result sets the
-    /// real next check. Never-fetched accounts get a placeholder row first
-    /// (`last_checked_at` NULL), which [`Store::fetch_states`] does not show.
+    /// real next check. One indexed statement: never-fetched accounts have
+    /// a placeholder row from their registration (`last_checked_at` NULL),
+    /// which [`Store::fetch_states`] does not show.
     pub async fn claim_due_accounts(
         &self,
         now: DateTime<Utc>,
@@ -254,14 +159,6 @@ impl Store {
              ORDER BY next_check_at {lock}) RETURNING account_id"
         );
         let rows: Vec<(String,)> = with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO fetch_state (account_id, next_check_at) \
-                 SELECT a.id, 0 FROM accounts a \
-                 WHERE NOT EXISTS (SELECT 1 FROM fetch_state f WHERE f.account_id = a.id) \
-                 ON CONFLICT (account_id) DO NOTHING",
-            )
-            .execute(pool)
-            .await?;
             sqlx::query_as(sqlx::AssertSqlSafe(claim))
                 .bind(to_secs(now))
                 .bind(to_secs(now + lease))
@@ -271,17 +168,6 @@ impl Store {
         let mut ids: Vec<String> = rows.into_iter().map(|(id,)| id).collect();
         ids.sort();
         Ok(ids)
-    }
-
-    /// Number of stored posts of one account.
-    pub async fn post_count(&self, account_id: &str) -> Result<i64> {
-        let (count,): (i64,) = with_pool!(self, pool => {
-            sqlx::query_as("SELECT COUNT(*) FROM posts WHERE account_id = $1")
-                .bind(account_id)
-                .fetch_one(pool)
-                .await?
-        });
-        Ok(count)
     }
 
     /// Every proxy's last known health.

@@ -43,6 +43,10 @@ const UPSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform,
      route = $6, feed = $7, state = $8, deregistered_on = $9, filing_ref = $10, \
      is_interactive = $11, thresholds = $12, updated_at = $13";
 
+/// A never-fetched account's fetch state: due at once, `last_checked_at` NULL.
+pub(super) const INSERT_FETCH_PLACEHOLDER: &str = "INSERT INTO fetch_state (account_id, next_check_at) \
+     VALUES ($1, 0) ON CONFLICT (account_id) DO NOTHING";
+
 /// One audit-trail entry: who changed which unit or account, how.
 pub(super) const INSERT_REGISTER_EVENT: &str = "INSERT INTO register_events (at, actor, source, entity, entity_id, action, detail) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -226,6 +230,11 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                         account_position += 1;
+                        // The due-account claim finds it from its first tick.
+                        sqlx::query(INSERT_FETCH_PLACEHOLDER)
+                            .bind(&account.id)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     Change::RemoveAccount(account) => {
                         sqlx::query("DELETE FROM accounts WHERE id = $1")
@@ -268,6 +277,42 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// How many accounts each proxy serves in the whole register.
+    pub async fn proxy_account_count(&self, proxy: &str) -> Result<usize> {
+        let (n,): (i64,) = with_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM accounts WHERE proxy = $1")
+                .bind(proxy)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// These accounts (those still registered), in no particular order.
+    pub async fn accounts_by_id(&self, ids: &[String]) -> Result<Vec<Account>> {
+        let is_sqlite = matches!(self, Store::Sqlite(_));
+        let columns = SELECT_ACCOUNTS
+            .split(" FROM ")
+            .next()
+            .expect("a SELECT has a FROM");
+        let mut accounts = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(super::polling::ID_BATCH) {
+            let mut sql = format!("{columns} FROM accounts WHERE id IN ");
+            super::posts::push_rows(&mut sql, 1, batch.len(), is_sqlite);
+            let rows: Vec<AccountRow> = with_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for id in batch {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await?
+            });
+            for row in rows {
+                accounts.push(account_from_row(row)?);
+            }
+        }
+        Ok(accounts)
     }
 
     /// When each account was first registered.

@@ -18,4 +18,5 @@ mod reports;
 mod scale;
 mod schedule;
 mod security;
+mod summaries;
 mod workbook;

@@ -666,6 +666,55 @@ async fn accounts_become_due_again_after_their_interval() {
     }
 }
 
+async fn execute(db: &TestDb, sql: &'static str) {
+    match &db.store {
+        xunjian::storage::Store::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        xunjian::storage::Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+    }
+    .expect("statement runs");
+}
+
+/// A tick with nothing due must not reload the register or every fetch
+/// state, and a tick with some due reads only those: rows it must not read
+/// are made unreadable, so a reload fails the tick.
+#[tokio::test]
+async fn a_poll_tick_reads_only_the_due_accounts_and_nothing_when_none_is_due() {
+    let server = FeedServer::start().await;
+    serve_fixtures(&server);
+    for db in test_dbs("poll_tick_reads").await {
+        let settings = settings(&db, &server, "interval_minutes = 120\n");
+        register(&db, &settings, &fixture_accounts(&server)).await;
+        let poller = Poller::new(&settings, db.store.clone()).expect("poller");
+        assert_eq!(poller.poll_due(at(NOW)).await.expect("poll").len(), 8);
+        for sql in [
+            "UPDATE units SET kind = 'not-a-kind'",
+            "UPDATE accounts SET platform = 'not-a-platform' WHERE id = 'weibo'",
+            "UPDATE fetch_state SET outcome = 'not-an-outcome' WHERE account_id = 'weibo'",
+        ] {
+            execute(&db, sql).await;
+        }
+        assert!(
+            db.store.load_register().await.is_err(),
+            "the register is unreadable"
+        );
+        let idle = poller.poll_due(at("2026-11-23T09:30:00+08:00")).await;
+        assert!(idle.expect("an idle tick reads nothing").is_empty());
+        execute(
+            &db,
+            "UPDATE fetch_state SET next_check_at = 0 WHERE account_id = 'site-rss'",
+        )
+        .await;
+        let reports = poller
+            .poll_due(at("2026-11-23T09:31:00+08:00"))
+            .await
+            .expect("a tick reads only the due account");
+        let polled: Vec<&str> = reports.iter().map(|r| r.account_id.as_str()).collect();
+        assert_eq!(polled, ["site-rss"]);
+        assert_eq!(reports[0].outcome, Outcome::Ok);
+        db.finish().await;
+    }
+}
+
 /// An RSS feed in Chinese after `declaration`, with `<ttl>` `ttl`.
 fn chinese_rss(declaration: &str, ttl: &str) -> String {
     format!(

@@ -32,7 +32,6 @@ impl Scenario {
             calendar: &Calendar::builtin(),
             issued: None,
             generated_at: at(now),
-            issued: None,
         });
         assert_eq!(reconcile::discrepancies(&report), Vec::<String>::new());
         report

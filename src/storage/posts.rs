@@ -1,0 +1,310 @@
+//! Writing fetch results: new posts, the post summaries they change, and
+//! fetch states, in one transaction.
+
+use super::polling::{state_batches, upsert_states_sql};
+use super::summaries::segment_of;
+use super::{Result, Store, from_secs, to_secs, with_pool};
+use crate::fetch::{FetchState, Outcome};
+use crate::parse::Post;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+
+/// Posts per INSERT statement (10 parameters each, well under both backends' limits).
+const POST_BATCH: usize = 100;
+/// Segment rows per upsert statement (5 parameters each).
+const SEGMENT_BATCH: usize = 200;
+/// Account totals per upsert statement (7 parameters each).
+const TOTALS_BATCH: usize = 140;
+
+/// `INSERT … VALUES ($1..$10), ($11..$20), …` for `rows` posts; only
+/// placeholders vary. SQLite gets anonymous `?` placeholders: sqlx asks
+/// SQLite for each numbered parameter's name, a scan per parameter that
+/// made binding a 500-parameter statement quadratic.
+fn insert_posts_sql(rows: usize, is_sqlite: bool) -> String {
+    let mut sql = String::from(
+        "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
+         is_date_estimated, title, link, author, kind, evidence) VALUES ",
+    );
+    push_rows(&mut sql, rows, 10, is_sqlite);
+    sql.push_str(
+        " ON CONFLICT (account_id, dedup_key) DO NOTHING \
+         RETURNING account_id, published_at, is_date_estimated, kind",
+    );
+    sql
+}
+
+/// Appends `(…), (…)` for `rows` rows of `columns` parameters: `$n` for
+/// PostgreSQL, anonymous `?` for SQLite.
+pub(super) fn push_rows(sql: &mut String, rows: usize, columns: usize, is_sqlite: bool) {
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let first = row * columns + 1;
+        let placeholders: Vec<String> = (first..first + columns)
+            .map(|n| {
+                if is_sqlite {
+                    "?".to_string()
+                } else {
+                    format!("${n}")
+                }
+            })
+            .collect();
+        sql.push('(');
+        sql.push_str(&placeholders.join(", "));
+        sql.push(')');
+    }
+}
+
+fn upsert_segments_sql(rows: usize, is_sqlite: bool) -> String {
+    let mut sql = String::from(
+        "INSERT INTO post_segments (account_id, starts_at, total, original, repost) VALUES ",
+    );
+    push_rows(&mut sql, rows, 5, is_sqlite);
+    sql.push_str(
+        " ON CONFLICT (account_id, starts_at) DO UPDATE SET \
+         total = post_segments.total + excluded.total, \
+         original = post_segments.original + excluded.original, \
+         repost = post_segments.repost + excluded.repost",
+    );
+    sql
+}
+
+/// Totals add up; the newest times win (NULL is older than any time); a
+/// change of the first successful fetch that undated posts were judged
+/// against marks the account for scanning.
+fn upsert_totals_sql(rows: usize, is_sqlite: bool) -> String {
+    let mut sql = String::from(
+        "INSERT INTO post_totals (account_id, total, last_post_at, last_seen_at, has_undated, \
+         undated_basis, is_basis_mixed) VALUES ",
+    );
+    push_rows(&mut sql, rows, 7, is_sqlite);
+    sql.push_str(
+        " ON CONFLICT (account_id) DO UPDATE SET total = post_totals.total + excluded.total, \
+         last_post_at = COALESCE(CASE WHEN excluded.last_post_at > post_totals.last_post_at \
+           THEN excluded.last_post_at ELSE post_totals.last_post_at END, excluded.last_post_at), \
+         last_seen_at = CASE WHEN excluded.last_seen_at > post_totals.last_seen_at \
+           THEN excluded.last_seen_at ELSE post_totals.last_seen_at END, \
+         has_undated = post_totals.has_undated OR excluded.has_undated, \
+         undated_basis = CASE WHEN excluded.has_undated THEN excluded.undated_basis \
+           ELSE post_totals.undated_basis END, \
+         is_basis_mixed = post_totals.is_basis_mixed OR (post_totals.has_undated \
+           AND excluded.has_undated \
+           AND post_totals.undated_basis IS DISTINCT FROM excluded.undated_basis)",
+    );
+    sql
+}
+
+/// A stored (not duplicate) post, as `RETURNING` gives it: account,
+/// published_at, is_date_estimated, kind.
+type NewPost = (String, i64, bool, String);
+
+#[derive(Debug, Default, Clone, Copy)]
+struct SegmentDelta {
+    total: i64,
+    original: i64,
+    repost: i64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct AccountDelta {
+    total: i64,
+    last_dated_at: Option<i64>,
+    last_undated_at: Option<i64>,
+}
+
+/// What one write adds to the summaries.
+#[derive(Debug, Default)]
+struct SummaryDelta {
+    segments: BTreeMap<(String, i64), SegmentDelta>,
+    accounts: BTreeMap<String, AccountDelta>,
+}
+
+impl SummaryDelta {
+    fn new(posts: &[NewPost]) -> Result<SummaryDelta> {
+        let mut delta = SummaryDelta::default();
+        for (account_id, published_at, is_estimated, kind) in posts {
+            let (segment, _) = segment_of(from_secs(*published_at)?);
+            let s = delta
+                .segments
+                .entry((account_id.clone(), to_secs(segment)))
+                .or_default();
+            s.total += 1;
+            s.original += i64::from(kind == "original");
+            s.repost += i64::from(kind == "repost");
+            let a = delta.accounts.entry(account_id.clone()).or_default();
+            a.total += 1;
+            let last = if *is_estimated {
+                &mut a.last_undated_at
+            } else {
+                &mut a.last_dated_at
+            };
+            *last = Some(last.map_or(*published_at, |t| t.max(*published_at)));
+        }
+        Ok(delta)
+    }
+
+    fn undated_accounts(&self) -> Vec<&str> {
+        self.accounts
+            .iter()
+            .filter(|(_, a)| a.last_undated_at.is_some())
+            .map(|(id, _)| id.as_str())
+            .collect()
+    }
+}
+
+impl AccountDelta {
+    /// The newest post that counts as activity. Undated posts count only
+    /// when first seen (`seen`) after the first successful fetch (`basis`),
+    /// as in [`crate::rules::PostSummary::from_posts`].
+    fn last_post_at(&self, seen: i64, basis: Option<i64>) -> Option<i64> {
+        let undated = self
+            .last_undated_at
+            .filter(|_| basis.is_some_and(|first| seen > first));
+        self.last_dated_at.max(undated)
+    }
+}
+
+impl Store {
+    /// Saves one attempt: new posts (duplicates ignored) and the fetch state,
+    /// in one transaction. Returns how many posts were new.
+    pub async fn record_fetch(
+        &self,
+        state: &FetchState,
+        posts: &[Post],
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let counts = self.record_fetches(&[(state, posts)], now).await?;
+        Ok(counts.first().copied().unwrap_or(0))
+    }
+
+    /// Saves several accounts' attempts in one transaction, with multi-row
+    /// statements (few round trips in a big cycle), and updates the post
+    /// summaries by what was new; returns how many posts were new, per account.
+    pub async fn record_fetches(
+        &self,
+        results: &[(&FetchState, &[Post])],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u64>> {
+        let is_sqlite = matches!(self, Store::Sqlite(_));
+        let seen = to_secs(now);
+        let posts: Vec<(&str, &Post)> = results
+            .iter()
+            .flat_map(|(state, posts)| posts.iter().map(|p| (state.account_id.as_str(), p)))
+            .collect();
+        let states: Vec<&FetchState> = results.iter().map(|(state, _)| *state).collect();
+        let delta = with_pool!(self, pool => {
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            let mut new_posts: Vec<NewPost> = Vec::new();
+            for batch in posts.chunks(POST_BATCH) {
+                let sql = insert_posts_sql(batch.len(), is_sqlite);
+                let mut query = sqlx::query_as::<_, NewPost>(sqlx::AssertSqlSafe(sql));
+                for (account_id, post) in batch {
+                    query = query
+                        .bind(*account_id)
+                        .bind(&post.dedup_key)
+                        .bind(to_secs(post.published_at))
+                        .bind(seen)
+                        .bind(post.is_date_estimated)
+                        .bind(&post.title)
+                        .bind(&post.link)
+                        .bind(&post.author)
+                        .bind(post.kind.id())
+                        .bind(&post.evidence);
+                }
+                new_posts.extend(query.fetch_all(&mut *tx).await?);
+            }
+            for batch in state_batches(&states) {
+                let sql = upsert_states_sql(batch.len(), is_sqlite);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for state in batch {
+                    let optional = |t: Option<DateTime<Utc>>| t.map(to_secs);
+                    query = query
+                        .bind(&state.account_id)
+                        .bind(to_secs(state.next_check_at.unwrap_or(now)))
+                        .bind(optional(state.last_checked_at))
+                        .bind(optional(state.last_success_at))
+                        .bind(state.outcome.map(Outcome::id))
+                        .bind(&state.message)
+                        .bind(state.http_status.map(i64::from))
+                        .bind(i64::from(state.consecutive_failures))
+                        .bind(i64::from(state.gone_streak))
+                        .bind(optional(state.gone_since))
+                        .bind(&state.etag)
+                        .bind(&state.last_modified)
+                        .bind(&state.feed_title)
+                        .bind(optional(state.first_success_at));
+                }
+                query.execute(&mut *tx).await?;
+            }
+            let delta = SummaryDelta::new(&new_posts)?;
+            // Undated posts are judged against the first successful fetch
+            // as stored now (the upsert above keeps an earlier one).
+            let mut bases: HashMap<String, Option<i64>> = HashMap::new();
+            for batch in delta.undated_accounts().chunks(POST_BATCH) {
+                let mut sql = String::from(
+                    "SELECT account_id, first_success_at FROM fetch_state WHERE account_id IN ",
+                );
+                push_rows(&mut sql, 1, batch.len(), is_sqlite);
+                let mut query = sqlx::query_as::<_, (String, Option<i64>)>(sqlx::AssertSqlSafe(sql));
+                for id in batch {
+                    query = query.bind(*id);
+                }
+                bases.extend(query.fetch_all(&mut *tx).await?);
+            }
+            let segments: Vec<_> = delta.segments.iter().collect();
+            for batch in segments.chunks(SEGMENT_BATCH) {
+                let sql = upsert_segments_sql(batch.len(), is_sqlite);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for ((account_id, starts_at), s) in batch {
+                    query = query
+                        .bind(account_id.as_str())
+                        .bind(*starts_at)
+                        .bind(s.total)
+                        .bind(s.original)
+                        .bind(s.repost);
+                }
+                query.execute(&mut *tx).await?;
+            }
+            let accounts: Vec<_> = delta.accounts.iter().collect();
+            for batch in accounts.chunks(TOTALS_BATCH) {
+                let sql = upsert_totals_sql(batch.len(), is_sqlite);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (account_id, a) in batch {
+                    let basis = bases.get(account_id.as_str()).copied().flatten();
+                    query = query
+                        .bind(account_id.as_str())
+                        .bind(a.total)
+                        .bind(a.last_post_at(seen, basis))
+                        .bind(seen)
+                        .bind(a.last_undated_at.is_some())
+                        .bind(basis)
+                        .bind(false);
+                }
+                query.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            delta
+        });
+        Ok(results
+            .iter()
+            .map(|(state, _)| {
+                delta
+                    .accounts
+                    .get(&state.account_id)
+                    .map_or(0, |a| u64::try_from(a.total).unwrap_or(0))
+            })
+            .collect())
+    }
+
+    /// Number of stored posts of one account.
+    pub async fn post_count(&self, account_id: &str) -> Result<i64> {
+        let (count,): (i64,) = with_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM posts WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+}
