@@ -7,6 +7,7 @@ fn contact(name: &str, phone: &str) -> Contact {
     Contact {
         name: name.into(),
         telegram_id: None,
+        dingtalk_id: None,
         phone: Some(phone.into()),
     }
 }
@@ -32,7 +33,6 @@ impl Scenario {
             calendar: &Calendar::builtin(),
             issued: None,
             generated_at: at(now),
-            issued: None,
         });
         assert_eq!(reconcile::discrepancies(&report), Vec::<String>::new());
         report
