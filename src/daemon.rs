@@ -17,7 +17,8 @@ fn expected_interval(part: Part) -> Duration {
         Part::Poll => Duration::from_secs(15 * 60),
         Part::Inspection | Part::Reports => Duration::from_secs(10 * 60),
         Part::Delivery => Duration::from_secs(5 * 60),
-        Part::Telegram => Duration::from_secs(5 * 60),
+        // Idle connections are pinged every minute; a pong counts.
+        Part::Telegram | Part::Dingtalk => Duration::from_secs(5 * 60),
         Part::Database => Duration::from_secs(5 * 60),
         Part::Server | Part::Watchdog => Duration::MAX,
     }
@@ -57,6 +58,14 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     ];
     if bot.is_some() {
         parts.push(Part::Telegram);
+    }
+    let has_dingtalk = settings.dingtalk.credentials().is_some();
+    if has_dingtalk {
+        parts.push(Part::Dingtalk);
+    } else if settings.dingtalk.client_id.is_some() {
+        tracing::warn!(
+            "[dingtalk] client_id is set but XUNJIAN_DINGTALK_CLIENT_SECRET is not: the DingTalk robot is off"
+        );
     }
     if listener.is_some() {
         parts.push(Part::Server);
@@ -120,6 +129,21 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
         None => tracing::info!(
             "no XUNJIAN_TELEGRAM_TOKEN: chat commands are off; alerts go to the robots or the console"
         ),
+    }
+    if has_dingtalk {
+        let context = Arc::new(crate::commands::CommandContext {
+            store: store.clone(),
+            settings: settings.clone(),
+        });
+        tasks.spawn(Part::Dingtalk, move |health, stop| {
+            let client = crate::commands::dingtalk::StreamClient::new(context.clone(), health);
+            async move {
+                match client? {
+                    Some(client) => client.run(stop).await,
+                    None => Ok(()),
+                }
+            }
+        });
     }
     if let Some(listener) = listener {
         let address = listener.local_addr()?;

@@ -19,19 +19,22 @@ pub enum Part {
     Delivery,
     Reports,
     Telegram,
+    /// The DingTalk Stream bot.
+    Dingtalk,
     Server,
     /// Reports on the others; supervised, never a health check itself.
     Watchdog,
 }
 
 impl Part {
-    pub const ALL: [Part; 8] = [
+    pub const ALL: [Part; 9] = [
         Part::Database,
         Part::Poll,
         Part::Inspection,
         Part::Delivery,
         Part::Reports,
         Part::Telegram,
+        Part::Dingtalk,
         Part::Server,
         Part::Watchdog,
     ];
@@ -45,6 +48,7 @@ impl Part {
             Part::Delivery => "delivery",
             Part::Reports => "reports",
             Part::Telegram => "telegram",
+            Part::Dingtalk => "dingtalk",
             Part::Server => "server",
             Part::Watchdog => "watchdog",
         }
@@ -59,6 +63,7 @@ impl Part {
             Part::Delivery => "消息投递",
             Part::Reports => "定时通报",
             Part::Telegram => "Telegram 机器人",
+            Part::Dingtalk => "钉钉机器人",
             Part::Server => "健康检查服务",
             Part::Watchdog => "运行监控",
         }
@@ -338,6 +343,9 @@ pub fn secrets_of(settings: &crate::config::Settings) -> Vec<String> {
     }
     if let Some(password) = &settings.database.password {
         secrets.push(password.expose().to_string());
+    }
+    if let Some(secret) = &settings.dingtalk.client_secret {
+        secrets.push(secret.expose().to_string());
     }
     if let Ok(url) = url::Url::parse(&settings.database.url) {
         if let Some(password) = url.password() {

@@ -346,6 +346,7 @@ fn register() -> Register {
             contacts: vec![Contact {
                 name: "李强".into(),
                 telegram_id: Some(223456789),
+                dingtalk_id: None,
                 phone: Some("0539-1".into()),
             }],
         }],

@@ -75,7 +75,7 @@ async fn target(
         Err(why) => return Ok(Err(why)),
     };
     if !is_allowed(role, &target) {
-        tracing::warn!(user = req.caller.user_id, target = %text, "refused: not a contact of this unit");
+        tracing::warn!(user = %req.caller.user, target = %text, "refused: not a contact of this unit");
         return Ok(Err(REFUSAL.to_string()));
     }
     Ok(Ok(target))

@@ -28,17 +28,22 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
         Ok(unit) => unit,
         Err(why) => return Ok(why),
     };
-    if unit
-        .contacts
-        .iter()
-        .any(|c| c.telegram_id == Some(caller.user_id))
-    {
+    if unit.contacts.iter().any(|c| caller.user.is(c)) {
         return Ok(format!("您已是{}的联系人。", unit.name));
     }
+    // Bind requests and their approval are kept by Telegram id; a DingTalk
+    // user is entered in the register (`dingtalk_id`) by an admin instead.
+    let Some(user_id) = caller.user.telegram() else {
+        return Ok(format!(
+            "钉钉中暂不能在线申请绑定。请把您的{}和单位「{}」告诉管理员，由管理员在台账中为您登记 dingtalk_id。",
+            caller.user.label(),
+            unit.name
+        ));
+    };
     let name = display_name(caller);
     let outcome = ctx
         .store
-        .add_bind_request_limited(caller.user_id, &name, &unit.id, now)
+        .add_bind_request_limited(user_id, &name, &unit.id, now)
         .await?;
     let id = match outcome {
         BindOutcome::Added { id } => id,
@@ -80,7 +85,7 @@ fn display_name(caller: &Caller) -> String {
         .collect();
     let cleaned = cleaned.trim();
     if cleaned.is_empty() {
-        format!("Telegram 用户 {}", caller.user_id)
+        format!("用户 {}", caller.user)
     } else {
         cleaned.to_string()
     }
@@ -133,6 +138,7 @@ pub async fn approve(req: &Request<'_>) -> anyhow::Result<String> {
     unit.contacts.push(Contact {
         name: name.clone(),
         telegram_id: Some(telegram_id),
+        dingtalk_id: None,
         phone: None,
     });
     let unit_name = unit.name.clone();

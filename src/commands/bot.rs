@@ -7,7 +7,7 @@
 //! delays the commands. A panicking command is answered with an error and
 //! logged; it never takes the dispatcher down.
 
-use super::{COMMANDS, Caller, CommandContext, split_reply};
+use super::{COMMANDS, Caller, CommandContext, UserId, split_reply};
 use crate::health::{Health, Part};
 use futures_util::FutureExt as _;
 use std::sync::Arc;
@@ -171,7 +171,7 @@ async fn answer(
         return Ok(());
     };
     let caller = Caller {
-        user_id: i64::try_from(user.id.0).unwrap_or_default(),
+        user: UserId::Telegram(i64::try_from(user.id.0).unwrap_or_default()),
         name: user.full_name(),
         is_private_chat: message.chat.is_private(),
         // `/cmd@other_bot` in a group is for another bot, and a group
@@ -187,7 +187,7 @@ async fn answer(
         Err(payload) => {
             let cause = crate::scheduler::supervise::panic_text(payload);
             metrics::counter!("xunjian_command_panics_total").increment(1);
-            tracing::error!(user = caller.user_id, cause = %cause, "a command panicked");
+            tracing::error!(user = %caller.user, cause = %cause, "a command panicked");
             "处理命令时出错，请稍后再试或联系管理员。".to_string()
         }
     };

@@ -4,7 +4,7 @@
 //! database (`meta`), so it survives a restart and a change of the daemon
 //! holding the bot, and it expires after [`DIALOGUE_MINUTES`].
 
-use super::Request;
+use super::{Request, UserId};
 use crate::registry::{Platform, Register};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,12 +22,16 @@ struct RegisterDialogue {
     updated_at: i64,
 }
 
-fn key(user_id: i64) -> String {
-    format!("dialogue:register:{user_id}")
+fn key(user: &UserId) -> String {
+    // Telegram keys keep their old form, so a dialogue survives an upgrade.
+    match user {
+        UserId::Telegram(id) => format!("dialogue:register:{id}"),
+        UserId::Dingtalk(_) => format!("dialogue:register:{user}"),
+    }
 }
 
 async fn load(req: &Request<'_>) -> anyhow::Result<Option<RegisterDialogue>> {
-    let key = key(req.caller.user_id);
+    let key = key(&req.caller.user);
     let Some(text) = req.ctx.store.meta(&key).await? else {
         return Ok(None);
     };
@@ -48,7 +52,7 @@ async fn save(req: &Request<'_>, dialogue: &mut RegisterDialogue) -> anyhow::Res
     let text = serde_json::to_string(dialogue)?;
     req.ctx
         .store
-        .set_meta(&key(req.caller.user_id), &text)
+        .set_meta(&key(&req.caller.user), &text)
         .await?;
     Ok(())
 }
@@ -77,7 +81,7 @@ pub async fn start_register(req: &Request<'_>) -> anyhow::Result<String> {
 /// /cancel: forgets the caller's dialogue.
 pub async fn cancel(req: &Request<'_>) -> anyhow::Result<String> {
     let had = load(req).await?.is_some();
-    req.ctx.store.delete_meta(&key(req.caller.user_id)).await?;
+    req.ctx.store.delete_meta(&key(&req.caller.user)).await?;
     Ok(if had {
         "已取消登记。".to_string()
     } else {
@@ -150,7 +154,7 @@ async fn finish(
     };
     let reply = super::register::register(&full).await?;
     if reply.starts_with(super::register::REGISTERED) {
-        req.ctx.store.delete_meta(&key(req.caller.user_id)).await?;
+        req.ctx.store.delete_meta(&key(&req.caller.user)).await?;
         return Ok(reply);
     }
     Ok(format!(

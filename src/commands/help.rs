@@ -196,8 +196,8 @@ pub fn start(caller: &Caller, role: &Role, register: &Register) -> String {
         Role::Stranger => {
             let _ = write!(
                 out,
-                "您尚未绑定单位。绑定方法：\n1. 发送 /units 查看单位及其ID；\n2. 发送 /bind 单位ID（或单位名称），如 /bind 义堂镇；\n3. 管理员批准后，您会收到通知，之后可查看和确认本单位的告警。\n（您的 Telegram ID：{}）",
-                caller.user_id
+                "您尚未绑定单位。绑定方法：\n1. 发送 /units 查看单位及其ID；\n2. 发送 /bind 单位ID（或单位名称），如 /bind 义堂镇；\n3. 管理员批准后，您会收到通知，之后可查看和确认本单位的告警。\n（您的 {}）",
+                caller.user.label()
             );
         }
     }

@@ -8,6 +8,7 @@ mod alerts;
 mod bind;
 pub mod bot;
 mod dialogue;
+pub mod dingtalk;
 mod help;
 mod history;
 mod rectify;
@@ -18,10 +19,13 @@ use crate::registry::{AccountState, Platform, Register};
 use crate::storage::Store;
 use chrono::{DateTime, Duration, Utc};
 
+mod identity;
+pub use identity::UserId;
+
 /// Who sent a command, and where.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
-    pub user_id: i64,
+    pub user: UserId,
     pub name: String,
     /// A one-to-one chat with the bot; phone numbers are only shown there.
     pub is_private_chat: bool,
@@ -62,14 +66,18 @@ pub(crate) const REFUSAL: &str =
 
 impl CommandContext {
     /// The caller's role from the settings (admins) and the register (contacts).
-    pub fn role(&self, register: &Register, user_id: i64) -> Role {
-        if self.settings.telegram.admins.contains(&user_id) {
+    pub fn role(&self, register: &Register, user: &UserId) -> Role {
+        let is_admin = match user {
+            UserId::Telegram(id) => self.settings.telegram.admins.contains(id),
+            UserId::Dingtalk(staff) => self.settings.dingtalk.admins.contains(staff),
+        };
+        if is_admin {
             return Role::Admin;
         }
         let units: Vec<String> = register
             .units
             .iter()
-            .filter(|u| u.contacts.iter().any(|c| c.telegram_id == Some(user_id)))
+            .filter(|u| u.contacts.iter().any(|c| user.is(c)))
             .map(|u| u.id.clone())
             .collect();
         if units.is_empty() {
@@ -85,7 +93,7 @@ impl CommandContext {
     pub async fn handle(&self, caller: &Caller, text: &str, now: DateTime<Utc>) -> Option<String> {
         let is_command = text.trim_start().starts_with('/');
         if is_command && !is_addressed_to_us(text, caller.bot_username.as_deref()) {
-            tracing::debug!(user = caller.user_id, "command for another bot ignored");
+            tracing::debug!(user = %caller.user, "command for another bot ignored");
             return None;
         }
         if !is_command && !caller.is_private_chat && !is_mentioned(text, caller) {
@@ -100,7 +108,7 @@ impl CommandContext {
             Ok(reply) => reply,
             Err(err) => {
                 tracing::error!(
-                    user = caller.user_id,
+                    user = %caller.user,
                     error = format!("{err:#}"),
                     "command failed"
                 );
@@ -119,7 +127,7 @@ impl CommandContext {
     ) -> anyhow::Result<Option<String>> {
         if caller.is_private_chat {
             let register = self.store.load_register().await?;
-            if self.role(&register, caller.user_id) == Role::Admin {
+            if self.role(&register, &caller.user) == Role::Admin {
                 let request = Request {
                     ctx: self,
                     caller,
@@ -151,7 +159,7 @@ impl CommandContext {
             .to_lowercase();
         let args: Vec<&str> = args.split_whitespace().collect();
         let register = self.store.load_register().await?;
-        let role = self.role(&register, caller.user_id);
+        let role = self.role(&register, &caller.user);
         let request = Request {
             ctx: self,
             caller,
@@ -163,7 +171,7 @@ impl CommandContext {
             return Ok(format!("未知命令 /{command}。发送 /help 查看可用命令。"));
         };
         if !info.access.allows(&role) {
-            tracing::warn!(user = caller.user_id, name = %caller.name, command = %command, "command refused");
+            tracing::warn!(user = %caller.user, name = %caller.name, command = %command, "command refused");
             return Ok(REFUSAL.to_string());
         }
         match info.name {
@@ -204,7 +212,7 @@ fn is_mentioned(text: &str, caller: &Caller) -> bool {
 
 /// How a chat user is named in the audit trail.
 pub fn actor(caller: &Caller) -> String {
-    format!("telegram:{} {}", caller.user_id, caller.name)
+    format!("{} {}", caller.user, caller.name)
 }
 
 fn whoami(caller: &Caller, role: &Role, register: &Register) -> String {
@@ -221,7 +229,7 @@ fn whoami(caller: &Caller, role: &Role, register: &Register) -> String {
             "未登记（发送 /units 查看单位ID，再发送 /bind 单位ID 申请成为联系人）".to_string()
         }
     };
-    format!("您的 Telegram ID：{}\n身份：{what}", caller.user_id)
+    format!("您的 {}\n身份：{what}", caller.user.label())
 }
 
 /// /list [FILTER]: a platform ("微博", "weibo"), a state ("正在注销") or a
@@ -321,7 +329,7 @@ fn contacts(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
         Role::Stranger => false,
     };
     if !is_allowed {
-        tracing::warn!(user = req.caller.user_id, unit = %unit.id, "contacts refused: not a contact of this unit");
+        tracing::warn!(user = %req.caller.user, unit = %unit.id, "contacts refused: not a contact of this unit");
         return Ok(REFUSAL.to_string());
     }
     // Phone numbers never go into a group chat.
@@ -441,9 +449,12 @@ async fn report(req: &Request<'_>) -> anyhow::Result<String> {
     let calendar = crate::inspection::load_calendar(&ctx.settings)?;
     let report = crate::publish::load_report(&ctx.store, &calendar, kind, from, to, now).await?;
     let files = crate::publish::attachments(&report, &ctx.settings, &calendar)?;
+    let Some(chat) = caller.user.telegram() else {
+        return Ok("通报的文档和图表目前只能通过 Telegram 发送；请在 Telegram 中发送此命令，或使用命令行 xunjian report。".to_string());
+    };
     let message = crate::alerts::compose::Message::plain(
         "telegram",
-        &caller.user_id.to_string(),
+        &chat.to_string(),
         &crate::reports::render::text(&report),
     );
     ctx.store.enqueue_with_files(&message, &files, now).await?;

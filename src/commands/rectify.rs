@@ -23,7 +23,7 @@ pub async fn rectify(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
     };
     if !is_allowed {
         tracing::warn!(
-            user = req.caller.user_id,
+            user = %req.caller.user,
             account,
             "rectify refused: not a contact of this unit"
         );

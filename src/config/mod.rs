@@ -3,8 +3,11 @@
 //!
 //! In: a file path and an environment lookup. Out: [`Settings`].
 
+mod dingtalk;
 mod redact;
 mod sections;
+
+pub use dingtalk::{DEFAULT_GATEWAY_URL as DEFAULT_DINGTALK_GATEWAY_URL, DingtalkSettings};
 
 pub use redact::{REDACTED, Redactor, loggable_url};
 
@@ -64,6 +67,7 @@ pub struct Settings {
     pub inspection: InspectionSettings,
     pub alerts: AlertSettings,
     pub telegram: TelegramSettings,
+    pub dingtalk: DingtalkSettings,
     pub robots: BTreeMap<String, RobotSettings>,
     pub commands: CommandSettings,
     pub reports: ReportSettings,
@@ -123,6 +127,10 @@ impl Settings {
         self.telegram.token = env("XUNJIAN_TELEGRAM_TOKEN").map(Secret::new);
         if let Some(url) = env("XUNJIAN_TELEGRAM_API_URL") {
             self.telegram.api_url = Some(url);
+        }
+        self.dingtalk.client_secret = env("XUNJIAN_DINGTALK_CLIENT_SECRET").map(Secret::new);
+        if let Some(url) = env("XUNJIAN_DINGTALK_GATEWAY_URL") {
+            self.dingtalk.gateway_url = url;
         }
         for (name, robot) in self.robots.iter_mut() {
             let prefix = format!(

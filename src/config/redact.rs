@@ -1,5 +1,5 @@
 //! Hiding the configured secrets (robot webhooks and signing secrets, the
-//! Telegram token, proxy query values, passwords) in any text that is
+//! Telegram token, the DingTalk app secret, proxy query values, passwords) in any text that is
 //! logged, stored or shown in the chat.
 
 use super::Settings;
@@ -36,6 +36,9 @@ impl Redactor {
         }
         if let Some(password) = &settings.database.password {
             redactor.add(password.expose());
+        }
+        if let Some(secret) = &settings.dingtalk.client_secret {
+            redactor.add(secret.expose());
         }
         redactor.add_url(&settings.database.url, false);
         if let Some(proxy) = &settings.telegram.proxy {

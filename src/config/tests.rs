@@ -64,3 +64,29 @@ fn office_settings_are_read_and_mistakes_name_the_key() {
         assert!(err.starts_with("xunjian.toml"), "{err}");
     }
 }
+
+#[test]
+fn the_dingtalk_app_runs_only_with_its_secret_from_the_environment_and_never_prints_it() {
+    let text = "[dingtalk]\nclient_id = \"dingabc\"\nadmins = [\"manager4081\"]\n";
+    let mut settings = check(text).expect("valid");
+    assert_eq!(settings.dingtalk.gateway_url, "https://api.dingtalk.com");
+    assert!(
+        settings.dingtalk.credentials().is_none(),
+        "no secret, no robot"
+    );
+    assert!(
+        check("[dingtalk]\nclient_secret = \"x\"\n").is_err(),
+        "the secret is never read from the file"
+    );
+    settings.apply_env(&|key| {
+        (key == "XUNJIAN_DINGTALK_CLIENT_SECRET").then(|| "app-secret-4081".to_string())
+    });
+    let (id, secret) = settings.dingtalk.credentials().expect("both set");
+    assert_eq!((id, secret.expose()), ("dingabc", "app-secret-4081"));
+    assert!(!format!("{settings:?}").contains("app-secret-4081"));
+    let redactor = Redactor::from_settings(&settings);
+    assert_eq!(
+        redactor.redact("secret app-secret-4081"),
+        "secret [redacted]"
+    );
+}

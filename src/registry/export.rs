@@ -20,6 +20,9 @@ pub fn to_toml(register: &Register) -> String {
                 if let Some(id) = c.telegram_id {
                     parts.push(format!("telegram_id = {id}"));
                 }
+                if let Some(id) = &c.dingtalk_id {
+                    parts.push(format!("dingtalk_id = {}", quote(id)));
+                }
                 if let Some(phone) = &c.phone {
                     parts.push(format!("phone = {}", quote(phone)));
                 }

@@ -241,6 +241,9 @@ fn read_contacts(p: &mut Problems<'_>, e: &mut Entry<'_, '_>) -> Option<Vec<Cont
         let name = c.string(p, "name", true);
         let name = checked_name(p, &c.label, name);
         let phone = c.string(p, "phone", false).map(|(s, _)| s);
+        let dingtalk_id = c
+            .string(p, "dingtalk_id", false)
+            .and_then(|(id, span)| checked_dingtalk_id(p, &c.label, id, span));
         let telegram_id = match c.get("telegram_id") {
             None => None,
             Some(v) => match integer(v.get_ref()) {
@@ -256,6 +259,7 @@ fn read_contacts(p: &mut Problems<'_>, e: &mut Entry<'_, '_>) -> Option<Vec<Cont
             contacts.push(Contact {
                 name,
                 telegram_id,
+                dingtalk_id,
                 phone,
             });
         }
@@ -533,3 +537,26 @@ fn check_filing(
 #[cfg(test)]
 #[path = "load_tests.rs"]
 mod tests;
+
+/// A DingTalk staffId: 1 to 64 characters, no spaces or control characters.
+fn checked_dingtalk_id(
+    p: &mut Problems<'_>,
+    label: &str,
+    id: String,
+    span: Range<usize>,
+) -> Option<String> {
+    let is_valid = !id.is_empty()
+        && id.chars().count() <= 64
+        && !id.chars().any(|c| c.is_whitespace() || c.is_control());
+    if is_valid {
+        Some(id)
+    } else {
+        p.push(
+            span.start,
+            format!(
+                "{label}: field `dingtalk_id`: expected a DingTalk staffId (1 to 64 characters, no spaces), got {id:?}"
+            ),
+        );
+        None
+    }
+}

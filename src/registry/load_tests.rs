@@ -98,6 +98,13 @@ fn each_malformed_register_gets_its_precise_error() {
             ],
         ),
         (
+            "[[unit]]\nid = \"u1\"\nname = \"x\"\nkind = \"town\"\ncontacts = [{ name = \"王敏\", dingtalk_id = \"a b\" }, { name = \"李强\", dingtalk_id = 7 }]\n".into(),
+            vec![
+                "accounts.toml:5:42: unit \"u1\" contact #1: field `dingtalk_id`: expected a DingTalk staffId (1 to 64 characters, no spaces), got \"a b\"",
+                "accounts.toml:5:80: unit \"u1\" contact #2: field `dingtalk_id`: expected a string, found an integer",
+            ],
+        ),
+        (
             account(&format!("{GOOD}{GOOD}")),
             vec!["accounts.toml:13:1: invalid TOML: duplicate key"],
         ),
@@ -262,4 +269,20 @@ fn routes_with_encoded_dot_segments_or_a_query_and_feeds_with_credentials_are_re
     let found = problems(&text);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("不能含用户名或密码"), "{found:?}");
+}
+
+#[test]
+fn a_contacts_dingtalk_id_loads_and_is_exported_again() {
+    let text = "[[unit]]\nid = \"u1\"\nname = \"x\"\nkind = \"town\"\ncontacts = [{ name = \"王敏\", dingtalk_id = \"manager4081\" }]\n";
+    let proxies: Vec<String> = Vec::new();
+    let register = parse("accounts.toml", text, &Context { proxies: &proxies }).expect("loads");
+    assert_eq!(
+        register.units[0].contacts[0].dingtalk_id.as_deref(),
+        Some("manager4081")
+    );
+    let exported = crate::registry::export::to_toml(&register);
+    assert!(
+        exported.contains("dingtalk_id = \"manager4081\""),
+        "{exported}"
+    );
 }

@@ -201,6 +201,8 @@ impl fmt::Display for AccountState {
 pub struct Contact {
     pub name: String,
     pub telegram_id: Option<i64>,
+    /// Their DingTalk staffId (钉钉 userid), for the Stream bot.
+    pub dingtalk_id: Option<String>,
     pub phone: Option<String>,
 }
 

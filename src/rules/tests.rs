@@ -28,6 +28,7 @@ fn unit() -> Unit {
         contacts: vec![Contact {
             name: "李强".into(),
             telegram_id: Some(1),
+            dingtalk_id: None,
             phone: None,
         }],
     }

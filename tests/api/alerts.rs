@@ -635,7 +635,7 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             settings: settings.clone(),
         };
         let zhou = xunjian::commands::Caller {
-            user_id: 5,
+            user: xunjian::commands::UserId::Telegram(5),
             name: "周磊".into(),
             is_private_chat: true,
             bot_username: None,

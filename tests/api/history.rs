@@ -25,7 +25,7 @@ fn settings(db: &TestDb, api_url: &str) -> Settings {
 
 fn admin() -> Caller {
     Caller {
-        user_id: ADMIN,
+        user: xunjian::commands::UserId::Telegram(ADMIN),
         name: "管理员".into(),
         is_private_chat: true,
         bot_username: None,

@@ -6,6 +6,7 @@ mod chat;
 mod check;
 mod cli;
 mod daemon;
+mod dingtalk;
 mod fake_telegram;
 mod faults;
 mod feed_server;

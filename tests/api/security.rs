@@ -33,7 +33,7 @@ async fn context(db: &TestDb) -> CommandContext {
 
 fn admin() -> Caller {
     Caller {
-        user_id: ADMIN,
+        user: xunjian::commands::UserId::Telegram(ADMIN),
         name: "管理员".into(),
         is_private_chat: true,
         ..Caller::default()
@@ -74,13 +74,13 @@ async fn hostile_arguments_and_replies_from_anyone_never_panic_and_always_get_an
         let callers = [
             admin(),
             Caller {
-                user_id: 223456789,
+                user: xunjian::commands::UserId::Telegram(223456789),
                 name: "李强".into(),
                 is_private_chat: false,
                 ..Caller::default()
             },
             Caller {
-                user_id: 9,
+                user: xunjian::commands::UserId::Telegram(9),
                 name: "\u{0}".into(),
                 is_private_chat: true,
                 ..Caller::default()
@@ -291,7 +291,7 @@ async fn bind_requests_are_limited_and_reach_each_admin_as_one_digest() {
     for db in test_dbs("bind_flood").await {
         let ctx = context(&db).await;
         let stranger = |id: i64| Caller {
-            user_id: id,
+            user: xunjian::commands::UserId::Telegram(id),
             name: format!("访客\u{202E}{id}\n"),
             is_private_chat: true,
             ..Caller::default()

@@ -401,6 +401,7 @@ fn clerks_ways_of_typing_are_understood() {
         vec![Contact {
             name: "王敏".into(),
             telegram_id: Some(123_456_789),
+            dingtalk_id: None,
             phone: Some("13800138000".into()),
         }]
     );
@@ -415,16 +416,19 @@ async fn xlsx_then_import_then_toml_then_import_then_xlsx_is_lossless() {
         Contact {
             name: "刘\"小\"青".into(),
             telegram_id: Some(9_007_199_254_740_993),
+            dingtalk_id: None,
             phone: Some("05398800123".into()),
         },
         Contact {
             name: "陈静".into(),
             telegram_id: Some(7),
+            dingtalk_id: None,
             phone: None,
         },
         Contact {
             name: "吴刚".into(),
             telegram_id: None,
+            dingtalk_id: None,
             phone: Some("0539-1".into()),
         },
     ];

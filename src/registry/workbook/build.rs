@@ -193,6 +193,8 @@ fn unit(p: &mut Problems, row: &Row<'_, '_>, seen: &mut HashMap<String, u32>) ->
                 Ok(()) => contacts.push(Contact {
                     name,
                     telegram_id,
+                    // Not in the workbook yet: DingTalk ids live in accounts.toml.
+                    dingtalk_id: None,
                     phone,
                 }),
                 Err(why) => row.problem(p, &name_col, why.to_string()),

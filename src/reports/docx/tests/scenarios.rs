@@ -7,6 +7,7 @@ fn contact(name: &str, phone: &str) -> Contact {
     Contact {
         name: name.into(),
         telegram_id: None,
+        dingtalk_id: None,
         phone: Some(phone.into()),
     }
 }
