@@ -371,7 +371,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             use crate::publish::Format;
             if matches!(format, Format::Xlsx | Format::Png | Format::Docx) && out.is_none() {
-                anyhow::bail!("report --format {format:?}：此格式须写入文件，请加 --out 文件名");
+                anyhow::bail!(
+                    "report --format {}：此格式须写入文件，请加 --out 文件名",
+                    format!("{format:?}").to_lowercase()
+                );
             }
             let today = crate::calendar::local_date(now);
             let (from, to) = crate::reports::parse_period(kind, period.as_deref(), from, to, today)

@@ -218,7 +218,11 @@ pub fn render_text(result: &CheckResult) -> String {
                     .collect();
                 match (parts.is_empty(), &a.note) {
                     (false, _) => Some(format!("  {}", parts.join("；"))),
-                    (true, Some(note)) => Some(format!("  {}：{note}", a.name)),
+                    (true, Some(note)) => {
+                        let platform = crate::registry::Platform::from_id(&a.platform)
+                            .map_or(a.platform.as_str(), |p| p.label());
+                        Some(format!("  「{}」({platform})：{note}", a.name))
+                    }
                     (true, None) => None,
                 }
             })
