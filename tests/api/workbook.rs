@@ -94,7 +94,7 @@ async fn the_exported_workbook_has_the_documented_sheets_headers_labels_and_real
         assert_eq!(cell(&accounts, row("lsfb-wechat"), 5), "微信订阅号");
 
         let units = book.worksheet_range("单位").expect("单位");
-        let unit_headers: Vec<String> = (0..9).map(|c| cell(&units, 0, c)).collect();
+        let unit_headers: Vec<String> = (0..11).map(|c| cell(&units, 0, c)).collect();
         assert_eq!(
             unit_headers,
             [
@@ -104,12 +104,14 @@ async fn the_exported_workbook_has_the_documented_sheets_headers_labels_and_real
                 "联系人1",
                 "联系人1电话",
                 "联系人1 Telegram ID",
+                "联系人1 钉钉ID",
                 "联系人2",
                 "联系人2电话",
-                "联系人2 Telegram ID"
+                "联系人2 Telegram ID",
+                "联系人2 钉钉ID"
             ]
         );
-        let szgl: Vec<String> = (0..9).map(|c| cell(&units, 2, c)).collect();
+        let szgl: Vec<String> = (0..11).map(|c| cell(&units, 2, c)).collect();
         assert_eq!(
             szgl,
             [
@@ -119,8 +121,10 @@ async fn the_exported_workbook_has_the_documented_sheets_headers_labels_and_real
                 "李强",
                 "",
                 "223456789",
+                "",
                 "赵丽",
                 "0539-8190001",
+                "",
                 ""
             ]
         );
@@ -237,7 +241,7 @@ fn a_hand_broken_workbook_reports_every_problem_at_its_sheet_row_and_column() {
             "台账.xlsx 账号!L8（互动功能）：应填写「是」或「否」（实际为「也许」）",
             "台账.xlsx 账号!D9（主办单位）：与「单位」表不一致：单位「u1」的主办单位是「区政府办公室」；请在「单位」表中修改，此列仅供查看",
             "台账.xlsx 单位!C3（单位类型）：未知单位类型「县」，可选：部门、镇街",
-            "台账.xlsx 单位!D4（联系人1）：填写了电话或 Telegram ID，但没有联系人姓名",
+            "台账.xlsx 单位!D4（联系人1）：填写了电话、Telegram ID 或钉钉ID，但没有联系人姓名",
             "台账.xlsx 单位!F4（联系人1 Telegram ID）：应为整数（实际为「abc」）",
         ]
     );
@@ -299,7 +303,7 @@ fn hostile_workbooks_give_errors_never_a_panic() {
         read("台账.xlsx", &bytes).expect_err("too big"),
         [
             "台账.xlsx 账号：行数过多（超过 200000 行），请删除多余内容",
-            "台账.xlsx 单位：第 BL 列之后还有内容（如 CW2），台账最多 64 列",
+            "台账.xlsx 单位：第 CR 列之后还有内容（如 CW2），台账最多 96 列",
         ]
     );
     // Truncated and garbled archives.
@@ -411,7 +415,7 @@ fn clerks_ways_of_typing_are_understood() {
 async fn xlsx_then_import_then_toml_then_import_then_xlsx_is_lossless() {
     let mut wanted = shipped();
     // Values that could get lost on the way: quotes, a leading zero, a long
-    // Telegram id, a contact with a Telegram id only.
+    // Telegram id, a DingTalk id with a leading zero, a contact with ids only.
     wanted.units[4].contacts = vec![
         Contact {
             name: "刘\"小\"青".into(),
@@ -422,7 +426,7 @@ async fn xlsx_then_import_then_toml_then_import_then_xlsx_is_lossless() {
         Contact {
             name: "陈静".into(),
             telegram_id: Some(7),
-            dingtalk_id: None,
+            dingtalk_id: Some("0123manager".into()),
             phone: None,
         },
         Contact {

@@ -102,7 +102,8 @@ fn sheet<'g>(
     }
 }
 
-/// 联系人2 → (2, 0), 联系人2电话 → (2, 1), 联系人2 Telegram ID → (2, 2).
+/// 联系人2 → (2, 0), 联系人2电话 → (2, 1), 联系人2 Telegram ID → (2, 2),
+/// 联系人2 钉钉ID → (2, 3).
 fn contact_column(header: &str) -> Option<(usize, usize)> {
     let rest = header.strip_prefix("联系人")?;
     let digits = rest.chars().take_while(char::is_ascii_digit).count();
@@ -114,6 +115,7 @@ fn contact_column(header: &str) -> Option<(usize, usize)> {
         "" => 0,
         "电话" => 1,
         "telegram id" | "telegramid" | "telegram" => 2,
+        "钉钉id" | "钉钉 id" | "钉钉" | "dingtalk id" | "dingtalk" => 3,
         _ => return None,
     };
     Some((n, kind))
@@ -184,26 +186,39 @@ fn unit(p: &mut Problems, row: &Row<'_, '_>, seen: &mut HashMap<String, u32>) ->
     groups.dedup();
     let mut contacts = Vec::new();
     for n in groups {
-        let [name_col, phone_col, telegram_col] = super::contact_columns(n);
+        let [name_col, phone_col, telegram_col, dingtalk_col] = super::contact_columns(n);
         let name = row.text(p, &name_col);
         let phone = row.phone(p, &phone_col);
         let telegram_id = row.integer(p, &telegram_col);
+        // Optional: workbooks written before it was added have no such column.
+        let dingtalk_id = row.phone(p, &dingtalk_col).filter(|id| {
+            let is_valid = id.chars().count() <= 64
+                && !id.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !is_valid {
+                row.problem(
+                    p,
+                    &dingtalk_col,
+                    format!("钉钉ID应为 1 到 64 个字符、不含空格（实际为「{id}」）"),
+                );
+            }
+            is_valid
+        });
         match name {
             Some(name) => match check_name(&name) {
                 Ok(()) => contacts.push(Contact {
                     name,
                     telegram_id,
-                    // Not in the workbook yet: DingTalk ids live in accounts.toml.
-                    dingtalk_id: None,
+                    dingtalk_id,
                     phone,
                 }),
                 Err(why) => row.problem(p, &name_col, why.to_string()),
             },
-            None if phone.is_some() || telegram_id.is_some() => row.problem(
-                p,
-                &name_col,
-                "填写了电话或 Telegram ID，但没有联系人姓名".to_string(),
-            ),
+            None if phone.is_some() || telegram_id.is_some() || dingtalk_id.is_some() => row
+                .problem(
+                    p,
+                    &name_col,
+                    "填写了电话、Telegram ID 或钉钉ID，但没有联系人姓名".to_string(),
+                ),
             None => {}
         }
     }
@@ -279,6 +294,7 @@ mod tests {
         assert_eq!(contact_column("联系人1"), Some((1, 0)));
         assert_eq!(contact_column("联系人2电话"), Some((2, 1)));
         assert_eq!(contact_column("联系人3 Telegram ID"), Some((3, 2)));
+        assert_eq!(contact_column("联系人2 钉钉ID"), Some((2, 3)));
         assert_eq!(contact_column("联系人"), None);
         assert_eq!(contact_column("联系人0"), None);
         assert_eq!(contact_column("联系人1微信"), None);

@@ -7,7 +7,7 @@
 //! Layout (what [`write`] produces and [`read`] expects):
 //! - sheet 账号: one row per account, columns [`ACCOUNT_COLUMNS`];
 //! - sheet 单位: one row per unit: 单位ID, 单位名称, 单位类型, then for each
-//!   contact 联系人N, 联系人N电话, 联系人N Telegram ID;
+//!   contact 联系人N, 联系人N电话, 联系人N Telegram ID, 联系人N 钉钉ID (optional);
 //! - sheet 阈值 (optional): per-account threshold overrides in days.
 
 mod account;
@@ -56,19 +56,20 @@ pub const THRESHOLD_COLUMNS: [(&str, &str); 5] = [
     ("stale_6m_days", "超6个月未更新天数"),
 ];
 
-/// The three column headers of contact `n` (1-based) in sheet 单位.
-pub fn contact_columns(n: usize) -> [String; 3] {
+/// The four column headers of contact `n` (1-based) in sheet 单位.
+pub fn contact_columns(n: usize) -> [String; 4] {
     [
         format!("联系人{n}"),
         format!("联系人{n}电话"),
         format!("联系人{n} Telegram ID"),
+        format!("联系人{n} 钉钉ID"),
     ]
 }
 
 /// The most rows read from one sheet; a longer sheet is refused.
 pub const MAX_ROWS: u32 = 200_000;
 /// The most columns read from one sheet; content further right is refused.
-pub const MAX_COLUMNS: u32 = 64;
+pub const MAX_COLUMNS: u32 = 96;
 /// The largest file read, in bytes.
 pub const MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;
 /// The most bytes the parts of the file may unpack to (a zip bomb is refused).
