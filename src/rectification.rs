@@ -180,16 +180,7 @@ pub fn to_unit(
 ) -> Vec<Message> {
     let mentions: Vec<Mention> = register
         .unit(unit_id)
-        .map(|u| {
-            u.contacts
-                .iter()
-                .map(|c| Mention {
-                    name: c.name.clone(),
-                    telegram_id: c.telegram_id,
-                    phone: c.phone.clone(),
-                })
-                .collect()
-        })
+        .map(crate::alerts::compose::unit_mentions)
         .unwrap_or_default();
     let names: Vec<&str> = mentions.iter().map(|m| m.name.as_str()).collect();
     let body = if names.is_empty() {
@@ -310,8 +301,10 @@ pub fn verify(items: &[Item], check: &CheckResult, now: DateTime<Utc>) -> Vec<Ch
     let today = local_date(now);
     let day = today.format("%Y-%m-%d");
     let mut out = Vec::new();
+    let accounts: std::collections::HashMap<&str, &crate::rules::AccountResult> =
+        check.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
     for item in items.iter().filter(|i| !i.state.is_done()) {
-        let Some(account) = check.accounts.iter().find(|a| a.id == item.account_id) else {
+        let Some(account) = accounts.get(item.account_id.as_str()) else {
             out.push(Change::Fixed {
                 id: item.id,
                 evidence: format!("{day} 巡检时账号已不在巡检范围（已注销备案或移出台账）"),

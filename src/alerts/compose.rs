@@ -127,18 +127,25 @@ fn mentions(events: &[&Event], register: &Register) -> Vec<Mention> {
         let Some(unit) = event.unit_id().and_then(|u| register.unit(u)) else {
             continue;
         };
-        for c in &unit.contacts {
-            let mention = Mention {
-                name: c.name.clone(),
-                telegram_id: c.telegram_id,
-                phone: c.phone.clone(),
-            };
+        for mention in unit_mentions(unit) {
             if !out.contains(&mention) {
                 out.push(mention);
             }
         }
     }
     out
+}
+
+/// A unit's contacts, as the people a message names.
+pub fn unit_mentions(unit: &crate::registry::Unit) -> Vec<Mention> {
+    unit.contacts
+        .iter()
+        .map(|c| Mention {
+            name: c.name.clone(),
+            telegram_id: c.telegram_id,
+            phone: c.phone.clone(),
+        })
+        .collect()
 }
 
 /// "#7 " for a stored alert: the number /ack, /snooze and /status take.

@@ -642,6 +642,11 @@ fn rectification(
         return Vec::new();
     };
     let family = |rule: Rule| crate::alerts::family(rule);
+    // Each inspection's rows by account, so judging is linear in the rows.
+    let by_account: Vec<HashMap<&str, &SnapshotRow>> = inspections
+        .iter()
+        .map(|s| s.rows.iter().map(|r| (r.account.as_str(), r)).collect())
+        .collect();
     let mut out = Vec::new();
     for row in previous
         .rows
@@ -657,8 +662,9 @@ fn rectification(
             // Some(true) present, Some(false) gone, None not judged.
             let judged: Vec<(DateTime<Utc>, Option<bool>)> = inspections
                 .iter()
-                .map(|s| {
-                    let seen = s.rows.iter().find(|r| r.account == row.account);
+                .zip(&by_account)
+                .map(|(s, rows)| {
+                    let seen = rows.get(row.account.as_str()).copied();
                     let state = seen.and_then(|r| {
                         let present = r
                             .findings
