@@ -159,15 +159,12 @@ impl App {
         Ok(FileImport::Imported(plan))
     }
 
-    /// Queues a message to every admin on Telegram, when a bot is configured.
+    /// Queues a message to every admin on every chat that reaches them.
     async fn tell_admins(&self, text: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-        if self.settings.telegram.token.is_none() {
-            return Ok(());
-        }
-        for admin in &self.settings.telegram.admins {
+        for admin in self.settings.admin_chats() {
             let message = crate::alerts::compose::Message::plain(
-                "telegram",
-                &admin.to_string(),
+                &admin.channel,
+                &admin.recipient,
                 &format!("【台账】{text}"),
             );
             self.store.enqueue(&message, now).await?;

@@ -218,16 +218,10 @@ fn configured_channels(app: &App) -> Vec<String> {
         .collect();
     channels.extend(
         settings
-            .telegram
-            .contacts_chat
-            .map(|c| format!("telegram:{c}")),
-    );
-    channels.extend(
-        settings
-            .telegram
-            .admins
-            .iter()
-            .map(|a| format!("telegram:{a}")),
+            .contacts_chats()
+            .into_iter()
+            .chain(settings.admin_chats())
+            .map(|chat| chat.key()),
     );
     channels
 }

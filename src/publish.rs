@@ -181,9 +181,10 @@ async fn queue_report_finishing(
     let text = render::text(report);
     let files = attachments(report, settings, calendar)?;
     let mut batch: Vec<(Message, Vec<Attachment>)> = Vec::new();
-    if let (Some(_), Some(chat)) = (&settings.telegram.token, settings.telegram.contacts_chat) {
+    for chat in settings.contacts_chats() {
+        // The DingTalk app sends text only; the files stay in the outbox row.
         batch.push((
-            Message::plain("telegram", &chat.to_string(), &text),
+            Message::plain(&chat.channel, &chat.recipient, &text),
             files.clone(),
         ));
     }

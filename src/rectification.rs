@@ -189,10 +189,10 @@ pub fn to_unit(
         format!("{body}\n联系人：{}", names.join("、"))
     };
     let mut out = Vec::new();
-    if let (Some(_), Some(chat)) = (&settings.telegram.token, settings.telegram.contacts_chat) {
+    for chat in settings.contacts_chats() {
         out.push(Message {
-            channel: "telegram".into(),
-            recipient: chat.to_string(),
+            channel: chat.channel,
+            recipient: chat.recipient,
             body: body.clone(),
             mentions: mentions.clone(),
             is_urgent: true,
@@ -215,18 +215,13 @@ pub fn to_unit(
     out
 }
 
-/// A message to every admin (the console when there is no Telegram).
+/// A message to every admin on every chat (the console when there is none).
 pub fn to_admins(body: &str, settings: &Settings) -> Vec<Message> {
-    if settings.telegram.token.is_some() && !settings.telegram.admins.is_empty() {
-        settings
-            .telegram
-            .admins
-            .iter()
-            .map(|id| Message::plain("telegram", &id.to_string(), body))
-            .collect()
-    } else {
-        vec![Message::plain("console", "-", body)]
-    }
+    settings
+        .admin_chats_or_console()
+        .iter()
+        .map(|chat| Message::plain(&chat.channel, &chat.recipient, body))
+        .collect()
 }
 
 fn account_line(item_account: &str, register: &Register) -> String {

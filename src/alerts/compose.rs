@@ -25,9 +25,9 @@ pub struct Mention {
 /// One message to send: plain text plus the people it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// `telegram`, `robot:NAME` or `console`.
+    /// `telegram`, `dingtalk`, `robot:NAME` or `console`.
     pub channel: String,
-    /// A chat id for Telegram, `-` otherwise.
+    /// A chat id for Telegram, `group:…`/`user:…` for DingTalk, `-` otherwise.
     pub recipient: String,
     pub body: String,
     pub mentions: Vec<Mention>,
@@ -57,23 +57,20 @@ pub fn route(
     now: DateTime<Utc>,
 ) -> Vec<Message> {
     let mut groups: BTreeMap<(String, String), Vec<&Event>> = BTreeMap::new();
-    let telegram = settings.telegram.token.is_some();
+    let (contacts_chats, admin_chats) = (settings.contacts_chats(), settings.admin_chats());
     for event in events {
         let mut targets: Vec<(String, String)> = Vec::new();
-        if event.severity() == Severity::Operator {
-            if telegram {
-                targets.extend(
-                    settings
-                        .telegram
-                        .admins
-                        .iter()
-                        .map(|id| ("telegram".to_string(), id.to_string())),
-                );
-            }
+        let chats = if event.severity() == Severity::Operator {
+            &admin_chats
         } else {
-            if let (true, Some(chat)) = (telegram, settings.telegram.contacts_chat) {
-                targets.push(("telegram".to_string(), chat.to_string()));
-            }
+            &contacts_chats
+        };
+        targets.extend(
+            chats
+                .iter()
+                .map(|c| (c.channel.clone(), c.recipient.clone())),
+        );
+        if event.severity() != Severity::Operator {
             for (name, robot) in &settings.robots {
                 let is_rule_ok =
                     robot.rules.is_empty() || robot.rules.iter().any(|r| r == event.rule().id());
@@ -105,9 +102,10 @@ pub fn route(
             });
             let mentions = mentions(&events, register);
             let is_robot = channel.starts_with("robot:");
+            // Group robots only push: nobody can answer there.
+            let is_answerable = !is_robot;
             Message {
-                // Group robots only push: nobody can answer there (yet).
-                body: body(&events, &mentions, now, is_robot, !is_robot),
+                body: body(&events, &mentions, now, is_robot, is_answerable),
                 channel,
                 recipient,
                 mentions,
@@ -259,7 +257,7 @@ pub fn body(
     if let (true, Some(id)) = (is_answerable, first_open) {
         let _ = write!(
             out,
-            "\n回复 /ack {id} 确认（按告警号），管理员可发送 /snooze {id} 3天 暂缓提醒。"
+            "\n回复 /ack {id} 确认（按告警号），/snooze {id} 3天 暂缓提醒。"
         );
     }
     out.trim_end().to_string()

@@ -573,7 +573,7 @@ fn a_digest_numbers_stored_alerts_and_says_how_to_answer_except_to_robots() {
     assert!(chat.body.contains("• #3 [超1个月未更新]"), "{}", chat.body);
     assert!(
         chat.body
-            .ends_with("回复 /ack 7 确认（按告警号），管理员可发送 /snooze 7 3天 暂缓提醒。"),
+            .ends_with("回复 /ack 7 确认（按告警号），/snooze 7 3天 暂缓提醒。"),
         "{}",
         chat.body
     );

@@ -134,12 +134,16 @@ pub async fn ack(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
 
 const SNOOZE_USAGE: &str = "用法：/snooze 告警号或账号ID 时长（如 7天、12小时、2周 或 7d、12h、2w，最长 90 天），例：/snooze 7 3天";
 
-/// /snooze ALERT|ACCOUNT DURATION (admins)
-pub async fn snooze(req: &Request<'_>) -> anyhow::Result<String> {
+/// The longest a unit contact may pause reminders; admins up to 90 days.
+const CONTACT_SNOOZE_DAYS: i64 = 7;
+
+/// /snooze ALERT|ACCOUNT DURATION: admins; contacts for their own units'
+/// alerts, at most [`CONTACT_SNOOZE_DAYS`] (the reports still list the problem).
+pub async fn snooze(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
     let [_, duration] = req.args[..] else {
         return Ok(SNOOZE_USAGE.to_string());
     };
-    let target = match target(req, &Role::Admin, SNOOZE_USAGE).await? {
+    let target = match target(req, role, SNOOZE_USAGE).await? {
         Ok(target) => target,
         Err(reply) => return Ok(reply),
     };
@@ -148,6 +152,11 @@ pub async fn snooze(req: &Request<'_>) -> anyhow::Result<String> {
             "无法识别时长「{duration}」：请写作 7天、12小时、2周 或 7d、12h、2w（最长 90 天）。"
         ));
     };
+    if *role != Role::Admin && length > chrono::Duration::days(CONTACT_SNOOZE_DAYS) {
+        return Ok(format!(
+            "单位联系人最多可暂停提醒 {CONTACT_SNOOZE_DAYS} 天，如需更久请联系管理员。"
+        ));
+    }
     let until = req.now + length;
     let subject = target.subject().to_string();
     req.ctx
@@ -159,7 +168,7 @@ pub async fn snooze(req: &Request<'_>) -> anyhow::Result<String> {
         Target::Account { .. } => format!("「{subject}」"),
     };
     Ok(format!(
-        "已暂停{what}的提醒至 {}。",
+        "已暂停{what}的提醒至 {}；问题仍会列入通报，到期后如未解决将继续提醒。",
         crate::calendar::to_local(until).format("%Y-%m-%d %H:%M")
     ))
 }

@@ -4,8 +4,7 @@
 //! plan → apply path as the other chat changes.
 
 use super::register::save;
-use super::{Caller, CommandContext, Request, actor};
-use crate::registry::Contact;
+use super::{Caller, CommandContext, Request, UserId, actor};
 use crate::registry::check::is_hidden_control;
 use crate::storage::{BindOutcome, PendingBind};
 use chrono::{DateTime, Utc};
@@ -31,19 +30,10 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
     if unit.contacts.iter().any(|c| caller.user.is(c)) {
         return Ok(format!("您已是{}的联系人。", unit.name));
     }
-    // Bind requests and their approval are kept by Telegram id; a DingTalk
-    // user is entered in the register (`dingtalk_id`) by an admin instead.
-    let Some(user_id) = caller.user.telegram() else {
-        return Ok(format!(
-            "钉钉中暂不能在线申请绑定。请把您的{}和单位「{}」告诉管理员，由管理员在台账中为您登记 dingtalk_id。",
-            caller.user.label(),
-            unit.name
-        ));
-    };
     let name = display_name(caller);
     let outcome = ctx
         .store
-        .add_bind_request_limited(user_id, &name, &unit.id, now)
+        .add_bind_request_limited(&caller.user.to_string(), &name, &unit.id, now)
         .await?;
     let id = match outcome {
         BindOutcome::Added { id } => id,
@@ -66,7 +56,7 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
         .collect();
     let compose = move |pending: &[PendingBind]| bind_digest(pending, &units);
     ctx.store
-        .refresh_bind_digest(&ctx.settings.telegram.admins, &compose, now)
+        .refresh_bind_digest(&ctx.settings.admin_chats(), &compose, now)
         .await?;
     Ok(format!(
         "已提交申请 #{id}，管理员批准或拒绝后会通知您；批准后您将收到{}的告警。",
@@ -74,7 +64,7 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
     ))
 }
 
-/// The caller's Telegram name as a contact name: control characters
+/// The caller's chat name as a contact name: control characters
 /// dropped, at most 64 characters, never empty.
 fn display_name(caller: &Caller) -> String {
     let cleaned: String = caller
@@ -102,8 +92,11 @@ fn bind_digest(pending: &[PendingBind], units: &[(String, String)]) -> String {
             .find(|(id, _)| *id == request.unit_id)
             .map_or(request.unit_id.as_str(), |(_, name)| name.as_str());
         out.push_str(&format!(
-            "#{} {}（Telegram {}）申请成为{unit}的联系人\n",
-            request.id, request.name, request.telegram_id
+            "#{} {}（{}）申请成为{unit}的联系人\n",
+            request.id,
+            request.name,
+            UserId::parse(&request.applicant)
+                .map_or_else(|| request.applicant.clone(), |user| user.label())
         ));
     }
     if skipped > 0 {
@@ -128,19 +121,28 @@ pub async fn approve(req: &Request<'_>) -> anyhow::Result<String> {
     else {
         return Ok("用法：/approve 申请号".to_string());
     };
-    let Some((telegram_id, name, unit_id)) = ctx.store.bind_request(id).await? else {
+    let Some((applicant, name, unit_id)) = ctx.store.bind_request(id).await? else {
         return Ok(format!("没有待处理的申请 #{id}。"));
+    };
+    let Some(user) = UserId::parse(&applicant) else {
+        return Ok(format!(
+            "申请 #{id} 的申请人「{applicant}」无法识别，请拒绝后让其重新申请。"
+        ));
     };
     let mut wanted = current.clone();
     let Some(unit) = wanted.units.iter_mut().find(|u| u.id == unit_id) else {
         return Ok(format!("单位「{unit_id}」已不在台账中。"));
     };
-    unit.contacts.push(Contact {
-        name: name.clone(),
-        telegram_id: Some(telegram_id),
-        dingtalk_id: None,
-        phone: None,
-    });
+    if unit.contacts.iter().any(|c| user.is(c)) {
+        ctx.store
+            .close_bind_request(id, true, &actor(caller), now)
+            .await?;
+        return Ok(format!(
+            "{name} 已是{}的联系人，申请 #{id} 已关闭。",
+            unit.name
+        ));
+    }
+    unit.contacts.push(user.contact(&name));
     let unit_name = unit.name.clone();
     save(ctx, caller, current, &wanted, now).await?;
     ctx.store
@@ -148,7 +150,7 @@ pub async fn approve(req: &Request<'_>) -> anyhow::Result<String> {
         .await?;
     tell_applicant(
         ctx,
-        telegram_id,
+        &user,
         &format!(
             "您的申请 #{id} 已获批准：您已成为{unit_name}的联系人，将收到本单位的告警。发送 /help 查看可用命令。"
         ),
@@ -175,7 +177,7 @@ pub async fn refuse(req: &Request<'_>) -> anyhow::Result<String> {
     else {
         return Ok("用法：/refuse 申请号 [理由]，例：/refuse 1 非本单位人员".to_string());
     };
-    let Some((telegram_id, name, unit_id)) = ctx.store.bind_request(id).await? else {
+    let Some((applicant, name, unit_id)) = ctx.store.bind_request(id).await? else {
         return Ok(format!("没有待处理的申请 #{id}。"));
     };
     let unit_name = register
@@ -190,25 +192,27 @@ pub async fn refuse(req: &Request<'_>) -> anyhow::Result<String> {
     } else {
         format!("理由：{reason}。")
     };
-    tell_applicant(
-        ctx,
-        telegram_id,
-        &format!("您成为{unit_name}联系人的申请 #{id} 未获批准。{why}如有疑问请联系管理员。"),
-        now,
-    )
-    .await?;
+    if let Some(user) = UserId::parse(&applicant) {
+        tell_applicant(
+            ctx,
+            &user,
+            &format!("您成为{unit_name}联系人的申请 #{id} 未获批准。{why}如有疑问请联系管理员。"),
+            now,
+        )
+        .await?;
+    }
     Ok(format!("已拒绝 {name} 的申请 #{id}，已通知申请人。"))
 }
 
-/// Queues a private message to a /bind applicant.
+/// Queues a private message to a /bind applicant, on the chat they asked from.
 async fn tell_applicant(
     ctx: &CommandContext,
-    telegram_id: i64,
+    user: &UserId,
     text: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let message =
-        crate::alerts::compose::Message::plain("telegram", &telegram_id.to_string(), text);
+    let chat = user.direct_chat();
+    let message = crate::alerts::compose::Message::plain(&chat.channel, &chat.recipient, text);
     ctx.store.enqueue(&message, now).await?;
     Ok(())
 }

@@ -86,6 +86,8 @@ struct BotMessage {
     /// "1": a one-to-one chat; "2": a group.
     #[serde(default)]
     conversation_type: String,
+    /// The group's openConversationId (`cid…`).
+    conversation_id: Option<String>,
     session_webhook: Option<String>,
 }
 
@@ -318,6 +320,7 @@ async fn command(context: &CommandContext, http: &reqwest::Client, message: BotM
         user: UserId::Dingtalk(staff),
         name: message.sender_nick,
         is_private_chat: message.conversation_type == "1",
+        chat: message.conversation_id,
         bot_username: None,
     };
     let Some(reply) = context

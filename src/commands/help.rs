@@ -119,9 +119,9 @@ pub const COMMANDS: [CommandInfo; 22] = [
     ),
     command(
         "snooze",
-        "暂停提醒 告警号|账号ID 时长(如7天、2周)",
+        "暂停提醒 告警号|账号ID 时长(如3天；联系人最长7天)",
         "/snooze 7 3天",
-        Access::Admin,
+        Access::Contact,
     ),
     command(
         "approve",

@@ -1,6 +1,7 @@
 //! Who a chat user is: a Telegram user id or a DingTalk staffId. Roles,
 //! audit entries and dialogue state are keyed by it.
 
+use crate::config::ChatTarget;
 use crate::registry::Contact;
 use std::fmt;
 
@@ -27,11 +28,36 @@ impl UserId {
         }
     }
 
-    /// The Telegram user id, for what only Telegram users can do (/bind).
-    pub fn telegram(&self) -> Option<i64> {
+    /// Where a private message to this user goes.
+    pub fn direct_chat(&self) -> ChatTarget {
         match self {
-            UserId::Telegram(id) => Some(*id),
-            UserId::Dingtalk(_) => None,
+            UserId::Telegram(id) => ChatTarget::new("telegram", id.to_string()),
+            UserId::Dingtalk(staff) => ChatTarget::new("dingtalk", format!("user:{staff}")),
+        }
+    }
+
+    /// This user as a new contact named `name`.
+    pub fn contact(&self, name: &str) -> Contact {
+        let mut contact = Contact {
+            name: name.to_string(),
+            telegram_id: None,
+            dingtalk_id: None,
+            phone: None,
+        };
+        match self {
+            UserId::Telegram(id) => contact.telegram_id = Some(*id),
+            UserId::Dingtalk(staff) => contact.dingtalk_id = Some(staff.clone()),
+        }
+        contact
+    }
+
+    /// Reads what [`fmt::Display`] wrote (`telegram:123`, `dingtalk:abc`).
+    pub fn parse(text: &str) -> Option<UserId> {
+        let (platform, id) = text.split_once(':')?;
+        match platform {
+            "telegram" => id.parse().ok().map(UserId::Telegram),
+            "dingtalk" if !id.is_empty() => Some(UserId::Dingtalk(id.to_string())),
+            _ => None,
         }
     }
 
@@ -51,5 +77,34 @@ impl fmt::Display for UserId {
             UserId::Telegram(id) => write!(f, "telegram:{id}"),
             UserId::Dingtalk(staff) => write!(f, "dingtalk:{staff}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_id_reads_back_what_it_writes_and_nothing_else() {
+        for user in [
+            UserId::Telegram(-42),
+            UserId::Telegram(7),
+            UserId::Dingtalk("manager4081".into()),
+            UserId::Dingtalk("0123:x".into()),
+        ] {
+            assert_eq!(UserId::parse(&user.to_string()), Some(user));
+        }
+        for text in ["", "telegram:", "telegram:x", "dingtalk:", "wechat:1", "7"] {
+            assert_eq!(UserId::parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_new_contact_is_known_by_the_id_of_the_chat_they_came_from() {
+        let contact = UserId::Dingtalk("staff1".into()).contact("王敏");
+        assert_eq!(contact.dingtalk_id.as_deref(), Some("staff1"));
+        assert_eq!(contact.telegram_id, None);
+        assert!(UserId::Dingtalk("staff1".into()).is(&contact));
+        assert_eq!(UserId::Telegram(5).contact("李强").telegram_id, Some(5));
     }
 }

@@ -29,6 +29,9 @@ pub struct Caller {
     pub name: String,
     /// A one-to-one chat with the bot; phone numbers are only shown there.
     pub is_private_chat: bool,
+    /// The group the message came from, as the settings name it (a
+    /// Telegram chat id, a DingTalk openConversationId); `/whoami` shows it.
+    pub chat: Option<String>,
     /// Our bot's username (`Me.username`); `/cmd@name` is answered only
     /// when `name` is this. `None` (unknown): only bare `/cmd` is answered.
     pub bot_username: Option<String>,
@@ -191,7 +194,7 @@ impl CommandContext {
             "closing" => register::set_state(&request, AccountState::Closing).await,
             "deregister" => register::set_state(&request, AccountState::Deregistered).await,
             "reactivate" => register::set_state(&request, AccountState::Active).await,
-            "snooze" => alerts::snooze(&request).await,
+            "snooze" => alerts::snooze(&request, &role).await,
             "approve" => bind::approve(&request).await,
             "refuse" => bind::refuse(&request).await,
             "history" => history::history(&request).await,
@@ -229,7 +232,17 @@ fn whoami(caller: &Caller, role: &Role, register: &Register) -> String {
             "未登记（发送 /units 查看单位ID，再发送 /bind 单位ID 申请成为联系人）".to_string()
         }
     };
-    format!("您的 {}\n身份：{what}", caller.user.label())
+    let mut out = format!("您的 {}\n身份：{what}", caller.user.label());
+    if let (false, Some(chat)) = (caller.is_private_chat, &caller.chat) {
+        let key = match caller.user {
+            UserId::Telegram(_) => "telegram.contacts_chat",
+            UserId::Dingtalk(_) => "dingtalk.contacts_chat",
+        };
+        out.push_str(&format!(
+            "\n本群ID：{chat}（设为 {key} 即可在本群接收告警和通报）"
+        ));
+    }
+    out
 }
 
 /// /list [FILTER]: a platform ("微博", "weibo"), a state ("正在注销") or a
@@ -449,19 +462,19 @@ async fn report(req: &Request<'_>) -> anyhow::Result<String> {
     let calendar = crate::inspection::load_calendar(&ctx.settings)?;
     let report = crate::publish::load_report(&ctx.store, &calendar, kind, from, to, now).await?;
     let files = crate::publish::attachments(&report, &ctx.settings, &calendar)?;
-    let Some(chat) = caller.user.telegram() else {
-        return Ok("通报的文档和图表目前只能通过 Telegram 发送；请在 Telegram 中发送此命令，或使用命令行 xunjian report。".to_string());
-    };
+    let chat = caller.user.direct_chat();
     let message = crate::alerts::compose::Message::plain(
-        "telegram",
-        &chat.to_string(),
+        &chat.channel,
+        &chat.recipient,
         &crate::reports::render::text(&report),
     );
     ctx.store.enqueue_with_files(&message, &files, now).await?;
-    Ok(format!(
-        "已生成《{}》，正文、通报文档（.docx）、表格与图表随后发送。",
-        report.title
-    ))
+    let what = if chat.channel == "telegram" {
+        "正文、通报文档（.docx）、表格与图表随后私信发送。"
+    } else {
+        "正文随后私信发送；通报文档（.docx）、表格与图表请在 Telegram 或企业微信群机器人中查收，或用命令行 xunjian report 生成。"
+    };
+    Ok(format!("已生成《{}》，{what}", report.title))
 }
 
 #[cfg(test)]

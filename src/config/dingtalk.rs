@@ -17,8 +17,16 @@ pub struct DingtalkSettings {
     pub client_id: Option<String>,
     /// staffIds (钉钉 userid) of the admins.
     pub admins: Vec<String>,
-    /// Where Stream connections are opened; tests point it at a fake.
+    /// Where Stream connections are opened and messages are sent; tests
+    /// point it at a fake.
     pub gateway_url: String,
+    /// The group (its openConversationId, `cid…`) that receives every
+    /// account alert and report through the app's robot, like the Telegram
+    /// contacts chat. `/whoami` in the group shows it.
+    pub contacts_chat: Option<String>,
+    /// The robot's code (robotCode) for sending; the Client ID when unset,
+    /// which is what DingTalk gives an enterprise app's robot.
+    pub robot_code: Option<String>,
     /// The app's Client Secret (AppSecret), from the environment only.
     #[serde(skip)]
     pub client_secret: Option<Secret>,
@@ -30,6 +38,8 @@ impl Default for DingtalkSettings {
             client_id: None,
             admins: Vec::new(),
             gateway_url: DEFAULT_GATEWAY_URL.to_string(),
+            contacts_chat: None,
+            robot_code: None,
             client_secret: None,
         }
     }
@@ -44,6 +54,44 @@ impl DingtalkSettings {
             .filter(|id| !id.trim().is_empty())?;
         Some((id, self.client_secret.as_ref()?))
     }
+
+    /// The robotCode messages are sent with.
+    pub fn robot_code(&self) -> Option<&str> {
+        self.robot_code
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+            .or(self.client_id.as_deref())
+    }
+
+    /// Settings problems, as "dingtalk.KEY: why".
+    pub fn check(&self) -> Result<(), String> {
+        let is_id = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 128
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        };
+        if let Some(chat) = &self.contacts_chat {
+            if !is_id(chat) {
+                return Err(format!(
+                    "dingtalk.contacts_chat: expected a group's openConversationId (like \"cid…\", no spaces), got \"{chat}\""
+                ));
+            }
+        }
+        for admin in &self.admins {
+            if !is_id(admin) {
+                return Err(format!(
+                    "dingtalk.admins: expected staffIds (no spaces), got \"{admin}\""
+                ));
+            }
+        }
+        crate::registry::load::check_url(&self.gateway_url).map_err(|why| {
+            format!(
+                "dingtalk.gateway_url: invalid URL \"{}\": {why}",
+                self.gateway_url
+            )
+        })?;
+        Ok(())
+    }
 }
 
 impl fmt::Debug for DingtalkSettings {
@@ -52,6 +100,8 @@ impl fmt::Debug for DingtalkSettings {
             .field("client_id", &self.client_id)
             .field("admins", &self.admins)
             .field("gateway_url", &self.gateway_url)
+            .field("contacts_chat", &self.contacts_chat)
+            .field("robot_code", &self.robot_code)
             .field("client_secret", &self.client_secret)
             .finish()
     }

@@ -3,10 +3,12 @@
 //!
 //! In: a file path and an environment lookup. Out: [`Settings`].
 
+mod chats;
 mod dingtalk;
 mod redact;
 mod sections;
 
+pub use chats::ChatTarget;
 pub use dingtalk::{DEFAULT_GATEWAY_URL as DEFAULT_DINGTALK_GATEWAY_URL, DingtalkSettings};
 
 pub use redact::{REDACTED, Redactor, loggable_url};
@@ -291,6 +293,7 @@ impl Settings {
             }
         }
         self.office.check().map_err(invalid)?;
+        self.dingtalk.check().map_err(invalid)?;
         if self.poll.max_concurrency == 0 {
             return Err(invalid(
                 "poll.max_concurrency: must be at least 1".to_string(),

@@ -90,3 +90,56 @@ fn the_dingtalk_app_runs_only_with_its_secret_from_the_environment_and_never_pri
         "secret [redacted]"
     );
 }
+
+#[test]
+fn alerts_and_notes_go_to_every_chat_that_can_send_and_to_none_that_cannot() {
+    let text = "[telegram]\ncontacts_chat = -100\nadmins = [7]\n\n\
+                [dingtalk]\nclient_id = \"dingabc\"\nadmins = [\"manager4081\"]\ncontacts_chat = \"cid42==\"\n";
+    let mut settings = check(text).expect("valid");
+    assert!(
+        settings.contacts_chats().is_empty() && settings.admin_chats().is_empty(),
+        "without a token or a secret nothing can send"
+    );
+    assert_eq!(
+        settings.admin_chats_or_console(),
+        vec![ChatTarget::console()]
+    );
+    settings.apply_env(&|key| match key {
+        "XUNJIAN_TELEGRAM_TOKEN" => Some("1:x".to_string()),
+        "XUNJIAN_DINGTALK_CLIENT_SECRET" => Some("s".to_string()),
+        _ => None,
+    });
+    assert_eq!(
+        settings.contacts_chats(),
+        vec![
+            ChatTarget::new("telegram", "-100"),
+            ChatTarget::new("dingtalk", "group:cid42=="),
+        ]
+    );
+    assert_eq!(
+        settings.admin_chats(),
+        vec![
+            ChatTarget::new("telegram", "7"),
+            ChatTarget::new("dingtalk", "user:manager4081"),
+        ]
+    );
+    assert_eq!(settings.dingtalk.robot_code(), Some("dingabc"));
+}
+
+#[test]
+fn a_dingtalk_group_or_admin_with_spaces_is_refused_naming_the_key() {
+    for (text, expected) in [
+        (
+            "[dingtalk]\ncontacts_chat = \"cid 42\"\n",
+            "dingtalk.contacts_chat",
+        ),
+        ("[dingtalk]\nadmins = [\"\"]\n", "dingtalk.admins"),
+        (
+            "[dingtalk]\ngateway_url = \"ftp://x\"\n",
+            "dingtalk.gateway_url",
+        ),
+    ] {
+        let err = check(text).expect_err(text);
+        assert!(err.contains(expected), "{text}: {err}");
+    }
+}

@@ -5,14 +5,17 @@
 //! Failures retry with backoff; a permanent one marks the channel broken and
 //! tells the admins on another channel.
 
+mod dingtalk_app;
 mod robots;
 mod telegram;
+
+pub use dingtalk_app::DingtalkApp;
 
 pub use robots::{Robot, RobotKind, dingtalk_sign, feishu_sign};
 pub use telegram::{MAX_MESSAGE_CHARS, Telegram, escape_html, message_parts, split_message};
 
 use crate::alerts::compose::{Mention, Message};
-use crate::config::{Redactor, Settings};
+use crate::config::{ChatTarget, Redactor, Settings};
 use crate::storage::{ChannelState, OutboxItem, Store};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
@@ -75,7 +78,10 @@ pub struct Notifier {
     store: Store,
     telegram: Option<Telegram>,
     robots: BTreeMap<String, Robot>,
-    admins: Vec<i64>,
+    /// The DingTalk app's robot, when `[dingtalk]` and its secret are set.
+    dingtalk: Option<DingtalkApp>,
+    /// Each admin on each chat that can reach them.
+    admins: Vec<ChatTarget>,
     /// Failure texts are logged and stored: no configured secret may remain.
     redactor: Redactor,
     /// Who claims outbox rows (host and process).
@@ -96,7 +102,8 @@ impl Notifier {
             store,
             telegram,
             robots,
-            admins: settings.telegram.admins.clone(),
+            dingtalk: DingtalkApp::new(&settings.dingtalk)?,
+            admins: settings.admin_chats(),
             redactor: Redactor::from_settings(settings),
             owner: crate::scheduler::owner(),
         })
@@ -240,6 +247,14 @@ impl Notifier {
                 .collect();
             steps.extend(self.attachments(item.id).await?.into_iter().map(Step::File));
             Ok(steps)
+        } else if item.channel == "dingtalk" {
+            // Text only: files go to Telegram and WeCom robots.
+            Ok(self
+                .dingtalk_app()?
+                .parts(&item.body)
+                .into_iter()
+                .map(Step::Text)
+                .collect())
         } else if let Some(name) = item.channel.strip_prefix("robot:") {
             let Some(robot) = self.robots.get(name) else {
                 return Err(SendError::Broken(format!(
@@ -286,6 +301,11 @@ impl Notifier {
                 Step::Text(html) => telegram.send_part(chat, html).await,
                 Step::File(file) => telegram.send_file(chat, file).await,
             }
+        } else if item.channel == "dingtalk" {
+            match step {
+                Step::Text(part) => self.dingtalk_app()?.send_part(recipient, part).await,
+                Step::File(_) => Ok(()),
+            }
         } else if let Some(name) = item.channel.strip_prefix("robot:") {
             let Some(robot) = self.robots.get(name) else {
                 return Err(SendError::Broken(format!(
@@ -304,8 +324,17 @@ impl Notifier {
         }
     }
 
-    /// A broken channel is reported to the admins on Telegram (another chat),
-    /// or on the console when that is what broke.
+    fn dingtalk_app(&self) -> Result<&DingtalkApp, SendError> {
+        self.dingtalk.as_ref().ok_or_else(|| {
+            SendError::Broken(
+                "the DingTalk app is not configured ([dingtalk] client_id, XUNJIAN_DINGTALK_CLIENT_SECRET)"
+                    .into(),
+            )
+        })
+    }
+
+    /// A broken channel is reported to the admins on their other chats, or
+    /// on the console when none works.
     async fn tell_admins_elsewhere(
         &self,
         broken: &str,
@@ -315,20 +344,18 @@ impl Notifier {
         let body = format!(
             "【xunjian 运行告警】消息通道 {broken} 无法送达：{reason}。请检查配置或机器人权限，修复后重启 xunjian。"
         );
-        let mut targets: Vec<(String, String)> = Vec::new();
-        if self.telegram.is_some() {
-            for admin in &self.admins {
-                let key = format!("telegram:{admin}");
-                if key != broken && !self.store.channel_state(&key).await?.is_broken {
-                    targets.push(("telegram".into(), admin.to_string()));
-                }
+        let mut targets: Vec<ChatTarget> = Vec::new();
+        for admin in &self.admins {
+            let key = admin.key();
+            if key != broken && !self.store.channel_state(&key).await?.is_broken {
+                targets.push(admin.clone());
             }
         }
         if targets.is_empty() {
-            targets.push(("console".into(), "-".into()));
+            targets.push(ChatTarget::console());
         }
-        for (channel, recipient) in targets {
-            let message = Message::plain(&channel, &recipient, &body);
+        for target in targets {
+            let message = Message::plain(&target.channel, &target.recipient, &body);
             self.store.enqueue(&message, now).await?;
         }
         Ok(())
@@ -338,19 +365,35 @@ impl Notifier {
     /// what failed): Telegram admins, else the robots, else the console.
     /// Returns the channel that took it.
     pub async fn announce_to_admins(&self, body: &str) -> &'static str {
-        if let Some(telegram) = &self.telegram {
-            let mut is_sent = false;
-            for admin in &self.admins {
-                match telegram.send(*admin, body, &[]).await {
-                    Ok(()) => is_sent = true,
-                    Err(err) => {
-                        tracing::warn!(admin, error = ?err, "cannot tell an admin on Telegram")
+        let mut is_sent = false;
+        for admin in &self.admins {
+            let sent = match (admin.channel.as_str(), &self.telegram, &self.dingtalk) {
+                ("telegram", Some(telegram), _) => match admin.recipient.parse() {
+                    Ok(chat) => telegram.send(chat, body, &[]).await,
+                    Err(_) => continue,
+                },
+                ("dingtalk", _, Some(dingtalk)) => {
+                    let mut sent = Ok(());
+                    for part in dingtalk.parts(body) {
+                        sent = dingtalk.send_part(&admin.recipient, &part).await;
+                        if sent.is_err() {
+                            break;
+                        }
                     }
+                    sent
+                }
+                _ => continue,
+            };
+            match sent {
+                Ok(()) => is_sent = true,
+                Err(err) => {
+                    let error = err.redacted(&self.redactor);
+                    tracing::warn!(admin = %admin.key(), error = ?error, "cannot tell an admin");
                 }
             }
-            if is_sent {
-                return "telegram";
-            }
+        }
+        if is_sent {
+            return "chat";
         }
         let mut is_sent = false;
         for (name, robot) in &self.robots {

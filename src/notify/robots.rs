@@ -281,7 +281,7 @@ pub fn feishu_sign(secret: &str, timestamp_s: i64) -> String {
 }
 
 /// Splits at line ends into parts of at most `max` bytes (on char boundaries).
-fn split_bytes(text: &str, max: usize) -> Vec<String> {
+pub(super) fn split_bytes(text: &str, max: usize) -> Vec<String> {
     let mut parts = Vec::new();
     let mut current = String::new();
     for line in text.split_inclusive('\n') {

@@ -36,7 +36,8 @@ pub enum BindOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingBind {
     pub id: i64,
-    pub telegram_id: i64,
+    /// Who asked, as `UserId` writes it (`telegram:123`, `dingtalk:abc`).
+    pub applicant: String,
     pub name: String,
     pub unit_id: String,
 }
@@ -131,7 +132,7 @@ impl Store {
     /// everyone are waiting.
     pub async fn add_bind_request_limited(
         &self,
-        telegram_id: i64,
+        applicant: &str,
         name: &str,
         unit_id: &str,
         now: DateTime<Utc>,
@@ -140,17 +141,17 @@ impl Store {
         let outcome = with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             let same: Option<(i64,)> = sqlx::query_as(
-                "SELECT id FROM bind_requests WHERE telegram_id = $1 AND unit_id = $2 \
+                "SELECT id FROM bind_requests WHERE applicant = $1 AND unit_id = $2 \
                  AND status = 'pending' ORDER BY id LIMIT 1",
             )
-            .bind(telegram_id)
+            .bind(applicant)
             .bind(unit_id)
             .fetch_optional(&mut *tx)
             .await?;
             let (from_user,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM bind_requests WHERE telegram_id = $1 AND created_at > $2",
+                "SELECT COUNT(*) FROM bind_requests WHERE applicant = $1 AND created_at > $2",
             )
-            .bind(telegram_id)
+            .bind(applicant)
             .bind(day_ago)
             .fetch_one(&mut *tx)
             .await?;
@@ -168,10 +169,10 @@ impl Store {
                 BindOutcome::TooManyOverall
             } else {
                 let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO bind_requests (telegram_id, name, unit_id, status, created_at) \
+                    "INSERT INTO bind_requests (applicant, name, unit_id, status, created_at) \
                      VALUES ($1, $2, $3, 'pending', $4) RETURNING id",
                 )
-                .bind(telegram_id)
+                .bind(applicant)
                 .bind(name)
                 .bind(unit_id)
                 .bind(to_secs(now))
@@ -189,7 +190,7 @@ impl Store {
     /// request, as `compose` words it.
     pub async fn refresh_bind_digest(
         &self,
-        admins: &[i64],
+        admins: &[crate::config::ChatTarget],
         compose: &(dyn Fn(&[PendingBind]) -> String + Sync),
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -199,19 +200,19 @@ impl Store {
         let still_waiting = to_secs(now + Duration::seconds(30));
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
-            let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
-                "SELECT id, telegram_id, name, unit_id FROM bind_requests \
+            let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+                "SELECT id, applicant, name, unit_id FROM bind_requests \
                  WHERE status = 'pending' ORDER BY id",
             )
             .fetch_all(&mut *tx)
             .await?;
             let pending: Vec<PendingBind> = rows
                 .into_iter()
-                .map(|(id, telegram_id, name, unit_id)| PendingBind { id, telegram_id, name, unit_id })
+                .map(|(id, applicant, name, unit_id)| PendingBind { id, applicant, name, unit_id })
                 .collect();
             let body = compose(&pending);
             for admin in admins {
-                let key = format!("bind_digest.telegram:{admin}");
+                let key = format!("bind_digest.{}", admin.key());
                 let known: Option<(String,)> = sqlx::query_as("SELECT value FROM meta WHERE key = $1")
                     .bind(&key)
                     .fetch_optional(&mut *tx)
@@ -230,12 +231,13 @@ impl Store {
                 if updated == 0 {
                     let (id,): (i64,) = sqlx::query_as(
                         "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
-                         VALUES ('telegram', $1, $2, '[]', $3, $4) RETURNING id",
+                         VALUES ($5, $1, $2, '[]', $3, $4) RETURNING id",
                     )
-                    .bind(admin.to_string())
+                    .bind(&admin.recipient)
                     .bind(&body)
                     .bind(at)
                     .bind(send_at)
+                    .bind(&admin.channel)
                     .fetch_one(&mut *tx)
                     .await?;
                     sqlx::query(

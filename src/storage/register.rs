@@ -488,10 +488,10 @@ impl Store {
         Ok(())
     }
 
-    /// A pending /bind request: (telegram id, name, unit id).
-    pub async fn bind_request(&self, id: i64) -> Result<Option<(i64, String, String)>> {
+    /// A pending /bind request: (applicant, name, unit id).
+    pub async fn bind_request(&self, id: i64) -> Result<Option<(String, String, String)>> {
         let row = with_pool!(self, pool => {
-            sqlx::query_as("SELECT telegram_id, name, unit_id FROM bind_requests WHERE id = $1 AND status = 'pending'")
+            sqlx::query_as("SELECT applicant, name, unit_id FROM bind_requests WHERE id = $1 AND status = 'pending'")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?

@@ -624,7 +624,7 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
         let lowest = open.iter().map(|a| a.id).min().expect("an alert");
         assert!(
             console[0].1.contains(&format!(
-                "回复 /ack {lowest} 确认（按告警号），管理员可发送 /snooze {lowest} 3天 暂缓提醒。"
+                "回复 /ack {lowest} 确认（按告警号），/snooze {lowest} 3天 暂缓提醒。"
             )),
             "{}",
             console[0].1
@@ -639,6 +639,7 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             name: "周磊".into(),
             is_private_chat: true,
             bot_username: None,
+            chat: None,
         };
         let status = commands
             .handle(&zhou, "/status w", first)

@@ -2,19 +2,16 @@
 //! WebSocket: open, ping, callbacks and their acks, replies through the
 //! session webhook, disconnect and reconnect.
 
+use crate::fake_dingtalk::{FakeGateway, WAIT, assert_acked, exchange, ping, robot_message};
 use crate::helpers::{TestDb, at, fixture, test_dbs};
 use axum::Json;
-use axum::extract::{Path, State};
 use axum::routing::post;
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::SinkExt as _;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Mutex, mpsc};
-use tokio_tungstenite::WebSocketStream;
+use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_util::sync::CancellationToken;
 use xunjian::app::App;
 use xunjian::commands::CommandContext;
@@ -23,165 +20,8 @@ use xunjian::config::Secret;
 use xunjian::health::{Health, Part};
 
 const NOW: &str = "2026-11-24T10:00:00+08:00";
-const WAIT: Duration = Duration::from_secs(10);
 const SECRET: &str = "dingtalk-app-secret-value";
 const ADMIN: &str = "staff-admin";
-
-type Socket = WebSocketStream<TcpStream>;
-
-/// The gateway: `connections/open` over HTTP, the stream over WebSocket,
-/// and the session webhooks the replies go to.
-struct FakeGateway {
-    url: String,
-    opens: mpsc::UnboundedReceiver<Value>,
-    sockets: mpsc::UnboundedReceiver<(String, Socket)>,
-    replies: mpsc::UnboundedReceiver<(String, Value)>,
-}
-
-#[derive(Clone)]
-struct GatewayState {
-    ws_url: String,
-    opens: mpsc::UnboundedSender<Value>,
-    replies: mpsc::UnboundedSender<(String, Value)>,
-    tickets: Arc<Mutex<u32>>,
-}
-
-impl FakeGateway {
-    async fn start() -> FakeGateway {
-        let ws = TcpListener::bind("127.0.0.1:0").await.expect("bind ws");
-        let ws_url = format!("ws://{}/connect", ws.local_addr().expect("ws address"));
-        let (socket_tx, sockets) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = ws.accept().await {
-                let mut uri = String::new();
-                // tungstenite's callback signature, not ours to shrink.
-                #[allow(clippy::result_large_err)]
-                let capture = |req: &Request, res: Response| {
-                    uri = req.uri().to_string();
-                    Ok(res)
-                };
-                if let Ok(socket) = tokio_tungstenite::accept_hdr_async(tcp, capture).await {
-                    let _ = socket_tx.send((uri, socket));
-                }
-            }
-        });
-        let (opens_tx, opens) = mpsc::unbounded_channel();
-        let (replies_tx, replies) = mpsc::unbounded_channel();
-        let state = GatewayState {
-            ws_url,
-            opens: opens_tx,
-            replies: replies_tx,
-            tickets: Arc::new(Mutex::new(0)),
-        };
-        let app = axum::Router::new()
-            .route("/v1.0/gateway/connections/open", post(open))
-            .route("/session/{id}", post(session_webhook))
-            .with_state(state);
-        let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
-        let url = format!("http://{}", http.local_addr().expect("http address"));
-        tokio::spawn(async move { axum::serve(http, app).await });
-        FakeGateway {
-            url,
-            opens,
-            sockets,
-            replies,
-        }
-    }
-
-    /// The next connection: the body of its `connections/open` and its socket.
-    async fn next_connection(&mut self) -> (Value, String, Socket) {
-        let open = tokio::time::timeout(WAIT, self.opens.recv())
-            .await
-            .expect("the client opens a connection")
-            .expect("gateway running");
-        let (uri, socket) = tokio::time::timeout(WAIT, self.sockets.recv())
-            .await
-            .expect("the client connects the WebSocket")
-            .expect("gateway running");
-        (open, uri, socket)
-    }
-
-    /// The next reply POSTed to a session webhook: (session, content).
-    async fn next_reply(&mut self) -> (String, String) {
-        let (session, body) = tokio::time::timeout(WAIT, self.replies.recv())
-            .await
-            .expect("a reply reaches the session webhook")
-            .expect("gateway running");
-        assert_eq!(body["msgtype"], "text", "{body}");
-        let content = body["text"]["content"].as_str().expect("text content");
-        (session, content.to_string())
-    }
-
-    fn webhook(&self, session: &str) -> String {
-        format!("{}/session/{session}", self.url)
-    }
-}
-
-async fn open(State(state): State<GatewayState>, Json(body): Json<Value>) -> Json<Value> {
-    let mut tickets = state.tickets.lock().await;
-    *tickets += 1;
-    let _ = state.opens.send(body);
-    Json(json!({ "endpoint": state.ws_url, "ticket": format!("ticket-{tickets}") }))
-}
-
-async fn session_webhook(
-    State(state): State<GatewayState>,
-    Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> Json<Value> {
-    let _ = state.replies.send((id, body));
-    Json(json!({ "errcode": 0, "errmsg": "ok" }))
-}
-
-/// Sends a frame and returns the client's answer to it.
-async fn exchange(socket: &mut Socket, frame: Value) -> Value {
-    socket
-        .send(WsMessage::Text(frame.to_string().into()))
-        .await
-        .expect("send frame");
-    loop {
-        let message = tokio::time::timeout(WAIT, socket.next())
-            .await
-            .expect("the client answers the frame")
-            .expect("socket open")
-            .expect("socket readable");
-        if let WsMessage::Text(text) = message {
-            return serde_json::from_str(text.as_str()).expect("answer is JSON");
-        }
-    }
-}
-
-fn ping(id: &str) -> Value {
-    json!({
-        "specVersion": "1.0",
-        "type": "SYSTEM",
-        "headers": { "messageId": id, "topic": "ping", "contentType": "application/json", "time": "1764000000000" },
-        "data": "{\"opaque\":\"abc-123\"}",
-    })
-}
-
-fn robot_message(id: &str, staff: &str, text: &str, webhook: &str) -> Value {
-    let data = json!({
-        "msgtype": "text",
-        "text": { "content": text },
-        "senderStaffId": staff,
-        "senderNick": "测试用户",
-        "conversationType": "1",
-        "sessionWebhook": webhook,
-    });
-    json!({
-        "specVersion": "1.0",
-        "type": "CALLBACK",
-        "headers": { "messageId": id, "topic": ROBOT_TOPIC, "contentType": "application/json", "time": "1764000000000" },
-        "data": data.to_string(),
-    })
-}
-
-fn assert_acked(ack: &Value, id: &str) {
-    assert_eq!(ack["code"], 200, "{ack}");
-    assert_eq!(ack["headers"]["messageId"], id, "{ack}");
-    assert_eq!(ack["headers"]["contentType"], "application/json", "{ack}");
-}
 
 async fn context(db: &TestDb, gateway: &FakeGateway) -> CommandContext {
     let mut settings = db.settings.clone();

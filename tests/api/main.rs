@@ -7,6 +7,8 @@ mod check;
 mod cli;
 mod daemon;
 mod dingtalk;
+mod every_chat;
+mod fake_dingtalk;
 mod fake_telegram;
 mod faults;
 mod feed_server;

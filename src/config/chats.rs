@@ -1,0 +1,96 @@
+//! Where messages go: the contacts' group chats and each admin, on every
+//! chat platform that is configured to send (Telegram with its token, the
+//! DingTalk app with its secret). Alerts, reports, 整改通知 and operator notes
+//! all ask here, so a new platform is added in one place.
+
+use super::Settings;
+
+/// One place a message can go: an outbox channel and a recipient on it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChatTarget {
+    /// `telegram`, `dingtalk` (the app's robot), `robot:NAME` or `console`.
+    pub channel: String,
+    /// A Telegram chat id; `group:cid…` or `user:staffId` on DingTalk; `-`.
+    pub recipient: String,
+}
+
+impl ChatTarget {
+    pub fn new(channel: &str, recipient: impl Into<String>) -> ChatTarget {
+        ChatTarget {
+            channel: channel.to_string(),
+            recipient: recipient.into(),
+        }
+    }
+
+    /// The console: where messages go when no chat is configured.
+    pub fn console() -> ChatTarget {
+        ChatTarget::new("console", "-")
+    }
+
+    /// `channel:recipient`, the key a channel's broken state is kept under.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.channel, self.recipient)
+    }
+
+    /// Whether people there can answer with commands (robots only push).
+    pub fn is_answerable(&self) -> bool {
+        matches!(self.channel.as_str(), "telegram" | "dingtalk")
+    }
+}
+
+impl Settings {
+    /// Whether the Telegram bot can send.
+    pub fn sends_telegram(&self) -> bool {
+        self.telegram.token.is_some()
+    }
+
+    /// Whether the DingTalk app's robot can send.
+    pub fn sends_dingtalk(&self) -> bool {
+        self.dingtalk.credentials().is_some()
+    }
+
+    /// The group chats where unit contacts read every account alert and
+    /// report, and can answer (group robots are not among them).
+    pub fn contacts_chats(&self) -> Vec<ChatTarget> {
+        let mut out = Vec::new();
+        if let (true, Some(chat)) = (self.sends_telegram(), self.telegram.contacts_chat) {
+            out.push(ChatTarget::new("telegram", chat.to_string()));
+        }
+        if let (true, Some(chat)) = (self.sends_dingtalk(), &self.dingtalk.contacts_chat) {
+            out.push(ChatTarget::new("dingtalk", format!("group:{chat}")));
+        }
+        out
+    }
+
+    /// Each admin, privately, on each platform that knows them.
+    pub fn admin_chats(&self) -> Vec<ChatTarget> {
+        let mut out = Vec::new();
+        if self.sends_telegram() {
+            out.extend(
+                self.telegram
+                    .admins
+                    .iter()
+                    .map(|id| ChatTarget::new("telegram", id.to_string())),
+            );
+        }
+        if self.sends_dingtalk() {
+            out.extend(
+                self.dingtalk
+                    .admins
+                    .iter()
+                    .map(|staff| ChatTarget::new("dingtalk", format!("user:{staff}"))),
+            );
+        }
+        out
+    }
+
+    /// [`Settings::admin_chats`], or the console when there are none.
+    pub fn admin_chats_or_console(&self) -> Vec<ChatTarget> {
+        let chats = self.admin_chats();
+        if chats.is_empty() {
+            vec![ChatTarget::console()]
+        } else {
+            chats
+        }
+    }
+}

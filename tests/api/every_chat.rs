@@ -1,0 +1,460 @@
+//! One conversation, held on every chat the offices use — Telegram and
+//! DingTalk — each through its real protocol against a local fake, on SQLite
+//! and PostgreSQL:
+//!
+//! a newcomer binds and hears the decision on the chat they asked from; the
+//! admin gets the request on theirs; an inspection's alert reaches the
+//! contacts' group numbered; the new contact reads the status, acks, snoozes
+//! and answers the 整改 notice; an admin registers and deregisters.
+
+use crate::fake_dingtalk::{FakeGateway, Socket, assert_acked, exchange, robot_message_in};
+use crate::fake_telegram::FakeTelegram;
+use crate::feed_server::{FeedServer, Reply};
+use crate::helpers::{TestDb, test_dbs};
+use chrono::{Datelike as _, Duration, Utc};
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use xunjian::app::App;
+use xunjian::commands::CommandContext;
+use xunjian::config::{Secret, Settings};
+use xunjian::health::Health;
+use xunjian::inspection::Inspector;
+use xunjian::notify::Notifier;
+use xunjian::reports::ReportKind;
+
+const REFUSAL: &str = "抱歉，您没有执行此命令的权限";
+
+/// 义堂镇 has no contact yet; its account `w` stopped posting 40 days ago.
+const REGISTER: &str = "[[unit]]\nid = \"u1\"\nname = \"义堂镇\"\nkind = \"town\"\n\n\
+    [[unit]]\nid = \"u2\"\nname = \"柳青街道\"\nkind = \"town\"\n\n\
+    [[account]]\nid = \"w\"\nunit = \"u1\"\nname = \"义堂发布\"\nplatform = \"weibo\"\nproxy = \"rsshub\"\nroute = \"/weibo/user/9\"\n\n\
+    [[account]]\nid = \"x\"\nunit = \"u2\"\nname = \"柳青发布\"\nplatform = \"weibo\"\nproxy = \"rsshub\"\nroute = \"/weibo/user/8\"\n";
+
+/// An RSSHub weibo feed whose newest post is `days` old.
+fn feed_with_last_post(days: i64) -> String {
+    let posted = (Utc::now() - Duration::days(days)).to_rfc2822();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>义堂发布的微博</title>\
+         <link>https://weibo.com/9</link><description>weibo</description>\
+         <item><title>秋季护林防火提示</title><description>秋季护林防火提示，请广大群众注意用火安全。</description>\
+         <link>https://weibo.com/9/1</link><guid>https://weibo.com/9/1</guid><pubDate>{posted}</pubDate></item>\
+         </channel></rss>"
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Admin,
+    Newcomer,
+}
+
+/// One chat platform, its fake, and the running client that answers there.
+enum Chat {
+    Telegram {
+        fake: FakeTelegram,
+        stop: CancellationToken,
+        running: JoinHandle<()>,
+    },
+    Dingtalk {
+        fake: Box<FakeGateway>,
+        socket: Box<Socket>,
+        stop: CancellationToken,
+        running: JoinHandle<()>,
+        frames: u32,
+    },
+}
+
+const TELEGRAM_ADMIN: i64 = 111;
+const TELEGRAM_NEWCOMER: i64 = 333;
+const TELEGRAM_GROUP: i64 = -200;
+const DINGTALK_ADMIN: &str = "staff-admin";
+const DINGTALK_NEWCOMER: &str = "staff-new";
+const DINGTALK_GROUP: &str = "cid-contacts==";
+
+impl Chat {
+    fn name(&self) -> &'static str {
+        match self {
+            Chat::Telegram { .. } => "telegram",
+            Chat::Dingtalk { .. } => "dingtalk",
+        }
+    }
+
+    /// Starts the fake and the client of `platform` with settings that make
+    /// it the only chat: its admins, its contacts' group.
+    async fn start(platform: &str, db: &TestDb, base: &Settings) -> (Chat, Settings) {
+        let mut settings = base.clone();
+        match platform {
+            "telegram" => {
+                let fake = FakeTelegram::start().await;
+                settings.telegram.token = Some(Secret::new("123456:TEST"));
+                settings.telegram.api_url = Some(fake.url.clone());
+                settings.telegram.contacts_chat = Some(TELEGRAM_GROUP);
+                settings.telegram.admins = vec![TELEGRAM_ADMIN];
+                settings.telegram.is_throttled = false;
+                let context = Arc::new(CommandContext {
+                    store: db.store.clone(),
+                    settings: settings.clone(),
+                });
+                let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
+                let bot = notifier.telegram().expect("telegram").bot.clone();
+                let stop = CancellationToken::new();
+                let run =
+                    xunjian::commands::bot::run_bot(bot, context, Health::default(), stop.clone());
+                let running = tokio::spawn(async move {
+                    let _ = run.await;
+                });
+                (
+                    Chat::Telegram {
+                        fake,
+                        stop,
+                        running,
+                    },
+                    settings,
+                )
+            }
+            _ => {
+                let mut fake = FakeGateway::start().await;
+                settings.dingtalk.client_id = Some("ding-app-key".into());
+                settings.dingtalk.client_secret = Some(Secret::new("ding-secret"));
+                settings.dingtalk.gateway_url = fake.url.clone();
+                settings.dingtalk.admins = vec![DINGTALK_ADMIN.into()];
+                settings.dingtalk.contacts_chat = Some(DINGTALK_GROUP.into());
+                let context = Arc::new(CommandContext {
+                    store: db.store.clone(),
+                    settings: settings.clone(),
+                });
+                let client =
+                    xunjian::commands::dingtalk::StreamClient::new(context, Health::default())
+                        .expect("client")
+                        .expect("credentials");
+                let stop = CancellationToken::new();
+                let run = client.run(stop.clone());
+                let running = tokio::spawn(async move {
+                    let _ = run.await;
+                });
+                let (_, _, socket) = fake.next_connection().await;
+                (
+                    Chat::Dingtalk {
+                        fake: Box::new(fake),
+                        socket: Box::new(socket),
+                        stop,
+                        running,
+                        frames: 0,
+                    },
+                    settings,
+                )
+            }
+        }
+    }
+
+    /// `who` writes `text` to the bot privately (or in the contacts' group);
+    /// returns the bot's answer.
+    async fn say(&mut self, who: Who, text: &str, is_in_group: bool) -> String {
+        match self {
+            Chat::Telegram { fake, .. } => {
+                let user = match who {
+                    Who::Admin => TELEGRAM_ADMIN,
+                    Who::Newcomer => TELEGRAM_NEWCOMER,
+                };
+                let chat = if is_in_group { TELEGRAM_GROUP } else { user };
+                let before = fake.sends().len();
+                if is_in_group {
+                    fake.push_group_message(chat, user, "用户", text);
+                } else {
+                    fake.push_message(user, "张新", text);
+                }
+                let sends = fake.wait_for_sends(before + 1).await;
+                sends[before..]
+                    .iter()
+                    .find(|c| c.params["chat_id"] == chat)
+                    .and_then(|c| c.params["text"].as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            }
+            Chat::Dingtalk {
+                fake,
+                socket,
+                frames,
+                ..
+            } => {
+                let staff = match who {
+                    Who::Admin => DINGTALK_ADMIN,
+                    Who::Newcomer => DINGTALK_NEWCOMER,
+                };
+                *frames += 1;
+                let id = format!("m-{frames}");
+                let session = format!("s-{frames}");
+                let group = is_in_group.then_some(DINGTALK_GROUP);
+                let frame = robot_message_in(&id, staff, text, &fake.webhook(&session), group);
+                assert_acked(&exchange(socket, frame).await, &id);
+                let (to, reply) = fake.next_reply().await;
+                assert_eq!(
+                    to, session,
+                    "the reply goes to the message's session webhook"
+                );
+                reply
+            }
+        }
+    }
+
+    /// What the daemon sent `who` privately, in order.
+    fn told(&self, who: Who) -> Vec<String> {
+        match self {
+            Chat::Telegram { fake, .. } => {
+                let user = match who {
+                    Who::Admin => TELEGRAM_ADMIN,
+                    Who::Newcomer => TELEGRAM_NEWCOMER,
+                };
+                texts_to(fake, user)
+            }
+            Chat::Dingtalk { fake, .. } => fake.sent_to(&format!(
+                "user:{}",
+                match who {
+                    Who::Admin => DINGTALK_ADMIN,
+                    Who::Newcomer => DINGTALK_NEWCOMER,
+                }
+            )),
+        }
+    }
+
+    /// What the daemon sent the contacts' group, in order.
+    fn group(&self) -> Vec<String> {
+        match self {
+            Chat::Telegram { fake, .. } => texts_to(fake, TELEGRAM_GROUP),
+            Chat::Dingtalk { fake, .. } => fake.sent_to(&format!("group:{DINGTALK_GROUP}")),
+        }
+    }
+
+    /// How the chat names the newcomer to the admins.
+    fn newcomer_label(&self) -> String {
+        match self {
+            Chat::Telegram { .. } => format!("Telegram ID：{TELEGRAM_NEWCOMER}"),
+            Chat::Dingtalk { .. } => format!("钉钉 staffId：{DINGTALK_NEWCOMER}"),
+        }
+    }
+
+    fn group_id(&self) -> String {
+        match self {
+            Chat::Telegram { .. } => TELEGRAM_GROUP.to_string(),
+            Chat::Dingtalk { .. } => DINGTALK_GROUP.to_string(),
+        }
+    }
+
+    async fn stop(self) {
+        let (stop, running) = match self {
+            Chat::Telegram { stop, running, .. } | Chat::Dingtalk { stop, running, .. } => {
+                (stop, running)
+            }
+        };
+        stop.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(10), running)
+            .await
+            .expect("the client stops")
+            .expect("no panic");
+    }
+}
+
+fn texts_to(fake: &FakeTelegram, chat: i64) -> Vec<String> {
+    fake.sends()
+        .iter()
+        .filter(|c| c.params["chat_id"] == chat)
+        .map(|c| c.params["text"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn assert_has(texts: &[String], wanted: &str, what: &str) {
+    assert!(
+        texts.iter().any(|t| t.contains(wanted)),
+        "{what}: no message contains {wanted:?}: {texts:#?}"
+    );
+}
+
+/// The conversation on one chat platform and one database.
+async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
+    let mut base = db.settings.clone();
+    base.alerts.is_quiet_enabled = false;
+    base.proxies.get_mut("rsshub").expect("rsshub").url = feeds.base();
+    let (mut chat, settings) = Chat::start(platform, db, &base).await;
+    let name = chat.name();
+    let path = db.path(&format!("accounts-{name}.toml"));
+    std::fs::write(&path, REGISTER).expect("write register");
+    let app = App::open(settings.clone(), path).await.expect("app");
+    app.import(false, false, Utc::now()).await.expect("import");
+    let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
+    let deliver = || async {
+        notifier
+            .deliver_pending(Utc::now() + Duration::minutes(10))
+            .await
+            .expect("deliver")
+    };
+
+    // A newcomer binds; the admin hears of it on their chat and approves;
+    // the newcomer hears the decision on theirs.
+    let reply = chat.say(Who::Newcomer, "/start", false).await;
+    assert!(reply.contains("/bind"), "{name}: {reply}");
+    let reply = chat.say(Who::Newcomer, "/bind 义堂镇", false).await;
+    assert!(reply.contains("已提交申请 #"), "{name}: {reply}");
+    let request = reply
+        .split("申请 #")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .expect("a request number")
+        .to_string();
+    deliver().await;
+    let told = chat.told(Who::Admin);
+    assert_has(&told, "申请成为义堂镇的联系人", name);
+    assert_has(&told, &chat.newcomer_label(), name);
+    let reply = chat
+        .say(Who::Admin, &format!("/approve {request}"), false)
+        .await;
+    assert!(reply.contains("已通知申请人"), "{name}: {reply}");
+    deliver().await;
+    assert_has(
+        &chat.told(Who::Newcomer),
+        "已获批准：您已成为义堂镇的联系人",
+        name,
+    );
+    let reply = chat.say(Who::Newcomer, "/whoami", false).await;
+    assert!(reply.contains("联系人（义堂镇）"), "{name}: {reply}");
+
+    // An inspection finds 义堂发布 silent: the group gets a numbered alert.
+    let inspector = Inspector::new(db.store.clone(), settings.clone()).expect("inspector");
+    inspector
+        .run_once(Utc::now(), true)
+        .await
+        .expect("inspection");
+    deliver().await;
+    let group = chat.group();
+    let alert = group
+        .iter()
+        .find(|t| t.contains("义堂发布") && t.contains("回复 /ack "))
+        .unwrap_or_else(|| panic!("{name}: no numbered alert in the group: {group:#?}"));
+    let number: String = alert
+        .split("回复 /ack ")
+        .nth(1)
+        .map(|r| r.chars().take_while(char::is_ascii_digit).collect())
+        .unwrap_or_default();
+    assert!(!number.is_empty(), "{name}: {alert}");
+
+    // The new contact reads, acks and snoozes it by its number.
+    let reply = chat
+        .say(Who::Newcomer, &format!("/status {number}"), false)
+        .await;
+    assert!(reply.contains("义堂发布"), "{name}: {reply}");
+    let reply = chat
+        .say(Who::Newcomer, &format!("/ack {number}"), false)
+        .await;
+    assert!(reply.contains("已确认"), "{name}: {reply}");
+    let reply = chat
+        .say(Who::Newcomer, &format!("/snooze {number} 30天"), false)
+        .await;
+    assert!(reply.contains("最多可暂停提醒 7 天"), "{name}: {reply}");
+    let reply = chat
+        .say(Who::Newcomer, &format!("/snooze {number} 3天"), false)
+        .await;
+    assert!(reply.contains("已暂停"), "{name}: {reply}");
+    let reply = chat.say(Who::Newcomer, "/status x", false).await;
+    assert!(
+        reply.contains(REFUSAL),
+        "another unit's account: {name}: {reply}"
+    );
+
+    // A 通报 is issued: the 整改通知 reaches the group, the contact answers.
+    let today = xunjian::calendar::local_date(Utc::now());
+    let first = today.with_day(1).expect("first of the month");
+    let report = xunjian::publish::load_report(
+        &db.store,
+        &inspector.calendar,
+        ReportKind::Monthly,
+        first,
+        today,
+        Utc::now(),
+    )
+    .await
+    .expect("report");
+    let issued = xunjian::publish::issue_report(
+        &db.store,
+        &settings,
+        &inspector.calendar,
+        &report,
+        "admin",
+        Utc::now(),
+    )
+    .await
+    .expect("issue");
+    assert!(issued, "{name}: the report is issued");
+    deliver().await;
+    assert_has(&chat.group(), "【整改通知】义堂镇", name);
+    let reply = chat
+        .say(Who::Newcomer, "/rectify w 已安排专人每周更新", false)
+        .await;
+    assert!(
+        reply.contains("已记录「义堂发布」的整改反馈"),
+        "{name}: {reply}"
+    );
+    let reply = chat
+        .say(Who::Newcomer, "/rectify x 不是我的单位", false)
+        .await;
+    assert!(reply.contains(REFUSAL), "{name}: {reply}");
+
+    // The admin registers and deregisters; the contact may not.
+    let reply = chat
+        .say(
+            Who::Newcomer,
+            "/register 微博 rsshub:/weibo/user/77 义堂新号 义堂镇",
+            false,
+        )
+        .await;
+    assert!(reply.contains(REFUSAL), "{name}: {reply}");
+    let reply = chat
+        .say(
+            Who::Admin,
+            "/register 微博 rsshub:/weibo/user/77 义堂新号 义堂镇",
+            false,
+        )
+        .await;
+    assert!(reply.contains("已登记"), "{name}: {reply}");
+    let yesterday = (today - chrono::Days::new(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let reply = chat
+        .say(
+            Who::Admin,
+            &format!("/deregister w {yesterday} 临兰政办字〔2026〕9号"),
+            false,
+        )
+        .await;
+    assert!(
+        reply.contains(&yesterday) && reply.contains("临兰政办字〔2026〕9号"),
+        "{name}: {reply}"
+    );
+    let register = db.store.load_register().await.expect("register");
+    assert!(
+        register.accounts.iter().any(|a| a.name == "义堂新号"),
+        "{name}: registered"
+    );
+
+    // In the group, /whoami names the group id the settings need.
+    let reply = chat.say(Who::Admin, "/whoami", true).await;
+    assert!(
+        reply.contains(&format!("本群ID：{}", chat.group_id())),
+        "{name}: {reply}"
+    );
+    chat.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_binds_reads_acks_snoozes_and_rectifies_and_an_admin_registers_on_every_chat() {
+    let feeds = FeedServer::start().await;
+    feeds.set("/healthz", Reply::ok("ok"));
+    feeds.set("/weibo/user/9", Reply::ok(feed_with_last_post(40)));
+    feeds.set("/weibo/user/8", Reply::ok(feed_with_last_post(1)));
+    feeds.set("/weibo/user/77", Reply::ok(feed_with_last_post(1)));
+    for platform in ["telegram", "dingtalk"] {
+        for db in test_dbs(&format!("every_chat_{platform}")).await {
+            converse(platform, &db, &feeds).await;
+            db.finish().await;
+        }
+    }
+}
