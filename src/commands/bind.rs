@@ -56,7 +56,7 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
         .collect();
     let compose = move |pending: &[PendingBind]| bind_digest(pending, &units);
     ctx.store
-        .refresh_bind_digest(&ctx.settings.admin_chats(), &compose, now)
+        .refresh_bind_digest(&ctx.settings.admin_chats_or_console(), &compose, now)
         .await?;
     Ok(format!(
         "已提交申请 #{id}，管理员批准或拒绝后会通知您；批准后您将收到{}的告警。",

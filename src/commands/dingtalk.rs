@@ -321,6 +321,8 @@ async fn command(context: &CommandContext, http: &reqwest::Client, message: BotM
         name: message.sender_nick,
         is_private_chat: message.conversation_type == "1",
         chat: message.conversation_id,
+        // DingTalk sends the robot only the group messages that @-mention it.
+        is_mention_only: true,
         bot_username: None,
     };
     let Some(reply) = context

@@ -29,6 +29,9 @@ pub struct Caller {
     pub name: String,
     /// A one-to-one chat with the bot; phone numbers are only shown there.
     pub is_private_chat: bool,
+    /// The platform delivers group messages only when they @-mention the
+    /// bot (DingTalk): every message is addressed to us.
+    pub is_mention_only: bool,
     /// The group the message came from, as the settings name it (a
     /// Telegram chat id, a DingTalk openConversationId); `/whoami` shows it.
     pub chat: Option<String>,
@@ -99,7 +102,11 @@ impl CommandContext {
             tracing::debug!(user = %caller.user, "command for another bot ignored");
             return None;
         }
-        if !is_command && !caller.is_private_chat && !is_mentioned(text, caller) {
+        if !is_command
+            && !caller.is_private_chat
+            && !caller.is_mention_only
+            && !is_mentioned(text, caller)
+        {
             return None;
         }
         let handled = if is_command {

@@ -22,7 +22,12 @@ pub struct RegisterError {
 
 impl fmt::Display for RegisterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "the register has {} problem(s):", self.problems.len())?;
+        writeln!(
+            f,
+            "台账有 {} 处问题（the register has {} problem(s)）：",
+            self.problems.len(),
+            self.problems.len()
+        )?;
         for problem in &self.problems {
             writeln!(f, "  {problem}")?;
         }

@@ -640,6 +640,7 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             is_private_chat: true,
             bot_username: None,
             chat: None,
+            is_mention_only: false,
         };
         let status = commands
             .handle(&zhou, "/status w", first)

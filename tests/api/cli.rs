@@ -32,7 +32,7 @@ fn a_bad_register_exits_non_zero_and_lists_every_problem() {
         .expect("run xunjian");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("the register has 3 problem(s)"), "{stderr}");
+    assert!(stderr.contains("台账有 3 处问题"), "{stderr}");
     assert!(
         stderr.contains(
             "bad_accounts.toml:9:12: account \"a1\": field `platform`: unknown platform \"weixin\""

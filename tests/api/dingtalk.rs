@@ -190,3 +190,102 @@ async fn a_refused_connection_is_reported_without_the_secret_and_retried() {
         .expect("run ends cleanly");
     db.finish().await;
 }
+
+#[tokio::test]
+async fn the_app_robot_fetches_a_rejected_token_again_and_an_unknown_user_breaks_only_their_channel()
+ {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[derive(Clone, Default)]
+    struct Counts {
+        tokens: Arc<AtomicUsize>,
+        groups: Arc<AtomicUsize>,
+    }
+    async fn token(axum::extract::State(counts): axum::extract::State<Counts>) -> Json<Value> {
+        let n = counts.tokens.fetch_add(1, Ordering::SeqCst) + 1;
+        Json(json!({ "accessToken": format!("token-{n}"), "expireIn": 7200 }))
+    }
+    // The first token is rejected as expired; the second is taken.
+    async fn group(
+        axum::extract::State(counts): axum::extract::State<Counts>,
+        headers: axum::http::HeaderMap,
+    ) -> (axum::http::StatusCode, Json<Value>) {
+        counts.groups.fetch_add(1, Ordering::SeqCst);
+        let token = headers
+            .get("x-acs-dingtalk-access-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if token == "token-1" {
+            (
+                axum::http::StatusCode::UNAUTHORIZED,
+                Json(json!({ "code": "InvalidAuthentication", "message": "token expired" })),
+            )
+        } else {
+            (
+                axum::http::StatusCode::OK,
+                Json(json!({ "processQueryKey": "q" })),
+            )
+        }
+    }
+    async fn user(Json(body): Json<Value>) -> Json<Value> {
+        Json(json!({ "processQueryKey": "q", "invalidStaffIdList": body["userIds"] }))
+    }
+    let counts = Counts::default();
+    let app = axum::Router::new()
+        .route("/v1.0/oauth2/accessToken", post(token))
+        .route("/v1.0/robot/groupMessages/send", post(group))
+        .route("/v1.0/robot/oToMessages/batchSend", post(user))
+        .with_state(counts.clone());
+    let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
+    let url = format!("http://{}", http.local_addr().expect("http address"));
+    tokio::spawn(async move { axum::serve(http, app).await });
+
+    for db in test_dbs("dingtalk_send").await {
+        counts.tokens.store(0, Ordering::SeqCst);
+        let mut settings = db.settings.clone();
+        settings.dingtalk.client_id = Some("ding-app-key".into());
+        settings.dingtalk.gateway_url = url.clone();
+        settings.dingtalk.client_secret = Some(Secret::new(SECRET));
+        settings.dingtalk.admins = vec!["staff-gone".into(), ADMIN.into()];
+        let notifier =
+            xunjian::notify::Notifier::new(&settings, db.store.clone()).expect("notifier");
+        let now = at(NOW);
+        let to_group = xunjian::alerts::compose::Message::plain("dingtalk", "group:cid1", "告警");
+        let to_gone =
+            xunjian::alerts::compose::Message::plain("dingtalk", "user:staff-gone", "私信");
+        db.store.enqueue(&to_group, now).await.expect("enqueue");
+        db.store.enqueue(&to_gone, now).await.expect("enqueue");
+        let report = notifier.deliver_pending(now).await.expect("deliver");
+        assert_eq!(report.sent, 1, "{report:?}");
+        assert_eq!(
+            report.broken,
+            vec!["dingtalk:user:staff-gone".to_string()],
+            "{report:?}"
+        );
+        assert_eq!(
+            counts.tokens.load(Ordering::SeqCst),
+            2,
+            "a rejected token is fetched again once"
+        );
+        let state = db
+            .store
+            .channel_state("dingtalk:user:staff-gone")
+            .await
+            .expect("state");
+        assert!(state.is_broken, "{state:?}");
+        assert!(
+            state
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("staff-gone")),
+            "{state:?}"
+        );
+        assert!(
+            !db.store
+                .channel_state("dingtalk:group:cid1")
+                .await
+                .expect("state")
+                .is_broken
+        );
+        db.finish().await;
+    }
+}

@@ -234,6 +234,15 @@ impl Chat {
         }
     }
 
+    /// A group message to the bot: Telegram needs `@bot`; DingTalk delivers
+    /// only messages that @-mention the robot, without the mention.
+    fn to_bot(&self, text: &str) -> String {
+        match self {
+            Chat::Telegram { .. } => format!("@xunjian_bot {text}"),
+            Chat::Dingtalk { .. } => format!(" {text}"),
+        }
+    }
+
     fn group_id(&self) -> String {
         match self {
             Chat::Telegram { .. } => TELEGRAM_GROUP.to_string(),
@@ -435,7 +444,11 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
         "{name}: registered"
     );
 
-    // In the group, /whoami names the group id the settings need.
+    // In the group, free text to the bot gets a hint, and /whoami names the
+    // group id the settings need.
+    let hello = chat.to_bot("在吗");
+    let reply = chat.say(Who::Newcomer, &hello, true).await;
+    assert!(reply.contains("我只接受命令"), "{name}: {reply}");
     let reply = chat.say(Who::Admin, "/whoami", true).await;
     assert!(
         reply.contains(&format!("本群ID：{}", chat.group_id())),

@@ -25,6 +25,8 @@ async fn context(db: &TestDb) -> CommandContext {
     app.import(false, false, at(NOW)).await.expect("import");
     let mut settings = db.settings.clone();
     settings.telegram.admins = vec![ADMIN, SECOND_ADMIN];
+    // The admins are reached through the bot.
+    settings.telegram.token = Some(xunjian::config::Secret::new("123456:TEST"));
     CommandContext {
         store: db.store.clone(),
         settings,
