@@ -32,12 +32,15 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
         return Ok(format!("您已是{}的联系人。", unit.name));
     }
     // Bind requests and their approval are kept by Telegram id; a DingTalk
-    // user is entered in the register (`dingtalk_id`) by an admin instead.
+    // or Feishu user is entered in the register (`dingtalk_id`,
+    // `feishu_open_id`) by an admin instead.
     let Some(user_id) = caller.user.telegram() else {
         return Ok(format!(
-            "钉钉中暂不能在线申请绑定。请把您的{}和单位「{}」告诉管理员，由管理员在台账中为您登记 dingtalk_id。",
+            "{}中暂不能在线申请绑定。请把您的{}和单位「{}」告诉管理员，由管理员在台账中为您登记 {}。",
+            caller.user.platform_label(),
             caller.user.label(),
-            unit.name
+            unit.name,
+            caller.user.register_field()
         ));
     };
     let name = display_name(caller);
@@ -139,6 +142,7 @@ pub async fn approve(req: &Request<'_>) -> anyhow::Result<String> {
         name: name.clone(),
         telegram_id: Some(telegram_id),
         dingtalk_id: None,
+        feishu_open_id: None,
         phone: None,
     });
     let unit_name = unit.name.clone();

@@ -9,6 +9,7 @@ mod bind;
 pub mod bot;
 mod dialogue;
 pub mod dingtalk;
+pub mod feishu;
 mod help;
 mod history;
 mod rectify;
@@ -70,6 +71,7 @@ impl CommandContext {
         let is_admin = match user {
             UserId::Telegram(id) => self.settings.telegram.admins.contains(id),
             UserId::Dingtalk(staff) => self.settings.dingtalk.admins.contains(staff),
+            UserId::Feishu(open_id) => self.settings.feishu.admins.contains(open_id),
         };
         if is_admin {
             return Role::Admin;
