@@ -177,6 +177,7 @@ async fn answer(
         // `/cmd@other_bot` in a group is for another bot, and a group
         // message not naming us is not for us: neither is answered.
         bot_username: me.user.username.clone(),
+        is_addressed_to_bot: false,
     };
     let handled = std::panic::AssertUnwindSafe(context.handle(&caller, text, chrono::Utc::now()))
         .catch_unwind()

@@ -319,6 +319,7 @@ async fn command(context: &CommandContext, http: &reqwest::Client, message: BotM
         name: message.sender_nick,
         is_private_chat: message.conversation_type == "1",
         bot_username: None,
+        is_addressed_to_bot: false,
     };
     let Some(reply) = context
         .handle(&caller, text.content.trim(), chrono::Utc::now())

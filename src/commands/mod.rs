@@ -33,6 +33,10 @@ pub struct Caller {
     /// Our bot's username (`Me.username`); `/cmd@name` is answered only
     /// when `name` is this. `None` (unknown): only bare `/cmd` is answered.
     pub bot_username: Option<String>,
+    /// The platform delivered the message only because it names the bot (a
+    /// Feishu group message reaches the bot only when it @mentions it), so
+    /// a group message is for us even without `@bot_username` in its text.
+    pub is_addressed_to_bot: bool,
 }
 
 /// What the caller may do.
@@ -98,7 +102,11 @@ impl CommandContext {
             tracing::debug!(user = %caller.user, "command for another bot ignored");
             return None;
         }
-        if !is_command && !caller.is_private_chat && !is_mentioned(text, caller) {
+        if !is_command
+            && !caller.is_private_chat
+            && !caller.is_addressed_to_bot
+            && !is_mentioned(text, caller)
+        {
             return None;
         }
         let handled = if is_command {

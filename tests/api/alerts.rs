@@ -639,6 +639,7 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             name: "周磊".into(),
             is_private_chat: true,
             bot_username: None,
+            is_addressed_to_bot: false,
         };
         let status = commands
             .handle(&zhou, "/status w", first)

@@ -29,6 +29,7 @@ fn admin() -> Caller {
         name: "管理员".into(),
         is_private_chat: true,
         bot_username: None,
+        is_addressed_to_bot: false,
     }
 }
 

@@ -10,6 +10,7 @@ mod dingtalk;
 mod fake_telegram;
 mod faults;
 mod feed_server;
+mod feishu;
 mod helpers;
 mod history;
 mod poll;
