@@ -26,9 +26,7 @@ impl UserId {
         match self {
             UserId::Telegram(id) => contact.telegram_id == Some(*id),
             UserId::Dingtalk(staff) => contact.dingtalk_id.as_deref() == Some(staff.as_str()),
-            UserId::Feishu(open_id) => {
-                contact.feishu_open_id.as_deref() == Some(open_id.as_str())
-            }
+            UserId::Feishu(open_id) => contact.feishu_open_id.as_deref() == Some(open_id.as_str()),
         }
     }
 

@@ -96,10 +96,7 @@ fn the_feishu_app_runs_only_with_its_secret_from_the_environment_and_never_print
     let text = "[feishu]\napp_id = \"cli_a1b2c3\"\nadmins = [\"ou_admin4081\"]\n";
     let mut settings = check(text).expect("valid");
     assert_eq!(settings.feishu.base_url, "https://open.feishu.cn");
-    assert!(
-        settings.feishu.credentials().is_none(),
-        "no secret, no bot"
-    );
+    assert!(settings.feishu.credentials().is_none(), "no secret, no bot");
     let refused = check("[feishu]\napp_id = \"cli_a1b2c3\"\napp_secret = \"in-the-file-4081\"\n")
         .expect_err("the secret is never read from the file");
     assert!(

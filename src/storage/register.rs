@@ -73,13 +73,15 @@ impl Store {
             let contacts = contacts
                 .iter()
                 .filter(|c| c.0 == id)
-                .map(|(_, name, telegram_id, dingtalk_id, feishu_open_id, phone)| Contact {
-                    name: name.clone(),
-                    telegram_id: *telegram_id,
-                    dingtalk_id: dingtalk_id.clone(),
-                    feishu_open_id: feishu_open_id.clone(),
-                    phone: phone.clone(),
-                })
+                .map(
+                    |(_, name, telegram_id, dingtalk_id, feishu_open_id, phone)| Contact {
+                        name: name.clone(),
+                        telegram_id: *telegram_id,
+                        dingtalk_id: dingtalk_id.clone(),
+                        feishu_open_id: feishu_open_id.clone(),
+                        phone: phone.clone(),
+                    },
+                )
                 .collect();
             register.units.push(Unit {
                 id,

@@ -39,10 +39,21 @@ type Socket = WebSocketStream<TcpStream>;
 /// What the fake was sent over HTTP.
 #[derive(Debug)]
 enum Call {
-    Endpoint { locale: String, body: Value },
+    Endpoint {
+        locale: String,
+        body: Value,
+    },
     Token(Value),
-    Reply { message_id: String, bearer: String, body: Value },
-    Send { receive_id_type: String, bearer: String, body: Value },
+    Reply {
+        message_id: String,
+        bearer: String,
+        body: Value,
+    },
+    Send {
+        receive_id_type: String,
+        bearer: String,
+        body: Value,
+    },
 }
 
 #[derive(Clone)]
@@ -185,7 +196,9 @@ async fn token(State(state): State<FakeState>, Json(body): Json<Value>) -> Json<
     let mut tokens = state.tokens.lock().await;
     *tokens += 1;
     let _ = state.calls.send(Call::Token(body));
-    Json(json!({ "code": 0, "msg": "ok", "tenant_access_token": format!("t-{tokens}"), "expire": 7200 }))
+    Json(
+        json!({ "code": 0, "msg": "ok", "tenant_access_token": format!("t-{tokens}"), "expire": 7200 }),
+    )
 }
 
 async fn answer(state: &FakeState, bearer: &str) -> (StatusCode, Json<Value>) {
@@ -303,7 +316,13 @@ fn data_frame(frame_id: &str, sum: usize, seq: usize, payload: &[u8]) -> Frame {
 }
 
 /// An `im.message.receive_v1` event.
-fn message_event(event_id: &str, message_id: &str, sender: &str, chat_type: &str, text: &str) -> Vec<u8> {
+fn message_event(
+    event_id: &str,
+    message_id: &str,
+    sender: &str,
+    chat_type: &str,
+    text: &str,
+) -> Vec<u8> {
     json!({
         "schema": "2.0",
         "header": {
@@ -343,9 +362,13 @@ async fn deliver(socket: &mut Socket, frame_id: &str, payload: &[u8]) {
 fn assert_acked(ack: &Frame, frame_id: &str) {
     assert_eq!(ack.method, METHOD_DATA, "{ack:?}");
     assert_eq!(ack.header("message_id"), Some(frame_id), "{ack:?}");
-    assert_eq!((ack.seq_id, ack.log_id, ack.service), (7, 1_234_567, SERVICE_ID));
+    assert_eq!(
+        (ack.seq_id, ack.log_id, ack.service),
+        (7, 1_234_567, SERVICE_ID)
+    );
     assert!(
-        ack.header("biz_rt").is_some_and(|ms| ms.parse::<u64>().is_ok()),
+        ack.header("biz_rt")
+            .is_some_and(|ms| ms.parse::<u64>().is_ok()),
         "{ack:?}"
     );
     let payload: Value =
@@ -387,7 +410,13 @@ async fn context(db: &TestDb, fake: &FakeFeishu) -> CommandContext {
     }
 }
 
-fn start(context: CommandContext) -> (Health, CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
+fn start(
+    context: CommandContext,
+) -> (
+    Health,
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
     let context = Arc::new(context);
     let health = Health::new(xunjian::health::secrets_of(&context.settings));
     health.track(Part::Feishu, Duration::from_secs(300), at(NOW));
@@ -427,16 +456,35 @@ async fn the_feishu_bot_pings_acks_every_event_answers_commands_once_and_reconne
         deliver(&mut socket, "frame-1", &list).await;
         let (message_id, bearer, reply) = fake.next_reply().await;
         assert_eq!((message_id.as_str(), bearer.as_str()), ("om_1", "t-1"));
-        assert!(reply.contains("兰山发布") && reply.contains("兰山教体"), "{reply}");
+        assert!(
+            reply.contains("兰山发布") && reply.contains("兰山教体"),
+            "{reply}"
+        );
         assert!(health.last_success(Part::Feishu).is_some());
 
         // A contact in a group, @mentioning the bot: their unit only.
-        let status = message_event("ev-2", "om_2", CONTACT, "group", "@_user_1 /status lsfb-weibo");
+        let status = message_event(
+            "ev-2",
+            "om_2",
+            CONTACT,
+            "group",
+            "@_user_1 /status lsfb-weibo",
+        );
         deliver(&mut socket, "frame-2", &status).await;
         let (message_id, bearer, reply) = fake.next_reply().await;
-        assert_eq!((message_id.as_str(), bearer.as_str()), ("om_2", "t-1"), "the token is cached");
+        assert_eq!(
+            (message_id.as_str(), bearer.as_str()),
+            ("om_2", "t-1"),
+            "the token is cached"
+        );
         assert!(reply.contains("兰山发布"), "{reply}");
-        let other = message_event("ev-3", "om_3", CONTACT, "group", "@_user_1 /status lsjy-weibo");
+        let other = message_event(
+            "ev-3",
+            "om_3",
+            CONTACT,
+            "group",
+            "@_user_1 /status lsjy-weibo",
+        );
         deliver(&mut socket, "frame-3", &other).await;
         let (_, _, reply) = fake.next_reply().await;
         assert!(reply.contains("没有执行此命令的权限"), "{reply}");
@@ -446,7 +494,10 @@ async fn the_feishu_bot_pings_acks_every_event_answers_commands_once_and_reconne
         deliver(&mut socket, "frame-4", &stranger).await;
         let (message_id, _, reply) = fake.next_reply().await;
         assert_eq!(message_id, "om_4");
-        assert!(reply.contains("没有执行此命令的权限") && !reply.contains("兰山发布"), "{reply}");
+        assert!(
+            reply.contains("没有执行此命令的权限") && !reply.contains("兰山发布"),
+            "{reply}"
+        );
 
         // An event in three parts: one ack, for the whole, then the answer.
         let whoami = message_event("ev-5", "om_5", ADMIN, "p2p", "/whoami");
@@ -480,10 +531,17 @@ async fn the_feishu_bot_pings_acks_every_event_answers_commands_once_and_reconne
         let units = message_event("ev-9", "om_9", ADMIN, "p2p", "/units");
         deliver(&mut socket, "frame-9", &units).await;
         let (message_id, bearer, _) = fake.next_reply().await;
-        assert_eq!((message_id.as_str(), bearer.as_str()), ("om_9", "t-1"), "refused once");
+        assert_eq!(
+            (message_id.as_str(), bearer.as_str()),
+            ("om_9", "t-1"),
+            "refused once"
+        );
         let (message_id, bearer, reply) = fake.next_reply().await;
         assert_eq!((message_id.as_str(), bearer.as_str()), ("om_9", "t-2"));
-        assert!(reply.contains("区政府办公室"), "{reply}; and /list was not answered twice");
+        assert!(
+            reply.contains("区政府办公室"),
+            "{reply}; and /list was not answered twice"
+        );
 
         // The server closes the socket: a new connection, still answering.
         socket.close(None).await.expect("close");
@@ -534,7 +592,10 @@ async fn a_refused_endpoint_is_reported_without_the_secret_and_retried() {
                     (StatusCode::FORBIDDEN, body.to_string())
                 } else {
                     let msg = format!("app secret invalid: {}", body["AppSecret"]);
-                    (StatusCode::OK, json!({ "code": 1000040345, "msg": msg }).to_string())
+                    (
+                        StatusCode::OK,
+                        json!({ "code": 1000040345, "msg": msg }).to_string(),
+                    )
                 }
             }
         }),
@@ -614,8 +675,14 @@ async fn feishu_api_sends_text_and_says_which_failures_are_worth_retrying() {
     assert_eq!(sends[0].1, "t-1");
     assert_eq!(sends[0].2["receive_id"], "oc_group");
     assert_eq!(sends[0].2["msg_type"], "text");
-    assert_eq!(sends[0].2["content"], json!({ "text": "巡检提醒" }).to_string());
-    assert_eq!((sends[1].0.as_str(), sends[1].2["receive_id"].as_str()), ("open_id", Some(ADMIN)));
+    assert_eq!(
+        sends[0].2["content"],
+        json!({ "text": "巡检提醒" }).to_string()
+    );
+    assert_eq!(
+        (sends[1].0.as_str(), sends[1].2["receive_id"].as_str()),
+        ("open_id", Some(ADMIN))
+    );
 
     let cases = [
         (StatusCode::BAD_REQUEST, 230002, false),
@@ -645,7 +712,8 @@ async fn feishu_api_sends_text_and_says_which_failures_are_worth_retrying() {
         .await
         .expect_err("not a receive_id_type we send to");
     assert!(!err.is_transient());
-    let unreachable = FeishuApi::new("http://127.0.0.1:9", APP_ID, Secret::new(SECRET)).expect("api");
+    let unreachable =
+        FeishuApi::new("http://127.0.0.1:9", APP_ID, Secret::new(SECRET)).expect("api");
     let err = unreachable
         .send_text("chat_id", "oc_group", "x")
         .await

@@ -21,12 +21,9 @@ const INVALID_TOKEN_CODES: [i64; 4] = [99991661, 99991663, 99991664, 99991671];
 /// Codes of a limit or a busy server: the same request may succeed later.
 const TRANSIENT_CODES: [i64; 4] = [
     // Request frequency limit (the open API's).
-    99991400,
-    // Message frequency limit of the chat.
-    230020,
-    // The message is still being sent.
-    230049,
-    // Internal error, try again.
+    99991400, // Message frequency limit of the chat.
+    230020, // The message is still being sent.
+    230049, // Internal error, try again.
     1500,
 ];
 const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -176,7 +173,10 @@ impl FeishuApi {
                 return Ok(());
             }
             if INVALID_TOKEN_CODES.contains(&answer.code) && !is_retry {
-                tracing::info!(code = answer.code, "feishu token refused; fetching a new one");
+                tracing::info!(
+                    code = answer.code,
+                    "feishu token refused; fetching a new one"
+                );
                 self.forget(&token).await;
                 is_retry = true;
                 continue;
@@ -209,7 +209,9 @@ impl FeishuApi {
             .map_err(network)?;
         let status = response.status().as_u16();
         let answer = read_answer(response).await;
-        if !(200..300).contains(&status) || answer.code != 0 || answer.tenant_access_token.is_empty()
+        if !(200..300).contains(&status)
+            || answer.code != 0
+            || answer.tenant_access_token.is_empty()
         {
             return Err(FeishuSendError::Token {
                 status,

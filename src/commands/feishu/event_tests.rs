@@ -75,9 +75,8 @@ fn a_private_text_is_read_and_a_picture_has_no_text() {
     let text = message(parse_event(&receive("p2p", "text", r#"{"text":"/help"}"#)).expect("text"));
     assert!(text.is_private_chat);
     assert_eq!(text.text.as_deref(), Some("/help"));
-    let image = message(
-        parse_event(&receive("p2p", "image", r#"{"image_key":"img_x"}"#)).expect("image"),
-    );
+    let image =
+        message(parse_event(&receive("p2p", "image", r#"{"image_key":"img_x"}"#)).expect("image"));
     assert_eq!(image.text, None);
 }
 
@@ -91,7 +90,10 @@ fn mention_placeholders_go_longest_first_and_at_all_too() {
         strip_mentions("@_user_10 @_user_1 /ack 3 @_all", &mentions),
         "/ack 3"
     );
-    assert_eq!(strip_mentions("not-a-key stays", &mentions), "not-a-key stays");
+    assert_eq!(
+        strip_mentions("not-a-key stays", &mentions),
+        "not-a-key stays"
+    );
 }
 
 #[test]

@@ -90,7 +90,9 @@ struct Endpoint {
 enum Ended {
     Shutdown,
     /// The server closed the socket; `is_good` when it had spoken to us.
-    Closed { is_good: bool },
+    Closed {
+        is_good: bool,
+    },
 }
 
 /// The long-connection client of one Feishu app.
@@ -141,7 +143,10 @@ impl LongConnection {
                     if is_good {
                         backoff = FIRST_BACKOFF;
                     }
-                    tracing::info!(retry_in_s = backoff.as_secs(), "feishu closed the long connection");
+                    tracing::info!(
+                        retry_in_s = backoff.as_secs(),
+                        "feishu closed the long connection"
+                    );
                     next_backoff(&mut backoff)
                 }
                 Err(err) => {
@@ -159,16 +164,25 @@ impl LongConnection {
     }
 
     /// Opens one connection and serves it until it ends.
-    async fn connect_once(&mut self, shutdown: &CancellationToken) -> Result<Ended, ConnectionError> {
+    async fn connect_once(
+        &mut self,
+        shutdown: &CancellationToken,
+    ) -> Result<Ended, ConnectionError> {
         let endpoint = self.endpoint().await?;
         let config = WebSocketConfig::default()
             .max_message_size(Some(frame::MAX_MESSAGE_BYTES))
             .max_frame_size(Some(frame::MAX_MESSAGE_BYTES));
-        let (socket, _) =
-            tokio_tungstenite::connect_async_with_config(endpoint.url.as_str(), Some(config), false)
-                .await?;
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(
+            endpoint.url.as_str(),
+            Some(config),
+            false,
+        )
+        .await?;
         // The URL carries the connection's credentials: only its host is logged.
-        tracing::info!(host = endpoint.url.host_str().unwrap_or(""), "feishu long connection open");
+        tracing::info!(
+            host = endpoint.url.host_str().unwrap_or(""),
+            "feishu long connection open"
+        );
         self.health.succeeded(Part::Feishu, chrono::Utc::now());
         let (mut sink, mut stream) = socket.split();
         let mut keepalive = Keepalive::new(endpoint.config.ping_interval(), Instant::now());
@@ -224,7 +238,9 @@ impl LongConnection {
                         sink.send(WsMessage::Binary(ack.to_bytes().into())).await?;
                     }
                 }
-                other => tracing::debug!(method = other, "feishu frame of an unknown method; ignored"),
+                other => {
+                    tracing::debug!(method = other, "feishu frame of an unknown method; ignored")
+                }
             }
         }
     }
@@ -293,7 +309,11 @@ impl LongConnection {
     /// acked on its own, as the SDKs do), for any payload we could read or not.
     fn data(&mut self, mut frame: Frame, parts: &mut Reassembly) -> Option<Frame> {
         let started = Instant::now();
-        let number = |key: &str| frame.header(key).and_then(|v| v.trim().parse::<usize>().ok());
+        let number = |key: &str| {
+            frame
+                .header(key)
+                .and_then(|v| v.trim().parse::<usize>().ok())
+        };
         let (sum, seq) = (number("sum").unwrap_or(1), number("seq").unwrap_or(0));
         let message_id = frame.header("message_id").unwrap_or("").to_string();
         let part = frame.payload.take().unwrap_or_default();
@@ -308,7 +328,10 @@ impl LongConnection {
         if frame.kind() == "event" {
             self.event(&payload);
         } else {
-            tracing::debug!(kind = frame.kind(), "feishu data frame of another type; acked");
+            tracing::debug!(
+                kind = frame.kind(),
+                "feishu data frame of another type; acked"
+            );
         }
         self.health.succeeded(Part::Feishu, chrono::Utc::now());
         Some(frame.ack(started.elapsed()))

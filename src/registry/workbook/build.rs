@@ -213,7 +213,9 @@ fn unit(p: &mut Problems, row: &Row<'_, '_>, seen: &mut HashMap<String, u32>) ->
                 row.problem(
                     p,
                     &feishu_col,
-                    format!("飞书OpenID应以 ou_ 开头、不超过 64 个字符、不含空格（实际为「{id}」）"),
+                    format!(
+                        "飞书OpenID应以 ou_ 开头、不超过 64 个字符、不含空格（实际为「{id}」）"
+                    ),
                 );
             }
             is_valid

@@ -1,8 +1,8 @@
 //! [`Register`] → the 台账 workbook that [`super::read`] reads back unchanged.
 
 use super::{
-    ACCOUNT_COLUMNS, ACCOUNT_SHEET, THRESHOLD_COLUMNS, THRESHOLD_ID_COLUMN, THRESHOLD_SHEET,
-    CONTACT_COLUMN_COUNT, UNIT_COLUMNS, UNIT_SHEET, bool_label, contact_columns, contact_summary,
+    ACCOUNT_COLUMNS, ACCOUNT_SHEET, CONTACT_COLUMN_COUNT, THRESHOLD_COLUMNS, THRESHOLD_ID_COLUMN,
+    THRESHOLD_SHEET, UNIT_COLUMNS, UNIT_SHEET, bool_label, contact_columns, contact_summary,
 };
 use crate::registry::{AccountState, Platform, Register, Source, UnitKind};
 use rust_xlsxwriter::{
