@@ -22,8 +22,8 @@ const INVALID_TOKEN_CODES: [i64; 4] = [99991661, 99991663, 99991664, 99991671];
 const TRANSIENT_CODES: [i64; 4] = [
     // Request frequency limit (the open API's).
     99991400, // Message frequency limit of the chat.
-    230020, // The message is still being sent.
-    230049, // Internal error, try again.
+    230020,   // The message is still being sent.
+    230049,   // Internal error, try again.
     1500,
 ];
 const HTTP_TIMEOUT: Duration = Duration::from_secs(15);

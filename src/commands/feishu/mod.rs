@@ -10,6 +10,7 @@
 //! [`FeishuApi::reply`].
 
 mod api;
+mod endpoint;
 pub mod event;
 pub mod frame;
 mod keepalive;
@@ -23,8 +24,6 @@ use event::{EventKind, IncomingMessage, SeenEvents};
 use frame::{Assembled, ClientConfig, Frame, Reassembly};
 use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
 use keepalive::{Keepalive, Wake};
-use serde::Deserialize;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -57,33 +56,14 @@ pub enum ConnectionError {
     Silent(Duration),
 }
 
-/// `POST /callback/ws/endpoint`'s answer.
-#[derive(Deserialize)]
-struct EndpointAnswer {
-    #[serde(default = "unreadable")]
-    code: i64,
-    #[serde(default)]
-    msg: String,
-    data: Option<EndpointData>,
-}
-
-#[derive(Deserialize)]
-struct EndpointData {
-    #[serde(rename = "URL", default)]
-    url: String,
-    #[serde(rename = "ClientConfig")]
-    client_config: Option<ClientConfig>,
-}
-
-fn unreadable() -> i64 {
-    -1
-}
-
-/// A WebSocket URL and what the server said about it.
-struct Endpoint {
-    url: url::Url,
-    service_id: i32,
-    config: ClientConfig,
+/// What one WebSocket message came to.
+enum Received {
+    /// A frame; with the ack to send back, when it completed a data payload.
+    Frame(Option<Frame>),
+    /// The server closes the connection.
+    Close,
+    /// Not a frame (text, garbage): logged.
+    Skipped,
 }
 
 /// How a connection ended without an error of ours.
@@ -168,7 +148,8 @@ impl LongConnection {
         &mut self,
         shutdown: &CancellationToken,
     ) -> Result<Ended, ConnectionError> {
-        let endpoint = self.endpoint().await?;
+        let endpoint =
+            endpoint::open(&self.http, &self.base_url, &self.app_id, &self.app_secret).await?;
         let config = WebSocketConfig::default()
             .max_message_size(Some(frame::MAX_MESSAGE_BYTES))
             .max_frame_size(Some(frame::MAX_MESSAGE_BYTES));
@@ -214,79 +195,53 @@ impl LongConnection {
                 Some(message) => message?,
             };
             keepalive.heard();
-            let bytes = match message {
-                WsMessage::Binary(bytes) => bytes,
-                WsMessage::Close(_) => return Ok(Ended::Closed { is_good }),
-                WsMessage::Text(_) => {
-                    tracing::warn!("feishu sent a text WebSocket message; ignored");
-                    continue;
+            match self.receive(message, &mut keepalive, &mut parts) {
+                Received::Frame(Some(ack)) => {
+                    is_good = true;
+                    sink.send(WsMessage::Binary(ack.to_bytes().into())).await?;
                 }
-                _ => continue,
-            };
-            let frame = match Frame::from_bytes(&bytes) {
-                Ok(frame) => frame,
-                Err(err) => {
-                    tracing::warn!(error = %err, bytes = bytes.len(), "feishu frame is not a pbbp2 frame; ignored");
-                    continue;
-                }
-            };
-            is_good = true;
-            match frame.method {
-                frame::METHOD_CONTROL => self.control(&frame, &mut keepalive),
-                frame::METHOD_DATA => {
-                    if let Some(ack) = self.data(frame, &mut parts) {
-                        sink.send(WsMessage::Binary(ack.to_bytes().into())).await?;
-                    }
-                }
-                other => {
-                    tracing::debug!(method = other, "feishu frame of an unknown method; ignored")
-                }
+                Received::Frame(None) => is_good = true,
+                Received::Close => return Ok(Ended::Closed { is_good }),
+                Received::Skipped => {}
             }
         }
     }
 
-    /// `POST {base}/callback/ws/endpoint`: the WebSocket URL and its config.
-    async fn endpoint(&self) -> Result<Endpoint, ConnectionError> {
-        let body = json!({ "AppID": self.app_id, "AppSecret": self.app_secret.expose() });
-        let response = self
-            .http
-            .post(format!("{}{ENDPOINT_PATH}", self.base_url))
-            .header("locale", "zh")
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| ConnectionError::Open(e.without_url().to_string()))?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        if !status.is_success() {
-            return Err(ConnectionError::Refused {
-                status: status.as_u16(),
-                body: text.chars().take(300).collect(),
-            });
+    /// One WebSocket message from Feishu: a control or data frame handled,
+    /// or anything else logged and skipped.
+    fn receive(
+        &mut self,
+        message: WsMessage,
+        keepalive: &mut Keepalive,
+        parts: &mut Reassembly,
+    ) -> Received {
+        let bytes = match message {
+            WsMessage::Binary(bytes) => bytes,
+            WsMessage::Close(_) => return Received::Close,
+            WsMessage::Text(_) => {
+                tracing::warn!("feishu sent a text WebSocket message; ignored");
+                return Received::Skipped;
+            }
+            _ => return Received::Skipped,
+        };
+        let frame = match Frame::from_bytes(&bytes) {
+            Ok(frame) => frame,
+            Err(err) => {
+                tracing::warn!(error = %err, bytes = bytes.len(), "feishu frame is not a pbbp2 frame; ignored");
+                return Received::Skipped;
+            }
+        };
+        match frame.method {
+            frame::METHOD_CONTROL => {
+                self.control(&frame, keepalive);
+                Received::Frame(None)
+            }
+            frame::METHOD_DATA => Received::Frame(self.data(frame, parts)),
+            other => {
+                tracing::debug!(method = other, "feishu frame of an unknown method; ignored");
+                Received::Frame(None)
+            }
         }
-        let answer: EndpointAnswer =
-            serde_json::from_str(&text).map_err(|_| ConnectionError::Endpoint("not JSON"))?;
-        if answer.code != 0 {
-            return Err(ConnectionError::Denied {
-                code: answer.code,
-                msg: answer.msg.chars().take(300).collect(),
-            });
-        }
-        let data = answer.data.ok_or(ConnectionError::Endpoint("no data"))?;
-        let url = url::Url::parse(&data.url).map_err(|_| ConnectionError::Endpoint("bad URL"))?;
-        if !matches!(url.scheme(), "ws" | "wss") {
-            return Err(ConnectionError::Endpoint("not a ws:// or wss:// URL"));
-        }
-        let service_id = url
-            .query_pairs()
-            .find(|(key, _)| key == "service_id")
-            .and_then(|(_, value)| value.parse::<i32>().ok())
-            .ok_or(ConnectionError::Endpoint("no service_id"))?;
-        Ok(Endpoint {
-            url,
-            service_id,
-            config: data.client_config.unwrap_or_default(),
-        })
     }
 
     /// A pong (with, perhaps, a new config); pings from the server need no answer.
