@@ -126,3 +126,56 @@ for i, text in enumerate(["7d", "12h", "2w", "7天", "天", "7日", "90d", "91d"
                           "9223372036854775807w", "9223372036854775807h", "99999999999999999999d",
                           "１２d", "7d\0", "d", "h7", "7 d", "７天", "🔁"]):
     write(t, f"seed_{i:02}", text)
+
+# --- feishu_frame -------------------------------------------------------
+# pbbp2.Frame by hand: SeqID=1, LogID=2, service=3, method=4 (varints),
+# headers=5 (Header{key=1, value=2}), payload=8 (bytes).
+t = "feishu_frame"
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+def vfield(tag, n): return varint(tag << 3) + varint(n)
+def lfield(tag, data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return varint(tag << 3 | 2) + varint(len(data)) + data
+def hdr(key, value): return lfield(5, lfield(1, key) + lfield(2, value))
+def frame(method, headers, payload=None, service=33):
+    out = vfield(1, 7) + vfield(2, 1234567) + vfield(3, service) + vfield(4, method)
+    for k, v in headers:
+        out += hdr(k, v)
+    if payload is not None:
+        out += lfield(8, payload)
+    return out
+EVENT = ('{"schema":"2.0","header":{"event_id":"ev-1","event_type":"im.message.receive_v1"},'
+         '"event":{"sender":{"sender_id":{"open_id":"ou_admin"},"sender_type":"user"},'
+         '"message":{"message_id":"om_1","chat_id":"oc_1","chat_type":"group","message_type":"text",'
+         '"content":"{\\"text\\":\\"@_user_1 /status 兰山\\"}","mentions":[{"key":"@_user_1"}]}}}')
+data = [("type", "event"), ("message_id", "m1"), ("sum", "1"), ("seq", "0"), ("trace_id", "t")]
+write(t, "ping", frame(0, [("type", "ping")]))
+write(t, "pong_config", frame(0, [("type", "pong")], '{"PingInterval":120,"ReconnectCount":-1}'))
+write(t, "pong_garbage", frame(0, [("type", "pong")], b"\xff\xfe{"))
+write(t, "event", frame(1, data, EVENT))
+write(t, "event_other", frame(1, data, '{"schema":"2.0","header":{"event_id":"e","event_type":"x"},"event":{}}'))
+write(t, "event_not_json", frame(1, data, "not json"))
+write(t, "event_content_not_json", frame(1, data, EVENT.replace('{\\"text\\":', '{{')))
+write(t, "three_parts", frame(1, [("type", "event"), ("message_id", "m"), ("sum", "3"), ("seq", "1")], EVENT[:40]))
+write(t, "huge_sum", frame(1, [("type", "event"), ("message_id", "m"), ("sum", "18446744073709551615"), ("seq", "5")], "x"))
+write(t, "seq_past_sum", frame(1, [("type", "event"), ("message_id", "m"), ("sum", "2"), ("seq", "9")], "x"))
+write(t, "negative_sum", frame(1, [("type", "event"), ("sum", "-2"), ("seq", "-1")], "x"))
+write(t, "card", frame(1, [("type", "card"), ("message_id", "m")], "{}"))
+write(t, "unknown_method", frame(9, [("type", "event")], EVENT))
+write(t, "no_headers", frame(1, [], EVENT))
+write(t, "long_length", vfield(1, 1) + varint(8 << 3 | 2) + varint(2**31) + b"abc")
+write(t, "bad_utf8_key", vfield(4, 1) + lfield(5, lfield(1, b"\xff\xfe") + lfield(2, "v")))
+write(t, "wire_type_7", bytes([0x0F, 1, 2, 3]))
+write(t, "varint_overflow", bytes([0x08] + [0xFF] * 11))
+write(t, "text_json", '{"type":"event","payload":"x"}')
+write(t, "empty", b"")
+write(t, "deep_json", frame(1, data, "[" * 5000 + "]" * 5000))

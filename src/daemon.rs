@@ -18,7 +18,8 @@ fn expected_interval(part: Part) -> Duration {
         Part::Inspection | Part::Reports => Duration::from_secs(10 * 60),
         Part::Delivery => Duration::from_secs(5 * 60),
         // Idle connections are pinged every minute; a pong counts.
-        Part::Telegram | Part::Dingtalk => Duration::from_secs(5 * 60),
+        // Feishu's pings are two minutes apart (its PingInterval); a pong counts.
+        Part::Telegram | Part::Dingtalk | Part::Feishu => Duration::from_secs(5 * 60),
         Part::Database => Duration::from_secs(5 * 60),
         Part::Server | Part::Watchdog => Duration::MAX,
     }
@@ -65,6 +66,14 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     } else if settings.dingtalk.client_id.is_some() {
         tracing::warn!(
             "[dingtalk] client_id is set but XUNJIAN_DINGTALK_CLIENT_SECRET is not: the DingTalk robot is off"
+        );
+    }
+    let has_feishu = settings.feishu.credentials().is_some();
+    if has_feishu {
+        parts.push(Part::Feishu);
+    } else if settings.feishu.app_id.is_some() {
+        tracing::warn!(
+            "[feishu] app_id is set but XUNJIAN_FEISHU_APP_SECRET is not: the Feishu bot is off"
         );
     }
     if listener.is_some() {
@@ -137,6 +146,21 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
         });
         tasks.spawn(Part::Dingtalk, move |health, stop| {
             let client = crate::commands::dingtalk::StreamClient::new(context.clone(), health);
+            async move {
+                match client? {
+                    Some(client) => client.run(stop).await,
+                    None => Ok(()),
+                }
+            }
+        });
+    }
+    if has_feishu {
+        let context = Arc::new(crate::commands::CommandContext {
+            store: store.clone(),
+            settings: settings.clone(),
+        });
+        tasks.spawn(Part::Feishu, move |health, stop| {
+            let client = crate::commands::feishu::LongConnection::new(context.clone(), health);
             async move {
                 match client? {
                     Some(client) => client.run(stop).await,

@@ -21,13 +21,15 @@ pub enum Part {
     Telegram,
     /// The DingTalk Stream bot.
     Dingtalk,
+    /// The Feishu long-connection bot.
+    Feishu,
     Server,
     /// Reports on the others; supervised, never a health check itself.
     Watchdog,
 }
 
 impl Part {
-    pub const ALL: [Part; 9] = [
+    pub const ALL: [Part; 10] = [
         Part::Database,
         Part::Poll,
         Part::Inspection,
@@ -35,6 +37,7 @@ impl Part {
         Part::Reports,
         Part::Telegram,
         Part::Dingtalk,
+        Part::Feishu,
         Part::Server,
         Part::Watchdog,
     ];
@@ -49,6 +52,7 @@ impl Part {
             Part::Reports => "reports",
             Part::Telegram => "telegram",
             Part::Dingtalk => "dingtalk",
+            Part::Feishu => "feishu",
             Part::Server => "server",
             Part::Watchdog => "watchdog",
         }
@@ -64,6 +68,7 @@ impl Part {
             Part::Reports => "定时通报",
             Part::Telegram => "Telegram 机器人",
             Part::Dingtalk => "钉钉机器人",
+            Part::Feishu => "飞书机器人",
             Part::Server => "健康检查服务",
             Part::Watchdog => "运行监控",
         }
@@ -345,6 +350,9 @@ pub fn secrets_of(settings: &crate::config::Settings) -> Vec<String> {
         secrets.push(password.expose().to_string());
     }
     if let Some(secret) = &settings.dingtalk.client_secret {
+        secrets.push(secret.expose().to_string());
+    }
+    if let Some(secret) = &settings.feishu.app_secret {
         secrets.push(secret.expose().to_string());
     }
     if let Ok(url) = url::Url::parse(&settings.database.url) {

@@ -77,3 +77,8 @@ fn no_chat_argument_in_the_corpus_makes_duration_parsing_panic() {
 fn no_workbook_in_the_corpus_makes_reading_the_register_panic() {
     replay("workbook", targets::workbook);
 }
+
+#[test]
+fn no_feishu_frame_in_the_corpus_makes_decoding_or_event_reading_panic() {
+    replay("feishu_frame", targets::feishu_frame);
+}

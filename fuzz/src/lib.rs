@@ -155,3 +155,36 @@ pub fn chat_command(data: &[u8]) {
         assert!(length > chrono::Duration::zero(), "{text:?}");
     }
 }
+
+/// A Feishu long-connection message: decoded as a `pbbp2.Frame` (a frame
+/// that decodes encodes back to itself), its payload put together from as
+/// many parts as its `sum` header says and read as an event, its ack
+/// built; never a panic.
+pub fn feishu_frame(data: &[u8]) {
+    use xunjian::commands::feishu::{event, frame};
+    let Ok(decoded) = frame::Frame::from_bytes(data) else {
+        return;
+    };
+    let again = frame::Frame::from_bytes(&decoded.to_bytes()).expect("an encoded frame decodes");
+    assert_eq!(again, decoded);
+    let number = |key: &str| {
+        decoded
+            .header(key)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    };
+    let (sum, seq) = (number("sum").unwrap_or(1), number("seq").unwrap_or(0));
+    let payload = decoded.payload.clone().unwrap_or_default();
+    let now = std::time::Instant::now();
+    let mut parts = frame::Reassembly::default();
+    for i in 0..sum.clamp(1, frame::MAX_PARTS + 1) {
+        let seq = seq.wrapping_add(i) % sum.max(1);
+        if let frame::Assembled::Complete(whole) = parts.add("m", sum, seq, payload.clone(), now) {
+            assert!(whole.len() <= frame::MAX_PAYLOAD_BYTES.max(payload.len()));
+            let _ = event::parse_event(&whole);
+        }
+    }
+    assert!(parts.waiting() <= frame::MAX_PENDING);
+    let _ = event::parse_event(&payload);
+    let ack = decoded.ack(Duration::ZERO).to_bytes();
+    assert!(frame::Frame::from_bytes(&ack).is_ok());
+}

@@ -20,6 +20,9 @@ pub struct Mention {
     pub name: String,
     pub telegram_id: Option<i64>,
     pub phone: Option<String>,
+    /// Feishu messages @-mention the contact by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feishu_open_id: Option<String>,
 }
 
 /// One message to send: plain text plus the people it names.
@@ -142,6 +145,7 @@ pub fn unit_mentions(unit: &crate::registry::Unit) -> Vec<Mention> {
             name: c.name.clone(),
             telegram_id: c.telegram_id,
             phone: c.phone.clone(),
+            feishu_open_id: c.feishu_open_id.clone(),
         })
         .collect()
 }

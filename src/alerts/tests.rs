@@ -347,6 +347,7 @@ fn register() -> Register {
                 name: "李强".into(),
                 telegram_id: Some(223456789),
                 dingtalk_id: None,
+                feishu_open_id: None,
                 phone: Some("0539-1".into()),
             }],
         }],

@@ -9,7 +9,9 @@ use crate::registry::check::is_hidden_control;
 use crate::storage::{BindOutcome, PendingBind};
 use chrono::{DateTime, Utc};
 
-/// /bind UNIT — anyone may ask; the admins are told and approve with /approve.
+/// /bind UNIT [姓名] — anyone may ask; the admins are told and approve with
+/// /approve. The name is the one the chat gives, unless one is written (Feishu
+/// gives none).
 pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
     let Request {
         ctx,
@@ -20,7 +22,8 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
     } = *req;
     let Some(text) = args.first() else {
         return Ok(
-            "用法：/bind 单位ID或名称，例：/bind 义堂镇（发送 /units 查看单位ID）".to_string(),
+            "用法：/bind 单位ID或名称 [您的姓名]，例：/bind 义堂镇 张新（发送 /units 查看单位ID）"
+                .to_string(),
         );
     };
     let unit = match super::find_unit(register, text) {
@@ -30,7 +33,15 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
     if unit.contacts.iter().any(|c| caller.user.is(c)) {
         return Ok(format!("您已是{}的联系人。", unit.name));
     }
-    let name = display_name(caller);
+    let given = args[1..].join(" ");
+    let name = display_name(
+        if given.trim().is_empty() {
+            &caller.name
+        } else {
+            &given
+        },
+        caller,
+    );
     let outcome = ctx
         .store
         .add_bind_request_limited(&caller.user.to_string(), &name, &unit.id, now)
@@ -64,11 +75,10 @@ pub async fn bind(req: &Request<'_>) -> anyhow::Result<String> {
     ))
 }
 
-/// The caller's chat name as a contact name: control characters
-/// dropped, at most 64 characters, never empty.
-fn display_name(caller: &Caller) -> String {
-    let cleaned: String = caller
-        .name
+/// A contact name: control characters dropped, at most 64 characters,
+/// never empty (the caller's id when nothing is left).
+fn display_name(name: &str, caller: &Caller) -> String {
+    let cleaned: String = name
         .chars()
         .map(|c| if is_hidden_control(c) { ' ' } else { c })
         .take(crate::registry::check::MAX_NAME_CHARS)

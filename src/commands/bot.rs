@@ -175,10 +175,10 @@ async fn answer(
         name: user.full_name(),
         is_private_chat: message.chat.is_private(),
         chat: Some(message.chat.id.0.to_string()),
-        is_mention_only: false,
         // `/cmd@other_bot` in a group is for another bot, and a group
         // message not naming us is not for us: neither is answered.
         bot_username: me.user.username.clone(),
+        is_addressed_to_bot: false,
     };
     let handled = std::panic::AssertUnwindSafe(context.handle(&caller, text, chrono::Utc::now()))
         .catch_unwind()

@@ -26,7 +26,7 @@ fn key(user: &UserId) -> String {
     // Telegram keys keep their old form, so a dialogue survives an upgrade.
     match user {
         UserId::Telegram(id) => format!("dialogue:register:{id}"),
-        UserId::Dingtalk(_) => format!("dialogue:register:{user}"),
+        UserId::Dingtalk(_) | UserId::Feishu(_) => format!("dialogue:register:{user}"),
     }
 }
 

@@ -321,9 +321,9 @@ async fn command(context: &CommandContext, http: &reqwest::Client, message: BotM
         name: message.sender_nick,
         is_private_chat: message.conversation_type == "1",
         chat: message.conversation_id,
-        // DingTalk sends the robot only the group messages that @-mention it.
-        is_mention_only: true,
         bot_username: None,
+        // DingTalk sends the robot only the group messages that @-mention it.
+        is_addressed_to_bot: true,
     };
     let Some(reply) = context
         .handle(&caller, text.content.trim(), chrono::Utc::now())

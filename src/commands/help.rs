@@ -58,8 +58,8 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command("units", "单位列表（含单位ID）", "/units", Access::Anyone),
     command(
         "bind",
-        "申请成为单位联系人 单位ID或名称",
-        "/bind 义堂镇",
+        "申请成为单位联系人 单位ID或名称 [姓名]",
+        "/bind 义堂镇 张新",
         Access::Anyone,
     ),
     command(

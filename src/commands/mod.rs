@@ -9,6 +9,7 @@ mod bind;
 pub mod bot;
 mod dialogue;
 pub mod dingtalk;
+pub mod feishu;
 mod help;
 mod history;
 mod rectify;
@@ -29,15 +30,16 @@ pub struct Caller {
     pub name: String,
     /// A one-to-one chat with the bot; phone numbers are only shown there.
     pub is_private_chat: bool,
-    /// The platform delivers group messages only when they @-mention the
-    /// bot (DingTalk): every message is addressed to us.
-    pub is_mention_only: bool,
     /// The group the message came from, as the settings name it (a
     /// Telegram chat id, a DingTalk openConversationId); `/whoami` shows it.
     pub chat: Option<String>,
     /// Our bot's username (`Me.username`); `/cmd@name` is answered only
     /// when `name` is this. `None` (unknown): only bare `/cmd` is answered.
     pub bot_username: Option<String>,
+    /// The platform delivered the message only because it names the bot (a
+    /// Feishu group message reaches the bot only when it @mentions it), so
+    /// a group message is for us even without `@bot_username` in its text.
+    pub is_addressed_to_bot: bool,
 }
 
 /// What the caller may do.
@@ -76,6 +78,7 @@ impl CommandContext {
         let is_admin = match user {
             UserId::Telegram(id) => self.settings.telegram.admins.contains(id),
             UserId::Dingtalk(staff) => self.settings.dingtalk.admins.contains(staff),
+            UserId::Feishu(open_id) => self.settings.feishu.admins.contains(open_id),
         };
         if is_admin {
             return Role::Admin;
@@ -104,7 +107,7 @@ impl CommandContext {
         }
         if !is_command
             && !caller.is_private_chat
-            && !caller.is_mention_only
+            && !caller.is_addressed_to_bot
             && !is_mentioned(text, caller)
         {
             return None;
@@ -244,6 +247,7 @@ fn whoami(caller: &Caller, role: &Role, register: &Register) -> String {
         let key = match caller.user {
             UserId::Telegram(_) => "telegram.contacts_chat",
             UserId::Dingtalk(_) => "dingtalk.contacts_chat",
+            UserId::Feishu(_) => "feishu.contacts_chat",
         };
         out.push_str(&format!(
             "\n本群ID：{chat}（设为 {key} 即可在本群接收告警和通报）"

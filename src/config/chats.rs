@@ -1,6 +1,6 @@
 //! Where messages go: the contacts' group chats and each admin, on every
 //! chat platform that is configured to send (Telegram with its token, the
-//! DingTalk app with its secret). Alerts, reports, 整改通知 and operator notes
+//! DingTalk and Feishu apps with their secrets). Alerts, reports, 整改通知 and operator notes
 //! all ask here, so a new platform is added in one place.
 
 use super::Settings;
@@ -8,9 +8,10 @@ use super::Settings;
 /// One place a message can go: an outbox channel and a recipient on it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ChatTarget {
-    /// `telegram`, `dingtalk` (the app's robot), `robot:NAME` or `console`.
+    /// `telegram`, `dingtalk` / `feishu` (the apps' bots), `robot:NAME` or `console`.
     pub channel: String,
-    /// A Telegram chat id; `group:cid…` or `user:staffId` on DingTalk; `-`.
+    /// A Telegram chat id; `group:cid…` or `user:staffId` on DingTalk;
+    /// `chat:oc_…` or `user:ou_…` on Feishu; `-`.
     pub recipient: String,
 }
 
@@ -31,17 +32,17 @@ impl ChatTarget {
     pub fn key(&self) -> String {
         format!("{}:{}", self.channel, self.recipient)
     }
-
-    /// Whether people there can answer with commands (robots only push).
-    pub fn is_answerable(&self) -> bool {
-        matches!(self.channel.as_str(), "telegram" | "dingtalk")
-    }
 }
 
 impl Settings {
     /// Whether the Telegram bot can send.
     pub fn sends_telegram(&self) -> bool {
         self.telegram.token.is_some()
+    }
+
+    /// Whether the Feishu app's bot can send.
+    pub fn sends_feishu(&self) -> bool {
+        self.feishu.credentials().is_some()
     }
 
     /// Whether the DingTalk app's robot can send.
@@ -58,6 +59,9 @@ impl Settings {
         }
         if let (true, Some(chat)) = (self.sends_dingtalk(), &self.dingtalk.contacts_chat) {
             out.push(ChatTarget::new("dingtalk", format!("group:{chat}")));
+        }
+        if let (true, Some(chat)) = (self.sends_feishu(), &self.feishu.contacts_chat) {
+            out.push(ChatTarget::new("feishu", format!("chat:{chat}")));
         }
         out
     }
@@ -79,6 +83,14 @@ impl Settings {
                     .admins
                     .iter()
                     .map(|staff| ChatTarget::new("dingtalk", format!("user:{staff}"))),
+            );
+        }
+        if self.sends_feishu() {
+            out.extend(
+                self.feishu
+                    .admins
+                    .iter()
+                    .map(|open_id| ChatTarget::new("feishu", format!("user:{open_id}"))),
             );
         }
         out

@@ -5,11 +5,13 @@
 
 mod chats;
 mod dingtalk;
+mod feishu;
 mod redact;
 mod sections;
 
 pub use chats::ChatTarget;
 pub use dingtalk::{DEFAULT_GATEWAY_URL as DEFAULT_DINGTALK_GATEWAY_URL, DingtalkSettings};
+pub use feishu::{DEFAULT_BASE_URL as DEFAULT_FEISHU_BASE_URL, FeishuSettings, is_open_id};
 
 pub use redact::{REDACTED, Redactor, loggable_url};
 
@@ -70,6 +72,7 @@ pub struct Settings {
     pub alerts: AlertSettings,
     pub telegram: TelegramSettings,
     pub dingtalk: DingtalkSettings,
+    pub feishu: FeishuSettings,
     pub robots: BTreeMap<String, RobotSettings>,
     pub commands: CommandSettings,
     pub reports: ReportSettings,
@@ -133,6 +136,10 @@ impl Settings {
         self.dingtalk.client_secret = env("XUNJIAN_DINGTALK_CLIENT_SECRET").map(Secret::new);
         if let Some(url) = env("XUNJIAN_DINGTALK_GATEWAY_URL") {
             self.dingtalk.gateway_url = url;
+        }
+        self.feishu.app_secret = env("XUNJIAN_FEISHU_APP_SECRET").map(Secret::new);
+        if let Some(url) = env("XUNJIAN_FEISHU_BASE_URL") {
+            self.feishu.base_url = url;
         }
         for (name, robot) in self.robots.iter_mut() {
             let prefix = format!(
@@ -294,6 +301,7 @@ impl Settings {
         }
         self.office.check().map_err(invalid)?;
         self.dingtalk.check().map_err(invalid)?;
+        self.feishu.check().map_err(invalid)?;
         if self.poll.max_concurrency == 0 {
             return Err(invalid(
                 "poll.max_concurrency: must be at least 1".to_string(),

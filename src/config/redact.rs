@@ -1,5 +1,5 @@
 //! Hiding the configured secrets (robot webhooks and signing secrets, the
-//! Telegram token, the DingTalk app secret, proxy query values, passwords) in any text that is
+//! Telegram token, the DingTalk and Feishu app secrets, proxy query values, passwords) in any text that is
 //! logged, stored or shown in the chat.
 
 use super::Settings;
@@ -38,6 +38,9 @@ impl Redactor {
             redactor.add(password.expose());
         }
         if let Some(secret) = &settings.dingtalk.client_secret {
+            redactor.add(secret.expose());
+        }
+        if let Some(secret) = &settings.feishu.app_secret {
             redactor.add(secret.expose());
         }
         redactor.add_url(&settings.database.url, false);

@@ -143,3 +143,78 @@ fn a_dingtalk_group_or_admin_with_spaces_is_refused_naming_the_key() {
         assert!(err.contains(expected), "{text}: {err}");
     }
 }
+
+#[test]
+fn the_feishu_app_runs_only_with_its_secret_from_the_environment_and_never_prints_it() {
+    let text = "[feishu]\napp_id = \"cli_a1b2c3\"\nadmins = [\"ou_admin4081\"]\n";
+    let mut settings = check(text).expect("valid");
+    assert_eq!(settings.feishu.base_url, "https://open.feishu.cn");
+    assert!(settings.feishu.credentials().is_none(), "no secret, no bot");
+    let refused = check("[feishu]\napp_id = \"cli_a1b2c3\"\napp_secret = \"in-the-file-4081\"\n")
+        .expect_err("the secret is never read from the file");
+    assert!(
+        refused.contains("feishu.app_secret") && refused.contains("XUNJIAN_FEISHU_APP_SECRET"),
+        "{refused}"
+    );
+    assert!(!refused.contains("in-the-file-4081"), "{refused}");
+    settings.apply_env(&|key| match key {
+        "XUNJIAN_FEISHU_APP_SECRET" => Some("feishu-secret-4081".to_string()),
+        "XUNJIAN_FEISHU_BASE_URL" => Some("http://127.0.0.1:9".to_string()),
+        _ => None,
+    });
+    let (id, secret) = settings.feishu.credentials().expect("both set");
+    assert_eq!((id, secret.expose()), ("cli_a1b2c3", "feishu-secret-4081"));
+    assert_eq!(settings.feishu.base_url, "http://127.0.0.1:9");
+    assert!(!format!("{settings:?}").contains("feishu-secret-4081"));
+    let redactor = Redactor::from_settings(&settings);
+    assert_eq!(
+        redactor.redact("secret feishu-secret-4081"),
+        "secret [redacted]"
+    );
+    let health = crate::health::secrets_of(&settings);
+    assert!(health.iter().any(|s| s == "feishu-secret-4081"));
+}
+
+#[test]
+fn feishu_admins_must_be_open_ids_and_the_base_url_a_url() {
+    let cases = [
+        (
+            "[feishu]\nadmins = [\"on_union\"]\n",
+            "feishu.admins[0]: expected a Feishu open_id",
+        ),
+        (
+            "[feishu]\nadmins = [\"ou_a b\"]\n",
+            "feishu.admins[0]: expected a Feishu open_id",
+        ),
+        (
+            "[feishu]\nbase_url = \"open.feishu.cn\"\n",
+            "feishu.base_url: expected an http(s) URL",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = check(text).expect_err(text);
+        assert!(err.contains(expected), "{text}: {err}");
+    }
+}
+
+#[test]
+fn the_feishu_group_and_admins_are_reached_through_the_bot_once_it_can_send() {
+    let text =
+        "[feishu]\napp_id = \"cli_a1\"\nadmins = [\"ou_admin\"]\ncontacts_chat = \"oc_group\"\n";
+    let mut settings = check(text).expect("valid");
+    assert!(
+        settings.contacts_chats().is_empty(),
+        "no secret, no sending"
+    );
+    settings.apply_env(&|key| (key == "XUNJIAN_FEISHU_APP_SECRET").then(|| "s".to_string()));
+    assert_eq!(
+        settings.contacts_chats(),
+        vec![ChatTarget::new("feishu", "chat:oc_group")]
+    );
+    assert_eq!(
+        settings.admin_chats(),
+        vec![ChatTarget::new("feishu", "user:ou_admin")]
+    );
+    let err = check("[feishu]\ncontacts_chat = \"ou_person\"\n").expect_err("not a chat");
+    assert!(err.contains("feishu.contacts_chat"), "{err}");
+}

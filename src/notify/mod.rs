@@ -80,6 +80,8 @@ pub struct Notifier {
     robots: BTreeMap<String, Robot>,
     /// The DingTalk app's robot, when `[dingtalk]` and its secret are set.
     dingtalk: Option<DingtalkApp>,
+    /// The Feishu app's bot, when `[feishu]` and its secret are set.
+    feishu: Option<crate::commands::feishu::FeishuApi>,
     /// Each admin on each chat that can reach them.
     admins: Vec<ChatTarget>,
     /// Failure texts are logged and stored: no configured secret may remain.
@@ -103,6 +105,14 @@ impl Notifier {
             telegram,
             robots,
             dingtalk: DingtalkApp::new(&settings.dingtalk)?,
+            feishu: match settings.feishu.credentials() {
+                Some((app_id, secret)) => Some(crate::commands::feishu::FeishuApi::new(
+                    &settings.feishu.base_url,
+                    app_id,
+                    secret.clone(),
+                )?),
+                None => None,
+            },
             admins: settings.admin_chats(),
             redactor: Redactor::from_settings(settings),
             owner: crate::scheduler::owner(),
@@ -247,6 +257,18 @@ impl Notifier {
                 .collect();
             steps.extend(self.attachments(item.id).await?.into_iter().map(Step::File));
             Ok(steps)
+        } else if item.channel == "feishu" {
+            // Text only, like DingTalk; a group message @-mentions the contacts.
+            self.feishu_api()?;
+            let mut parts = crate::commands::split_reply(&item.body);
+            if item.recipient.starts_with("chat:") {
+                if let (Some(last), Some(ats)) = (parts.last_mut(), feishu_mentions(&item.mentions))
+                {
+                    last.push('\n');
+                    last.push_str(&ats);
+                }
+            }
+            Ok(parts.into_iter().map(Step::Text).collect())
         } else if item.channel == "dingtalk" {
             // Text only: files go to Telegram and WeCom robots.
             Ok(self
@@ -306,6 +328,11 @@ impl Notifier {
                 Step::Text(part) => self.dingtalk_app()?.send_part(recipient, part).await,
                 Step::File(_) => Ok(()),
             }
+        } else if item.channel == "feishu" {
+            match step {
+                Step::Text(part) => send_feishu(self.feishu_api()?, recipient, part).await,
+                Step::File(_) => Ok(()),
+            }
         } else if let Some(name) = item.channel.strip_prefix("robot:") {
             let Some(robot) = self.robots.get(name) else {
                 return Err(SendError::Broken(format!(
@@ -322,6 +349,15 @@ impl Notifier {
             }
             Ok(())
         }
+    }
+
+    fn feishu_api(&self) -> Result<&crate::commands::feishu::FeishuApi, SendError> {
+        self.feishu.as_ref().ok_or_else(|| {
+            SendError::Broken(
+                "the Feishu app is not configured ([feishu] app_id, XUNJIAN_FEISHU_APP_SECRET)"
+                    .into(),
+            )
+        })
     }
 
     fn dingtalk_app(&self) -> Result<&DingtalkApp, SendError> {
@@ -371,6 +407,10 @@ impl Notifier {
                 ("telegram", Some(telegram), _) => match admin.recipient.parse() {
                     Ok(chat) => telegram.send(chat, body, &[]).await,
                     Err(_) => continue,
+                },
+                ("feishu", _, _) if self.feishu.is_some() => match self.feishu_api() {
+                    Ok(feishu) => send_feishu(feishu, &admin.recipient, body).await,
+                    Err(err) => Err(err),
                 },
                 ("dingtalk", _, Some(dingtalk)) => {
                     let mut sent = Ok(());
@@ -432,6 +472,50 @@ impl Notifier {
         }
         Ok(())
     }
+}
+
+/// `<at user_id="ou_…">王敏</at>` for each contact known by a Feishu open_id.
+fn feishu_mentions(mentions: &[Mention]) -> Option<String> {
+    let ats: Vec<String> = mentions
+        .iter()
+        .filter_map(|m| {
+            let open_id = m.feishu_open_id.as_deref()?;
+            let name: String = m
+                .name
+                .chars()
+                .filter(|c| !matches!(c, '<' | '>' | '"' | '&'))
+                .collect();
+            Some(format!("<at user_id=\"{open_id}\">{name}</at>"))
+        })
+        .collect();
+    (!ats.is_empty()).then(|| ats.join(" "))
+}
+
+/// Sends text to `chat:oc_…` or `user:ou_…` through the Feishu app's bot.
+async fn send_feishu(
+    api: &crate::commands::feishu::FeishuApi,
+    recipient: &str,
+    text: &str,
+) -> Result<(), SendError> {
+    let (kind, id) = match recipient.split_once(':') {
+        Some(("chat", id)) if !id.is_empty() => ("chat_id", id),
+        Some(("user", id)) if !id.is_empty() => ("open_id", id),
+        _ => {
+            return Err(SendError::Broken(format!(
+                "\"{recipient}\" is not a Feishu recipient (chat:oc_… or user:ou_…)"
+            )));
+        }
+    };
+    api.send_text(kind, id, text).await.map_err(|err| {
+        if err.is_transient() {
+            SendError::Transient {
+                message: err.to_string(),
+                retry_after: None,
+            }
+        } else {
+            SendError::Broken(err.to_string())
+        }
+    })
 }
 
 fn print_console(body: &str, mentions: &[Mention]) {

@@ -23,6 +23,9 @@ pub fn to_toml(register: &Register) -> String {
                 if let Some(id) = &c.dingtalk_id {
                     parts.push(format!("dingtalk_id = {}", quote(id)));
                 }
+                if let Some(id) = &c.feishu_open_id {
+                    parts.push(format!("feishu_open_id = {}", quote(id)));
+                }
                 if let Some(phone) = &c.phone {
                     parts.push(format!("phone = {}", quote(phone)));
                 }

@@ -249,6 +249,9 @@ fn read_contacts(p: &mut Problems<'_>, e: &mut Entry<'_, '_>) -> Option<Vec<Cont
         let dingtalk_id = c
             .string(p, "dingtalk_id", false)
             .and_then(|(id, span)| checked_dingtalk_id(p, &c.label, id, span));
+        let feishu_open_id = c
+            .string(p, "feishu_open_id", false)
+            .and_then(|(id, span)| checked_feishu_open_id(p, &c.label, id, span));
         let telegram_id = match c.get("telegram_id") {
             None => None,
             Some(v) => match integer(v.get_ref()) {
@@ -265,6 +268,7 @@ fn read_contacts(p: &mut Problems<'_>, e: &mut Entry<'_, '_>) -> Option<Vec<Cont
                 name,
                 telegram_id,
                 dingtalk_id,
+                feishu_open_id,
                 phone,
             });
         }
@@ -560,6 +564,26 @@ fn checked_dingtalk_id(
             span.start,
             format!(
                 "{label}: field `dingtalk_id`: expected a DingTalk staffId (1 to 64 characters, no spaces), got {id:?}"
+            ),
+        );
+        None
+    }
+}
+
+/// A Feishu open_id: `ou_…`, at most 64 characters, no spaces.
+fn checked_feishu_open_id(
+    p: &mut Problems<'_>,
+    label: &str,
+    id: String,
+    span: Range<usize>,
+) -> Option<String> {
+    if crate::config::is_open_id(&id) {
+        Some(id)
+    } else {
+        p.push(
+            span.start,
+            format!(
+                "{label}: field `feishu_open_id`: expected a Feishu open_id (ou_…, up to 64 characters, no spaces), got {id:?}"
             ),
         );
         None

@@ -105,6 +105,13 @@ fn each_malformed_register_gets_its_precise_error() {
             ],
         ),
         (
+            "[[unit]]\nid = \"u1\"\nname = \"x\"\nkind = \"town\"\ncontacts = [{ name = \"王敏\", feishu_open_id = \"on_union\" }, { name = \"李强\", feishu_open_id = 7 }]\n".into(),
+            vec![
+                "accounts.toml:5:45: unit \"u1\" contact #1: field `feishu_open_id`: expected a Feishu open_id (ou_…, up to 64 characters, no spaces), got \"on_union\"",
+                "accounts.toml:5:91: unit \"u1\" contact #2: field `feishu_open_id`: expected a string, found an integer",
+            ],
+        ),
+        (
             account(&format!("{GOOD}{GOOD}")),
             vec!["accounts.toml:13:1: invalid TOML: duplicate key"],
         ),
@@ -285,4 +292,22 @@ fn a_contacts_dingtalk_id_loads_and_is_exported_again() {
         exported.contains("dingtalk_id = \"manager4081\""),
         "{exported}"
     );
+}
+
+#[test]
+fn a_contacts_feishu_open_id_loads_and_is_exported_again() {
+    let text = "[[unit]]\nid = \"u1\"\nname = \"x\"\nkind = \"town\"\ncontacts = [{ name = \"王敏\", feishu_open_id = \"ou_7d8a6e6df7621556ce0d21922b676706\" }]\n";
+    let proxies: Vec<String> = Vec::new();
+    let register = parse("accounts.toml", text, &Context { proxies: &proxies }).expect("loads");
+    assert_eq!(
+        register.units[0].contacts[0].feishu_open_id.as_deref(),
+        Some("ou_7d8a6e6df7621556ce0d21922b676706")
+    );
+    let exported = crate::registry::export::to_toml(&register);
+    assert!(
+        exported.contains("feishu_open_id = \"ou_7d8a6e6df7621556ce0d21922b676706\""),
+        "{exported}"
+    );
+    let again = parse("accounts.toml", &exported, &Context { proxies: &proxies }).expect("reloads");
+    assert_eq!(again, register);
 }

@@ -203,6 +203,8 @@ pub struct Contact {
     pub telegram_id: Option<i64>,
     /// Their DingTalk staffId (钉钉 userid), for the Stream bot.
     pub dingtalk_id: Option<String>,
+    /// Their Feishu open_id (`ou_…`, as our app sees them), for the long-connection bot.
+    pub feishu_open_id: Option<String>,
     pub phone: Option<String>,
 }
 

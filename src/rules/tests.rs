@@ -29,6 +29,7 @@ fn unit() -> Unit {
             name: "李强".into(),
             telegram_id: Some(1),
             dingtalk_id: None,
+            feishu_open_id: None,
             phone: None,
         }],
     }

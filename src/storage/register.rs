@@ -11,7 +11,14 @@ use std::collections::HashMap;
 pub use crate::registry::audit::RegisterEvent;
 
 type UnitRow = (String, String, String);
-type ContactRow = (String, String, Option<i64>, Option<String>, Option<String>);
+type ContactRow = (
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 type AccountRow = (
     String,
     String,
@@ -28,7 +35,7 @@ type AccountRow = (
 );
 
 const SELECT_UNITS: &str = "SELECT id, name, kind FROM units ORDER BY position, id";
-const SELECT_CONTACTS: &str = "SELECT unit_id, name, telegram_id, dingtalk_id, phone FROM contacts ORDER BY unit_id, position";
+const SELECT_CONTACTS: &str = "SELECT unit_id, name, telegram_id, dingtalk_id, feishu_open_id, phone FROM contacts ORDER BY unit_id, position";
 const SELECT_ACCOUNTS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, state, \
      deregistered_on, filing_ref, is_interactive, thresholds FROM accounts ORDER BY position, id";
 
@@ -66,12 +73,15 @@ impl Store {
             let contacts = contacts
                 .iter()
                 .filter(|c| c.0 == id)
-                .map(|(_, name, telegram_id, dingtalk_id, phone)| Contact {
-                    name: name.clone(),
-                    telegram_id: *telegram_id,
-                    dingtalk_id: dingtalk_id.clone(),
-                    phone: phone.clone(),
-                })
+                .map(
+                    |(_, name, telegram_id, dingtalk_id, feishu_open_id, phone)| Contact {
+                        name: name.clone(),
+                        telegram_id: *telegram_id,
+                        dingtalk_id: dingtalk_id.clone(),
+                        feishu_open_id: feishu_open_id.clone(),
+                        phone: phone.clone(),
+                    },
+                )
                 .collect();
             register.units.push(Unit {
                 id,
@@ -185,14 +195,15 @@ impl Store {
                             .await?;
                         for (position, contact) in unit.contacts.iter().enumerate() {
                             sqlx::query(
-                                "INSERT INTO contacts (unit_id, position, name, telegram_id, dingtalk_id, phone) \
-                                 VALUES ($1, $2, $3, $4, $5, $6)",
+                                "INSERT INTO contacts (unit_id, position, name, telegram_id, dingtalk_id, feishu_open_id, phone) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                             )
                             .bind(&unit.id)
                             .bind(position as i64)
                             .bind(&contact.name)
                             .bind(contact.telegram_id)
                             .bind(&contact.dingtalk_id)
+                            .bind(&contact.feishu_open_id)
                             .bind(&contact.phone)
                             .execute(&mut *tx)
                             .await?;

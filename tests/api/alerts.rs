@@ -40,6 +40,7 @@ fn message(chat: i64, body: &str) -> Message {
             name: "李强".into(),
             telegram_id: Some(CONTACT),
             phone: None,
+            feishu_open_id: None,
         }],
         is_urgent: false,
     }
@@ -496,6 +497,7 @@ async fn group_robots_are_signed_and_json_errors_are_failures() {
                     name: "李强".into(),
                     telegram_id: None,
                     phone: Some("13800000000".into()),
+                    feishu_open_id: None,
                 }],
                 is_urgent: false,
             };
@@ -640,7 +642,7 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             is_private_chat: true,
             bot_username: None,
             chat: None,
-            is_mention_only: false,
+            is_addressed_to_bot: false,
         };
         let status = commands
             .handle(&zhou, "/status w", first)

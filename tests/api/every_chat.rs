@@ -1,6 +1,7 @@
-//! One conversation, held on every chat the offices use — Telegram and
-//! DingTalk — each through its real protocol against a local fake, on SQLite
-//! and PostgreSQL:
+//! One conversation, held on every chat the offices use — Telegram, DingTalk
+//! and Feishu — each through its real protocol against a local fake (the Bot
+//! API; DingTalk Stream + the robot send API; Feishu's protobuf long
+//! connection + the message API), on SQLite and PostgreSQL:
 //!
 //! a newcomer binds and hears the decision on the chat they asked from; the
 //! admin gets the request on theirs; an inspection's alert reaches the
@@ -10,6 +11,7 @@
 use crate::fake_dingtalk::{FakeGateway, Socket, assert_acked, exchange, robot_message_in};
 use crate::fake_telegram::FakeTelegram;
 use crate::feed_server::{FeedServer, Reply};
+use crate::feishu::{Call, FakeFeishu};
 use crate::helpers::{TestDb, test_dbs};
 use chrono::{Datelike as _, Duration, Utc};
 use std::sync::Arc;
@@ -32,10 +34,10 @@ const REGISTER: &str = "[[unit]]\nid = \"u1\"\nname = \"义堂镇\"\nkind = \"to
     [[account]]\nid = \"x\"\nunit = \"u2\"\nname = \"柳青发布\"\nplatform = \"weibo\"\nproxy = \"rsshub\"\nroute = \"/weibo/user/8\"\n";
 
 /// An RSSHub weibo feed whose newest post is `days` old.
-fn feed_with_last_post(days: i64) -> String {
+fn feed_with_last_post(title: &str, days: i64) -> String {
     let posted = (Utc::now() - Duration::days(days)).to_rfc2822();
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>义堂发布的微博</title>\
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>{title}的微博</title>\
          <link>https://weibo.com/9</link><description>weibo</description>\
          <item><title>秋季护林防火提示</title><description>秋季护林防火提示，请广大群众注意用火安全。</description>\
          <link>https://weibo.com/9/1</link><guid>https://weibo.com/9/1</guid><pubDate>{posted}</pubDate></item>\
@@ -63,6 +65,15 @@ enum Chat {
         running: JoinHandle<()>,
         frames: u32,
     },
+    Feishu {
+        fake: Box<FakeFeishu>,
+        socket: Box<crate::feishu::Socket>,
+        stop: CancellationToken,
+        running: JoinHandle<()>,
+        frames: u32,
+        /// What the bot sent through the message API: (receive_id, text).
+        sent: Vec<(String, String)>,
+    },
 }
 
 const TELEGRAM_ADMIN: i64 = 111;
@@ -71,12 +82,47 @@ const TELEGRAM_GROUP: i64 = -200;
 const DINGTALK_ADMIN: &str = "staff-admin";
 const DINGTALK_NEWCOMER: &str = "staff-new";
 const DINGTALK_GROUP: &str = "cid-contacts==";
+const FEISHU_ADMIN: &str = "ou_admin";
+const FEISHU_NEWCOMER: &str = "ou_newcomer";
+const FEISHU_GROUP: &str = "oc_contacts";
+
+/// An `im.message.receive_v1` event from `sender` in a one-to-one chat or the group.
+fn feishu_event(id: u32, sender: &str, text: &str, is_in_group: bool) -> Vec<u8> {
+    let (chat, kind) = if is_in_group {
+        (FEISHU_GROUP.to_string(), "group")
+    } else {
+        (format!("oc_p2p_{sender}"), "p2p")
+    };
+    serde_json::json!({
+        "schema": "2.0",
+        "header": {
+            "event_id": format!("ev-{id}"),
+            "event_type": "im.message.receive_v1",
+            "create_time": "1764000000000",
+            "app_id": crate::feishu::APP_ID,
+            "tenant_key": "tenant-1"
+        },
+        "event": {
+            "sender": { "sender_id": { "open_id": sender }, "sender_type": "user" },
+            "message": {
+                "message_id": format!("om_{id}"),
+                "chat_id": chat,
+                "chat_type": kind,
+                "message_type": "text",
+                "content": serde_json::json!({ "text": text }).to_string(),
+            }
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
 
 impl Chat {
     fn name(&self) -> &'static str {
         match self {
             Chat::Telegram { .. } => "telegram",
             Chat::Dingtalk { .. } => "dingtalk",
+            Chat::Feishu { .. } => "feishu",
         }
     }
 
@@ -109,6 +155,42 @@ impl Chat {
                         fake,
                         stop,
                         running,
+                    },
+                    settings,
+                )
+            }
+            "feishu" => {
+                // Pings an hour apart: the conversation answers the first.
+                let mut fake = FakeFeishu::start(3600).await;
+                settings.feishu.app_id = Some(crate::feishu::APP_ID.into());
+                settings.feishu.app_secret = Some(Secret::new(crate::feishu::SECRET));
+                settings.feishu.base_url = fake.url.clone();
+                settings.feishu.admins = vec![FEISHU_ADMIN.into()];
+                settings.feishu.contacts_chat = Some(FEISHU_GROUP.into());
+                let context = Arc::new(CommandContext {
+                    store: db.store.clone(),
+                    settings: settings.clone(),
+                });
+                let client =
+                    xunjian::commands::feishu::LongConnection::new(context, Health::default())
+                        .expect("client")
+                        .expect("credentials");
+                let stop = CancellationToken::new();
+                let run = client.run(stop.clone());
+                let running = tokio::spawn(async move {
+                    let _ = run.await;
+                });
+                let (_, _, _, mut socket) = fake.next_connection().await;
+                crate::feishu::expect_ping(&mut socket).await;
+                crate::feishu::send_frame(&mut socket, &crate::feishu::pong()).await;
+                (
+                    Chat::Feishu {
+                        fake: Box::new(fake),
+                        socket: Box::new(socket),
+                        stop,
+                        running,
+                        frames: 0,
+                        sent: Vec::new(),
                     },
                     settings,
                 )
@@ -195,11 +277,34 @@ impl Chat {
                 );
                 reply
             }
+            Chat::Feishu {
+                fake,
+                socket,
+                frames,
+                sent,
+                ..
+            } => {
+                drain(fake, sent);
+                let user = match who {
+                    Who::Admin => FEISHU_ADMIN,
+                    Who::Newcomer => FEISHU_NEWCOMER,
+                };
+                *frames += 1;
+                let id = format!("f-{frames}");
+                let event = feishu_event(*frames, user, text, is_in_group);
+                crate::feishu::send_frame(socket, &crate::feishu::data_frame(&id, 1, 0, &event))
+                    .await;
+                crate::feishu::assert_acked(&crate::feishu::next_frame(socket).await, &id);
+                let (message_id, bearer, reply) = fake.next_reply().await;
+                assert_eq!(message_id, format!("om_{frames}"), "a reply to the message");
+                assert!(bearer.starts_with("t-"), "with the tenant token: {bearer}");
+                reply
+            }
         }
     }
 
     /// What the daemon sent `who` privately, in order.
-    fn told(&self, who: Who) -> Vec<String> {
+    fn told(&mut self, who: Who) -> Vec<String> {
         match self {
             Chat::Telegram { fake, .. } => {
                 let user = match who {
@@ -215,14 +320,26 @@ impl Chat {
                     Who::Newcomer => DINGTALK_NEWCOMER,
                 }
             )),
+            Chat::Feishu { fake, sent, .. } => {
+                drain(fake, sent);
+                let open_id = match who {
+                    Who::Admin => FEISHU_ADMIN,
+                    Who::Newcomer => FEISHU_NEWCOMER,
+                };
+                texts_of(sent, open_id)
+            }
         }
     }
 
     /// What the daemon sent the contacts' group, in order.
-    fn group(&self) -> Vec<String> {
+    fn group(&mut self) -> Vec<String> {
         match self {
             Chat::Telegram { fake, .. } => texts_to(fake, TELEGRAM_GROUP),
             Chat::Dingtalk { fake, .. } => fake.sent_to(&format!("group:{DINGTALK_GROUP}")),
+            Chat::Feishu { fake, sent, .. } => {
+                drain(fake, sent);
+                texts_of(sent, FEISHU_GROUP)
+            }
         }
     }
 
@@ -231,6 +348,7 @@ impl Chat {
         match self {
             Chat::Telegram { .. } => format!("Telegram ID：{TELEGRAM_NEWCOMER}"),
             Chat::Dingtalk { .. } => format!("钉钉 staffId：{DINGTALK_NEWCOMER}"),
+            Chat::Feishu { .. } => format!("飞书 open_id：{FEISHU_NEWCOMER}"),
         }
     }
 
@@ -240,6 +358,8 @@ impl Chat {
         match self {
             Chat::Telegram { .. } => format!("@xunjian_bot {text}"),
             Chat::Dingtalk { .. } => format!(" {text}"),
+            // Feishu puts a placeholder where the mention was.
+            Chat::Feishu { .. } => format!("@_user_1 {text}"),
         }
     }
 
@@ -247,14 +367,15 @@ impl Chat {
         match self {
             Chat::Telegram { .. } => TELEGRAM_GROUP.to_string(),
             Chat::Dingtalk { .. } => DINGTALK_GROUP.to_string(),
+            Chat::Feishu { .. } => FEISHU_GROUP.to_string(),
         }
     }
 
     async fn stop(self) {
         let (stop, running) = match self {
-            Chat::Telegram { stop, running, .. } | Chat::Dingtalk { stop, running, .. } => {
-                (stop, running)
-            }
+            Chat::Telegram { stop, running, .. }
+            | Chat::Dingtalk { stop, running, .. }
+            | Chat::Feishu { stop, running, .. } => (stop, running),
         };
         stop.cancel();
         tokio::time::timeout(std::time::Duration::from_secs(10), running)
@@ -269,6 +390,42 @@ fn texts_to(fake: &FakeTelegram, chat: i64) -> Vec<String> {
         .iter()
         .filter(|c| c.params["chat_id"] == chat)
         .map(|c| c.params["text"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Moves what the Feishu bot sent through the message API (delivered
+/// alerts and notes) out of the fake's call log, checking how it was sent.
+fn drain(fake: &mut FakeFeishu, sent: &mut Vec<(String, String)>) {
+    while let Ok(call) = fake.calls.try_recv() {
+        match call {
+            Call::Send {
+                receive_id_type,
+                bearer,
+                body,
+            } => {
+                let id = body["receive_id"].as_str().unwrap_or_default().to_string();
+                let expected = if id.starts_with("oc_") {
+                    "chat_id"
+                } else {
+                    "open_id"
+                };
+                assert_eq!(receive_id_type, expected, "{body}");
+                assert!(bearer.starts_with("t-"), "{bearer}");
+                let content: serde_json::Value =
+                    serde_json::from_str(body["content"].as_str().unwrap_or("{}"))
+                        .expect("content is JSON");
+                sent.push((id, content["text"].as_str().unwrap_or("").to_string()));
+            }
+            Call::Token(_) => {}
+            other => panic!("unexpected call outside a conversation turn: {other:?}"),
+        }
+    }
+}
+
+fn texts_of(sent: &[(String, String)], to: &str) -> Vec<String> {
+    sent.iter()
+        .filter(|(id, _)| id == to)
+        .map(|(_, text)| text.clone())
         .collect()
 }
 
@@ -302,7 +459,7 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
     // the newcomer hears the decision on theirs.
     let reply = chat.say(Who::Newcomer, "/start", false).await;
     assert!(reply.contains("/bind"), "{name}: {reply}");
-    let reply = chat.say(Who::Newcomer, "/bind 义堂镇", false).await;
+    let reply = chat.say(Who::Newcomer, "/bind 义堂镇 张新", false).await;
     assert!(reply.contains("已提交申请 #"), "{name}: {reply}");
     let request = reply
         .split("申请 #")
@@ -345,6 +502,13 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
         .map(|r| r.chars().take_while(char::is_ascii_digit).collect())
         .unwrap_or_default();
     assert!(!number.is_empty(), "{name}: {alert}");
+    assert!(alert.contains("联系人及时处理：张新"), "{name}: {alert}");
+    if name == "feishu" {
+        assert!(
+            alert.contains(&format!("<at user_id=\"{FEISHU_NEWCOMER}\">张新</at>")),
+            "a Feishu group alert @-mentions the contact: {alert}"
+        );
+    }
 
     // The new contact reads, acks and snoozes it by its number.
     let reply = chat
@@ -461,10 +625,19 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
 async fn a_contact_binds_reads_acks_snoozes_and_rectifies_and_an_admin_registers_on_every_chat() {
     let feeds = FeedServer::start().await;
     feeds.set("/healthz", Reply::ok("ok"));
-    feeds.set("/weibo/user/9", Reply::ok(feed_with_last_post(40)));
-    feeds.set("/weibo/user/8", Reply::ok(feed_with_last_post(1)));
-    feeds.set("/weibo/user/77", Reply::ok(feed_with_last_post(1)));
-    for platform in ["telegram", "dingtalk"] {
+    feeds.set(
+        "/weibo/user/9",
+        Reply::ok(feed_with_last_post("义堂发布", 40)),
+    );
+    feeds.set(
+        "/weibo/user/8",
+        Reply::ok(feed_with_last_post("柳青发布", 1)),
+    );
+    feeds.set(
+        "/weibo/user/77",
+        Reply::ok(feed_with_last_post("义堂新号", 1)),
+    );
+    for platform in ["telegram", "dingtalk", "feishu"] {
         for db in test_dbs(&format!("every_chat_{platform}")).await {
             converse(platform, &db, &feeds).await;
             db.finish().await;

@@ -30,7 +30,7 @@ fn admin() -> Caller {
         is_private_chat: true,
         bot_username: None,
         chat: None,
-        is_mention_only: false,
+        is_addressed_to_bot: false,
     }
 }
 

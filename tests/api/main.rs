@@ -12,6 +12,7 @@ mod fake_dingtalk;
 mod fake_telegram;
 mod faults;
 mod feed_server;
+mod feishu;
 mod helpers;
 mod history;
 mod poll;

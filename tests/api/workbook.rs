@@ -94,7 +94,7 @@ async fn the_exported_workbook_has_the_documented_sheets_headers_labels_and_real
         assert_eq!(cell(&accounts, row("lsfb-wechat"), 5), "微信订阅号");
 
         let units = book.worksheet_range("单位").expect("单位");
-        let unit_headers: Vec<String> = (0..11).map(|c| cell(&units, 0, c)).collect();
+        let unit_headers: Vec<String> = (0..13).map(|c| cell(&units, 0, c)).collect();
         assert_eq!(
             unit_headers,
             [
@@ -105,13 +105,15 @@ async fn the_exported_workbook_has_the_documented_sheets_headers_labels_and_real
                 "联系人1电话",
                 "联系人1 Telegram ID",
                 "联系人1 钉钉ID",
+                "联系人1 飞书OpenID",
                 "联系人2",
                 "联系人2电话",
                 "联系人2 Telegram ID",
-                "联系人2 钉钉ID"
+                "联系人2 钉钉ID",
+                "联系人2 飞书OpenID"
             ]
         );
-        let szgl: Vec<String> = (0..11).map(|c| cell(&units, 2, c)).collect();
+        let szgl: Vec<String> = (0..13).map(|c| cell(&units, 2, c)).collect();
         assert_eq!(
             szgl,
             [
@@ -122,8 +124,10 @@ async fn the_exported_workbook_has_the_documented_sheets_headers_labels_and_real
                 "",
                 "223456789",
                 "",
+                "",
                 "赵丽",
                 "0539-8190001",
+                "",
                 "",
                 ""
             ]
@@ -241,7 +245,7 @@ fn a_hand_broken_workbook_reports_every_problem_at_its_sheet_row_and_column() {
             "台账.xlsx 账号!L8（互动功能）：应填写「是」或「否」（实际为「也许」）",
             "台账.xlsx 账号!D9（主办单位）：与「单位」表不一致：单位「u1」的主办单位是「区政府办公室」；请在「单位」表中修改，此列仅供查看",
             "台账.xlsx 单位!C3（单位类型）：未知单位类型「县」，可选：部门、镇街",
-            "台账.xlsx 单位!D4（联系人1）：填写了电话、Telegram ID 或钉钉ID，但没有联系人姓名",
+            "台账.xlsx 单位!D4（联系人1）：填写了电话、Telegram ID、钉钉ID 或飞书OpenID，但没有联系人姓名",
             "台账.xlsx 单位!F4（联系人1 Telegram ID）：应为整数（实际为「abc」）",
         ]
     );
@@ -297,13 +301,13 @@ fn hostile_workbooks_give_errors_never_a_panic() {
     let far = book.add_worksheet();
     far.set_name("单位").expect("name");
     far.write_string(0, 0, "单位ID").expect("write");
-    far.write_string(1, 100, "x").expect("write");
+    far.write_string(1, 110, "x").expect("write");
     let bytes = book.save_to_buffer().expect("workbook");
     assert_eq!(
         read("台账.xlsx", &bytes).expect_err("too big"),
         [
             "台账.xlsx 账号：行数过多（超过 200000 行），请删除多余内容",
-            "台账.xlsx 单位：第 CR 列之后还有内容（如 CW2），台账最多 96 列",
+            "台账.xlsx 单位：第 CZ 列之后还有内容（如 DG2），台账最多 104 列",
         ]
     );
     // Truncated and garbled archives.
@@ -406,6 +410,7 @@ fn clerks_ways_of_typing_are_understood() {
             name: "王敏".into(),
             telegram_id: Some(123_456_789),
             dingtalk_id: None,
+            feishu_open_id: None,
             phone: Some("13800138000".into()),
         }]
     );
@@ -415,24 +420,28 @@ fn clerks_ways_of_typing_are_understood() {
 async fn xlsx_then_import_then_toml_then_import_then_xlsx_is_lossless() {
     let mut wanted = shipped();
     // Values that could get lost on the way: quotes, a leading zero, a long
-    // Telegram id, a DingTalk id with a leading zero, a contact with ids only.
+    // Telegram id, a DingTalk id with a leading zero, a Feishu open_id, a
+    // contact with ids only.
     wanted.units[4].contacts = vec![
         Contact {
             name: "刘\"小\"青".into(),
             telegram_id: Some(9_007_199_254_740_993),
             dingtalk_id: None,
+            feishu_open_id: None,
             phone: Some("05398800123".into()),
         },
         Contact {
             name: "陈静".into(),
             telegram_id: Some(7),
             dingtalk_id: Some("0123manager".into()),
+            feishu_open_id: Some("ou_7d8a6e6df7621556ce0d21922b676706".into()),
             phone: None,
         },
         Contact {
             name: "吴刚".into(),
             telegram_id: None,
             dingtalk_id: None,
+            feishu_open_id: None,
             phone: Some("0539-1".into()),
         },
     ];

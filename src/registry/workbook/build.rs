@@ -103,7 +103,7 @@ fn sheet<'g>(
 }
 
 /// 联系人2 → (2, 0), 联系人2电话 → (2, 1), 联系人2 Telegram ID → (2, 2),
-/// 联系人2 钉钉ID → (2, 3).
+/// 联系人2 钉钉ID → (2, 3), 联系人2 飞书OpenID → (2, 4).
 fn contact_column(header: &str) -> Option<(usize, usize)> {
     let rest = header.strip_prefix("联系人")?;
     let digits = rest.chars().take_while(char::is_ascii_digit).count();
@@ -116,6 +116,8 @@ fn contact_column(header: &str) -> Option<(usize, usize)> {
         "电话" => 1,
         "telegram id" | "telegramid" | "telegram" => 2,
         "钉钉id" | "钉钉 id" | "钉钉" | "dingtalk id" | "dingtalk" => 3,
+        "飞书openid" | "飞书 openid" | "飞书 open id" | "飞书open_id" | "飞书 open_id" | "飞书"
+        | "feishu openid" | "feishu open id" | "feishu open_id" | "feishu" => 4,
         _ => return None,
     };
     Some((n, kind))
@@ -186,7 +188,8 @@ fn unit(p: &mut Problems, row: &Row<'_, '_>, seen: &mut HashMap<String, u32>) ->
     groups.dedup();
     let mut contacts = Vec::new();
     for n in groups {
-        let [name_col, phone_col, telegram_col, dingtalk_col] = super::contact_columns(n);
+        let [name_col, phone_col, telegram_col, dingtalk_col, feishu_col] =
+            super::contact_columns(n);
         let name = row.text(p, &name_col);
         let phone = row.phone(p, &phone_col);
         let telegram_id = row.integer(p, &telegram_col);
@@ -203,22 +206,42 @@ fn unit(p: &mut Problems, row: &Row<'_, '_>, seen: &mut HashMap<String, u32>) ->
             }
             is_valid
         });
+        // Optional too: workbooks written before it was added have none.
+        let feishu_open_id = row.phone(p, &feishu_col).filter(|id| {
+            let is_valid = crate::config::is_open_id(id);
+            if !is_valid {
+                row.problem(
+                    p,
+                    &feishu_col,
+                    format!(
+                        "飞书OpenID应以 ou_ 开头、不超过 64 个字符、不含空格（实际为「{id}」）"
+                    ),
+                );
+            }
+            is_valid
+        });
         match name {
             Some(name) => match check_name(&name) {
                 Ok(()) => contacts.push(Contact {
                     name,
                     telegram_id,
                     dingtalk_id,
+                    feishu_open_id,
                     phone,
                 }),
                 Err(why) => row.problem(p, &name_col, why.to_string()),
             },
-            None if phone.is_some() || telegram_id.is_some() || dingtalk_id.is_some() => row
-                .problem(
+            None if phone.is_some()
+                || telegram_id.is_some()
+                || dingtalk_id.is_some()
+                || feishu_open_id.is_some() =>
+            {
+                row.problem(
                     p,
                     &name_col,
-                    "填写了电话、Telegram ID 或钉钉ID，但没有联系人姓名".to_string(),
-                ),
+                    "填写了电话、Telegram ID、钉钉ID 或飞书OpenID，但没有联系人姓名".to_string(),
+                )
+            }
             None => {}
         }
     }
@@ -295,6 +318,8 @@ mod tests {
         assert_eq!(contact_column("联系人2电话"), Some((2, 1)));
         assert_eq!(contact_column("联系人3 Telegram ID"), Some((3, 2)));
         assert_eq!(contact_column("联系人2 钉钉ID"), Some((2, 3)));
+        assert_eq!(contact_column("联系人2 飞书OpenID"), Some((2, 4)));
+        assert_eq!(contact_column("联系人4 飞书 open_id"), Some((4, 4)));
         assert_eq!(contact_column("联系人"), None);
         assert_eq!(contact_column("联系人0"), None);
         assert_eq!(contact_column("联系人1微信"), None);

@@ -7,7 +7,8 @@
 //! Layout (what [`write`] produces and [`read`] expects):
 //! - sheet 账号: one row per account, columns [`ACCOUNT_COLUMNS`];
 //! - sheet 单位: one row per unit: 单位ID, 单位名称, 单位类型, then for each
-//!   contact 联系人N, 联系人N电话, 联系人N Telegram ID, 联系人N 钉钉ID (optional);
+//!   contact 联系人N, 联系人N电话, 联系人N Telegram ID, 联系人N 钉钉ID (optional),
+//!   联系人N 飞书OpenID (optional);
 //! - sheet 阈值 (optional): per-account threshold overrides in days.
 
 mod account;
@@ -56,20 +57,25 @@ pub const THRESHOLD_COLUMNS: [(&str, &str); 5] = [
     ("stale_6m_days", "超6个月未更新天数"),
 ];
 
-/// The four column headers of contact `n` (1-based) in sheet 单位.
-pub fn contact_columns(n: usize) -> [String; 4] {
+/// The five column headers of contact `n` (1-based) in sheet 单位.
+pub fn contact_columns(n: usize) -> [String; CONTACT_COLUMN_COUNT] {
     [
         format!("联系人{n}"),
         format!("联系人{n}电话"),
         format!("联系人{n} Telegram ID"),
         format!("联系人{n} 钉钉ID"),
+        format!("联系人{n} 飞书OpenID"),
     ]
 }
+
+/// How many columns each contact has in sheet 单位.
+pub const CONTACT_COLUMN_COUNT: usize = 5;
 
 /// The most rows read from one sheet; a longer sheet is refused.
 pub const MAX_ROWS: u32 = 200_000;
 /// The most columns read from one sheet; content further right is refused.
-pub const MAX_COLUMNS: u32 = 96;
+/// (The three unit columns and five for each of 20 contacts fit.)
+pub const MAX_COLUMNS: u32 = 104;
 /// The largest file read, in bytes.
 pub const MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;
 /// The most bytes the parts of the file may unpack to (a zip bomb is refused).

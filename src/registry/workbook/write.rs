@@ -1,8 +1,8 @@
 //! [`Register`] → the 台账 workbook that [`super::read`] reads back unchanged.
 
 use super::{
-    ACCOUNT_COLUMNS, ACCOUNT_SHEET, THRESHOLD_COLUMNS, THRESHOLD_ID_COLUMN, THRESHOLD_SHEET,
-    UNIT_COLUMNS, UNIT_SHEET, bool_label, contact_columns, contact_summary,
+    ACCOUNT_COLUMNS, ACCOUNT_SHEET, CONTACT_COLUMN_COUNT, THRESHOLD_COLUMNS, THRESHOLD_ID_COLUMN,
+    THRESHOLD_SHEET, UNIT_COLUMNS, UNIT_SHEET, bool_label, contact_columns, contact_summary,
 };
 use crate::registry::{AccountState, Platform, Register, Source, UnitKind};
 use rust_xlsxwriter::{
@@ -118,7 +118,7 @@ fn units_sheet(
         sheet.write_string(row, 1, &unit.name)?;
         sheet.write_string(row, 2, unit.kind.label())?;
         for (n, contact) in unit.contacts.iter().enumerate() {
-            let col = u16::try_from(3 + 4 * n).map_err(|_| too_many())?;
+            let col = u16::try_from(3 + CONTACT_COLUMN_COUNT * n).map_err(|_| too_many())?;
             sheet.write_string(row, col, &contact.name)?;
             if let Some(phone) = &contact.phone {
                 sheet.write_string(row, col + 1, phone)?;
@@ -131,6 +131,9 @@ fn units_sheet(
             if let Some(id) = &contact.dingtalk_id {
                 sheet.write_string(row, col + 3, id)?;
             }
+            if let Some(id) = &contact.feishu_open_id {
+                sheet.write_string(row, col + 4, id)?;
+            }
         }
     }
     sheet.set_column_width(0, 18.0)?;
@@ -138,14 +141,16 @@ fn units_sheet(
     sheet.set_column_width(2, 9.0)?;
     sheet.set_column_format(0, text)?;
     for n in 0..groups {
-        let col = u16::try_from(3 + 4 * n).map_err(|_| too_many())?;
+        let col = u16::try_from(3 + CONTACT_COLUMN_COUNT * n).map_err(|_| too_many())?;
         sheet.set_column_width(col, 12.0)?;
         sheet.set_column_width(col + 1, 16.0)?;
         sheet.set_column_width(col + 2, 20.0)?;
         sheet.set_column_width(col + 3, 16.0)?;
+        sheet.set_column_width(col + 4, 24.0)?;
         sheet.set_column_format(col + 1, text)?;
         sheet.set_column_format(col + 2, text)?;
         sheet.set_column_format(col + 3, text)?;
+        sheet.set_column_format(col + 4, text)?;
     }
     let last = 1 + u32::try_from(register.units.len()).map_err(|_| too_many())? + 200;
     let kinds = [UnitKind::Department.label(), UnitKind::Town.label()];

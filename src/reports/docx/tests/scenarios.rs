@@ -8,6 +8,7 @@ fn contact(name: &str, phone: &str) -> Contact {
         name: name.into(),
         telegram_id: None,
         dingtalk_id: None,
+        feishu_open_id: None,
         phone: Some(phone.into()),
     }
 }

@@ -1,0 +1,259 @@
+//! Sending through Feishu's open API as the app's bot: the
+//! tenant_access_token (cached, refreshed before it expires and once when
+//! Feishu calls it invalid), replies to a message, text to a chat or a user.
+//!
+//! In: the app id and secret, a message id or a receive id, text. Out:
+//! sent messages, or a [`FeishuSendError`] that says whether to retry.
+
+use crate::commands::split_reply;
+use crate::config::Secret;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
+/// A token is refreshed this long before Feishu says it expires (as the SDKs do).
+const TOKEN_MARGIN: Duration = Duration::from_secs(3 * 60);
+/// Codes meaning the token is no longer valid: fetch a new one, try once more.
+const INVALID_TOKEN_CODES: [i64; 4] = [99991661, 99991663, 99991664, 99991671];
+/// Codes of a limit or a busy server: the same request may succeed later.
+const TRANSIENT_CODES: [i64; 4] = [
+    // Request frequency limit (the open API's).
+    99991400, // Message frequency limit of the chat.
+    230020,   // The message is still being sent.
+    230049,   // Internal error, try again.
+    1500,
+];
+const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Why a message could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum FeishuSendError {
+    #[error("cannot reach Feishu: {0}")]
+    Network(String),
+    #[error("Feishu refused the tenant_access_token: HTTP {status}, code {code}: {msg}")]
+    Token { status: u16, code: i64, msg: String },
+    #[error("Feishu refused the message: HTTP {status}, code {code}: {msg}")]
+    Refused { status: u16, code: i64, msg: String },
+    #[error("not a receive_id_type: {0:?} (expected chat_id or open_id)")]
+    BadReceiveIdType(String),
+}
+
+impl FeishuSendError {
+    /// Whether sending again later may succeed (network, 5xx, rate limits,
+    /// a token that stays invalid); otherwise it will not without a fix
+    /// (the bot is not in the chat, a bad id, a missing permission).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FeishuSendError::Network(_) => true,
+            FeishuSendError::Token { status, code, .. }
+            | FeishuSendError::Refused { status, code, .. } => {
+                *status >= 500
+                    || *status == 429
+                    || TRANSIENT_CODES.contains(code)
+                    || INVALID_TOKEN_CODES.contains(code)
+            }
+            FeishuSendError::BadReceiveIdType(_) => false,
+        }
+    }
+}
+
+/// Feishu's open API as the app's bot. Cheap to clone; clones share the token.
+#[derive(Clone)]
+pub struct FeishuApi {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    app_id: String,
+    app_secret: Secret,
+    token: Mutex<Option<Token>>,
+}
+
+struct Token {
+    value: Secret,
+    refresh_at: Instant,
+}
+
+/// `{"code":…,"msg":…}`, what every open API answers.
+#[derive(Deserialize)]
+struct ApiAnswer {
+    #[serde(default = "unreadable")]
+    code: i64,
+    #[serde(default)]
+    msg: String,
+    #[serde(default)]
+    tenant_access_token: String,
+    #[serde(default)]
+    expire: u64,
+}
+
+fn unreadable() -> i64 {
+    -1
+}
+
+impl FeishuApi {
+    pub fn new(base_url: &str, app_id: &str, app_secret: Secret) -> anyhow::Result<FeishuApi> {
+        let http = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            .user_agent(super::user_agent())
+            .build()?;
+        Ok(FeishuApi {
+            inner: Arc::new(Inner {
+                http,
+                base_url: base_url.trim_end_matches('/').to_string(),
+                app_id: app_id.to_string(),
+                app_secret,
+                token: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Replies to a message (in its chat, quoting it), split into messages
+    /// of at most [`crate::commands::MAX_REPLY_CHARS`] characters.
+    pub async fn reply(&self, message_id: &str, text: &str) -> Result<(), FeishuSendError> {
+        let path = format!(
+            "/open-apis/im/v1/messages/{}/reply",
+            url::form_urlencoded::byte_serialize(message_id.as_bytes()).collect::<String>()
+        );
+        for part in split_reply(text) {
+            let body = json!({ "msg_type": "text", "content": text_content(&part) });
+            self.post(&path, &body).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends text to a chat (`receive_id_type` "chat_id", `oc_…`) or a user
+    /// ("open_id", `ou_…`), split as [`FeishuApi::reply`] does.
+    pub async fn send_text(
+        &self,
+        receive_id_type: &str,
+        receive_id: &str,
+        text: &str,
+    ) -> Result<(), FeishuSendError> {
+        if !matches!(receive_id_type, "chat_id" | "open_id") {
+            return Err(FeishuSendError::BadReceiveIdType(
+                receive_id_type.to_string(),
+            ));
+        }
+        let path = format!("/open-apis/im/v1/messages?receive_id_type={receive_id_type}");
+        for part in split_reply(text) {
+            let body = json!({
+                "receive_id": receive_id,
+                "msg_type": "text",
+                "content": text_content(&part),
+            });
+            self.post(&path, &body).await?;
+        }
+        Ok(())
+    }
+
+    /// POSTs with the token; a token Feishu calls invalid is replaced once.
+    async fn post(&self, path: &str, body: &serde_json::Value) -> Result<(), FeishuSendError> {
+        let url = format!("{}{path}", self.inner.base_url);
+        let mut is_retry = false;
+        loop {
+            let token = self.token().await?;
+            let response = self
+                .inner
+                .http
+                .post(&url)
+                .bearer_auth(token.expose())
+                .json(body)
+                .send()
+                .await
+                .map_err(network)?;
+            let status = response.status().as_u16();
+            let answer = read_answer(response).await;
+            if (200..300).contains(&status) && answer.code == 0 {
+                return Ok(());
+            }
+            if INVALID_TOKEN_CODES.contains(&answer.code) && !is_retry {
+                tracing::info!(
+                    code = answer.code,
+                    "feishu token refused; fetching a new one"
+                );
+                self.forget(&token).await;
+                is_retry = true;
+                continue;
+            }
+            return Err(FeishuSendError::Refused {
+                status,
+                code: answer.code,
+                msg: answer.msg.chars().take(300).collect(),
+            });
+        }
+    }
+
+    /// The cached tenant_access_token, or a new one.
+    async fn token(&self) -> Result<Secret, FeishuSendError> {
+        let mut cached = self.inner.token.lock().await;
+        if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
+            return Ok(token.value.clone());
+        }
+        let body = json!({
+            "app_id": self.inner.app_id,
+            "app_secret": self.inner.app_secret.expose(),
+        });
+        let response = self
+            .inner
+            .http
+            .post(format!("{}{TOKEN_PATH}", self.inner.base_url))
+            .json(&body)
+            .send()
+            .await
+            .map_err(network)?;
+        let status = response.status().as_u16();
+        let answer = read_answer(response).await;
+        if !(200..300).contains(&status)
+            || answer.code != 0
+            || answer.tenant_access_token.is_empty()
+        {
+            return Err(FeishuSendError::Token {
+                status,
+                code: answer.code,
+                msg: answer.msg.chars().take(300).collect(),
+            });
+        }
+        let lifetime = Duration::from_secs(answer.expire).saturating_sub(TOKEN_MARGIN);
+        let value = Secret::new(answer.tenant_access_token);
+        *cached = Some(Token {
+            value: value.clone(),
+            refresh_at: Instant::now() + lifetime,
+        });
+        Ok(value)
+    }
+
+    /// Drops the cached token if it is still `stale` (another task may
+    /// have replaced it already).
+    async fn forget(&self, stale: &Secret) {
+        let mut cached = self.inner.token.lock().await;
+        if cached.as_ref().is_some_and(|t| &t.value == stale) {
+            *cached = None;
+        }
+    }
+}
+
+/// The `content` of a text message: JSON in a string.
+fn text_content(text: &str) -> String {
+    json!({ "text": text }).to_string()
+}
+
+async fn read_answer(response: reqwest::Response) -> ApiAnswer {
+    let text = response.text().await.unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(ApiAnswer {
+        code: unreadable(),
+        msg: text.chars().take(300).collect(),
+        tenant_access_token: String::new(),
+        expire: 0,
+    })
+}
+
+/// A transport error, without the URL (it is harmless, but keep errors short).
+fn network(err: reqwest::Error) -> FeishuSendError {
+    FeishuSendError::Network(err.without_url().to_string())
+}
