@@ -292,8 +292,9 @@ impl StreamClient {
             }
         };
         let (context, http) = (self.context.clone(), self.http.clone());
+        let gateway = self.gateway_url.clone();
         tokio::spawn(async move {
-            let handled = std::panic::AssertUnwindSafe(command(&context, &http, message))
+            let handled = std::panic::AssertUnwindSafe(command(&context, &http, &gateway, message))
                 .catch_unwind()
                 .await;
             if let Err(payload) = handled {
@@ -307,7 +308,12 @@ impl StreamClient {
 
 /// Runs one robot message through the command handler and sends the reply
 /// to its session webhook.
-async fn command(context: &CommandContext, http: &reqwest::Client, message: BotMessage) {
+async fn command(
+    context: &CommandContext,
+    http: &reqwest::Client,
+    gateway: &str,
+    message: BotMessage,
+) {
     let (Some(staff), Some(text), Some(webhook)) = (
         message.sender_staff_id,
         message.text,
@@ -316,6 +322,10 @@ async fn command(context: &CommandContext, http: &reqwest::Client, message: BotM
         tracing::debug!("dingtalk message without staffId, text or sessionWebhook; ignored");
         return;
     };
+    if !is_dingtalk_webhook(&webhook, gateway) {
+        tracing::warn!(user = %staff, "dingtalk sessionWebhook is not on DingTalk; no reply sent");
+        return;
+    }
     let caller = Caller {
         user: UserId::Dingtalk(staff),
         name: message.sender_nick,
@@ -347,6 +357,60 @@ async fn command(context: &CommandContext, http: &reqwest::Client, message: BotM
     }
 }
 
+/// Whether a sessionWebhook is DingTalk's (https on `dingtalk.com`), or on
+/// the configured gateway's own host (a private deployment, a test fake):
+/// replies never go to an address a message names elsewhere.
+fn is_dingtalk_webhook(webhook: &str, gateway: &str) -> bool {
+    let Ok(url) = url::Url::parse(webhook) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let is_dingtalk =
+        url.scheme() == "https" && (host == "dingtalk.com" || host.ends_with(".dingtalk.com"));
+    let is_gateway = url::Url::parse(gateway).ok().is_some_and(|g| {
+        g.host_str() == Some(host)
+            && g.scheme() == url.scheme()
+            && g.port_or_known_default() == url.port_or_known_default()
+    });
+    is_dingtalk || is_gateway
+}
+
 fn user_agent() -> String {
     format!("xunjian/{}", env!("CARGO_PKG_VERSION"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_dingtalk_webhook;
+
+    #[test]
+    fn replies_go_only_to_dingtalk_or_the_gateways_own_host() {
+        let gateway = "https://api.dingtalk.com";
+        for ok in [
+            "https://oapi.dingtalk.com/robot/sendBySession?session=abc",
+            "https://dingtalk.com/x",
+        ] {
+            assert!(is_dingtalk_webhook(ok, gateway), "{ok}");
+        }
+        for bad in [
+            "http://oapi.dingtalk.com/robot/sendBySession",
+            "https://dingtalk.com.evil.example/x",
+            "https://evildingtalk.com/x",
+            "http://127.0.0.1:5432/",
+            "http://169.254.169.254/latest/meta-data",
+            "not a url",
+        ] {
+            assert!(!is_dingtalk_webhook(bad, gateway), "{bad}");
+        }
+        assert!(is_dingtalk_webhook(
+            "http://127.0.0.1:4000/session/1",
+            "http://127.0.0.1:4000"
+        ));
+        assert!(!is_dingtalk_webhook(
+            "http://127.0.0.1:5432/session/1",
+            "http://127.0.0.1:4000"
+        ));
+    }
 }
