@@ -45,7 +45,7 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     let calendar = crate::inspection::load_calendar(&settings)?;
     let notifier = crate::notify::Notifier::new(&settings, store.clone())?;
     notifier
-        .reset_broken(&configured_channels(&app), now)
+        .reset_broken(&store.broken_channels().await?, now)
         .await?;
     let bot = notifier.telegram().map(|t| t.bot.clone());
     drop(notifier);
@@ -229,23 +229,4 @@ impl Parts {
             move || start(health.clone(), stop.clone()),
         ));
     }
-}
-
-/// The channels of the settings, whose broken marks a restart forgets (a
-/// restart is how a fixed channel configuration takes effect).
-fn configured_channels(app: &App) -> Vec<String> {
-    let settings = &app.settings;
-    let mut channels: Vec<String> = settings
-        .robots
-        .keys()
-        .map(|name| format!("robot:{name}:-"))
-        .collect();
-    channels.extend(
-        settings
-            .contacts_chats()
-            .into_iter()
-            .chain(settings.admin_chats())
-            .map(|chat| chat.key()),
-    );
-    channels
 }

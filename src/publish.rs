@@ -182,11 +182,13 @@ async fn queue_report_finishing(
     let files = attachments(report, settings, calendar)?;
     let mut batch: Vec<(Message, Vec<Attachment>)> = Vec::new();
     for chat in settings.contacts_chats() {
-        // The DingTalk app sends text only; the files stay in the outbox row.
-        batch.push((
-            Message::plain(&chat.channel, &chat.recipient, &text),
-            files.clone(),
-        ));
+        // The DingTalk and Feishu bots send text only.
+        let files = if chat.channel == "telegram" {
+            files.clone()
+        } else {
+            Vec::new()
+        };
+        batch.push((Message::plain(&chat.channel, &chat.recipient, &text), files));
     }
     for (name, robot) in &settings.robots {
         let message = Message::plain(&format!("robot:{name}"), "-", &text);

@@ -107,8 +107,15 @@ pub fn route(
             let is_robot = channel.starts_with("robot:");
             // Group robots only push: nobody can answer there.
             let is_answerable = !is_robot;
+            let mut text = body(&events, &mentions, now, is_robot, is_answerable);
+            // The DingTalk and Feishu bots hear a group only when @-mentioned.
+            let is_app_group = (channel == "dingtalk" && recipient.starts_with("group:"))
+                || (channel == "feishu" && recipient.starts_with("chat:"));
+            if is_app_group {
+                text = text.replace("\n回复 /ack ", "\n@机器人 并发送 /ack ");
+            }
             Message {
-                body: body(&events, &mentions, now, is_robot, is_answerable),
+                body: text,
                 channel,
                 recipient,
                 mentions,

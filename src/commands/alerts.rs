@@ -159,6 +159,17 @@ pub async fn snooze(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
     }
     let until = req.now + length;
     let subject = target.subject().to_string();
+    // A contact never shortens a longer pause (an admin's, say).
+    if *role != Role::Admin {
+        if let Some(current) = req.ctx.store.silenced_until(&subject).await? {
+            if current >= until {
+                return Ok(format!(
+                    "「{subject}」的提醒已暂停至 {}，无需再次暂停。",
+                    crate::calendar::to_local(current).format("%Y-%m-%d %H:%M")
+                ));
+            }
+        }
+    }
     req.ctx
         .store
         .snooze(&subject, until, &actor(req.caller), req.now)

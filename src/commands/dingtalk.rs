@@ -29,6 +29,8 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(60);
 /// ... and dropped when nothing at all arrives this long after the ping.
 const PONG_TIMEOUT: Duration = Duration::from_secs(10);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
+/// The largest WebSocket message accepted from the gateway.
+const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// Why a Stream connection could not be opened or was lost.
 #[derive(Debug, thiserror::Error)]
@@ -126,9 +128,11 @@ impl StreamClient {
         let Some((client_id, secret)) = settings.credentials() else {
             return Ok(None);
         };
+        // No redirects: a reply goes to the checked sessionWebhook and nowhere else.
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
             .user_agent(user_agent())
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Some(StreamClient {
             http,
@@ -174,7 +178,20 @@ impl StreamClient {
         let mut url = url::Url::parse(&connection.endpoint)?;
         url.query_pairs_mut()
             .append_pair("ticket", &connection.ticket);
-        let (socket, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
+        // Robot messages are small JSON: a gateway message over 1 MiB is refused.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        let connecting =
+            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false);
+        // A stalled handshake is a failed connection, and shutdown does not wait for it.
+        let (socket, _) = tokio::select! {
+            () = shutdown.cancelled() => return Ok(Ended::Shutdown),
+            connected = tokio::time::timeout(HTTP_TIMEOUT, connecting) => match connected {
+                Ok(connected) => connected?,
+                Err(_) => return Err(StreamError::Silent(HTTP_TIMEOUT)),
+            },
+        };
         tracing::info!("dingtalk stream connected");
         self.health.succeeded(Part::Dingtalk, chrono::Utc::now());
         let (mut sink, mut stream) = socket.split();

@@ -472,18 +472,20 @@ async fn report(req: &Request<'_>) -> anyhow::Result<String> {
     };
     let calendar = crate::inspection::load_calendar(&ctx.settings)?;
     let report = crate::publish::load_report(&ctx.store, &calendar, kind, from, to, now).await?;
-    let files = crate::publish::attachments(&report, &ctx.settings, &calendar)?;
     let chat = caller.user.direct_chat();
     let message = crate::alerts::compose::Message::plain(
         &chat.channel,
         &chat.recipient,
         &crate::reports::render::text(&report),
     );
-    ctx.store.enqueue_with_files(&message, &files, now).await?;
+    // The DingTalk and Feishu bots send text only.
     let what = if chat.channel == "telegram" {
+        let files = crate::publish::attachments(&report, &ctx.settings, &calendar)?;
+        ctx.store.enqueue_with_files(&message, &files, now).await?;
         "正文、通报文档（.docx）、表格与图表随后私信发送。"
     } else {
-        "正文随后私信发送；通报文档（.docx）、表格与图表请在 Telegram 或企业微信群机器人中查收，或用命令行 xunjian report 生成。"
+        ctx.store.enqueue(&message, now).await?;
+        "正文随后私信发送；通报文档（.docx）、表格与图表请在 Telegram 中发送此命令获取，或用命令行 xunjian report --format docx|xlsx|png 生成。"
     };
     Ok(format!("已生成《{}》，{what}", report.title))
 }

@@ -6,7 +6,7 @@
 use super::Settings;
 
 /// One place a message can go: an outbox channel and a recipient on it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ChatTarget {
     /// `telegram`, `dingtalk` / `feishu` (the apps' bots), `robot:NAME` or `console`.
     pub channel: String,
@@ -66,7 +66,8 @@ impl Settings {
         out
     }
 
-    /// Each admin, privately, on each platform that knows them.
+    /// Each admin, privately, on each platform that knows them; an admin
+    /// listed twice is reached once.
     pub fn admin_chats(&self) -> Vec<ChatTarget> {
         let mut out = Vec::new();
         if self.sends_telegram() {
@@ -93,6 +94,8 @@ impl Settings {
                     .map(|open_id| ChatTarget::new("feishu", format!("user:{open_id}"))),
             );
         }
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|chat| seen.insert(chat.clone()));
         out
     }
 

@@ -74,7 +74,7 @@ impl FeishuSettings {
         for (i, admin) in self.admins.iter().enumerate() {
             if !is_open_id(admin) {
                 return Err(format!(
-                    "feishu.admins[{i}]: expected a Feishu open_id (ou_…, up to 64 characters, no spaces), got {admin:?}"
+                    "feishu.admins[{i}]: expected a Feishu open_id (ou_ then letters, digits, _ or -; up to 64 characters), got {admin:?}"
                 ));
             }
         }
@@ -88,13 +88,14 @@ impl FeishuSettings {
     }
 }
 
-/// A Feishu open_id: `ou_` then up to 61 more characters, no spaces or
-/// control characters. (A user_id or union_id (`on_…`) is not one.)
+/// A Feishu open_id: `ou_` then up to 61 more letters, digits, `_` or `-`. (A user_id or union_id (`on_…`) is not one.)
 pub fn is_open_id(id: &str) -> bool {
     id.starts_with("ou_")
         && id.len() > 3
-        && id.chars().count() <= 64
-        && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {

@@ -121,7 +121,20 @@ impl DingtalkApp {
             .await
             .map_err(|e| Rejected::Transient(e.without_url().to_string()))?;
         let status = response.status();
-        let reply: Value = response.json().await.unwrap_or(Value::Null);
+        let reply: Value = match response.json().await {
+            Ok(reply) => reply,
+            // DingTalk took it; only its answer was lost: not sent twice.
+            Err(_) if status.is_success() => return Ok(()),
+            // Cut off, or not JSON (a proxy's page): no verdict from DingTalk.
+            Err(err) if status.is_server_error() => {
+                return Err(Rejected::Transient(format!(
+                    "DingTalk HTTP {}: unreadable answer: {}",
+                    status.as_u16(),
+                    err.without_url()
+                )));
+            }
+            Err(_) => Value::Null,
+        };
         let code = reply.get("code").and_then(Value::as_str).unwrap_or("");
         let message = reply.get("message").and_then(Value::as_str).unwrap_or("");
         if status.is_success() {
@@ -188,12 +201,21 @@ impl DingtalkApp {
         let Some((token, expire_in)) =
             reply.and_then(|r| Some((r.access_token?, r.expire_in.unwrap_or(7200))))
         else {
-            return Err(SendError::Broken(format!(
-                "DingTalk refused the app's credentials (HTTP {}): check dingtalk.client_id and XUNJIAN_DINGTALK_CLIENT_SECRET",
-                status.as_u16()
-            )));
+            // Credentials affect every chat of the app, so no single chat is
+            // broken: retried with backoff, given up after the attempts (the
+            // admins are told), and the Stream connection's health shows it.
+            return Err(SendError::Transient {
+                message: format!(
+                    "DingTalk gave no access token (HTTP {}): check dingtalk.client_id and XUNJIAN_DINGTALK_CLIENT_SECRET",
+                    status.as_u16()
+                ),
+                retry_after: None,
+            });
         };
-        let lifetime = Duration::from_secs(expire_in).saturating_sub(TOKEN_MARGIN);
+        // At least a minute, whatever DingTalk says.
+        let lifetime = Duration::from_secs(expire_in)
+            .saturating_sub(TOKEN_MARGIN)
+            .max(Duration::from_secs(60));
         let token = Secret::new(token);
         *cached = Some((token.clone(), Instant::now() + lifetime));
         Ok(token)

@@ -70,6 +70,9 @@ pub struct DeliveryReport {
     pub dead: usize,
 }
 
+/// How long an announcement to one admin may take.
+const ANNOUNCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Gives up on a message after this many attempts.
 pub const MAX_ATTEMPTS: u32 = 20;
 
@@ -235,7 +238,7 @@ impl Notifier {
         let steps = self.steps(item).await?;
         let done = usize::try_from(item.steps_done).unwrap_or(usize::MAX);
         for (index, step) in steps.iter().enumerate().skip(done) {
-            self.send_step(item, recipient, step).await?;
+            self.send_step(item, recipient, step, index).await?;
             let finished = u32::try_from(index + 1).unwrap_or(u32::MAX);
             if let Err(err) = self.store.mark_steps_done(item.id, finished).await {
                 // That step went out but is not recorded: it may go out once more.
@@ -260,15 +263,10 @@ impl Notifier {
         } else if item.channel == "feishu" {
             // Text only, like DingTalk; a group message @-mentions the contacts.
             self.feishu_api()?;
-            let mut parts = crate::commands::split_reply(&item.body);
-            if item.recipient.starts_with("chat:") {
-                if let (Some(last), Some(ats)) = (parts.last_mut(), feishu_mentions(&item.mentions))
-                {
-                    last.push('\n');
-                    last.push_str(&ats);
-                }
-            }
-            Ok(parts.into_iter().map(Step::Text).collect())
+            Ok(feishu_parts(&item.body, &item.recipient, &item.mentions)
+                .into_iter()
+                .map(Step::Text)
+                .collect())
         } else if item.channel == "dingtalk" {
             // Text only: files go to Telegram and WeCom robots.
             Ok(self
@@ -309,6 +307,7 @@ impl Notifier {
         item: &OutboxItem,
         recipient: &str,
         step: &Step,
+        index: usize,
     ) -> Result<(), SendError> {
         if item.channel == "telegram" {
             let Some(telegram) = &self.telegram else {
@@ -330,7 +329,12 @@ impl Notifier {
             }
         } else if item.channel == "feishu" {
             match step {
-                Step::Text(part) => send_feishu(self.feishu_api()?, recipient, part).await,
+                Step::Text(part) => {
+                    // Feishu sends one message per uuid: a retry after a
+                    // lost answer does not post the step twice.
+                    let uuid = format!("xunjian-{}-{index}", item.id);
+                    send_feishu(self.feishu_api()?, recipient, part, Some(&uuid)).await
+                }
                 Step::File(_) => Ok(()),
             }
         } else if let Some(name) = item.channel.strip_prefix("robot:") {
@@ -403,26 +407,15 @@ impl Notifier {
     pub async fn announce_to_admins(&self, body: &str) -> &'static str {
         let mut is_sent = false;
         for admin in &self.admins {
-            let sent = match (admin.channel.as_str(), &self.telegram, &self.dingtalk) {
-                ("telegram", Some(telegram), _) => match admin.recipient.parse() {
-                    Ok(chat) => telegram.send(chat, body, &[]).await,
-                    Err(_) => continue,
-                },
-                ("feishu", _, _) if self.feishu.is_some() => match self.feishu_api() {
-                    Ok(feishu) => send_feishu(feishu, &admin.recipient, body).await,
-                    Err(err) => Err(err),
-                },
-                ("dingtalk", _, Some(dingtalk)) => {
-                    let mut sent = Ok(());
-                    for part in dingtalk.parts(body) {
-                        sent = dingtalk.send_part(&admin.recipient, &part).await;
-                        if sent.is_err() {
-                            break;
-                        }
-                    }
-                    sent
-                }
-                _ => continue,
+            // One unreachable chat does not hold up the watchdog for long.
+            let sending = self.announce_to(admin, body);
+            let sent = match tokio::time::timeout(ANNOUNCE_TIMEOUT, sending).await {
+                Ok(Some(sent)) => sent,
+                Ok(None) => continue,
+                Err(_) => Err(SendError::Transient {
+                    message: format!("no answer within {ANNOUNCE_TIMEOUT:?}"),
+                    retry_after: None,
+                }),
             };
             match sent {
                 Ok(()) => is_sent = true,
@@ -452,6 +445,42 @@ impl Notifier {
         "console"
     }
 
+    /// Sends an announcement to one admin at once; `None` when no
+    /// configured channel reaches them.
+    async fn announce_to(&self, admin: &ChatTarget, body: &str) -> Option<Result<(), SendError>> {
+        let sent = match admin.channel.as_str() {
+            "telegram" => {
+                let telegram = self.telegram.as_ref()?;
+                let chat = admin.recipient.parse().ok()?;
+                telegram.send(chat, body, &[]).await
+            }
+            "feishu" => {
+                let feishu = self.feishu.as_ref()?;
+                let mut sent = Ok(());
+                for part in feishu_parts(body, &admin.recipient, &[]) {
+                    sent = send_feishu(feishu, &admin.recipient, &part, None).await;
+                    if sent.is_err() {
+                        break;
+                    }
+                }
+                sent
+            }
+            "dingtalk" => {
+                let dingtalk = self.dingtalk.as_ref()?;
+                let mut sent = Ok(());
+                for part in dingtalk.parts(body) {
+                    sent = dingtalk.send_part(&admin.recipient, &part).await;
+                    if sent.is_err() {
+                        break;
+                    }
+                }
+                sent
+            }
+            _ => return None,
+        };
+        Some(sent)
+    }
+
     /// Forgets broken states at start: the configuration may have been fixed.
     pub async fn reset_broken(&self, keys: &[String], now: DateTime<Utc>) -> anyhow::Result<()> {
         for key in keys {
@@ -474,21 +503,35 @@ impl Notifier {
     }
 }
 
-/// `<at user_id="ou_…">王敏</at>` for each contact known by a Feishu open_id.
-fn feishu_mentions(mentions: &[Mention]) -> Option<String> {
-    let ats: Vec<String> = mentions
+/// Mentions per message, so a tag is never cut.
+const FEISHU_MENTIONS_PER_PART: usize = 40;
+
+/// A message to Feishu as the messages it goes out in: the text, made
+/// [`plain`](crate::commands::feishu::plain), in parts; in a group, the
+/// contacts known by open_id mentioned after it (40 to a message).
+fn feishu_parts(body: &str, recipient: &str, mentions: &[Mention]) -> Vec<String> {
+    use crate::commands::feishu::{at_tag, plain};
+    let mut parts: Vec<String> = crate::commands::split_reply(body)
         .iter()
-        .filter_map(|m| {
-            let open_id = m.feishu_open_id.as_deref()?;
-            let name: String = m
-                .name
-                .chars()
-                .filter(|c| !matches!(c, '<' | '>' | '"' | '&'))
-                .collect();
-            Some(format!("<at user_id=\"{open_id}\">{name}</at>"))
-        })
+        .map(|part| plain(part))
         .collect();
-    (!ats.is_empty()).then(|| ats.join(" "))
+    if !recipient.starts_with("chat:") {
+        return parts;
+    }
+    let tags: Vec<String> = mentions
+        .iter()
+        .filter_map(|m| at_tag(m.feishu_open_id.as_deref()?, &m.name))
+        .collect();
+    for (i, chunk) in tags.chunks(FEISHU_MENTIONS_PER_PART).enumerate() {
+        match parts.last_mut() {
+            Some(last) if i == 0 => {
+                last.push('\n');
+                last.push_str(&chunk.join(" "));
+            }
+            _ => parts.push(chunk.join(" ")),
+        }
+    }
+    parts
 }
 
 /// Sends text to `chat:oc_…` or `user:ou_…` through the Feishu app's bot.
@@ -496,6 +539,7 @@ async fn send_feishu(
     api: &crate::commands::feishu::FeishuApi,
     recipient: &str,
     text: &str,
+    uuid: Option<&str>,
 ) -> Result<(), SendError> {
     let (kind, id) = match recipient.split_once(':') {
         Some(("chat", id)) if !id.is_empty() => ("chat_id", id),
@@ -506,7 +550,7 @@ async fn send_feishu(
             )));
         }
     };
-    api.send_text(kind, id, text).await.map_err(|err| {
+    api.send_one(kind, id, text, uuid).await.map_err(|err| {
         if err.is_transient() {
             SendError::Transient {
                 message: err.to_string(),
@@ -530,4 +574,56 @@ fn print_console(body: &str, mentions: &[Mention]) {
         let _ = writeln!(out, "（联系人 Telegram：{}）", ids.join("、"));
     }
     let _ = writeln!(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(n: usize) -> Mention {
+        Mention {
+            name: format!("联系人<{n}>"),
+            telegram_id: None,
+            phone: None,
+            feishu_open_id: Some(format!("ou_{n:060}")),
+        }
+    }
+
+    #[test]
+    fn feishu_text_cannot_mention_and_contacts_are_mentioned_whole_forty_to_a_message() {
+        let body = "未找到「<at user_id=\"all\">所有人</at>」";
+        let mentions: Vec<Mention> = (0..90).map(contact).collect();
+        let parts = feishu_parts(body, "chat:oc_group", &mentions);
+        assert!(parts[0].starts_with("未找到「＜at user_id"), "{}", parts[0]);
+        let tags: Vec<usize> = parts
+            .iter()
+            .map(|p| p.matches("<at user_id=").count())
+            .collect();
+        assert_eq!(tags, vec![40, 40, 10], "{parts:#?}");
+        for part in &parts {
+            let line = part.lines().last().unwrap_or_default();
+            assert_eq!(
+                line.matches("<at user_id=\"ou_").count(),
+                line.matches("</at>").count(),
+                "a tag is never cut: {part}"
+            );
+            assert!(
+                !part.contains("<0") && !part.contains("<1"),
+                "names are cleaned: {part}"
+            );
+        }
+        assert_eq!(
+            feishu_parts(body, "user:ou_admin", &mentions),
+            vec![crate::commands::feishu::plain(body)],
+            "a private message mentions nobody"
+        );
+        let bad = Mention {
+            feishu_open_id: Some("ou_x\" onclick=\"".into()),
+            ..contact(1)
+        };
+        assert_eq!(
+            feishu_parts("x", "chat:oc_group", &[bad]),
+            vec!["x".to_string()]
+        );
+    }
 }

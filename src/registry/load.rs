@@ -570,7 +570,7 @@ fn checked_dingtalk_id(
     }
 }
 
-/// A Feishu open_id: `ou_…`, at most 64 characters, no spaces.
+/// A Feishu open_id: `ou_` then letters, digits, `_` or `-`, at most 64 characters.
 fn checked_feishu_open_id(
     p: &mut Problems<'_>,
     label: &str,
@@ -583,7 +583,7 @@ fn checked_feishu_open_id(
         p.push(
             span.start,
             format!(
-                "{label}: field `feishu_open_id`: expected a Feishu open_id (ou_…, up to 64 characters, no spaces), got {id:?}"
+                "{label}: field `feishu_open_id`: expected a Feishu open_id (ou_ then letters, digits, _ or -; up to 64 characters), got {id:?}"
             ),
         );
         None

@@ -107,7 +107,7 @@ fn each_malformed_register_gets_its_precise_error() {
         (
             "[[unit]]\nid = \"u1\"\nname = \"x\"\nkind = \"town\"\ncontacts = [{ name = \"王敏\", feishu_open_id = \"on_union\" }, { name = \"李强\", feishu_open_id = 7 }]\n".into(),
             vec![
-                "accounts.toml:5:45: unit \"u1\" contact #1: field `feishu_open_id`: expected a Feishu open_id (ou_…, up to 64 characters, no spaces), got \"on_union\"",
+                "accounts.toml:5:45: unit \"u1\" contact #1: field `feishu_open_id`: expected a Feishu open_id (ou_ then letters, digits, _ or -; up to 64 characters), got \"on_union\"",
                 "accounts.toml:5:91: unit \"u1\" contact #2: field `feishu_open_id`: expected a string, found an integer",
             ],
         ),

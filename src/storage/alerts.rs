@@ -360,6 +360,17 @@ impl Store {
         Ok(n)
     }
 
+    /// Until when a subject's messages are silenced, if they are.
+    pub async fn silenced_until(&self, subject: &str) -> Result<Option<DateTime<Utc>>> {
+        let row: Option<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT until_at FROM silences WHERE subject = $1")
+                .bind(subject)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(at,)| from_secs(at)).transpose()
+    }
+
     /// Snoozes a subject until a time.
     pub async fn snooze(
         &self,

@@ -6,7 +6,9 @@ use super::{OutboxItem, Result, Store, to_secs, with_pool};
 use chrono::{DateTime, Utc};
 
 impl Store {
-    /// Claims up to `limit` due messages for `owner` until `now + lease`.
+    /// Claims up to `limit` due messages for `owner` until `now + lease`,
+    /// leaving out those for a broken channel (they wait for a restart
+    /// instead of filling every claim).
     /// Rows another daemon holds (an unexpired claim) are skipped: on
     /// PostgreSQL with `FOR UPDATE SKIP LOCKED`; SQLite has one writer.
     pub async fn claim_messages(
@@ -23,7 +25,10 @@ impl Store {
         let sql = format!(
             "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id IN (\
              SELECT id FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= $3 \
-             AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY id LIMIT $4 {lock}) \
+             AND (claimed_until IS NULL OR claimed_until < $3) \
+             AND NOT EXISTS (SELECT 1 FROM channel_state c \
+                 WHERE c.channel = outbox.channel || ':' || outbox.recipient AND c.is_broken) \
+             ORDER BY id LIMIT $4 {lock}) \
              RETURNING id, channel, recipient, body, mentions, attempts, steps_done"
         );
         let mut rows: Vec<OutboxRow> = with_pool!(self, pool => {
@@ -37,6 +42,16 @@ impl Store {
         });
         rows.sort_by_key(|row| row.0);
         Ok(rows.into_iter().map(outbox_item).collect())
+    }
+
+    /// The keys of the channels marked broken.
+    pub async fn broken_channels(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT channel FROM channel_state WHERE is_broken ORDER BY channel")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(key,)| key).collect())
     }
 
     /// Records that the first `steps_done` steps of a message went out, so a

@@ -226,8 +226,13 @@ async fn the_app_robot_fetches_a_rejected_token_again_and_an_unknown_user_breaks
             )
         }
     }
+    // staff-gone has left the organisation; the admin is there.
     async fn user(Json(body): Json<Value>) -> Json<Value> {
-        Json(json!({ "processQueryKey": "q", "invalidStaffIdList": body["userIds"] }))
+        let gone: Vec<&Value> = body["userIds"]
+            .as_array()
+            .map(|ids| ids.iter().filter(|id| *id == "staff-gone").collect())
+            .unwrap_or_default();
+        Json(json!({ "processQueryKey": "q", "invalidStaffIdList": gone }))
     }
     let counts = Counts::default();
     let app = axum::Router::new()
@@ -285,6 +290,21 @@ async fn the_app_robot_fetches_a_rejected_token_again_and_an_unknown_user_breaks
                 .await
                 .expect("state")
                 .is_broken
+        );
+        // Messages for the broken chat wait; they do not fill every claim
+        // and hold up the others.
+        for _ in 0..210 {
+            db.store.enqueue(&to_gone, now).await.expect("enqueue");
+        }
+        db.store.enqueue(&to_group, now).await.expect("enqueue");
+        let report = notifier.deliver_pending(now).await.expect("deliver");
+        assert_eq!(
+            report.sent, 2,
+            "the group's message and the note to the other admin go out: {report:?}"
+        );
+        assert_eq!(
+            db.store.broken_channels().await.expect("broken"),
+            vec!["dingtalk:user:staff-gone".to_string()]
         );
         db.finish().await;
     }

@@ -411,6 +411,12 @@ fn drain(fake: &mut FakeFeishu, sent: &mut Vec<(String, String)>) {
                 };
                 assert_eq!(receive_id_type, expected, "{body}");
                 assert!(bearer.starts_with("t-"), "{bearer}");
+                assert!(
+                    body["uuid"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with("xunjian-")),
+                    "an outbox step carries its idempotency uuid: {body}"
+                );
                 let content: serde_json::Value =
                     serde_json::from_str(body["content"].as_str().unwrap_or("{}"))
                         .expect("content is JSON");
@@ -494,15 +500,24 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
     let group = chat.group();
     let alert = group
         .iter()
-        .find(|t| t.contains("义堂发布") && t.contains("回复 /ack "))
+        .find(|t| t.contains("义堂发布") && t.contains(" /ack "))
         .unwrap_or_else(|| panic!("{name}: no numbered alert in the group: {group:#?}"));
     let number: String = alert
-        .split("回复 /ack ")
+        .split(" /ack ")
         .nth(1)
         .map(|r| r.chars().take_while(char::is_ascii_digit).collect())
         .unwrap_or_default();
     assert!(!number.is_empty(), "{name}: {alert}");
     assert!(alert.contains("联系人及时处理：张新"), "{name}: {alert}");
+    let how = if name == "telegram" {
+        "\n回复 /ack "
+    } else {
+        "\n@机器人 并发送 /ack "
+    };
+    assert!(
+        alert.contains(how),
+        "{name}: the hint fits the chat: {alert}"
+    );
     if name == "feishu" {
         assert!(
             alert.contains(&format!("<at user_id=\"{FEISHU_NEWCOMER}\">张新</at>")),
@@ -527,6 +542,13 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
         .say(Who::Newcomer, &format!("/snooze {number} 3天"), false)
         .await;
     assert!(reply.contains("已暂停"), "{name}: {reply}");
+    let reply = chat
+        .say(Who::Newcomer, &format!("/snooze {number} 1天"), false)
+        .await;
+    assert!(
+        reply.contains("无需再次暂停"),
+        "a contact never shortens a pause: {name}: {reply}"
+    );
     let reply = chat.say(Who::Newcomer, "/status x", false).await;
     assert!(
         reply.contains(REFUSAL),

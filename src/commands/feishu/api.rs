@@ -47,11 +47,16 @@ impl FeishuSendError {
     /// (the bot is not in the chat, a bad id, a missing permission).
     pub fn is_transient(&self) -> bool {
         match self {
-            FeishuSendError::Network(_) => true,
-            FeishuSendError::Token { status, code, .. }
-            | FeishuSendError::Refused { status, code, .. } => {
+            // A token refused is the app's credentials: every chat is
+            // affected, none is broken by itself; the long connection's
+            // health shows the cause.
+            FeishuSendError::Network(_) | FeishuSendError::Token { .. } => true,
+            FeishuSendError::Refused { status, code, .. } => {
                 *status >= 500
                     || *status == 429
+                    // An answer cut off or not JSON (a proxy's page): no
+                    // verdict from Feishu.
+                    || *code == unreadable()
                     || TRANSIENT_CODES.contains(code)
                     || INVALID_TOKEN_CODES.contains(code)
             }
@@ -121,7 +126,7 @@ impl FeishuApi {
             url::form_urlencoded::byte_serialize(message_id.as_bytes()).collect::<String>()
         );
         for part in split_reply(text) {
-            let body = json!({ "msg_type": "text", "content": text_content(&part) });
+            let body = json!({ "msg_type": "text", "content": text_content(&plain(&part)) });
             self.post(&path, &body).await?;
         }
         Ok(())
@@ -140,16 +145,39 @@ impl FeishuApi {
                 receive_id_type.to_string(),
             ));
         }
-        let path = format!("/open-apis/im/v1/messages?receive_id_type={receive_id_type}");
         for part in split_reply(text) {
-            let body = json!({
-                "receive_id": receive_id,
-                "msg_type": "text",
-                "content": text_content(&part),
-            });
-            self.post(&path, &body).await?;
+            self.send_one(receive_id_type, receive_id, &plain(&part), None)
+                .await?;
         }
         Ok(())
+    }
+
+    /// Sends exactly one text message as given (make user text [`plain`]
+    /// first; [`at_tag`]s mention people). `uuid` (at most 50 characters)
+    /// makes Feishu send it at most once within an hour, however often
+    /// it is retried.
+    pub async fn send_one(
+        &self,
+        receive_id_type: &str,
+        receive_id: &str,
+        text: &str,
+        uuid: Option<&str>,
+    ) -> Result<(), FeishuSendError> {
+        if !matches!(receive_id_type, "chat_id" | "open_id") {
+            return Err(FeishuSendError::BadReceiveIdType(
+                receive_id_type.to_string(),
+            ));
+        }
+        let path = format!("/open-apis/im/v1/messages?receive_id_type={receive_id_type}");
+        let mut body = json!({
+            "receive_id": receive_id,
+            "msg_type": "text",
+            "content": text_content(text),
+        });
+        if let Some(uuid) = uuid {
+            body["uuid"] = json!(uuid.chars().take(50).collect::<String>());
+        }
+        self.post(&path, &body).await
     }
 
     /// POSTs with the token; a token Feishu calls invalid is replaced once.
@@ -236,6 +264,28 @@ impl FeishuApi {
             *cached = None;
         }
     }
+}
+
+/// Text that Feishu shows as written: an `<at …>` tag in it (a user's
+/// words echoed back, a name) would notify people, so its `<` becomes `＜`.
+pub fn plain(text: &str) -> String {
+    text.replace("<at", "＜at")
+        .replace("<AT", "＜AT")
+        .replace("<At", "＜At")
+        .replace("<aT", "＜aT")
+}
+
+/// `<at user_id="ou_…">王敏</at>`: mentions a user by open_id; `None` for an
+/// id that is not one.
+pub fn at_tag(open_id: &str, name: &str) -> Option<String> {
+    if !crate::config::is_open_id(open_id) {
+        return None;
+    }
+    let name: String = name
+        .chars()
+        .filter(|c| !matches!(c, '<' | '>' | '"' | '&') && !c.is_control())
+        .collect();
+    Some(format!("<at user_id=\"{open_id}\">{name}</at>"))
 }
 
 /// The `content` of a text message: JSON in a string.

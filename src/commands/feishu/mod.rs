@@ -15,7 +15,7 @@ pub mod event;
 pub mod frame;
 mod keepalive;
 
-pub use api::{FeishuApi, FeishuSendError};
+pub use api::{FeishuApi, FeishuSendError, at_tag, plain};
 
 use super::{Caller, CommandContext, UserId};
 use crate::config::Secret;
@@ -153,12 +153,19 @@ impl LongConnection {
         let config = WebSocketConfig::default()
             .max_message_size(Some(frame::MAX_MESSAGE_BYTES))
             .max_frame_size(Some(frame::MAX_MESSAGE_BYTES));
-        let (socket, _) = tokio_tungstenite::connect_async_with_config(
+        let connecting = tokio_tungstenite::connect_async_with_config(
             endpoint.url.as_str(),
             Some(config),
             false,
-        )
-        .await?;
+        );
+        // A stalled handshake is a failed connection, and shutdown does not wait for it.
+        let (socket, _) = tokio::select! {
+            () = shutdown.cancelled() => return Ok(Ended::Shutdown),
+            connected = tokio::time::timeout(HTTP_TIMEOUT, connecting) => match connected {
+                Ok(connected) => connected?,
+                Err(_) => return Err(ConnectionError::Silent(HTTP_TIMEOUT)),
+            },
+        };
         // The URL carries the connection's credentials: only its host is logged.
         tracing::info!(
             host = endpoint.url.host_str().unwrap_or(""),
