@@ -225,7 +225,7 @@ fn init_logging() {
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if matches!(cli.command, Command::Demo) {
-        crate::demo::run().await?;
+        crate::demo::run(cli.now.unwrap_or_else(Utc::now)).await?;
         return Ok(());
     }
     let env = |key: &str| std::env::var(key).ok();

@@ -347,6 +347,58 @@ fn formats_agree(run: &dyn Fn(&[&str]) -> std::process::Output, args: &[&str]) {
     }
 }
 
+/// Every rule the demo is there to show.
+const DEMO_RULES: [&str; 16] = [
+    "超6个月未更新",
+    "疑似僵尸账号",
+    "超1个月未更新",
+    "超两周未更新",
+    "更新预警",
+    "每周更新未达标",
+    "以转发为主缺少原创",
+    "月度无原创",
+    "注销后未备案",
+    "已注销仍在更新",
+    "名称变更未报备",
+    "同平台重复开设",
+    "未提供有效互动功能",
+    "无法监测",
+    "监测代理不可用",
+    "未登记联系人",
+];
+
+/// The demo on whatever day it is run: the first of a month (when "the last
+/// complete month" just changed), the Spring Festival and National Day
+/// holidays, a leap day.
+#[test]
+fn the_demo_shows_every_rule_on_any_day() {
+    for day in [
+        "2026-12-01T00:30:00+08:00",
+        "2026-12-09T10:00:00+08:00",
+        "2027-02-17T10:00:00+08:00",
+        "2026-10-05T10:00:00+08:00",
+        "2028-02-29T10:00:00+08:00",
+        "2027-01-01T09:00:00+08:00",
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = Command::new(env!("CARGO_BIN_EXE_xunjian"))
+            .current_dir(dir.path())
+            .env("XUNJIAN_LOG", "error")
+            .env("TMPDIR", dir.path())
+            .args(["--now", day, "demo"])
+            .output()
+            .expect("run the demo");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{day}: {stdout}");
+        for rule in DEMO_RULES {
+            assert!(
+                stdout.contains(&format!("[{rule}]")),
+                "{day}: the demo does not show {rule}:\n{stdout}"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_demo_runs_the_whole_pipeline_offline() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -363,24 +415,7 @@ fn the_demo_runs_the_whole_pipeline_offline() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for rule in [
-        "超6个月未更新",
-        "疑似僵尸账号",
-        "超1个月未更新",
-        "超两周未更新",
-        "更新预警",
-        "每周更新未达标",
-        "以转发为主缺少原创",
-        "月度无原创",
-        "注销后未备案",
-        "已注销仍在更新",
-        "名称变更未报备",
-        "同平台重复开设",
-        "未提供有效互动功能",
-        "无法监测",
-        "监测代理不可用",
-        "未登记联系人",
-    ] {
+    for rule in DEMO_RULES {
         assert!(
             stdout.contains(&format!("[{rule}]")),
             "the demo does not show {rule}:\n{stdout}"
