@@ -260,18 +260,10 @@ impl Notifier {
                 .collect();
             steps.extend(self.attachments(item.id).await?.into_iter().map(Step::File));
             Ok(steps)
-        } else if item.channel == "feishu" {
-            // Text only, like DingTalk; a group message @-mentions the contacts.
-            self.feishu_api()?;
-            Ok(feishu_parts(&item.body, &item.recipient, &item.mentions)
-                .into_iter()
-                .map(Step::Text)
-                .collect())
-        } else if item.channel == "dingtalk" {
+        } else if is_app_bot(&item.channel) {
             // Text only: files go to Telegram and WeCom robots.
             Ok(self
-                .dingtalk_app()?
-                .parts(&item.body)
+                .app_parts(&item.channel, &item.recipient, &item.body, &item.mentions)?
                 .into_iter()
                 .map(Step::Text)
                 .collect())
@@ -322,18 +314,14 @@ impl Notifier {
                 Step::Text(html) => telegram.send_part(chat, html).await,
                 Step::File(file) => telegram.send_file(chat, file).await,
             }
-        } else if item.channel == "dingtalk" {
-            match step {
-                Step::Text(part) => self.dingtalk_app()?.send_part(recipient, part).await,
-                Step::File(_) => Ok(()),
-            }
-        } else if item.channel == "feishu" {
+        } else if is_app_bot(&item.channel) {
             match step {
                 Step::Text(part) => {
                     // Feishu sends one message per uuid: a retry after a
                     // lost answer does not post the step twice.
                     let uuid = format!("xunjian-{}-{index}", item.id);
-                    send_feishu(self.feishu_api()?, recipient, part, Some(&uuid)).await
+                    self.send_app_part(&item.channel, recipient, part, Some(&uuid))
+                        .await
                 }
                 Step::File(_) => Ok(()),
             }
@@ -352,6 +340,38 @@ impl Notifier {
                 print_console(body, &item.mentions);
             }
             Ok(())
+        }
+    }
+
+    /// A text message to a DingTalk or Feishu recipient as the parts it goes
+    /// out in; `Broken` when that app is not configured.
+    fn app_parts(
+        &self,
+        channel: &str,
+        recipient: &str,
+        body: &str,
+        mentions: &[Mention],
+    ) -> Result<Vec<String>, SendError> {
+        if channel == "feishu" {
+            self.feishu_api()?;
+            Ok(feishu_parts(body, recipient, mentions))
+        } else {
+            Ok(self.dingtalk_app()?.parts(body))
+        }
+    }
+
+    /// Sends one part made by [`Notifier::app_parts`].
+    async fn send_app_part(
+        &self,
+        channel: &str,
+        recipient: &str,
+        part: &str,
+        uuid: Option<&str>,
+    ) -> Result<(), SendError> {
+        if channel == "feishu" {
+            send_feishu(self.feishu_api()?, recipient, part, uuid).await
+        } else {
+            self.dingtalk_app()?.send_part(recipient, part).await
         }
     }
 
@@ -454,22 +474,17 @@ impl Notifier {
                 let chat = admin.recipient.parse().ok()?;
                 telegram.send(chat, body, &[]).await
             }
-            "feishu" => {
-                let feishu = self.feishu.as_ref()?;
+            channel if is_app_bot(channel) => {
+                let parts = match self.app_parts(channel, &admin.recipient, body, &[]) {
+                    Ok(parts) => parts,
+                    // Not configured: this admin is not reachable here.
+                    Err(_) => return None,
+                };
                 let mut sent = Ok(());
-                for part in feishu_parts(body, &admin.recipient, &[]) {
-                    sent = send_feishu(feishu, &admin.recipient, &part, None).await;
-                    if sent.is_err() {
-                        break;
-                    }
-                }
-                sent
-            }
-            "dingtalk" => {
-                let dingtalk = self.dingtalk.as_ref()?;
-                let mut sent = Ok(());
-                for part in dingtalk.parts(body) {
-                    sent = dingtalk.send_part(&admin.recipient, &part).await;
+                for part in parts {
+                    sent = self
+                        .send_app_part(channel, &admin.recipient, &part, None)
+                        .await;
                     if sent.is_err() {
                         break;
                     }
@@ -501,6 +516,11 @@ impl Notifier {
         }
         Ok(())
     }
+}
+
+/// The channels of the DingTalk and Feishu apps' bots.
+fn is_app_bot(channel: &str) -> bool {
+    matches!(channel, "dingtalk" | "feishu")
 }
 
 /// Mentions per message, so a tag is never cut.

@@ -15,7 +15,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, mpsc};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use xunjian::commands::dingtalk::ROBOT_TOPIC;
 
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -46,23 +45,7 @@ struct GatewayState {
 
 impl FakeGateway {
     pub async fn start() -> FakeGateway {
-        let ws = TcpListener::bind("127.0.0.1:0").await.expect("bind ws");
-        let ws_url = format!("ws://{}/connect", ws.local_addr().expect("ws address"));
-        let (socket_tx, sockets) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = ws.accept().await {
-                let mut uri = String::new();
-                // tungstenite's callback signature, not ours to shrink.
-                #[allow(clippy::result_large_err)]
-                let capture = |req: &Request, res: Response| {
-                    uri = req.uri().to_string();
-                    Ok(res)
-                };
-                if let Ok(socket) = tokio_tungstenite::accept_hdr_async(tcp, capture).await {
-                    let _ = socket_tx.send((uri, socket));
-                }
-            }
-        });
+        let (ws_url, sockets) = crate::helpers::websocket_server("/connect").await;
         let (opens_tx, opens) = mpsc::unbounded_channel();
         let (replies_tx, replies) = mpsc::unbounded_channel();
         let state = GatewayState {

@@ -17,7 +17,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, mpsc};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_util::sync::CancellationToken;
 use xunjian::app::App;
 use xunjian::commands::CommandContext;
@@ -79,23 +78,7 @@ pub(crate) struct FakeFeishu {
 
 impl FakeFeishu {
     pub(crate) async fn start(ping_interval: u64) -> FakeFeishu {
-        let ws = TcpListener::bind("127.0.0.1:0").await.expect("bind ws");
-        let ws_url = format!("ws://{}/ws", ws.local_addr().expect("ws address"));
-        let (socket_tx, sockets) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = ws.accept().await {
-                let mut uri = String::new();
-                // tungstenite's callback signature, not ours to shrink.
-                #[allow(clippy::result_large_err)]
-                let capture = |req: &Request, res: Response| {
-                    uri = req.uri().to_string();
-                    Ok(res)
-                };
-                if let Ok(socket) = tokio_tungstenite::accept_hdr_async(tcp, capture).await {
-                    let _ = socket_tx.send((uri, socket));
-                }
-            }
-        });
+        let (ws_url, sockets) = crate::helpers::websocket_server("/ws").await;
         let (calls_tx, calls) = mpsc::unbounded_channel();
         let state = FakeState {
             ws_url,

@@ -121,3 +121,37 @@ pub fn at(text: &str) -> DateTime<Utc> {
         .expect("test time is RFC 3339")
         .with_timezone(&Utc)
 }
+
+/// A WebSocket server on 127.0.0.1: its `ws://…{path}` URL, and each
+/// accepted connection with the URI it asked for.
+pub async fn websocket_server(
+    path: &str,
+) -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(
+        String,
+        tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    )>,
+) {
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind ws");
+    let url = format!("ws://{}{path}", listener.local_addr().expect("ws address"));
+    let (socket_tx, sockets) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let mut uri = String::new();
+            // tungstenite's callback signature, not ours to shrink.
+            #[allow(clippy::result_large_err)]
+            let capture = |req: &Request, res: Response| {
+                uri = req.uri().to_string();
+                Ok(res)
+            };
+            if let Ok(socket) = tokio_tungstenite::accept_hdr_async(tcp, capture).await {
+                let _ = socket_tx.send((uri, socket));
+            }
+        }
+    });
+    (url, sockets)
+}
