@@ -26,10 +26,11 @@ pub struct App {
 impl App {
     /// Connects to the database and brings its schema up to date.
     pub async fn open(settings: Settings, accounts_path: PathBuf) -> anyhow::Result<App> {
-        let store = Store::connect(&settings.database).await.with_context(|| {
-            format!(
-                "while connecting to {}",
-                crate::config::redact_url(&settings.database.url)
+        let store = Store::connect(&settings.database).await.map_err(|err| {
+            anyhow::anyhow!(
+                "无法连接数据库 {}：{}",
+                crate::config::redact_url(&settings.database.url),
+                err.describe_connect()
             )
         })?;
         store
@@ -41,6 +42,52 @@ impl App {
             store,
             accounts_path,
         })
+    }
+
+    /// [`App::open`] for the daemon: while the database cannot be reached it
+    /// says why and tries again with backoff (1 s doubling to 30 s), as the
+    /// running daemon does, until it connects or `shutdown` (then `None`).
+    /// With `is_no_wait` the first failure is returned at once.
+    pub async fn open_waiting(
+        settings: Settings,
+        accounts_path: PathBuf,
+        is_no_wait: bool,
+        shutdown: &tokio_util::sync::CancellationToken,
+    ) -> anyhow::Result<Option<App>> {
+        let mut wait = std::time::Duration::from_secs(1);
+        loop {
+            match App::open(settings.clone(), accounts_path.clone()).await {
+                Ok(app) => return Ok(Some(app)),
+                Err(err) if is_no_wait => return Err(err),
+                Err(err) => {
+                    tracing::warn!(retry_in_s = wait.as_secs(), "{err:#}；稍后重试（--no-wait 则立即退出）");
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(None),
+                _ = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(std::time::Duration::from_secs(30));
+        }
+    }
+
+    /// Takes back, at start, the claims, job runs and leases of daemons
+    /// that are gone (every one on SQLite), so their work goes on at once.
+    pub async fn release_gone_holders(&self) -> anyhow::Result<()> {
+        let released = self
+            .store
+            .release_gone_holders(crate::scheduler::is_gone)
+            .await
+            .context("while releasing the claims of stopped daemons")?;
+        if released != crate::storage::Released::default() {
+            tracing::info!(
+                messages = released.messages,
+                jobs = released.jobs,
+                leases = released.leases,
+                "released the claims of a daemon that is gone"
+            );
+        }
+        Ok(())
     }
 
     /// Reads and validates the register file against the settings.

@@ -32,7 +32,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// 运行守护进程：迁移数据库、导入台账，然后持续巡检直到收到 SIGINT/SIGTERM (run the daemon)
-    Run,
+    Run {
+        /// 数据库连不上时立即退出，不等待重试 (exit at once when the database is unreachable)
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// 导入台账：把台账文件（accounts.toml 或 .xlsx 工作簿）同步到数据库 (import the register)
     Import {
         /// Remove accounts and units that are no longer in the file
@@ -231,7 +235,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let env = |key: &str| std::env::var(key).ok();
     let settings = Settings::load(cli.config.as_deref(), &env)?;
     let now = cli.now.unwrap_or_else(Utc::now);
-    let is_read = matches!(cli.command, Command::Import { .. } | Command::Run);
+    let is_read = matches!(cli.command, Command::Import { .. } | Command::Run { .. });
     let register_file = accounts_path(cli.accounts, is_read)?;
     match cli.command {
         Command::Migrate => {
@@ -435,11 +439,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         // Handled above: the demo brings its own settings.
         Command::Demo => {}
-        Command::Run => {
+        Command::Run { no_wait } => {
             // Only the daemon sends: the robots' secrets are needed here.
             settings.check_robot_webhooks()?;
             app::read_register(&settings, &register_file)?;
-            let app = App::open(settings, register_file).await?;
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            app::spawn_signal_handler(shutdown.clone());
+            let Some(app) = App::open_waiting(settings, register_file, no_wait, &shutdown).await?
+            else {
+                return Ok(());
+            };
+            app.release_gone_holders().await?;
             match app.import_if_changed(now).await? {
                 app::FileImport::Imported(plan) => {
                     tracing::info!(changes = plan.changes.len(), "register imported")
@@ -453,7 +463,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     "register file not imported: {conflict}"
                 ),
             }
-            crate::app::run_daemon(app).await?;
+            crate::daemon::run(app, shutdown).await?;
         }
     }
     Ok(())

@@ -25,6 +25,11 @@ fn expected_interval(part: Part) -> Duration {
     }
 }
 
+/// The parts stop within this after shutdown begins (a delivery step in
+/// flight finishes within [`crate::scheduler::DELIVERY_STOP_GRACE`]); what
+/// is left is aborted and its claims handed back.
+const STOP_WITHIN: Duration = Duration::from_secs(9);
+
 /// Runs the daemon until `shutdown` is cancelled.
 pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     let now = Utc::now();
@@ -120,10 +125,7 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     });
     match bot {
         Some(bot) => {
-            let context = Arc::new(crate::commands::CommandContext {
-                store: store.clone(),
-                settings: settings.clone(),
-            });
+            let context = Arc::new(crate::commands::CommandContext::new(store.clone(), settings.clone()));
             let owner = crate::scheduler::owner();
             tasks.spawn(Part::Telegram, move |health, stop| {
                 crate::commands::bot::run_bot_leased(
@@ -140,10 +142,7 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
         ),
     }
     if has_dingtalk {
-        let context = Arc::new(crate::commands::CommandContext {
-            store: store.clone(),
-            settings: settings.clone(),
-        });
+        let context = Arc::new(crate::commands::CommandContext::new(store.clone(), settings.clone()));
         tasks.spawn(Part::Dingtalk, move |health, stop| {
             let client = crate::commands::dingtalk::StreamClient::new(context.clone(), health);
             async move {
@@ -155,10 +154,7 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
         });
     }
     if has_feishu {
-        let context = Arc::new(crate::commands::CommandContext {
-            store: store.clone(),
-            settings: settings.clone(),
-        });
+        let context = Arc::new(crate::commands::CommandContext::new(store.clone(), settings.clone()));
         tasks.spawn(Part::Feishu, move |health, stop| {
             let client = crate::commands::feishu::LongConnection::new(context.clone(), health);
             async move {
@@ -197,11 +193,23 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     shutdown.cancelled().await;
     tracing::info!("shutting down");
     let drained = async { while tasks.set.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(30), drained)
-        .await
-        .is_err()
-    {
-        tracing::warn!("tasks did not stop within 30 s");
+    if tokio::time::timeout(STOP_WITHIN, drained).await.is_err() {
+        tracing::warn!("tasks did not stop within {} s", STOP_WITHIN.as_secs());
+        tasks.set.abort_all();
+    }
+    // What this daemon still holds goes back, so whoever runs next does it at once.
+    let me = crate::scheduler::owner();
+    match store.release_gone_holders(|holder| holder == me).await {
+        Ok(released) if released != crate::storage::Released::default() => {
+            tracing::info!(
+                messages = released.messages,
+                jobs = released.jobs,
+                leases = released.leases,
+                "claims handed back at shutdown"
+            );
+        }
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "cannot hand back the claims at shutdown"),
     }
     store.close().await;
     Ok(())

@@ -41,7 +41,8 @@ async fn resolve(req: &Request<'_>, text: &str) -> anyhow::Result<Result<Target,
     let number = text.strip_prefix('#').unwrap_or(text);
     let Ok(id) = number.parse::<i64>() else {
         return Ok(Err(format!(
-            "未找到「{text}」：请写账号ID（见 /list）或告警号（告警消息中的数字，如 7）。"
+            "未找到「{}」：请写账号ID（见 /list）或告警号（告警消息中的数字，如 7）。",
+            super::quoted(text)
         )));
     };
     let open = req.ctx.store.open_alerts().await?;
@@ -149,7 +150,8 @@ pub async fn snooze(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
     };
     let Some(length) = parse_duration(duration) else {
         return Ok(format!(
-            "无法识别时长「{duration}」：请写作 7天、12小时、2周 或 7d、12h、2w（最长 90 天）。"
+            "无法识别时长「{}」：请写作 7天、12小时、2周 或 7d、12h、2w（最长 90 天）。",
+            super::quoted(duration)
         ));
     };
     if *role != Role::Admin && length > chrono::Duration::days(CONTACT_SNOOZE_DAYS) {

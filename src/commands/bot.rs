@@ -15,7 +15,7 @@ use std::time::Duration;
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, Me};
+use teloxide::types::{BotCommand, ChatId, Me};
 use tokio_util::sync::CancellationToken;
 
 /// First wait between start attempts; doubles up to [`MAX_START_WAIT`].
@@ -50,8 +50,9 @@ pub async fn run_bot(
     // Replies respect Telegram's rate limits (per chat and overall).
     let throttled = bot.clone().throttle(limits);
     let handler = Update::filter_message().endpoint(answer);
+    let replies = Arc::new(Replies::new(throttled.clone()));
     let mut dispatcher = Dispatcher::builder(throttled, handler)
-        .dependencies(dptree::deps![context])
+        .dependencies(dptree::deps![context, replies])
         .default_handler(|_| async {})
         .error_handler(LoggingErrors::new())
         .build();
@@ -160,9 +161,11 @@ async fn heartbeat(bot: Bot, health: Health) {
 }
 
 /// Answers one message; a panicking command is answered and logged, never
-/// propagated into the dispatcher.
+/// propagated into the dispatcher. The reply is queued for its chat and
+/// sent off the dispatcher's path, so a chat waiting on Telegram's rate
+/// limits never holds up the updates of another.
 async fn answer(
-    bot: Throttle<Bot>,
+    replies: Arc<Replies>,
     me: Me,
     context: Arc<CommandContext>,
     message: teloxide::types::Message,
@@ -193,13 +196,83 @@ async fn answer(
             "处理命令时出错，请稍后再试或联系管理员。".to_string()
         }
     };
-    for part in split_reply(&reply) {
-        if let Err(err) = bot.send_message(message.chat.id, part).await {
-            tracing::warn!(error = %describe(&err), "cannot send a command reply");
-            break;
+    replies.queue(message.chat.id, split_reply(&reply));
+    Ok(())
+}
+
+/// Replies waiting per chat before each chat's own queue, so at most this
+/// many pile up for one chat (the chat budget keeps it far lower).
+const REPLIES_PER_CHAT: usize = 64;
+/// A chat's sender stops after this long without replies.
+const REPLY_SENDER_IDLE: Duration = Duration::from_secs(60);
+
+/// One sender task per chat with replies to send: in order within a
+/// chat, independent across chats.
+struct Replies {
+    bot: Throttle<Bot>,
+    chats: std::sync::Mutex<
+        std::collections::HashMap<ChatId, tokio::sync::mpsc::Sender<Vec<String>>>,
+    >,
+}
+
+impl Replies {
+    fn new(bot: Throttle<Bot>) -> Replies {
+        Replies {
+            bot,
+            chats: std::sync::Mutex::default(),
         }
     }
-    Ok(())
+
+    /// Queues the parts of one reply for `chat`; never waits.
+    fn queue(self: &Arc<Self>, chat: ChatId, parts: Vec<String>) {
+        if parts.is_empty() {
+            return;
+        }
+        let mut chats = self.chats.lock().unwrap_or_else(|e| e.into_inner());
+        let sender = chats
+            .entry(chat)
+            .and_modify(|sender| {
+                if sender.is_closed() {
+                    *sender = self.start_sender(chat);
+                }
+            })
+            .or_insert_with(|| self.start_sender(chat));
+        if let Err(err) = sender.try_send(parts) {
+            metrics::counter!("xunjian_command_replies_dropped_total").increment(1);
+            tracing::warn!(chat = chat.0, error = %err, "too many replies waiting for this chat; one dropped");
+        }
+    }
+
+    fn start_sender(self: &Arc<Self>, chat: ChatId) -> tokio::sync::mpsc::Sender<Vec<String>> {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<String>>(REPLIES_PER_CHAT);
+        let replies = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                match tokio::time::timeout(REPLY_SENDER_IDLE, receiver.recv()).await {
+                    Ok(Some(parts)) => replies.send(chat, parts).await,
+                    Ok(None) => return,
+                    Err(_) => {
+                        // Idle: hand the chat back, unless a reply came in meanwhile.
+                        let mut chats = replies.chats.lock().unwrap_or_else(|e| e.into_inner());
+                        if receiver.is_empty() {
+                            chats.remove(&chat);
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        sender
+    }
+
+    async fn send(&self, chat: ChatId, parts: Vec<String>) {
+        for part in parts {
+            if let Err(err) = self.bot.send_message(chat, part).await {
+                tracing::warn!(error = %describe(&err), "cannot send a command reply");
+                break;
+            }
+        }
+    }
 }
 
 /// Long-polling errors: counted in the health of `telegram`.

@@ -105,7 +105,8 @@ pub async fn continue_register(req: &Request<'_>, text: &str) -> anyhow::Result<
             .or_else(|| Platform::from_name(text));
         let Some(platform) = chosen else {
             return Ok(Some(format!(
-                "无法识别「{text}」。\n{}",
+                "无法识别「{}」。\n{}",
+                super::quoted(text),
                 prompt(&dialogue, req.register)
             )));
         };

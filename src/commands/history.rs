@@ -23,7 +23,7 @@ pub async fn history(req: &Request<'_>) -> anyhow::Result<String> {
         None => None,
         Some(text) => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             Ok(day) => Some(crate::calendar::start_of_day(day)),
-            Err(_) => return Ok(format!("日期「{text}」无效，应写作 YYYY-MM-DD。\n{USAGE}")),
+            Err(_) => return Ok(format!("日期「{}」无效，应写作 YYYY-MM-DD。\n{USAGE}", super::quoted(text))),
         },
     };
     // A unit id names the unit and its accounts; anything else is an
@@ -47,7 +47,7 @@ pub async fn history(req: &Request<'_>) -> anyhow::Result<String> {
         .filter(|e| filter.matches(e, register))
         .collect();
     if shown.is_empty() {
-        return Ok(format!("「{id}」没有变更记录。"));
+        return Ok(format!("「{}」没有变更记录。", super::quoted(id)));
     }
     let skipped = shown.len().saturating_sub(MAX_LINES);
     // Phone numbers never go into a group chat.

@@ -7,6 +7,7 @@
 mod alerts;
 mod bind;
 pub mod bot;
+pub mod budget;
 mod dialogue;
 pub mod dingtalk;
 pub mod feishu;
@@ -67,20 +68,34 @@ pub struct Request<'a> {
 pub struct CommandContext {
     pub store: Store,
     pub settings: Settings,
+    /// Who sent how much lately: no chat can hold up another.
+    budget: budget::ChatBudget,
 }
 
 pub(crate) const REFUSAL: &str =
     "抱歉，您没有执行此命令的权限。如需成为单位联系人，请发送 /bind 单位ID 申请。";
 
 impl CommandContext {
-    /// The caller's role from the settings (admins) and the register (contacts).
-    pub fn role(&self, register: &Register, user: &UserId) -> Role {
-        let is_admin = match user {
+    pub fn new(store: Store, settings: Settings) -> CommandContext {
+        CommandContext {
+            store,
+            settings,
+            budget: budget::ChatBudget::default(),
+        }
+    }
+
+    /// Whether the settings name this user an admin (on their chat).
+    pub fn is_admin(&self, user: &UserId) -> bool {
+        match user {
             UserId::Telegram(id) => self.settings.telegram.admins.contains(id),
             UserId::Dingtalk(staff) => self.settings.dingtalk.admins.contains(staff),
             UserId::Feishu(open_id) => self.settings.feishu.admins.contains(open_id),
-        };
-        if is_admin {
+        }
+    }
+
+    /// The caller's role from the settings (admins) and the register (contacts).
+    pub fn role(&self, register: &Register, user: &UserId) -> Role {
+        if self.is_admin(user) {
             return Role::Admin;
         }
         let units: Vec<String> = register
@@ -112,12 +127,27 @@ impl CommandContext {
         {
             return None;
         }
+        let is_admin = self.is_admin(&caller.user);
+        if !is_admin {
+            if let Some(notice) = self.admit(caller, now) {
+                return notice;
+            }
+        }
         let handled = if is_command {
             self.try_handle(caller, text, now).await.map(Some)
         } else {
             self.answer_text(caller, text, now).await
         };
         match handled {
+            // The hint answers noise: once every few minutes per user.
+            Ok(Some(reply))
+                if !is_admin
+                    && reply == help::FREE_TEXT_HINT
+                    && !self.budget.is_hint_due(&caller.user, now) =>
+            {
+                tracing::debug!(user = %caller.user, "free text; hint given lately");
+                None
+            }
             Ok(reply) => reply,
             Err(err) => {
                 tracing::error!(
@@ -126,6 +156,36 @@ impl CommandContext {
                     "command failed"
                 );
                 Some("处理命令时出错，请稍后再试或联系管理员。".to_string())
+            }
+        }
+    }
+
+    /// Counts a message against its user's and group's budgets: `None`
+    /// to handle it, else what to answer instead (the one notice, or nothing).
+    fn admit(&self, caller: &Caller, now: DateTime<Utc>) -> Option<Option<String>> {
+        let group = if caller.is_private_chat {
+            None
+        } else {
+            caller.chat.as_deref()
+        };
+        let limits = &self.settings.commands;
+        let admission = self.budget.admit(
+            &caller.user,
+            group,
+            limits.per_user_per_minute,
+            limits.per_group_per_minute,
+            now,
+        );
+        match admission {
+            budget::Admission::Handle => None,
+            budget::Admission::Notice => {
+                metrics::counter!("xunjian_commands_over_budget_total").increment(1);
+                tracing::warn!(user = %caller.user, group = ?group, "over the chat budget: messages dropped for a minute");
+                Some(Some(budget::OVER_BUDGET_NOTICE.to_string()))
+            }
+            budget::Admission::Drop => {
+                metrics::counter!("xunjian_commands_over_budget_total").increment(1);
+                Some(None)
             }
         }
     }
@@ -181,7 +241,10 @@ impl CommandContext {
             now,
         };
         let Some(info) = help::find(&command) else {
-            return Ok(format!("未知命令 /{command}。发送 /help 查看可用命令。"));
+            return Ok(format!(
+                "未知命令 /{}。发送 /help 查看可用命令。",
+                quoted(&command)
+            ));
         };
         if !info.access.allows(&role) {
             tracing::warn!(user = %caller.user, name = %caller.name, command = %command, "command refused");
@@ -277,7 +340,8 @@ fn list(register: &Register, role: &Role, filter: Option<&str>) -> String {
                     Ok(unit) => Filter::Unit(&unit.id),
                     Err(candidates) if candidates.is_empty() => {
                         return format!(
-                            "「{f}」既不是单位（ID 或名称，见 /units），也不是平台（如 微博、公众号）或状态（正常运维、正在注销、已注销）。"
+                            "「{}」既不是单位（ID 或名称，见 /units），也不是平台（如 微博、公众号）或状态（正常运维、正在注销、已注销）。",
+                            quoted(f)
                         );
                     }
                     Err(candidates) => return ambiguous_unit(f, &candidates),
@@ -321,7 +385,11 @@ pub(crate) fn ambiguous_unit(text: &str, candidates: &[&crate::registry::Unit]) 
         .take(10)
         .map(|u| format!("{}（{}）", u.name, u.id))
         .collect();
-    format!("「{text}」可指多个单位：{}，请写单位ID。", names.join("、"))
+    format!(
+        "「{}」可指多个单位：{}，请写单位ID。",
+        quoted(text),
+        names.join("、")
+    )
 }
 
 /// A unit named by id or name, or the reply that says why not.
@@ -331,7 +399,7 @@ pub(crate) fn find_unit<'a>(
 ) -> Result<&'a crate::registry::Unit, String> {
     register.find_unit(text).map_err(|candidates| {
         if candidates.is_empty() {
-            format!("未找到单位「{text}」。发送 /units 查看单位及其ID。")
+            format!("未找到单位「{}」。发送 /units 查看单位及其ID。", quoted(text))
         } else {
             ambiguous_unit(text, &candidates)
         }
@@ -414,33 +482,35 @@ pub fn is_addressed_to_us(text: &str, bot_username: Option<&str>) -> bool {
     }
 }
 
-/// Telegram refuses messages longer than this many characters.
-pub const MAX_REPLY_CHARS: usize = 4096;
+/// Telegram refuses messages longer than this many UTF-16 code units (an
+/// emoji counts two). DingTalk's and Feishu's limits are in bytes and far
+/// above what a part of this size can take (at most 3 bytes a unit).
+pub const MAX_REPLY_UTF16: usize = 4096;
 
-/// Splits a reply into messages of at most [`MAX_REPLY_CHARS`] characters,
-/// at line ends where it can and at character boundaries where a line is
-/// longer than that. Nothing is lost; an empty reply gives no message.
+/// Splits a reply into messages of at most [`MAX_REPLY_UTF16`] UTF-16 code
+/// units, at line ends where it can and at character boundaries where a
+/// line is longer than that. Nothing is lost; an empty reply gives no message.
 pub fn split_reply(text: &str) -> Vec<String> {
-    split_chars(text, MAX_REPLY_CHARS)
+    split_utf16(text, MAX_REPLY_UTF16)
 }
 
-fn split_chars(text: &str, max_chars: usize) -> Vec<String> {
+fn split_utf16(text: &str, max_units: usize) -> Vec<String> {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut count = 0;
     for line in text.split_inclusive('\n') {
-        let line_chars = line.chars().count();
-        if count + line_chars > max_chars && count > 0 {
+        let line_units = line.encode_utf16().count();
+        if count + line_units > max_units && count > 0 {
             parts.push(std::mem::take(&mut current));
             count = 0;
         }
         for ch in line.chars() {
-            if count == max_chars {
+            if count + ch.len_utf16() > max_units {
                 parts.push(std::mem::take(&mut current));
                 count = 0;
             }
             current.push(ch);
-            count += 1;
+            count += ch.len_utf16();
         }
     }
     if !current.is_empty() {
@@ -448,6 +518,22 @@ fn split_chars(text: &str, max_chars: usize) -> Vec<String> {
     }
     parts
 }
+
+/// Text a user wrote, as a reply quotes it: at most [`MAX_QUOTED_CHARS`]
+/// characters, cut with "…", control characters dropped, so an echo is
+/// never what makes a reply too long.
+pub(crate) fn quoted(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    if clean.chars().count() <= MAX_QUOTED_CHARS {
+        return clean;
+    }
+    let mut cut: String = clean.chars().take(MAX_QUOTED_CHARS).collect();
+    cut.push('…');
+    cut
+}
+
+/// How much of a user's text a reply quotes.
+pub(crate) const MAX_QUOTED_CHARS: usize = 40;
 
 /// /report KIND [PERIOD]: the report goes to the caller's chat as text, .docx, XLSX and chart.
 async fn report(req: &Request<'_>) -> anyhow::Result<String> {

@@ -13,7 +13,8 @@ pub async fn rectify(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
     };
     let Some(found) = req.register.account(account) else {
         return Ok(format!(
-            "未找到账号「{account}」。发送 /list 查看您单位的账号。"
+            "未找到账号「{}」。发送 /list 查看您单位的账号。",
+            super::quoted(account)
         ));
     };
     let is_allowed = match role {
@@ -61,7 +62,7 @@ pub async fn list(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
     };
     if let Some(unit) = unit {
         if req.register.unit(unit).is_none() {
-            return Ok(format!("未找到单位「{unit}」。"));
+            return Ok(format!("未找到单位「{}」。", super::quoted(unit)));
         }
     }
     let mut items = Vec::new();

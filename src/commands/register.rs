@@ -85,7 +85,8 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
     let name = args[2..args.len() - 1].join(" ");
     let Some(platform) = Platform::from_name(platform) else {
         return Ok(format!(
-            "未知平台「{platform}」，可用：{}",
+            "未知平台「{}」，可用：{}",
+            super::quoted(platform),
             platform_names()
         ));
     };
@@ -199,7 +200,7 @@ pub async fn set_state(req: &Request<'_>, state: AccountState) -> anyhow::Result
         });
     };
     let Some(account) = current.account(id) else {
-        return Ok(format!("未找到账号「{id}」。发送 /list 查看账号ID。"));
+        return Ok(format!("未找到账号「{}」。发送 /list 查看账号ID。", super::quoted(id)));
     };
     if state == AccountState::Deregistered && account.state == AccountState::Deregistered {
         return Ok(format!(
@@ -256,7 +257,7 @@ pub async fn set_state(req: &Request<'_>, state: AccountState) -> anyhow::Result
 pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
     let Request { ctx, register, .. } = *req;
     let Some(account) = register.account(id) else {
-        return Ok(format!("未找到账号「{id}」。"));
+        return Ok(format!("未找到账号「{}」。", super::quoted(id)));
     };
     let unit = register
         .unit(&account.unit)

@@ -69,7 +69,7 @@ fn replies_are_split_under_telegrams_limit_on_line_and_char_boundaries() {
     let lines = "区市政管理局「市政兰山」已 187 天未更新\n".repeat(400);
     let parts = split_reply(&lines);
     assert!(parts.len() > 1);
-    assert!(parts.iter().all(|p| p.chars().count() <= MAX_REPLY_CHARS));
+    assert!(parts.iter().all(|p| p.encode_utf16().count() <= MAX_REPLY_UTF16));
     assert!(
         parts.iter().all(|p| p.ends_with('\n')),
         "split inside a line"
@@ -78,8 +78,29 @@ fn replies_are_split_under_telegrams_limit_on_line_and_char_boundaries() {
     let one_line = format!("未找到「{}」。", "义".repeat(100_000));
     let parts = split_reply(&one_line);
     assert_eq!(parts.len(), 25);
-    assert!(parts.iter().all(|p| p.chars().count() <= MAX_REPLY_CHARS));
+    assert!(parts.iter().all(|p| p.encode_utf16().count() <= MAX_REPLY_UTF16));
     assert_eq!(parts.concat(), one_line);
+}
+
+#[test]
+fn replies_are_measured_in_utf16_units_as_telegram_counts_them() {
+    // 2,040 emoji are 4,080 UTF-16 units: with any text around them the
+    // reply is over Telegram's limit although it has fewer than 4,096 chars.
+    let emoji = "😀".repeat(2_040);
+    let reply = format!("未找到单位「{emoji}」。发送 /units 查看单位及其ID。");
+    assert!(reply.chars().count() < 4096);
+    let parts = split_reply(&reply);
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    for part in &parts {
+        assert!(part.encode_utf16().count() <= MAX_REPLY_UTF16);
+        assert!(part.len() <= 18_000, "under DingTalk's byte limit too");
+    }
+    assert_eq!(parts.concat(), reply);
+    // An echo is shortened, so the same reply fits in one message.
+    let echoed = format!("未找到单位「{}」。", quoted(&emoji));
+    assert_eq!(split_reply(&echoed).len(), 1);
+    assert_eq!(quoted(&emoji).chars().count(), MAX_QUOTED_CHARS + 1);
+    assert_eq!(quoted("义堂\u{0}镇"), "义堂镇");
 }
 
 #[test]

@@ -247,6 +247,22 @@ impl Settings {
                 )));
             }
         }
+        for (key, limit) in [
+            (
+                "commands.per_user_per_minute",
+                self.commands.per_user_per_minute,
+            ),
+            (
+                "commands.per_group_per_minute",
+                self.commands.per_group_per_minute,
+            ),
+        ] {
+            if limit == 0 {
+                return Err(invalid(format!(
+                    "{key}：至少为 1（为 0 时除管理员外无人能得到回复）"
+                )));
+            }
+        }
         if !(0.0..=1.0).contains(&self.rules.repost_min_original_share) {
             return Err(invalid(
                 "rules.repost_min_original_share: must be between 0 and 1".to_string(),

@@ -143,11 +143,26 @@ impl fmt::Debug for RobotSettings {
 }
 
 /// Chat commands.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CommandSettings {
     /// Hosts a `/register` feed URL may point at; `*.gov.cn` matches subdomains.
     pub allowed_feed_hosts: Vec<String>,
+    /// Messages one user (not an admin) may send a minute; beyond it they
+    /// are dropped with one notice.
+    pub per_user_per_minute: u32,
+    /// Messages one group chat may send a minute, all its users together.
+    pub per_group_per_minute: u32,
+}
+
+impl Default for CommandSettings {
+    fn default() -> CommandSettings {
+        CommandSettings {
+            allowed_feed_hosts: Vec::new(),
+            per_user_per_minute: 20,
+            per_group_per_minute: 60,
+        }
+    }
 }
 
 /// Rule thresholds (DOMAIN.md "The checks"); days unless said otherwise.

@@ -127,10 +127,7 @@ fn classify(err: RequestError) -> SendError {
 
 /// Escapes text for Telegram's HTML parse mode.
 pub fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    crate::escape::html(text)
 }
 
 /// Splits at line ends so each part has at most `max` characters (a line

@@ -2,6 +2,7 @@
 
 use super::{Report, units_of_kind};
 use crate::registry::UnitKind;
+use crate::escape::markdown as esc;
 use std::fmt::Write as _;
 
 fn percent(rate: Option<f64>) -> String {
@@ -184,7 +185,7 @@ pub fn text(report: &Report) -> String {
 
 /// The whole report as Markdown.
 pub fn markdown(report: &Report) -> String {
-    let mut out = format!("# {}\n\n", report.title);
+    let mut out = format!("# {}\n\n", esc(&report.title));
     let _ = writeln!(
         out,
         "统计期：{} 至 {}{}  \n生成时间：{}  \n巡检次数：{}  \n可考核周数：{}\n",
@@ -225,7 +226,7 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            p.label,
+            esc(&p.label),
             p.accounts,
             p.active,
             p.closing,
@@ -267,9 +268,14 @@ pub fn markdown(report: &Report) -> String {
             let _ = writeln!(out, "最近一次巡检无不合格账号。\n");
         }
         for group in &report.failing {
-            let _ = writeln!(out, "#### {}（{}个）\n", group.label, group.accounts.len());
+            let _ = writeln!(
+                out,
+                "#### {}（{}个）\n",
+                esc(&group.label),
+                group.accounts.len()
+            );
             for a in &group.accounts {
-                let _ = writeln!(out, "- {}", a.message);
+                let _ = writeln!(out, "- {}", esc(&a.message));
             }
             out.push('\n');
         }
@@ -282,7 +288,7 @@ pub fn markdown(report: &Report) -> String {
         if !list.is_empty() {
             let _ = writeln!(out, "### {title}（{}个）\n", list.len());
             for a in list {
-                let _ = writeln!(out, "- {}", a.message);
+                let _ = writeln!(out, "- {}", esc(&a.message));
             }
             out.push('\n');
         }
@@ -304,7 +310,7 @@ pub fn markdown(report: &Report) -> String {
                 out,
                 "| {} | {} | {} | {} | {:.1} |",
                 i + 1,
-                u.name,
+                esc(&u.name),
                 u.posts,
                 u.weekly_misses,
                 u.deduction
@@ -317,11 +323,11 @@ pub fn markdown(report: &Report) -> String {
         for r in &report.rectification {
             let _ = writeln!(
                 out,
-                "- [{}] {}：{}（{}）",
-                r.label,
-                r.message,
+                "- \\[{}\\] {}：{}（{}）",
+                esc(&r.label),
+                esc(&r.message),
                 r.state.label(),
-                r.evidence
+                esc(&r.evidence)
             );
         }
     }

@@ -218,27 +218,60 @@ fn record_verdicts(summary: &crate::rules::Summary) {
 
 /// Who claims jobs: host and process.
 pub fn owner() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "xunjian".to_string());
-    format!("{host}:{}", std::process::id())
+    format!("{}:{}", host_name(), std::process::id())
 }
 
-/// Delivers the outbox until `shutdown` is cancelled.
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "xunjian".to_string())
+}
+
+/// Whether the process an [`owner`] string names is gone: this very
+/// process's name (a restarted container has the pid of its predecessor),
+/// or a process of this host that no longer runs. Processes of other hosts
+/// and unreadable names count as alive: their claims wait for the lease.
+pub fn is_gone(holder: &str) -> bool {
+    if holder == owner() {
+        return true;
+    }
+    let Some((host, pid)) = holder.rsplit_once(':') else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    let proc = std::path::Path::new("/proc");
+    host == host_name() && proc.join("self").exists() && !proc.join(pid.to_string()).exists()
+}
+
+/// How long a delivery pass may go on after shutdown begins: the step in
+/// flight finishes, then every claim is handed back.
+pub const DELIVERY_STOP_GRACE: Duration = Duration::from_secs(8);
+
+/// Delivers the outbox until `shutdown` is cancelled; then finishes the
+/// step in flight (within [`DELIVERY_STOP_GRACE`]) and hands back every
+/// message this daemon still holds.
 pub async fn delivery_loop(
     notifier: crate::notify::Notifier,
     health: Health,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     loop {
+        let pass = notifier.deliver_until(Utc::now(), &shutdown);
+        tokio::pin!(pass);
         let report = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            report = notifier.deliver_pending(Utc::now()) => report.context("delivery failed")?,
+            report = &mut pass => report.context("delivery failed")?,
+            _ = shutdown.cancelled() => {
+                let _ = tokio::time::timeout(DELIVERY_STOP_GRACE, &mut pass).await;
+                return hand_back(&notifier).await;
+            }
         };
         if report.sent + report.retried > 0 {
             tracing::info!(
                 sent = report.sent,
                 retried = report.retried,
+                lost = report.lost,
                 "outbox delivered"
             );
         }
@@ -247,10 +280,20 @@ pub async fn delivery_loop(
         }
         health.succeeded(Part::Delivery, Utc::now());
         tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
+            _ = shutdown.cancelled() => return hand_back(&notifier).await,
             _ = tokio::time::sleep(DELIVERY_TICK) => {}
         }
     }
+}
+
+/// Hands back every message this daemon still holds (at shutdown).
+async fn hand_back(notifier: &crate::notify::Notifier) -> anyhow::Result<()> {
+    match notifier.store().release_claims(notifier.owner()).await {
+        Ok(0) => {}
+        Ok(released) => tracing::info!(released, "claimed messages handed back at shutdown"),
+        Err(err) => tracing::warn!(error = %err, "cannot hand back the claimed messages at shutdown"),
+    }
+    Ok(())
 }
 
 /// Queues due scheduled reports (and catches up missed ones) every minute.

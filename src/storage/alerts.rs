@@ -248,29 +248,43 @@ impl Store {
         Ok(rows.into_iter().map(outbox_item).collect())
     }
 
-    pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL, \
-                         claimed_by = NULL, claimed_until = NULL WHERE id = $1")
+    /// Marks a message sent, in one conditional UPDATE: only while `owner`
+    /// holds its claim. False when another daemon took it over.
+    pub async fn mark_sent(&self, id: i64, owner: &str, now: DateTime<Utc>) -> Result<bool> {
+        let marked = with_pool!(self, pool => {
+            sqlx::query("UPDATE outbox SET sent_at = $3, attempts = attempts + 1, last_error = NULL, \
+                         claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2")
                 .bind(id)
+                .bind(owner)
                 .bind(to_secs(now))
                 .execute(pool)
-                .await?;
+                .await?
+                .rows_affected()
         });
-        Ok(())
+        Ok(marked == 1)
     }
 
-    pub async fn mark_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, \
-                         claimed_by = NULL, claimed_until = NULL WHERE id = $1")
+    /// Records a failed attempt and when to retry, handing the claim back;
+    /// only while `owner` holds it.
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let marked = with_pool!(self, pool => {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4, \
+                         claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2")
                 .bind(id)
+                .bind(owner)
                 .bind(error)
                 .bind(to_secs(retry_at))
                 .execute(pool)
-                .await?;
+                .await?
+                .rows_affected()
         });
-        Ok(())
+        Ok(marked == 1)
     }
 
     /// All outbox rows of a channel: (recipient, body, sent?) — for tests and status.

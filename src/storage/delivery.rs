@@ -54,33 +54,84 @@ impl Store {
         Ok(rows.into_iter().map(|(key,)| key).collect())
     }
 
+    /// Extends `owner`'s claim on an unsent message to `now + lease`; false
+    /// when `owner` no longer holds it (another daemon took it over after
+    /// the lease ran out): then `owner` must not send it.
+    pub async fn renew_claim(
+        &self,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<bool> {
+        let renewed = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbox SET claimed_until = $3 \
+                 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL AND dead_at IS NULL",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(to_secs(now + lease))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(renewed == 1)
+    }
+
     /// Records that the first `steps_done` steps of a message went out, so a
-    /// retry resends only the rest.
-    pub async fn mark_steps_done(&self, id: i64, steps_done: u32) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE outbox SET steps_done = $2 WHERE id = $1")
+    /// retry resends only the rest; false when `owner` no longer holds it.
+    pub async fn mark_steps_done(&self, id: i64, owner: &str, steps_done: u32) -> Result<bool> {
+        let marked = with_pool!(self, pool => {
+            sqlx::query("UPDATE outbox SET steps_done = $3 WHERE id = $1 AND claimed_by = $2")
                 .bind(id)
+                .bind(owner)
                 .bind(i64::from(steps_done))
                 .execute(pool)
-                .await?;
+                .await?
+                .rows_affected()
         });
-        Ok(())
+        Ok(marked == 1)
     }
 
     /// Gives up on a message: it stays in the outbox, dead, for the admins.
-    pub async fn mark_dead(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
-        with_pool!(self, pool => {
+    /// Only while `owner` holds it.
+    pub async fn mark_dead(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let marked = with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, dead_at = $3, \
-                 claimed_by = NULL, claimed_until = NULL WHERE id = $1",
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $3, dead_at = $4, \
+                 claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2",
             )
             .bind(id)
+            .bind(owner)
             .bind(error)
             .bind(to_secs(now))
             .execute(pool)
-            .await?;
+            .await?
+            .rows_affected()
         });
-        Ok(())
+        Ok(marked == 1)
+    }
+
+    /// Hands back every unsent message `owner` holds (on shutdown), so
+    /// another daemon, or this one restarted, sends them at once.
+    pub async fn release_claims(&self, owner: &str) -> Result<u64> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL \
+                 WHERE claimed_by = $1 AND sent_at IS NULL",
+            )
+            .bind(owner)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
     }
 
     /// Takes or renews the lease `name` for `holder` until `now + ttl`;
@@ -122,21 +173,58 @@ impl Store {
     }
 }
 
+/// What a starting daemon took back from processes that are gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Released {
+    /// Outbox messages claimed and not sent.
+    pub messages: u64,
+    /// Scheduled job runs started and not finished.
+    pub jobs: u64,
+    /// Named leases (the Telegram bot's long polling).
+    pub leases: u64,
+}
+
 impl Store {
-    /// On SQLite (one daemon per database file), claims left by a daemon
-    /// that died are released at start, so its messages go out at once
-    /// instead of after the lease. PostgreSQL daemons wait for the lease,
-    /// since another live daemon may hold the claims.
-    pub async fn release_claims_at_start(&self) -> Result<u64> {
-        match self {
-            Store::Sqlite(pool) => Ok(sqlx::query(
-                "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL \
-                 WHERE claimed_by IS NOT NULL AND sent_at IS NULL",
+    /// Releases, at start, the work of daemons that are gone, so it is done
+    /// at once instead of after its lease. On SQLite (one daemon per
+    /// database file) every claim, unfinished job run and lease is a
+    /// predecessor's. On PostgreSQL only the holders `is_gone` names (this
+    /// host's processes that no longer run): another live daemon may hold
+    /// the rest.
+    pub async fn release_gone_holders(&self, is_gone: impl Fn(&str) -> bool) -> Result<Released> {
+        let rows: Vec<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT claimed_by FROM outbox WHERE claimed_by IS NOT NULL AND sent_at IS NULL \
+                 UNION SELECT owner FROM job_runs WHERE finished_at IS NULL \
+                 UNION SELECT holder FROM leases",
             )
-            .execute(pool)
+            .fetch_all(pool)
             .await?
-            .rows_affected()),
-            Store::Postgres(_) => Ok(0),
+        });
+        let is_sole_daemon = matches!(self, Store::Sqlite(_));
+        let holders: Vec<String> = rows
+            .into_iter()
+            .map(|(holder,)| holder)
+            .filter(|holder| is_sole_daemon || is_gone(holder))
+            .collect();
+        let mut released = Released::default();
+        for holder in &holders {
+            released.messages += self.release_claims(holder).await?;
+            released.jobs += with_pool!(self, pool => {
+                sqlx::query("DELETE FROM job_runs WHERE owner = $1 AND finished_at IS NULL")
+                    .bind(holder)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+            released.leases += with_pool!(self, pool => {
+                sqlx::query("DELETE FROM leases WHERE holder = $1")
+                    .bind(holder)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
         }
+        Ok(released)
     }
 }

@@ -19,6 +19,7 @@ mod summaries;
 
 pub use alerts::{Attachment, ChannelState, ComposeMessages, OutboxItem};
 pub use chat::{BindOutcome, PendingBind};
+pub use delivery::Released;
 pub use ops::OpsCounts;
 pub use polling::ProxyHealth;
 pub use rectification::Issue;
@@ -47,6 +48,49 @@ pub enum StorageError {
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;
+
+impl StorageError {
+    /// Why a connection failed, in Chinese for the operator, with the
+    /// driver's own words after it.
+    pub fn describe_connect(&self) -> String {
+        let detail = match self {
+            StorageError::Database(err) => source_chain(err),
+            other => other.to_string(),
+        };
+        let lower = detail.to_lowercase();
+        let reason = [
+            ("connection refused", "连接被拒绝（数据库未启动，或地址、端口有误）"),
+            ("password authentication failed", "用户名或密码错误"),
+            ("no pg_hba.conf entry", "数据库不允许本机连接（pg_hba.conf）"),
+            ("does not exist", "数据库或用户不存在"),
+            ("timed out", "连接超时（网络不通或数据库无响应）"),
+            ("failed to lookup address", "主机名无法解析"),
+            ("name or service not known", "主机名无法解析"),
+            ("unable to open database file", "无法打开数据库文件（目录不存在或没有权限）"),
+            ("readonly database", "数据库文件只读"),
+            ("permission denied", "没有权限"),
+            ("file is not a database", "该文件不是 SQLite 数据库"),
+        ]
+        .iter()
+        .find(|(needle, _)| lower.contains(needle))
+        .map_or("连接失败", |(_, reason)| reason);
+        format!("{reason}（{}）", detail.trim())
+    }
+}
+
+/// An error with its causes, "a: b: c", without repeating a cause already in the text.
+fn source_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(&format!(": {cause_text}"));
+        }
+        source = cause.source();
+    }
+    text
+}
 
 /// The database, SQLite or PostgreSQL, chosen by the URL scheme.
 #[derive(Clone, Debug)]
@@ -99,6 +143,20 @@ impl Store {
             if let Some(password) = &settings.password {
                 options = options.password(password.expose());
             }
+            // One plain connection first: the pool would retry until its
+            // timeout and then hide the cause ("pool timed out").
+            let probe = tokio::time::timeout(
+                Duration::from_secs(10),
+                <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
+            )
+            .await
+            .map_err(|_| {
+                sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no answer within 10 s (timed out)",
+                ))
+            })?;
+            let _ = sqlx::Connection::close(probe?).await;
             let pool = PgPoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(Duration::from_secs(30))

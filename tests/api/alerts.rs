@@ -343,10 +343,7 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
             ),
             (CONTACT, "/report monthly", "抱歉，您没有执行此命令的权限"),
         ];
-        let context = Arc::new(CommandContext {
-            store: db.store.clone(),
-            settings: settings.clone(),
-        });
+        let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
         let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
         let bot = notifier
             .telegram()
@@ -632,10 +629,7 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             console[0].1
         );
         // /status shows the same number, and /ack takes it.
-        let commands = CommandContext {
-            store: db.store.clone(),
-            settings: settings.clone(),
-        };
+        let commands = CommandContext::new(db.store.clone(), settings.clone());
         let zhou = xunjian::commands::Caller {
             user: xunjian::commands::UserId::Telegram(5),
             name: "周磊".into(),

@@ -86,10 +86,7 @@ async fn converse(
     telegram: &FakeTelegram,
     rounds: &[Vec<Said>],
 ) -> Vec<(i64, Vec<String>)> {
-    let context = Arc::new(CommandContext {
-        store: db.store.clone(),
-        settings: settings.clone(),
-    });
+    let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
     let notifier = Notifier::new(settings, db.store.clone()).expect("notifier");
     let bot = notifier.telegram().expect("telegram").bot.clone();
     let shutdown = tokio_util::sync::CancellationToken::new();

@@ -33,10 +33,7 @@ async fn context(db: &TestDb, gateway: &FakeGateway) -> CommandContext {
         .await
         .expect("open app");
     app.import(false, false, at(NOW)).await.expect("import");
-    CommandContext {
-        store: db.store.clone(),
-        settings,
-    }
+    CommandContext::new(db.store.clone(), settings)
 }
 
 #[tokio::test]
@@ -156,10 +153,7 @@ async fn a_refused_connection_is_reported_without_the_secret_and_retried() {
     settings.dingtalk.client_secret = Some(Secret::new(SECRET));
     let health = Health::new(xunjian::health::secrets_of(&settings));
     health.track(Part::Dingtalk, Duration::from_secs(60), at(NOW));
-    let context = Arc::new(CommandContext {
-        store: db.store.clone(),
-        settings,
-    });
+    let context = Arc::new(CommandContext::new(db.store.clone(), settings));
     let client = StreamClient::new(context, health.clone())
         .expect("client builds")
         .expect("credentials are set");

@@ -138,10 +138,7 @@ impl Chat {
                 settings.telegram.contacts_chat = Some(TELEGRAM_GROUP);
                 settings.telegram.admins = vec![TELEGRAM_ADMIN];
                 settings.telegram.is_throttled = false;
-                let context = Arc::new(CommandContext {
-                    store: db.store.clone(),
-                    settings: settings.clone(),
-                });
+                let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
                 let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
                 let bot = notifier.telegram().expect("telegram").bot.clone();
                 let stop = CancellationToken::new();
@@ -167,10 +164,7 @@ impl Chat {
                 settings.feishu.base_url = fake.url.clone();
                 settings.feishu.admins = vec![FEISHU_ADMIN.into()];
                 settings.feishu.contacts_chat = Some(FEISHU_GROUP.into());
-                let context = Arc::new(CommandContext {
-                    store: db.store.clone(),
-                    settings: settings.clone(),
-                });
+                let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
                 let client =
                     xunjian::commands::feishu::LongConnection::new(context, Health::default())
                         .expect("client")
@@ -202,10 +196,7 @@ impl Chat {
                 settings.dingtalk.gateway_url = fake.url.clone();
                 settings.dingtalk.admins = vec![DINGTALK_ADMIN.into()];
                 settings.dingtalk.contacts_chat = Some(DINGTALK_GROUP.into());
-                let context = Arc::new(CommandContext {
-                    store: db.store.clone(),
-                    settings: settings.clone(),
-                });
+                let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
                 let client =
                     xunjian::commands::dingtalk::StreamClient::new(context, Health::default())
                         .expect("client")

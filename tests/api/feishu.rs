@@ -387,10 +387,7 @@ async fn context(db: &TestDb, fake: &FakeFeishu) -> CommandContext {
         .await
         .expect("open app");
     app.import(false, false, at(NOW)).await.expect("import");
-    CommandContext {
-        store: db.store.clone(),
-        settings,
-    }
+    CommandContext::new(db.store.clone(), settings)
 }
 
 fn start(
@@ -592,10 +589,7 @@ async fn a_refused_endpoint_is_reported_without_the_secret_and_retried() {
     settings.feishu.app_id = Some(APP_ID.into());
     settings.feishu.base_url = url;
     settings.feishu.app_secret = Some(Secret::new(SECRET));
-    let (health, stop_token, running) = start(CommandContext {
-        store: db.store.clone(),
-        settings,
-    });
+    let (health, stop_token, running) = start(CommandContext::new(db.store.clone(), settings));
     assert_eq!(attempts.recv().await, Some(1));
     let error = error_containing(&health, "HTTP 403").await;
     assert!(error.contains("HTTP 403"), "{error}");

@@ -60,10 +60,7 @@ async fn an_import_never_silently_undoes_a_chat_change_and_force_overrides_it() 
             .expect("import");
         let xlsx = db.path("台账.xlsx");
         std::fs::write(&xlsx, app.export_xlsx().await.expect("xlsx")).expect("write");
-        let ctx = CommandContext {
-            store: db.store.clone(),
-            settings: settings.clone(),
-        };
+        let ctx = CommandContext::new(db.store.clone(), settings.clone());
         let reply = chat(
             &ctx,
             "/deregister lsfb-douyin 2026-11-20 临兰政办字〔2026〕9号",
@@ -269,10 +266,7 @@ async fn history_in_chat_is_for_admins_and_a_long_one_comes_in_several_messages(
                 .await
                 .expect("rename");
         }
-        let context = Arc::new(CommandContext {
-            store: db.store.clone(),
-            settings: settings.clone(),
-        });
+        let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
         let notifier =
             xunjian::notify::Notifier::new(&settings, db.store.clone()).expect("notifier");
         let bot = notifier.telegram().expect("telegram").bot.clone();
@@ -339,10 +333,7 @@ async fn a_chat_change_between_the_conflict_check_and_the_import_voids_the_impor
             .await
             .expect("import");
         let seen = db.store.last_register_event_id().await.expect("newest");
-        let ctx = CommandContext {
-            store: db.store.clone(),
-            settings,
-        };
+        let ctx = CommandContext::new(db.store.clone(), settings);
         chat(&ctx, "/closing szls-wechat", "2026-11-23T09:01:00+08:00").await;
         let import = serde_json::json!({ "file": "accounts.toml", "changes": 0 });
         let err = db

@@ -107,10 +107,7 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
         );
 
         // The contact answers through the Bot API; a stranger to u2 may not.
-        let context = Arc::new(CommandContext {
-            store: db.store.clone(),
-            settings: settings.clone(),
-        });
+        let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
         let bot = notifier.telegram().expect("telegram").bot.clone();
         let shutdown = tokio_util::sync::CancellationToken::new();
         let running = tokio::spawn(xunjian::commands::bot::run_bot(

@@ -27,10 +27,7 @@ async fn context(db: &TestDb) -> CommandContext {
     settings.telegram.admins = vec![ADMIN, SECOND_ADMIN];
     // The admins are reached through the bot.
     settings.telegram.token = Some(xunjian::config::Secret::new("123456:TEST"));
-    CommandContext {
-        store: db.store.clone(),
-        settings,
-    }
+    CommandContext::new(db.store.clone(), settings)
 }
 
 fn admin() -> Caller {
@@ -439,10 +436,7 @@ async fn unreachable_webhooks_and_proxies_leave_no_secret_in_logs_or_the_databas
         let delivered = notifier.deliver_pending(at(NOW)).await.expect("deliver");
         assert_eq!(delivered.sent, 0, "{delivered:?}");
         assert_eq!(delivered.retried, 4, "{delivered:?}");
-        let status = CommandContext {
-            store: db.store.clone(),
-            settings: settings.clone(),
-        }
+        let status = CommandContext::new(db.store.clone(), settings.clone())
         .handle(&admin(), "/status lsfb-weibo", at(NOW))
         .await
         .expect("a reply");

@@ -119,7 +119,7 @@ impl FeishuApi {
     }
 
     /// Replies to a message (in its chat, quoting it), split into messages
-    /// of at most [`crate::commands::MAX_REPLY_CHARS`] characters.
+    /// of at most [`crate::commands::MAX_REPLY_UTF16`] UTF-16 units.
     pub async fn reply(&self, message_id: &str, text: &str) -> Result<(), FeishuSendError> {
         let path = format!(
             "/open-apis/im/v1/messages/{}/reply",
