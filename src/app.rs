@@ -60,7 +60,10 @@ impl App {
                 Ok(app) => return Ok(Some(app)),
                 Err(err) if is_no_wait => return Err(err),
                 Err(err) => {
-                    tracing::warn!(retry_in_s = wait.as_secs(), "{err:#}；稍后重试（--no-wait 则立即退出）");
+                    tracing::warn!(
+                        retry_in_s = wait.as_secs(),
+                        "{err:#}；稍后重试（--no-wait 则立即退出）"
+                    );
                 }
             }
             tokio::select! {

@@ -125,7 +125,10 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     });
     match bot {
         Some(bot) => {
-            let context = Arc::new(crate::commands::CommandContext::new(store.clone(), settings.clone()));
+            let context = Arc::new(crate::commands::CommandContext::new(
+                store.clone(),
+                settings.clone(),
+            ));
             let owner = crate::scheduler::owner();
             tasks.spawn(Part::Telegram, move |health, stop| {
                 crate::commands::bot::run_bot_leased(
@@ -142,7 +145,10 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
         ),
     }
     if has_dingtalk {
-        let context = Arc::new(crate::commands::CommandContext::new(store.clone(), settings.clone()));
+        let context = Arc::new(crate::commands::CommandContext::new(
+            store.clone(),
+            settings.clone(),
+        ));
         tasks.spawn(Part::Dingtalk, move |health, stop| {
             let client = crate::commands::dingtalk::StreamClient::new(context.clone(), health);
             async move {
@@ -154,7 +160,10 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
         });
     }
     if has_feishu {
-        let context = Arc::new(crate::commands::CommandContext::new(store.clone(), settings.clone()));
+        let context = Arc::new(crate::commands::CommandContext::new(
+            store.clone(),
+            settings.clone(),
+        ));
         tasks.spawn(Part::Feishu, move |health, stop| {
             let client = crate::commands::feishu::LongConnection::new(context.clone(), health);
             async move {

@@ -78,10 +78,7 @@ mod tests {
                     assert!(next.is_ascii_punctuation(), "{escaped}");
                     unescaped.push(next);
                 } else {
-                    assert!(
-                        !"<>|*[]`_#&".contains(c),
-                        "unescaped {c:?} in {escaped}"
-                    );
+                    assert!(!"<>|*[]`_#&".contains(c), "unescaped {c:?} in {escaped}");
                     unescaped.push(c);
                 }
             }
@@ -103,7 +100,10 @@ mod tests {
         );
         for name in HOSTILE_NAMES {
             let escaped = html(name);
-            assert!(!escaped.contains('<') && !escaped.contains('>'), "{escaped}");
+            assert!(
+                !escaped.contains('<') && !escaped.contains('>'),
+                "{escaped}"
+            );
         }
     }
 }

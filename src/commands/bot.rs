@@ -210,9 +210,8 @@ const REPLY_SENDER_IDLE: Duration = Duration::from_secs(60);
 /// chat, independent across chats.
 struct Replies {
     bot: Throttle<Bot>,
-    chats: std::sync::Mutex<
-        std::collections::HashMap<ChatId, tokio::sync::mpsc::Sender<Vec<String>>>,
-    >,
+    chats:
+        std::sync::Mutex<std::collections::HashMap<ChatId, tokio::sync::mpsc::Sender<Vec<String>>>>,
 }
 
 impl Replies {

@@ -30,8 +30,7 @@ pub enum Admission {
 }
 
 /// The notice a user (or a group) gets once a minute when over budget.
-pub const OVER_BUDGET_NOTICE: &str =
-    "消息发送过于频繁：本分钟内的其余消息已忽略，请一分钟后再试。";
+pub const OVER_BUDGET_NOTICE: &str = "消息发送过于频繁：本分钟内的其余消息已忽略，请一分钟后再试。";
 
 #[derive(Debug, Clone, Copy)]
 struct Window {

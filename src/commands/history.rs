@@ -23,7 +23,12 @@ pub async fn history(req: &Request<'_>) -> anyhow::Result<String> {
         None => None,
         Some(text) => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             Ok(day) => Some(crate::calendar::start_of_day(day)),
-            Err(_) => return Ok(format!("日期「{}」无效，应写作 YYYY-MM-DD。\n{USAGE}", super::quoted(text))),
+            Err(_) => {
+                return Ok(format!(
+                    "日期「{}」无效，应写作 YYYY-MM-DD。\n{USAGE}",
+                    super::quoted(text)
+                ));
+            }
         },
     };
     // A unit id names the unit and its accounts; anything else is an

@@ -399,7 +399,10 @@ pub(crate) fn find_unit<'a>(
 ) -> Result<&'a crate::registry::Unit, String> {
     register.find_unit(text).map_err(|candidates| {
         if candidates.is_empty() {
-            format!("未找到单位「{}」。发送 /units 查看单位及其ID。", quoted(text))
+            format!(
+                "未找到单位「{}」。发送 /units 查看单位及其ID。",
+                quoted(text)
+            )
         } else {
             ambiguous_unit(text, &candidates)
         }

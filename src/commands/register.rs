@@ -200,7 +200,10 @@ pub async fn set_state(req: &Request<'_>, state: AccountState) -> anyhow::Result
         });
     };
     let Some(account) = current.account(id) else {
-        return Ok(format!("未找到账号「{}」。发送 /list 查看账号ID。", super::quoted(id)));
+        return Ok(format!(
+            "未找到账号「{}」。发送 /list 查看账号ID。",
+            super::quoted(id)
+        ));
     };
     if state == AccountState::Deregistered && account.state == AccountState::Deregistered {
         return Ok(format!(

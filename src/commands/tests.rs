@@ -69,7 +69,11 @@ fn replies_are_split_under_telegrams_limit_on_line_and_char_boundaries() {
     let lines = "区市政管理局「市政兰山」已 187 天未更新\n".repeat(400);
     let parts = split_reply(&lines);
     assert!(parts.len() > 1);
-    assert!(parts.iter().all(|p| p.encode_utf16().count() <= MAX_REPLY_UTF16));
+    assert!(
+        parts
+            .iter()
+            .all(|p| p.encode_utf16().count() <= MAX_REPLY_UTF16)
+    );
     assert!(
         parts.iter().all(|p| p.ends_with('\n')),
         "split inside a line"
@@ -78,7 +82,11 @@ fn replies_are_split_under_telegrams_limit_on_line_and_char_boundaries() {
     let one_line = format!("未找到「{}」。", "义".repeat(100_000));
     let parts = split_reply(&one_line);
     assert_eq!(parts.len(), 25);
-    assert!(parts.iter().all(|p| p.encode_utf16().count() <= MAX_REPLY_UTF16));
+    assert!(
+        parts
+            .iter()
+            .all(|p| p.encode_utf16().count() <= MAX_REPLY_UTF16)
+    );
     assert_eq!(parts.concat(), one_line);
 }
 

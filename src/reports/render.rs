@@ -1,8 +1,8 @@
 //! Report → chat text (short) and Markdown (full).
 
 use super::{Report, units_of_kind};
-use crate::registry::UnitKind;
 use crate::escape::markdown as esc;
+use crate::registry::UnitKind;
 use std::fmt::Write as _;
 
 fn percent(rate: Option<f64>) -> String {

@@ -291,7 +291,9 @@ async fn hand_back(notifier: &crate::notify::Notifier) -> anyhow::Result<()> {
     match notifier.store().release_claims(notifier.owner()).await {
         Ok(0) => {}
         Ok(released) => tracing::info!(released, "claimed messages handed back at shutdown"),
-        Err(err) => tracing::warn!(error = %err, "cannot hand back the claimed messages at shutdown"),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot hand back the claimed messages at shutdown")
+        }
     }
     Ok(())
 }

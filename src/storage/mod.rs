@@ -59,14 +59,23 @@ impl StorageError {
         };
         let lower = detail.to_lowercase();
         let reason = [
-            ("connection refused", "连接被拒绝（数据库未启动，或地址、端口有误）"),
+            (
+                "connection refused",
+                "连接被拒绝（数据库未启动，或地址、端口有误）",
+            ),
             ("password authentication failed", "用户名或密码错误"),
-            ("no pg_hba.conf entry", "数据库不允许本机连接（pg_hba.conf）"),
+            (
+                "no pg_hba.conf entry",
+                "数据库不允许本机连接（pg_hba.conf）",
+            ),
             ("does not exist", "数据库或用户不存在"),
             ("timed out", "连接超时（网络不通或数据库无响应）"),
             ("failed to lookup address", "主机名无法解析"),
             ("name or service not known", "主机名无法解析"),
-            ("unable to open database file", "无法打开数据库文件（目录不存在或没有权限）"),
+            (
+                "unable to open database file",
+                "无法打开数据库文件（目录不存在或没有权限）",
+            ),
             ("readonly database", "数据库文件只读"),
             ("permission denied", "没有权限"),
             ("file is not a database", "该文件不是 SQLite 数据库"),

@@ -439,3 +439,198 @@ async fn three_daemons_on_one_postgres_database_do_each_thing_once_and_survive_a
     drop(daemons);
     db.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_with_the_database_down_says_why_in_chinese_and_retries_or_exits_with_no_wait() {
+    // Nothing listens on port 1: the connection is refused.
+    let settings = "[database]\nurl = \"postgres://postgres@127.0.0.1:1/postgres\"\n\
+                    [reports]\nweekly_cron = \"\"\nmonthly_cron = \"\"\nquarterly_time = \"\"\n\
+                    [server]\nlisten = \"\"\n";
+    let accounts = "[[unit]]\nid = \"u\"\nname = \"区政府办公室\"\nkind = \"department\"\n";
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("xunjian.toml"), settings).expect("settings");
+    std::fs::write(dir.path().join("accounts.toml"), accounts).expect("accounts");
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_xunjian"))
+        .current_dir(dir.path())
+        .env_remove("XUNJIAN_CONFIG")
+        .env_remove("XUNJIAN_ACCOUNTS")
+        .env_remove("XUNJIAN_DATABASE_URL")
+        .env_remove("XUNJIAN_TELEGRAM_TOKEN")
+        .args(["run", "--no-wait"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "--no-wait exits at once"
+    );
+    assert!(
+        stderr.contains("无法连接数据库 postgres://postgres@127.0.0.1:1/postgres：连接被拒绝"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pool timed out"), "{stderr}");
+
+    // Without --no-wait it says why, retries, and stops on SIGTERM.
+    let mut daemon = Daemon::start_in(dir, settings, accounts, &[]);
+    let log = daemon._dir.path().join("daemon.log");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while daemon.log().matches("无法连接数据库").count() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no retries logged: {}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(daemon.log().contains("连接被拒绝"), "{}", daemon.log());
+    let stopped = std::time::Instant::now();
+    terminate(&daemon);
+    let status = daemon.child.wait().expect("wait");
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(stopped.elapsed() < Duration::from_secs(5));
+}
+
+fn terminate(daemon: &Daemon) {
+    let status = Command::new("kill")
+        .args(["-TERM", &daemon.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// Distinct message texts the fake Bot API received for chat -100.
+fn delivered(telegram: &FakeTelegram) -> std::collections::BTreeMap<String, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    for call in telegram.sends() {
+        if call.params["chat_id"] == -100 {
+            let text = call.params["text"].as_str().unwrap_or_default().to_string();
+            *seen.entry(text).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+async fn wait_delivered(
+    telegram: &FakeTelegram,
+    count: usize,
+    limit: Duration,
+    log: &dyn Fn() -> String,
+) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while delivered(telegram).len() < count {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {count} messages arrived within {limit:?}:\n{}",
+            delivered(telegram).len(),
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_daemon_killed_while_sending_is_restarted_and_sends_its_claims_at_once_and_sigterm_hands_them_back()
+ {
+    let telegram = FakeTelegram::start().await;
+    // A slow channel: each send takes 300 ms.
+    telegram.hold_sends(Some(Duration::from_millis(300)));
+    let data = tempfile::tempdir().expect("data dir");
+    let url = format!("sqlite://{}/d.db", data.path().display());
+    let store = xunjian::storage::Store::connect(&xunjian::config::DatabaseSettings {
+        url: url.clone(),
+        ..crate::helpers::test_settings(&url).database
+    })
+    .await
+    .expect("store");
+    store.migrate().await.expect("migrate");
+    let count = 40;
+    for i in 0..count {
+        let message =
+            xunjian::alerts::compose::Message::plain("telegram", "-100", &format!("急件 {i:02}"));
+        store
+            .enqueue(&message, chrono::Utc::now() - chrono::Duration::minutes(1))
+            .await
+            .expect("enqueue");
+    }
+    store.close().await;
+    let settings = format!(
+        "[database]\nurl = \"{url}\"\n\
+         [reports]\nweekly_cron = \"\"\nmonthly_cron = \"\"\nquarterly_time = \"\"\n\
+         [telegram]\nis_throttled = false\n[server]\nlisten = \"\"\n"
+    );
+    let accounts = "[[unit]]\nid = \"u\"\nname = \"区政府办公室\"\nkind = \"department\"\n";
+    let envs = [
+        ("XUNJIAN_TELEGRAM_TOKEN", "123456:TEST".to_string()),
+        ("XUNJIAN_TELEGRAM_API_URL", telegram.url.clone()),
+    ];
+    let start = || {
+        Daemon::start_in(
+            tempfile::tempdir().expect("dir"),
+            &settings,
+            accounts,
+            &envs,
+        )
+    };
+    let mut first = start();
+    wait_delivered(&telegram, 3, Duration::from_secs(30), &|| first.log()).await;
+    first.kill_hard();
+    let after_kill = delivered(&telegram).len();
+    assert!(after_kill < count, "the kill came while sending");
+
+    // The restarted daemon takes its predecessor's claims back at once:
+    // without that they would wait out the 5-minute lease.
+    let second = start();
+    wait_delivered(&telegram, after_kill + 10, Duration::from_secs(30), &|| {
+        second.log()
+    })
+    .await;
+    let stopping = std::time::Instant::now();
+    terminate(&second);
+    let (status, second) = tokio::task::spawn_blocking(move || {
+        let mut second = second;
+        let status = second.child.wait().expect("wait");
+        (status, second)
+    })
+    .await
+    .expect("join");
+    assert!(status.success(), "{}", second.log());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "SIGTERM took {:?}:\n{}",
+        stopping.elapsed(),
+        second.log()
+    );
+    // Nothing is left claimed: a third daemon (or the same one) sends the rest at once.
+    let store = xunjian::storage::Store::connect(&xunjian::config::DatabaseSettings {
+        url: url.clone(),
+        ..crate::helpers::test_settings(&url).database
+    })
+    .await
+    .expect("store");
+    let xunjian::storage::Store::Sqlite(pool) = &store else {
+        unreachable!("a SQLite store")
+    };
+    let (claimed,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox WHERE claimed_by IS NOT NULL AND sent_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("count");
+    assert_eq!(claimed, 0, "every claim was handed back:\n{}", second.log());
+    store.close().await;
+    let third = start();
+    wait_delivered(&telegram, count, Duration::from_secs(40), &|| third.log()).await;
+    // A kill may resend the one message in flight; nothing else twice.
+    let twice: Vec<_> = delivered(&telegram)
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .collect();
+    assert!(twice.len() <= 1, "sent twice: {twice:?}");
+    drop(third);
+}

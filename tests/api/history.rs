@@ -6,7 +6,7 @@ use crate::fake_telegram::FakeTelegram;
 use crate::helpers::{TestDb, at, shipped_register, test_dbs};
 use std::sync::Arc;
 use xunjian::app::{App, FileImport, ImportOptions};
-use xunjian::commands::{Caller, CommandContext, MAX_REPLY_CHARS};
+use xunjian::commands::{Caller, CommandContext, MAX_REPLY_UTF16};
 use xunjian::config::{Secret, Settings};
 use xunjian::registry::audit::ConflictError;
 use xunjian::registry::diff::plan;
@@ -314,7 +314,10 @@ async fn history_in_chat_is_for_admins_and_a_long_one_comes_in_several_messages(
         );
         let long = &admin[2..];
         assert!(long.len() >= 3, "{} messages", long.len());
-        assert!(long.iter().all(|m| m.chars().count() <= MAX_REPLY_CHARS));
+        assert!(
+            long.iter()
+                .all(|m| m.encode_utf16().count() <= MAX_REPLY_UTF16)
+        );
         let joined = long.concat();
         assert_eq!(joined.matches("管理员（聊天）变更账号").count(), 150);
         assert!(joined.contains("名称 兰山发布第148版 → 兰山发布第149版"));

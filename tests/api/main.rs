@@ -18,6 +18,7 @@ mod history;
 mod poll;
 mod rectification;
 mod register;
+mod reliability;
 mod reports;
 mod scale;
 mod schedule;

@@ -437,9 +437,9 @@ async fn unreachable_webhooks_and_proxies_leave_no_secret_in_logs_or_the_databas
         assert_eq!(delivered.sent, 0, "{delivered:?}");
         assert_eq!(delivered.retried, 4, "{delivered:?}");
         let status = CommandContext::new(db.store.clone(), settings.clone())
-        .handle(&admin(), "/status lsfb-weibo", at(NOW))
-        .await
-        .expect("a reply");
+            .handle(&admin(), "/status lsfb-weibo", at(NOW))
+            .await
+            .expect("a reply");
         assert!(status.contains("最近抓取"), "{status}");
         assert!(
             ["（网络错误）", "（代理故障）"]
