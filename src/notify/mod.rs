@@ -213,15 +213,17 @@ impl Notifier {
                 .store
                 .claim_messages(&self.owner, clock.now(), self.claim_lease, CLAIM_BATCH)
                 .await?;
-            if claimed.is_empty() {
-                break;
-            }
+            // A short batch was the last of what was due.
+            let is_last = claimed.len() < usize::try_from(CLAIM_BATCH).unwrap_or(usize::MAX);
             for item in claimed {
                 if stop.is_cancelled() {
                     break;
                 }
                 handled += 1;
                 self.deliver_one(item, &clock, stop, &mut report).await?;
+            }
+            if is_last {
+                break;
             }
         }
         if stop.is_cancelled() {

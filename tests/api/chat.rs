@@ -29,6 +29,9 @@ fn settings(db: &TestDb, telegram: &FakeTelegram) -> Settings {
     settings.telegram.contacts_chat = Some(GROUP);
     settings.telegram.admins = vec![ADMIN];
     settings.telegram.is_throttled = false;
+    // Conversations here send every command in a row; the chat budget is
+    // tested in reliability.rs.
+    settings.commands.per_user_per_minute = 1_000;
     settings
 }
 

@@ -360,3 +360,133 @@ async fn claims_of_a_daemon_that_is_gone_are_released_at_start() {
         db.finish().await;
     }
 }
+
+/// A register whose unit and account names are markup in every format.
+const HOSTILE_REGISTER: &str = r##"
+[[unit]]
+id = "evil"
+name = "<script>alert(1)</script>局"
+kind = "department"
+contacts = [{ name = "张|三", telegram_id = 1 }]
+
+[[unit]]
+id = "evil2"
+name = "**粗体**镇 | --- |"
+kind = "town"
+
+[[account]]
+id = "e1"
+unit = "evil"
+name = "[链接](http://evil.example/) <img src=x onerror=alert(1)>"
+platform = "weibo"
+feed = "http://127.0.0.1:9/a.xml"
+
+[[account]]
+id = "e2"
+unit = "evil2"
+name = "# 标题 & `代码` _斜体_"
+platform = "wechat_subscription"
+feed = "http://127.0.0.1:9/b.xml"
+"##;
+
+/// The unescaped `|` of a Markdown line (a `\|` is text, not a cell border).
+fn cell_borders(line: &str) -> usize {
+    let mut count = 0;
+    let mut is_escaped = false;
+    for c in line.chars() {
+        if c == '|' && !is_escaped {
+            count += 1;
+        }
+        is_escaped = c == '\\' && !is_escaped;
+    }
+    count
+}
+
+fn zip_part(path: &std::path::Path, name: &str) -> String {
+    use std::io::Read as _;
+    let bytes = std::fs::read(path).expect("file");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    let mut xml = String::new();
+    zip.by_name(name)
+        .expect("part")
+        .read_to_string(&mut xml)
+        .expect("utf-8");
+    xml
+}
+
+#[test]
+fn hostile_names_come_out_escaped_in_every_report_format() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("xunjian.toml"),
+        format!(
+            "[database]\nurl = \"sqlite://{}/h.db\"\n",
+            dir.path().display()
+        ),
+    )
+    .expect("settings");
+    std::fs::write(dir.path().join("accounts.toml"), HOSTILE_REGISTER).expect("register");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_xunjian"))
+            .current_dir(dir.path())
+            .env_remove("XUNJIAN_DATABASE_URL")
+            .env_remove("XUNJIAN_CONFIG")
+            .env_remove("XUNJIAN_ACCOUNTS")
+            .env("XUNJIAN_LOG", "warn")
+            .args(args)
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    run(&["import"]);
+    run(&["check", "--no-poll", "--now", "2026-11-20T10:00:00+08:00"]);
+    let report = ["report", "--kind", "monthly", "--period", "2026-11"];
+    let with = |extra: &[&'static str]| {
+        let mut args: Vec<&str> = report.to_vec();
+        args.extend_from_slice(extra);
+        args
+    };
+
+    let md = run(&with(&["--format", "md"]));
+    assert!(md.contains("\\<script\\>alert(1)\\</script\\>局"), "{md}");
+    assert!(!md.replace("\\<", "").contains('<'), "no tag: {md}");
+    assert!(!md.replace("\\]", "").contains("]("), "no link: {md}");
+    for line in md.lines().filter(|l| l.starts_with('|')) {
+        let borders = cell_borders(line);
+        assert!(borders == 16 || borders == 6, "a name adds no cell: {line}");
+    }
+    for line in md.lines().filter(|l| l.starts_with("- ")) {
+        assert!(
+            !line[2..].starts_with('#'),
+            "no heading in a list item: {line}"
+        );
+    }
+
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&with(&["--format", "json"]))).expect("valid JSON");
+    assert!(json.to_string().contains("<script>alert(1)</script>局"));
+
+    let docx = dir.path().join("r.docx");
+    let xlsx = dir.path().join("r.xlsx");
+    let docx_arg = docx.to_str().expect("path").to_string();
+    let xlsx_arg = xlsx.to_str().expect("path").to_string();
+    for (format, path) in [("docx", &docx_arg), ("xlsx", &xlsx_arg)] {
+        let mut args: Vec<&str> = report.to_vec();
+        args.extend_from_slice(&["--format", format, "--out", path]);
+        run(&args);
+    }
+    let document = zip_part(&docx, "word/document.xml");
+    let strings = zip_part(&xlsx, "xl/sharedStrings.xml");
+    for xml in [&document, &strings] {
+        assert!(!xml.contains("<script") && !xml.contains("<img"));
+        assert!(
+            xml.contains("&lt;script&gt;alert(1)&lt;/script&gt;局"),
+            "escaped as XML text"
+        );
+    }
+}

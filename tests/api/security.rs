@@ -27,6 +27,9 @@ async fn context(db: &TestDb) -> CommandContext {
     settings.telegram.admins = vec![ADMIN, SECOND_ADMIN];
     // The admins are reached through the bot.
     settings.telegram.token = Some(xunjian::config::Secret::new("123456:TEST"));
+    // These tests send hundreds of commands at one fixed time: the chat
+    // budget (tested in reliability.rs) would drop most of them.
+    settings.commands.per_user_per_minute = 1_000_000;
     CommandContext::new(db.store.clone(), settings)
 }
 
