@@ -79,7 +79,7 @@ impl App {
     pub async fn release_gone_holders(&self) -> anyhow::Result<()> {
         let released = self
             .store
-            .release_gone_holders(crate::scheduler::is_gone)
+            .release_gone_holders(crate::process::is_gone)
             .await
             .context("while releasing the claims of stopped daemons")?;
         if released != crate::storage::Released::default() {
@@ -169,7 +169,7 @@ impl App {
     pub async fn import_if_changed(&self, now: DateTime<Utc>) -> anyhow::Result<FileImport> {
         // Daemons starting together on one database import one at a time;
         // the others then find the file already imported.
-        let owner = crate::scheduler::owner();
+        let owner = crate::process::owner();
         let lease = chrono::Duration::minutes(2);
         let mut waited = 0;
         while !self
@@ -542,13 +542,6 @@ impl ProgressBar {
             eprintln!();
         }
     }
-}
-
-/// Runs until SIGINT or SIGTERM.
-pub async fn run_daemon(app: App) -> anyhow::Result<()> {
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    spawn_signal_handler(shutdown.clone());
-    crate::daemon::run(app, shutdown).await
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.

@@ -129,7 +129,7 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
                 store.clone(),
                 settings.clone(),
             ));
-            let owner = crate::scheduler::owner();
+            let owner = crate::process::owner();
             tasks.spawn(Part::Telegram, move |health, stop| {
                 crate::commands::bot::run_bot_leased(
                     bot.clone(),
@@ -207,7 +207,7 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
         tasks.set.abort_all();
     }
     // What this daemon still holds goes back, so whoever runs next does it at once.
-    let me = crate::scheduler::owner();
+    let me = crate::process::owner();
     match store.release_gone_holders(|holder| holder == me).await {
         Ok(released) if released != crate::storage::Released::default() => {
             tracing::info!(

@@ -288,7 +288,7 @@ pub fn render_text(result: &CheckResult) -> String {
 
 /// When the next inspection is due after `after`, honouring `workdays_only`.
 pub fn next_inspection_after(
-    schedule: &crate::scheduler::CronSchedule,
+    schedule: &crate::schedule::CronSchedule,
     calendar: &Calendar,
     is_workdays_only: bool,
     after: DateTime<Utc>,

@@ -18,11 +18,16 @@ pub mod inspection;
 pub mod notify;
 pub mod parse;
 pub mod poll;
+pub mod process;
 pub mod publish;
 pub mod rectification;
 pub mod registry;
 pub mod reports;
 pub mod rules;
+pub mod schedule;
 pub mod scheduler;
 pub mod server;
 pub mod storage;
+
+#[cfg(test)]
+mod architecture_tests;

@@ -5,7 +5,7 @@ use crate::alerts::compose::Message;
 use crate::calendar::{Calendar, local_date, start_of_day, to_local};
 use crate::config::Settings;
 use crate::reports::{self, Report, ReportInput, ReportKind, chart, docx, render, xlsx};
-use crate::scheduler::CronSchedule;
+use crate::schedule::CronSchedule;
 use crate::storage::{Attachment, Store};
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
@@ -270,7 +270,7 @@ pub async fn run_due_reports(
     for (kind, due) in latest_due(settings, calendar, now) {
         let job = format!("report:{}", kind.id());
         if !store
-            .claim_job(&job, due, owner, now, crate::scheduler::JOB_LEASE)
+            .claim_job(&job, due, owner, now, crate::schedule::JOB_LEASE)
             .await?
         {
             continue;

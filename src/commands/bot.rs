@@ -190,7 +190,7 @@ async fn answer(
         Ok(Some(reply)) => reply,
         Ok(None) => return Ok(()),
         Err(payload) => {
-            let cause = crate::scheduler::supervise::panic_text(payload);
+            let cause = crate::process::panic_text(payload);
             metrics::counter!("xunjian_command_panics_total").increment(1);
             tracing::error!(user = %caller.user, cause = %cause, "a command panicked");
             "处理命令时出错，请稍后再试或联系管理员。".to_string()

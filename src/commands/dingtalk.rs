@@ -315,7 +315,7 @@ impl StreamClient {
                 .catch_unwind()
                 .await;
             if let Err(payload) = handled {
-                let cause = crate::scheduler::supervise::panic_text(payload);
+                let cause = crate::process::panic_text(payload);
                 metrics::counter!("xunjian_command_panics_total").increment(1);
                 tracing::error!(cause = %cause, "a dingtalk command panicked");
             }

@@ -268,14 +268,14 @@ impl Settings {
                 "rules.repost_min_original_share: must be between 0 and 1".to_string(),
             ));
         }
-        crate::scheduler::CronSchedule::parse(&self.inspection.cron)
+        crate::schedule::CronSchedule::parse(&self.inspection.cron)
             .map_err(|e| invalid(format!("inspection.cron: {e}")))?;
         for (key, cron) in [
             ("reports.weekly_cron", &self.reports.weekly_cron),
             ("reports.monthly_cron", &self.reports.monthly_cron),
         ] {
             if !cron.trim().is_empty() {
-                crate::scheduler::CronSchedule::parse(cron)
+                crate::schedule::CronSchedule::parse(cron)
                     .map_err(|e| invalid(format!("{key}: {e}")))?;
             }
         }

@@ -222,7 +222,7 @@ impl Poller {
         match polled {
             Ok(prepared) => prepared,
             Err(payload) => {
-                let cause = crate::scheduler::supervise::panic_text(payload);
+                let cause = crate::process::panic_text(payload);
                 metrics::counter!("xunjian_poll_panics_total").increment(1);
                 tracing::error!(account = %account.id, cause = %cause, "polling this account panicked");
                 Prepared {

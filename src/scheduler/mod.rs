@@ -3,10 +3,9 @@
 //! A loop returns an error when a step fails: its supervisor logs it, counts
 //! it and starts the loop again after a backoff (see [`supervise`]).
 
-mod cron;
 pub mod supervise;
 
-pub use cron::CronSchedule;
+pub use crate::schedule::{CronSchedule, JOB_LEASE};
 
 use crate::health::{Health, Part};
 use crate::poll::Poller;
@@ -24,8 +23,6 @@ pub const INSPECTION_TICK: Duration = Duration::from_secs(60);
 pub const DELIVERY_TICK: Duration = Duration::from_secs(5);
 /// How often due reports are looked for.
 pub const REPORT_TICK: Duration = Duration::from_secs(60);
-/// A claimed inspection or report whose daemon died is taken over after this.
-pub const JOB_LEASE: chrono::Duration = chrono::Duration::hours(1);
 /// How far back a missed inspection slot is still caught up.
 pub const INSPECTION_CATCH_UP: chrono::Duration = chrono::Duration::days(8);
 
@@ -216,34 +213,7 @@ fn record_verdicts(summary: &crate::rules::Summary) {
     }
 }
 
-/// Who claims jobs: host and process.
-pub fn owner() -> String {
-    format!("{}:{}", host_name(), std::process::id())
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "xunjian".to_string())
-}
-
-/// Whether the process an [`owner`] string names is gone: this very
-/// process's name (a restarted container has the pid of its predecessor),
-/// or a process of this host that no longer runs. Processes of other hosts
-/// and unreadable names count as alive: their claims wait for the lease.
-pub fn is_gone(holder: &str) -> bool {
-    if holder == owner() {
-        return true;
-    }
-    let Some((host, pid)) = holder.rsplit_once(':') else {
-        return false;
-    };
-    let Ok(pid) = pid.parse::<u32>() else {
-        return false;
-    };
-    let proc = std::path::Path::new("/proc");
-    host == host_name() && proc.join("self").exists() && !proc.join(pid.to_string()).exists()
-}
+pub use crate::process::{is_gone, owner};
 
 /// How long a delivery pass may go on after shutdown begins: the step in
 /// flight finishes, then every claim is handed back.

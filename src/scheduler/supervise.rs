@@ -4,6 +4,7 @@
 //! doubling to 5 min; back to 1 s once it has worked again).
 
 use crate::health::{Health, Part};
+use crate::process::panic_text;
 use chrono::Utc;
 use std::future::Future;
 use std::time::Duration;
@@ -91,17 +92,6 @@ pub async fn supervise_with<F, Fut>(
 /// Whether an error text says the database failed (sqlx's messages).
 fn is_storage_failure(cause: &str) -> bool {
     cause.contains("database error") || cause.contains("pool timed out")
-}
-
-/// The message of a panic payload.
-pub fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_string()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic without a message".to_string()
-    }
 }
 
 #[cfg(test)]

@@ -325,7 +325,7 @@ impl LongConnection {
                 .catch_unwind()
                 .await;
             if let Err(payload) = handled {
-                let cause = crate::scheduler::supervise::panic_text(payload);
+                let cause = crate::process::panic_text(payload);
                 metrics::counter!("xunjian_command_panics_total").increment(1);
                 tracing::error!(cause = %cause, "a feishu command panicked");
             }
