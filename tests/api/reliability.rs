@@ -122,7 +122,10 @@ async fn a_flooding_stranger_holds_up_neither_the_admin_nor_another_stranger() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         shutdown.cancel();
-        let _ = running.await;
+        running
+            .await
+            .expect("the bot task")
+            .expect("the bot stops cleanly on shutdown");
         db.finish().await;
     }
 }
@@ -139,7 +142,10 @@ async fn a_command_of_2040_emoji_gets_an_answer_telegram_accepts() {
         first_reply(&telegram, STRANGER, Duration::from_secs(10)).await;
         first_reply(&telegram, ADMIN, Duration::from_secs(10)).await;
         shutdown.cancel();
-        let _ = running.await;
+        running
+            .await
+            .expect("the bot task")
+            .expect("the bot stops cleanly on shutdown");
         for chat in [STRANGER, ADMIN] {
             let replies = replies_to(&telegram, chat);
             assert_eq!(replies.len(), 1, "{replies:#?}");
