@@ -139,15 +139,6 @@ impl CommandContext {
             self.answer_text(caller, text, now).await
         };
         match handled {
-            // The hint answers noise: once every few minutes per user.
-            Ok(Some(reply))
-                if !is_admin
-                    && reply == help::FREE_TEXT_HINT
-                    && !self.budget.is_hint_due(&caller.user, now) =>
-            {
-                tracing::debug!(user = %caller.user, "free text; hint given lately");
-                None
-            }
             Ok(reply) => reply,
             Err(err) => {
                 tracing::error!(
@@ -213,7 +204,13 @@ impl CommandContext {
                 }
             }
         }
-        Ok(Some(help::FREE_TEXT_HINT.to_string()))
+        // The hint answers noise: once every few minutes per user.
+        if self.is_admin(&caller.user) || self.budget.is_hint_due(&caller.user, now) {
+            Ok(Some(help::FREE_TEXT_HINT.to_string()))
+        } else {
+            tracing::debug!(user = %caller.user, "free text; hint given lately");
+            Ok(None)
+        }
     }
 
     async fn try_handle(
@@ -527,12 +524,7 @@ fn split_utf16(text: &str, max_units: usize) -> Vec<String> {
 /// never what makes a reply too long.
 pub(crate) fn quoted(text: &str) -> String {
     let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-    if clean.chars().count() <= MAX_QUOTED_CHARS {
-        return clean;
-    }
-    let mut cut: String = clean.chars().take(MAX_QUOTED_CHARS).collect();
-    cut.push('…');
-    cut
+    crate::parse::truncate(&clean, MAX_QUOTED_CHARS)
 }
 
 /// How much of a user's text a reply quotes.

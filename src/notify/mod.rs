@@ -14,7 +14,7 @@ pub use delivery::{CLAIM_BATCH, CLAIM_LEASE, DeliveryReport, MAX_ATTEMPTS, MAX_P
 pub use dingtalk_app::DingtalkApp;
 
 pub use robots::{Robot, RobotKind, dingtalk_sign, feishu_sign};
-pub use telegram::{MAX_MESSAGE_CHARS, Telegram, escape_html, message_parts, split_message};
+pub use telegram::{MAX_MESSAGE_UTF16, Telegram, escape_html, message_parts, split_message};
 
 use crate::alerts::compose::{Mention, Message};
 use crate::config::{ChatTarget, Redactor, Settings};

@@ -9,8 +9,8 @@ use teloxide::payloads::SendMessageSetters;
 use teloxide::prelude::Requester;
 use teloxide::types::{ChatId, ParseMode};
 
-/// Telegram's limit on one message, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 4096;
+/// Telegram's limit on one message, in UTF-16 code units (an emoji counts two).
+pub const MAX_MESSAGE_UTF16: usize = 4096;
 
 /// The bot, pointed at the configured Bot API server.
 #[derive(Clone)]
@@ -66,7 +66,7 @@ pub fn message_parts(body: &str, mentions: &[Mention]) -> Vec<String> {
     if !tagged.is_empty() {
         html.push_str(&format!("\n{}", tagged.join(" ")));
     }
-    split_message(&html, MAX_MESSAGE_CHARS)
+    split_message(&html, MAX_MESSAGE_UTF16)
 }
 
 impl Telegram {
@@ -130,14 +130,15 @@ pub fn escape_html(text: &str) -> String {
     crate::escape::html(text)
 }
 
-/// Splits at line ends so each part has at most `max` characters (a line
-/// longer than that is cut, never inside an HTML entity or tag).
+/// Splits at line ends so each part has at most `max` UTF-16 code units, as
+/// Telegram counts them (a line longer than that is cut, never inside an
+/// HTML entity or tag).
 pub fn split_message(text: &str, max: usize) -> Vec<String> {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut count = 0;
     for line in text.split_inclusive('\n') {
-        let n = line.chars().count();
+        let n = line.encode_utf16().count();
         if count + n > max && !current.is_empty() {
             parts.push(std::mem::take(&mut current));
             count = 0;
@@ -153,7 +154,7 @@ pub fn split_message(text: &str, max: usize) -> Vec<String> {
                     _ => in_markup,
                 };
                 piece.push(ch);
-                piece_count += 1;
+                piece_count += ch.len_utf16();
                 if piece_count >= max - 16 && !in_markup {
                     parts.push(std::mem::take(&mut piece));
                     piece_count = 0;
@@ -188,9 +189,13 @@ mod tests {
     fn long_messages_are_split_under_the_limit_without_breaking_entities() {
         let line = "区市政管理局「市政兰山」&amp; 已 187 天未更新\n";
         let text = line.repeat(400);
-        let parts = split_message(&text, MAX_MESSAGE_CHARS);
+        let parts = split_message(&text, MAX_MESSAGE_UTF16);
         assert!(parts.len() > 1);
-        assert!(parts.iter().all(|p| p.chars().count() <= MAX_MESSAGE_CHARS));
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.encode_utf16().count() <= MAX_MESSAGE_UTF16)
+        );
         assert_eq!(parts.concat(), text);
         let one_line = "&amp;".repeat(2000);
         let parts = split_message(&one_line, 100);
@@ -200,5 +205,20 @@ mod tests {
                 .all(|p| p.ends_with(';') && p.chars().count() <= 100)
         );
         assert_eq!(parts.concat(), one_line);
+    }
+
+    #[test]
+    fn emoji_count_two_units_as_telegram_counts_them() {
+        // 3,000 emoji are 3,000 chars but 6,000 UTF-16 units.
+        let text = format!("「{}」已 15 天未更新\n", "😀".repeat(3_000));
+        assert!(text.chars().count() < MAX_MESSAGE_UTF16);
+        let parts = message_parts(&text, &[]);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.encode_utf16().count() <= MAX_MESSAGE_UTF16)
+        );
+        assert_eq!(parts.concat(), text);
     }
 }

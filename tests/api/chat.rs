@@ -4,10 +4,10 @@
 use crate::fake_telegram::{Call, FakeTelegram};
 use crate::helpers::{TestDb, at, shipped_register, test_dbs};
 use serde_json::json;
-use std::sync::Arc;
+
 use xunjian::alerts::{Candidate, Event};
 use xunjian::app::App;
-use xunjian::commands::{COMMANDS, CommandContext};
+use xunjian::commands::COMMANDS;
 use xunjian::config::{Secret, Settings};
 use xunjian::notify::Notifier;
 use xunjian::rules::{Rule, Severity};
@@ -89,16 +89,7 @@ async fn converse(
     telegram: &FakeTelegram,
     rounds: &[Vec<Said>],
 ) -> Vec<(i64, Vec<String>)> {
-    let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
-    let notifier = Notifier::new(settings, db.store.clone()).expect("notifier");
-    let bot = notifier.telegram().expect("telegram").bot.clone();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let running = tokio::spawn(xunjian::commands::bot::run_bot(
-        bot,
-        context,
-        xunjian::health::Health::default(),
-        shutdown.clone(),
-    ));
+    let (shutdown, running) = crate::helpers::spawn_bot(&db.store, settings);
     let mut answered = 0;
     for round in rounds {
         for said in round {

@@ -451,12 +451,7 @@ async fn run_with_the_database_down_says_why_in_chinese_and_retries_or_exits_wit
     std::fs::write(dir.path().join("xunjian.toml"), settings).expect("settings");
     std::fs::write(dir.path().join("accounts.toml"), accounts).expect("accounts");
     let started = std::time::Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_xunjian"))
-        .current_dir(dir.path())
-        .env_remove("XUNJIAN_CONFIG")
-        .env_remove("XUNJIAN_ACCOUNTS")
-        .env_remove("XUNJIAN_DATABASE_URL")
-        .env_remove("XUNJIAN_TELEGRAM_TOKEN")
+    let out = crate::helpers::xunjian_in(dir.path())
         .args(["run", "--no-wait"])
         .output()
         .expect("run");

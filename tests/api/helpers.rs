@@ -155,3 +155,45 @@ pub async fn websocket_server(
     });
     (url, sockets)
 }
+
+/// The Telegram bot of `settings` (its token and Bot API URL), answering
+/// commands on `store` until the returned token is cancelled.
+pub fn spawn_bot(
+    store: &Store,
+    settings: &Settings,
+) -> (
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let context = std::sync::Arc::new(xunjian::commands::CommandContext::new(
+        store.clone(),
+        settings.clone(),
+    ));
+    let notifier = xunjian::notify::Notifier::new(settings, store.clone()).expect("notifier");
+    let bot = notifier
+        .telegram()
+        .expect("telegram configured")
+        .bot
+        .clone();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(xunjian::commands::bot::run_bot(
+        bot,
+        context,
+        xunjian::health::Health::default(),
+        shutdown.clone(),
+    ));
+    (shutdown, running)
+}
+
+/// `xunjian` run in `dir`, with none of the caller's XUNJIAN_* settings.
+pub fn xunjian_in(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_xunjian"));
+    command
+        .current_dir(dir)
+        .env_remove("XUNJIAN_CONFIG")
+        .env_remove("XUNJIAN_ACCOUNTS")
+        .env_remove("XUNJIAN_DATABASE_URL")
+        .env_remove("XUNJIAN_TELEGRAM_TOKEN")
+        .env("XUNJIAN_LOG", "warn");
+    command
+}

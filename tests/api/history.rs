@@ -4,7 +4,7 @@
 
 use crate::fake_telegram::FakeTelegram;
 use crate::helpers::{TestDb, at, shipped_register, test_dbs};
-use std::sync::Arc;
+
 use xunjian::app::{App, FileImport, ImportOptions};
 use xunjian::commands::{Caller, CommandContext, MAX_REPLY_UTF16};
 use xunjian::config::{Secret, Settings};
@@ -266,17 +266,7 @@ async fn history_in_chat_is_for_admins_and_a_long_one_comes_in_several_messages(
                 .await
                 .expect("rename");
         }
-        let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
-        let notifier =
-            xunjian::notify::Notifier::new(&settings, db.store.clone()).expect("notifier");
-        let bot = notifier.telegram().expect("telegram").bot.clone();
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let running = tokio::spawn(xunjian::commands::bot::run_bot(
-            bot,
-            context,
-            xunjian::health::Health::default(),
-            shutdown.clone(),
-        ));
+        let (shutdown, running) = crate::helpers::spawn_bot(&db.store, &settings);
         telegram.push_message(
             ADMIN,
             "管理员",

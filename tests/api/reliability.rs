@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use xunjian::alerts::compose::Message;
 use xunjian::app::App;
-use xunjian::commands::CommandContext;
 use xunjian::config::{Secret, Settings};
 use xunjian::notify::Notifier;
 
@@ -39,17 +38,7 @@ async fn start_bot(
         .await
         .expect("app");
     app.import(false, false, at(NOW)).await.expect("import");
-    let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
-    let notifier = Notifier::new(settings, db.store.clone()).expect("notifier");
-    let bot = notifier.telegram().expect("telegram").bot.clone();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let running = tokio::spawn(xunjian::commands::bot::run_bot(
-        bot,
-        context,
-        xunjian::health::Health::default(),
-        shutdown.clone(),
-    ));
-    (shutdown, running)
+    crate::helpers::spawn_bot(&db.store, settings)
 }
 
 fn replies_to(telegram: &FakeTelegram, chat: i64) -> Vec<String> {
@@ -433,12 +422,7 @@ fn hostile_names_come_out_escaped_in_every_report_format() {
     .expect("settings");
     std::fs::write(dir.path().join("accounts.toml"), HOSTILE_REGISTER).expect("register");
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_xunjian"))
-            .current_dir(dir.path())
-            .env_remove("XUNJIAN_DATABASE_URL")
-            .env_remove("XUNJIAN_CONFIG")
-            .env_remove("XUNJIAN_ACCOUNTS")
-            .env("XUNJIAN_LOG", "warn")
+        let out = crate::helpers::xunjian_in(dir.path())
             .args(args)
             .output()
             .expect("run");
