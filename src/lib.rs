@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod domain;
 pub mod escape;
 pub mod fetch;
 pub mod health;

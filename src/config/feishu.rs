@@ -88,15 +88,7 @@ impl FeishuSettings {
     }
 }
 
-/// A Feishu open_id: `ou_` then up to 61 more letters, digits, `_` or `-`. (A user_id or union_id (`on_…`) is not one.)
-pub fn is_open_id(id: &str) -> bool {
-    id.starts_with("ou_")
-        && id.len() > 3
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
+pub use crate::domain::is_open_id;
 
 fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     serde::de::IgnoredAny::deserialize(deserializer).map(|_| true)

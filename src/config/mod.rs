@@ -12,6 +12,8 @@ mod sections;
 pub use chats::ChatTarget;
 pub use dingtalk::{DEFAULT_GATEWAY_URL as DEFAULT_DINGTALK_GATEWAY_URL, DingtalkSettings};
 pub use feishu::{DEFAULT_BASE_URL as DEFAULT_FEISHU_BASE_URL, FeishuSettings, is_open_id};
+/// Where Debian's `fonts-wqy-microhei` puts its font (the Docker image ships it).
+pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
 
 pub use redact::{REDACTED, Redactor, loggable_url};
 
@@ -293,7 +295,7 @@ impl Settings {
                 )));
             }
             for rule in &robot.rules {
-                if crate::rules::Rule::from_id(rule).is_none() {
+                if crate::domain::Rule::from_id(rule).is_none() {
                     return Err(invalid(format!(
                         "robots.{name}.rules: unknown rule \"{rule}\""
                     )));
@@ -301,7 +303,7 @@ impl Settings {
             }
         }
         for rule in &self.alerts.urgent_rules {
-            if crate::rules::Rule::from_id(rule).is_none() {
+            if crate::domain::Rule::from_id(rule).is_none() {
                 return Err(invalid(format!(
                     "alerts.urgent_rules: unknown rule \"{rule}\""
                 )));

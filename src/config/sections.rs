@@ -24,7 +24,7 @@ pub struct ReportSettings {
 impl Default for ReportSettings {
     fn default() -> Self {
         ReportSettings {
-            font: PathBuf::from(crate::reports::chart::DEFAULT_FONT),
+            font: PathBuf::from(super::DEFAULT_FONT),
             weekly_cron: "3 9 * * 1".to_string(),
             monthly_cron: "7 9 1 * *".to_string(),
             quarterly_time: "09:10".to_string(),

@@ -577,7 +577,7 @@ fn checked_feishu_open_id(
     id: String,
     span: Range<usize>,
 ) -> Option<String> {
-    if crate::config::is_open_id(&id) {
+    if crate::domain::is_open_id(&id) {
         Some(id)
     } else {
         p.push(

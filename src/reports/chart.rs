@@ -7,8 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
-/// Where Debian's `fonts-wqy-microhei` puts its font (the Docker image ships it).
-pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+pub use crate::config::DEFAULT_FONT;
 
 pub const WIDTH: u32 = 1200;
 pub const HEIGHT: u32 = 600;

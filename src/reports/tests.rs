@@ -1,6 +1,7 @@
 //! Reports computed from scenarios built from the seeds.
 
 use super::*;
+use crate::calendar::Calendar;
 use crate::registry::{Account, Source, Unit};
 
 pub(super) fn at(text: &str) -> DateTime<Utc> {

@@ -3,8 +3,8 @@
 use super::{AccountFacts, Finding, Rule, Severity};
 use crate::calendar::to_local;
 use crate::config::RuleSettings;
+use crate::domain::ProxyHealth;
 use crate::fetch::Outcome;
-use crate::storage::ProxyHealth;
 use serde_json::json;
 
 /// 无法监测: never fetched, or failing repeatedly for reasons other than "gone".

@@ -6,9 +6,9 @@ use super::{
 };
 use crate::calendar::{Calendar, local_date, to_local};
 use crate::config::RuleSettings;
+use crate::domain::ProxyHealth;
 use crate::fetch::FetchState;
 use crate::registry::{Account, AccountState, Register, Source};
-use crate::storage::ProxyHealth;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;

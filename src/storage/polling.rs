@@ -80,15 +80,7 @@ pub(super) fn upsert_states_sql(rows: usize, is_sqlite: bool) -> String {
     sql
 }
 
-/// A proxy's last known health.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProxyHealth {
-    pub name: String,
-    pub is_up: bool,
-    pub checked_at: DateTime<Utc>,
-    pub down_since: Option<DateTime<Utc>>,
-    pub message: Option<String>,
-}
+pub use crate::domain::ProxyHealth;
 
 impl Store {
     /// Every account's fetch state, by account id.

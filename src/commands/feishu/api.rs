@@ -278,7 +278,7 @@ pub fn plain(text: &str) -> String {
 /// `<at user_id="ou_…">王敏</at>`: mentions a user by open_id; `None` for an
 /// id that is not one.
 pub fn at_tag(open_id: &str, name: &str) -> Option<String> {
-    if !crate::config::is_open_id(open_id) {
+    if !crate::domain::is_open_id(open_id) {
         return None;
     }
     let name: String = name

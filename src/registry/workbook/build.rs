@@ -208,7 +208,7 @@ fn unit(p: &mut Problems, row: &Row<'_, '_>, seen: &mut HashMap<String, u32>) ->
         });
         // Optional too: workbooks written before it was added have none.
         let feishu_open_id = row.phone(p, &feishu_col).filter(|id| {
-            let is_valid = crate::config::is_open_id(id);
+            let is_valid = crate::domain::is_open_id(id);
             if !is_valid {
                 row.problem(
                     p,

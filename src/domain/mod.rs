@@ -1,0 +1,11 @@
+//! The nouns several modules share, with no I/O, no settings and no
+//! command line: rules, settings, storage, reports and the chats import
+//! these instead of each other.
+
+mod contact;
+mod proxy;
+mod rule;
+
+pub use contact::is_open_id;
+pub use proxy::ProxyHealth;
+pub use rule::{Rule, Severity};
