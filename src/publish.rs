@@ -127,6 +127,19 @@ pub fn docx_bytes(
     docx::document(report, &issue).context("while writing the .docx")
 }
 
+/// [`attachments`] rendered on a blocking thread: the .docx, XLSX and PNG
+/// are CPU work that must not hold up the async workers (the bots, delivery).
+pub async fn render_attachments(
+    report: &Report,
+    settings: &Settings,
+    calendar: &Calendar,
+) -> anyhow::Result<Vec<Attachment>> {
+    let (report, settings, calendar) = (report.clone(), settings.clone(), calendar.clone());
+    tokio::task::spawn_blocking(move || attachments(&report, &settings, &calendar))
+        .await
+        .context("while rendering the report's files")?
+}
+
 /// The 通报 (.docx), spreadsheet and chart of a report as attachments.
 pub fn attachments(
     report: &Report,
@@ -179,7 +192,7 @@ async fn queue_report_finishing(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let text = render::text(report);
-    let files = attachments(report, settings, calendar)?;
+    let files = render_attachments(report, settings, calendar).await?;
     let mut batch: Vec<(Message, Vec<Attachment>)> = Vec::new();
     for chat in settings.contacts_chats() {
         // The DingTalk and Feishu bots send text only.

@@ -75,8 +75,7 @@ pub fn route(
         );
         if event.severity() != Severity::Operator {
             for (name, robot) in &settings.robots {
-                let is_rule_ok =
-                    robot.rules.is_empty() || robot.rules.iter().any(|r| r == event.rule().id());
+                let is_rule_ok = robot.rules.is_empty() || robot.rules.contains(&event.rule());
                 let is_unit_ok = robot.units.is_empty()
                     || event
                         .unit_id()
@@ -96,13 +95,9 @@ pub fn route(
     groups
         .into_iter()
         .map(|((channel, recipient), events)| {
-            let is_urgent = events.iter().any(|e| {
-                settings
-                    .alerts
-                    .urgent_rules
-                    .iter()
-                    .any(|r| r == e.rule().id())
-            });
+            let is_urgent = events
+                .iter()
+                .any(|e| settings.alerts.urgent_rules.contains(&e.rule()));
             let mentions = mentions(&events, register);
             let is_robot = channel.starts_with("robot:");
             // Group robots only push: nobody can answer there.

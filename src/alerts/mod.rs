@@ -322,9 +322,7 @@ pub fn next_send_time(
     if !settings.is_quiet_enabled {
         return now;
     }
-    let from = chrono::NaiveTime::parse_from_str(&settings.send_from, "%H:%M").unwrap_or_default();
-    let until =
-        chrono::NaiveTime::parse_from_str(&settings.send_until, "%H:%M").unwrap_or_default();
+    let (from, until) = (settings.send_from, settings.send_until);
     let local = crate::calendar::to_local(now);
     let mut date = local.date_naive();
     for _ in 0..60 {

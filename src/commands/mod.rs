@@ -561,7 +561,7 @@ async fn report(req: &Request<'_>) -> anyhow::Result<String> {
     );
     // The DingTalk and Feishu bots send text only.
     let what = if chat.channel == "telegram" {
-        let files = crate::publish::attachments(&report, &ctx.settings, &calendar)?;
+        let files = crate::publish::render_attachments(&report, &ctx.settings, &calendar).await?;
         ctx.store.enqueue_with_files(&message, &files, now).await?;
         "正文、通报文档（.docx）、表格与图表随后私信发送。"
     } else {

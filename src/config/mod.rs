@@ -294,28 +294,6 @@ impl Settings {
                     robot.kind
                 )));
             }
-            for rule in &robot.rules {
-                if crate::domain::Rule::from_id(rule).is_none() {
-                    return Err(invalid(format!(
-                        "robots.{name}.rules: unknown rule \"{rule}\""
-                    )));
-                }
-            }
-        }
-        for rule in &self.alerts.urgent_rules {
-            if crate::domain::Rule::from_id(rule).is_none() {
-                return Err(invalid(format!(
-                    "alerts.urgent_rules: unknown rule \"{rule}\""
-                )));
-            }
-        }
-        for (key, value) in [
-            ("alerts.send_from", &self.alerts.send_from),
-            ("alerts.send_until", &self.alerts.send_until),
-        ] {
-            if chrono::NaiveTime::parse_from_str(value, "%H:%M").is_err() {
-                return Err(invalid(format!("{key}: expected HH:MM, got \"{value}\"")));
-            }
         }
         self.office.check().map_err(invalid)?;
         self.dingtalk.check().map_err(invalid)?;

@@ -40,13 +40,15 @@ pub struct AlertSettings {
     pub remind_hours: u32,
     /// Hold messages outside working hours.
     pub is_quiet_enabled: bool,
-    /// Sending window, local time "HH:MM".
-    pub send_from: String,
-    pub send_until: String,
+    /// Sending window, local time, written "HH:MM".
+    #[serde(deserialize_with = "hh_mm")]
+    pub send_from: chrono::NaiveTime,
+    #[serde(deserialize_with = "hh_mm")]
+    pub send_until: chrono::NaiveTime,
     /// Only send on statutory workdays.
     pub send_on_workdays_only: bool,
     /// Rules that are sent at once, quiet hours or not.
-    pub urgent_rules: Vec<String>,
+    pub urgent_rules: Vec<crate::domain::Rule>,
 }
 
 impl Default for AlertSettings {
@@ -54,13 +56,13 @@ impl Default for AlertSettings {
         AlertSettings {
             remind_hours: 24,
             is_quiet_enabled: true,
-            send_from: "08:30".to_string(),
-            send_until: "18:00".to_string(),
+            send_from: chrono::NaiveTime::from_hms_opt(8, 30, 0).expect("a valid time"),
+            send_until: chrono::NaiveTime::from_hms_opt(18, 0, 0).expect("a valid time"),
             send_on_workdays_only: true,
             urgent_rules: vec![
-                "gone_unfiled".to_string(),
-                "filed_but_active".to_string(),
-                "proxy_down".to_string(),
+                crate::domain::Rule::GoneUnfiled,
+                crate::domain::Rule::FiledButActive,
+                crate::domain::Rule::ProxyDown,
             ],
         }
     }
@@ -118,9 +120,9 @@ impl fmt::Debug for TelegramSettings {
 pub struct RobotSettings {
     /// wecom | dingtalk | feishu
     pub kind: String,
-    /// Only these rule ids (empty: all account alerts).
+    /// Only these rules, written by id (empty: all account alerts).
     #[serde(default)]
-    pub rules: Vec<String>,
+    pub rules: Vec<crate::domain::Rule>,
     /// Only alerts of these units (empty: all units).
     #[serde(default)]
     pub units: Vec<String>,
@@ -140,6 +142,16 @@ impl fmt::Debug for RobotSettings {
             .field("secret", &self.secret)
             .finish()
     }
+}
+
+/// A local time written "HH:MM" (24-hour), as the sending window is.
+fn hh_mm<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<chrono::NaiveTime, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    chrono::NaiveTime::parse_from_str(&text, "%H:%M").map_err(|_| {
+        serde::de::Error::custom(format!(
+            "expected a time written HH:MM (e.g. 08:30), got \"{text}\""
+        ))
+    })
 }
 
 /// Chat commands.

@@ -218,3 +218,51 @@ fn the_feishu_group_and_admins_are_reached_through_the_bot_once_it_can_send() {
     let err = check("[feishu]\ncontacts_chat = \"ou_person\"\n").expect_err("not a chat");
     assert!(err.contains("feishu.contacts_chat"), "{err}");
 }
+
+#[test]
+fn times_rule_ids_and_chat_budgets_are_read_once_and_mistakes_name_the_line() {
+    let settings = check(
+        "[alerts]\nsend_from = \"07:45\"\nurgent_rules = [\"stale_2w\"]\n\
+         [robots.office]\nkind = \"wecom\"\nrules = [\"proxy_down\"]\n",
+    )
+    .expect("valid");
+    assert_eq!(
+        settings.alerts.send_from,
+        chrono::NaiveTime::from_hms_opt(7, 45, 0).expect("a time")
+    );
+    assert_eq!(
+        settings.alerts.urgent_rules,
+        vec![crate::domain::Rule::Stale2w]
+    );
+    assert_eq!(
+        settings.robots["office"].rules,
+        vec![crate::domain::Rule::ProxyDown]
+    );
+    assert_eq!(settings.commands.per_user_per_minute, 20);
+    for (text, expected) in [
+        ("[alerts]\nsend_from = \"8点半\"", "line 2"),
+        (
+            "[alerts]\nsend_until = \"25:00\"",
+            "expected a time written HH:MM",
+        ),
+        (
+            "[alerts]\nurgent_rules = [\"gone_unfild\"]",
+            "unknown rule \"gone_unfild\"",
+        ),
+        (
+            "[robots.x]\nkind = \"wecom\"\nrules = [\"stale2w\"]",
+            "unknown rule \"stale2w\"",
+        ),
+        (
+            "[commands]\nper_user_per_minute = 0",
+            "commands.per_user_per_minute：至少为 1",
+        ),
+        (
+            "[commands]\nper_group_per_minute = 0",
+            "commands.per_group_per_minute：至少为 1",
+        ),
+    ] {
+        let err = check(text).expect_err(text);
+        assert!(err.contains(expected), "{text}: {err}");
+    }
+}

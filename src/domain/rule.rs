@@ -104,6 +104,20 @@ impl Rule {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Rule {
+    // By id, as settings name rules (`urgent_rules = ["gone_unfiled"]`).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Rule, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        Rule::from_id(&id).ok_or_else(|| {
+            let ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
+            serde::de::Error::custom(format!(
+                "unknown rule \"{id}\" (expected one of: {})",
+                ids.join(", ")
+            ))
+        })
+    }
+}
+
 impl Serialize for Rule {
     // By id: serde's snake_case would write `stale2w` for `Stale2w`.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -366,7 +366,10 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
         }
         let sends = telegram.wait_for_sends(first.len() + second.len()).await;
         shutdown.cancel();
-        let _ = running.await;
+        running
+            .await
+            .expect("the bot task")
+            .expect("the bot stops cleanly on shutdown");
 
         assert!(telegram.calls().iter().any(|c| c.method == "setmycommands"));
         for user in [ADMIN, CONTACT, STRANGER] {

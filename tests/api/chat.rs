@@ -106,7 +106,10 @@ async fn converse(
         telegram.wait_for_sends(answered).await;
     }
     shutdown.cancel();
-    let _ = running.await;
+    running
+        .await
+        .expect("the bot task")
+        .expect("the bot stops cleanly on shutdown");
     let sends: Vec<Call> = telegram.sends();
     assert_eq!(sends.len(), answered, "{sends:#?}");
     let mut chats: Vec<i64> = rounds.iter().flatten().map(|s| s.chat).collect();

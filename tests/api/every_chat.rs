@@ -145,7 +145,7 @@ impl Chat {
                 let run =
                     xunjian::commands::bot::run_bot(bot, context, Health::default(), stop.clone());
                 let running = tokio::spawn(async move {
-                    let _ = run.await;
+                    run.await.expect("the client stops without an error");
                 });
                 (
                     Chat::Telegram {
@@ -172,7 +172,7 @@ impl Chat {
                 let stop = CancellationToken::new();
                 let run = client.run(stop.clone());
                 let running = tokio::spawn(async move {
-                    let _ = run.await;
+                    run.await.expect("the client stops without an error");
                 });
                 let (_, _, _, mut socket) = fake.next_connection().await;
                 crate::feishu::expect_ping(&mut socket).await;
@@ -204,7 +204,7 @@ impl Chat {
                 let stop = CancellationToken::new();
                 let run = client.run(stop.clone());
                 let running = tokio::spawn(async move {
-                    let _ = run.await;
+                    run.await.expect("the client stops without an error");
                 });
                 let (_, _, socket) = fake.next_connection().await;
                 (

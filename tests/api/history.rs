@@ -279,7 +279,10 @@ async fn history_in_chat_is_for_admins_and_a_long_one_comes_in_several_messages(
         telegram.push_message(ADMIN, "管理员", "/history lsfb-weibo");
         let sends = telegram.wait_for_sends(6).await;
         shutdown.cancel();
-        let _ = running.await;
+        running
+            .await
+            .expect("the bot task")
+            .expect("the bot stops cleanly on shutdown");
 
         let text = |chat: i64| -> Vec<String> {
             sends

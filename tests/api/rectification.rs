@@ -124,7 +124,10 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
         telegram.push_message(ZHOU, "周磊", "/rectification");
         let sends_3 = telegram.wait_for_sends(before + 3).await;
         shutdown.cancel();
-        let _ = running.await;
+        running
+            .await
+            .expect("the bot task")
+            .expect("the bot stops cleanly on shutdown");
         let reply = |all: &[crate::fake_telegram::Call]| {
             all.last()
                 .and_then(|c| c.params["text"].as_str().map(String::from))
