@@ -78,10 +78,11 @@ pub async fn poll_loop(
 ) -> anyhow::Result<()> {
     loop {
         // Cancelling mid-cycle is safe: each account's result is saved in its own transaction.
-        let step = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            step = poll_step(&poller, &health, Utc::now()) => step.context("poll cycle failed")?,
+        let Some(step) = unless_stopped(&shutdown, poll_step(&poller, &health, Utc::now())).await
+        else {
+            return Ok(());
         };
+        let step = step.context("poll cycle failed")?;
         if step.polled > 0 {
             tracing::info!(
                 polled = step.polled,
@@ -95,9 +96,8 @@ pub async fn poll_loop(
             anyhow::bail!("poll cycle failed: no result could be saved to the database");
         }
         health.succeeded(Part::Poll, Utc::now());
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(POLL_TICK) => {}
+        if !tick_or_stop(&shutdown, POLL_TICK).await {
+            return Ok(());
         }
     }
 }
@@ -178,9 +178,13 @@ pub async fn inspection_loop(
         .map_err(|e| anyhow::anyhow!("inspection.cron is invalid: {e}"))?;
     let owner = owner();
     loop {
-        let step = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            step = run_due_inspection(&inspector, &schedule, Utc::now(), &owner) => step,
+        let Some(step) = unless_stopped(
+            &shutdown,
+            run_due_inspection(&inspector, &schedule, Utc::now(), &owner),
+        )
+        .await
+        else {
+            return Ok(());
         };
         if let Some((slot, result)) = step.context("inspection failed")? {
             let s = &result.summary;
@@ -195,9 +199,8 @@ pub async fn inspection_loop(
             health.succeeded(Part::Database, Utc::now());
         }
         health.succeeded(Part::Inspection, Utc::now());
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(INSPECTION_TICK) => {}
+        if !tick_or_stop(&shutdown, INSPECTION_TICK).await {
+            return Ok(());
         }
     }
 }
@@ -214,6 +217,25 @@ fn record_verdicts(summary: &crate::rules::Summary) {
 }
 
 pub use crate::process::{is_gone, owner};
+
+/// Waits `tick`; false when shutdown came first.
+async fn tick_or_stop(shutdown: &CancellationToken, tick: Duration) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => false,
+        _ = tokio::time::sleep(tick) => true,
+    }
+}
+
+/// Runs one step unless shutdown comes first (then the step is dropped).
+async fn unless_stopped<T>(
+    shutdown: &CancellationToken,
+    step: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        _ = shutdown.cancelled() => None,
+        out = step => Some(out),
+    }
+}
 
 /// How long a delivery pass may go on after shutdown begins: the step in
 /// flight finishes, then every claim is handed back.
@@ -249,9 +271,8 @@ pub async fn delivery_loop(
             health.succeeded(Part::Database, Utc::now());
         }
         health.succeeded(Part::Delivery, Utc::now());
-        tokio::select! {
-            _ = shutdown.cancelled() => return hand_back(&notifier).await,
-            _ = tokio::time::sleep(DELIVERY_TICK) => {}
+        if !tick_or_stop(&shutdown, DELIVERY_TICK).await {
+            return hand_back(&notifier).await;
         }
     }
 }
@@ -278,15 +299,18 @@ pub async fn report_loop(
 ) -> anyhow::Result<()> {
     let owner = owner();
     loop {
-        let step = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            step = crate::publish::run_due_reports(&store, &settings, &calendar, Utc::now(), &owner) => step,
+        let Some(step) = unless_stopped(
+            &shutdown,
+            crate::publish::run_due_reports(&store, &settings, &calendar, Utc::now(), &owner),
+        )
+        .await
+        else {
+            return Ok(());
         };
         step.context("scheduled reports failed")?;
         health.succeeded(Part::Reports, Utc::now());
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(REPORT_TICK) => {}
+        if !tick_or_stop(&shutdown, REPORT_TICK).await {
+            return Ok(());
         }
     }
 }
@@ -320,9 +344,8 @@ pub async fn watchdog_loop(
 ) -> anyhow::Result<()> {
     loop {
         watchdog_step(&notifier, &store, &health, Utc::now()).await;
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+        if !tick_or_stop(&shutdown, Duration::from_secs(30)).await {
+            return Ok(());
         }
     }
 }
