@@ -5,7 +5,6 @@ use crate::fake_telegram::FakeTelegram;
 use crate::feed_server::{FeedServer, Reply};
 use crate::helpers::{TestDb, at, shipped_register, test_dbs};
 use serde_json::json;
-use std::sync::Arc;
 use xunjian::alerts::compose::{Mention, Message};
 use xunjian::app::App;
 use xunjian::commands::CommandContext;
@@ -343,20 +342,8 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
             ),
             (CONTACT, "/report monthly", "抱歉，您没有执行此命令的权限"),
         ];
-        let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
         let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
-        let bot = notifier
-            .telegram()
-            .expect("telegram configured")
-            .bot
-            .clone();
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let running = tokio::spawn(xunjian::commands::bot::run_bot(
-            bot,
-            context,
-            xunjian::health::Health::default(),
-            shutdown.clone(),
-        ));
+        let (shutdown, running) = crate::helpers::spawn_bot(&db.store, &settings);
         for (user, text, _) in &first {
             telegram.push_message(*user, "用户", text);
         }

@@ -6,9 +6,7 @@
 use crate::fake_telegram::FakeTelegram;
 use crate::feed_server::{FeedServer, Reply, feed_fixture};
 use crate::helpers::{at, test_dbs};
-use std::sync::Arc;
 use xunjian::app::App;
-use xunjian::commands::CommandContext;
 use xunjian::config::Secret;
 use xunjian::inspection::Inspector;
 use xunjian::notify::Notifier;
@@ -107,15 +105,7 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
         );
 
         // The contact answers through the Bot API; a stranger to u2 may not.
-        let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
-        let bot = notifier.telegram().expect("telegram").bot.clone();
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let running = tokio::spawn(xunjian::commands::bot::run_bot(
-            bot,
-            context,
-            xunjian::health::Health::default(),
-            shutdown.clone(),
-        ));
+        let (shutdown, running) = crate::helpers::spawn_bot(&db.store, &settings);
         let before = telegram.sends().len();
         telegram.push_message(ZHOU, "周磊", "/rectify w 已安排专人每周更新");
         let sends = telegram.wait_for_sends(before + 1).await;
