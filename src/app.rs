@@ -212,11 +212,8 @@ impl App {
     /// Queues a message to every admin on every chat that reaches them.
     async fn tell_admins(&self, text: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
         for admin in self.settings.admin_chats() {
-            let message = crate::alerts::compose::Message::plain(
-                &admin.channel,
-                &admin.recipient,
-                &format!("【台账】{text}"),
-            );
+            let message =
+                crate::alerts::compose::Message::plain(&admin, &format!("【台账】{text}"));
             self.store.enqueue(&message, now).await?;
         }
         Ok(())

@@ -40,3 +40,6 @@ pub fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
         "a panic without a message".to_string()
     }
 }
+
+/// How this program names itself to the chat platforms it talks to.
+pub const USER_AGENT: &str = concat!("xunjian/", env!("CARGO_PKG_VERSION"));

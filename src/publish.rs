@@ -4,6 +4,7 @@
 use crate::alerts::compose::Message;
 use crate::calendar::{Calendar, local_date, start_of_day, to_local};
 use crate::config::Settings;
+use crate::domain::{Channel, ChatTarget, FileKind};
 use crate::reports::{self, Report, ReportInput, ReportKind, chart, docx, render, xlsx};
 use crate::schedule::CronSchedule;
 use crate::storage::{Attachment, Store};
@@ -150,19 +151,19 @@ pub fn attachments(
     let mut files = vec![
         Attachment {
             name: format!("{stem}.docx"),
-            kind: "document".into(),
+            kind: FileKind::Document,
             data: docx_bytes(report, settings, calendar)?,
         },
         Attachment {
             name: format!("{stem}.xlsx"),
-            kind: "document".into(),
+            kind: FileKind::Document,
             data: xlsx::workbook(report).context("while writing the XLSX")?,
         },
     ];
     match chart::png(report, &settings.reports.font) {
         Ok(png) => files.push(Attachment {
             name: format!("{stem}.png"),
-            kind: "photo".into(),
+            kind: FileKind::Photo,
             data: png,
         }),
         Err(err) => tracing::error!(error = %err, "the report goes out without its chart"),
@@ -196,20 +197,20 @@ async fn queue_report_finishing(
     let mut batch: Vec<(Message, Vec<Attachment>)> = Vec::new();
     for chat in settings.contacts_chats() {
         // The DingTalk and Feishu bots send text only.
-        let files = if chat.channel == "telegram" {
+        let files = if chat.channel == Channel::Telegram {
             files.clone()
         } else {
             Vec::new()
         };
-        batch.push((Message::plain(&chat.channel, &chat.recipient, &text), files));
+        batch.push((Message::plain(&chat, &text), files));
     }
     for (name, robot) in &settings.robots {
-        let message = Message::plain(&format!("robot:{name}"), "-", &text);
+        let message = Message::plain(&ChatTarget::robot(name), &text);
         // WeCom robots can carry the documents (.docx and XLSX) too.
-        let documents: Vec<Attachment> = if robot.kind == "wecom" {
+        let documents: Vec<Attachment> = if robot.kind.takes_files() {
             files
                 .iter()
-                .filter(|f| f.kind == "document")
+                .filter(|f| f.kind == FileKind::Document)
                 .cloned()
                 .collect()
         } else {
@@ -218,7 +219,7 @@ async fn queue_report_finishing(
         batch.push((message, documents));
     }
     if batch.is_empty() {
-        batch.push((Message::plain("console", "-", &text), Vec::new()));
+        batch.push((Message::plain(&ChatTarget::console(), &text), Vec::new()));
     }
     store.enqueue_all(&batch, job, now).await?;
     Ok(())

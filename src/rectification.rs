@@ -11,6 +11,7 @@
 use crate::alerts::compose::{Mention, Message};
 use crate::calendar::{Calendar, local_date};
 use crate::config::Settings;
+use crate::domain::{Channel, ChatTarget};
 use crate::registry::Register;
 use crate::reports::{Rectification, RectificationState, Report};
 use crate::rules::{CheckResult, Rule, Severity, Verdict};
@@ -201,7 +202,7 @@ pub fn to_unit(
     for (name, robot) in &settings.robots {
         if robot.units.iter().any(|u| u == unit_id) {
             out.push(Message {
-                channel: format!("robot:{name}"),
+                channel: Channel::Robot(name.clone()),
                 recipient: "-".into(),
                 body: body.clone(),
                 mentions: mentions.clone(),
@@ -210,7 +211,7 @@ pub fn to_unit(
         }
     }
     if out.is_empty() {
-        out.push(Message::plain("console", "-", &body));
+        out.push(Message::plain(&ChatTarget::console(), &body));
     }
     out
 }
@@ -220,7 +221,7 @@ pub fn to_admins(body: &str, settings: &Settings) -> Vec<Message> {
     settings
         .admin_chats_or_console()
         .iter()
-        .map(|chat| Message::plain(&chat.channel, &chat.recipient, body))
+        .map(|chat| Message::plain(chat, body))
         .collect()
 }
 

@@ -10,47 +10,11 @@ use crate::config::Settings;
 use crate::registry::Register;
 use crate::rules::{Severity, label_of};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// A person to mention.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mention {
-    pub name: String,
-    pub telegram_id: Option<i64>,
-    pub phone: Option<String>,
-    /// Feishu messages @-mention the contact by it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feishu_open_id: Option<String>,
-}
-
-/// One message to send: plain text plus the people it names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    /// `telegram`, `dingtalk`, `robot:NAME` or `console`.
-    pub channel: String,
-    /// A chat id for Telegram, `group:…`/`user:…` for DingTalk, `-` otherwise.
-    pub recipient: String,
-    pub body: String,
-    pub mentions: Vec<Mention>,
-    /// Contains an urgent rule: not held back by quiet hours.
-    pub is_urgent: bool,
-}
-
-impl Message {
-    /// A message outside the alert lifecycle (replies, reports, operator notes):
-    /// no mentions, sent at once.
-    pub fn plain(channel: &str, recipient: &str, body: &str) -> Message {
-        Message {
-            channel: channel.into(),
-            recipient: recipient.into(),
-            body: body.into(),
-            mentions: Vec::new(),
-            is_urgent: true,
-        }
-    }
-}
+use crate::domain::{Channel, ChatTarget};
+pub use crate::domain::{Mention, Message};
 
 /// Where each event goes, grouped into one message per recipient.
 pub fn route(
@@ -59,20 +23,16 @@ pub fn route(
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> Vec<Message> {
-    let mut groups: BTreeMap<(String, String), Vec<&Event>> = BTreeMap::new();
+    let mut groups: BTreeMap<ChatTarget, Vec<&Event>> = BTreeMap::new();
     let (contacts_chats, admin_chats) = (settings.contacts_chats(), settings.admin_chats());
     for event in events {
-        let mut targets: Vec<(String, String)> = Vec::new();
+        let mut targets: Vec<ChatTarget> = Vec::new();
         let chats = if event.severity() == Severity::Operator {
             &admin_chats
         } else {
             &contacts_chats
         };
-        targets.extend(
-            chats
-                .iter()
-                .map(|c| (c.channel.clone(), c.recipient.clone())),
-        );
+        targets.extend(chats.iter().cloned());
         if event.severity() != Severity::Operator {
             for (name, robot) in &settings.robots {
                 let is_rule_ok = robot.rules.is_empty() || robot.rules.contains(&event.rule());
@@ -81,12 +41,12 @@ pub fn route(
                         .unit_id()
                         .is_some_and(|u| robot.units.iter().any(|x| x == u));
                 if is_rule_ok && is_unit_ok {
-                    targets.push((format!("robot:{name}"), "-".to_string()));
+                    targets.push(ChatTarget::robot(name));
                 }
             }
         }
         if targets.is_empty() {
-            targets.push(("console".to_string(), "-".to_string()));
+            targets.push(ChatTarget::console());
         }
         for target in targets {
             groups.entry(target).or_default().push(event);
@@ -94,25 +54,23 @@ pub fn route(
     }
     groups
         .into_iter()
-        .map(|((channel, recipient), events)| {
+        .map(|(target, events)| {
             let is_urgent = events
                 .iter()
                 .any(|e| settings.alerts.urgent_rules.contains(&e.rule()));
             let mentions = mentions(&events, register);
-            let is_robot = channel.starts_with("robot:");
+            let is_robot = matches!(target.channel, Channel::Robot(_));
             // Group robots only push: nobody can answer there.
             let is_answerable = !is_robot;
             let mut text = body(&events, &mentions, now, is_robot, is_answerable);
             // The DingTalk and Feishu bots hear a group only when @-mentioned.
-            let is_app_group = (channel == "dingtalk" && recipient.starts_with("group:"))
-                || (channel == "feishu" && recipient.starts_with("chat:"));
-            if is_app_group {
+            if target.is_app_group() {
                 text = text.replace("\n回复 /ack ", "\n@机器人 并发送 /ack ");
             }
             Message {
                 body: text,
-                channel,
-                recipient,
+                channel: target.channel,
+                recipient: target.recipient,
                 mentions,
                 is_urgent,
             }

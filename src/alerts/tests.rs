@@ -404,7 +404,7 @@ fn alerts_for_one_recipient_are_grouped_into_one_message_naming_the_contacts() {
         at("2026-11-24T09:00:00+08:00"),
     );
     assert_eq!(console.len(), 1);
-    assert_eq!(console[0].channel, "console");
+    assert_eq!(console[0].channel, crate::domain::Channel::Console);
 }
 
 #[test]
@@ -542,7 +542,7 @@ fn a_digest_numbers_stored_alerts_and_says_how_to_answer_except_to_robots() {
     settings.robots.insert(
         "office".into(),
         crate::config::RobotSettings {
-            kind: "wecom".into(),
+            kind: crate::domain::RobotKind::WeCom,
             rules: Vec::new(),
             units: Vec::new(),
             webhook: None,
@@ -568,7 +568,7 @@ fn a_digest_numbers_stored_alerts_and_says_how_to_answer_except_to_robots() {
     );
     let chat = messages
         .iter()
-        .find(|m| m.channel == "telegram")
+        .find(|m| m.channel == crate::domain::Channel::Telegram)
         .expect("contacts chat");
     assert!(chat.body.contains("• #7 [超两周未更新]"), "{}", chat.body);
     assert!(chat.body.contains("• #3 [超1个月未更新]"), "{}", chat.body);
@@ -580,7 +580,7 @@ fn a_digest_numbers_stored_alerts_and_says_how_to_answer_except_to_robots() {
     );
     let robot = messages
         .iter()
-        .find(|m| m.channel == "robot:office")
+        .find(|m| m.channel == crate::domain::Channel::Robot("office".into()))
         .expect("robot");
     assert!(robot.body.contains("• #7 [超两周未更新]"), "{}", robot.body);
     assert!(!robot.body.contains("/ack"), "{}", robot.body);

@@ -222,7 +222,7 @@ async fn tell_applicant(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let chat = user.direct_chat();
-    let message = crate::alerts::compose::Message::plain(&chat.channel, &chat.recipient, text);
+    let message = crate::alerts::compose::Message::plain(&chat, text);
     ctx.store.enqueue(&message, now).await?;
     Ok(())
 }

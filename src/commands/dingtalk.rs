@@ -131,7 +131,7 @@ impl StreamClient {
         // No redirects: a reply goes to the checked sessionWebhook and nowhere else.
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
-            .user_agent(user_agent())
+            .user_agent(crate::process::USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Some(StreamClient {
@@ -253,7 +253,7 @@ impl StreamClient {
             "clientId": self.client_id,
             "clientSecret": self.client_secret.expose(),
             "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}],
-            "ua": user_agent(),
+            "ua": crate::process::USER_AGENT,
         });
         let response = self
             .http
@@ -392,10 +392,6 @@ fn is_dingtalk_webhook(webhook: &str, gateway: &str) -> bool {
             && g.port_or_known_default() == url.port_or_known_default()
     });
     is_dingtalk || is_gateway
-}
-
-fn user_agent() -> String {
-    format!("xunjian/{}", env!("CARGO_PKG_VERSION"))
 }
 
 #[cfg(test)]

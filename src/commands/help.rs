@@ -25,23 +25,58 @@ impl Access {
     }
 }
 
+/// What a chat command does: the one parsed form every chat front-end
+/// (Telegram, DingTalk, Feishu) hands to the same handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    Help,
+    Start,
+    Whoami,
+    Units,
+    Bind,
+    List,
+    Status,
+    Ack,
+    Contacts,
+    Rectify,
+    Rectification,
+    Register,
+    Closing,
+    Deregister,
+    Reactivate,
+    Snooze,
+    Approve,
+    Refuse,
+    History,
+    Report,
+    Issue,
+    Cancel,
+}
+
 /// One chat command: its name, what it does, an example, who may use it.
 #[derive(Debug, Clone, Copy)]
 pub struct CommandInfo {
+    pub command: Command,
     pub name: &'static str,
+    /// Other names it answers to (`/整改` for `/rectify`).
+    pub aliases: &'static [&'static str],
     pub about: &'static str,
     pub example: &'static str,
     pub access: Access,
 }
 
 const fn command(
+    command: Command,
     name: &'static str,
+    aliases: &'static [&'static str],
     about: &'static str,
     example: &'static str,
     access: Access,
 ) -> CommandInfo {
     CommandInfo {
+        command,
         name,
+        aliases,
         about,
         example,
         access,
@@ -52,114 +87,206 @@ const fn command(
 /// registers them. Dispatch refuses a command whose access the caller lacks,
 /// so /help lists exactly what the caller may use.
 pub const COMMANDS: [CommandInfo; 22] = [
-    command("help", "帮助", "/help", Access::Anyone),
-    command("start", "开始使用", "/start", Access::Anyone),
-    command("whoami", "我的身份", "/whoami", Access::Anyone),
-    command("units", "单位列表（含单位ID）", "/units", Access::Anyone),
+    command(Command::Help, "help", &[], "帮助", "/help", Access::Anyone),
     command(
+        Command::Start,
+        "start",
+        &[],
+        "开始使用",
+        "/start",
+        Access::Anyone,
+    ),
+    command(
+        Command::Whoami,
+        "whoami",
+        &[],
+        "我的身份",
+        "/whoami",
+        Access::Anyone,
+    ),
+    command(
+        Command::Units,
+        "units",
+        &[],
+        "单位列表（含单位ID）",
+        "/units",
+        Access::Anyone,
+    ),
+    command(
+        Command::Bind,
         "bind",
+        &[],
         "申请成为单位联系人 单位ID或名称 [姓名]",
         "/bind 义堂镇 张新",
         Access::Anyone,
     ),
     command(
+        Command::List,
         "list",
+        &[],
         "账号列表 [单位|平台|状态]",
         "/list 微博",
         Access::Contact,
     ),
     command(
+        Command::Status,
         "status",
+        &[],
         "账号状态 账号ID|告警号",
         "/status yitang-weibo",
         Access::Contact,
     ),
-    command("ack", "确认告警 告警号|账号ID", "/ack 7", Access::Contact),
     command(
+        Command::Ack,
+        "ack",
+        &[],
+        "确认告警 告警号|账号ID",
+        "/ack 7",
+        Access::Contact,
+    ),
+    command(
+        Command::Contacts,
         "contacts",
+        &[],
         "单位联系人 单位ID或名称",
         "/contacts 义堂镇",
         Access::Contact,
     ),
     command(
+        Command::Rectify,
         "rectify",
+        &["整改"],
         "整改反馈 账号ID 整改说明（也可用 /整改）",
         "/rectify yitang-weibo 已恢复每周更新",
         Access::Contact,
     ),
     command(
+        Command::Rectification,
         "rectification",
+        &[],
         "整改事项 [单位ID]",
         "/rectification",
         Access::Contact,
     ),
     command(
+        Command::Register,
         "register",
+        &[],
         "登记账号 平台 代理:路由|URL 名称 单位（缺参数时按步骤引导）",
         "/register 微博 rsshub:/weibo/user/1234567 义堂发布 义堂镇",
         Access::Admin,
     ),
     command(
+        Command::Closing,
         "closing",
+        &[],
         "标记拟关停 账号ID",
         "/closing yitang-weibo",
         Access::Admin,
     ),
     command(
+        Command::Deregister,
         "deregister",
+        &[],
         "注销备案 账号ID 日期 文号",
         "/deregister yitang-weibo 2026-11-01 临兰政办字〔2026〕9号",
         Access::Admin,
     ),
     command(
+        Command::Reactivate,
         "reactivate",
+        &[],
         "恢复正常运维 账号ID",
         "/reactivate yitang-weibo",
         Access::Admin,
     ),
     command(
+        Command::Snooze,
         "snooze",
+        &[],
         "暂停提醒 告警号|账号ID 时长(如3天；联系人最长7天)",
         "/snooze 7 3天",
         Access::Contact,
     ),
     command(
+        Command::Approve,
         "approve",
+        &[],
         "批准联系人申请 申请号",
         "/approve 1",
         Access::Admin,
     ),
     command(
+        Command::Refuse,
         "refuse",
+        &[],
         "拒绝联系人申请 申请号 [理由]",
         "/refuse 1 非本单位人员",
         Access::Admin,
     ),
     command(
+        Command::History,
         "history",
+        &[],
         "台账变更记录 账号ID|单位ID [起始日期]",
         "/history yitang-weibo 2026-10-01",
         Access::Admin,
     ),
     command(
+        Command::Report,
         "report",
+        &[],
         "生成通报 类型(weekly|monthly|quarterly|scoring) [期间]",
         "/report monthly 2026-10",
         Access::Admin,
     ),
     command(
+        Command::Issue,
         "issue",
+        &[],
         "下发通报并通知整改 monthly|quarterly [期间]",
         "/issue monthly 2026-10",
         Access::Admin,
     ),
-    command("cancel", "取消正在进行的登记步骤", "/cancel", Access::Admin),
+    command(
+        Command::Cancel,
+        "cancel",
+        &[],
+        "取消正在进行的登记步骤",
+        "/cancel",
+        Access::Admin,
+    ),
 ];
 
-/// The command of this name (`整改` is `rectify`).
+/// The command of this name or alias (`整改` is `rectify`).
 pub fn find(name: &str) -> Option<&'static CommandInfo> {
-    let name = if name == "整改" { "rectify" } else { name };
-    COMMANDS.iter().find(|c| c.name == name)
+    COMMANDS
+        .iter()
+        .find(|c| c.name == name || c.aliases.contains(&name))
+}
+
+/// A command message as the handler takes it: which command, its arguments.
+#[derive(Debug, Clone)]
+pub struct Parsed<'t> {
+    pub info: &'static CommandInfo,
+    pub args: Vec<&'t str>,
+}
+
+/// Reads `/name[@bot] arg …`; `Err` carries the name that is no command.
+pub fn parse(text: &str) -> Result<Parsed<'_>, String> {
+    let text = text.trim();
+    let (head, args) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    let name = head
+        .trim_start_matches('/')
+        .split('@')
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    let info = find(&name).ok_or(name)?;
+    Ok(Parsed {
+        info,
+        args: args.split_whitespace().collect(),
+    })
 }
 
 /// /help: the commands this role may use, one example each.

@@ -1,7 +1,7 @@
 //! Who a chat user is: a Telegram user id, a DingTalk staffId or a Feishu
 //! open_id. Roles, audit entries and dialogue state are keyed by it.
 
-use crate::config::ChatTarget;
+use crate::domain::{Channel, ChatTarget};
 use crate::registry::Contact;
 use std::fmt;
 
@@ -34,9 +34,9 @@ impl UserId {
     /// Where a private message to this user goes.
     pub fn direct_chat(&self) -> ChatTarget {
         match self {
-            UserId::Telegram(id) => ChatTarget::new("telegram", id.to_string()),
-            UserId::Dingtalk(staff) => ChatTarget::new("dingtalk", format!("user:{staff}")),
-            UserId::Feishu(open_id) => ChatTarget::new("feishu", format!("user:{open_id}")),
+            UserId::Telegram(id) => ChatTarget::new(Channel::Telegram, id.to_string()),
+            UserId::Dingtalk(staff) => ChatTarget::new(Channel::Dingtalk, format!("user:{staff}")),
+            UserId::Feishu(open_id) => ChatTarget::new(Channel::Feishu, format!("user:{open_id}")),
         }
     }
 

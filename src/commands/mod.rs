@@ -52,7 +52,7 @@ pub enum Role {
     Stranger,
 }
 
-pub use help::{Access, COMMANDS, CommandInfo};
+pub use help::{Access, COMMANDS, Command, CommandInfo, Parsed};
 
 /// One command being handled: who asked, its arguments, the register as it was.
 #[derive(Clone, Copy)]
@@ -219,15 +219,16 @@ impl CommandContext {
         text: &str,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
-        let text = text.trim();
-        let (head, args) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-        let command = head
-            .trim_start_matches('/')
-            .split('@')
-            .next()
-            .unwrap_or("")
-            .to_lowercase();
-        let args: Vec<&str> = args.split_whitespace().collect();
+        let parsed = match help::parse(text) {
+            Ok(parsed) => parsed,
+            Err(name) => {
+                return Ok(format!(
+                    "未知命令 /{}。发送 /help 查看可用命令。",
+                    quoted(&name)
+                ));
+            }
+        };
+        let (info, args) = (parsed.info, parsed.args);
         let register = self.store.load_register().await?;
         let role = self.role(&register, &caller.user);
         let request = Request {
@@ -237,40 +238,35 @@ impl CommandContext {
             register: &register,
             now,
         };
-        let Some(info) = help::find(&command) else {
-            return Ok(format!(
-                "未知命令 /{}。发送 /help 查看可用命令。",
-                quoted(&command)
-            ));
-        };
         if !info.access.allows(&role) {
-            tracing::warn!(user = %caller.user, name = %caller.name, command = %command, "command refused");
+            tracing::warn!(user = %caller.user, name = %caller.name, command = %info.name, "command refused");
             return Ok(REFUSAL.to_string());
         }
-        match info.name {
-            "help" => Ok(help::help(&role)),
-            "start" => Ok(help::start(caller, &role, &register)),
-            "whoami" => Ok(whoami(caller, &role, &register)),
-            "units" => Ok(help::units(&register)),
-            "bind" => bind::bind(&request).await,
-            "list" => Ok(list(&register, &role, args.first().copied())),
-            "status" => alerts::status(&request, &role).await,
-            "ack" => alerts::ack(&request, &role).await,
-            "contacts" => contacts(&request, &role),
-            "rectify" => rectify::rectify(&request, &role).await,
-            "rectification" => rectify::list(&request, &role).await,
-            "register" if args.len() < 4 => dialogue::start_register(&request).await,
-            "register" => register::register(&request).await,
-            "closing" => register::set_state(&request, AccountState::Closing).await,
-            "deregister" => register::set_state(&request, AccountState::Deregistered).await,
-            "reactivate" => register::set_state(&request, AccountState::Active).await,
-            "snooze" => alerts::snooze(&request, &role).await,
-            "approve" => bind::approve(&request).await,
-            "refuse" => bind::refuse(&request).await,
-            "history" => history::history(&request).await,
-            "issue" => rectify::issue(&request).await,
-            "cancel" => dialogue::cancel(&request).await,
-            _ => report(&request).await,
+        use help::Command as C;
+        match info.command {
+            C::Help => Ok(help::help(&role)),
+            C::Start => Ok(help::start(caller, &role, &register)),
+            C::Whoami => Ok(whoami(caller, &role, &register)),
+            C::Units => Ok(help::units(&register)),
+            C::Bind => bind::bind(&request).await,
+            C::List => Ok(list(&register, &role, args.first().copied())),
+            C::Status => alerts::status(&request, &role).await,
+            C::Ack => alerts::ack(&request, &role).await,
+            C::Contacts => contacts(&request, &role),
+            C::Rectify => rectify::rectify(&request, &role).await,
+            C::Rectification => rectify::list(&request, &role).await,
+            C::Register if args.len() < 4 => dialogue::start_register(&request).await,
+            C::Register => register::register(&request).await,
+            C::Closing => register::set_state(&request, AccountState::Closing).await,
+            C::Deregister => register::set_state(&request, AccountState::Deregistered).await,
+            C::Reactivate => register::set_state(&request, AccountState::Active).await,
+            C::Snooze => alerts::snooze(&request, &role).await,
+            C::Approve => bind::approve(&request).await,
+            C::Refuse => bind::refuse(&request).await,
+            C::History => history::history(&request).await,
+            C::Issue => rectify::issue(&request).await,
+            C::Cancel => dialogue::cancel(&request).await,
+            C::Report => report(&request).await,
         }
     }
 }
@@ -482,42 +478,7 @@ pub fn is_addressed_to_us(text: &str, bot_username: Option<&str>) -> bool {
     }
 }
 
-/// Telegram refuses messages longer than this many UTF-16 code units (an
-/// emoji counts two). DingTalk's and Feishu's limits are in bytes and far
-/// above what a part of this size can take (at most 3 bytes a unit).
-pub const MAX_REPLY_UTF16: usize = 4096;
-
-/// Splits a reply into messages of at most [`MAX_REPLY_UTF16`] UTF-16 code
-/// units, at line ends where it can and at character boundaries where a
-/// line is longer than that. Nothing is lost; an empty reply gives no message.
-pub fn split_reply(text: &str) -> Vec<String> {
-    split_utf16(text, MAX_REPLY_UTF16)
-}
-
-fn split_utf16(text: &str, max_units: usize) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut count = 0;
-    for line in text.split_inclusive('\n') {
-        let line_units = line.encode_utf16().count();
-        if count + line_units > max_units && count > 0 {
-            parts.push(std::mem::take(&mut current));
-            count = 0;
-        }
-        for ch in line.chars() {
-            if count + ch.len_utf16() > max_units {
-                parts.push(std::mem::take(&mut current));
-                count = 0;
-            }
-            current.push(ch);
-            count += ch.len_utf16();
-        }
-    }
-    if !current.is_empty() {
-        parts.push(current);
-    }
-    parts
-}
+pub use crate::notify::{MAX_REPLY_UTF16, split_reply};
 
 /// Text a user wrote, as a reply quotes it: at most [`MAX_QUOTED_CHARS`]
 /// characters, cut with "…", control characters dropped, so an echo is
@@ -554,13 +515,10 @@ async fn report(req: &Request<'_>) -> anyhow::Result<String> {
     let calendar = crate::inspection::load_calendar(&ctx.settings)?;
     let report = crate::publish::load_report(&ctx.store, &calendar, kind, from, to, now).await?;
     let chat = caller.user.direct_chat();
-    let message = crate::alerts::compose::Message::plain(
-        &chat.channel,
-        &chat.recipient,
-        &crate::reports::render::text(&report),
-    );
+    let message =
+        crate::alerts::compose::Message::plain(&chat, &crate::reports::render::text(&report));
     // The DingTalk and Feishu bots send text only.
-    let what = if chat.channel == "telegram" {
+    let what = if chat.channel == crate::domain::Channel::Telegram {
         let files = crate::publish::render_attachments(&report, &ctx.settings, &calendar).await?;
         ctx.store.enqueue_with_files(&message, &files, now).await?;
         "正文、通报文档（.docx）、表格与图表随后私信发送。"

@@ -5,34 +5,8 @@
 
 use super::Settings;
 
-/// One place a message can go: an outbox channel and a recipient on it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ChatTarget {
-    /// `telegram`, `dingtalk` / `feishu` (the apps' bots), `robot:NAME` or `console`.
-    pub channel: String,
-    /// A Telegram chat id; `group:cid…` or `user:staffId` on DingTalk;
-    /// `chat:oc_…` or `user:ou_…` on Feishu; `-`.
-    pub recipient: String,
-}
-
-impl ChatTarget {
-    pub fn new(channel: &str, recipient: impl Into<String>) -> ChatTarget {
-        ChatTarget {
-            channel: channel.to_string(),
-            recipient: recipient.into(),
-        }
-    }
-
-    /// The console: where messages go when no chat is configured.
-    pub fn console() -> ChatTarget {
-        ChatTarget::new("console", "-")
-    }
-
-    /// `channel:recipient`, the key a channel's broken state is kept under.
-    pub fn key(&self) -> String {
-        format!("{}:{}", self.channel, self.recipient)
-    }
-}
+use crate::domain::Channel;
+pub use crate::domain::ChatTarget;
 
 impl Settings {
     /// Whether the Telegram bot can send.
@@ -55,13 +29,13 @@ impl Settings {
     pub fn contacts_chats(&self) -> Vec<ChatTarget> {
         let mut out = Vec::new();
         if let (true, Some(chat)) = (self.sends_telegram(), self.telegram.contacts_chat) {
-            out.push(ChatTarget::new("telegram", chat.to_string()));
+            out.push(ChatTarget::new(Channel::Telegram, chat.to_string()));
         }
         if let (true, Some(chat)) = (self.sends_dingtalk(), &self.dingtalk.contacts_chat) {
-            out.push(ChatTarget::new("dingtalk", format!("group:{chat}")));
+            out.push(ChatTarget::new(Channel::Dingtalk, format!("group:{chat}")));
         }
         if let (true, Some(chat)) = (self.sends_feishu(), &self.feishu.contacts_chat) {
-            out.push(ChatTarget::new("feishu", format!("chat:{chat}")));
+            out.push(ChatTarget::new(Channel::Feishu, format!("chat:{chat}")));
         }
         out
     }
@@ -75,7 +49,7 @@ impl Settings {
                 self.telegram
                     .admins
                     .iter()
-                    .map(|id| ChatTarget::new("telegram", id.to_string())),
+                    .map(|id| ChatTarget::new(Channel::Telegram, id.to_string())),
             );
         }
         if self.sends_dingtalk() {
@@ -83,7 +57,7 @@ impl Settings {
                 self.dingtalk
                     .admins
                     .iter()
-                    .map(|staff| ChatTarget::new("dingtalk", format!("user:{staff}"))),
+                    .map(|staff| ChatTarget::new(Channel::Dingtalk, format!("user:{staff}"))),
             );
         }
         if self.sends_feishu() {
@@ -91,7 +65,7 @@ impl Settings {
                 self.feishu
                     .admins
                     .iter()
-                    .map(|open_id| ChatTarget::new("feishu", format!("user:{open_id}"))),
+                    .map(|open_id| ChatTarget::new(Channel::Feishu, format!("user:{open_id}"))),
             );
         }
         let mut seen = std::collections::HashSet::new();

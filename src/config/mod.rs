@@ -287,14 +287,6 @@ impl Settings {
                 "reports.quarterly_time: expected HH:MM, got \"{quarterly}\""
             )));
         }
-        for (name, robot) in &self.robots {
-            if !matches!(robot.kind.as_str(), "wecom" | "dingtalk" | "feishu") {
-                return Err(invalid(format!(
-                    "robots.{name}.kind: expected wecom, dingtalk or feishu, got \"{}\"",
-                    robot.kind
-                )));
-            }
-        }
         self.office.check().map_err(invalid)?;
         self.dingtalk.check().map_err(invalid)?;
         self.feishu.check().map_err(invalid)?;

@@ -119,7 +119,7 @@ impl fmt::Debug for TelegramSettings {
 #[serde(deny_unknown_fields)]
 pub struct RobotSettings {
     /// wecom | dingtalk | feishu
-    pub kind: String,
+    pub kind: crate::domain::RobotKind,
     /// Only these rules, written by id (empty: all account alerts).
     #[serde(default)]
     pub rules: Vec<crate::domain::Rule>,

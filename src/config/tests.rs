@@ -112,15 +112,15 @@ fn alerts_and_notes_go_to_every_chat_that_can_send_and_to_none_that_cannot() {
     assert_eq!(
         settings.contacts_chats(),
         vec![
-            ChatTarget::new("telegram", "-100"),
-            ChatTarget::new("dingtalk", "group:cid42=="),
+            ChatTarget::new(crate::domain::Channel::Telegram, "-100"),
+            ChatTarget::new(crate::domain::Channel::Dingtalk, "group:cid42=="),
         ]
     );
     assert_eq!(
         settings.admin_chats(),
         vec![
-            ChatTarget::new("telegram", "7"),
-            ChatTarget::new("dingtalk", "user:manager4081"),
+            ChatTarget::new(crate::domain::Channel::Telegram, "7"),
+            ChatTarget::new(crate::domain::Channel::Dingtalk, "user:manager4081"),
         ]
     );
     assert_eq!(settings.dingtalk.robot_code(), Some("dingabc"));
@@ -209,11 +209,17 @@ fn the_feishu_group_and_admins_are_reached_through_the_bot_once_it_can_send() {
     settings.apply_env(&|key| (key == "XUNJIAN_FEISHU_APP_SECRET").then(|| "s".to_string()));
     assert_eq!(
         settings.contacts_chats(),
-        vec![ChatTarget::new("feishu", "chat:oc_group")]
+        vec![ChatTarget::new(
+            crate::domain::Channel::Feishu,
+            "chat:oc_group"
+        )]
     );
     assert_eq!(
         settings.admin_chats(),
-        vec![ChatTarget::new("feishu", "user:ou_admin")]
+        vec![ChatTarget::new(
+            crate::domain::Channel::Feishu,
+            "user:ou_admin"
+        )]
     );
     let err = check("[feishu]\ncontacts_chat = \"ou_person\"\n").expect_err("not a chat");
     assert!(err.contains("feishu.contacts_chat"), "{err}");

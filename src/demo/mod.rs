@@ -11,12 +11,8 @@ use crate::notify::Notifier;
 use crate::poll::Poller;
 use crate::publish::{self, Format};
 use crate::reports::ReportKind;
-use bytes::Bytes;
 use chrono::Datelike as _;
 use chrono::{DateTime, Duration, Utc};
-use http_body_util::Full;
-use hyper::Response;
-use hyper_util::rt::TokioIo;
 use std::path::PathBuf;
 
 /// Items of a sample feed: (days ago, repost?).
@@ -270,29 +266,23 @@ async fn serve(
 ) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let shown_until = clock.load(std::sync::atomic::Ordering::Relaxed);
+        let (status, body) = answer(uri.path(), now, shown_until);
+        let status = axum::http::StatusCode::from_u16(status)
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        std::future::ready((
+            status,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/xml; charset=utf-8",
+            )],
+            body,
+        ))
+    });
     tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let clock = clock.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| {
-                        let shown_until = clock.load(std::sync::atomic::Ordering::Relaxed);
-                        async move {
-                            let (status, body) = answer(req.uri().path(), now, shown_until);
-                            Ok::<_, std::convert::Infallible>(
-                                Response::builder()
-                                    .status(status)
-                                    .header("Content-Type", "application/xml; charset=utf-8")
-                                    .body(Full::new(Bytes::from(body)))
-                                    .expect("a valid response"),
-                            )
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::warn!(error = %err, "the demo's feed server stopped");
         }
     });
     Ok(base)

@@ -3,9 +3,13 @@
 //! these instead of each other.
 
 mod contact;
+mod message;
 mod proxy;
+mod robot;
 mod rule;
 
 pub use contact::is_open_id;
+pub use message::{Channel, ChatTarget, Mention, Message};
 pub use proxy::ProxyHealth;
+pub use robot::{FileKind, RobotKind};
 pub use rule::{Rule, Severity};

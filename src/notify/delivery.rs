@@ -139,7 +139,7 @@ impl Notifier {
             Err(SendError::Broken(_)) => "broken",
             Err(SendError::Migrated { .. }) => "migrated",
         };
-        metrics::counter!("xunjian_sends_total", "channel" => item.channel.clone(), "result" => result)
+        metrics::counter!("xunjian_sends_total", "channel" => item.channel.key(), "result" => result)
             .increment(1);
         let now = clock.now();
         let owner = self.owner.as_str();

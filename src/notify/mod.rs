@@ -7,17 +7,21 @@
 
 mod delivery;
 mod dingtalk_app;
+pub mod feishu;
 mod robots;
+mod split;
 mod telegram;
 
 pub use delivery::{CLAIM_BATCH, CLAIM_LEASE, DeliveryReport, MAX_ATTEMPTS, MAX_PER_PASS};
 pub use dingtalk_app::DingtalkApp;
+pub use split::{MAX_REPLY_UTF16, split_reply};
 
 pub use robots::{Robot, RobotKind, dingtalk_sign, feishu_sign};
 pub use telegram::{MAX_MESSAGE_UTF16, Telegram, escape_html, message_parts, split_message};
 
 use crate::alerts::compose::{Mention, Message};
-use crate::config::{ChatTarget, Redactor, Settings};
+use crate::config::{Redactor, Settings};
+use crate::domain::{Channel, ChatTarget, FileKind};
 use crate::storage::{ChannelState, OutboxItem, Store};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
@@ -70,7 +74,7 @@ pub struct Notifier {
     /// The DingTalk app's robot, when `[dingtalk]` and its secret are set.
     dingtalk: Option<DingtalkApp>,
     /// The Feishu app's bot, when `[feishu]` and its secret are set.
-    feishu: Option<crate::commands::feishu::FeishuApi>,
+    feishu: Option<feishu::FeishuApi>,
     /// Each admin on each chat that can reach them.
     admins: Vec<ChatTarget>,
     /// Failure texts are logged and stored: no configured secret may remain.
@@ -97,7 +101,7 @@ impl Notifier {
             robots,
             dingtalk: DingtalkApp::new(&settings.dingtalk)?,
             feishu: match settings.feishu.credentials() {
-                Some((app_id, secret)) => Some(crate::commands::feishu::FeishuApi::new(
+                Some((app_id, secret)) => Some(feishu::FeishuApi::new(
                     &settings.feishu.base_url,
                     app_id,
                     secret.clone(),
@@ -151,44 +155,50 @@ impl Notifier {
 
     /// The delivery steps of a message on its channel.
     async fn steps(&self, item: &OutboxItem) -> Result<Vec<Step>, SendError> {
-        if item.channel == "telegram" {
-            let mut steps: Vec<Step> = message_parts(&item.body, &item.mentions)
-                .into_iter()
-                .map(Step::Text)
-                .collect();
-            steps.extend(self.attachments(item.id).await?.into_iter().map(Step::File));
-            Ok(steps)
-        } else if is_app_bot(&item.channel) {
-            // Text only: files go to Telegram and WeCom robots.
-            Ok(self
-                .app_parts(&item.channel, &item.recipient, &item.body, &item.mentions)?
-                .into_iter()
-                .map(Step::Text)
-                .collect())
-        } else if let Some(name) = item.channel.strip_prefix("robot:") {
-            let Some(robot) = self.robots.get(name) else {
-                return Err(SendError::Broken(format!(
-                    "robot \"{name}\" is not configured"
-                )));
-            };
-            let mut steps: Vec<Step> = robot
-                .parts(&item.body)
-                .into_iter()
-                .map(Step::Text)
-                .collect();
-            if robot.takes_files() {
-                let files = self.attachments(item.id).await?;
-                steps.extend(
-                    files
-                        .into_iter()
-                        .filter(|f| f.kind == "document")
-                        .map(Step::File),
-                );
+        match &item.channel {
+            Channel::Telegram => {
+                let mut steps: Vec<Step> = message_parts(&item.body, &item.mentions)
+                    .into_iter()
+                    .map(Step::Text)
+                    .collect();
+                steps.extend(self.attachments(item.id).await?.into_iter().map(Step::File));
+                Ok(steps)
             }
-            Ok(steps)
-        } else {
+            Channel::Dingtalk | Channel::Feishu => {
+                // Text only: files go to Telegram and WeCom robots.
+                Ok(self
+                    .app_parts(&item.channel, &item.recipient, &item.body, &item.mentions)?
+                    .into_iter()
+                    .map(Step::Text)
+                    .collect())
+            }
+            Channel::Robot(name) => {
+                let Some(robot) = self.robots.get(name) else {
+                    return Err(SendError::Broken(format!(
+                        "robot \"{name}\" is not configured"
+                    )));
+                };
+                let mut steps: Vec<Step> = robot
+                    .parts(&item.body)
+                    .into_iter()
+                    .map(Step::Text)
+                    .collect();
+                if robot.takes_files() {
+                    let files = self.attachments(item.id).await?;
+                    steps.extend(
+                        files
+                            .into_iter()
+                            .filter(|f| f.kind == FileKind::Document)
+                            .map(Step::File),
+                    );
+                }
+                Ok(steps)
+            }
             // Files are written to disk by whoever queued a console message (demo, CLI).
-            Ok(vec![Step::Text(item.body.clone())])
+            Channel::Console => Ok(vec![Step::Text(item.body.clone())]),
+            Channel::Unknown(key) => Err(SendError::Broken(format!(
+                "unknown channel \"{key}\" (written by a newer xunjian?)"
+            ))),
         }
     }
 
@@ -199,21 +209,22 @@ impl Notifier {
         step: &Step,
         index: usize,
     ) -> Result<(), SendError> {
-        if item.channel == "telegram" {
-            let Some(telegram) = &self.telegram else {
-                return Err(SendError::Broken(
-                    "Telegram is not configured (XUNJIAN_TELEGRAM_TOKEN)".into(),
-                ));
-            };
-            let chat: i64 = recipient.parse().map_err(|_| {
-                SendError::Broken(format!("\"{recipient}\" is not a Telegram chat id"))
-            })?;
-            match step {
-                Step::Text(html) => telegram.send_part(chat, html).await,
-                Step::File(file) => telegram.send_file(chat, file).await,
+        match &item.channel {
+            Channel::Telegram => {
+                let Some(telegram) = &self.telegram else {
+                    return Err(SendError::Broken(
+                        "Telegram is not configured (XUNJIAN_TELEGRAM_TOKEN)".into(),
+                    ));
+                };
+                let chat: i64 = recipient.parse().map_err(|_| {
+                    SendError::Broken(format!("\"{recipient}\" is not a Telegram chat id"))
+                })?;
+                match step {
+                    Step::Text(html) => telegram.send_part(chat, html).await,
+                    Step::File(file) => telegram.send_file(chat, file).await,
+                }
             }
-        } else if is_app_bot(&item.channel) {
-            match step {
+            Channel::Dingtalk | Channel::Feishu => match step {
                 Step::Text(part) => {
                     // Feishu sends one message per uuid: a retry after a
                     // lost answer does not post the step twice.
@@ -222,22 +233,27 @@ impl Notifier {
                         .await
                 }
                 Step::File(_) => Ok(()),
+            },
+            Channel::Robot(name) => {
+                let Some(robot) = self.robots.get(name) else {
+                    return Err(SendError::Broken(format!(
+                        "robot \"{name}\" is not configured"
+                    )));
+                };
+                match step {
+                    Step::Text(part) => robot.send_part(part, &item.mentions).await,
+                    Step::File(file) => robot.send_file(file).await,
+                }
             }
-        } else if let Some(name) = item.channel.strip_prefix("robot:") {
-            let Some(robot) = self.robots.get(name) else {
-                return Err(SendError::Broken(format!(
-                    "robot \"{name}\" is not configured"
-                )));
-            };
-            match step {
-                Step::Text(part) => robot.send_part(part, &item.mentions).await,
-                Step::File(file) => robot.send_file(file).await,
+            Channel::Console => {
+                if let Step::Text(body) = step {
+                    print_console(body, &item.mentions);
+                }
+                Ok(())
             }
-        } else {
-            if let Step::Text(body) = step {
-                print_console(body, &item.mentions);
-            }
-            Ok(())
+            Channel::Unknown(key) => Err(SendError::Broken(format!(
+                "unknown channel \"{key}\" (written by a newer xunjian?)"
+            ))),
         }
     }
 
@@ -245,12 +261,12 @@ impl Notifier {
     /// out in; `Broken` when that app is not configured.
     fn app_parts(
         &self,
-        channel: &str,
+        channel: &Channel,
         recipient: &str,
         body: &str,
         mentions: &[Mention],
     ) -> Result<Vec<String>, SendError> {
-        if channel == "feishu" {
+        if *channel == Channel::Feishu {
             self.feishu_api()?;
             Ok(feishu_parts(body, recipient, mentions))
         } else {
@@ -261,19 +277,19 @@ impl Notifier {
     /// Sends one part made by [`Notifier::app_parts`].
     async fn send_app_part(
         &self,
-        channel: &str,
+        channel: &Channel,
         recipient: &str,
         part: &str,
         uuid: Option<&str>,
     ) -> Result<(), SendError> {
-        if channel == "feishu" {
+        if *channel == Channel::Feishu {
             send_feishu(self.feishu_api()?, recipient, part, uuid).await
         } else {
             self.dingtalk_app()?.send_part(recipient, part).await
         }
     }
 
-    fn feishu_api(&self) -> Result<&crate::commands::feishu::FeishuApi, SendError> {
+    fn feishu_api(&self) -> Result<&feishu::FeishuApi, SendError> {
         self.feishu.as_ref().ok_or_else(|| {
             SendError::Broken(
                 "the Feishu app is not configured ([feishu] app_id, XUNJIAN_FEISHU_APP_SECRET)"
@@ -313,7 +329,7 @@ impl Notifier {
             targets.push(ChatTarget::console());
         }
         for target in targets {
-            let message = Message::plain(&target.channel, &target.recipient, &body);
+            let message = Message::plain(&target, &body);
             self.store.enqueue(&message, now).await?;
         }
         Ok(())
@@ -366,13 +382,13 @@ impl Notifier {
     /// Sends an announcement to one admin at once; `None` when no
     /// configured channel reaches them.
     async fn announce_to(&self, admin: &ChatTarget, body: &str) -> Option<Result<(), SendError>> {
-        let sent = match admin.channel.as_str() {
-            "telegram" => {
+        let sent = match &admin.channel {
+            Channel::Telegram => {
                 let telegram = self.telegram.as_ref()?;
                 let chat = admin.recipient.parse().ok()?;
                 telegram.send(chat, body, &[]).await
             }
-            channel if is_app_bot(channel) => {
+            channel if channel.is_app_bot() => {
                 let parts = match self.app_parts(channel, &admin.recipient, body, &[]) {
                     Ok(parts) => parts,
                     // Not configured: this admin is not reachable here.
@@ -416,23 +432,15 @@ impl Notifier {
     }
 }
 
-/// The channels of the DingTalk and Feishu apps' bots.
-fn is_app_bot(channel: &str) -> bool {
-    matches!(channel, "dingtalk" | "feishu")
-}
-
 /// Mentions per message, so a tag is never cut.
 const FEISHU_MENTIONS_PER_PART: usize = 40;
 
 /// A message to Feishu as the messages it goes out in: the text, made
-/// [`plain`](crate::commands::feishu::plain), in parts; in a group, the
+/// [`plain`](feishu::plain), in parts; in a group, the
 /// contacts known by open_id mentioned after it (40 to a message).
 fn feishu_parts(body: &str, recipient: &str, mentions: &[Mention]) -> Vec<String> {
-    use crate::commands::feishu::{at_tag, plain};
-    let mut parts: Vec<String> = crate::commands::split_reply(body)
-        .iter()
-        .map(|part| plain(part))
-        .collect();
+    use feishu::{at_tag, plain};
+    let mut parts: Vec<String> = split_reply(body).iter().map(|part| plain(part)).collect();
     if !recipient.starts_with("chat:") {
         return parts;
     }
@@ -454,7 +462,7 @@ fn feishu_parts(body: &str, recipient: &str, mentions: &[Mention]) -> Vec<String
 
 /// Sends text to `chat:oc_…` or `user:ou_…` through the Feishu app's bot.
 async fn send_feishu(
-    api: &crate::commands::feishu::FeishuApi,
+    api: &feishu::FeishuApi,
     recipient: &str,
     text: &str,
     uuid: Option<&str>,
@@ -532,7 +540,7 @@ mod tests {
         }
         assert_eq!(
             feishu_parts(body, "user:ou_admin", &mentions),
-            vec![crate::commands::feishu::plain(body)],
+            vec![feishu::plain(body)],
             "a private message mentions nobody"
         );
         let bad = Mention {

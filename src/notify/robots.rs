@@ -5,6 +5,7 @@
 use super::SendError;
 use crate::alerts::compose::Mention;
 use crate::config::RobotSettings;
+pub use crate::domain::RobotKind;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -12,32 +13,6 @@ use sha2::Sha256;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RobotKind {
-    WeCom,
-    DingTalk,
-    Feishu,
-}
-
-impl RobotKind {
-    /// Bytes of text one message may carry.
-    fn max_bytes(self) -> usize {
-        match self {
-            RobotKind::WeCom => 2000,
-            RobotKind::DingTalk => 18_000,
-            RobotKind::Feishu => 18_000,
-        }
-    }
-
-    /// Messages allowed per minute by the platform.
-    fn per_minute(self) -> usize {
-        match self {
-            RobotKind::WeCom | RobotKind::DingTalk => 20,
-            RobotKind::Feishu => 100,
-        }
-    }
-}
 
 /// One group robot.
 pub struct Robot {
@@ -51,12 +26,7 @@ pub struct Robot {
 
 impl Robot {
     pub fn new(name: &str, settings: &RobotSettings) -> anyhow::Result<Robot> {
-        let kind = match settings.kind.as_str() {
-            "wecom" => RobotKind::WeCom,
-            "dingtalk" => RobotKind::DingTalk,
-            "feishu" => RobotKind::Feishu,
-            other => anyhow::bail!("robots.{name}.kind: unknown kind \"{other}\""),
-        };
+        let kind = settings.kind;
         let webhook = settings
             .webhook
             .as_ref()
@@ -97,7 +67,7 @@ impl Robot {
 
     /// Only WeCom robots can send files (upload, then a `file` message).
     pub fn takes_files(&self) -> bool {
-        self.kind == RobotKind::WeCom
+        self.kind.takes_files()
     }
 
     /// Sends a file through a WeCom robot: upload_media, then a file message.

@@ -78,7 +78,7 @@ impl Telegram {
     ) -> Result<(), SendError> {
         let input =
             teloxide::types::InputFile::memory(file.data.clone()).file_name(file.name.clone());
-        let sent = if file.kind == "photo" {
+        let sent = if file.kind == crate::domain::FileKind::Photo {
             self.bot.send_photo(ChatId(chat), input).await.map(|_| ())
         } else {
             self.bot

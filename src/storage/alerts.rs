@@ -11,7 +11,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxItem {
     pub id: i64,
-    pub channel: String,
+    pub channel: crate::domain::Channel,
     pub recipient: String,
     pub body: String,
     pub mentions: Vec<Mention>,
@@ -39,7 +39,7 @@ pub(super) fn outbox_item(row: OutboxRow) -> OutboxItem {
     let (id, channel, recipient, body, mentions, attempts, steps_done) = row;
     OutboxItem {
         id,
-        channel,
+        channel: crate::domain::Channel::from_key(&channel),
         recipient,
         body,
         mentions: serde_json::from_str(&mentions).unwrap_or_default(),
@@ -208,7 +208,7 @@ impl Store {
                     "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
                 )
-                .bind(&message.channel)
+                .bind(message.channel.key())
                 .bind(&message.recipient)
                 .bind(&message.body)
                 .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))
@@ -343,33 +343,37 @@ impl Store {
 
     /// Acknowledges the open alerts of a subject; returns how many.
     pub async fn ack_subject(&self, subject: &str, by: &str, now: DateTime<Utc>) -> Result<u64> {
-        let n = with_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE alerts SET acked_by = $2, acked_at = $3 WHERE status = 'open' AND subject = $1",
-            )
-            .bind(subject)
-            .bind(by)
-            .bind(to_secs(now))
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(n)
+        self.ack("subject = $1", subject.to_string(), by, now).await
     }
 
     /// Acknowledges one open alert by its number; returns 1, or 0 when it
     /// is not open.
     pub async fn ack_alert(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<u64> {
+        self.ack("id = $1", id, by, now).await
+    }
+
+    /// Acknowledges the open alerts `filter` selects (with `$1` bound to `key`).
+    async fn ack<K>(&self, filter: &str, key: K, by: &str, now: DateTime<Utc>) -> Result<u64>
+    where
+        K: Clone
+            + Send
+            + 'static
+            + for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>,
+    {
+        let sql = format!(
+            "UPDATE alerts SET acked_by = $2, acked_at = $3 WHERE status = 'open' AND {filter}"
+        );
         let n = with_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE alerts SET acked_by = $2, acked_at = $3 WHERE status = 'open' AND id = $1",
-            )
-            .bind(id)
-            .bind(by)
-            .bind(to_secs(now))
-            .execute(pool)
-            .await?
-            .rows_affected()
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(key.clone())
+                .bind(by)
+                .bind(to_secs(now))
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(n)
     }
@@ -413,7 +417,7 @@ impl Store {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
     pub name: String,
-    pub kind: String,
+    pub kind: crate::domain::FileKind,
     pub data: Vec<u8>,
 }
 
@@ -449,7 +453,7 @@ impl Store {
                         .bind(id)
                         .bind(position as i64)
                         .bind(&file.name)
-                        .bind(&file.kind)
+                        .bind(file.kind.id())
                         .bind(&file.data)
                         .execute(&mut *tx)
                         .await?;
@@ -478,7 +482,11 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(name, kind, data)| Attachment { name, kind, data })
+            .map(|(name, kind, data): (String, String, Vec<u8>)| Attachment {
+                name,
+                kind: crate::domain::FileKind::from_id(&kind),
+                data,
+            })
             .collect())
     }
 }

@@ -3,8 +3,8 @@
 //! (limited per user and overall, announced to the admins in one digest).
 
 use super::{Result, StorageError, Store, to_secs, with_pool};
+use crate::registry::Account;
 use crate::registry::diff::Change;
-use crate::registry::{Account, Source};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashSet;
 
@@ -55,12 +55,6 @@ impl Store {
     ) -> Result<String> {
         let at = to_secs(now);
         let base = account.id.as_str();
-        let (proxy, route, feed) = match &account.source {
-            Source::Proxy { proxy, route } => (Some(proxy), Some(route), None),
-            Source::Feed { feed } => (None, None, Some(feed)),
-        };
-        let thresholds = serde_json::to_string(&account.thresholds)
-            .expect("threshold overrides always serialize");
         let id = with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             let mut inserted = None;
@@ -72,26 +66,24 @@ impl Store {
                         .fetch_all(&mut *tx)
                         .await?;
                 let candidate = first_free_id(base, taken.into_iter().map(|(id,)| id).collect());
-                let done = sqlx::query(
-                    "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, feed, state, \
-                     deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                     (SELECT COALESCE(MAX(position), 0) + 1 FROM accounts), $13, $13) \
-                     ON CONFLICT (id) DO NOTHING",
+                let candidate_account = Account {
+                    id: candidate.clone(),
+                    ..account.clone()
+                };
+                let (position,): (i64,) =
+                    sqlx::query_as("SELECT COALESCE(MAX(position), 0) + 1 FROM accounts")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let insert = format!(
+                    "{} ON CONFLICT (id) DO NOTHING",
+                    super::register::INSERT_ACCOUNT
+                );
+                let done = super::register::bind_account!(
+                    sqlx::query(sqlx::AssertSqlSafe(insert)),
+                    &candidate_account,
+                    at,
+                    position
                 )
-                .bind(&candidate)
-                .bind(&account.unit)
-                .bind(&account.name)
-                .bind(account.platform.id())
-                .bind(proxy)
-                .bind(route)
-                .bind(feed)
-                .bind(account.state.id())
-                .bind(account.deregistered_on.map(|d| d.format("%Y-%m-%d").to_string()))
-                .bind(&account.filing_ref)
-                .bind(account.is_interactive)
-                .bind(&thresholds)
-                .bind(at)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -237,7 +229,7 @@ impl Store {
                     .bind(&body)
                     .bind(at)
                     .bind(send_at)
-                    .bind(&admin.channel)
+                    .bind(admin.channel.key())
                     .fetch_one(&mut *tx)
                     .await?;
                     sqlx::query(

@@ -128,7 +128,7 @@ macro_rules! insert_outbox {
             "INSERT INTO outbox (channel, recipient, body, mentions, created_at, next_attempt_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
         )
-        .bind(&message.channel)
+        .bind(message.channel.key())
         .bind(&message.recipient)
         .bind(&message.body)
         .bind(serde_json::to_string(&message.mentions).expect("mentions serialize"))

@@ -39,7 +39,42 @@ const SELECT_CONTACTS: &str = "SELECT unit_id, name, telegram_id, dingtalk_id, f
 const SELECT_ACCOUNTS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, state, \
      deregistered_on, filing_ref, is_interactive, thresholds FROM accounts ORDER BY position, id";
 
-const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
+/// Binds an account's 14 parameters, in the order of [`INSERT_ACCOUNT`]:
+/// its columns, then `updated_at` (`$13`) and `position` (`$14`).
+macro_rules! bind_account {
+    ($query:expr, $account:expr, $at:expr, $position:expr) => {{
+        let account: &$crate::registry::Account = $account;
+        let (proxy, route, feed) = match &account.source {
+            $crate::registry::Source::Proxy { proxy, route } => (Some(proxy), Some(route), None),
+            $crate::registry::Source::Feed { feed } => (None, None, Some(feed)),
+        };
+        let thresholds = serde_json::to_string(&account.thresholds)
+            .expect("threshold overrides always serialize");
+        $query
+            .bind(&account.id)
+            .bind(&account.unit)
+            .bind(&account.name)
+            .bind(account.platform.id())
+            .bind(proxy.cloned())
+            .bind(route.cloned())
+            .bind(feed.cloned())
+            .bind(account.state.id())
+            .bind(
+                account
+                    .deregistered_on
+                    .map(|d| d.format("%Y-%m-%d").to_string()),
+            )
+            .bind(&account.filing_ref)
+            .bind(account.is_interactive)
+            .bind(thresholds)
+            .bind($at)
+            .bind($position)
+    }};
+}
+pub(super) use bind_account;
+
+/// Inserts an account; fails when the id is taken.
+pub(super) const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
      feed, state, deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, \
      updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13)";
 const UPSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
@@ -210,12 +245,6 @@ impl Store {
                         }
                     }
                     Change::InsertAccount(account) | Change::UpdateAccount { account, .. } => {
-                        let (proxy, route, feed) = match &account.source {
-                            Source::Proxy { proxy, route } => (Some(proxy), Some(route), None),
-                            Source::Feed { feed } => (None, None, Some(feed)),
-                        };
-                        let thresholds = serde_json::to_string(&account.thresholds)
-                            .expect("threshold overrides always serialize");
                         // A new account is inserted, never upserted: if someone
                         // took its id since the plan was made, the plan fails
                         // instead of overwriting their account.
@@ -224,21 +253,7 @@ impl Store {
                         } else {
                             UPSERT_ACCOUNT
                         };
-                        sqlx::query(sql)
-                        .bind(&account.id)
-                        .bind(&account.unit)
-                        .bind(&account.name)
-                        .bind(account.platform.id())
-                        .bind(proxy)
-                        .bind(route)
-                        .bind(feed)
-                        .bind(account.state.id())
-                        .bind(account.deregistered_on.map(|d| d.format("%Y-%m-%d").to_string()))
-                        .bind(&account.filing_ref)
-                        .bind(account.is_interactive)
-                        .bind(thresholds)
-                        .bind(at)
-                        .bind(account_position + 1)
+                        bind_account!(sqlx::query(sql), account, at, account_position + 1)
                         .execute(&mut *tx)
                         .await?;
                         account_position += 1;

@@ -32,7 +32,7 @@ fn settings(db: &TestDb, telegram: &FakeTelegram) -> Settings {
 
 fn message(chat: i64, body: &str) -> Message {
     Message {
-        channel: "telegram".into(),
+        channel: xunjian::domain::Channel::Telegram,
         recipient: chat.to_string(),
         body: body.into(),
         mentions: vec![Mention {
@@ -477,7 +477,7 @@ async fn group_robots_are_signed_and_json_errors_are_failures() {
         settings.database = db.settings.database.clone();
         for name in ["office", "ding", "fs", "bad"] {
             let m = Message {
-                channel: format!("robot:{name}"),
+                channel: xunjian::domain::Channel::Robot(name.into()),
                 recipient: "-".into(),
                 body: "【政务新媒体巡检】区市政管理局「市政兰山」已 15 天未更新".into(),
                 mentions: vec![Mention {
@@ -491,7 +491,7 @@ async fn group_robots_are_signed_and_json_errors_are_failures() {
             db.store.enqueue(&m, at(NOW)).await.expect("enqueue");
         }
         let report = Message {
-            channel: "robot:office".into(),
+            channel: xunjian::domain::Channel::Robot("office".into()),
             recipient: "-".into(),
             body: "政务新媒体月度通报".into(),
             mentions: Vec::new(),
@@ -499,7 +499,7 @@ async fn group_robots_are_signed_and_json_errors_are_failures() {
         };
         let sheet = xunjian::storage::Attachment {
             name: "report.xlsx".into(),
-            kind: "document".into(),
+            kind: xunjian::domain::FileKind::Document,
             data: b"PK-sheet".to_vec(),
         };
         db.store

@@ -546,8 +546,10 @@ async fn a_sqlite_daemon_killed_while_sending_is_restarted_and_sends_its_claims_
     store.migrate().await.expect("migrate");
     let count = 40;
     for i in 0..count {
-        let message =
-            xunjian::alerts::compose::Message::plain("telegram", "-100", &format!("急件 {i:02}"));
+        let message = xunjian::alerts::compose::Message::plain(
+            &xunjian::domain::ChatTarget::new(xunjian::domain::Channel::Telegram, "-100"),
+            &format!("急件 {i:02}"),
+        );
         store
             .enqueue(&message, chrono::Utc::now() - chrono::Duration::minutes(1))
             .await

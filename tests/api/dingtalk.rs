@@ -248,9 +248,17 @@ async fn the_app_robot_fetches_a_rejected_token_again_and_an_unknown_user_breaks
         let notifier =
             xunjian::notify::Notifier::new(&settings, db.store.clone()).expect("notifier");
         let now = at(NOW);
-        let to_group = xunjian::alerts::compose::Message::plain("dingtalk", "group:cid1", "告警");
-        let to_gone =
-            xunjian::alerts::compose::Message::plain("dingtalk", "user:staff-gone", "私信");
+        let to_group = xunjian::alerts::compose::Message::plain(
+            &xunjian::domain::ChatTarget::new(xunjian::domain::Channel::Dingtalk, "group:cid1"),
+            "告警",
+        );
+        let to_gone = xunjian::alerts::compose::Message::plain(
+            &xunjian::domain::ChatTarget::new(
+                xunjian::domain::Channel::Dingtalk,
+                "user:staff-gone",
+            ),
+            "私信",
+        );
         db.store.enqueue(&to_group, now).await.expect("enqueue");
         db.store.enqueue(&to_gone, now).await.expect("enqueue");
         let report = notifier.deliver_pending(now).await.expect("deliver");

@@ -157,7 +157,10 @@ async fn three_daemons_drain_a_slow_channel_with_nothing_sent_twice_or_lost() {
         telegram.hold_sends(Some(Duration::from_millis(250)));
         let count = 90;
         for i in 0..count {
-            let message = Message::plain("telegram", "-100", &format!("消息 {i:03}"));
+            let message = Message::plain(
+                &xunjian::domain::ChatTarget::new(xunjian::domain::Channel::Telegram, "-100"),
+                &format!("消息 {i:03}"),
+            );
             db.store.enqueue(&message, at(NOW)).await.expect("enqueue");
         }
         let notifiers: Vec<Arc<Notifier>> = (0..3)
@@ -220,7 +223,10 @@ async fn a_daemon_that_lost_its_claim_neither_sends_nor_marks_the_message() {
     for db in test_dbs("lost_claim").await {
         let telegram = FakeTelegram::start().await;
         let settings = settings(&db, &telegram);
-        let message = Message::plain("telegram", "-100", "只发一次");
+        let message = Message::plain(
+            &xunjian::domain::ChatTarget::new(xunjian::domain::Channel::Telegram, "-100"),
+            "只发一次",
+        );
         db.store.enqueue(&message, at(NOW)).await.expect("enqueue");
         let lease = chrono::Duration::seconds(60);
         let claimed = db
@@ -252,7 +258,10 @@ async fn a_daemon_that_lost_its_claim_neither_sends_nor_marks_the_message() {
         let report = a.deliver_pending(later).await.expect("deliver");
         assert_eq!(report.sent, 0);
         // While B holds a claim, A cannot take it.
-        let message = Message::plain("telegram", "-100", "第二条");
+        let message = Message::plain(
+            &xunjian::domain::ChatTarget::new(xunjian::domain::Channel::Telegram, "-100"),
+            "第二条",
+        );
         db.store.enqueue(&message, later).await.expect("enqueue");
         let held = db
             .store
@@ -286,7 +295,10 @@ async fn a_daemon_that_lost_its_claim_neither_sends_nor_marks_the_message() {
 #[tokio::test]
 async fn claims_of_a_daemon_that_is_gone_are_released_at_start() {
     for db in test_dbs("gone_claims").await {
-        let message = Message::plain("console", "-", "急件");
+        let message = Message::plain(
+            &xunjian::domain::ChatTarget::new(xunjian::domain::Channel::Console, "-"),
+            "急件",
+        );
         db.store.enqueue(&message, at(NOW)).await.expect("enqueue");
         let lease = chrono::Duration::minutes(5);
         let gone = "old-host:4242";

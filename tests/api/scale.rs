@@ -33,7 +33,13 @@ async fn three_daemons_delivering_at_once_send_each_message_exactly_once() {
         for i in 0..200 {
             db.store
                 .enqueue(
-                    &Message::plain("telegram", &CHAT.to_string(), &format!("消息 {i}")),
+                    &Message::plain(
+                        &xunjian::domain::ChatTarget::new(
+                            xunjian::domain::Channel::Telegram,
+                            CHAT.to_string(),
+                        ),
+                        &format!("消息 {i}"),
+                    ),
                     at(NOW),
                 )
                 .await
@@ -86,7 +92,13 @@ async fn a_retry_resends_only_the_parts_that_did_not_go_out() {
             .collect();
         db.store
             .enqueue(
-                &Message::plain("telegram", &CHAT.to_string(), &body),
+                &Message::plain(
+                    &xunjian::domain::ChatTarget::new(
+                        xunjian::domain::Channel::Telegram,
+                        CHAT.to_string(),
+                    ),
+                    &body,
+                ),
                 at(NOW),
             )
             .await
@@ -119,7 +131,13 @@ async fn a_message_past_its_attempts_is_dead_counted_and_reported_to_the_admins(
         let settings = settings(&db, &telegram);
         db.store
             .enqueue(
-                &Message::plain("telegram", &CHAT.to_string(), "告警"),
+                &Message::plain(
+                    &xunjian::domain::ChatTarget::new(
+                        xunjian::domain::Channel::Telegram,
+                        CHAT.to_string(),
+                    ),
+                    "告警",
+                ),
                 at(NOW),
             )
             .await

@@ -331,7 +331,7 @@ async fn bind_requests_are_limited_and_reach_each_admin_as_one_digest() {
         let recipients: Vec<&str> = queued.iter().map(|m| m.recipient.as_str()).collect();
         assert_eq!(recipients, vec!["111", "112"], "{queued:#?}");
         for digest in &queued {
-            assert_eq!(digest.channel, "telegram");
+            assert_eq!(digest.channel, xunjian::domain::Channel::Telegram);
             assert!(digest.body.contains("待批准 20 件"), "{}", digest.body);
             assert!(digest.body.contains("#1 "), "{}", digest.body);
             assert!(digest.body.contains("#20 "), "{}", digest.body);
@@ -432,7 +432,11 @@ async fn unreachable_webhooks_and_proxies_leave_no_secret_in_logs_or_the_databas
         assert!(reports.iter().all(|r| r.outcome != Outcome::Ok));
         for channel in ["robot:office", "robot:ding", "robot:fs", "telegram"] {
             let recipient = if channel == "telegram" { "111" } else { "-" };
-            let message = Message::plain(channel, recipient, "【政务新媒体巡检】测试");
+            let to = xunjian::domain::ChatTarget::new(
+                xunjian::domain::Channel::from_key(channel),
+                recipient,
+            );
+            let message = Message::plain(&to, "【政务新媒体巡检】测试");
             db.store.enqueue(&message, at(NOW)).await.expect("enqueue");
         }
         let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");

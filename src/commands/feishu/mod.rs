@@ -9,13 +9,12 @@
 //! [`CommandContext::handle`] in its own task; the reply goes through
 //! [`FeishuApi::reply`].
 
-mod api;
 mod endpoint;
 pub mod event;
 pub mod frame;
 mod keepalive;
 
-pub use api::{FeishuApi, FeishuSendError, at_tag, plain};
+pub use crate::notify::feishu::{FeishuApi, FeishuSendError, at_tag, plain};
 
 use super::{Caller, CommandContext, UserId};
 use crate::config::Secret;
@@ -98,7 +97,7 @@ impl LongConnection {
         let base_url = settings.base_url.trim_end_matches('/').to_string();
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
-            .user_agent(user_agent())
+            .user_agent(crate::process::USER_AGENT)
             .build()?;
         Ok(Some(LongConnection {
             http,
@@ -369,8 +368,4 @@ async fn command(context: &CommandContext, api: &FeishuApi, message: IncomingMes
     if let Err(err) = api.reply(&message.message_id, &reply).await {
         tracing::warn!(user = %user, error = %err, is_transient = err.is_transient(), "cannot send a feishu reply");
     }
-}
-
-fn user_agent() -> String {
-    format!("xunjian/{}", env!("CARGO_PKG_VERSION"))
 }

@@ -140,14 +140,8 @@ pub fn bool_label(value: bool) -> &'static str {
 
 /// The column letters of a 0-based column index: 0 → A, 26 → AA.
 pub fn column_letters(index: u32) -> String {
-    let mut n = index + 1;
-    let mut letters = Vec::new();
-    while n > 0 {
-        let rem = u8::try_from((n - 1) % 26).expect("a remainder of 26 fits a byte");
-        letters.push(char::from(b'A' + rem));
-        n = (n - 1) / 26;
-    }
-    letters.iter().rev().collect()
+    // A sheet has at most 16,384 columns (XFD); anything beyond is shown as the last.
+    rust_xlsxwriter::column_number_to_name(u16::try_from(index).unwrap_or(u16::MAX))
 }
 
 /// Where a problem is: the sheet, and the cell (with its column's header) if any.

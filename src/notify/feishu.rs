@@ -5,7 +5,7 @@
 //! In: the app id and secret, a message id or a receive id, text. Out:
 //! sent messages, or a [`FeishuSendError`] that says whether to retry.
 
-use crate::commands::split_reply;
+use super::split::split_reply;
 use crate::config::Secret;
 use serde::Deserialize;
 use serde_json::json;
@@ -105,7 +105,7 @@ impl FeishuApi {
     pub fn new(base_url: &str, app_id: &str, app_secret: Secret) -> anyhow::Result<FeishuApi> {
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
-            .user_agent(super::user_agent())
+            .user_agent(crate::process::USER_AGENT)
             .build()?;
         Ok(FeishuApi {
             inner: Arc::new(Inner {
@@ -119,7 +119,7 @@ impl FeishuApi {
     }
 
     /// Replies to a message (in its chat, quoting it), split into messages
-    /// of at most [`crate::commands::MAX_REPLY_UTF16`] UTF-16 units.
+    /// of at most [`super::split::MAX_REPLY_UTF16`] UTF-16 units.
     pub async fn reply(&self, message_id: &str, text: &str) -> Result<(), FeishuSendError> {
         let path = format!(
             "/open-apis/im/v1/messages/{}/reply",

@@ -1,0 +1,145 @@
+//! Where an account is fetched from: a proxy's base URL, the account's
+//! route and the proxy's configured query, or the account's own feed URL.
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
+use crate::config::Settings;
+use crate::registry::{Account, Platform, Source};
+use std::collections::BTreeMap;
+use url::Url;
+
+/// The URL to fetch for an account: proxy base + route + query, or its feed.
+/// Only register entries and configured proxies ever become URLs: a route is
+/// a plain path under the proxy's base path, and the proxy's configured
+/// query (its key) is the one sent.
+pub fn source_url<'s>(
+    account: &Account,
+    settings: &'s Settings,
+) -> Result<(Url, Option<&'s str>), String> {
+    match &account.source {
+        Source::Feed { feed } => {
+            crate::registry::check::check_feed_url(feed)
+                .map_err(|why| format!("feed URL is not usable: {why}"))?;
+            Url::parse(feed)
+                .map(|u| (u, None))
+                .map_err(|e| format!("feed URL is invalid: {e}"))
+        }
+        Source::Proxy { proxy, route } => {
+            let (name, settings) = settings
+                .proxies
+                .get_key_value(proxy)
+                .ok_or_else(|| format!("proxy \"{proxy}\" is not configured"))?;
+            crate::registry::check::check_route(route)
+                .map_err(|why| format!("route \"{route}\" is not usable: {why}"))?;
+            let mut url = join_url(&settings.url, route)?;
+            let mut query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+            for (key, value) in &settings.query {
+                query.insert(key.clone(), value.clone());
+            }
+            if account.platform == Platform::Weibo {
+                // Without it RSSHub silently drops reposts.
+                query.insert("showRetweeted".to_string(), "1".to_string());
+            }
+            if query.is_empty() {
+                url.set_query(None);
+            } else {
+                url.query_pairs_mut().clear().extend_pairs(query);
+            }
+            Ok((url, Some(name.as_str())))
+        }
+    }
+}
+
+/// The proxy's base URL with `path` appended; it must stay on the proxy's
+/// host and port and under its base path once dot segments are resolved.
+pub(super) fn join_url(base: &str, path: &str) -> Result<Url, String> {
+    let base_url = Url::parse(base).map_err(|e| format!("proxy URL is not valid: {e}"))?;
+    let joined = format!("{}{}", base.trim_end_matches('/'), path);
+    let url = Url::parse(&joined)
+        .map_err(|e| format!("route \"{path}\" does not make a valid URL: {e}"))?;
+    if url.host_str() != base_url.host_str()
+        || url.port_or_known_default() != base_url.port_or_known_default()
+        || url.scheme() != base_url.scheme()
+    {
+        return Err(format!("route \"{path}\" leaves the proxy's host"));
+    }
+    let base_path = base_url.path().trim_end_matches('/');
+    let is_under_base = url
+        .path()
+        .strip_prefix(base_path)
+        .is_some_and(|rest| rest.starts_with('/'));
+    if !is_under_base {
+        return Err(format!("route \"{path}\" leaves the proxy's base path"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{AccountState, ThresholdOverrides};
+
+    fn account(route: &str) -> Account {
+        Account {
+            id: "a".into(),
+            unit: "u".into(),
+            name: "兰山发布".into(),
+            platform: Platform::Douyin,
+            source: Source::Proxy {
+                proxy: "rsshub".into(),
+                route: route.into(),
+            },
+            state: AccountState::Active,
+            deregistered_on: None,
+            filing_ref: None,
+            is_interactive: true,
+            thresholds: ThresholdOverrides::default(),
+        }
+    }
+
+    fn settings() -> Settings {
+        Settings::parse(
+            "test",
+            "[proxies.rsshub]\nurl = \"http://127.0.0.1:1200/rsshub/\"\nquery = { key = \"configured\" }\n",
+        )
+        .expect("settings parse")
+    }
+
+    #[test]
+    fn a_route_stays_under_the_proxy_base_path_and_keeps_the_configured_key() {
+        let settings = settings();
+        let (url, proxy) =
+            source_url(&account("/douyin/user/1"), &settings).expect("a plain route");
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:1200/rsshub/douyin/user/1?key=configured"
+        );
+        assert_eq!(proxy, Some("rsshub"));
+        for route in [
+            "/douyin/%2e%2e/%2e%2e/admin",
+            "/douyin/.%2e/.%2e/admin",
+            "/douyin/%2E%2E/%2E%2E/admin",
+            "/%2e%2e/admin",
+            "/douyin/user/1?key=mine",
+            "/douyin/user/1#frag",
+            "/douyin\\..\\..\\admin",
+        ] {
+            assert!(
+                source_url(&account(route), &settings).is_err(),
+                "{route} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn a_joined_url_outside_the_base_path_is_refused_even_without_route_checks() {
+        assert!(join_url("http://127.0.0.1:1200/rsshub", "/%2e%2e/admin").is_err());
+        assert!(join_url("http://127.0.0.1:1200/rsshub", "/../admin").is_err());
+        assert!(join_url("http://127.0.0.1:1200/rsshub", "x/admin").is_err());
+        assert!(join_url("http://127.0.0.1:1200", "/healthz").is_ok());
+        assert!(join_url("http://127.0.0.1:1200/rsshub/", "/healthz").is_ok());
+    }
+}
