@@ -136,3 +136,18 @@ fn the_pure_layers_import_only_what_they_may() {
         assert!(extra.is_empty(), "{module} imports {extra:?}");
     }
 }
+
+#[test]
+fn sending_and_the_rules_never_reach_the_chat_front_ends() {
+    let graph = imports();
+    for low in ["notify", "rules", "storage", "reports", "alerts"] {
+        assert!(
+            !reaches(&graph, low, "commands"),
+            "{low} reaches commands: what it needs belongs below (notify or domain)"
+        );
+    }
+    assert!(
+        !reaches(&graph, "rules", "storage"),
+        "rules reach storage: the checks are pure over facts"
+    );
+}
