@@ -21,7 +21,8 @@ fn expected_interval(part: Part) -> Duration {
         // Feishu's pings are two minutes apart (its PingInterval); a pong counts.
         Part::Telegram | Part::Dingtalk | Part::Feishu => Duration::from_secs(5 * 60),
         Part::Database => Duration::from_secs(5 * 60),
-        Part::Server | Part::Watchdog => Duration::MAX,
+        // Judged by each inspection, however far apart they are.
+        Part::Server | Part::Watchdog | Part::Monitoring => Duration::MAX,
     }
 }
 
@@ -61,6 +62,7 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
         Part::Inspection,
         Part::Delivery,
         Part::Reports,
+        Part::Monitoring,
     ];
     if bot.is_some() {
         parts.push(Part::Telegram);

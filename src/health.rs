@@ -26,10 +26,13 @@ pub enum Part {
     Server,
     /// Reports on the others; supervised, never a health check itself.
     Watchdog,
+    /// Not a task: whether the last inspection could judge enough of the
+    /// accounts (`inspection.max_unmonitored_share`).
+    Monitoring,
 }
 
 impl Part {
-    pub const ALL: [Part; 10] = [
+    pub const ALL: [Part; 11] = [
         Part::Database,
         Part::Poll,
         Part::Inspection,
@@ -40,6 +43,7 @@ impl Part {
         Part::Feishu,
         Part::Server,
         Part::Watchdog,
+        Part::Monitoring,
     ];
 
     /// The id used in `/healthz`, metrics and logs.
@@ -55,6 +59,7 @@ impl Part {
             Part::Feishu => "feishu",
             Part::Server => "server",
             Part::Watchdog => "watchdog",
+            Part::Monitoring => "monitoring",
         }
     }
 
@@ -71,6 +76,7 @@ impl Part {
             Part::Feishu => "飞书机器人",
             Part::Server => "健康检查服务",
             Part::Watchdog => "运行监控",
+            Part::Monitoring => "账号监测覆盖",
         }
     }
 }

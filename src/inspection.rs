@@ -189,18 +189,16 @@ pub fn render_text(result: &CheckResult) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|_| result.checked_at.clone());
     let _ = writeln!(out, "巡检时间 {checked}");
-    let rate = s
-        .pass_rate
-        .map_or("—".to_string(), |r| format!("{:.1}%", r * 100.0));
+    let rate = crate::reports::render::pass_rate(s.pass_rate);
     let _ = writeln!(
         out,
-        "共 {} 个账号参与评定：合格 {}，不合格 {}，正在注销 {}，无法监测 {}，合格率 {rate}",
-        s.assessed, s.qualified, s.failed, s.closing, s.unknown
+        "共 {} 个账号参与评定：合格 {}，不合格 {}，正在注销 {}，合格率 {rate}",
+        s.assessed, s.qualified, s.failed, s.closing
     );
     if s.unknown > 0 {
         let _ = writeln!(
             out,
-            "（合格率按“参与评定数减不合格数”计，含无法监测的 {} 个账号）",
+            "另有 {} 个账号无法监测，未纳入评定（见下方「无法监测」）",
             s.unknown
         );
     }
@@ -302,4 +300,23 @@ pub fn next_inspection_after(
         t = next;
     }
     None
+}
+
+/// Why the monitoring check fails: more than `max_share` of the accounts in
+/// scope (assessed or 无法监测) could not be judged. `None` when it holds.
+pub fn monitoring_problem(summary: &crate::rules::Summary, max_share: f64) -> Option<String> {
+    let in_scope = summary.assessed + summary.unknown;
+    if in_scope == 0 || summary.unknown == 0 {
+        return None;
+    }
+    let share = summary.unknown as f64 / in_scope as f64;
+    (share > max_share).then(|| {
+        format!(
+            "{} 个账号中 {} 个无法监测（{}，超过 {}）：检查监测代理和抓取失败的原因",
+            in_scope,
+            summary.unknown,
+            crate::reports::render::percent(Some(share)),
+            crate::reports::render::percent(Some(max_share))
+        )
+    })
 }

@@ -272,6 +272,11 @@ impl Settings {
         }
         crate::schedule::CronSchedule::parse(&self.inspection.cron)
             .map_err(|e| invalid(format!("inspection.cron: {e}")))?;
+        if !(0.0..=1.0).contains(&self.inspection.max_unmonitored_share) {
+            return Err(invalid(
+                "inspection.max_unmonitored_share：应在 0 与 1 之间（如 0.2 表示 20%）".to_string(),
+            ));
+        }
         for (key, cron) in [
             ("reports.weekly_cron", &self.reports.weekly_cron),
             ("reports.monthly_cron", &self.reports.monthly_cron),

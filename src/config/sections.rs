@@ -264,6 +264,9 @@ pub struct InspectionSettings {
     pub cron: String,
     /// Skip days that are not statutory workdays.
     pub workdays_only: bool,
+    /// `/healthz` fails its `monitoring` check when more than this share
+    /// (0–1) of the accounts in scope could not be judged (无法监测).
+    pub max_unmonitored_share: f64,
 }
 
 impl Default for InspectionSettings {
@@ -271,6 +274,7 @@ impl Default for InspectionSettings {
         InspectionSettings {
             cron: "0 9 * * 1-5".to_string(),
             workdays_only: true,
+            max_unmonitored_share: 0.2,
         }
     }
 }

@@ -290,7 +290,10 @@ fn draw_trend(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::error
         .pos(Pos::new(HPos::Left, VPos::Bottom));
     chart.draw_secondary_series(points.iter().map(|(x, r)| {
         Text::new(
-            format!(" 合格率{r:.1}%"),
+            format!(
+                " 合格率{}",
+                crate::reports::render::percent(Some(r / 100.0))
+            ),
             (x.clone(), r + 1.5),
             rate_style.clone(),
         )

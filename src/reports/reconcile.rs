@@ -19,8 +19,8 @@ pub fn discrepancies(report: &Report) -> Vec<String> {
     };
     let s = &report.summary;
     check(
-        s.assessed == s.qualified + s.failed + s.closing + s.unknown,
-        format!("参与评定 {} ≠ 合格+不合格+正在注销+无法监测", s.assessed),
+        s.assessed == s.qualified + s.failed + s.closing,
+        format!("参与评定 {} ≠ 合格+不合格+正在注销", s.assessed),
     );
     for (name, total, sum) in [
         (

@@ -5,12 +5,29 @@ use crate::escape::markdown as esc;
 use crate::registry::UnitKind;
 use std::fmt::Write as _;
 
-fn percent(rate: Option<f64>) -> String {
-    rate.map_or("—".to_string(), |r| format!("{:.1}%", r * 100.0))
+/// A share as every format writes it: one decimal, none when it is whole
+/// ("90%", "66.7%"); "—" when there is nothing to divide by.
+pub fn percent(rate: Option<f64>) -> String {
+    match rate {
+        Some(r) => {
+            let text = format!("{:.1}", r * 100.0);
+            format!("{}%", text.strip_suffix(".0").unwrap_or(&text))
+        }
+        None => "—".to_string(),
+    }
+}
+
+/// The 合格率 as every format writes it: [`percent`], or "无法评定" when no
+/// account could be assessed (never 100% or 0%).
+pub fn pass_rate(rate: Option<f64>) -> String {
+    match rate {
+        Some(_) => percent(rate),
+        None => "无法评定".to_string(),
+    }
 }
 
 fn share(rate: Option<f64>) -> String {
-    rate.map_or("—".to_string(), |r| format!("{:.0}%", r * 100.0))
+    percent(rate)
 }
 
 /// The incidents sentence of seed 000: "共出现7次超期更新情况，其中公众号1次、…".
@@ -34,17 +51,16 @@ pub fn incidents_sentence(report: &Report) -> String {
 /// The verdict line: "合格70个，不合格8个，正在注销2个，合格率90.0%".
 pub fn verdict_sentence(s: &crate::rules::Summary) -> String {
     let mut out = format!(
-        "共{}个账号参与评定，合格{}个，不合格{}个，正在注销{}个，无法监测{}个，合格率{}",
+        "共{}个账号参与评定，合格{}个，不合格{}个，正在注销{}个，合格率{}",
         s.assessed,
         s.qualified,
         s.failed,
         s.closing,
-        s.unknown,
-        percent(s.pass_rate)
+        pass_rate(s.pass_rate)
     );
     if s.unknown > 0 {
-        // 合格率 counts the unknown as not failed (DOMAIN.md); say so.
-        out.push_str(&format!("（含无法监测的{}个账号）", s.unknown));
+        // 无法监测 accounts are not assessed (DOMAIN.md); say so beside the rate.
+        out.push_str(&format!("；另有{}个账号无法监测，未纳入评定", s.unknown));
     }
     out
 }
@@ -240,7 +256,7 @@ pub fn markdown(report: &Report) -> String {
             p.summary.failed,
             p.summary.closing,
             p.summary.unknown,
-            percent(p.summary.pass_rate)
+            pass_rate(p.summary.pass_rate)
         );
     }
     let sum = |f: fn(&super::PlatformRow) -> u64| report.by_platform.iter().map(f).sum::<u64>();
@@ -259,7 +275,7 @@ pub fn markdown(report: &Report) -> String {
         s.failed,
         s.closing,
         s.unknown,
-        percent(s.pass_rate)
+        pass_rate(s.pass_rate)
     );
     let _ = writeln!(out, "\n## 二、存在的问题\n");
     if report.is_assessable {

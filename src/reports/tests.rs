@@ -309,7 +309,8 @@ fn the_seed_002_quarter_reports_verdicts_and_names_the_failing_by_problem() {
     assert_eq!(gone.accounts[0].unit, "东街街道");
     assert_eq!(r.failing.iter().map(|g| g.accounts.len()).sum::<usize>(), 8);
     assert!(
-        render::text(&r).contains("合格70个，不合格8个，正在注销2个，无法监测0个，合格率90.0%")
+        render::text(&r)
+            .contains("共80个账号参与评定，合格70个，不合格8个，正在注销2个，合格率90%")
     );
     let json = serde_json::to_value(&r).expect("json");
     assert_eq!(json["summary"]["pass_rate"], 0.9);
@@ -664,8 +665,8 @@ fn every_heading_count_equals_its_list_and_each_account_is_listed_once() {
     let s = r.summary;
     assert_eq!(
         (s.assessed, s.qualified, s.failed, s.closing, s.unknown),
-        (6, 2, 2, 1, 1),
-        "the deregistered account is not assessed"
+        (5, 2, 2, 1, 1),
+        "the deregistered account and the 无法监测 one are not assessed"
     );
     let failing: Vec<(&str, Vec<&str>)> = r
         .failing
@@ -919,4 +920,132 @@ fn the_chart_labels_each_inspection_distinctly() {
         chart::trend_labels(&r),
         vec!["11-23 09:00", "11-23 15:30", "11-24"]
     );
+}
+
+/// 无法监测 accounts are not assessed and never pass: all of them unknown is
+/// "无法评定" in every format, never 100%; a platform with one failed and one
+/// unknown is 0% over one assessed account, not 50%.
+#[test]
+fn unmonitored_accounts_are_not_assessed_and_a_rate_over_none_cannot_be_judged() {
+    let mut register = Register {
+        units: vec![unit("yt", "义堂镇", UnitKind::Town)],
+        accounts: Vec::new(),
+    };
+    for (id, platform) in [
+        ("w1", Platform::Weibo),
+        ("w2", Platform::Weibo),
+        ("d1", Platform::Douyin),
+    ] {
+        register.accounts.push(account(id, "yt", platform));
+    }
+    let all_unknown = Snapshot {
+        id: 1,
+        at: at("2026-10-20T09:00:00+08:00"),
+        rows: register
+            .accounts
+            .iter()
+            .map(|a| row(a, Verdict::Unknown, &[Rule::SourceFailing]))
+            .collect(),
+    };
+    let r = report(
+        &register,
+        &[all_unknown],
+        None,
+        ReportKind::Monthly,
+        "2026-10-01",
+        "2026-10-31",
+    );
+    assert_eq!(
+        (r.summary.assessed, r.summary.unknown, r.summary.pass_rate),
+        (0, 3, None)
+    );
+    let text = render::text(&r);
+    assert!(
+        text.contains("合格率无法评定；另有3个账号无法监测，未纳入评定"),
+        "{text}"
+    );
+    assert!(!text.contains("100%") && !text.contains("0.0%"), "{text}");
+    let md = render::markdown(&r);
+    assert!(md.contains("无法评定") && !md.contains("100%"), "{md}");
+    let doc = docx::document(
+        &r,
+        &docx::Issue::new(
+            &r,
+            &crate::config::OfficeSettings::default(),
+            &Calendar::builtin(),
+        ),
+    )
+    .expect("docx");
+    let xml = docx_text(&doc);
+    assert!(xml.contains("合格率无法评定"), "{xml}");
+    assert!(!xml.contains("合格率100%"), "{xml}");
+
+    let mixed = Snapshot {
+        id: 2,
+        at: at("2026-10-21T09:00:00+08:00"),
+        rows: vec![
+            row(&register.accounts[0], Verdict::Failed, &[Rule::Stale1m]),
+            row(
+                &register.accounts[1],
+                Verdict::Unknown,
+                &[Rule::SourceFailing],
+            ),
+            row(
+                &register.accounts[2],
+                Verdict::Unknown,
+                &[Rule::SourceFailing],
+            ),
+        ],
+    };
+    let r = report(
+        &register,
+        &[mixed],
+        None,
+        ReportKind::Monthly,
+        "2026-10-01",
+        "2026-10-31",
+    );
+    let weibo = r
+        .by_platform
+        .iter()
+        .find(|p| p.platform == "weibo")
+        .expect("weibo");
+    assert_eq!(
+        (weibo.summary.assessed, weibo.summary.pass_rate),
+        (1, Some(0.0))
+    );
+    let douyin = r
+        .by_platform
+        .iter()
+        .find(|p| p.platform == "douyin")
+        .expect("douyin");
+    assert_eq!(
+        (douyin.summary.assessed, douyin.summary.pass_rate),
+        (0, None)
+    );
+    assert!(render::markdown(&r).contains("无法评定"));
+    assert!(crate::inspection::monitoring_problem(&r.summary, 0.2).is_some());
+    assert!(crate::inspection::monitoring_problem(&r.summary, 0.7).is_none());
+}
+
+fn docx_text(doc: &[u8]) -> String {
+    use std::io::Read as _;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(doc)).expect("zip");
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .expect("document.xml")
+        .read_to_string(&mut xml)
+        .expect("utf-8");
+    // Runs split words; the text is what a reader sees.
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in xml.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }

@@ -38,9 +38,10 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         sheet.write_number(row, 1, *value)?;
     }
     sheet.write_string(11, 0, "合格率")?;
-    if let Some(rate) = report.summary.pass_rate {
-        sheet.write_number_with_format(11, 1, rate, &percent)?;
-    }
+    match report.summary.pass_rate {
+        Some(rate) => sheet.write_number_with_format(11, 1, rate, &percent)?,
+        None => sheet.write_string(11, 1, "无法评定")?,
+    };
     sheet.write_string(12, 0, "统计起始")?;
     sheet.write_string(13, 0, "统计截止")?;
     sheet.write_string(14, 0, "数据截至")?;
@@ -104,9 +105,10 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         for (c, n) in verdicts.iter().enumerate() {
             sheet.write_number(row, 10 + c as u16, *n as f64)?;
         }
-        if let Some(rate) = p.summary.pass_rate {
-            sheet.write_number_with_format(row, 14, rate, &percent)?;
-        }
+        match p.summary.pass_rate {
+            Some(rate) => sheet.write_number_with_format(row, 14, rate, &percent)?,
+            None => sheet.write_string(row, 14, "无法评定")?,
+        };
     }
     widths(
         sheet,
@@ -182,9 +184,10 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         sheet.write_number(row, 1, point.stale_incidents as f64)?;
         sheet.write_number(row, 2, point.summary.qualified as f64)?;
         sheet.write_number(row, 3, point.summary.failed as f64)?;
-        if let Some(rate) = point.summary.pass_rate {
-            sheet.write_number_with_format(row, 4, rate, &percent)?;
-        }
+        match point.summary.pass_rate {
+            Some(rate) => sheet.write_number_with_format(row, 4, rate, &percent)?,
+            None => sheet.write_string(row, 4, "无法评定")?,
+        };
     }
     widths(sheet, &[18.0, 14.0, 8.0, 8.0, 10.0])?;
 

@@ -73,7 +73,9 @@ pub struct AccountResult {
     pub note: Option<String>,
 }
 
-/// Counts as DOMAIN.md defines them; 合格率 = (assessed − failed) / assessed.
+/// Counts as DOMAIN.md defines them: assessed = 合格 + 不合格 + 正在注销 (无法监测
+/// accounts are not assessed and never pass); 合格率 = (assessed − failed) /
+/// assessed, none when nothing could be assessed (无法评定).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub assessed: u64,
@@ -88,7 +90,6 @@ impl Summary {
     pub fn from_verdicts(verdicts: impl IntoIterator<Item = Verdict>) -> Summary {
         let mut s = Summary::default();
         for v in verdicts {
-            s.assessed += 1;
             match v {
                 Verdict::Qualified => s.qualified += 1,
                 Verdict::Failed => s.failed += 1,
@@ -96,6 +97,7 @@ impl Summary {
                 Verdict::Unknown => s.unknown += 1,
             }
         }
+        s.assessed = s.qualified + s.failed + s.closing;
         s.pass_rate = (s.assessed > 0).then(|| {
             ((s.assessed - s.failed) as f64 / s.assessed as f64 * 10_000.0).round() / 10_000.0
         });

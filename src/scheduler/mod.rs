@@ -197,6 +197,11 @@ pub async fn inspection_loop(
                 "inspection done"
             );
             health.succeeded(Part::Database, Utc::now());
+            let max_share = inspector.settings.inspection.max_unmonitored_share;
+            match crate::inspection::monitoring_problem(s, max_share) {
+                None => health.succeeded(Part::Monitoring, Utc::now()),
+                Some(problem) => health.failed(Part::Monitoring, &problem, Utc::now()),
+            }
         }
         health.succeeded(Part::Inspection, Utc::now());
         if !tick_or_stop(&shutdown, INSPECTION_TICK).await {

@@ -67,13 +67,7 @@ fn parse_day(text: &str) -> Option<NaiveDate> {
 
 /// "90%", "87.5%", "—".
 pub fn percent_cn(rate: Option<f64>) -> String {
-    match rate {
-        Some(r) => {
-            let text = format!("{:.1}", r * 100.0);
-            format!("{}%", text.strip_suffix(".0").unwrap_or(&text))
-        }
-        None => "—".to_string(),
-    }
+    crate::reports::render::percent(rate)
 }
 
 /// 一 … 十: quarters, ordinals and headings.
@@ -307,7 +301,7 @@ fn verdicts_sentence(report: &Report) -> String {
     let lines: Vec<String> = report
         .by_platform
         .iter()
-        .filter(|p| p.summary.assessed > 0)
+        .filter(|p| p.summary.assessed + p.summary.unknown > 0)
         .map(|p| {
             let s = &p.summary;
             let mut line = format!("{}合格{}个、不合格{}个", p.label, s.qualified, s.failed);
@@ -317,7 +311,10 @@ fn verdicts_sentence(report: &Report) -> String {
             if s.unknown > 0 {
                 line.push_str(&format!("、无法监测{}个", s.unknown));
             }
-            format!("{line}，合格率{}", percent_cn(s.pass_rate))
+            format!(
+                "{line}，合格率{}",
+                crate::reports::render::pass_rate(s.pass_rate)
+            )
         })
         .collect();
     if !lines.is_empty() {

@@ -333,7 +333,7 @@ fn the_seed_002_quarter_names_the_failing_by_problem_with_the_pass_rate() {
         "{text}"
     );
     assert!(
-        text.contains("合格70个，不合格8个，正在注销2个，无法监测0个，合格率90.0%"),
+        text.contains("共80个账号参与评定，合格70个，不合格8个，正在注销2个，合格率90%"),
         "{text}"
     );
     for expected in [
