@@ -110,10 +110,15 @@ pub enum Command {
         /// Write to this file instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Issue it (下发): queue it for the channels and send each unit with
-        /// problems a 整改通知 with the deadline (monthly and quarterly)
+        /// Issue it (下发): record it with its 发文字号, date and 整改期限, queue
+        /// it for the channels and send each unit in 附件1 a 整改通知
+        /// (monthly and quarterly only); the output is the issued 通报
         #[arg(long)]
         issue: bool,
+        /// 发文字号 of the issued 通报, e.g. "兰政办字〔2026〕12号" (with
+        /// --issue; default: from [office] doc_number)
+        #[arg(long, requires = "issue", value_name = "TEXT")]
+        doc_number: Option<String>,
     },
     /// 整改事项：已下发通报的整改事项及其状态 (rectification items)
     Rectification {
@@ -372,6 +377,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             format,
             out,
             issue,
+            doc_number,
         } => {
             use crate::publish::Format;
             if matches!(format, Format::Xlsx | Format::Png | Format::Docx) && out.is_none() {
@@ -387,7 +393,55 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let calendar = crate::inspection::load_calendar(&app.settings)?;
             let report =
                 crate::publish::load_report(&app.store, &calendar, kind, from, to, now).await?;
+            // Issued first, so what is written is the 通报 as issued.
+            let (report, said) = if issue {
+                let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_string());
+                let issued = crate::publish::issue_report(
+                    &app.store,
+                    &app.settings,
+                    &calendar,
+                    &report,
+                    &format!("命令行 {user}"),
+                    doc_number.as_deref(),
+                    now,
+                )
+                .await?;
+                let said = match &issued {
+                    crate::publish::Issued::Now {
+                        report,
+                        units_notified,
+                        new_items,
+                    } => {
+                        crate::publish::queue_report(
+                            &app.store,
+                            &app.settings,
+                            &calendar,
+                            report,
+                            now,
+                        )
+                        .await?;
+                        format!(
+                            "已下发《{}》{}：新增整改事项{new_items}项，整改通知{units_notified}个单位；通报与整改通知已排队发送（由运行中的守护进程投递）",
+                            report.title,
+                            report
+                                .issue
+                                .as_ref()
+                                .and_then(|i| i.doc_number.as_deref())
+                                .map(|n| format!("（{n}）"))
+                                .unwrap_or_default()
+                        )
+                    }
+                    crate::publish::Issued::Before(report) => format!(
+                        "《{}》此前已下发，未重复下发；以下为下发时的通报",
+                        report.title
+                    ),
+                };
+                (issued.report().clone(), Some(said))
+            } else {
+                (report, None)
+            };
             let bytes = crate::publish::render_bytes(&report, format, &app.settings, &calendar)?;
+            let is_report_on_stdout = out.is_none();
             match out {
                 Some(path) => {
                     std::fs::write(&path, bytes)
@@ -402,38 +456,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
             }
-            if issue {
-                if !report.is_assessable {
-                    anyhow::bail!("《{}》本期无巡检记录，无法评定，未下发", report.title);
-                }
-                let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_string());
-                let issued = crate::publish::issue_report(
-                    &app.store,
-                    &app.settings,
-                    &calendar,
-                    &report,
-                    &format!("命令行 {user}"),
-                    now,
-                )
-                .await?;
-                if issued {
-                    crate::publish::queue_report(
-                        &app.store,
-                        &app.settings,
-                        &calendar,
-                        &report,
-                        now,
-                    )
-                    .await?;
-                    eprintln!(
-                        "已下发《{}》：通报与整改通知已排队发送（由运行中的守护进程投递）",
-                        report.title
-                    );
+            if let Some(said) = said {
+                // On stdout, unless stdout carries a file's bytes or JSON.
+                if is_report_on_stdout && !matches!(format, Format::Text | Format::Md) {
+                    eprintln!("{said}");
                 } else {
-                    eprintln!(
-                        "《{}》此前已下发或没有需要整改的问题，未重复下发",
-                        report.title
-                    );
+                    println!("{said}");
                 }
             }
         }

@@ -23,7 +23,9 @@ pub enum Format {
     Docx,
 }
 
-/// Builds the report of `kind` for `from..=to` from what is stored.
+/// The report of `kind` for `from..=to`: the record when it was issued
+/// (the same document however often it is rendered), else a draft built
+/// from what is stored.
 pub async fn load_report(
     store: &Store,
     calendar: &Calendar,
@@ -32,6 +34,11 @@ pub async fn load_report(
     to: NaiveDate,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Report> {
+    let key = format!("{}:{from}:{to}", kind.id());
+    if let Some(issued) = store.issued_report(&key).await? {
+        return serde_json::from_str(&issued.report_json)
+            .with_context(|| format!("the issued report {key} cannot be read back"));
+    }
     let (start, end) = (start_of_day(from), start_of_day(to + Duration::days(1)));
     let register = store.load_register().await?;
     let inspections = store.snapshots(start, end).await?;
@@ -40,8 +47,17 @@ pub async fn load_report(
     // A week belongs to the period holding its Sunday: its posts may precede `from`.
     let first_monday = from - Duration::days(i64::from(from.weekday().num_days_from_monday()));
     let (_, post_weeks) = store.period_posts(start_of_day(first_monday), end).await?;
-    let items = store.previous_rectification(kind.id(), from).await?;
-    let issued = crate::rectification::as_rectification(&items, &register);
+    // 上期通报 is the previous issued report of this kind, if there was one.
+    let (issued, previous_title) = match store.previous_issue(kind.id(), from).await? {
+        Some((previous_key, title)) => {
+            let items = store.report_items(&previous_key).await?;
+            (
+                Some(crate::rectification::as_rectification(&items, &register)),
+                Some(title),
+            )
+        }
+        None => (None, None),
+    };
     Ok(reports::build(&ReportInput {
         kind,
         from,
@@ -53,52 +69,136 @@ pub async fn load_report(
         post_weeks: &post_weeks,
         calendar,
         generated_at: now,
-        issued: Some(&issued),
+        issued: issued.as_deref(),
+        previous_report: previous_title.as_deref(),
     }))
 }
 
-/// Issues a report: records its 整改 items with their deadline and queues one
-/// 整改通知 per unit with problems, in one transaction. False when it was
-/// issued before (or has nothing to rectify).
+/// What `issue_report` did.
+#[derive(Debug)]
+pub enum Issued {
+    /// Issued now: the record, the units notified and the new 整改 items.
+    Now {
+        report: Box<Report>,
+        units_notified: usize,
+        new_items: usize,
+    },
+    /// It had been issued before: the record, unchanged.
+    Before(Box<Report>),
+}
+
+impl Issued {
+    pub fn report(&self) -> &Report {
+        match self {
+            Issued::Now { report, .. } | Issued::Before(report) => report,
+        }
+    }
+}
+
+/// Issues a monthly or quarterly report: records it (发文字号, date, 整改期限
+/// and its problem list), creates one 整改 item per problem not already
+/// being rectified, and queues one 整改通知 per unit, in one transaction.
+/// `doc_number` overrides the office's template.
 pub async fn issue_report(
     store: &Store,
     settings: &Settings,
     calendar: &Calendar,
     report: &Report,
     actor: &str,
+    doc_number: Option<&str>,
     now: DateTime<Utc>,
-) -> anyhow::Result<bool> {
-    use crate::rectification::{deadline, new_items, notices, report_key};
+) -> anyhow::Result<Issued> {
+    use crate::rectification::{assign_deadlines, deadline, new_items, notices, report_key};
+    if report.issue.is_some() {
+        return Ok(Issued::Before(Box::new(report.clone())));
+    }
+    if report.kind == ReportKind::Weekly.id() || report.kind == ReportKind::Scoring.id() {
+        anyhow::bail!(
+            "《{}》是{}，不下发整改：只有月度和季度通报可以下发",
+            report.title,
+            if report.kind == ReportKind::Weekly.id() {
+                "周报"
+            } else {
+                "评分表"
+            }
+        );
+    }
     if !report.is_assessable {
-        return Ok(false);
+        anyhow::bail!("《{}》本期无巡检记录，无法评定，不能下发", report.title);
     }
     let register = store.load_register().await?;
-    let items = new_items(report, &register);
-    if items.is_empty() {
-        return Ok(false);
-    }
-    let due = deadline(
-        calendar,
-        local_date(now),
-        settings.office.rectification_days,
-    );
-    let messages = notices(&items, &report.title, due, &register, settings);
-    let key = report_key(report);
+    let open = store.rectification_items(None, true).await?;
+    let issued_on = local_date(now);
+    let due = deadline(calendar, issued_on, settings.office.rectification_days);
+    let mut record = report.clone();
+    assign_deadlines(&mut record, &open, due);
+    let key = report_key(&record);
+    let from =
+        NaiveDate::parse_from_str(&record.from, "%Y-%m-%d").context("the report's first day")?;
+    let to = NaiveDate::parse_from_str(&record.to, "%Y-%m-%d").context("the report's last day")?;
     let issue = crate::storage::Issue {
         key: &key,
-        title: &report.title,
-        report_to: NaiveDate::parse_from_str(&report.to, "%Y-%m-%d")
-            .context("the report's last day")?,
+        kind: &record.kind,
+        from,
+        title: &record.title,
+        report_to: to,
+        issued_on,
         deadline: due,
         actor,
     };
-    let issued = store
-        .issue_rectification(&issue, &items, &messages, now)
-        .await?;
-    if issued {
-        tracing::info!(report = %key, items = items.len(), deadline = %due, "rectification notices queued");
+    let made = std::sync::Mutex::new(None);
+    let content = |seq: i64| {
+        let number = doc_number
+            .map(str::to_string)
+            .or_else(|| settings.office.doc_number(issued_on.year(), seq));
+        let mut issued = record.clone();
+        issued.generated_at = reports::time_for_people(now);
+        issued.issue = Some(reports::IssueRecord {
+            doc_number: number.clone(),
+            issued_on: issued_on.to_string(),
+            deadline: due.to_string(),
+            issued_at: reports::time_for_people(now),
+            issued_by: actor.to_string(),
+        });
+        let items = new_items(&issued);
+        let messages = notices(&issued, &open, issued_on, &register, settings);
+        let report_json = serde_json::to_string(&issued).expect("a report always serializes");
+        let units = crate::reports::problems::units_named(&issued.problems).len();
+        let count = items.len();
+        *made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((issued, units, count));
+        crate::storage::IssueContent {
+            doc_number: number,
+            report_json,
+            items,
+            notices: messages,
+        }
+    };
+    let stored = store.issue_report(&issue, &content, now).await?;
+    let made = made
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match (stored, made) {
+        (Some(_), Some((issued, units_notified, new_items))) => {
+            tracing::info!(report = %key, items = new_items, units = units_notified, deadline = %due, "report issued, rectification notices queued");
+            Ok(Issued::Now {
+                report: Box::new(issued),
+                units_notified,
+                new_items,
+            })
+        }
+        _ => {
+            // Issued by someone else meanwhile: theirs is the record.
+            let again = store
+                .issued_report(&key)
+                .await?
+                .map(|r| serde_json::from_str::<Report>(&r.report_json))
+                .transpose()?
+                .unwrap_or(record);
+            Ok(Issued::Before(Box::new(again)))
+        }
     }
-    Ok(issued)
 }
 
 /// Renders a report in one format; the calendar counts the 整改期限 of the .docx.
@@ -329,9 +429,14 @@ async fn run_claimed_report(
     }
     // Issuing is idempotent per report, so it goes first: a crash before the
     // report is queued runs the job again without sending the notices twice.
-    if matches!(kind, ReportKind::Monthly | ReportKind::Quarterly) {
-        issue_report(store, settings, calendar, &report, "schedule", now).await?;
-    }
+    let report = if matches!(kind, ReportKind::Monthly | ReportKind::Quarterly) {
+        issue_report(store, settings, calendar, &report, "定时任务", None, now)
+            .await?
+            .report()
+            .clone()
+    } else {
+        report
+    };
     queue_report_finishing(store, settings, calendar, &report, Some((&job, due)), now).await?;
     tracing::info!(kind = kind.id(), due = %to_local(due), "scheduled report queued");
     Ok(true)

@@ -13,6 +13,7 @@ use crate::calendar::{Calendar, local_date};
 use crate::config::Settings;
 use crate::domain::{Channel, ChatTarget};
 use crate::registry::Register;
+use crate::reports::docx::content::date_cn;
 use crate::reports::{Rectification, RectificationState, Report};
 use crate::rules::{CheckResult, Rule, Severity, Verdict};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -114,60 +115,43 @@ pub fn deadline(calendar: &Calendar, from: NaiveDate, workdays: u32) -> NaiveDat
     calendar.add_workdays(from, workdays)
 }
 
-/// Rules whose findings are problems to rectify (failures).
-fn is_problem(rule: &str) -> bool {
-    Rule::from_id(rule).is_some_and(|r| {
-        !matches!(
-            r,
-            Rule::RepostHeavy
-                | Rule::NoOriginalMonth
-                | Rule::RenamedUnfiled
-                | Rule::DuplicateAccount
-                | Rule::WeeklyMiss
-                | Rule::StaleWarning
-                | Rule::ProxyDown
-                | Rule::SourceFailing
-                | Rule::NoContact
-                | Rule::CalendarMissing
-        )
-    })
+/// Gives each problem of an issued report its 整改期限: a problem already
+/// tracked by an open item of an earlier 通报 keeps that item's deadline and
+/// is carried on (never a second item); the others get `due`.
+pub fn assign_deadlines(report: &mut Report, open: &[Item], due: NaiveDate) {
+    for problem in &mut report.problems {
+        let earlier = open
+            .iter()
+            .filter(|i| i.account_id == problem.account && !i.state.is_done())
+            .min_by_key(|i| i.deadline);
+        match earlier {
+            Some(item) => {
+                problem.deadline = Some(item.deadline.to_string());
+                problem.is_carried = true;
+            }
+            None => {
+                problem.deadline = Some(due.to_string());
+                problem.is_carried = false;
+            }
+        }
+    }
 }
 
-/// The items of an issued report: every 不合格 account, and every account
-/// under 备案问题 with a failing filing problem (注销后未备案, 已注销仍在更新).
-pub fn new_items(report: &Report, register: &Register) -> Vec<NewItem> {
-    let named = report
-        .failing
+/// The items an issued report creates: one per problem of 附件1 not carried
+/// on from an earlier 通报.
+pub fn new_items(report: &Report) -> Vec<NewItem> {
+    report
+        .problems
         .iter()
-        .flat_map(|g| g.accounts.iter())
-        .chain(report.filing.iter());
-    let mut items: BTreeMap<String, NewItem> = BTreeMap::new();
-    for a in named {
-        let Some(unit) = register.account(&a.account).map(|acc| acc.unit.clone()) else {
-            continue;
-        };
-        let (rules, labels): (Vec<String>, Vec<String>) = a
-            .rules
-            .iter()
-            .zip(&a.labels)
-            .filter(|(rule, _)| is_problem(rule))
-            .map(|(r, l)| (r.clone(), l.clone()))
-            .unzip();
-        if rules.is_empty() || items.contains_key(&a.account) {
-            continue;
-        }
-        items.insert(
-            a.account.clone(),
-            NewItem {
-                unit_id: unit,
-                account_id: a.account.clone(),
-                rules,
-                label: labels.join("、"),
-                message: a.message.clone(),
-            },
-        );
-    }
-    items.into_values().collect()
+        .filter(|p| !p.is_carried && !p.unit_id.is_empty())
+        .map(|p| NewItem {
+            unit_id: p.unit_id.clone(),
+            account_id: p.account.clone(),
+            rules: p.rules.clone(),
+            label: p.labels.join("、"),
+            message: p.message.clone(),
+        })
+        .collect()
 }
 
 /// The messages for one unit: the contacts chat naming its contacts, and every
@@ -239,34 +223,61 @@ fn account_line(item_account: &str, register: &Register) -> String {
     )
 }
 
-/// One 整改通知 per unit with items.
+/// One 整改通知 per unit named in 附件1, listing all its problems with
+/// their deadlines. A unit whose every problem is carried on from a 通报
+/// issued the same day was told already and is not told twice.
 pub fn notices(
-    items: &[NewItem],
-    title: &str,
-    deadline: NaiveDate,
+    report: &Report,
+    open: &[Item],
+    today: NaiveDate,
     register: &Register,
     settings: &Settings,
 ) -> Vec<Message> {
-    let mut by_unit: BTreeMap<&str, Vec<&NewItem>> = BTreeMap::new();
-    for item in items {
-        by_unit.entry(item.unit_id.as_str()).or_default().push(item);
-    }
+    use crate::reports::problems::units_named;
+    let cite = match report.issue.as_ref().and_then(|i| i.doc_number.as_deref()) {
+        Some(number) => format!("《{}》（{number}）", report.title),
+        None => format!("《{}》", report.title),
+    };
     let mut out = Vec::new();
-    for (unit, items) in by_unit {
+    for unit in units_named(&report.problems) {
+        let problems: Vec<_> = report
+            .problems
+            .iter()
+            .filter(|p| p.unit_id == unit)
+            .collect();
+        let is_told_today = problems.iter().all(|p| {
+            p.is_carried
+                && open
+                    .iter()
+                    .filter(|i| i.account_id == p.account)
+                    .all(|i| local_date(i.issued_at) == today)
+        });
+        if is_told_today {
+            continue;
+        }
         let unit_name = register.unit(unit).map_or(unit, |u| u.name.as_str());
         let mut body = format!(
-            "【整改通知】{unit_name}\n根据《{title}》，贵单位以下{}个账号存在问题，请于 {} 前完成整改：\n",
-            items.len(),
-            deadline.format("%Y-%m-%d")
+            "【整改通知】{unit_name}\n根据{cite}，贵单位以下{}个账号存在问题，请按期完成整改：\n",
+            problems.len(),
         );
-        for (i, item) in items.iter().enumerate() {
+        for (i, p) in problems.iter().enumerate() {
+            let deadline = p
+                .deadline
+                .as_deref()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            let due = match deadline {
+                Some(d) if d < today => format!("整改期限{}，已逾期", date_cn(d)),
+                Some(d) if p.is_carried => format!("整改期限{}（上次通报已下发）", date_cn(d)),
+                Some(d) => format!("整改期限{}", date_cn(d)),
+                None => String::new(),
+            };
             let _ = writeln!(
                 body,
-                "{}. {} [{}] {}",
+                "{}. {} [{}] {}；{due}",
                 i + 1,
-                account_line(&item.account_id, register),
-                item.label,
-                item.message
+                account_line(&p.account, register),
+                p.labels.join("、"),
+                p.message
             );
         }
         body.push_str(
@@ -311,8 +322,10 @@ pub fn verify(items: &[Item], check: &CheckResult, now: DateTime<Utc>) -> Vec<Ch
             continue;
         }
         let wanted = families(&item.rules);
+        // 附件1 names warnings too (以转发为主, 更名未备案): they are rectified as well.
         let is_present = account.findings.iter().any(|f| {
-            f.severity == Severity::Failure && wanted.contains(&crate::alerts::family(f.rule))
+            matches!(f.severity, Severity::Failure | Severity::Warning)
+                && wanted.contains(&crate::alerts::family(f.rule))
         });
         if !is_present {
             let evidence = if wanted.contains(&"stale") {

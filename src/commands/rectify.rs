@@ -102,24 +102,41 @@ pub async fn issue(req: &Request<'_>) -> anyhow::Result<String> {
             report.title
         ));
     }
+    if matches!(kind, ReportKind::Weekly | ReportKind::Scoring) {
+        return Ok("只有月度和季度通报可以下发：/issue monthly|quarterly [期间]".to_string());
+    }
     let issued = crate::publish::issue_report(
         &ctx.store,
         &ctx.settings,
         &calendar,
         &report,
         &actor(req.caller),
+        None,
         req.now,
     )
     .await?;
-    if !issued {
-        return Ok(format!(
-            "《{}》此前已下发或没有需要整改的问题，未重复发送整改通知。",
-            report.title
-        ));
-    }
+    let (report, units, items) = match issued {
+        crate::publish::Issued::Now {
+            report,
+            units_notified,
+            new_items,
+        } => (report, units_notified, new_items),
+        crate::publish::Issued::Before(report) => {
+            return Ok(format!(
+                "《{}》此前已下发，未重复发送整改通知。",
+                report.title
+            ));
+        }
+    };
     crate::publish::queue_report(&ctx.store, &ctx.settings, &calendar, &report, req.now).await?;
+    let number = report
+        .issue
+        .as_ref()
+        .and_then(|i| i.doc_number.as_deref())
+        .map(|n| format!("（{n}）"))
+        .unwrap_or_default();
     Ok(format!(
-        "已下发《{}》，整改通知已发往各相关单位。",
+        "已下发《{}》{number}：新增整改事项{items}项，整改通知已发往{units}个单位。",
         report.title
     ))
 }

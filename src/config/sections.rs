@@ -415,6 +415,22 @@ pub struct OfficeSettings {
     pub rectification_days: u32,
     /// The 整改要求 paragraphs; `{deadline}` becomes the 整改期限 date.
     pub requirements: Vec<String>,
+    /// 发文字号 template: `{year}` is the year of issue, `{seq}` the
+    /// number of the 通报 in that year (counted in the database), e.g.
+    /// `兰政办字〔{year}〕{seq}号`. Empty: the 通报 carries no number.
+    pub doc_number: String,
+}
+
+impl OfficeSettings {
+    /// The 发文字号 of the `seq`-th 通报 of `year`, if the office numbers them.
+    pub fn doc_number(&self, year: i32, seq: i64) -> Option<String> {
+        let template = self.doc_number.trim();
+        (!template.is_empty()).then(|| {
+            template
+                .replace("{year}", &year.to_string())
+                .replace("{seq}", &seq.to_string())
+        })
+    }
 }
 
 /// The placeholder in `office.requirements` for the 整改期限 date.
@@ -432,6 +448,7 @@ impl Default for OfficeSettings {
                 "对本次通报的问题账号，相关单位要逐项对照附件1认真整改，务必于{deadline}前整改完成，并将整改情况报送区政府办公室。对无力维护、长期不更新的账号，要及时按程序关停整合并办理注销备案。".to_string(),
                 "区政府办公室将持续开展政务新媒体检查，对问题集中、情况反复和限期整改不到位的单位予以通报批评，并在年终考核中予以扣分。".to_string(),
             ],
+            doc_number: String::new(),
         }
     }
 }
@@ -450,6 +467,12 @@ impl OfficeSettings {
             if value.contains('\n') {
                 return Err(format!("{key}: 须为一行 (must be one line)"));
             }
+        }
+        if !self.doc_number.is_empty() && !self.doc_number.contains("{seq}") {
+            return Err(format!(
+                "office.doc_number：发文字号模板须含 {{seq}}（本年第几号），如 \"兰政办字〔{{year}}〕{{seq}}号\"，现为 \"{}\"",
+                self.doc_number
+            ));
         }
         if !(1..=60).contains(&self.rectification_days) {
             return Err(format!(

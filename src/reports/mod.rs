@@ -10,13 +10,14 @@ pub mod docx;
 mod glyphs;
 mod model;
 mod period;
+pub mod problems;
 pub mod reconcile;
 pub mod render;
 pub mod xlsx;
 
 pub use model::{
-    Named, PlatformRow, ProblemGroup, Rectification, RectificationState, Report, ReportInput,
-    Snapshot, SnapshotFinding, SnapshotRow, TrendPoint, UnitRow,
+    IssueRecord, Named, PlatformRow, Problem, ProblemGroup, Rectification, RectificationState,
+    Report, ReportInput, Snapshot, SnapshotFinding, SnapshotRow, TrendPoint, UnitRow,
 };
 pub use period::{ReportKind, parse_period};
 
@@ -105,6 +106,10 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 .map(move |f| (a.account.clone(), f.rule))
         })
         .collect();
+    let reposts = named_with(&inspections, &REPOSTS, &BTreeSet::new(), &names);
+    let filing = named_with(&inspections, &FILING_LIST, &listed, &names);
+    let units = unit_rows(input, &weeks.iter().map(|w| w.monday).collect::<Vec<_>>());
+    let problems = problems::problem_list(&failing, &reposts, &filing, &units, input.register);
     Report {
         kind: input.kind.id().to_string(),
         title: input.kind.title(
@@ -132,13 +137,16 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         trend,
         failing,
         unknown: unknown_accounts(last, &names),
-        reposts: named_with(&inspections, &REPOSTS, &BTreeSet::new(), &names),
-        filing: named_with(&inspections, &FILING_LIST, &listed, &names),
-        units: unit_rows(input, &weeks.iter().map(|w| w.monday).collect::<Vec<_>>()),
+        reposts,
+        filing,
+        units,
         rectification: match input.issued {
-            Some(items) if !items.is_empty() => items.to_vec(),
-            _ => rectification(input.previous, &inspections, &names),
+            Some(items) => items.to_vec(),
+            None => rectification(input.previous, &inspections, &names),
         },
+        problems,
+        previous_report: input.previous_report.map(str::to_string),
+        issue: None,
     }
 }
 

@@ -66,6 +66,8 @@ pub struct ReportInput<'a> {
     /// was issued (see the `rectification` module); otherwise 上期通报整改情况 is
     /// judged from the inspections.
     pub issued: Option<&'a [Rectification]>,
+    /// The title of that previous issued report (None: none was issued).
+    pub previous_report: Option<&'a str>,
 }
 
 impl ReportInput<'_> {
@@ -231,4 +233,52 @@ pub struct Report {
     pub filing: Vec<Named>,
     pub units: Vec<UnitRow>,
     pub rectification: Vec<Rectification>,
+    /// Every account with a problem once (附件1): the failing, the repost and
+    /// the filing findings merged. Each is one 整改 item when issued.
+    #[serde(default)]
+    pub problems: Vec<Problem>,
+    /// The title of the previous issued 通报 of this kind; None when none was
+    /// issued (then 上期 is the inspection before the period, or nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_report: Option<String>,
+    /// The 通报 as issued; None for a draft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue: Option<IssueRecord>,
+}
+
+/// One account's problems in 附件1 and in the 整改 item that tracks them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub account: String,
+    pub name: String,
+    pub unit_id: String,
+    pub unit: String,
+    pub platform: String,
+    pub labels: Vec<String>,
+    pub rules: Vec<String>,
+    pub message: String,
+    /// The unit's contacts ("王芳 0539-8196766、李强"); empty when none.
+    pub contact: String,
+    /// 整改期限 (YYYY-MM-DD): the issue's, or the earlier 通报's when the
+    /// problem was already being rectified; None in a draft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Carried on from an earlier 通报 (its item is tracked there).
+    #[serde(default)]
+    pub is_carried: bool,
+}
+
+/// What makes a report an issued 通报: its number, dates and deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueRecord {
+    /// 发文字号 ("兰政办字〔2026〕3号"); None when the office sets no template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    /// 成文日期, YYYY-MM-DD.
+    pub issued_on: String,
+    /// 整改期限 of the problems first named in it, YYYY-MM-DD.
+    pub deadline: String,
+    /// "2026-10-09 10:30", Asia/Shanghai.
+    pub issued_at: String,
+    pub issued_by: String,
 }

@@ -80,8 +80,16 @@ fn named_line(title: &str, list: &[super::Named], shown: usize) -> String {
 /// (states with none left out).
 pub fn rectification_sentence(report: &Report) -> Option<String> {
     use super::RectificationState as S;
+    // 上期通报 only when one was issued; otherwise the inspection before the period.
+    let previous = match &report.previous_report {
+        Some(title) => format!("上期通报《{title}》"),
+        None => "上期巡检".to_string(),
+    };
     if report.rectification.is_empty() {
-        return None;
+        return Some(match &report.previous_report {
+            Some(_) => format!("{previous}无需整改的问题"),
+            None => "无上期通报".to_string(),
+        });
     }
     let count = |state: S| {
         report
@@ -96,7 +104,7 @@ pub fn rectification_sentence(report: &Report) -> Option<String> {
         .map(|state| format!("{}项{}", count(state), state.label()))
         .collect();
     let mut sentence = format!(
-        "上期通报问题{}项：{}",
+        "{previous}问题{}项：{}",
         report.rectification.len(),
         parts.join("，")
     );

@@ -92,6 +92,7 @@ fn report(
         calendar: &Calendar::builtin(),
         generated_at: at("2026-11-24T09:00:00+08:00"),
         issued: None,
+        previous_report: None,
     }))
 }
 
@@ -375,6 +376,7 @@ fn the_seed_001_scoring_sheet_counts_weekly_misses_and_deductions() {
         calendar: &calendar,
         generated_at: at("2019-06-01T09:00:00+08:00"),
         issued: None,
+        previous_report: None,
     }));
     assert_eq!(r.assessable_weeks, 20);
     let town = units_of_kind(&r, UnitKind::Town);
@@ -443,7 +445,8 @@ fn the_previous_reports_problems_are_marked_fixed_or_not() {
             )
         ]
     );
-    assert!(render::text(&r).contains("上期通报问题2项：1项已整改，1项未整改"));
+    // No 通报 was issued before: the comparison is with the inspection before the period.
+    assert!(render::text(&r).contains("上期巡检问题2项：1项已整改，1项未整改"));
 }
 
 #[test]
@@ -476,6 +479,7 @@ fn the_xlsx_has_the_annex_tables_with_dates_as_dates() {
             "汇总",
             "分平台",
             "问题账号",
+            "整改清单",
             "镇街",
             "部门",
             "巡检趋势",

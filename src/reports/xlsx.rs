@@ -147,6 +147,30 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
     }
     widths(sheet, &[18.0, 18.0, 18.0, 10.0, 70.0])?;
 
+    // 附件1 as the .docx has it: each problem account once, its contacts and 整改期限.
+    let sheet = book.add_worksheet();
+    sheet.set_name("整改清单")?;
+    write_header(
+        sheet,
+        &["序号", "单位", "账号", "平台", "问题", "联系人", "整改期限"],
+        &header,
+    )?;
+    for (i, p) in report.problems.iter().enumerate() {
+        let row = 1 + i as u32;
+        sheet.write_number(row, 0, (i + 1) as f64)?;
+        sheet.write_string(row, 1, &p.unit)?;
+        sheet.write_string(row, 2, &p.name)?;
+        sheet.write_string(row, 3, &p.platform)?;
+        sheet.write_string(row, 4, p.labels.join("、"))?;
+        sheet.write_string(row, 5, &p.contact)?;
+        if let Some(day) = p.deadline.as_deref().and_then(parse_date) {
+            sheet.write_datetime_with_format(row, 6, day, &date)?;
+        } else {
+            sheet.write_string(row, 6, "（下发时确定）")?;
+        }
+    }
+    widths(sheet, &[6.0, 18.0, 18.0, 10.0, 30.0, 24.0, 14.0])?;
+
     for (kind, name, label) in [
         (UnitKind::Town, "镇街", "镇街 (园区)"),
         (UnitKind::Department, "部门", "部门 (单位)"),

@@ -22,7 +22,7 @@ pub use chat::{BindOutcome, PendingBind};
 pub use delivery::Released;
 pub use ops::OpsCounts;
 pub use polling::ProxyHealth;
-pub use rectification::Issue;
+pub use rectification::{Issue, IssueContent, IssuedReport};
 pub use register::RegisterEvent;
 
 use crate::config::DatabaseSettings;

@@ -81,38 +81,92 @@ fn item(row: ItemRow) -> Result<Item> {
     })
 }
 
-/// An issued report, as its items are stored.
+/// An issued report, as it is recorded.
 pub struct Issue<'a> {
     pub key: &'a str,
+    pub kind: &'a str,
+    pub from: NaiveDate,
     pub title: &'a str,
     pub report_to: NaiveDate,
+    pub issued_on: NaiveDate,
     pub deadline: NaiveDate,
     pub actor: &'a str,
 }
 
+/// What an issue stores, made once its number in the year is known.
+pub struct IssueContent {
+    /// 发文字号, from the office's template and the number.
+    pub doc_number: Option<String>,
+    /// The report as issued (JSON), with its record.
+    pub report_json: String,
+    pub items: Vec<NewItem>,
+    pub notices: Vec<Message>,
+}
+
+/// A recorded issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedReport {
+    pub key: String,
+    pub title: String,
+    pub doc_number: Option<String>,
+    pub report_json: String,
+}
+
 impl Store {
-    /// Records the items of an issued report and queues its notices, in one
-    /// transaction. False (and nothing queued) when it was issued before.
-    pub async fn issue_rectification(
+    /// Records an issued report, its items and its notices, in one
+    /// transaction; `content` is made with the report's number in the year
+    /// of issue (1, 2, …). `None` (and nothing queued) when it was issued
+    /// before; else its 发文字号, if any.
+    pub async fn issue_report(
         &self,
         issue: &Issue<'_>,
-        items: &[NewItem],
-        notices: &[Message],
+        content: &(dyn Fn(i64) -> IssueContent + Send + Sync),
         now: DateTime<Utc>,
-    ) -> Result<bool> {
+    ) -> Result<Option<Option<String>>> {
+        use chrono::Datelike as _;
         let at = to_secs(now);
+        let year = i64::from(issue.issued_on.year());
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
-            let (issued,): (i64,) =
-                sqlx::query_as("SELECT COUNT(*) FROM rectification_items WHERE report_key = $1")
-                    .bind(issue.key)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let (issued,): (i64,) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM issued_reports WHERE report_key = $1) \
+                 + (SELECT COUNT(*) FROM rectification_items WHERE report_key = $1)",
+            )
+            .bind(issue.key)
+            .fetch_one(&mut *tx)
+            .await?;
             if issued > 0 {
                 tx.commit().await?;
-                return Ok(false);
+                return Ok(None);
             }
-            for new in items {
+            let (seq,): (i64,) = sqlx::query_as(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM issued_reports WHERE year = $1",
+            )
+            .bind(year)
+            .fetch_one(&mut *tx)
+            .await?;
+            let made = content(seq);
+            sqlx::query(
+                "INSERT INTO issued_reports (report_key, kind, period_from, period_to, title, year, seq, \
+                 doc_number, issued_at, issued_on, deadline, actor, report) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(issue.key)
+            .bind(issue.kind)
+            .bind(issue.from.to_string())
+            .bind(issue.report_to.to_string())
+            .bind(issue.title)
+            .bind(year)
+            .bind(seq)
+            .bind(&made.doc_number)
+            .bind(at)
+            .bind(issue.issued_on.to_string())
+            .bind(issue.deadline.to_string())
+            .bind(issue.actor)
+            .bind(&made.report_json)
+            .execute(&mut *tx)
+            .await?;
+            for new in &made.items {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO rectification_items (report_key, report_title, report_to, issued_at, \
                      unit_id, account_id, rules, label, message, deadline, state) \
@@ -139,12 +193,58 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            for message in notices {
+            for message in &made.notices {
                 super::insert_outbox!(tx, message, at);
             }
             tx.commit().await?;
+            Ok(Some(made.doc_number))
+        })
+    }
+
+    /// The issued report of this key, if it was issued.
+    pub async fn issued_report(&self, key: &str) -> Result<Option<IssuedReport>> {
+        let row: Option<(String, String, Option<String>, String)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT report_key, title, doc_number, report FROM issued_reports WHERE report_key = $1",
+            )
+            .bind(key)
+            .fetch_optional(pool)
+            .await?
         });
-        Ok(true)
+        Ok(
+            row.map(|(key, title, doc_number, report_json)| IssuedReport {
+                key,
+                title,
+                doc_number,
+                report_json,
+            }),
+        )
+    }
+
+    /// The latest issued report of `kind` whose period ended before `from`:
+    /// its key and title (a report's 上期通报).
+    pub async fn previous_issue(
+        &self,
+        kind: &str,
+        from: NaiveDate,
+    ) -> Result<Option<(String, String)>> {
+        let pattern = format!("{kind}:%");
+        let row: Option<(String, String)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT report_key, title FROM issued_reports WHERE kind = $1 AND period_to < $2 \
+                 UNION ALL \
+                 SELECT report_key, report_title FROM rectification_items \
+                 WHERE report_key LIKE $3 AND report_to < $2 \
+                 AND report_key NOT IN (SELECT report_key FROM issued_reports) \
+                 ORDER BY 1 DESC LIMIT 1",
+            )
+            .bind(kind)
+            .bind(from.to_string())
+            .bind(&pattern)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row)
     }
 
     /// Items, newest report first; only one unit's, only those not fixed.
@@ -182,6 +282,14 @@ impl Store {
         };
         let rows: Vec<ItemRow> = with_pool!(self, pool => {
             sqlx::query_as(SELECT_REPORT_ITEMS).bind(&key).fetch_all(pool).await?
+        });
+        rows.into_iter().map(item).collect()
+    }
+
+    /// The items of one issued report.
+    pub async fn report_items(&self, key: &str) -> Result<Vec<Item>> {
+        let rows: Vec<ItemRow> = with_pool!(self, pool => {
+            sqlx::query_as(SELECT_REPORT_ITEMS).bind(key).fetch_all(pool).await?
         });
         rows.into_iter().map(item).collect()
     }

@@ -223,7 +223,7 @@ async fn check_polls_evaluates_and_prints_the_json_interface() {
     let stdout = String::from_utf8_lossy(&text.stdout);
     assert!(
         stdout.contains(
-            "共 5 个账号参与评定：合格 2，不合格 1，正在注销 1，无法监测 1，合格率 80.0%"
+            "共 4 个账号参与评定：合格 2，不合格 1，正在注销 1，合格率 75%\n另有 1 个账号无法监测，未纳入评定"
         ),
         "{stdout}"
     );

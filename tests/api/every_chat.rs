@@ -565,11 +565,15 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
         &inspector.calendar,
         &report,
         "admin",
+        None,
         Utc::now(),
     )
     .await
     .expect("issue");
-    assert!(issued, "{name}: the report is issued");
+    assert!(
+        matches!(issued, xunjian::publish::Issued::Now { .. }),
+        "{name}: the report is issued"
+    );
     deliver().await;
     assert_has(&chat.group(), "【整改通知】义堂镇", name);
     let reply = chat

@@ -68,12 +68,19 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
                 &inspector.calendar,
                 report,
                 "admin",
+                None,
                 issued_at,
             )
         };
-        assert!(issue(&report).await.expect("issue"));
+        assert!(matches!(
+            issue(&report).await.expect("issue"),
+            xunjian::publish::Issued::Now { .. }
+        ));
         assert!(
-            !issue(&report).await.expect("issue again"),
+            matches!(
+                issue(&report).await.expect("issue again"),
+                xunjian::publish::Issued::Before(_)
+            ),
             "issuing twice sends nothing twice"
         );
         let notices: Vec<String> = db
@@ -88,7 +95,7 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
         assert_eq!(notices.len(), 2, "{notices:#?}");
         // 7 workdays after Tuesday 12-15.
         assert!(
-            notices[0].contains("请于 2026-12-24 前完成整改"),
+            notices[0].contains("整改期限2026年12月24日"),
             "{}",
             notices[0]
         );
@@ -142,7 +149,9 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
                 "Sun, 22 Nov 2026 02:30:00 GMT",
                 "Wed, 16 Dec 2026 02:30:00 GMT",
             )
-            .replace("Pb8x1A2b3", "PbNEW0001");
+            .replace("Pb8x1A2b3", "PbNEW0001")
+            // The unit fixed the display name too: 附件1 listed it with the gap.
+            .replace("兰山发布", "义堂发布");
         server.set("/weibo/user/9", Reply::ok(fresh));
         let next = at("2026-12-16T11:00:00+08:00");
         xunjian::poll::Poller::new(&settings, db.store.clone())
@@ -157,7 +166,7 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
             .await
             .expect("items");
         let w = items.iter().find(|i| i.account_id == "w").expect("w");
-        assert_eq!(w.state.id(), "fixed");
+        assert_eq!(w.state.id(), "fixed", "{w:#?}");
         assert_eq!(
             w.evidence.as_deref(),
             Some("2026-12-16 巡检确认已恢复更新（最新发布 2026-12-16 10:30）")
@@ -220,7 +229,7 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
         let text = xunjian::reports::render::text(&january);
         assert!(
             text.contains(
-                "上期通报问题2项：1项已整改，1项逾期未整改；截至1月5日，仍有1个单位未整改"
+                "上期通报《政务新媒体月度通报（2026年12月）（截至12月15日）》问题2项：1项已整改，1项逾期未整改；截至1月5日，仍有1个单位未整改"
             ),
             "{text}"
         );

@@ -4,7 +4,7 @@
 use super::Issue;
 use super::content::{AnnexPart, Block, Table, date_cn};
 use crate::registry::UnitKind;
-use crate::reports::{DEDUCTION_PER_MISS, Named, Report, UnitRow, units_of_kind};
+use crate::reports::{DEDUCTION_PER_MISS, Report, UnitRow, units_of_kind};
 
 /// The three annexes, numbered from 1.
 pub fn annexes(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
@@ -39,50 +39,46 @@ fn contact_of(report: &Report, unit: &str) -> String {
         .unwrap_or_else(|| "未登记联系人".to_string())
 }
 
-/// Every account with a problem once: the failing (by gravest problem), then
-/// repost and filing findings; an account in several lists has its problems joined.
+/// 附件1: the report's problem list, each account once with its problems,
+/// its unit's contacts and its 整改期限 (an earlier 通报's when it was
+/// already being rectified, marked 逾期 once past).
 fn problem_list(report: &Report, issue: &Issue<'_>) -> Vec<AnnexPart> {
     if !report.is_assessable {
         return vec![AnnexPart::Note("本期无巡检记录，无法评定。".to_string())];
     }
-    let mut accounts: Vec<(&Named, Vec<String>)> = Vec::new();
-    let all = report
-        .failing
-        .iter()
-        .flat_map(|g| g.accounts.iter())
-        .chain(&report.reposts)
-        .chain(&report.filing);
-    for named in all {
-        match accounts
-            .iter_mut()
-            .find(|(a, _)| a.account == named.account)
-        {
-            Some((_, labels)) => {
-                for label in &named.labels {
-                    if !labels.contains(label) {
-                        labels.push(label.clone());
-                    }
-                }
-            }
-            None => accounts.push((named, named.labels.clone())),
-        }
-    }
-    if accounts.is_empty() {
+    if report.problems.is_empty() {
         return vec![AnnexPart::Note("本期未发现问题账号。".to_string())];
     }
-    let deadline = date_cn(issue.deadline);
-    let rows = accounts
+    let today = issue.date.to_string();
+    let rows = report
+        .problems
         .iter()
         .enumerate()
-        .map(|(i, (a, labels))| {
+        .map(|(i, p)| {
+            let deadline = p
+                .deadline
+                .as_deref()
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .unwrap_or(issue.deadline);
+            let mut due = date_cn(deadline);
+            if crate::reports::problems::is_overdue(p, &today) {
+                due.push_str("（已逾期）");
+            } else if p.is_carried {
+                due.push_str("（前次通报）");
+            }
+            let contact = if p.contact.is_empty() {
+                contact_of(report, &p.unit)
+            } else {
+                p.contact.replace(['、', ' '], "\n")
+            };
             vec![
                 (i + 1).to_string(),
-                a.unit.clone(),
-                a.name.clone(),
-                a.platform.clone(),
-                labels.join("、"),
-                contact_of(report, &a.unit),
-                deadline.clone(),
+                p.unit.clone(),
+                p.name.clone(),
+                p.platform.clone(),
+                p.labels.join("、"),
+                contact,
+                due,
             ]
         })
         .collect();
@@ -138,7 +134,8 @@ fn unit_row(i: usize, u: &UnitRow) -> Vec<String> {
 
 fn rectification_table(report: &Report) -> Vec<AnnexPart> {
     if report.rectification.is_empty() {
-        return vec![AnnexPart::Note("上期通报无需整改的问题。".to_string())];
+        let sentence = crate::reports::render::rectification_sentence(report).unwrap_or_default();
+        return vec![AnnexPart::Note(format!("{sentence}。"))];
     }
     let rows = report
         .rectification

@@ -9,8 +9,13 @@ use chrono::{Datelike, NaiveDate};
 /// One block of the document, in reading order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
-    /// 发文机关标志, with the red line under it.
-    Office(String),
+    /// 版头: 发文机关标志, 发文字号 (when issued with one) and the red line
+    /// under them; a draft says so above.
+    Office {
+        name: String,
+        doc_number: Option<String>,
+        is_draft: bool,
+    },
     /// The title in the parts a line may break between.
     Title(Vec<String>),
     /// 主送机关.
@@ -143,7 +148,11 @@ pub fn title_parts(report: &Report, jurisdiction: &str) -> Vec<String> {
 pub fn blocks(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
     let office = &issue.office;
     let mut out = vec![
-        Block::Office(office.name.trim().to_string()),
+        Block::Office {
+            name: office.name.trim().to_string(),
+            doc_number: issue.doc_number.clone(),
+            is_draft: issue.is_draft,
+        },
         Block::Title(title_parts(report, &office.jurisdiction)),
         Block::Addressees(addressees(&office.addressees)),
         Block::Body(opening(report, issue)),
@@ -326,9 +335,10 @@ fn verdicts_sentence(report: &Report) -> String {
 
 fn rectification_paragraph(report: &Report) -> String {
     use crate::reports::RectificationState as S;
-    let Some(sentence) = rectification_sentence(report) else {
-        return "上期通报无需整改的问题。".to_string();
-    };
+    let sentence = rectification_sentence(report).unwrap_or_default();
+    if report.rectification.is_empty() {
+        return format!("{sentence}。");
+    }
     let mut text = format!("截至{}，{sentence}", as_of_cn(report));
     let open: Vec<String> = report
         .rectification

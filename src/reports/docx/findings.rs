@@ -83,17 +83,12 @@ pub(super) fn problems(report: &Report) -> Vec<String> {
 }
 
 /// Units with a problem account, in order of first mention.
+/// (附件1's units: the units told to rectify.)
 pub fn problem_units(report: &Report) -> Vec<String> {
     let mut units: Vec<String> = Vec::new();
-    let all = report
-        .failing
-        .iter()
-        .flat_map(|g| g.accounts.iter())
-        .chain(&report.reposts)
-        .chain(&report.filing);
-    for a in all {
-        if !units.contains(&a.unit) {
-            units.push(a.unit.clone());
+    for p in &report.problems {
+        if !units.contains(&p.unit) {
+            units.push(p.unit.clone());
         }
     }
     units

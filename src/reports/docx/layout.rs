@@ -229,7 +229,28 @@ fn title(parts: &[String]) -> Paragraph {
 
 fn add_block(docx: Docx, block: &Block) -> Docx {
     match block {
-        Block::Office(name) => docx.add_paragraph(office_line(name)).add_paragraph(blank()),
+        Block::Office {
+            name,
+            doc_number,
+            is_draft,
+        } => {
+            let docx = if *is_draft {
+                docx.add_paragraph(
+                    Paragraph::new().add_run(Run::new().add_text("草稿（未下发）").bold()),
+                )
+            } else {
+                docx
+            };
+            match doc_number {
+                Some(number) => docx
+                    .add_paragraph(office_line(name, false))
+                    .add_paragraph(red_line(doc_number_line(number)))
+                    .add_paragraph(blank()),
+                None => docx
+                    .add_paragraph(red_line(office_line(name, true)))
+                    .add_paragraph(blank()),
+            }
+        }
         Block::Title(text) => docx.add_paragraph(title(text)).add_paragraph(blank()),
         Block::Addressees(text) => {
             docx.add_paragraph(Paragraph::new().add_run(Run::new().add_text(text)))
@@ -251,19 +272,30 @@ fn add_block(docx: Docx, block: &Block) -> Docx {
     }
 }
 
-/// 发文机关标志: red 小标宋, centered, with the red 版头 line under it.
-fn office_line(name: &str) -> Paragraph {
+/// 发文机关标志 top: 35 mm below the top of the 版心 (GB/T 9704-2012 7.2.1).
+const OFFICE_TOP_TWIPS: u32 = 1984;
+
+/// 发文机关标志: red 小标宋, centered; `is_top` when nothing else is in the
+/// 版头 (no 发文字号): then it begins 35 mm below the top of the 版心 as
+/// GB/T 9704-2012 places it, else the 发文字号 below it takes that room.
+fn office_line(name: &str, is_top: bool) -> Paragraph {
     let size = if name.chars().count() <= 14 {
         60
     } else {
         SIZE_TITLE
     };
-    let mut p = Paragraph::new()
+    let before = if is_top {
+        OFFICE_TOP_TWIPS
+    } else {
+        OFFICE_TOP_TWIPS / 2
+    };
+    Paragraph::new()
         .align(AlignmentType::Center)
         .line_spacing(
             LineSpacing::new()
                 .line_rule(LineSpacingType::Auto)
                 .line(240)
+                .before(before)
                 .after(240),
         )
         .snap_to_grid(false)
@@ -273,12 +305,24 @@ fn office_line(name: &str) -> Paragraph {
                 .size(size)
                 .color(RED)
                 .fonts(fonts(FONT_TITLE)),
-        );
+        )
+}
+
+/// 发文字号: centered under the 发文机关标志, two lines below it.
+fn doc_number_line(number: &str) -> Paragraph {
+    Paragraph::new()
+        .align(AlignmentType::Center)
+        .line_spacing(LineSpacing::new().before(2 * 240))
+        .add_run(Run::new().add_text(number))
+}
+
+/// `p` with the red 版头 line 4 mm under it.
+fn red_line(mut p: Paragraph) -> Paragraph {
     p.property = p.property.set_borders(
         ParagraphBorders::with_empty().set(
             ParagraphBorder::new(ParagraphBorderPosition::Bottom)
                 .size(12)
-                .space(8)
+                .space(11)
                 .color(RED),
         ),
     );

@@ -23,25 +23,41 @@ use chrono::NaiveDate;
 #[derive(Debug, Clone)]
 pub struct Issue<'a> {
     pub office: &'a OfficeSettings,
-    /// 成文日期: the day the report was generated.
+    /// 成文日期: the day it was issued (a draft: the day it was generated).
     pub date: NaiveDate,
-    /// 整改期限: `office.rectification_days` workdays after `date`.
+    /// 整改期限 of the problems first named in it.
     pub deadline: NaiveDate,
+    /// 发文字号, when issued with one.
+    pub doc_number: Option<String>,
+    /// Not issued: the document says 草稿.
+    pub is_draft: bool,
 }
 
 impl<'a> Issue<'a> {
-    /// The issue of `report`: dated the day it was generated, with the
-    /// deadline counted on the holiday calendar.
+    /// The issue of `report`: its record when it was issued; a draft is
+    /// dated the day it was generated, with the deadline it would get.
     pub fn new(report: &Report, office: &'a OfficeSettings, calendar: &Calendar) -> Issue<'a> {
-        let date = report
-            .generated_at
-            .get(..10)
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .unwrap_or_default();
+        let day = |text: &str| {
+            text.get(..10)
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        };
+        if let Some(record) = &report.issue {
+            let date = day(&record.issued_on).unwrap_or_default();
+            return Issue {
+                office,
+                date,
+                deadline: day(&record.deadline).unwrap_or(date),
+                doc_number: record.doc_number.clone(),
+                is_draft: false,
+            };
+        }
+        let date = day(&report.generated_at).unwrap_or_default();
         Issue {
             office,
             date,
             deadline: calendar.add_workdays(date, office.rectification_days),
+            doc_number: None,
+            is_draft: true,
         }
     }
 }

@@ -187,7 +187,10 @@ fn the_fonts_and_sizes_follow_gb_t_9704() {
 fn the_seed_000_month_reads_like_the_seed_with_the_reports_numbers() {
     let r = month_report();
     let (_, doc) = write(&r);
-    let p = paragraphs(&doc.document);
+    let all = paragraphs(&doc.document);
+    // Not issued: a draft, and it says so above the 版头.
+    assert_eq!(all[0].1, "草稿（未下发）");
+    let p = &all[1..];
     let text = text_of(&doc.document);
     assert_eq!(p[0].1, "区人民政府办公室");
     assert_eq!(
@@ -340,7 +343,7 @@ fn the_seed_002_quarter_names_the_failing_by_problem_with_the_pass_rate() {
         "超6个月未更新1个：区市政管理局“账号szgl-gzh”（公众号）",
         "超1个月未更新2个",
         "注销后未备案1个：东街街道“账号dj-jtx”（公众号）",
-        "上期通报无需整改的问题。",
+        "无上期通报。",
         "三闸镇\n账号sz-douyin\n抖音\n超1个月未更新\n赵敏\n0936-8211234\n2026年10月19日",
         "2026年10月9日",
     ] {
@@ -359,7 +362,7 @@ fn a_period_without_inspections_says_so_and_judges_nothing() {
     for invented in ["合格率", "不合格账号", "超期更新情况", "已整改（"] {
         assert!(!text.contains(invented), "{invented} in\n{text}");
     }
-    assert!(text.contains("上期通报问题2项：2项无法核实"), "{text}");
+    assert!(text.contains("上期巡检问题2项：2项无法核实"), "{text}");
     // No problem account, so no deadline to meet.
     assert!(!text.contains("前整改完成"), "{text}");
 }

@@ -33,6 +33,7 @@ impl Scenario {
             post_weeks: &HashMap::<String, BTreeSet<NaiveDate>>::new(),
             calendar: &Calendar::builtin(),
             issued: None,
+            previous_report: None,
             generated_at: at(now),
         });
         assert_eq!(reconcile::discrepancies(&report), Vec::<String>::new());
