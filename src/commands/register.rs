@@ -277,16 +277,22 @@ pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
                 .format("%m-%d %H:%M")
                 .to_string()
         });
-        out.push_str(&format!(
-            "最近抓取：{}（{}）{}\n",
-            checked.as_deref().unwrap_or("—"),
-            fetch.outcome.map_or("—", |o| o.label()),
-            // Stored before secrets were redacted at the source, perhaps.
-            fetch
+        // Contacts read what a failure means; admins also the technical detail.
+        let detail = match (fetch.outcome, ctx.is_admin(&req.caller.user)) {
+            (Some(o), _) if !o.is_failure() => String::new(),
+            (Some(o), false) => format!("：{}", o.explain()),
+            (_, true) => fetch
                 .message
                 .as_deref()
+                // Stored before secrets were redacted at the source, perhaps.
                 .map(|m| format!("：{}", Redactor::from_settings(&ctx.settings).redact(m)))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            (None, false) => String::new(),
+        };
+        out.push_str(&format!(
+            "最近抓取：{}（{}）{detail}\n",
+            checked.as_deref().unwrap_or("—"),
+            fetch.outcome.map_or("—", |o| o.label()),
         ));
     } else {
         out.push_str("尚未抓取\n");

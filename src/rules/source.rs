@@ -22,15 +22,17 @@ pub fn source_failing(facts: &AccountFacts<'_>, rules: &RuleSettings) -> Option<
     let is_never_read = fetch.last_success_at.is_none() && fetch.consecutive_failures > 0;
     if is_never_read || (!is_gone && fetch.consecutive_failures >= rules.failing_min_checks) {
         let outcome = fetch.outcome.map_or("unknown", Outcome::id);
+        // People read what it means; the transport's words stay in the evidence.
+        let meaning = fetch
+            .outcome
+            .map_or("原因不明，管理员将处理", Outcome::explain);
         return Some(Finding::new(
             Rule::SourceFailing,
             Severity::Unknown,
             format!(
-                "{} 无法监测：连续 {} 次抓取失败（{}：{}）",
+                "{} 无法监测：连续 {} 次抓取失败（{meaning}）",
                 facts.who(),
                 fetch.consecutive_failures,
-                outcome,
-                fetch.message.as_deref().unwrap_or("无详细信息")
             ),
             json!({ "consecutive_failures": fetch.consecutive_failures, "outcome": outcome,
                     "error": fetch.message, "http_status": fetch.http_status,

@@ -199,11 +199,16 @@ async fn check_polls_evaluates_and_prints_the_json_interface() {
     let gone = account(&json, "old-weibo");
     assert_eq!(gone["verdict"], "unknown");
     assert_eq!(rules(gone), vec!["source_failing".to_string()]);
+    // People read what it means; the proxy's own words stay in the evidence.
+    let message = gone["findings"][0]["message"].as_str().unwrap_or("");
+    assert!(!message.contains("userInfo"), "{message}");
+    assert!(message.contains("无法监测"), "{message}");
     assert!(
-        gone["findings"][0]["message"]
+        gone["findings"][0]["evidence"]["error"]
             .as_str()
             .unwrap_or("")
-            .contains("userInfo")
+            .contains("userInfo"),
+        "{gone:#}"
     );
 
     let kuaishou = account(&json, "szls-kuaishou");
