@@ -128,6 +128,9 @@ pub enum Command {
         /// Only items not yet fixed
         #[arg(long)]
         open: bool,
+        /// text (one line per item) or json (every field, for scripts)
+        #[arg(long, value_enum, default_value = "text")]
+        format: ItemsFormat,
     },
     /// 演示：用样例数据离线运行抓取、巡检、告警和通报 (offline demo)
     Demo,
@@ -143,6 +146,13 @@ pub enum Command {
         #[arg(long, value_parser = parse_state)]
         state: Option<AccountState>,
     },
+}
+
+/// Formats of `rectification`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ItemsFormat {
+    Text,
+    Json,
 }
 
 /// Formats of `export`.
@@ -302,7 +312,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print!("{}", app.history(&filter, true).await?);
         }
-        Command::Rectification { unit, open } => {
+        Command::Rectification { unit, open, format } => {
             let app = App::open(settings, register_file).await?;
             let register = app.store.load_register().await?;
             if let Some(unit) = &unit {
@@ -311,7 +321,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             let items = app.store.rectification_items(unit.as_deref(), open).await?;
-            println!("{}", crate::rectification::render_items(&items, &register));
+            match format {
+                ItemsFormat::Text => {
+                    println!("{}", crate::rectification::render_items(&items, &register));
+                }
+                ItemsFormat::Json => {
+                    let json = crate::rectification::items_json(&items, &register);
+                    println!("{}", serde_json::to_string_pretty(&json)?);
+                }
+            }
         }
         Command::Accounts {
             unit,

@@ -424,6 +424,40 @@ pub fn as_rectification(items: &[Item], register: &Register) -> Vec<Rectificatio
         .collect()
 }
 
+/// The items as `xunjian rectification --format json` prints them: every
+/// field, with the unit's and the account's names.
+pub fn items_json(items: &[Item], register: &Register) -> serde_json::Value {
+    let local = |t: Option<DateTime<Utc>>| t.map(|t| crate::calendar::to_local(t).to_rfc3339());
+    serde_json::Value::Array(
+        items
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "id": i.id,
+                    "report_key": i.report_key,
+                    "report_title": i.report_title,
+                    "issued_at": local(Some(i.issued_at)),
+                    "unit_id": i.unit_id,
+                    "unit": register.unit(&i.unit_id).map(|u| u.name.as_str()),
+                    "account_id": i.account_id,
+                    "account": register.account(&i.account_id).map(|a| a.name.as_str()),
+                    "rules": i.rules,
+                    "label": i.label,
+                    "message": i.message,
+                    "deadline": i.deadline.to_string(),
+                    "state": i.state.id(),
+                    "state_label": i.state.label(),
+                    "response": i.response,
+                    "responded_by": i.responded_by,
+                    "responded_at": local(i.responded_at),
+                    "fixed_at": local(i.fixed_at),
+                    "evidence": i.evidence,
+                })
+            })
+            .collect(),
+    )
+}
+
 /// One line per item for `/rectification` and `xunjian rectification`.
 pub fn render_items(items: &[Item], register: &Register) -> String {
     if items.is_empty() {

@@ -87,13 +87,13 @@ impl Outcome {
     pub fn explain(self) -> &'static str {
         match self {
             Outcome::Ok | Outcome::NotModified => "抓取正常",
-            Outcome::Gone => "平台上找不到该账号（可能已注销、改名或被封禁），请核实账号状态",
+            Outcome::Gone => "平台上找不到该账号，可能已注销、改名或被封禁，请核实账号状态",
             Outcome::Blocked => {
-                "监测代理被平台拦截，暂时无法读取该账号（非贵单位原因，管理员将处理）"
+                "监测代理被平台拦截，暂时无法读取该账号；非贵单位原因，管理员将处理"
             }
-            Outcome::RetrySoon => "监测代理繁忙，稍后自动重试（非贵单位原因）",
-            Outcome::ProxyError => "监测代理暂时无法访问该账号（非贵单位原因，管理员将处理）",
-            Outcome::Network => "无法连接到订阅地址（网络或对方服务器故障，非贵单位原因）",
+            Outcome::RetrySoon => "监测代理繁忙，稍后自动重试；非贵单位原因",
+            Outcome::ProxyError => "监测代理暂时无法访问该账号；非贵单位原因，管理员将处理",
+            Outcome::Network => "无法连接到订阅地址，网络或对方服务器故障；非贵单位原因",
             Outcome::Invalid => "订阅地址返回的内容不是可识别的订阅源，请管理员核对订阅地址",
         }
     }

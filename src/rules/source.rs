@@ -49,10 +49,9 @@ pub fn proxy_down(health: &ProxyHealth, accounts: usize) -> Finding {
         Rule::ProxyDown,
         Severity::Operator,
         format!(
-            "监测代理 {} 自 {} 起不可用（{}），其 {accounts} 个账号暂无法监测",
+            "监测代理 {} 自 {} 起不可用，其 {accounts} 个账号暂无法监测（原因见 /healthz、xunjian check --format json 或日志）",
             health.name,
             to_local(since).format("%Y-%m-%d %H:%M"),
-            health.message.as_deref().unwrap_or("健康检查失败")
         ),
         json!({ "proxy": health.name, "down_since": to_local(since).to_rfc3339(),
                 "error": health.message, "accounts": accounts }),
