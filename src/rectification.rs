@@ -414,6 +414,9 @@ pub fn as_rectification(items: &[Item], register: &Register) -> Vec<Rectificatio
                 unit: register
                     .unit(&item.unit_id)
                     .map_or(item.unit_id.clone(), |u| u.name.clone()),
+                platform: account.map_or_else(String::new, |a| {
+                    crate::reports::short_label(a.platform).to_string()
+                }),
                 rule: item.rules.join(","),
                 label: item.label.clone(),
                 message: item.message.clone(),

@@ -419,6 +419,8 @@ pub struct OfficeSettings {
     /// number of the 通报 in that year (counted in the database), e.g.
     /// `兰政办字〔{year}〕{seq}号`. Empty: the 通报 carries no number.
     pub doc_number: String,
+    /// 抄送机关 of the 版记, one line ("市政府办公室，区委办公室"); empty: no 抄送 line.
+    pub cc: String,
 }
 
 impl OfficeSettings {
@@ -449,6 +451,7 @@ impl Default for OfficeSettings {
                 "区政府办公室将持续开展政务新媒体检查，对问题集中、情况反复和限期整改不到位的单位予以通报批评，并在年终考核中予以扣分。".to_string(),
             ],
             doc_number: String::new(),
+            cc: String::new(),
         }
     }
 }
@@ -461,6 +464,19 @@ impl OfficeSettings {
             ("office.addressees", &self.addressees),
             ("office.jurisdiction", &self.jurisdiction),
         ] {
+            if value.trim().is_empty() {
+                return Err(format!("{key}: 不能为空 (must not be empty)"));
+            }
+            if value.contains('\n') {
+                return Err(format!("{key}: 须为一行 (must be one line)"));
+            }
+        }
+        for (key, value) in [("office.cc", &self.cc), ("office.doc_number", &self.doc_number)] {
+            if value.contains('\n') {
+                return Err(format!("{key}: 须为一行 (must be one line)"));
+            }
+        }
+        for (key, value) in [("office.name", &self.name)] {
             if value.trim().is_empty() {
                 return Err(format!("{key}: 不能为空 (must not be empty)"));
             }

@@ -506,6 +506,7 @@ fn rectification(
                 account: row.account.clone(),
                 name: named.name,
                 unit: named.unit,
+                platform: named.platform,
                 rule: f.rule.id().to_string(),
                 label: f.label.clone(),
                 message: f.message.clone(),

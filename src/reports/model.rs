@@ -180,6 +180,9 @@ pub struct Rectification {
     pub account: String,
     pub name: String,
     pub unit: String,
+    /// The platform's label ("微博"): two accounts of one name are told apart.
+    #[serde(default)]
+    pub platform: String,
     pub rule: String,
     pub label: String,
     pub message: String,

@@ -50,45 +50,71 @@ fn problem_list(report: &Report, issue: &Issue<'_>) -> Vec<AnnexPart> {
         return vec![AnnexPart::Note("本期未发现问题账号。".to_string())];
     }
     let today = issue.date.to_string();
+    let due_of = |p: &crate::reports::Problem| {
+        let deadline = p
+            .deadline
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .unwrap_or(issue.deadline);
+        let mut due = date_cn(deadline);
+        if crate::reports::problems::is_overdue(p, &today) {
+            due.push_str("（已逾期）");
+        } else if p.is_carried {
+            due.push_str("（前次通报）");
+        }
+        due
+    };
+    // One deadline for every row is said once, above the table.
+    let dues: Vec<String> = report.problems.iter().map(due_of).collect();
+    let one_due = dues
+        .first()
+        .filter(|first| dues.iter().all(|d| d == *first))
+        .cloned();
     let rows = report
         .problems
         .iter()
+        .zip(&dues)
         .enumerate()
-        .map(|(i, p)| {
-            let deadline = p
-                .deadline
-                .as_deref()
-                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                .unwrap_or(issue.deadline);
-            let mut due = date_cn(deadline);
-            if crate::reports::problems::is_overdue(p, &today) {
-                due.push_str("（已逾期）");
-            } else if p.is_carried {
-                due.push_str("（前次通报）");
-            }
+        .map(|(i, (p, due))| {
             let contact = if p.contact.is_empty() {
                 contact_of(report, &p.unit)
             } else {
                 p.contact.replace(['、', ' '], "\n")
             };
-            vec![
+            let mut row = vec![
                 (i + 1).to_string(),
                 p.unit.clone(),
                 p.name.clone(),
                 p.platform.clone(),
                 p.labels.join("、"),
                 contact,
-                due,
-            ]
+            ];
+            if one_due.is_none() {
+                row.push(due.clone());
+            }
+            row
         })
         .collect();
-    vec![AnnexPart::Table(Table {
-        header: ["序号", "单位", "账号", "平台", "问题", "联系人", "整改期限"]
-            .map(String::from)
-            .to_vec(),
+    let mut header: Vec<String> = ["序号", "单位", "账号", "平台", "问题", "联系人"]
+        .map(String::from)
+        .to_vec();
+    let mut parts = Vec::new();
+    let widths = match &one_due {
+        Some(due) => {
+            parts.push(AnnexPart::Note(format!("整改期限：{due}。")));
+            vec![520, 1500, 1400, 800, 2250, 2100]
+        }
+        None => {
+            header.push("整改期限".to_string());
+            vec![520, 1300, 1200, 750, 1800, 1800, 1450]
+        }
+    };
+    parts.push(AnnexPart::Table(Table {
+        header,
         rows,
-        widths: vec![620, 1400, 1300, 1050, 1400, 1400, 1650],
-    })]
+        widths,
+    }));
+    parts
 }
 
 /// Seed 001: one table of 镇街 and one of 部门, sorted as the report sorts them.
@@ -146,6 +172,7 @@ fn rectification_table(report: &Report) -> Vec<AnnexPart> {
                 (i + 1).to_string(),
                 r.unit.clone(),
                 r.name.clone(),
+                r.platform.clone(),
                 r.label.clone(),
                 r.state.label().to_string(),
                 r.evidence.clone(),
@@ -153,10 +180,10 @@ fn rectification_table(report: &Report) -> Vec<AnnexPart> {
         })
         .collect();
     vec![AnnexPart::Table(Table {
-        header: ["序号", "单位", "账号", "问题", "整改情况", "核实依据"]
+        header: ["序号", "单位", "账号", "平台", "问题", "整改情况", "核实依据"]
             .map(String::from)
             .to_vec(),
         rows,
-        widths: vec![620, 1450, 1450, 1450, 1150, 2720],
+        widths: vec![620, 1300, 1300, 900, 1300, 1150, 2270],
     })]
 }

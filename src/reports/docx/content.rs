@@ -30,6 +30,12 @@ pub enum Block {
     AnnexNote(Vec<String>),
     /// 发文机关署名 and 成文日期.
     Signature { office: String, date: String },
+    /// 版记 at the end: 抄送 (when set), 印发机关 and 印发日期 between lines.
+    Colophon {
+        cc: Option<String>,
+        office: String,
+        date: String,
+    },
     /// An annex on a new page: "附件1", its title and its tables.
     Annex {
         number: usize,
@@ -182,6 +188,12 @@ pub fn blocks(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
         date: date_cn(issue.date),
     });
     out.extend(annexes);
+    let cc = office.cc.trim();
+    out.push(Block::Colophon {
+        cc: (!cc.is_empty()).then(|| cc.trim_end_matches(['。', '.']).to_string()),
+        office: office.name.trim().to_string(),
+        date: date_cn(issue.date),
+    });
     out
 }
 

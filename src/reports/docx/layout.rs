@@ -264,6 +264,7 @@ fn add_block(docx: Docx, block: &Block) -> Docx {
         Block::Body(text) => docx.add_paragraph(styled("GongwenBody", text)),
         Block::AnnexNote(titles) => annex_note(docx.add_paragraph(blank().keep_next(true)), titles),
         Block::Signature { office, date } => signature(docx, office, date),
+        Block::Colophon { cc, office, date } => colophon(docx, cc.as_deref(), office, date),
         Block::Annex {
             number,
             title,
@@ -363,10 +364,66 @@ fn signature(docx: Docx, office: &str, date: &str) -> Docx {
             )
             .add_run(Run::new().add_text(text))
     };
+    // Room for the 印章 over the signature and the date (about four lines).
     docx.add_paragraph(blank().keep_next(true))
+        .add_paragraph(blank().keep_next(true))
         .add_paragraph(blank().keep_next(true))
         .add_paragraph(right(office_indent, office).keep_next(true))
         .add_paragraph(right(4.0, date))
+}
+
+/// 版记 (GB/T 9704-2012 7.4): on a page of its own at the end, 4号 仿宋,
+/// indented one character each side: 抄送 between the thick first line and
+/// a thin one, then 印发机关 and 印发日期 ("2026年12月5日印发") above the thick
+/// last line.
+fn colophon(docx: Docx, cc: Option<&str>, office: &str, date: &str) -> Docx {
+    let size = 28; // 4号
+    let border = |position, size_eighths: usize| {
+        ParagraphBorder::new(position)
+            .size(size_eighths)
+            .space(2)
+            .color("000000")
+    };
+    let line = |text: Paragraph| text.indent(Some(CHAR_TWIPS), None, Some(CHAR_TWIPS), None);
+    let docx = docx.add_paragraph(
+        Paragraph::new().add_run(Run::new().add_break(BreakType::Page)),
+    );
+    let mut issued = line(
+        Paragraph::new()
+            .add_tab(
+                docx_rs::Tab::new()
+                    .val(docx_rs::TabValueType::Right)
+                    .pos(text_width_twips().saturating_sub(2 * CHAR_TWIPS as usize)),
+            )
+            .add_run(Run::new().add_text(office).size(size))
+            .add_run(Run::new().add_tab().add_text(format!("{date}印发")).size(size)),
+    );
+    let thick = 8; // 0.35 mm, in eighths of a point (1 pt)
+    let thin = 4;
+    match cc {
+        Some(cc) => {
+            let mut first = line(
+                Paragraph::new().add_run(Run::new().add_text(format!("抄送：{cc}。")).size(size)),
+            );
+            first.property = first.property.set_borders(
+                ParagraphBorders::with_empty()
+                    .set(border(ParagraphBorderPosition::Top, thick))
+                    .set(border(ParagraphBorderPosition::Bottom, thin)),
+            );
+            issued.property = issued.property.set_borders(
+                ParagraphBorders::with_empty().set(border(ParagraphBorderPosition::Bottom, thick)),
+            );
+            docx.add_paragraph(first).add_paragraph(issued)
+        }
+        None => {
+            issued.property = issued.property.set_borders(
+                ParagraphBorders::with_empty()
+                    .set(border(ParagraphBorderPosition::Top, thick))
+                    .set(border(ParagraphBorderPosition::Bottom, thick)),
+            );
+            docx.add_paragraph(issued)
+        }
+    }
 }
 
 fn annex(mut docx: Docx, number: usize, title: &str, parts: &[AnnexPart]) -> Docx {

@@ -31,6 +31,9 @@ pub struct Issue<'a> {
     pub doc_number: Option<String>,
     /// Not issued: the document says 草稿.
     pub is_draft: bool,
+    /// When it was issued (a draft: generated), W3CDTF for the document
+    /// properties.
+    pub created: String,
 }
 
 impl<'a> Issue<'a> {
@@ -49,6 +52,7 @@ impl<'a> Issue<'a> {
                 deadline: day(&record.deadline).unwrap_or(date),
                 doc_number: record.doc_number.clone(),
                 is_draft: false,
+                created: w3c(&record.issued_at),
             };
         }
         let date = day(&report.generated_at).unwrap_or_default();
@@ -58,8 +62,27 @@ impl<'a> Issue<'a> {
             deadline: calendar.add_workdays(date, office.rectification_days),
             doc_number: None,
             is_draft: true,
+            created: w3c(&report.generated_at),
         }
     }
+}
+
+/// "2026-12-05 12:17" (Asia/Shanghai) → "2026-12-05T12:17:00+08:00".
+fn w3c(local: &str) -> String {
+    match (local.get(..10), local.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day}T{time}:00+08:00"),
+        _ => "1970-01-01T00:00:00Z".to_string(),
+    }
+}
+
+/// The document properties: the office as author, created when issued.
+fn core_props(report: &Report, issue: &Issue<'_>) -> String {
+    let office = crate::escape::html(issue.office.name.trim());
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:title>{title}</dc:title><dc:creator>{office}</dc:creator><cp:lastModifiedBy>{office}</cp:lastModifiedBy><cp:revision>1</cp:revision><dcterms:created xsi:type="dcterms:W3CDTF">{created}</dcterms:created><dcterms:modified xsi:type="dcterms:W3CDTF">{created}</dcterms:modified></cp:coreProperties>"#,
+        title = crate::escape::html(&report.title),
+        created = issue.created,
+    )
 }
 
 /// Writing the package failed.
@@ -74,6 +97,7 @@ pub fn document(report: &Report, issue: &Issue<'_>) -> Result<Vec<u8>, DocxError
     // docx-rs writes a fixed font table; ours names the 公文 fonts with the
     // GB2312 charset and the fonts Word and LibreOffice fall back to.
     package.font_table = font_table().into_bytes();
+    package.doc_props.core = core_props(report, issue).into_bytes();
     let mut out = std::io::Cursor::new(Vec::new());
     package
         .pack(&mut out)

@@ -288,8 +288,10 @@ fn annexes_match(r: &Report, xml: &str, text: &str) {
         expected.push(r.rectification.len() + 1);
     }
     assert_eq!(table_rows(xml), expected);
+    // One deadline for every row is said once above the table, else per row.
     assert!(
-        text.contains("序号\n单位\n账号\n平台\n问题\n联系人\n整改期限"),
+        text.contains("序号\n单位\n账号\n平台\n问题\n联系人\n整改期限")
+            || (text.contains("整改期限：") && text.contains("序号\n单位\n账号\n平台\n问题\n联系人")),
         "{text}"
     );
     assert!(
@@ -311,12 +313,13 @@ fn the_problem_list_names_contacts_and_the_deadline() {
     let text = text_of(&doc.document);
     // wb2 (西街街道, no contact) and tt0 (区政府办公室) fail; the contacts come from the register.
     assert!(
-        text.contains("西街街道\n账号wb2\n微博\n超两周未更新\n未登记联系人\n2026年12月2日"),
+        text.contains("整改期限：2026年12月2日。")
+            && text.contains("西街街道\n账号wb2\n微博\n超两周未更新\n未登记联系人\n"),
         "{text}"
     );
     assert!(
         text.contains(
-            "区政府办公室\n账号tt0\n今日头条\n超两周未更新\n王芳\n0539-8196766\n2026年12月2日"
+            "区政府办公室\n账号tt0\n今日头条\n超两周未更新\n王芳\n0539-8196766"
         ),
         "{text}"
     );
@@ -344,7 +347,8 @@ fn the_seed_002_quarter_names_the_failing_by_problem_with_the_pass_rate() {
         "超1个月未更新2个",
         "注销后未备案1个：东街街道“账号dj-jtx”（公众号）",
         "无上期通报。",
-        "三闸镇\n账号sz-douyin\n抖音\n超1个月未更新\n赵敏\n0936-8211234\n2026年10月19日",
+        "三闸镇\n账号sz-douyin\n抖音\n超1个月未更新\n赵敏\n0936-8211234",
+        "整改期限：2026年10月19日。",
         "2026年10月9日",
     ] {
         assert!(text.contains(expected), "missing {expected}\n{text}");
@@ -414,4 +418,51 @@ fn numbers_and_dates_read_as_the_standard_writes_them() {
     assert_eq!(content::percent_cn(None), "—");
     let numerals: Vec<String> = [1, 3, 10, 12, 21].map(content::numeral_cn).to_vec();
     assert_eq!(numerals, ["一", "三", "十", "十二", "二十一"]);
+}
+
+/// An issued 通报 carries its 发文字号 in the 版头, its issue date in the
+/// signature and the 版记, its 抄送 and 印发, and the office as the author
+/// with the issue time in the document properties; a draft has none of it.
+#[test]
+fn an_issued_report_has_its_number_colophon_and_properties() {
+    let mut r = quarter_report();
+    r.issue = Some(crate::reports::IssueRecord {
+        doc_number: Some("兰政办字〔2026〕7号".to_string()),
+        issued_on: "2026-10-09".to_string(),
+        deadline: "2026-10-20".to_string(),
+        issued_at: "2026-10-09 10:30".to_string(),
+        issued_by: "admin".to_string(),
+    });
+    let office = OfficeSettings {
+        cc: "市政府办公室，区委办公室".to_string(),
+        ..OfficeSettings::default()
+    };
+    let bytes = document(&r, &Issue::new(&r, &office, &Calendar::builtin())).expect("writes");
+    let doc = unpack(&bytes);
+    let all = paragraphs(&doc.document);
+    assert_eq!(all[0].1, "区人民政府办公室", "no 草稿 mark");
+    assert_eq!(all[1].1, "兰政办字〔2026〕7号");
+    let text = text_of(&doc.document);
+    for expected in [
+        "抄送：市政府办公室，区委办公室。",
+        "区人民政府办公室2026年10月9日印发",
+        "整改期限：2026年10月20日。",
+    ] {
+        assert!(text.replace('\n', "").contains(expected), "{expected} in\n{text}");
+    }
+    let mut core = String::new();
+    zip::ZipArchive::new(std::io::Cursor::new(&bytes))
+        .expect("zip")
+        .by_name("docProps/core.xml")
+        .expect("core.xml")
+        .read_to_string(&mut core)
+        .expect("utf-8");
+    assert!(core.contains("<dc:creator>区人民政府办公室</dc:creator>"), "{core}");
+    assert!(core.contains("2026-10-09T10:30:00+08:00"), "{core}");
+    assert!(!core.contains("1970") && !core.contains("unknown"), "{core}");
+
+    let (_, draft) = write(&quarter_report());
+    let text = text_of(&draft.document);
+    assert!(text.starts_with("草稿（未下发）"), "{text}");
+    assert!(!text.contains("〔2026〕"), "{text}");
 }
