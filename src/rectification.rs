@@ -234,9 +234,12 @@ pub fn notices(
     settings: &Settings,
 ) -> Vec<Message> {
     use crate::reports::problems::units_named;
+    // The title the unit finds on the .docx it receives, and its number.
+    let title: String =
+        crate::reports::docx::content::title_parts(report, &settings.office.jurisdiction).concat();
     let cite = match report.issue.as_ref().and_then(|i| i.doc_number.as_deref()) {
-        Some(number) => format!("《{}》（{number}）", report.title),
-        None => format!("《{}》", report.title),
+        Some(number) => format!("《{title}》（{number}）"),
+        None => format!("《{title}》"),
     };
     let mut out = Vec::new();
     for unit in units_named(&report.problems) {

@@ -471,7 +471,10 @@ impl OfficeSettings {
                 return Err(format!("{key}: 须为一行 (must be one line)"));
             }
         }
-        for (key, value) in [("office.cc", &self.cc), ("office.doc_number", &self.doc_number)] {
+        for (key, value) in [
+            ("office.cc", &self.cc),
+            ("office.doc_number", &self.doc_number),
+        ] {
             if value.contains('\n') {
                 return Err(format!("{key}: 须为一行 (must be one line)"));
             }

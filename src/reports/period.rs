@@ -52,10 +52,14 @@ impl ReportKind {
                 format!("政务新媒体月度通报（{}年{}月）", from.year(), from.month())
             }
             ReportKind::Monthly => format!("政务新媒体月度通报（{span}）"),
+            // "第三季度", as the .docx and the 整改通知 write it.
             ReportKind::Quarterly if is_one_quarter => format!(
                 "政务新媒体季度检查通报（{}年第{}季度）",
                 from.year(),
-                (from.month() - 1) / 3 + 1
+                ["一", "二", "三", "四"]
+                    .get(((from.month() - 1) / 3) as usize)
+                    .copied()
+                    .unwrap_or("")
             ),
             ReportKind::Quarterly => format!("政务新媒体季度检查通报（{span}）"),
             ReportKind::Scoring => format!("政务新媒体更新情况评分表（{span}）"),

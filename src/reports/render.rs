@@ -5,6 +5,14 @@ use crate::escape::markdown as esc;
 use crate::registry::UnitKind;
 use std::fmt::Write as _;
 
+/// Posts neither original nor reposts (the classifier could not tell):
+/// 原创 + 转发 + 其他 = 发布 in every table.
+pub fn other_posts(p: &super::PlatformRow) -> u64 {
+    p.posts
+        .saturating_sub(p.original_posts)
+        .saturating_sub(p.repost_posts)
+}
+
 /// A share as every format writes it: one decimal, none when it is whole
 /// ("90%", "66.7%"); "—" when there is nothing to divide by.
 pub fn percent(rate: Option<f64>) -> String {
@@ -240,16 +248,16 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "| 平台 | 账号 | 正常 | 拟关停 | 已注销 | 发布 | 原创 | 转发 | 超期次数 | 超期账号占比 | 合格 | 不合格 | 正在注销 | 无法监测 | 合格率 |"
+        "| 平台 | 账号 | 正常运维 | 正在注销 | 已注销 | 发布 | 原创 | 转发 | 其他 | 超期次数 | 超期账号占比 | 合格 | 不合格 | 评定为正在注销 | 无法监测 | 合格率 |"
     );
     let _ = writeln!(
         out,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for p in &report.by_platform {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             esc(&p.label),
             p.accounts,
             p.active,
@@ -258,6 +266,7 @@ pub fn markdown(report: &Report) -> String {
             p.posts,
             p.original_posts,
             p.repost_posts,
+            other_posts(p),
             p.stale_incidents,
             share(p.stale_share),
             p.summary.qualified,
@@ -270,7 +279,7 @@ pub fn markdown(report: &Report) -> String {
     let sum = |f: fn(&super::PlatformRow) -> u64| report.by_platform.iter().map(f).sum::<u64>();
     let _ = writeln!(
         out,
-        "| 合计 | {} | {} | {} | {} | {} | {} | {} | {} | — | {} | {} | {} | {} | {} |",
+        "| 合计 | {} | {} | {} | {} | {} | {} | {} | {} | {} | — | {} | {} | {} | {} | {} |",
         sum(|p| p.accounts),
         sum(|p| p.active),
         sum(|p| p.closing),
@@ -278,6 +287,7 @@ pub fn markdown(report: &Report) -> String {
         report.posts,
         sum(|p| p.original_posts),
         sum(|p| p.repost_posts),
+        sum(other_posts),
         report.stale_incidents,
         s.qualified,
         s.failed,

@@ -133,7 +133,37 @@ fn xlsx_matches(r: &Report) {
         ]
     );
     let platforms = book.worksheet_range("分平台").expect("platforms");
-    assert_eq!(platforms.height(), r.by_platform.len() + 1);
+    // A header, a row per platform and the 合计 row, whose numbers are the rows' sums
+    // and the report's own totals.
+    assert_eq!(platforms.height(), r.by_platform.len() + 2);
+    let last = (r.by_platform.len() + 1) as u32;
+    let cell = |row: u32, col: u32| match platforms.get_value((row, col)) {
+        Some(Data::Float(n)) => *n as u64,
+        other => panic!("分平台 ({row}, {col}): {other:?}"),
+    };
+    assert_eq!(
+        platforms.get_value((last, 0)),
+        Some(&Data::String("合计".into()))
+    );
+    for col in 1..=9 {
+        let sum: u64 = (1..last).map(|row| cell(row, col)).sum();
+        assert_eq!(cell(last, col), sum, "分平台 合计 column {col}");
+    }
+    assert_eq!(cell(last, 5), r.posts, "合计 发布");
+    assert_eq!(
+        cell(last, 6) + cell(last, 7) + cell(last, 8),
+        r.posts,
+        "原创 + 转发 + 其他 = 发布"
+    );
+    assert_eq!(
+        (
+            cell(last, 11),
+            cell(last, 12),
+            cell(last, 13),
+            cell(last, 14)
+        ),
+        (s.qualified, s.failed, s.closing, s.unknown)
+    );
     let problems = book.worksheet_range("问题账号").expect("problems");
     let listed = r.failing.iter().map(|g| g.accounts.len()).sum::<usize>()
         + r.unknown.len()
@@ -747,7 +777,7 @@ fn a_period_in_progress_counts_only_ended_weeks_and_says_so() {
     assert!(r.is_in_progress);
     assert_eq!(
         r.title,
-        "政务新媒体季度检查通报（2026年第4季度）（截至11月24日）"
+        "政务新媒体季度检查通报（2026年第四季度）（截至11月24日）"
     );
     assert_eq!(r.as_of, "2026-11-24");
     // Weeks ending 10-04 .. 11-22: eight weeks, less the National Day week (09-28..10-04 has 09-28..09-30 workdays).

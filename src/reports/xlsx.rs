@@ -51,7 +51,10 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         }
     }
     sheet.write_string(15, 0, "生成时间")?;
-    sheet.write_string(15, 1, &report.generated_at)?;
+    match parse_datetime(&report.generated_at) {
+        Some(at) => sheet.write_datetime_with_format(15, 1, at, &datetime)?,
+        None => sheet.write_string(15, 1, &report.generated_at)?,
+    };
     if !report.is_assessable {
         sheet.write_string(16, 0, "本期无巡检记录，无法评定")?;
     }
@@ -63,24 +66,23 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         "平台",
         "账号数",
         "正常运维",
-        "拟关停",
+        "正在注销",
         "已注销",
         "发布",
         "原创",
         "转发",
+        "其他",
         "超期更新次数",
         "超期账号占比",
         "合格",
         "不合格",
-        "正在注销",
+        "评定为正在注销",
         "无法监测",
         "合格率",
     ];
     write_header(sheet, &head, &header)?;
-    for (i, p) in report.by_platform.iter().enumerate() {
-        let row = 1 + i as u32;
-        sheet.write_string(row, 0, &p.label)?;
-        let numbers = [
+    let platform_numbers = |p: &super::PlatformRow| {
+        [
             p.accounts,
             p.active,
             p.closing,
@@ -88,13 +90,20 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
             p.posts,
             p.original_posts,
             p.repost_posts,
+            super::render::other_posts(p),
             p.stale_incidents,
-        ];
-        for (c, n) in numbers.iter().enumerate() {
+        ]
+    };
+    let mut totals = [0u64; 9];
+    for (i, p) in report.by_platform.iter().enumerate() {
+        let row = 1 + i as u32;
+        sheet.write_string(row, 0, &p.label)?;
+        for (c, n) in platform_numbers(p).iter().enumerate() {
             sheet.write_number(row, 1 + c as u16, *n as f64)?;
+            totals[c] += n;
         }
         if let Some(share) = p.stale_share {
-            sheet.write_number_with_format(row, 9, share, &percent)?;
+            sheet.write_number_with_format(row, 10, share, &percent)?;
         }
         let verdicts = [
             p.summary.qualified,
@@ -103,17 +112,34 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
             p.summary.unknown,
         ];
         for (c, n) in verdicts.iter().enumerate() {
-            sheet.write_number(row, 10 + c as u16, *n as f64)?;
+            sheet.write_number(row, 11 + c as u16, *n as f64)?;
         }
         match p.summary.pass_rate {
-            Some(rate) => sheet.write_number_with_format(row, 14, rate, &percent)?,
-            None => sheet.write_string(row, 14, "无法评定")?,
+            Some(rate) => sheet.write_number_with_format(row, 15, rate, &percent)?,
+            None => sheet.write_string(row, 15, "无法评定")?,
         };
     }
+    // 合计: the sums of the rows, and the report's own verdicts and rate.
+    let row = 1 + report.by_platform.len() as u32;
+    sheet.write_string_with_format(row, 0, "合计", &header)?;
+    for (c, n) in totals.iter().enumerate() {
+        sheet.write_number(row, 1 + c as u16, *n as f64)?;
+    }
+    let s = &report.summary;
+    for (c, n) in [s.qualified, s.failed, s.closing, s.unknown]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_number(row, 11 + c as u16, *n as f64)?;
+    }
+    match s.pass_rate {
+        Some(rate) => sheet.write_number_with_format(row, 15, rate, &percent)?,
+        None => sheet.write_string(row, 15, "无法评定")?,
+    };
     widths(
         sheet,
         &[
-            12.0, 8.0, 10.0, 8.0, 8.0, 8.0, 8.0, 8.0, 14.0, 14.0, 8.0, 8.0, 10.0, 10.0, 10.0,
+            12.0, 8.0, 10.0, 10.0, 8.0, 8.0, 8.0, 8.0, 8.0, 14.0, 14.0, 8.0, 8.0, 16.0, 10.0, 10.0,
         ],
     )?;
 
@@ -233,6 +259,11 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
     }
     widths(sheet, &[18.0, 18.0, 16.0, 60.0, 10.0, 28.0])?;
     book.save_to_buffer()
+}
+
+/// "2026-11-23 21:45" (as reports print times).
+fn parse_datetime(text: &str) -> Option<chrono::NaiveDateTime> {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").ok()
 }
 
 fn parse_date(text: &str) -> Option<chrono::NaiveDate> {

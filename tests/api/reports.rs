@@ -123,7 +123,7 @@ async fn scheduled_reports_run_when_due_catch_up_after_downtime_and_never_twice(
         assert!(
             console
                 .iter()
-                .any(|(_, body, _)| body.starts_with("政务新媒体季度检查通报（2026年第3季度）"))
+                .any(|(_, body, _)| body.starts_with("政务新媒体季度检查通报（2026年第三季度）"))
         );
         db.finish().await;
     }

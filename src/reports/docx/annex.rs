@@ -180,9 +180,17 @@ fn rectification_table(report: &Report) -> Vec<AnnexPart> {
         })
         .collect();
     vec![AnnexPart::Table(Table {
-        header: ["序号", "单位", "账号", "平台", "问题", "整改情况", "核实依据"]
-            .map(String::from)
-            .to_vec(),
+        header: [
+            "序号",
+            "单位",
+            "账号",
+            "平台",
+            "问题",
+            "整改情况",
+            "核实依据",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows,
         widths: vec![620, 1300, 1300, 900, 1300, 1150, 2270],
     })]

@@ -230,7 +230,7 @@ fn basics(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
         report.by_platform.iter().map(f).sum()
     };
     let register = format!(
-        "{j}登记政务新媒体账号{}个，其中正常运维{}个、拟关停{}个、已注销{}个",
+        "{j}登记政务新媒体账号{}个，其中正常运维{}个、正在注销{}个、已注销{}个",
         sum(|p| p.accounts),
         sum(|p| p.active),
         sum(|p| p.closing),

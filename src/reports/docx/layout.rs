@@ -385,9 +385,7 @@ fn colophon(docx: Docx, cc: Option<&str>, office: &str, date: &str) -> Docx {
             .color("000000")
     };
     let line = |text: Paragraph| text.indent(Some(CHAR_TWIPS), None, Some(CHAR_TWIPS), None);
-    let docx = docx.add_paragraph(
-        Paragraph::new().add_run(Run::new().add_break(BreakType::Page)),
-    );
+    let docx = docx.add_paragraph(Paragraph::new().add_run(Run::new().add_break(BreakType::Page)));
     let mut issued = line(
         Paragraph::new()
             .add_tab(
@@ -396,7 +394,12 @@ fn colophon(docx: Docx, cc: Option<&str>, office: &str, date: &str) -> Docx {
                     .pos(text_width_twips().saturating_sub(2 * CHAR_TWIPS as usize)),
             )
             .add_run(Run::new().add_text(office).size(size))
-            .add_run(Run::new().add_tab().add_text(format!("{date}印发")).size(size)),
+            .add_run(
+                Run::new()
+                    .add_tab()
+                    .add_text(format!("{date}印发"))
+                    .size(size),
+            ),
     );
     let thick = 8; // 0.35 mm, in eighths of a point (1 pt)
     let thin = 4;

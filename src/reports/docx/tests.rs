@@ -291,7 +291,8 @@ fn annexes_match(r: &Report, xml: &str, text: &str) {
     // One deadline for every row is said once above the table, else per row.
     assert!(
         text.contains("序号\n单位\n账号\n平台\n问题\n联系人\n整改期限")
-            || (text.contains("整改期限：") && text.contains("序号\n单位\n账号\n平台\n问题\n联系人")),
+            || (text.contains("整改期限：")
+                && text.contains("序号\n单位\n账号\n平台\n问题\n联系人")),
         "{text}"
     );
     assert!(
@@ -318,9 +319,7 @@ fn the_problem_list_names_contacts_and_the_deadline() {
         "{text}"
     );
     assert!(
-        text.contains(
-            "区政府办公室\n账号tt0\n今日头条\n超两周未更新\n王芳\n0539-8196766"
-        ),
+        text.contains("区政府办公室\n账号tt0\n今日头条\n超两周未更新\n王芳\n0539-8196766"),
         "{text}"
     );
     assert!(
@@ -448,7 +447,10 @@ fn an_issued_report_has_its_number_colophon_and_properties() {
         "区人民政府办公室2026年10月9日印发",
         "整改期限：2026年10月20日。",
     ] {
-        assert!(text.replace('\n', "").contains(expected), "{expected} in\n{text}");
+        assert!(
+            text.replace('\n', "").contains(expected),
+            "{expected} in\n{text}"
+        );
     }
     let mut core = String::new();
     zip::ZipArchive::new(std::io::Cursor::new(&bytes))
@@ -457,9 +459,15 @@ fn an_issued_report_has_its_number_colophon_and_properties() {
         .expect("core.xml")
         .read_to_string(&mut core)
         .expect("utf-8");
-    assert!(core.contains("<dc:creator>区人民政府办公室</dc:creator>"), "{core}");
+    assert!(
+        core.contains("<dc:creator>区人民政府办公室</dc:creator>"),
+        "{core}"
+    );
     assert!(core.contains("2026-10-09T10:30:00+08:00"), "{core}");
-    assert!(!core.contains("1970") && !core.contains("unknown"), "{core}");
+    assert!(
+        !core.contains("1970") && !core.contains("unknown"),
+        "{core}"
+    );
 
     let (_, draft) = write(&quarter_report());
     let text = text_of(&draft.document);
