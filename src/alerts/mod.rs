@@ -29,6 +29,29 @@ pub struct OpenAlert {
     pub is_acked: bool,
 }
 
+impl OpenAlert {
+    /// The message as of `now`: a day count ("已 40 天未更新") is counted
+    /// again from the last post the alert's evidence names, so an alert
+    /// opened weeks ago does not show the gap it had then.
+    pub fn message_at(&self, now: DateTime<Utc>) -> String {
+        message_at(&self.message, &self.evidence, now)
+    }
+}
+
+/// See [`OpenAlert::message_at`].
+pub fn message_at(message: &str, evidence: &Value, now: DateTime<Utc>) -> String {
+    let (Some(then), Some(last)) = (
+        evidence["days_since_post"].as_i64(),
+        evidence["last_post_at"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
+    ) else {
+        return message.to_string();
+    };
+    let days = (now - last.with_timezone(&Utc)).num_days().max(then);
+    message.replacen(&format!("已 {then} 天未更新"), &format!("已 {days} 天未更新"), 1)
+}
+
 /// A finding of this check, as an alert would hold it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {

@@ -585,3 +585,24 @@ fn a_digest_numbers_stored_alerts_and_says_how_to_answer_except_to_robots() {
     assert!(robot.body.contains("• #7 [超两周未更新]"), "{}", robot.body);
     assert!(!robot.body.contains("/ack"), "{}", robot.body);
 }
+
+/// An alert opened 40 days after the last post, read 64 days later, says
+/// the gap it has now.
+#[test]
+fn a_day_count_is_counted_when_the_alert_is_read() {
+    let evidence = serde_json::json!({
+        "last_post_at": "2026-08-01T10:00:00+08:00",
+        "days_since_post": 40,
+        "threshold_days": 30,
+    });
+    let message = "义堂镇「义堂发布」(服务号) 已 40 天未更新，最后更新 2026-08-01";
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-13T12:00:00+08:00")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    assert_eq!(
+        super::message_at(message, &evidence, now),
+        "义堂镇「义堂发布」(服务号) 已 104 天未更新，最后更新 2026-08-01"
+    );
+    let other = serde_json::json!({ "week_start": "2026-11-02" });
+    assert_eq!(super::message_at("本周未更新", &other, now), "本周未更新");
+}

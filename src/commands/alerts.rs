@@ -98,7 +98,7 @@ pub async fn status(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
             "#{} [{}] {}{}",
             alert.id,
             crate::rules::label_of(alert.rule, &alert.evidence),
-            alert.message,
+            alert.message_at(req.now),
             if alert.is_acked {
                 "（已确认）"
             } else {

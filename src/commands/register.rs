@@ -308,7 +308,7 @@ pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
                 "#{} [{}] {}{}",
                 a.id,
                 crate::rules::label_of(a.rule, &a.evidence),
-                a.message,
+                a.message_at(req.now),
                 if a.is_acked { "（已确认）" } else { "" }
             )
         })
