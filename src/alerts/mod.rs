@@ -49,7 +49,11 @@ pub fn message_at(message: &str, evidence: &Value, now: DateTime<Utc>) -> String
         return message.to_string();
     };
     let days = (now - last.with_timezone(&Utc)).num_days().max(then);
-    message.replacen(&format!("已 {then} 天未更新"), &format!("已 {days} 天未更新"), 1)
+    message.replacen(
+        &format!("已 {then} 天未更新"),
+        &format!("已 {days} 天未更新"),
+        1,
+    )
 }
 
 /// A finding of this check, as an alert would hold it.

@@ -152,6 +152,9 @@ pub fn title_parts(report: &Report, jurisdiction: &str) -> Vec<String> {
 
 /// The whole document.
 pub fn blocks(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
+    if report.kind == "scoring" {
+        return super::scoring::blocks(report, issue);
+    }
     let office = &issue.office;
     let mut out = vec![
         Block::Office {
@@ -197,7 +200,7 @@ pub fn blocks(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
     out
 }
 
-fn addressees(text: &str) -> String {
+pub(super) fn addressees(text: &str) -> String {
     let text = text.trim().trim_end_matches([':', '：']);
     format!("{text}：")
 }

@@ -8,6 +8,7 @@ mod annex;
 pub mod content;
 mod findings;
 mod layout;
+mod scoring;
 
 pub use layout::{
     CHAR_SPACING, FONT_BODY, FONT_HEADING1, FONT_HEADING2, FONT_TITLE, LINE_PITCH_TWIPS, MARGIN_MM,

@@ -474,3 +474,45 @@ fn an_issued_report_has_its_number_colophon_and_properties() {
     assert!(text.starts_with("草稿（未下发）"), "{text}");
     assert!(!text.contains("〔2026〕"), "{text}");
 }
+
+/// The scoring kind is seed 001's 评分表, not the quarterly 通报 renamed:
+/// a 镇街 and a 部门 table of 发布, 每周更新未达标次数 and 扣分, whose rows are
+/// the report's units, and no verdicts.
+#[test]
+fn the_scoring_docx_is_the_seed_001_score_sheet() {
+    let r = seed_000().report(
+        ReportKind::Scoring,
+        "2026-10-01",
+        "2026-10-31",
+        "2026-11-02T09:00:00+08:00",
+    );
+    let (_, doc) = write(&r);
+    let text = text_of(&doc.document);
+    for expected in [
+        "政务新媒体更新情况的通报",
+        "一、基本情况",
+        "二、存在的问题",
+        "三、整改工作要求",
+        "镇街（园区）政务新媒体更新情况评分表",
+        "部门（单位）政务新媒体更新情况评分表",
+        "序号\n镇街（园区）\n发布\n每周更新未达标次数\n扣分",
+        "序号\n部门（单位）\n发布\n每周更新未达标次数\n扣分",
+        "按发布条数排序",
+    ] {
+        assert!(text.contains(expected), "{expected} in\n{text}");
+    }
+    for absent in ["合格率", "不合格", "问题账号清单"] {
+        assert!(!text.contains(absent), "{absent} in\n{text}");
+    }
+    for u in &r.units {
+        assert!(
+            text.contains(&format!(
+                "{}\n{}\n{}\n{:.1}",
+                u.name, u.posts, u.weekly_misses, u.deduction
+            )),
+            "{} in\n{text}",
+            u.name
+        );
+    }
+    assert!(text.contains(&format!("共发布信息{}条", r.posts)), "{text}");
+}
