@@ -182,8 +182,13 @@ pub async fn run(now: DateTime<Utc>) -> anyhow::Result<PathBuf> {
         .iter()
         .map(|a| a.id.clone())
         .collect();
-    for days in [14, 7] {
-        let then = now - Duration::days(days);
+    // Two inspections in the last complete month (its last day and a week
+    // before), so the demo's 月度通报 is a whole month, as clerks issue it.
+    let today = crate::calendar::local_date(now);
+    let month_start = today.with_day(1).expect("day 1 exists");
+    let to_month_end = Duration::days((today - month_start).num_days() + 1);
+    for back in [to_month_end + Duration::days(7), to_month_end] {
+        let then = now - back;
         clock.store(then.timestamp(), std::sync::atomic::Ordering::Relaxed);
         poller.poll_accounts(&all, then, &|_, _| {}).await?;
         let earlier = inspector.evaluate(then).await?;
@@ -198,7 +203,7 @@ pub async fn run(now: DateTime<Utc>) -> anyhow::Result<PathBuf> {
     }
     let reports = poller.poll_accounts(&all, now, &|_, _| {}).await?;
     println!(
-        "2. 抓取（两周前、一周前与现在各一次）：\n{}",
+        "2. 抓取（上月末、上月末前一周与现在各一次）：\n{}",
         crate::app::poll_table(&reports)
     );
 
@@ -210,13 +215,8 @@ pub async fn run(now: DateTime<Utc>) -> anyhow::Result<PathBuf> {
         .deliver_pending(now)
         .await?;
 
-    // The calendar month so far (a 月度通报 is never a rolling 30 days).
-    let today = crate::calendar::local_date(now);
-    let from = today.with_day(1).expect("day 1 exists");
-    let to = from
-        .checked_add_months(chrono::Months::new(1))
-        .expect("next month exists")
-        - Duration::days(1);
+    // The last complete calendar month (a 月度通报 is never a rolling 30 days).
+    let (from, to) = ReportKind::Monthly.previous_period(today);
     let report = publish::load_report(
         &app.store,
         &inspector.calendar,

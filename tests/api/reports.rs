@@ -450,13 +450,15 @@ fn the_demo_runs_the_whole_pipeline_offline() {
     for path in &written {
         assert!(std::path::Path::new(path).exists(), "{path}");
     }
-    // The demo's 通报 is the calendar month, and its numbers add up in every format.
+    // The demo's 通报 is the last complete calendar month, and its numbers add up in every format.
     let demo_dir = std::path::Path::new(written[0])
         .parent()
         .expect("the demo's directory")
         .to_path_buf();
-    let month = chrono::Utc::now()
+    let today = chrono::Utc::now()
         .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+        .date_naive();
+    let month = (chrono::Datelike::with_day(&today, 1).expect("day 1") - chrono::Duration::days(1))
         .format("%Y-%m")
         .to_string();
     assert!(
