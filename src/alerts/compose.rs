@@ -23,7 +23,9 @@ pub fn route(
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> Vec<Message> {
-    let mut groups: BTreeMap<ChatTarget, Vec<&Event>> = BTreeMap::new();
+    // One message per recipient and unit: a unit's contacts read their own
+    // alerts, numbered with their own numbers (operator findings have no unit).
+    let mut groups: BTreeMap<(ChatTarget, Option<&str>), Vec<&Event>> = BTreeMap::new();
     let (contacts_chats, admin_chats) = (settings.contacts_chats(), settings.admin_chats());
     for event in events {
         let mut targets: Vec<ChatTarget> = Vec::new();
@@ -49,12 +51,15 @@ pub fn route(
             targets.push(ChatTarget::console());
         }
         for target in targets {
-            groups.entry(target).or_default().push(event);
+            groups
+                .entry((target, event.unit_id()))
+                .or_default()
+                .push(event);
         }
     }
     groups
         .into_iter()
-        .map(|(target, events)| {
+        .map(|((target, _unit), events)| {
             let is_urgent = events
                 .iter()
                 .any(|e| settings.alerts.urgent_rules.contains(&e.rule()));
@@ -195,7 +200,7 @@ pub fn body(
                     "{}[{}] {}（{} 起，已 {} 天）",
                     number(e),
                     label_of(a.rule, &a.evidence),
-                    a.message,
+                    a.message_at(now),
                     to_local(a.opened_at).format("%m-%d"),
                     (now - a.opened_at).num_days().max(0)
                 )),

@@ -27,6 +27,8 @@ pub struct OpenAlert {
     pub opened_at: DateTime<Utc>,
     pub last_notified_at: Option<DateTime<Utc>>,
     pub is_acked: bool,
+    /// Who acknowledged it and when ("telegram:5 周磊"), when it was.
+    pub acked: Option<(String, DateTime<Utc>)>,
 }
 
 impl OpenAlert {

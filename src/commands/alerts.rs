@@ -29,19 +29,30 @@ impl Target {
 
 /// An account id, else an alert number (`7`, `#7`) of an open alert;
 /// `Err` is the reply saying what was not found.
-async fn resolve(req: &Request<'_>, text: &str) -> anyhow::Result<Result<Target, String>> {
-    if !text.starts_with('#') {
-        if let Some(account) = req.register.account(text) {
-            return Ok(Ok(Target::Account {
+async fn resolve(
+    req: &Request<'_>,
+    role: &Role,
+    text: &str,
+) -> anyhow::Result<Result<Target, String>> {
+    let number = text.strip_prefix('#').unwrap_or(text);
+    let is_number = !number.is_empty() && number.chars().all(|c| c.is_ascii_digit());
+    if !text.starts_with('#') && !is_number {
+        return Ok(
+            super::find_account(req.register, role, text).map(|account| Target::Account {
                 id: account.id.clone(),
                 unit: account.unit.clone(),
-            }));
-        }
+            }),
+        );
     }
-    let number = text.strip_prefix('#').unwrap_or(text);
+    if let (false, Some(account)) = (text.starts_with('#'), req.register.account(text)) {
+        return Ok(Ok(Target::Account {
+            id: account.id.clone(),
+            unit: account.unit.clone(),
+        }));
+    }
     let Ok(id) = number.parse::<i64>() else {
         return Ok(Err(format!(
-            "未找到「{}」：请写账号ID（见 /list）或告警号（告警消息中的数字，如 7）。",
+            "未找到「{}」：请写账号名称、账号ID（见 /列表）或告警号（告警消息中的数字，如 7）。",
             super::quoted(text)
         )));
     };
@@ -71,13 +82,33 @@ async fn target(
     let Some(text) = req.args.first() else {
         return Ok(Err(usage.to_string()));
     };
-    let target = match resolve(req, text).await? {
+    let target = match resolve(req, role, text).await? {
         Ok(target) => target,
         Err(why) => return Ok(Err(why)),
     };
     if !is_allowed(role, &target) {
         tracing::warn!(user = %req.caller.user, target = %text, "refused: not a contact of this unit");
-        return Ok(Err(REFUSAL.to_string()));
+        // A contact is told exactly why: whose it is, and which units are theirs.
+        let Role::Contact(units) = role else {
+            return Ok(Err(REFUSAL.to_string()));
+        };
+        let owner = target
+            .unit()
+            .map(|u| req.register.unit(u).map_or(u, |unit| unit.name.as_str()));
+        let what = match &target {
+            Target::Alert(alert) => format!("告警 #{}", alert.id),
+            Target::Account { id, .. } => format!(
+                "账号「{}」",
+                req.register
+                    .account(id)
+                    .map_or(id.as_str(), |a| a.name.as_str())
+            ),
+        };
+        let mine = super::unit_names(req.register, units);
+        return Ok(Err(match owner {
+            Some(owner) => format!("{what}属于{owner}，不属于您的单位{mine}，不能操作。"),
+            None => format!("{what}是系统运行告警，由管理员处理；您是{mine}的联系人。"),
+        }));
     }
     Ok(Ok(target))
 }
@@ -116,10 +147,25 @@ pub async fn ack(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
         Err(reply) => return Ok(reply),
     };
     let by = actor(req.caller);
+    if let Target::Alert(alert) = &target {
+        if let Some((who, when)) = &alert.acked {
+            return Ok(format!(
+                "告警 #{} 已由{}于{}确认，无需再次确认。",
+                alert.id,
+                super::person(who),
+                crate::calendar::to_local(*when).format("%Y年%-m月%-d日 %H:%M")
+            ));
+        }
+    }
     let (n, what) = match &target {
         Target::Account { id, .. } => (
             req.ctx.store.ack_subject(id, &by, req.now).await?,
-            format!("「{id}」"),
+            format!(
+                "「{}」",
+                req.register
+                    .account(id)
+                    .map_or(id.as_str(), |a| a.name.as_str())
+            ),
         ),
         Target::Alert(alert) => (
             req.ctx.store.ack_alert(alert.id, &by, req.now).await?,

@@ -87,11 +87,18 @@ const fn command(
 /// registers them. Dispatch refuses a command whose access the caller lacks,
 /// so /help lists exactly what the caller may use.
 pub const COMMANDS: [CommandInfo; 22] = [
-    command(Command::Help, "help", &[], "帮助", "/help", Access::Anyone),
+    command(
+        Command::Help,
+        "help",
+        &["帮助"],
+        "帮助",
+        "/help",
+        Access::Anyone,
+    ),
     command(
         Command::Start,
         "start",
-        &[],
+        &["开始"],
         "开始使用",
         "/start",
         Access::Anyone,
@@ -99,7 +106,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Whoami,
         "whoami",
-        &[],
+        &["我是谁"],
         "我的身份",
         "/whoami",
         Access::Anyone,
@@ -107,7 +114,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Units,
         "units",
-        &[],
+        &["单位"],
         "单位列表（含单位ID）",
         "/units",
         Access::Anyone,
@@ -115,7 +122,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Bind,
         "bind",
-        &[],
+        &["绑定"],
         "申请成为单位联系人 单位ID或名称 [姓名]",
         "/bind 义堂镇 张新",
         Access::Anyone,
@@ -123,7 +130,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::List,
         "list",
-        &[],
+        &["列表"],
         "账号列表 [单位|平台|状态]",
         "/list 微博",
         Access::Contact,
@@ -131,7 +138,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Status,
         "status",
-        &[],
+        &["状态"],
         "账号状态 账号ID|告警号",
         "/status yitang-weibo",
         Access::Contact,
@@ -139,7 +146,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Ack,
         "ack",
-        &[],
+        &["确认"],
         "确认告警 告警号|账号ID",
         "/ack 7",
         Access::Contact,
@@ -147,7 +154,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Contacts,
         "contacts",
-        &[],
+        &["联系人"],
         "单位联系人 单位ID或名称",
         "/contacts 义堂镇",
         Access::Contact,
@@ -156,14 +163,14 @@ pub const COMMANDS: [CommandInfo; 22] = [
         Command::Rectify,
         "rectify",
         &["整改"],
-        "整改反馈 账号ID 整改说明（也可用 /整改）",
+        "整改反馈 账号 整改说明",
         "/rectify yitang-weibo 已恢复每周更新",
         Access::Contact,
     ),
     command(
         Command::Rectification,
         "rectification",
-        &[],
+        &["整改事项"],
         "整改事项 [单位ID]",
         "/rectification",
         Access::Contact,
@@ -171,7 +178,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Register,
         "register",
-        &[],
+        &["登记"],
         "登记账号 平台 代理:路由|URL 名称 单位（缺参数时按步骤引导）",
         "/register 微博 rsshub:/weibo/user/1234567 义堂发布 义堂镇",
         Access::Admin,
@@ -179,7 +186,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Closing,
         "closing",
-        &[],
+        &["拟关停"],
         "标记拟关停 账号ID",
         "/closing yitang-weibo",
         Access::Admin,
@@ -187,7 +194,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Deregister,
         "deregister",
-        &[],
+        &["注销"],
         "注销备案 账号ID 日期 文号",
         "/deregister yitang-weibo 2026-11-01 临兰政办字〔2026〕9号",
         Access::Admin,
@@ -195,7 +202,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Reactivate,
         "reactivate",
-        &[],
+        &["恢复"],
         "恢复正常运维 账号ID",
         "/reactivate yitang-weibo",
         Access::Admin,
@@ -203,7 +210,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Snooze,
         "snooze",
-        &[],
+        &["暂缓"],
         "暂停提醒 告警号|账号ID 时长(如3天；联系人最长7天)",
         "/snooze 7 3天",
         Access::Contact,
@@ -211,7 +218,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Approve,
         "approve",
-        &[],
+        &["批准"],
         "批准联系人申请 申请号",
         "/approve 1",
         Access::Admin,
@@ -219,7 +226,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Refuse,
         "refuse",
-        &[],
+        &["拒绝"],
         "拒绝联系人申请 申请号 [理由]",
         "/refuse 1 非本单位人员",
         Access::Admin,
@@ -227,7 +234,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::History,
         "history",
-        &[],
+        &["历史"],
         "台账变更记录 账号ID|单位ID [起始日期]",
         "/history yitang-weibo 2026-10-01",
         Access::Admin,
@@ -235,7 +242,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Report,
         "report",
-        &[],
+        &["通报"],
         "生成通报 类型(weekly|monthly|quarterly|scoring) [期间]",
         "/report monthly 2026-10",
         Access::Admin,
@@ -243,7 +250,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Issue,
         "issue",
-        &[],
+        &["下发"],
         "下发通报并通知整改 monthly|quarterly [期间]",
         "/issue monthly 2026-10",
         Access::Admin,
@@ -251,7 +258,7 @@ pub const COMMANDS: [CommandInfo; 22] = [
     command(
         Command::Cancel,
         "cancel",
-        &[],
+        &["取消"],
         "取消正在进行的登记步骤",
         "/cancel",
         Access::Admin,
@@ -293,7 +300,14 @@ pub fn parse(text: &str) -> Result<Parsed<'_>, String> {
 pub fn help(role: &Role) -> String {
     let mut out = String::from("xunjian 政务新媒体巡检机器人，您可使用的命令：\n");
     for c in COMMANDS.iter().filter(|c| c.access.allows(role)) {
-        let _ = write!(out, "\n/{} — {}\n  例：{}", c.name, c.about, c.example);
+        let _ = write!(
+            out,
+            "\n/{}（/{}）— {}\n  例：{}",
+            c.aliases.first().copied().unwrap_or(c.name),
+            c.name,
+            c.about,
+            c.example
+        );
     }
     if *role == Role::Stranger {
         out.push_str("\n\n成为单位联系人后可查看和确认本单位的告警：先发送 /units 查到单位ID，再发送 /bind 单位ID。");
@@ -344,6 +358,9 @@ pub fn units(register: &Register) -> String {
     out.push_str("申请成为联系人：/bind 单位ID");
     out
 }
+
+/// The answer to a stranger's text: what the bot is and how to be bound.
+pub const STRANGER_HINT: &str = "您好！我是政务新媒体巡检机器人，只接受命令。如您是单位的政务新媒体联系人：先发送 /单位 查看单位，再发送 /绑定 单位名称 您的姓名 申请，管理员批准后即可在这里查看和确认本单位的告警。其他问题请联系本地政务公开办（管理员）。";
 
 /// The answer to text that is not a command.
 pub const FREE_TEXT_HINT: &str =

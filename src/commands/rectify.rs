@@ -11,11 +11,9 @@ pub async fn rectify(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
                 .to_string(),
         );
     };
-    let Some(found) = req.register.account(account) else {
-        return Ok(format!(
-            "未找到账号「{}」。发送 /list 查看您单位的账号。",
-            super::quoted(account)
-        ));
+    let found = match super::find_account(req.register, role, account) {
+        Ok(found) => found,
+        Err(why) => return Ok(why),
     };
     let is_allowed = match role {
         Role::Admin => true,
@@ -28,7 +26,18 @@ pub async fn rectify(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
             account,
             "rectify refused: not a contact of this unit"
         );
-        return Ok(super::REFUSAL.to_string());
+        let Role::Contact(units) = role else {
+            return Ok(super::REFUSAL.to_string());
+        };
+        let owner = req
+            .register
+            .unit(&found.unit)
+            .map_or(found.unit.as_str(), |u| u.name.as_str());
+        return Ok(format!(
+            "账号「{}」属于{owner}，不属于您的单位{}，不能反馈整改。",
+            found.name,
+            super::unit_names(req.register, units)
+        ));
     }
     let note = words.join(" ");
     if note.trim().is_empty() {

@@ -479,14 +479,6 @@ impl OfficeSettings {
                 return Err(format!("{key}: 须为一行 (must be one line)"));
             }
         }
-        for (key, value) in [("office.name", &self.name)] {
-            if value.trim().is_empty() {
-                return Err(format!("{key}: 不能为空 (must not be empty)"));
-            }
-            if value.contains('\n') {
-                return Err(format!("{key}: 须为一行 (must be one line)"));
-            }
-        }
         if !self.doc_number.is_empty() && !self.doc_number.contains("{seq}") {
             return Err(format!(
                 "office.doc_number：发文字号模板须含 {{seq}}（本年第几号），如 \"兰政办字〔{{year}}〕{{seq}}号\"，现为 \"{}\"",

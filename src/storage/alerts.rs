@@ -60,6 +60,7 @@ type AlertRow = (
     i64,
     Option<i64>,
     Option<String>,
+    Option<i64>,
 );
 
 fn severity_from(id: &str) -> Option<Severity> {
@@ -80,7 +81,7 @@ impl Store {
         let rows: Vec<AlertRow> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, subject, family, rule, severity, unit_id, message, evidence, opened_at, \
-                 last_notified_at, acked_by FROM alerts WHERE status = 'open' ORDER BY id",
+                 last_notified_at, acked_by, acked_at FROM alerts WHERE status = 'open' ORDER BY id",
             )
             .fetch_all(pool)
             .await?
@@ -99,6 +100,7 @@ impl Store {
                     opened,
                     notified,
                     acked,
+                    acked_at,
                 )| {
                     Ok(OpenAlert {
                         id,
@@ -116,6 +118,10 @@ impl Store {
                         opened_at: from_secs(opened)?,
                         last_notified_at: notified.map(from_secs).transpose()?,
                         is_acked: acked.is_some(),
+                        acked: match (acked, acked_at) {
+                            (Some(by), Some(at)) => Some((by, from_secs(at)?)),
+                            _ => None,
+                        },
                     })
                 },
             )

@@ -273,7 +273,7 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
             (
                 CONTACT,
                 "/status lsfb-weibo",
-                "抱歉，您没有执行此命令的权限",
+                "账号「兰山发布」属于区政府办公室，不属于您的单位区市政管理局",
             ),
             (
                 CONTACT,
@@ -591,10 +591,11 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             .await
             .expect("an hour later");
         let console = db.store.outbox("console").await.expect("outbox");
+        // One message per unit (the operator's finding has none), not repeated.
         assert_eq!(
             console.len(),
-            1,
-            "one grouped message, not repeated: {console:#?}"
+            2,
+            "one grouped message per unit, not repeated: {console:#?}"
         );
         let open = db.store.open_alerts().await.expect("open alerts");
         let number = open
@@ -602,6 +603,17 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             .find(|a| a.rule == xunjian::rules::Rule::Stale2w)
             .expect("the stale alert")
             .id;
+        // The unit's message: its own alerts only, its own numbers in the hint.
+        let console: Vec<(String, String, bool)> = console
+            .into_iter()
+            .filter(|(_, body, _)| body.contains("义堂镇"))
+            .collect();
+        let lowest = open
+            .iter()
+            .filter(|a| a.unit_id.is_some())
+            .map(|a| a.id)
+            .min()
+            .expect("an alert");
         assert!(
             console[0].1.contains(&format!(
                 "• #{number} [超两周未更新] 义堂镇「义堂发布」(微博) 已 22 天未更新"
@@ -610,7 +622,6 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             console[0].1
         );
         assert!(console[0].1.contains("请相关单位联系人及时处理：周磊"));
-        let lowest = open.iter().map(|a| a.id).min().expect("an alert");
         assert!(
             console[0].1.contains(&format!(
                 "回复 /ack {lowest} 确认（按告警号），/snooze {lowest} 3天 暂缓提醒。"
@@ -641,8 +652,18 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             .run_once(first + chrono::Duration::hours(25), true)
             .await
             .expect("next day");
-        let console = db.store.outbox("console").await.expect("outbox");
-        assert_eq!(console.len(), 2);
+        // The unit's own messages (the operator's finding goes in its own).
+        let unit_messages = || async {
+            db.store
+                .outbox("console")
+                .await
+                .expect("outbox")
+                .into_iter()
+                .filter(|(_, body, _)| body.contains("义堂镇"))
+                .collect::<Vec<(String, String, bool)>>()
+        };
+        let console = unit_messages().await;
+        assert_eq!(console.len(), 2, "{console:#?}");
         assert!(console[1].1.contains("仍未整改（提醒"), "{}", console[1].1);
         assert!(
             console[1].1.contains("已 23 天未更新"),
@@ -665,7 +686,7 @@ async fn inspections_open_an_alert_once_remind_daily_and_recover() {
             .run_once(first + chrono::Duration::hours(50), false)
             .await
             .expect("two days later");
-        let console = db.store.outbox("console").await.expect("outbox");
+        let console = unit_messages().await;
         assert!(
             console[2..]
                 .iter()

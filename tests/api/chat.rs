@@ -171,8 +171,10 @@ async fn help_lists_exactly_the_commands_each_role_may_use_with_an_example() {
             let help = &replies[0];
             let listed: Vec<&str> = help
                 .lines()
-                .filter_map(|l| l.strip_prefix('/'))
-                .filter_map(|l| l.split(" — ").next())
+                .filter(|l| l.starts_with('/'))
+                // "/通报（/report）— …": the Chinese name, then the command's own.
+                .filter_map(|l| l.split("（/").nth(1))
+                .filter_map(|l| l.split('）').next())
                 .collect();
             assert_eq!(
                 help.matches("例：/").count(),
@@ -191,12 +193,13 @@ async fn help_lists_exactly_the_commands_each_role_may_use_with_an_example() {
         }
         let admin_help = &replies_of(&replies, ADMIN)[0];
         assert!(
-            admin_help.contains("/report — ") && admin_help.contains("例：/report monthly 2026-10"),
+            admin_help.contains("/通报（/report）— ")
+                && admin_help.contains("例：/report monthly 2026-10"),
             "{admin_help}"
         );
         let stranger_help = &replies_of(&replies, STRANGER)[0];
         assert!(
-            stranger_help.contains("/units") && !stranger_help.contains("/list"),
+            stranger_help.contains("（/units）") && !stranger_help.contains("（/list）"),
             "{stranger_help}"
         );
         let registered = telegram
@@ -223,14 +226,14 @@ async fn a_newcomer_is_greeted_finds_a_unit_id_binds_and_hears_the_decision() {
         let rounds = vec![
             vec![
                 private(STRANGER, "/start", "发送 /bind 单位ID（或单位名称）"),
-                private(STRANGER, "你好", "我只接受命令"),
+                private(STRANGER, "你好", "发送 /绑定 单位名称"),
                 private(STRANGER, "/units", "lsq-yitang 义堂镇（镇街）"),
                 private(STRANGER, "/bind 义堂镇", "已提交申请 #1"),
                 in_group(CONTACT, "大家好，今天的通报看了吗", Expect::Silent),
                 in_group(
                     CONTACT,
                     "@xunjian_bot 在吗",
-                    Expect::Contains("我只接受命令".into()),
+                    Expect::Contains("您是区市政管理局的联系人".into()),
                 ),
                 private(CONTACT, "/start", "您是区市政管理局的联系人"),
             ],
@@ -334,7 +337,13 @@ async fn chinese_names_and_alert_numbers_are_arguments_and_the_register_is_guard
                     "#{stale} [超两周未更新] 区市政管理局「市政兰山」(微信订阅号) 已 15 天未更新（已确认）"
                 ),
             ),
-            private(CONTACT, &format!("/ack #{proxy}"), REFUSAL),
+            private(
+                CONTACT,
+                &format!("/ack #{proxy}"),
+                &format!("告警 #{proxy}是系统运行告警，由管理员处理"),
+            ),
+            // A second /ack says who did it, and when.
+            private(CONTACT, &format!("/确认 {stale}"), "无需再次确认"),
             private(CONTACT, "/ack 999", "告警 #999 不存在或已恢复"),
             private(CONTACT, "/list 头条", "szls-toutiao"),
             private(STRANGER, &format!("/ack {stale}"), REFUSAL),
@@ -418,7 +427,7 @@ async fn a_register_without_arguments_is_guided_step_by_step() {
             private(ADMIN, "/register 公众号 区市政管理局", "第 3 步"),
             private(ADMIN, "/cancel", "已取消登记"),
             private(CONTACT, "/register", REFUSAL),
-            private(CONTACT, "1", "我只接受命令"),
+            private(CONTACT, "1", "本单位目前没有未处理的告警和整改事项"),
             in_group(ADMIN, "/register", Expect::Contains("私聊本机器人".into())),
         ]];
         converse(&db, &settings, &telegram, &rounds).await;

@@ -542,8 +542,8 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
     );
     let reply = chat.say(Who::Newcomer, "/status x", false).await;
     assert!(
-        reply.contains(REFUSAL),
-        "another unit's account: {name}: {reply}"
+        reply.contains("账号「柳青发布」属于柳青街道，不属于您的单位义堂镇"),
+        "another unit's account, and why: {name}: {reply}"
     );
 
     // A 通报 is issued: the 整改通知 reaches the group, the contact answers.
@@ -584,9 +584,9 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
         "{name}: {reply}"
     );
     let reply = chat
-        .say(Who::Newcomer, "/rectify x 不是我的单位", false)
+        .say(Who::Newcomer, "/整改 柳青发布 不是我的单位", false)
         .await;
-    assert!(reply.contains(REFUSAL), "{name}: {reply}");
+    assert!(reply.contains("不属于您的单位义堂镇"), "{name}: {reply}");
 
     // The admin registers and deregisters; the contact may not.
     let reply = chat
@@ -629,7 +629,11 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
     // group id the settings need.
     let hello = chat.to_bot("在吗");
     let reply = chat.say(Who::Newcomer, &hello, true).await;
-    assert!(reply.contains("我只接受命令"), "{name}: {reply}");
+    // A contact who writes in their own words is shown their unit's alerts and items.
+    assert!(
+        reply.contains("您是义堂镇的联系人") && reply.contains("/整改 账号名称"),
+        "{name}: {reply}"
+    );
     let reply = chat.say(Who::Admin, "/whoami", true).await;
     assert!(
         reply.contains(&format!("本群ID：{}", chat.group_id())),

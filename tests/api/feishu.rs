@@ -467,7 +467,7 @@ async fn the_feishu_bot_pings_acks_every_event_answers_commands_once_and_reconne
         );
         deliver(&mut socket, "frame-3", &other).await;
         let (_, _, reply) = fake.next_reply().await;
-        assert!(reply.contains("没有执行此命令的权限"), "{reply}");
+        assert!(reply.contains("不属于您的单位"), "{reply}");
 
         // A stranger is refused.
         let stranger = message_event("ev-4", "om_4", "ou_nobody", "p2p", "/list");

@@ -132,7 +132,7 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
         };
         assert!(reply(&sends).contains("已反馈待核实"), "{}", reply(&sends));
         assert!(
-            reply(&sends_2).contains("没有执行此命令的权限"),
+            reply(&sends_2).contains("账号「柳青发布」属于柳青街道，不属于您的单位义堂镇"),
             "{}",
             reply(&sends_2)
         );
