@@ -119,6 +119,9 @@ pub struct StreamClient {
     gateway_url: String,
     context: Arc<CommandContext>,
     health: Health,
+    /// The last connection got through the handshake: a failure after it
+    /// starts the backoff again from its first step.
+    was_connected: std::sync::atomic::AtomicBool,
 }
 
 impl StreamClient {
@@ -141,6 +144,7 @@ impl StreamClient {
             gateway_url: settings.gateway_url.trim_end_matches('/').to_string(),
             context: context.clone(),
             health,
+            was_connected: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -156,6 +160,13 @@ impl StreamClient {
                     Duration::ZERO
                 }
                 Err(err) => {
+                    if self
+                        .was_connected
+                        .swap(false, std::sync::atomic::Ordering::Relaxed)
+                    {
+                        // A connection that worked dropped: not the Nth failure in a row.
+                        backoff = FIRST_BACKOFF;
+                    }
                     let error = self.health.redact(&err.to_string());
                     tracing::warn!(error = %error, retry_in_s = backoff.as_secs(), "dingtalk stream failed");
                     self.health
@@ -193,6 +204,8 @@ impl StreamClient {
             },
         };
         tracing::info!("dingtalk stream connected");
+        self.was_connected
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.health.succeeded(Part::Dingtalk, chrono::Utc::now());
         let (mut sink, mut stream) = socket.split();
         let mut is_pinged = false;
@@ -238,6 +251,9 @@ impl StreamClient {
             };
             if frame.kind == FrameKind::System && frame.headers.topic == "disconnect" {
                 tracing::info!("dingtalk gateway asked to reconnect");
+                // Acknowledged first, as the SDKs do, then closed.
+                let reply = self.answer(frame);
+                let _ = sink.send(WsMessage::Text(reply.to_string().into())).await;
                 let _ = sink.close().await;
                 return Ok(Ended::Reconnect);
             }

@@ -311,3 +311,88 @@ async fn the_app_robot_fetches_a_rejected_token_again_and_an_unknown_user_breaks
         db.finish().await;
     }
 }
+
+/// Four failed opens grow the backoff (1, 2, 4, 8 s); a connection that then
+/// works and drops starts it again: the client is back within 2 s, not 16.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_worked_and_dropped_is_opened_again_within_seconds() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[derive(Clone)]
+    struct Gate {
+        opens: Arc<AtomicUsize>,
+        ws_url: String,
+        times: tokio::sync::mpsc::UnboundedSender<std::time::Instant>,
+    }
+    async fn open(
+        axum::extract::State(gate): axum::extract::State<Gate>,
+    ) -> (axum::http::StatusCode, Json<Value>) {
+        let n = gate.opens.fetch_add(1, Ordering::SeqCst) + 1;
+        let _ = gate.times.send(std::time::Instant::now());
+        if n <= 4 {
+            return (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "code": "busy" })),
+            );
+        }
+        (
+            axum::http::StatusCode::OK,
+            Json(json!({ "endpoint": gate.ws_url, "ticket": format!("ticket-{n}") })),
+        )
+    }
+    let (ws_url, mut sockets) = crate::helpers::websocket_server("/connect").await;
+    let (times_tx, mut times) = tokio::sync::mpsc::unbounded_channel();
+    let gate = Gate {
+        opens: Arc::new(AtomicUsize::new(0)),
+        ws_url,
+        times: times_tx,
+    };
+    let app = axum::Router::new()
+        .route("/v1.0/gateway/connections/open", post(open))
+        .with_state(gate);
+    let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
+    let url = format!("http://{}", http.local_addr().expect("http address"));
+    tokio::spawn(async move { axum::serve(http, app).await });
+
+    let db = crate::helpers::test_dbs("dingtalk_reconnect")
+        .await
+        .remove(0);
+    let mut settings = db.settings.clone();
+    settings.dingtalk.client_id = Some("ding-app-key".into());
+    settings.dingtalk.gateway_url = url;
+    settings.dingtalk.client_secret = Some(Secret::new(SECRET));
+    let health = Health::new(xunjian::health::secrets_of(&settings));
+    health.track(Part::Dingtalk, Duration::from_secs(60), at(NOW));
+    let context = Arc::new(CommandContext::new(db.store.clone(), settings));
+    let client = StreamClient::new(context, health)
+        .expect("client builds")
+        .expect("credentials are set");
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(client.run(stop.clone()));
+    // Four refusals, then the fifth open connects (1 + 2 + 4 + 8 s of backoff).
+    let (_, socket) = tokio::time::timeout(Duration::from_secs(40), sockets.recv())
+        .await
+        .expect("the client connects after four failures")
+        .expect("server running");
+    for _ in 0..5 {
+        times.recv().await.expect("an open");
+    }
+    // The connection drops without a close frame: an error, after it worked.
+    drop(socket);
+    let dropped = std::time::Instant::now();
+    let again = tokio::time::timeout(Duration::from_secs(10), times.recv())
+        .await
+        .expect("the client opens again")
+        .expect("server running");
+    let waited = again.duration_since(dropped);
+    assert!(
+        waited < Duration::from_secs(2),
+        "back within 2 s after a working connection dropped, waited {waited:?}"
+    );
+    stop.cancel();
+    tokio::time::timeout(WAIT, running)
+        .await
+        .expect("stops")
+        .expect("no panic")
+        .expect("run ends cleanly");
+    db.finish().await;
+}

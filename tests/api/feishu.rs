@@ -166,9 +166,10 @@ async fn endpoint(
         "data": {
             "URL": format!("{}?fpid=493&aid=552564&device_id=dev-1&access_key=k&service_id={SERVICE_ID}&ticket=t", state.ws_url),
             "ClientConfig": {
+                // A local server's policy: come back within a second.
                 "ReconnectCount": -1,
-                "ReconnectInterval": 120,
-                "ReconnectNonce": 30,
+                "ReconnectInterval": 1,
+                "ReconnectNonce": 1,
                 "PingInterval": state.ping_interval
             }
         }

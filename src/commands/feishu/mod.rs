@@ -85,6 +85,10 @@ pub struct LongConnection {
     health: Health,
     /// Survives reconnects: a redelivered event is answered once.
     seen: SeenEvents,
+    /// The server's reconnect policy from the last endpoint (ReconnectInterval,
+    /// ReconnectNonce, in seconds), and whether that connection worked.
+    reconnect: Option<(u64, u64)>,
+    was_connected: bool,
 }
 
 impl LongConnection {
@@ -108,6 +112,8 @@ impl LongConnection {
             context: context.clone(),
             health,
             seen: SeenEvents::default(),
+            reconnect: None,
+            was_connected: false,
         }))
     }
 
@@ -119,26 +125,49 @@ impl LongConnection {
             let wait = match self.connect_once(&shutdown).await {
                 Ok(Ended::Shutdown) => return Ok(()),
                 Ok(Ended::Closed { is_good }) => {
-                    if is_good {
-                        backoff = FIRST_BACKOFF;
-                    }
+                    let wait = self.after_connection(is_good, &mut backoff);
                     tracing::info!(
-                        retry_in_s = backoff.as_secs(),
+                        retry_in_ms = wait.as_millis() as u64,
                         "feishu closed the long connection"
                     );
-                    next_backoff(&mut backoff)
+                    wait
                 }
                 Err(err) => {
+                    let was_connected = self.was_connected;
+                    let wait = self.after_connection(was_connected, &mut backoff);
                     let error = self.health.redact(&err.to_string());
-                    tracing::warn!(error = %error, retry_in_s = backoff.as_secs(), "feishu long connection failed");
+                    tracing::warn!(error = %error, retry_in_ms = wait.as_millis() as u64, "feishu long connection failed");
                     self.health.failed(Part::Feishu, &error, chrono::Utc::now());
-                    next_backoff(&mut backoff)
+                    wait
                 }
             };
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 () = tokio::time::sleep(wait) => {}
             }
+        }
+    }
+
+    /// The wait before the next attempt. After a connection that worked:
+    /// a random part of the server's ReconnectNonce (so a fleet does not
+    /// return at once), and the backoff starts again; after failures: the
+    /// server's ReconnectInterval when it gave one, else the doubling backoff.
+    fn after_connection(&mut self, was_good: bool, backoff: &mut Duration) -> Duration {
+        self.was_connected = false;
+        if was_good {
+            *backoff = FIRST_BACKOFF;
+            return match self.reconnect {
+                Some((_, nonce)) if nonce > 0 => {
+                    jitter(Duration::from_secs(nonce.min(MAX_BACKOFF.as_secs())))
+                }
+                _ => next_backoff(backoff),
+            };
+        }
+        match self.reconnect {
+            Some((interval, _)) if interval > 0 => {
+                Duration::from_secs(interval.min(MAX_BACKOFF.as_secs()))
+            }
+            _ => next_backoff(backoff),
         }
     }
 
@@ -149,6 +178,11 @@ impl LongConnection {
     ) -> Result<Ended, ConnectionError> {
         let endpoint =
             endpoint::open(&self.http, &self.base_url, &self.app_id, &self.app_secret).await?;
+        let seconds = |n: i64| u64::try_from(n).unwrap_or(0);
+        self.reconnect = Some((
+            seconds(endpoint.config.reconnect_interval),
+            seconds(endpoint.config.reconnect_nonce),
+        ));
         let config = WebSocketConfig::default()
             .max_message_size(Some(frame::MAX_MESSAGE_BYTES))
             .max_frame_size(Some(frame::MAX_MESSAGE_BYTES));
@@ -165,6 +199,7 @@ impl LongConnection {
                 Err(_) => return Err(ConnectionError::Silent(HTTP_TIMEOUT)),
             },
         };
+        self.was_connected = true;
         // The URL carries the connection's credentials: only its host is logged.
         tracing::info!(
             host = endpoint.url.host_str().unwrap_or(""),
@@ -330,6 +365,20 @@ impl LongConnection {
             }
         });
     }
+}
+
+/// A random share of `up_to` (the server's ReconnectNonce): clients told to
+/// reconnect at once do not all come back in the same second.
+fn jitter(up_to: Duration) -> Duration {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let millis = u64::try_from(up_to.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(hasher.finish() % millis.saturating_add(1))
 }
 
 /// The wait before the next attempt; doubles the next one, up to [`MAX_BACKOFF`].
