@@ -115,6 +115,14 @@ pub fn unit_mentions(unit: &crate::registry::Unit) -> Vec<Mention> {
         .collect()
 }
 
+/// "\n  整改：…" under a unit's alert: what to do, and by when.
+fn to_do(rule: crate::rules::Rule, severity: Severity, evidence: &serde_json::Value) -> String {
+    if matches!(severity, Severity::Operator | Severity::Unknown) {
+        return String::new();
+    }
+    format!("\n  整改：{}", crate::rules::guidance(rule, evidence))
+}
+
 /// "#7 " for a stored alert: the number /ack, /snooze and /status take.
 fn number(event: &Event) -> String {
     event
@@ -150,10 +158,11 @@ pub fn body(
             .iter()
             .filter_map(|e| match e {
                 Event::Opened(c) => Some(format!(
-                    "{}[{}] {}",
+                    "{}[{}] {}{}",
                     number(e),
                     label_of(c.rule, &c.evidence),
-                    c.message
+                    c.message,
+                    to_do(c.rule, c.severity, &c.evidence)
                 )),
                 _ => None,
             })
@@ -165,11 +174,12 @@ pub fn body(
             .iter()
             .filter_map(|e| match e {
                 Event::Escalated { alert, to } => Some(format!(
-                    "{}[{}] {}（原：{}）",
+                    "{}[{}] {}（原：{}）{}",
                     number(e),
                     label_of(to.rule, &to.evidence),
                     to.message,
-                    label_of(alert.rule, &alert.evidence)
+                    label_of(alert.rule, &alert.evidence),
+                    to_do(to.rule, to.severity, &to.evidence)
                 )),
                 _ => None,
             })
@@ -197,12 +207,13 @@ pub fn body(
             .iter()
             .filter_map(|e| match e {
                 Event::Reminder(a) => Some(format!(
-                    "{}[{}] {}（{} 起，已 {} 天）",
+                    "{}[{}] {}（{} 起，已 {} 天）{}",
                     number(e),
                     label_of(a.rule, &a.evidence),
                     a.message_at(now),
                     to_local(a.opened_at).format("%m-%d"),
-                    (now - a.opened_at).num_days().max(0)
+                    (now - a.opened_at).num_days().max(0),
+                    to_do(a.rule, a.severity, &a.evidence)
                 )),
                 _ => None,
             })

@@ -304,8 +304,16 @@ pub async fn status(req: &Request<'_>, id: &str) -> anyhow::Result<String> {
         .into_iter()
         .filter(|a| a.subject == id)
         .map(|a| {
+            let to_do = if matches!(
+                a.severity,
+                crate::rules::Severity::Operator | crate::rules::Severity::Unknown
+            ) {
+                String::new()
+            } else {
+                format!("\n  整改：{}", crate::rules::guidance(a.rule, &a.evidence))
+            };
             format!(
-                "#{} [{}] {}{}",
+                "#{} [{}] {}{}{to_do}",
                 a.id,
                 crate::rules::label_of(a.rule, &a.evidence),
                 a.message_at(req.now),

@@ -178,7 +178,16 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
     sheet.set_name("整改清单")?;
     write_header(
         sheet,
-        &["序号", "单位", "账号", "平台", "问题", "联系人", "整改期限"],
+        &[
+            "序号",
+            "单位",
+            "账号",
+            "平台",
+            "问题",
+            "联系人",
+            "整改期限",
+            "整改指引",
+        ],
         &header,
     )?;
     for (i, p) in report.problems.iter().enumerate() {
@@ -194,8 +203,15 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         } else {
             sheet.write_string(row, 6, "（下发时确定）")?;
         }
+        let to_do: Vec<String> = p
+            .rules
+            .iter()
+            .filter_map(|r| crate::rules::Rule::from_id(r))
+            .map(|r| crate::rules::guidance(r, &serde_json::Value::Null))
+            .collect();
+        sheet.write_string(row, 7, to_do.join("；"))?;
     }
-    widths(sheet, &[6.0, 18.0, 18.0, 10.0, 30.0, 24.0, 14.0])?;
+    widths(sheet, &[6.0, 18.0, 18.0, 10.0, 30.0, 24.0, 14.0, 50.0])?;
 
     for (kind, name, label) in [
         (UnitKind::Town, "镇街", "镇街 (园区)"),

@@ -8,11 +8,13 @@
 mod content;
 mod facts;
 mod filing;
+mod guidance;
 mod source;
 mod stale;
 mod verdict;
 
 pub use facts::{AccountFacts, CheckWindow, KindCounts, PostFact, PostSummary, Thresholds};
+pub use guidance::guidance;
 pub use verdict::{
     AccountResult, CheckInputs, CheckResult, Summary, Verdict, evaluate_account, evaluate_all,
 };

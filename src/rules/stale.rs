@@ -54,7 +54,7 @@ pub fn stale(
         severity,
         message,
         json!({ "last_post_at": to_local(last).to_rfc3339(), "days_since_post": days,
-                "threshold_days": threshold }),
+                "threshold_days": threshold, "stale_days": t.stale_days }),
     ))
 }
 

@@ -215,6 +215,13 @@ async fn monthly_and_quarterly_issued_on_one_morning_track_each_problem_once_and
                 .iter()
                 .any(|n| n.contains("义堂镇") && n.contains("兰政办字〔2027〕1号"))
         );
+        // Each problem says what to do (整改指引), in the words alerts use.
+        assert!(
+            notices
+                .iter()
+                .all(|n| n.contains("整改：请尽快发布信息恢复更新")),
+            "{notices:#?}"
+        );
 
         // Three days later the quarterly .docx is the same document.
         let first = render_bytes(&quarterly, Format::Docx, &settings, calendar).expect("docx");

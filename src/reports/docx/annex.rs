@@ -114,6 +114,24 @@ fn problem_list(report: &Report, issue: &Issue<'_>) -> Vec<AnnexPart> {
         rows,
         widths,
     }));
+    // 整改指引 once per kind of problem in the table, in the words alerts use.
+    let mut seen: Vec<&str> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    for p in &report.problems {
+        for (rule, label) in p.rules.iter().zip(&p.labels) {
+            if seen.contains(&rule.as_str()) {
+                continue;
+            }
+            seen.push(rule);
+            if let Some(rule) = crate::rules::Rule::from_id(rule) {
+                let to_do = crate::rules::guidance(rule, &serde_json::Value::Null);
+                lines.push(format!("{label}：{to_do}"));
+            }
+        }
+    }
+    if !lines.is_empty() {
+        parts.push(AnnexPart::Note(format!("整改指引：{}。", lines.join("；"))));
+    }
     parts
 }
 
