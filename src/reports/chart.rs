@@ -209,9 +209,11 @@ fn draw_trend(report: &Report, area: &Area<'_>) -> Result<(), Box<dyn std::error
     let mut chart = ChartBuilder::on(area)
         .caption("每次巡检超期更新次数与合格率", ("cjk", 18))
         .margin(16)
+        // Room for the right axis' title beyond its labels ("100%").
+        .margin_right(32)
         .x_label_area_size(40)
         .y_label_area_size(44)
-        .right_y_label_area_size(64)
+        .right_y_label_area_size(72)
         .build_cartesian_2d((0..n - 1).into_segmented(), 0u64..top)?
         .set_secondary_coord((0..n - 1).into_segmented(), 0.0..110.0);
     let step = labels.len().div_ceil(10).max(1);

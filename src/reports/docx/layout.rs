@@ -205,7 +205,9 @@ pub fn document(blocks: &[Block]) -> Docx {
 /// The title, its parts filled greedily into lines of 20 2号 characters
 /// and broken only between parts, so that each line keeps its words whole.
 fn title(parts: &[String]) -> Paragraph {
-    const TITLE_CHARS_PER_LINE: f64 = 20.0;
+    // 20 Chinese characters fit a line at 2号; Latin digits in the title
+    // font are wider than half a character, so a line is filled to 18.
+    const TITLE_CHARS_PER_LINE: f64 = 18.0;
     let mut lines: Vec<String> = Vec::new();
     for part in parts {
         match lines.last_mut() {
