@@ -112,15 +112,16 @@ pub async fn issue_report(
     if report.issue.is_some() {
         return Ok(Issued::Before(Box::new(report.clone())));
     }
-    if report.kind == ReportKind::Weekly.id() || report.kind == ReportKind::Scoring.id() {
+    let what = match ReportKind::from_id(&report.kind) {
+        Some(ReportKind::Weekly) => Some("周报"),
+        Some(ReportKind::Scoring) => Some("评分表"),
+        Some(ReportKind::Annual) => Some("年度统计"),
+        _ => None,
+    };
+    if let Some(what) = what {
         anyhow::bail!(
-            "《{}》是{}，不下发整改：只有月度和季度通报可以下发",
-            report.title,
-            if report.kind == ReportKind::Weekly.id() {
-                "周报"
-            } else {
-                "评分表"
-            }
+            "《{}》是{what}，不下发整改：只有月度和季度通报可以下发",
+            report.title
         );
     }
     if !report.is_assessable {

@@ -111,7 +111,10 @@ pub async fn issue(req: &Request<'_>) -> anyhow::Result<String> {
             report.title
         ));
     }
-    if matches!(kind, ReportKind::Weekly | ReportKind::Scoring) {
+    if matches!(
+        kind,
+        ReportKind::Weekly | ReportKind::Scoring | ReportKind::Annual
+    ) {
         return Ok("只有月度和季度通报可以下发：/issue monthly|quarterly [期间]".to_string());
     }
     let issued = crate::publish::issue_report(

@@ -16,8 +16,9 @@ pub mod render;
 pub mod xlsx;
 
 pub use model::{
-    IssueRecord, Named, PlatformRow, Problem, ProblemGroup, Rectification, RectificationState,
-    Report, ReportInput, Snapshot, SnapshotFinding, SnapshotRow, TrendPoint, UnitRow,
+    IssueRecord, Named, PlatformRow, Problem, ProblemGroup, QuarterRow, Rectification,
+    RectificationState, Report, ReportInput, Snapshot, SnapshotFinding, SnapshotRow, TrendPoint,
+    UnitRow,
 };
 pub use period::{ReportKind, parse_period};
 
@@ -147,7 +148,50 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         problems,
         previous_report: input.previous_report.map(str::to_string),
         issue: None,
+        quarters: if input.kind == ReportKind::Annual {
+            quarter_rows(input, &inspections)
+        } else {
+            Vec::new()
+        },
     }
+}
+
+/// Each quarter of the period's year that has begun: its last inspection's
+/// verdicts, overall and per platform.
+fn quarter_rows(input: &ReportInput<'_>, inspections: &[&Snapshot]) -> Vec<QuarterRow> {
+    use chrono::Datelike as _;
+    (1..=4)
+        .filter_map(|quarter| {
+            let in_quarter: Vec<&Snapshot> = inspections
+                .iter()
+                .copied()
+                .filter(|s| {
+                    let day = local_date(s.at);
+                    day.year() == input.from.year() && (day.month() - 1) / 3 + 1 == quarter
+                })
+                .collect();
+            let last = in_quarter.last()?;
+            let by_platform = Platform::ALL
+                .into_iter()
+                .filter_map(|platform| {
+                    let rows: Vec<&SnapshotRow> = last
+                        .rows
+                        .iter()
+                        .filter(|r| r.platform == platform)
+                        .collect();
+                    let summary = summary_of(rows.iter().copied());
+                    (summary.assessed + summary.unknown > 0)
+                        .then(|| (short_label(platform).to_string(), summary))
+                })
+                .collect();
+            Some(QuarterRow {
+                quarter,
+                inspections: in_quarter.len() as u64,
+                summary: summary_of(&last.rows),
+                by_platform,
+            })
+        })
+        .collect()
 }
 
 fn platform_rows(

@@ -247,6 +247,21 @@ pub struct Report {
     /// The 通报 as issued; None for a draft.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue: Option<IssueRecord>,
+    /// The annual kind: each quarter's verdicts from its last inspection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarters: Vec<QuarterRow>,
+}
+
+/// One quarter of a year: the verdicts of its last inspection, overall and
+/// per platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarterRow {
+    /// 1–4.
+    pub quarter: u32,
+    pub inspections: u64,
+    pub summary: Summary,
+    /// (platform label, its verdicts), platforms with accounts in scope.
+    pub by_platform: Vec<(String, Summary)>,
 }
 
 /// One account's problems in 附件1 and in the 整改 item that tracks them.

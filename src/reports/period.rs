@@ -8,14 +8,18 @@ pub enum ReportKind {
     Monthly,
     Quarterly,
     Scoring,
+    /// A year's figures for the 政府信息公开工作年度报告: posts and accounts
+    /// per platform, 合格率 by quarter.
+    Annual,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 4] = [
+    pub const ALL: [ReportKind; 5] = [
         ReportKind::Weekly,
         ReportKind::Monthly,
         ReportKind::Quarterly,
         ReportKind::Scoring,
+        ReportKind::Annual,
     ];
 
     pub fn id(self) -> &'static str {
@@ -24,6 +28,7 @@ impl ReportKind {
             ReportKind::Monthly => "monthly",
             ReportKind::Quarterly => "quarterly",
             ReportKind::Scoring => "scoring",
+            ReportKind::Annual => "annual",
         }
     }
 
@@ -63,6 +68,16 @@ impl ReportKind {
             ),
             ReportKind::Quarterly => format!("政务新媒体季度检查通报（{span}）"),
             ReportKind::Scoring => format!("政务新媒体更新情况评分表（{span}）"),
+            ReportKind::Annual
+                if from.month() == 1
+                    && from.day() == 1
+                    && to.month() == 12
+                    && to.day() == 31
+                    && to.year() == from.year() =>
+            {
+                format!("政务新媒体年度统计（{}年）", from.year())
+            }
+            ReportKind::Annual => format!("政务新媒体年度统计（{span}）"),
         }
     }
 
@@ -84,6 +99,10 @@ impl ReportKind {
                     .expect("a month before");
                 (start, first - Duration::days(1))
             }
+            ReportKind::Annual => (
+                NaiveDate::from_ymd_opt(today.year() - 1, 1, 1).expect("valid"),
+                NaiveDate::from_ymd_opt(today.year() - 1, 12, 31).expect("valid"),
+            ),
             ReportKind::Quarterly => {
                 let quarter_start =
                     NaiveDate::from_ymd_opt(today.year(), (today.month() - 1) / 3 * 3 + 1, 1)
@@ -127,6 +146,7 @@ pub fn parse_period(
                 ReportKind::Monthly => named == Named::Month,
                 ReportKind::Quarterly => named == Named::Quarter,
                 ReportKind::Scoring => true,
+                ReportKind::Annual => named == Named::Year,
             };
             if !fits {
                 return Err(format!(
@@ -153,6 +173,7 @@ impl ReportKind {
             ReportKind::Monthly => "月度通报请用 --period YYYY-MM（如 2026-10）",
             ReportKind::Quarterly => "季度通报请用 --period YYYY-Qn（如 2026-Q3）",
             ReportKind::Scoring => "评分表可用 YYYY-MM、YYYY-Qn、YYYY-Wnn 或 --from/--to",
+            ReportKind::Annual => "年度统计请用 --period YYYY（如 2026）",
         }
     }
 }
@@ -162,10 +183,16 @@ enum Named {
     Week,
     Month,
     Quarter,
+    Year,
 }
 
 fn parse_named(text: &str) -> Result<(Named, NaiveDate, NaiveDate), String> {
-    let bad = || format!("--period \"{text}\"：应为 YYYY-MM、YYYY-Qn 或 YYYY-Wnn");
+    let bad = || format!("--period \"{text}\"：应为 YYYY、YYYY-MM、YYYY-Qn 或 YYYY-Wnn");
+    if let Ok(year) = text.trim().parse::<i32>() {
+        let start = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(bad)?;
+        let end = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(bad)?;
+        return Ok((Named::Year, start, end));
+    }
     let (year, rest) = text.trim().split_once('-').ok_or_else(bad)?;
     let year: i32 = year.parse().map_err(|_| bad())?;
     if let Some(q) = rest.strip_prefix('Q').or_else(|| rest.strip_prefix('q')) {

@@ -141,8 +141,81 @@ pub fn rectification_sentence(report: &Report) -> Option<String> {
 }
 
 /// A short summary that fits one chat message.
+/// For the 政府信息公开工作年度报告 (seed 003): "通过政务微博公开信息1045条，
+/// 通过政务微信公开信息4576条…", the WeChat kinds counted together.
+pub fn annual_sentence(report: &Report) -> String {
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    for p in &report.by_platform {
+        let label = match p.platform.as_str() {
+            "wechat_subscription" | "wechat_service" => "微信".to_string(),
+            _ => p.label.clone(),
+        };
+        match counts.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, n)) => *n += p.posts,
+            None => counts.push((label, p.posts)),
+        }
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(label, n)| format!("通过政务{label}公开信息{n}条"))
+        .collect();
+    if parts.is_empty() {
+        "本年度政务新媒体未发布信息".to_string()
+    } else {
+        format!("{}，合计{}条", parts.join("，"), report.posts)
+    }
+}
+
+/// "第一季度：合格率90%（微博 100%、抖音 无法评定）".
+fn quarter_lines(report: &Report) -> Vec<String> {
+    report
+        .quarters
+        .iter()
+        .map(|q| {
+            let platforms: Vec<String> = q
+                .by_platform
+                .iter()
+                .map(|(label, s)| format!("{label}{}", pass_rate(s.pass_rate)))
+                .collect();
+            format!(
+                "第{}季度（巡检{}次）：合格率{}（{}）",
+                ["一", "二", "三", "四"]
+                    .get((q.quarter as usize).saturating_sub(1))
+                    .copied()
+                    .unwrap_or(""),
+                q.inspections,
+                pass_rate(q.summary.pass_rate),
+                platforms.join("、")
+            )
+        })
+        .collect()
+}
+
 pub fn text(report: &Report) -> String {
     let mut out = format!("{}\n", report.title);
+    if report.kind == "annual" {
+        let accounts: u64 = report.by_platform.iter().map(|p| p.accounts).sum();
+        let _ = writeln!(out, "{}。", annual_sentence(report));
+        let _ = writeln!(
+            out,
+            "登记政务新媒体账号{accounts}个（{}）。",
+            report
+                .by_platform
+                .iter()
+                .filter(|p| p.accounts > 0)
+                .map(|p| format!("{}{}个", p.label, p.accounts))
+                .collect::<Vec<_>>()
+                .join("、")
+        );
+        for line in quarter_lines(report) {
+            let _ = writeln!(out, "{line}");
+        }
+        if report.quarters.is_empty() {
+            let _ = writeln!(out, "本年度无巡检记录，无法评定。");
+        }
+        // Then what every report says, as of the year's last inspection.
+    }
     let posts: Vec<String> = report
         .by_platform
         .iter()
@@ -218,6 +291,17 @@ pub fn text(report: &Report) -> String {
 /// The whole report as Markdown.
 pub fn markdown(report: &Report) -> String {
     let mut out = format!("# {}\n\n", esc(&report.title));
+    if report.kind == "annual" {
+        let _ = writeln!(out, "{}。\n", annual_sentence(report));
+        let _ = writeln!(out, "## 各季度合格率\n");
+        for line in quarter_lines(report) {
+            let _ = writeln!(out, "- {}", esc(&line));
+        }
+        if report.quarters.is_empty() {
+            let _ = writeln!(out, "本年度无巡检记录，无法评定。");
+        }
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "统计期：{} 至 {}{}  \n生成时间：{}  \n巡检次数：{}  \n可考核周数：{}\n",

@@ -108,6 +108,9 @@ pub fn period_cn(report: &Report) -> (String, String) {
         let short = format!("{}月份", from.month());
         return (format!("{}年{short}", from.year()), short);
     }
+    if is_whole_month && months == 12 && from.month() == 1 {
+        return (format!("{}年度", from.year()), "本年度".to_string());
+    }
     if is_whole_month && months == 3 && from.month() % 3 == 1 {
         let short = format!("第{}季度", numeral_cn(from.month0() as usize / 3 + 1));
         return (format!("{}年{short}", from.year()), short);

@@ -516,3 +516,56 @@ fn the_scoring_docx_is_the_seed_001_score_sheet() {
     }
     assert!(text.contains(&format!("共发布信息{}条", r.posts)), "{text}");
 }
+
+/// `--kind annual`: the year's posts per platform as the 年度报告 words them,
+/// the accounts, and each quarter's 合格率 from its last inspection.
+#[test]
+fn the_annual_kind_gives_the_years_figures_for_the_annual_report() {
+    let r = seed_000().report(
+        ReportKind::Annual,
+        "2026-01-01",
+        "2026-12-31",
+        "2027-01-05T09:00:00+08:00",
+    );
+    assert_eq!(r.title, "政务新媒体年度统计（2026年）");
+    let text = render::text(&r);
+    let weibo = r
+        .by_platform
+        .iter()
+        .find(|p| p.platform == "weibo")
+        .expect("weibo");
+    assert!(
+        text.contains(&format!("通过政务微博公开信息{}条", weibo.posts)),
+        "{text}"
+    );
+    assert!(text.contains(&format!("合计{}条", r.posts)), "{text}");
+    assert_eq!(
+        r.quarters.len(),
+        1,
+        "only the fourth quarter was inspected: {:?}",
+        r.quarters
+    );
+    assert_eq!(r.quarters[0].quarter, 4);
+    assert!(text.contains("第四季度（巡检2次）：合格率"), "{text}");
+    let json = serde_json::to_value(&r).expect("json");
+    assert_eq!(json["quarters"][0]["quarter"], 4);
+    assert!(render::markdown(&r).contains("## 各季度合格率"));
+    let refused = crate::reports::parse_period(
+        ReportKind::Annual,
+        Some("2026-10"),
+        None,
+        None,
+        d("2027-01-05"),
+    );
+    assert!(refused.is_err_and(|e| e.contains("年度统计请用 --period YYYY")));
+    assert_eq!(
+        crate::reports::parse_period(
+            ReportKind::Annual,
+            Some("2026"),
+            None,
+            None,
+            d("2027-01-05")
+        ),
+        Ok((d("2026-01-01"), d("2026-12-31")))
+    );
+}
