@@ -243,13 +243,16 @@ fn add_block(docx: Docx, block: &Block) -> Docx {
             } else {
                 docx
             };
+            // The title sits two lines below the red line (GB/T 9704-2012 7.3.1).
             match doc_number {
                 Some(number) => docx
                     .add_paragraph(office_line(name, false))
                     .add_paragraph(red_line(doc_number_line(number)))
+                    .add_paragraph(blank())
                     .add_paragraph(blank()),
                 None => docx
                     .add_paragraph(red_line(office_line(name, true)))
+                    .add_paragraph(blank())
                     .add_paragraph(blank()),
             }
         }
