@@ -221,15 +221,35 @@ fn require_register(register: &crate::registry::Register) -> anyhow::Result<()> 
 
 /// Entry point of the binary.
 pub async fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     init_logging();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("错误：{err:#}");
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "错误：{err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `xunjian export | head` closes the pipe early: that ends the program as
+/// a closed pipe ends any command-line tool (status 141), not with a panic.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.starts_with("failed printing to std") && text.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 fn init_logging() {
