@@ -57,7 +57,8 @@ pub fn route(
                 .push(event);
         }
     }
-    groups
+    let summary = admin_summary(events, register, now);
+    let mut messages: Vec<Message> = groups
         .into_iter()
         .map(|((target, _unit), events)| {
             let is_urgent = events
@@ -80,7 +81,68 @@ pub fn route(
                 is_urgent,
             }
         })
-        .collect()
+        .collect();
+    // The admins read one summary: how many per unit, after their own findings.
+    if let Some(summary) = summary {
+        for admin in &admin_chats {
+            match messages
+                .iter_mut()
+                .find(|m| m.channel == admin.channel && m.recipient == admin.recipient)
+            {
+                Some(message) => {
+                    message.body.push_str("\n\n");
+                    message.body.push_str(&summary);
+                }
+                None => messages.push(Message {
+                    is_urgent: false,
+                    ..Message::plain(admin, &summary)
+                }),
+            }
+        }
+    }
+    messages
+}
+
+/// "【各单位情况】义堂镇：新增2项、仍未整改1项；柳青街道：已恢复1项" over the
+/// account events of one decision; None when there are none.
+fn admin_summary(events: &[Event], register: &Register, now: DateTime<Utc>) -> Option<String> {
+    let mut by_unit: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    for event in events.iter().filter(|e| e.severity() != Severity::Operator) {
+        let Some(unit) = event.unit_id() else {
+            continue;
+        };
+        let counts = by_unit.entry(unit).or_default();
+        let slot = match event {
+            Event::Opened(_) => 0,
+            Event::Escalated { .. } => 1,
+            Event::Reminder(_) => 2,
+            Event::Resolved { .. } => 3,
+        };
+        if let Some(n) = counts.get_mut(slot) {
+            *n += 1;
+        }
+    }
+    if by_unit.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = by_unit
+        .iter()
+        .map(|(unit, counts)| {
+            let name = register.unit(unit).map_or(*unit, |u| u.name.as_str());
+            let parts: Vec<String> = ["新增", "升级", "仍未整改", "已恢复"]
+                .iter()
+                .zip(counts)
+                .filter(|(_, n)| **n > 0)
+                .map(|(label, n)| format!("{label}{n}项"))
+                .collect();
+            format!("{name}：{}", parts.join("、"))
+        })
+        .collect();
+    Some(format!(
+        "【各单位情况】{}（已分别告知各单位）\n{}",
+        to_local(now).format("%Y-%m-%d %H:%M"),
+        lines.join("\n")
+    ))
 }
 
 fn mentions(events: &[&Event], register: &Register) -> Vec<Mention> {

@@ -397,6 +397,13 @@ fn alerts_for_one_recipient_are_grouped_into_one_message_naming_the_contacts() {
     assert_eq!(contacts.mentions[0].telegram_id, Some(223456789));
     let admin = messages.iter().find(|m| m.recipient == "7").expect("admin");
     assert!(admin.body.contains("监测代理 rsshub 不可用") && admin.is_urgent);
+    // The admins read one summary of the units' alerts after their own findings.
+    assert!(admin.body.contains("【各单位情况】"), "{}", admin.body);
+    assert_eq!(
+        messages.iter().filter(|m| m.recipient == "7").count(),
+        1,
+        "one message to the admin"
+    );
 
     let console = route(
         &events,

@@ -282,7 +282,7 @@ fn the_report_command_writes_every_format() {
     let bad = run(&["report", "--kind", "monthly", "--period", "2026-13"]);
     assert!(
         String::from_utf8_lossy(&bad.stderr)
-            .contains("--period \"2026-13\"：应为 YYYY-MM、YYYY-Qn 或 YYYY-Wnn")
+            .contains("--period \"2026-13\"：应为 YYYY、YYYY-MM、YYYY-Qn 或 YYYY-Wnn")
     );
     let mismatched = run(&["report", "--kind", "weekly", "--period", "2026-11"]);
     assert!(!mismatched.status.success());
