@@ -179,20 +179,29 @@ pub fn blocks(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
             .into_iter()
             .map(Block::Body),
     );
-    let annexes = super::annex::annexes(report, issue);
-    out.push(Block::AnnexNote(
-        annexes
-            .iter()
-            .map(|a| match a {
-                Block::Annex { title, .. } => title.clone(),
-                _ => String::new(),
-            })
-            .collect(),
-    ));
-    out.push(Block::Signature {
-        office: office.name.trim().to_string(),
-        date: date_cn(issue.date),
-    });
+    out.extend(closing(issue, super::annex::annexes(report, issue)));
+    out
+}
+
+/// The end of every 通报: 附件说明, the signature and date, the annexes,
+/// then the 版记.
+pub(super) fn closing(issue: &Issue<'_>, annexes: Vec<Block>) -> Vec<Block> {
+    let office = &issue.office;
+    let mut out = vec![
+        Block::AnnexNote(
+            annexes
+                .iter()
+                .map(|a| match a {
+                    Block::Annex { title, .. } => title.clone(),
+                    _ => String::new(),
+                })
+                .collect(),
+        ),
+        Block::Signature {
+            office: office.name.trim().to_string(),
+            date: date_cn(issue.date),
+        },
+    ];
     out.extend(annexes);
     let cc = office.cc.trim();
     out.push(Block::Colophon {

@@ -3,7 +3,7 @@
 //! 部门（单位）, with 发布, 每周更新未达标次数 and 扣分. Pure.
 
 use super::Issue;
-use super::content::{AnnexPart, Block, Table, addressees, date_cn, period_cn, title_parts};
+use super::content::{AnnexPart, Block, Table, addressees, closing, period_cn, title_parts};
 use crate::registry::UnitKind;
 use crate::reports::{DEDUCTION_PER_MISS, Report, UnitRow, units_of_kind};
 
@@ -86,26 +86,7 @@ pub(super) fn blocks(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
         title: format!("{label}政务新媒体更新情况评分表"),
         parts: table(report, kind, label),
     });
-    out.push(Block::AnnexNote(
-        annexes
-            .iter()
-            .map(|a| match a {
-                Block::Annex { title, .. } => title.clone(),
-                _ => String::new(),
-            })
-            .collect(),
-    ));
-    out.push(Block::Signature {
-        office: office.name.trim().to_string(),
-        date: date_cn(issue.date),
-    });
-    out.extend(annexes);
-    let cc = office.cc.trim();
-    out.push(Block::Colophon {
-        cc: (!cc.is_empty()).then(|| cc.trim_end_matches(['。', '.']).to_string()),
-        office: office.name.trim().to_string(),
-        date: date_cn(issue.date),
-    });
+    out.extend(closing(issue, annexes.into()));
     out
 }
 
