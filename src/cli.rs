@@ -63,8 +63,8 @@ pub enum Command {
         /// Only this account
         #[arg(long, value_name = "ID")]
         account: Option<String>,
-        /// Only this unit and its accounts
-        #[arg(long, value_name = "ID")]
+        /// Only this unit and its accounts (id or name)
+        #[arg(long, value_name = "UNIT")]
         unit: Option<String>,
         /// Only changes on or after this day (YYYY-MM-DD, Asia/Shanghai)
         #[arg(long, value_name = "DATE")]
@@ -122,8 +122,8 @@ pub enum Command {
     },
     /// 整改事项：已下发通报的整改事项及其状态 (rectification items)
     Rectification {
-        /// Only items of this unit (id)
-        #[arg(long)]
+        /// Only items of this unit (id or name)
+        #[arg(long, value_name = "UNIT")]
         unit: Option<String>,
         /// Only items not yet fixed
         #[arg(long)]
@@ -136,8 +136,8 @@ pub enum Command {
     Demo,
     /// 账号列表：以表格显示数据库中的台账 (list accounts)
     Accounts {
-        /// Only accounts of this unit (id)
-        #[arg(long)]
+        /// Only accounts of this unit (id or name, e.g. 义堂镇)
+        #[arg(long, value_name = "UNIT")]
         unit: Option<String>,
         /// Only accounts on this platform (e.g. weibo or 微博)
         #[arg(long, value_parser = parse_platform)]
@@ -146,6 +146,24 @@ pub enum Command {
         #[arg(long, value_parser = parse_state)]
         state: Option<AccountState>,
     },
+}
+
+/// `--unit`: a unit by its id, its name or a part of its name only one unit
+/// has; otherwise an error naming the candidates or where to look.
+fn unit_id(register: &crate::registry::Register, text: &str) -> anyhow::Result<String> {
+    match register.find_unit(text) {
+        Ok(unit) => Ok(unit.id.clone()),
+        Err(candidates) if candidates.is_empty() => anyhow::bail!(
+            "未找到单位「{text}」：--unit 可写单位ID或名称（见 xunjian accounts 的「单位」列）"
+        ),
+        Err(candidates) => {
+            let names: Vec<String> = candidates
+                .iter()
+                .map(|u| format!("{}（{}）", u.name, u.id))
+                .collect();
+            anyhow::bail!("「{text}」可指多个单位：{}，请写单位ID", names.join("、"))
+        }
+    }
 }
 
 /// Formats of `rectification`.
@@ -325,6 +343,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             since,
         } => {
             let app = App::open(settings, register_file).await?;
+            let unit = match unit {
+                Some(text) => Some(unit_id(&app.store.load_register().await?, &text)?),
+                None => None,
+            };
             let filter = crate::registry::history::HistoryFilter {
                 account,
                 unit,
@@ -335,11 +357,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rectification { unit, open, format } => {
             let app = App::open(settings, register_file).await?;
             let register = app.store.load_register().await?;
-            if let Some(unit) = &unit {
-                if register.unit(unit).is_none() {
-                    anyhow::bail!("未找到单位「{unit}」（--unit 应为单位ID，见 xunjian accounts）");
-                }
-            }
+            let unit = match unit {
+                Some(text) => Some(unit_id(&register, &text)?),
+                None => None,
+            };
             let items = app.store.rectification_items(unit.as_deref(), open).await?;
             match format {
                 ItemsFormat::Text => {
@@ -359,6 +380,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = App::open(settings, register_file).await?;
             let register = app.store.load_register().await?;
             require_register(&register)?;
+            let unit = match unit {
+                Some(text) => Some(unit_id(&register, &text)?),
+                None => None,
+            };
             let filter = AccountFilter {
                 unit,
                 platform,
