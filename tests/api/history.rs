@@ -227,6 +227,16 @@ fn history_from_the_command_line_says_who_changed_what_when_and_from_where() {
         run(&["history", "--unit", "lsq-yitang", "--since", "2026-11-02"]),
         "2026-11-02 09:30 张三（文件）变更账号「义堂发布微博」（yitang-weibo）：名称 义堂镇政府 → 义堂发布微博\n"
     );
+    // A unit by its name, as a clerk writes it, is the same unit.
+    assert_eq!(
+        run(&["history", "--unit", "义堂镇", "--since", "2026-11-02"]),
+        run(&["history", "--unit", "lsq-yitang", "--since", "2026-11-02"])
+    );
+    let by_name = run(&["accounts", "--unit", "义堂镇"]);
+    assert!(
+        by_name.contains("yitang-weibo") && !by_name.contains("共 0 个账号"),
+        "{by_name}"
+    );
     let all = run(&["history", "--since", "2026-11-02"]);
     assert!(
         all.ends_with("2026-11-02 09:30 张三（文件）导入台账文件 accounts.toml：1 处变更\n"),
