@@ -179,6 +179,7 @@ fn synthetic_register(n: usize) -> Register {
                 UnitKind::Department
             },
             contacts: Vec::new(),
+            chat: None,
         })
         .collect();
     let accounts = (0..n)

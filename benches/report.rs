@@ -50,6 +50,7 @@ async fn run(n: usize) -> anyhow::Result<()> {
                     UnitKind::Department
                 },
                 contacts: Vec::new(),
+                chat: None,
             })
             .collect(),
         accounts: (0..n)

@@ -49,6 +49,7 @@ fn register(n: usize) -> Register {
                 name: format!("单位{u}"),
                 kind: UnitKind::Department,
                 contacts: Vec::new(),
+                chat: None,
             })
             .collect(),
         accounts: (0..n)

@@ -174,7 +174,7 @@ pub fn to_unit(
         format!("{body}\n联系人：{}", names.join("、"))
     };
     let mut out = Vec::new();
-    for chat in settings.contacts_chats() {
+    for chat in settings.unit_chats(register.unit(unit_id)) {
         out.push(Message {
             channel: chat.channel,
             recipient: chat.recipient,

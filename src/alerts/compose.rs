@@ -29,12 +29,16 @@ pub fn route(
     let (contacts_chats, admin_chats) = (settings.contacts_chats(), settings.admin_chats());
     for event in events {
         let mut targets: Vec<ChatTarget> = Vec::new();
-        let chats = if event.severity() == Severity::Operator {
-            &admin_chats
+        if event.severity() == Severity::Operator {
+            targets.extend(admin_chats.iter().cloned());
         } else {
-            &contacts_chats
-        };
-        targets.extend(chats.iter().cloned());
+            let unit = event.unit_id().and_then(|u| register.unit(u));
+            match unit.and_then(crate::registry::Unit::chat_target) {
+                // The unit's own group, where it has one that can be sent to.
+                Some(own) if settings.sends_on(&own.channel) => targets.push(own),
+                _ => targets.extend(contacts_chats.iter().cloned()),
+            }
+        }
         if event.severity() != Severity::Operator {
             for (name, robot) in &settings.robots {
                 let is_rule_ok = robot.rules.is_empty() || robot.rules.contains(&event.rule());

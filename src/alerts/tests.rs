@@ -351,9 +351,38 @@ fn register() -> Register {
                 feishu_open_id: None,
                 phone: Some("0539-1".into()),
             }],
+            chat: None,
         }],
         accounts: Vec::new(),
     }
+}
+
+/// A unit with its own group (`chat` in the register) hears its alerts
+/// there, not in the shared contacts group; a chat on a platform that
+/// cannot send falls back to the shared group.
+#[test]
+fn a_unit_with_its_own_group_gets_its_alerts_there() {
+    let mut settings = Settings::default();
+    settings.telegram.token = Some(Secret::new("t"));
+    settings.telegram.contacts_chat = Some(-100);
+    let mut own = register();
+    own.units[0].chat = Some("telegram:-200".into());
+    let events = vec![Event::Opened(stale("a", Rule::Stale2w, "2026-11-01"))];
+    let now = at("2026-11-24T09:00:00+08:00");
+    let messages = route(&events, &own, &settings, now);
+    let recipients: Vec<&str> = messages.iter().map(|m| m.recipient.as_str()).collect();
+    assert_eq!(recipients, vec!["-200"], "{messages:#?}");
+    own.units[0].chat = Some("feishu:oc_group".into());
+    let messages = route(&events, &own, &settings, now);
+    let recipients: Vec<&str> = messages.iter().map(|m| m.recipient.as_str()).collect();
+    assert_eq!(recipients, vec!["-100"], "no Feishu app: the shared group");
+    assert!(crate::registry::parse_unit_chat("telegram:群").is_err());
+    assert!(crate::registry::parse_unit_chat("wechat:abc").is_err());
+    assert!(crate::registry::parse_unit_chat("feishu:ou_person").is_err());
+    assert_eq!(
+        crate::registry::parse_unit_chat("dingtalk:cid42==").map(|t| t.recipient),
+        Ok("group:cid42==".to_string())
+    );
 }
 
 #[test]

@@ -315,8 +315,9 @@ fn whoami(caller: &Caller, role: &Role, register: &Register) -> String {
             UserId::Dingtalk(_) => "dingtalk.contacts_chat",
             UserId::Feishu(_) => "feishu.contacts_chat",
         };
+        let platform = key.split('.').next().unwrap_or("telegram");
         out.push_str(&format!(
-            "\n本群ID：{chat}（设为 {key} 即可在本群接收告警和通报）"
+            "\n本群ID：{chat}（设为 {key} 即可在本群接收告警和通报；只接收某一单位的告警和整改通知，可在台账中把该单位的 chat 设为 \"{platform}:{chat}\"）"
         ));
     }
     out

@@ -148,6 +148,7 @@ fn platforms_states_and_units_are_found_by_their_chinese_names() {
         name: name.into(),
         kind: UnitKind::Town,
         contacts: Vec::new(),
+        chat: None,
     };
     let register = Register {
         units: vec![

@@ -24,6 +24,28 @@ impl Settings {
         self.dingtalk.credentials().is_some()
     }
 
+    /// Whether messages on this channel can be sent with these settings.
+    pub fn sends_on(&self, channel: &Channel) -> bool {
+        match channel {
+            Channel::Telegram => self.sends_telegram(),
+            Channel::Dingtalk => self.sends_dingtalk(),
+            Channel::Feishu => self.sends_feishu(),
+            Channel::Robot(name) => self.robots.contains_key(name),
+            Channel::Console => true,
+            Channel::Unknown(_) => false,
+        }
+    }
+
+    /// Where a unit's alerts and 整改通知 go: its own group (`chat` in the
+    /// register) when that chat's platform can send, else the shared
+    /// contacts groups.
+    pub fn unit_chats(&self, unit: Option<&crate::registry::Unit>) -> Vec<ChatTarget> {
+        match unit.and_then(crate::registry::Unit::chat_target) {
+            Some(own) if self.sends_on(&own.channel) => vec![own],
+            _ => self.contacts_chats(),
+        }
+    }
+
     /// The group chats where unit contacts read every account alert and
     /// report, and can answer (group robots are not among them).
     pub fn contacts_chats(&self) -> Vec<ChatTarget> {

@@ -60,6 +60,7 @@ pub fn field_label(key: &str) -> &str {
         "thresholds" => "阈值",
         "kind" => "单位类型",
         "contacts" => "联系人",
+        "chat" => "单位群聊",
         other => other,
     }
 }

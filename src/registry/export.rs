@@ -13,6 +13,9 @@ pub fn to_toml(register: &Register) -> String {
         field(&mut out, "id", &unit.id);
         field(&mut out, "name", &unit.name);
         field(&mut out, "kind", unit.kind.id());
+        if let Some(chat) = &unit.chat {
+            field(&mut out, "chat", chat);
+        }
         if !unit.contacts.is_empty() {
             out.push_str("contacts = [\n");
             for c in &unit.contacts {

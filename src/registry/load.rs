@@ -213,6 +213,16 @@ fn read_unit(
         parsed
     });
     let contacts = read_contacts(p, &mut e);
+    let chat = match e.string(p, "chat", false) {
+        Some((text, at)) => match super::parse_unit_chat(&text) {
+            Ok(_) => Some(Some(text.trim().to_string())),
+            Err(why) => {
+                p.push(at.start, format!("{}: field `chat`: {why}", e.label));
+                None
+            }
+        },
+        None => Some(None),
+    };
     e.finish(p);
     let (id, id_span) = id?;
     Some((
@@ -221,6 +231,7 @@ fn read_unit(
             name: name?.0,
             kind: kind?,
             contacts: contacts?,
+            chat: chat?,
         },
         id_span,
     ))

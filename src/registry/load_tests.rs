@@ -311,3 +311,45 @@ fn a_contacts_feishu_open_id_loads_and_is_exported_again() {
     let again = parse("accounts.toml", &exported, &Context { proxies: &proxies }).expect("reloads");
     assert_eq!(again, register);
 }
+
+/// A unit's own group loads, is refused in Chinese when it is not one, and
+/// comes back through the exported file and the workbook.
+#[test]
+fn a_units_own_group_loads_and_survives_export_and_the_workbook() {
+    let text =
+        "[[unit]]\nid = \"u1\"\nname = \"义堂镇\"\nkind = \"town\"\nchat = \"dingtalk:cid42==\"\n";
+    let proxies: Vec<String> = Vec::new();
+    let register = parse("accounts.toml", text, &Context { proxies: &proxies }).expect("loads");
+    assert_eq!(register.units[0].chat.as_deref(), Some("dingtalk:cid42=="));
+    let exported = crate::registry::export::to_toml(&register);
+    assert!(
+        exported.contains("chat = \"dingtalk:cid42==\""),
+        "{exported}"
+    );
+    let again = parse("accounts.toml", &exported, &Context { proxies: &proxies }).expect("reloads");
+    assert_eq!(again, register);
+    let bad = text.replace("dingtalk:cid42==", "微信群:abc");
+    let err = parse("accounts.toml", &bad, &Context { proxies: &proxies })
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("accounts.toml:5") && err.contains("单位群聊「微信群:abc」无效"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_units_own_group_comes_back_through_the_workbook() {
+    let text = "[[unit]]\nid = \"u1\"\nname = \"义堂镇\"\nkind = \"town\"\nchat = \"telegram:-1001234567890\"\n\n[[unit]]\nid = \"u2\"\nname = \"柳青街道\"\nkind = \"town\"\n";
+    let proxies: Vec<String> = Vec::new();
+    let register = parse("accounts.toml", text, &Context { proxies: &proxies }).expect("loads");
+    let bytes = crate::registry::workbook::write::workbook(&register).expect("writes");
+    let again = crate::registry::workbook::read::read_bytes(
+        "台账.xlsx",
+        &bytes,
+        &Context { proxies: &proxies },
+    )
+    .expect("reads back");
+    assert_eq!(again.units, register.units);
+}

@@ -215,6 +215,48 @@ pub struct Unit {
     pub name: String,
     pub kind: UnitKind,
     pub contacts: Vec<Contact>,
+    /// The unit's own group, where its alerts and 整改通知 go instead of the
+    /// shared contacts group: `telegram:-100…`, `dingtalk:cid…` (an
+    /// openConversationId) or `feishu:oc_…` (a chat_id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<String>,
+}
+
+impl Unit {
+    /// Where the unit's own group is, as an outbox target.
+    pub fn chat_target(&self) -> Option<crate::domain::ChatTarget> {
+        parse_unit_chat(self.chat.as_deref()?).ok()
+    }
+}
+
+/// A unit's `chat` ("telegram:-1001234", "dingtalk:cid…", "feishu:oc_…") as
+/// an outbox target; `Err` says, in Chinese, what is wrong with it.
+pub fn parse_unit_chat(text: &str) -> Result<crate::domain::ChatTarget, String> {
+    use crate::domain::{Channel, ChatTarget};
+    let bad = || {
+        format!(
+            "单位群聊「{text}」无效：应为 telegram:群ID（如 telegram:-1001234567890）、dingtalk:openConversationId 或 feishu:oc_开头的 chat_id"
+        )
+    };
+    let (platform, id) = text.trim().split_once(':').ok_or_else(bad)?;
+    let id = id.trim();
+    let is_plain = !id.is_empty()
+        && id.chars().count() <= 128
+        && !id.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !is_plain {
+        return Err(bad());
+    }
+    match platform {
+        "telegram" => id
+            .parse::<i64>()
+            .map(|chat| ChatTarget::new(Channel::Telegram, chat.to_string()))
+            .map_err(|_| bad()),
+        "dingtalk" => Ok(ChatTarget::new(Channel::Dingtalk, format!("group:{id}"))),
+        "feishu" if id.starts_with("oc_") => {
+            Ok(ChatTarget::new(Channel::Feishu, format!("chat:{id}")))
+        }
+        _ => Err(bad()),
+    }
 }
 
 /// Where an account's posts are read from.

@@ -37,6 +37,7 @@ pub(super) fn unit(id: &str, name: &str, kind: UnitKind) -> Unit {
         name: name.into(),
         kind,
         contacts: Vec::new(),
+        chat: None,
     }
 }
 

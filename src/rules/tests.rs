@@ -32,6 +32,7 @@ fn unit() -> Unit {
             feishu_open_id: None,
             phone: None,
         }],
+        chat: None,
     }
 }
 
@@ -564,6 +565,7 @@ fn the_seed_002_quarter_gives_a_pass_rate_of_ninety_percent() {
         register.units.push(Unit {
             id: a.unit.clone(),
             contacts: unit().contacts,
+            chat: None,
             ..unit()
         });
         let mut last = fresh;

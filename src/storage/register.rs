@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 pub use crate::registry::audit::RegisterEvent;
 
-type UnitRow = (String, String, String);
+type UnitRow = (String, String, String, Option<String>);
 type ContactRow = (
     String,
     String,
@@ -34,7 +34,7 @@ type AccountRow = (
     String,
 );
 
-const SELECT_UNITS: &str = "SELECT id, name, kind FROM units ORDER BY position, id";
+const SELECT_UNITS: &str = "SELECT id, name, kind, chat FROM units ORDER BY position, id";
 const SELECT_CONTACTS: &str = "SELECT unit_id, name, telegram_id, dingtalk_id, feishu_open_id, phone FROM contacts ORDER BY unit_id, position";
 const SELECT_ACCOUNTS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, state, \
      deregistered_on, filing_ref, is_interactive, thresholds FROM accounts ORDER BY position, id";
@@ -102,7 +102,7 @@ impl Store {
             (units, contacts, accounts)
         });
         let mut register = Register::default();
-        for (id, name, kind) in units {
+        for (id, name, kind, chat) in units {
             let kind =
                 UnitKind::from_id(&kind).ok_or_else(|| corrupt("unit", &id, "kind", &kind))?;
             let contacts = contacts
@@ -123,6 +123,7 @@ impl Store {
                 name,
                 kind,
                 contacts,
+                chat,
             });
         }
         for row in accounts {
@@ -212,15 +213,16 @@ impl Store {
                 match change {
                     Change::InsertUnit(unit) | Change::UpdateUnit { unit, .. } => {
                         sqlx::query(
-                            "INSERT INTO units (id, name, kind, position, updated_at) \
-                             VALUES ($1, $2, $3, $5, $4) \
-                             ON CONFLICT (id) DO UPDATE SET name = $2, kind = $3, updated_at = $4",
+                            "INSERT INTO units (id, name, kind, position, updated_at, chat) \
+                             VALUES ($1, $2, $3, $5, $4, $6) \
+                             ON CONFLICT (id) DO UPDATE SET name = $2, kind = $3, updated_at = $4, chat = $6",
                         )
                         .bind(&unit.id)
                         .bind(&unit.name)
                         .bind(unit.kind.id())
                         .bind(at)
                         .bind(unit_position + 1)
+                        .bind(&unit.chat)
                         .execute(&mut *tx)
                         .await?;
                         unit_position += 1;

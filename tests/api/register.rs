@@ -198,3 +198,42 @@ async fn state_changes_keep_the_filing_data() {
         db.finish().await;
     }
 }
+
+/// A unit's own group is stored (both databases), changed by a re-import,
+/// and exported again.
+#[tokio::test]
+async fn a_units_own_group_is_stored_and_changed_by_import() {
+    for db in test_dbs("unit_chat").await {
+        let path = db.path("accounts.toml");
+        let text = "[[unit]]\nid = \"u1\"\nname = \"义堂镇\"\nkind = \"town\"\nchat = \"telegram:-1001234567890\"\n";
+        std::fs::write(&path, text).expect("write");
+        let app = app_for(&db, path.clone()).await;
+        app.import(false, false, at("2026-11-23T09:00:00+08:00"))
+            .await
+            .expect("import");
+        let stored = db.store.load_register().await.expect("load");
+        assert_eq!(
+            stored.units[0].chat.as_deref(),
+            Some("telegram:-1001234567890")
+        );
+        std::fs::write(
+            &path,
+            text.replace("telegram:-1001234567890", "feishu:oc_yitang"),
+        )
+        .expect("write");
+        let plan = app
+            .import(false, false, at("2026-11-23T10:00:00+08:00"))
+            .await
+            .expect("re-import");
+        assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
+        let stored = db.store.load_register().await.expect("load");
+        assert_eq!(stored.units[0].chat.as_deref(), Some("feishu:oc_yitang"));
+        assert!(
+            app.export()
+                .await
+                .expect("export")
+                .contains("chat = \"feishu:oc_yitang\"")
+        );
+        db.finish().await;
+    }
+}

@@ -39,6 +39,7 @@ fn register(count: usize) -> Register {
             name: "单位".into(),
             kind: UnitKind::Department,
             contacts: Vec::new(),
+            chat: None,
         }],
         accounts: (0..count)
             .map(|i| Account {

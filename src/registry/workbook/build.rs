@@ -35,7 +35,9 @@ pub fn register(p: &mut Problems, grids: &Grids, ctx: &Context<'_>) -> Register 
     let units_grid = sheet(p, grids, UNIT_SHEET, true);
     let has_units = units_grid.is_some();
     if let Some(grid) = units_grid {
-        let is_known = |h: &str| UNIT_COLUMNS.contains(&h) || contact_column(h).is_some();
+        let is_known = |h: &str| {
+            UNIT_COLUMNS.contains(&h) || h == super::UNIT_CHAT_COLUMN || contact_column(h).is_some()
+        };
         if let Some(t) = table(p, UNIT_SHEET, grid, "单位ID", &UNIT_COLUMNS, &is_known) {
             for &row in &t.rows {
                 let row = Row { table: &t, row };
@@ -245,6 +247,17 @@ fn unit(p: &mut Problems, row: &Row<'_, '_>, seen: &mut HashMap<String, u32>) ->
             None => {}
         }
     }
+    // Optional: workbooks written before it was added have no such column.
+    let chat =
+        row.text(p, super::UNIT_CHAT_COLUMN).and_then(
+            |text| match crate::registry::parse_unit_chat(&text) {
+                Ok(_) => Some(text.trim().to_string()),
+                Err(why) => {
+                    row.problem(p, super::UNIT_CHAT_COLUMN, why);
+                    None
+                }
+            },
+        );
     if p.list.len() != before {
         return None;
     }
@@ -253,6 +266,7 @@ fn unit(p: &mut Problems, row: &Row<'_, '_>, seen: &mut HashMap<String, u32>) ->
         name: name?,
         kind: kind?,
         contacts,
+        chat,
     })
 }
 

@@ -44,6 +44,8 @@ pub const ACCOUNT_COLUMNS: [&str; 14] = [
 
 /// The fixed columns of sheet 单位; contact columns follow.
 pub const UNIT_COLUMNS: [&str; 3] = ["单位ID", "单位名称", "单位类型"];
+/// Sheet 单位, after the contacts: the unit's own group (optional).
+pub const UNIT_CHAT_COLUMN: &str = "单位群聊";
 
 /// Sheet 阈值: the account, then one column per threshold key.
 pub const THRESHOLD_ID_COLUMN: &str = "账号ID";

@@ -111,12 +111,17 @@ fn units_sheet(
     for n in 1..=groups {
         columns.extend(contact_columns(n));
     }
+    columns.push(super::UNIT_CHAT_COLUMN.to_string());
+    let chat_col = u16::try_from(3 + CONTACT_COLUMN_COUNT * groups).map_err(|_| too_many())?;
     write_header(sheet, &columns, header)?;
     for (i, unit) in register.units.iter().enumerate() {
         let row = 1 + u32::try_from(i).map_err(|_| too_many())?;
         sheet.write_string(row, 0, &unit.id)?;
         sheet.write_string(row, 1, &unit.name)?;
         sheet.write_string(row, 2, unit.kind.label())?;
+        if let Some(chat) = &unit.chat {
+            sheet.write_string(row, chat_col, chat)?;
+        }
         for (n, contact) in unit.contacts.iter().enumerate() {
             let col = u16::try_from(3 + CONTACT_COLUMN_COUNT * n).map_err(|_| too_many())?;
             sheet.write_string(row, col, &contact.name)?;
@@ -152,6 +157,8 @@ fn units_sheet(
         sheet.set_column_format(col + 3, text)?;
         sheet.set_column_format(col + 4, text)?;
     }
+    sheet.set_column_width(chat_col, 28.0)?;
+    sheet.set_column_format(chat_col, text)?;
     let last = 1 + u32::try_from(register.units.len()).map_err(|_| too_many())? + 200;
     let kinds = [UnitKind::Department.label(), UnitKind::Town.label()];
     choices(sheet, last, 2, &kinds)?;
