@@ -274,12 +274,6 @@ pub fn notices(
                 Some(d) => format!("整改期限{}", date_cn(d)),
                 None => String::new(),
             };
-            let to_do: Vec<String> = p
-                .rules
-                .iter()
-                .filter_map(|r| Rule::from_id(r))
-                .map(|r| crate::rules::guidance(r, &serde_json::Value::Null))
-                .collect();
             let _ = writeln!(
                 body,
                 "{}. {} [{}] {}；{due}\n   整改：{}",
@@ -287,7 +281,7 @@ pub fn notices(
                 account_line(&p.account, register),
                 p.labels.join("、"),
                 p.message,
-                to_do.join("；")
+                p.to_do().join("；")
             );
         }
         body.push_str(

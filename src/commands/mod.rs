@@ -310,14 +310,13 @@ fn whoami(caller: &Caller, role: &Role, register: &Register) -> String {
     };
     let mut out = format!("您的 {}\n身份：{what}", caller.user.label());
     if let (false, Some(chat)) = (caller.is_private_chat, &caller.chat) {
-        let key = match caller.user {
-            UserId::Telegram(_) => "telegram.contacts_chat",
-            UserId::Dingtalk(_) => "dingtalk.contacts_chat",
-            UserId::Feishu(_) => "feishu.contacts_chat",
+        let platform = match caller.user {
+            UserId::Telegram(_) => "telegram",
+            UserId::Dingtalk(_) => "dingtalk",
+            UserId::Feishu(_) => "feishu",
         };
-        let platform = key.split('.').next().unwrap_or("telegram");
         out.push_str(&format!(
-            "\n本群ID：{chat}（设为 {key} 即可在本群接收告警和通报；只接收某一单位的告警和整改通知，可在台账中把该单位的 chat 设为 \"{platform}:{chat}\"）"
+            "\n本群ID：{chat}（设为 {platform}.contacts_chat 即可在本群接收告警和通报；只接收某一单位的告警和整改通知，可在台账中把该单位的 chat 设为 \"{platform}:{chat}\"）"
         ));
     }
     out

@@ -1,4 +1,5 @@
 use super::*;
+use crate::registry::UnitKind;
 
 const UNIT: &str = "[[unit]]\nid = \"u1\"\nname = \"区政府办公室\"\nkind = \"department\"\n";
 

@@ -57,6 +57,17 @@ pub(super) fn problem_list(
     out
 }
 
+impl Problem {
+    /// What to do about each of its problems (整改指引), in rule order.
+    pub fn to_do(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter_map(|r| crate::rules::Rule::from_id(r))
+            .map(|r| crate::rules::guidance(r, &serde_json::Value::Null))
+            .collect()
+    }
+}
+
 /// The units 附件1 names, each once, in its order (by id).
 pub fn units_named(problems: &[Problem]) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();

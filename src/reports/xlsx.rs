@@ -203,13 +203,7 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         } else {
             sheet.write_string(row, 6, "（下发时确定）")?;
         }
-        let to_do: Vec<String> = p
-            .rules
-            .iter()
-            .filter_map(|r| crate::rules::Rule::from_id(r))
-            .map(|r| crate::rules::guidance(r, &serde_json::Value::Null))
-            .collect();
-        sheet.write_string(row, 7, to_do.join("；"))?;
+        sheet.write_string(row, 7, p.to_do().join("；"))?;
     }
     widths(sheet, &[6.0, 18.0, 18.0, 10.0, 30.0, 24.0, 14.0, 50.0])?;
 

@@ -166,7 +166,8 @@ fn unit_tables(report: &Report) -> Vec<AnnexPart> {
     parts
 }
 
-fn unit_row(i: usize, u: &UnitRow) -> Vec<String> {
+/// One unit's row of the score tables: 序号, 单位, 发布, 每周更新未达标次数, 扣分.
+pub(super) fn unit_row(i: usize, u: &UnitRow) -> Vec<String> {
     vec![
         (i + 1).to_string(),
         u.name.clone(),

@@ -100,15 +100,7 @@ fn table(report: &Report, kind: UnitKind, label: &str) -> Vec<AnnexPart> {
     let rows = units
         .iter()
         .enumerate()
-        .map(|(i, u)| {
-            vec![
-                (i + 1).to_string(),
-                u.name.clone(),
-                u.posts.to_string(),
-                u.weekly_misses.to_string(),
-                format!("{:.1}", u.deduction),
-            ]
-        })
+        .map(|(i, u)| super::annex::unit_row(i, u))
         .collect();
     vec![
         AnnexPart::Table(Table {
