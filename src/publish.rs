@@ -4,7 +4,7 @@
 use crate::alerts::compose::Message;
 use crate::calendar::{Calendar, local_date, start_of_day, to_local};
 use crate::config::Settings;
-use crate::domain::{Channel, ChatTarget, FileKind};
+use crate::domain::{ChatTarget, FileKind};
 use crate::reports::{self, Report, ReportInput, ReportKind, chart, docx, render, xlsx};
 use crate::schedule::CronSchedule;
 use crate::storage::{Attachment, Store};
@@ -272,8 +272,9 @@ pub fn attachments(
     Ok(files)
 }
 
-/// Queues a report: text + .docx + XLSX + chart to the contacts chat, text
-/// (and the documents, for WeCom) to the robots, the console when nothing is configured.
+/// Queues a report: text + .docx + XLSX + chart to each contacts group
+/// (Telegram, DingTalk, Feishu), text (and the documents, for WeCom) to the
+/// robots, the console when nothing is configured.
 pub async fn queue_report(
     store: &Store,
     settings: &Settings,
@@ -297,13 +298,7 @@ async fn queue_report_finishing(
     let files = render_attachments(report, settings, calendar).await?;
     let mut batch: Vec<(Message, Vec<Attachment>)> = Vec::new();
     for chat in settings.contacts_chats() {
-        // The DingTalk and Feishu bots send text only.
-        let files = if chat.channel == Channel::Telegram {
-            files.clone()
-        } else {
-            Vec::new()
-        };
-        batch.push((Message::plain(&chat, &text), files));
+        batch.push((Message::plain(&chat, &text), files.clone()));
     }
     for (name, robot) in &settings.robots {
         let message = Message::plain(&ChatTarget::robot(name), &text);

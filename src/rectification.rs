@@ -165,7 +165,7 @@ pub fn to_unit(
 ) -> Vec<Message> {
     let mentions: Vec<Mention> = register
         .unit(unit_id)
-        .map(crate::alerts::compose::unit_mentions)
+        .map(crate::config::unit_mentions)
         .unwrap_or_default();
     let names: Vec<&str> = mentions.iter().map(|m| m.name.as_str()).collect();
     let body = if names.is_empty() {
@@ -176,10 +176,10 @@ pub fn to_unit(
     let mut out = Vec::new();
     for chat in settings.unit_chats(register.unit(unit_id)) {
         out.push(Message {
-            channel: chat.channel,
-            recipient: chat.recipient,
+            channel: chat.target.channel,
+            recipient: chat.target.recipient,
             body: body.clone(),
-            mentions: mentions.clone(),
+            mentions: chat.mentions,
             is_urgent: true,
         });
     }
@@ -310,7 +310,7 @@ fn families(rules: &[String]) -> Vec<&'static str> {
 /// What an inspection at `now` shows about the items not yet fixed.
 pub fn verify(items: &[Item], check: &CheckResult, now: DateTime<Utc>) -> Vec<Change> {
     let today = local_date(now);
-    let day = today.format("%Y-%m-%d");
+    let day = crate::calendar::date_cn(today);
     let mut out = Vec::new();
     let accounts: std::collections::HashMap<&str, &crate::rules::AccountResult> =
         check.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
@@ -337,7 +337,12 @@ pub fn verify(items: &[Item], check: &CheckResult, now: DateTime<Utc>) -> Vec<Ch
                     .last_post_at
                     .as_deref()
                     .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .map(|t| format!("（最新发布 {}）", t.format("%Y-%m-%d %H:%M")))
+                    .map(|t| {
+                        format!(
+                            "（最新发布 {}）",
+                            crate::calendar::time_cn(t.with_timezone(&chrono::Utc))
+                        )
+                    })
                     .unwrap_or_default();
                 format!("{day} 巡检确认已恢复更新{last}")
             } else {

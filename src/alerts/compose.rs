@@ -5,7 +5,6 @@
 //! to the admins. With no channel configured everything goes to the console.
 
 use super::Event;
-use crate::calendar::to_local;
 use crate::config::Settings;
 use crate::registry::Register;
 use crate::rules::{Severity, label_of};
@@ -26,17 +25,20 @@ pub fn route(
     // One message per recipient and unit: a unit's contacts read their own
     // alerts, numbered with their own numbers (operator findings have no unit).
     let mut groups: BTreeMap<(ChatTarget, Option<&str>), Vec<&Event>> = BTreeMap::new();
-    let (contacts_chats, admin_chats) = (settings.contacts_chats(), settings.admin_chats());
+    // Whom a private message is for (its one mention).
+    let mut private: BTreeMap<ChatTarget, Vec<Mention>> = BTreeMap::new();
+    let admin_chats = settings.admin_chats();
     for event in events {
         let mut targets: Vec<ChatTarget> = Vec::new();
         if event.severity() == Severity::Operator {
             targets.extend(admin_chats.iter().cloned());
         } else {
             let unit = event.unit_id().and_then(|u| register.unit(u));
-            match unit.and_then(crate::registry::Unit::chat_target) {
-                // The unit's own group, where it has one that can be sent to.
-                Some(own) if settings.sends_on(&own.channel) => targets.push(own),
-                _ => targets.extend(contacts_chats.iter().cloned()),
+            for chat in settings.unit_chats(unit) {
+                if chat.target.is_private() {
+                    private.insert(chat.target.clone(), chat.mentions);
+                }
+                targets.push(chat.target);
             }
         }
         if event.severity() != Severity::Operator {
@@ -68,11 +70,18 @@ pub fn route(
             let is_urgent = events
                 .iter()
                 .any(|e| settings.alerts.urgent_rules.contains(&e.rule()));
-            let mentions = mentions(&events, register);
             let is_robot = matches!(target.channel, Channel::Robot(_));
             // Group robots only push: nobody can answer there.
             let is_answerable = !is_robot;
-            let mut text = body(&events, &mentions, now, is_robot, is_answerable);
+            // A private message is for one person: it names nobody.
+            let (named, mentions) = match private.get(&target) {
+                Some(person) => (Vec::new(), person.clone()),
+                None => {
+                    let mentions = mentions(&events, register);
+                    (mentions.clone(), mentions)
+                }
+            };
+            let mut text = body(&events, &named, now, is_robot, is_answerable);
             // The DingTalk and Feishu bots hear a group only when @-mentioned.
             if target.is_app_group() {
                 text = text.replace("\n回复 /ack ", "\n@机器人 并发送 /ack ");
@@ -144,7 +153,7 @@ fn admin_summary(events: &[Event], register: &Register, now: DateTime<Utc>) -> O
         .collect();
     Some(format!(
         "【各单位情况】{}（已分别告知各单位）\n{}",
-        to_local(now).format("%Y-%m-%d %H:%M"),
+        crate::calendar::time_cn(now),
         lines.join("\n")
     ))
 }
@@ -159,26 +168,13 @@ fn mentions(events: &[&Event], register: &Register) -> Vec<Mention> {
         let Some(unit) = event.unit_id().and_then(|u| register.unit(u)) else {
             continue;
         };
-        for mention in unit_mentions(unit) {
+        for mention in crate::config::unit_mentions(unit) {
             if !out.contains(&mention) {
                 out.push(mention);
             }
         }
     }
     out
-}
-
-/// A unit's contacts, as the people a message names.
-pub fn unit_mentions(unit: &crate::registry::Unit) -> Vec<Mention> {
-    unit.contacts
-        .iter()
-        .map(|c| Mention {
-            name: c.name.clone(),
-            telegram_id: c.telegram_id,
-            phone: c.phone.clone(),
-            feishu_open_id: c.feishu_open_id.clone(),
-        })
-        .collect()
 }
 
 /// "\n  整改：…" under a unit's alert: what to do, and by when.
@@ -206,10 +202,7 @@ pub fn body(
     is_with_phones: bool,
     is_answerable: bool,
 ) -> String {
-    let mut out = format!(
-        "【政务新媒体巡检】{}\n",
-        to_local(now).format("%Y-%m-%d %H:%M")
-    );
+    let mut out = format!("【政务新媒体巡检】{}\n", crate::calendar::time_cn(now));
     let mut section = |title: &str, lines: Vec<String>| {
         if !lines.is_empty() {
             let _ = writeln!(out, "\n{title}（{}）：", lines.len());
@@ -273,11 +266,11 @@ pub fn body(
             .iter()
             .filter_map(|e| match e {
                 Event::Reminder(a) => Some(format!(
-                    "{}[{}] {}（{} 起，已 {} 天）{}",
+                    "{}[{}] {}（{}起，已 {} 天）{}",
                     number(e),
                     label_of(a.rule, &a.evidence),
                     a.message_at(now),
-                    to_local(a.opened_at).format("%m-%d"),
+                    crate::calendar::date_cn(crate::calendar::local_date(a.opened_at)),
                     (now - a.opened_at).num_days().max(0),
                     to_do(a.rule, a.severity, &a.evidence)
                 )),

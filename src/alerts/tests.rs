@@ -375,7 +375,19 @@ fn a_unit_with_its_own_group_gets_its_alerts_there() {
     own.units[0].chat = Some("feishu:oc_group".into());
     let messages = route(&events, &own, &settings, now);
     let recipients: Vec<&str> = messages.iter().map(|m| m.recipient.as_str()).collect();
-    assert_eq!(recipients, vec!["-100"], "no Feishu app: the shared group");
+    assert_eq!(
+        recipients,
+        vec!["223456789"],
+        "no Feishu app: the contact privately"
+    );
+    own.units[0].contacts[0].telegram_id = None;
+    let messages = route(&events, &own, &settings, now);
+    let recipients: Vec<&str> = messages.iter().map(|m| m.recipient.as_str()).collect();
+    assert_eq!(
+        recipients,
+        vec!["-100"],
+        "nobody reachable privately: the shared group"
+    );
     assert!(crate::registry::parse_unit_chat("telegram:群").is_err());
     assert!(crate::registry::parse_unit_chat("wechat:abc").is_err());
     assert!(crate::registry::parse_unit_chat("feishu:ou_person").is_err());
@@ -413,7 +425,29 @@ fn alerts_for_one_recipient_are_grouped_into_one_message_naming_the_contacts() {
         at("2026-11-24T09:00:00+08:00"),
     );
     assert_eq!(messages.len(), 2, "{messages:#?}");
-    let contacts = messages
+    // The unit's one contact is reached privately: the message is for them.
+    let private = messages
+        .iter()
+        .find(|m| m.recipient == "223456789")
+        .expect("the contact privately");
+    assert!(private.body.contains("新增问题（2）"), "{}", private.body);
+    assert!(
+        !private.body.contains("请相关单位联系人"),
+        "a private message names nobody: {}",
+        private.body
+    );
+    assert_eq!(private.mentions.len(), 1);
+    assert_eq!(private.mentions[0].telegram_id, Some(223456789));
+    // Without a private chat, the shared group, naming the contact.
+    let mut unreachable = register();
+    unreachable.units[0].contacts[0].telegram_id = None;
+    let messages_to_group = route(
+        &events,
+        &unreachable,
+        &settings,
+        at("2026-11-24T09:00:00+08:00"),
+    );
+    let contacts = messages_to_group
         .iter()
         .find(|m| m.recipient == "-100")
         .expect("contacts chat");
@@ -423,7 +457,6 @@ fn alerts_for_one_recipient_are_grouped_into_one_message_naming_the_contacts() {
         "{}",
         contacts.body
     );
-    assert_eq!(contacts.mentions[0].telegram_id, Some(223456789));
     let admin = messages.iter().find(|m| m.recipient == "7").expect("admin");
     assert!(admin.body.contains("监测代理 rsshub 不可用") && admin.is_urgent);
     // The admins read one summary of the units' alerts after their own findings.

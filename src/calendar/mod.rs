@@ -25,6 +25,18 @@ pub fn to_local(time: DateTime<Utc>) -> DateTime<FixedOffset> {
     time.with_timezone(&shanghai())
 }
 
+/// "2026年10月19日": a date as people here write it (no leading zeros).
+pub fn date_cn(date: NaiveDate) -> String {
+    use chrono::Datelike as _;
+    format!("{}年{}月{}日", date.year(), date.month(), date.day())
+}
+
+/// "2026年10月19日 09:05": a moment, in Asia/Shanghai.
+pub fn time_cn(time: DateTime<Utc>) -> String {
+    let local = to_local(time);
+    format!("{} {}", date_cn(local.date_naive()), local.format("%H:%M"))
+}
+
 /// The Asia/Shanghai calendar date of a UTC time.
 pub fn local_date(time: DateTime<Utc>) -> NaiveDate {
     to_local(time).date_naive()

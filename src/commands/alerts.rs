@@ -106,7 +106,11 @@ async fn target(
         };
         let mine = super::unit_names(req.register, units);
         return Ok(Err(match owner {
-            Some(owner) => format!("{what}属于{owner}，不属于您的单位{mine}，不能操作。"),
+            // "告警 #2 属于…", "账号「柳青发布」属于…".
+            Some(owner) if what.ends_with('」') => {
+                format!("{what}属于{owner}，不属于您的单位{mine}，不能操作。")
+            }
+            Some(owner) => format!("{what} 属于{owner}，不属于您的单位{mine}，不能操作。"),
             None => format!("{what}是系统运行告警，由管理员处理；您是{mine}的联系人。"),
         }));
     }
@@ -153,7 +157,7 @@ pub async fn ack(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
                 "告警 #{} 已由{}于{}确认，无需再次确认。",
                 alert.id,
                 super::person(who),
-                crate::calendar::to_local(*when).format("%Y年%-m月%-d日 %H:%M")
+                crate::calendar::time_cn(*when)
             ));
         }
     }
@@ -207,13 +211,18 @@ pub async fn snooze(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
     }
     let until = req.now + length;
     let subject = target.subject().to_string();
+    // People read the account's name, not its id.
+    let name = req
+        .register
+        .account(&subject)
+        .map_or(subject.as_str(), |a| a.name.as_str());
     // A contact never shortens a longer pause (an admin's, say).
     if *role != Role::Admin {
         if let Some(current) = req.ctx.store.silenced_until(&subject).await? {
             if current >= until {
                 return Ok(format!(
-                    "「{subject}」的提醒已暂停至 {}，无需再次暂停。",
-                    crate::calendar::to_local(current).format("%Y-%m-%d %H:%M")
+                    "「{name}」的提醒已暂停至 {}，无需再次暂停。",
+                    crate::calendar::time_cn(current)
                 ));
             }
         }
@@ -223,11 +232,11 @@ pub async fn snooze(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
         .snooze(&subject, until, &actor(req.caller), req.now)
         .await?;
     let what = match &target {
-        Target::Alert(alert) => format!("告警 #{} 所属的「{subject}」", alert.id),
-        Target::Account { .. } => format!("「{subject}」"),
+        Target::Alert(alert) => format!("告警 #{} 所属的「{name}」", alert.id),
+        Target::Account { .. } => format!("「{name}」"),
     };
     Ok(format!(
         "已暂停{what}的提醒至 {}；问题仍会列入通报，到期后如未解决将继续提醒。",
-        crate::calendar::to_local(until).format("%Y-%m-%d %H:%M")
+        crate::calendar::time_cn(until)
     ))
 }

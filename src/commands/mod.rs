@@ -241,6 +241,24 @@ impl CommandContext {
         let (info, args) = (parsed.info, parsed.args);
         let register = self.store.load_register().await?;
         let role = self.role(&register, &caller.user);
+        // A contact is named as the register names them (an ack, a 整改
+        // answer and the audit trail say 张新, not a chat nickname).
+        let known;
+        let caller = match register
+            .units
+            .iter()
+            .flat_map(|u| &u.contacts)
+            .find(|c| caller.user.is(c))
+        {
+            Some(contact) if contact.name != caller.name => {
+                known = Caller {
+                    name: contact.name.clone(),
+                    ..caller.clone()
+                };
+                &known
+            }
+            _ => caller,
+        };
         let request = Request {
             ctx: self,
             caller,
@@ -496,16 +514,12 @@ async fn report(req: &Request<'_>) -> anyhow::Result<String> {
     let chat = caller.user.direct_chat();
     let message =
         crate::alerts::compose::Message::plain(&chat, &crate::reports::render::text(&report));
-    // The DingTalk and Feishu bots send text only.
-    let what = if chat.channel == crate::domain::Channel::Telegram {
-        let files = crate::publish::render_attachments(&report, &ctx.settings, &calendar).await?;
-        ctx.store.enqueue_with_files(&message, &files, now).await?;
-        "正文、通报文档（.docx）、表格与图表随后私信发送。"
-    } else {
-        ctx.store.enqueue(&message, now).await?;
-        "正文随后私信发送；通报文档（.docx）、表格与图表请在 Telegram 中发送此命令获取，或用命令行 xunjian report --format docx|xlsx|png 生成。"
-    };
-    Ok(format!("已生成《{}》，{what}", report.title))
+    let files = crate::publish::render_attachments(&report, &ctx.settings, &calendar).await?;
+    ctx.store.enqueue_with_files(&message, &files, now).await?;
+    Ok(format!(
+        "已生成《{}》，正文、通报文档（.docx）、表格（.xlsx）与图表随后私信发送。",
+        report.title
+    ))
 }
 
 #[cfg(test)]

@@ -5,8 +5,18 @@
 
 use super::Settings;
 
-use crate::domain::Channel;
 pub use crate::domain::ChatTarget;
+use crate::domain::{Channel, Mention};
+
+/// One place a unit's messages go, and the contacts it names there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitChat {
+    pub target: ChatTarget,
+    /// In a group, the unit's contacts, mentioned; privately, the one
+    /// person it is for (named so that, should their chat be unreachable,
+    /// the message can go to the shared group mentioning them instead).
+    pub mentions: Vec<Mention>,
+}
 
 impl Settings {
     /// Whether the Telegram bot can send.
@@ -37,12 +47,55 @@ impl Settings {
     }
 
     /// Where a unit's alerts and 整改通知 go: its own group (`chat` in the
-    /// register) when that chat's platform can send, else the shared
-    /// contacts groups.
-    pub fn unit_chats(&self, unit: Option<&crate::registry::Unit>) -> Vec<ChatTarget> {
-        match unit.and_then(crate::registry::Unit::chat_target) {
-            Some(own) if self.sends_on(&own.channel) => vec![own],
-            _ => self.contacts_chats(),
+    /// register) when that chat's platform can send; else each of its
+    /// contacts privately, on a platform that can send and knows them; else
+    /// the shared contacts groups, naming its contacts.
+    pub fn unit_chats(&self, unit: Option<&crate::registry::Unit>) -> Vec<UnitChat> {
+        let everyone: Vec<Mention> = unit.map(unit_mentions).unwrap_or_default();
+        if let Some(own) = unit.and_then(crate::registry::Unit::chat_target) {
+            if self.sends_on(&own.channel) {
+                return vec![UnitChat {
+                    target: own,
+                    mentions: everyone,
+                }];
+            }
+        }
+        let private: Vec<UnitChat> = unit
+            .map(|u| u.contacts.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .zip(&everyone)
+            .filter_map(|(contact, mention)| {
+                Some(UnitChat {
+                    target: self.private_chat(contact)?,
+                    mentions: vec![mention.clone()],
+                })
+            })
+            .collect();
+        if !private.is_empty() {
+            return private;
+        }
+        self.contacts_chats()
+            .into_iter()
+            .map(|target| UnitChat {
+                target,
+                mentions: everyone.clone(),
+            })
+            .collect()
+    }
+
+    /// Where a contact is reached privately: the first platform, DingTalk,
+    /// Feishu, then Telegram, that can send and knows them.
+    pub fn private_chat(&self, contact: &crate::registry::Contact) -> Option<ChatTarget> {
+        if let (true, Some(staff)) = (self.sends_dingtalk(), &contact.dingtalk_id) {
+            return Some(ChatTarget::new(Channel::Dingtalk, format!("user:{staff}")));
+        }
+        if let (true, Some(open_id)) = (self.sends_feishu(), &contact.feishu_open_id) {
+            return Some(ChatTarget::new(Channel::Feishu, format!("user:{open_id}")));
+        }
+        match (self.sends_telegram(), contact.telegram_id) {
+            (true, Some(id)) if id > 0 => Some(ChatTarget::new(Channel::Telegram, id.to_string())),
+            _ => None,
         }
     }
 
@@ -104,4 +157,17 @@ impl Settings {
             chats
         }
     }
+}
+
+/// A unit's contacts, as the people a message names.
+pub fn unit_mentions(unit: &crate::registry::Unit) -> Vec<Mention> {
+    unit.contacts
+        .iter()
+        .map(|c| Mention {
+            name: c.name.clone(),
+            telegram_id: c.telegram_id,
+            phone: c.phone.clone(),
+            feishu_open_id: c.feishu_open_id.clone(),
+        })
+        .collect()
 }

@@ -8,6 +8,8 @@ use std::fmt;
 
 /// DingTalk's open API, where Stream connections are opened.
 pub const DEFAULT_GATEWAY_URL: &str = "https://api.dingtalk.com";
+/// Where the robot's files are uploaded (DingTalk's older API host).
+pub const DEFAULT_OAPI_URL: &str = "https://oapi.dingtalk.com";
 
 /// The DingTalk app (企业内部应用) whose robot answers commands.
 #[derive(Clone, Deserialize)]
@@ -20,6 +22,8 @@ pub struct DingtalkSettings {
     /// Where Stream connections are opened and messages are sent; tests
     /// point it at a fake.
     pub gateway_url: String,
+    /// DingTalk's older API, where the robot's files are uploaded first.
+    pub oapi_url: String,
     /// The group (its openConversationId, `cid…`) that receives every
     /// account alert and report through the app's robot, like the Telegram
     /// contacts chat. `/whoami` in the group shows it.
@@ -38,6 +42,7 @@ impl Default for DingtalkSettings {
             client_id: None,
             admins: Vec::new(),
             gateway_url: DEFAULT_GATEWAY_URL.to_string(),
+            oapi_url: DEFAULT_OAPI_URL.to_string(),
             contacts_chat: None,
             robot_code: None,
             client_secret: None,
@@ -90,6 +95,12 @@ impl DingtalkSettings {
                 self.gateway_url
             )
         })?;
+        crate::registry::load::check_url(&self.oapi_url).map_err(|why| {
+            format!(
+                "dingtalk.oapi_url: invalid URL \"{}\": {why}",
+                self.oapi_url
+            )
+        })?;
         Ok(())
     }
 }
@@ -100,6 +111,7 @@ impl fmt::Debug for DingtalkSettings {
             .field("client_id", &self.client_id)
             .field("admins", &self.admins)
             .field("gateway_url", &self.gateway_url)
+            .field("oapi_url", &self.oapi_url)
             .field("contacts_chat", &self.contacts_chat)
             .field("robot_code", &self.robot_code)
             .field("client_secret", &self.client_secret)

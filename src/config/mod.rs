@@ -9,7 +9,7 @@ mod feishu;
 mod redact;
 mod sections;
 
-pub use chats::ChatTarget;
+pub use chats::{ChatTarget, UnitChat, unit_mentions};
 pub use dingtalk::{DEFAULT_GATEWAY_URL as DEFAULT_DINGTALK_GATEWAY_URL, DingtalkSettings};
 pub use feishu::{DEFAULT_BASE_URL as DEFAULT_FEISHU_BASE_URL, FeishuSettings, is_open_id};
 /// Where Debian's `fonts-wqy-microhei` puts its font (the Docker image ships it).
@@ -138,6 +138,9 @@ impl Settings {
         self.dingtalk.client_secret = env("XUNJIAN_DINGTALK_CLIENT_SECRET").map(Secret::new);
         if let Some(url) = env("XUNJIAN_DINGTALK_GATEWAY_URL") {
             self.dingtalk.gateway_url = url;
+        }
+        if let Some(url) = env("XUNJIAN_DINGTALK_OAPI_URL") {
+            self.dingtalk.oapi_url = url;
         }
         self.feishu.app_secret = env("XUNJIAN_FEISHU_APP_SECRET").map(Secret::new);
         if let Some(url) = env("XUNJIAN_FEISHU_BASE_URL") {

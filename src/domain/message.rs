@@ -94,6 +94,16 @@ impl ChatTarget {
         format!("{}:{}", self.channel, self.recipient)
     }
 
+    /// One person's private chat with a bot (a Telegram user id, a DingTalk
+    /// staffId, a Feishu open_id), not a group.
+    pub fn is_private(&self) -> bool {
+        match self.channel {
+            Channel::Telegram => self.recipient.parse::<i64>().is_ok_and(|id| id > 0),
+            Channel::Dingtalk | Channel::Feishu => self.recipient.starts_with("user:"),
+            _ => false,
+        }
+    }
+
     /// A group of the DingTalk or Feishu app: its bot hears only when
     /// @-mentioned there.
     pub fn is_app_group(&self) -> bool {

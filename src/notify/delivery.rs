@@ -3,6 +3,7 @@
 //! claim is still this daemon's.
 
 use super::{Notifier, SendError};
+use crate::domain::{ChatTarget, Message};
 use crate::storage::{ChannelState, OutboxItem};
 use chrono::{DateTime, Duration, Utc};
 use tokio_util::sync::CancellationToken;
@@ -56,6 +57,9 @@ pub struct DeliveryReport {
     pub dead: usize,
     /// Messages another daemon took over while this one was busy.
     pub lost: usize,
+    /// Messages for a contact who cannot be reached privately, sent to the
+    /// contacts groups instead.
+    pub rerouted: usize,
 }
 
 /// Gives up on a message after this many attempts.
@@ -115,6 +119,20 @@ impl Notifier {
         report: &mut DeliveryReport,
     ) -> anyhow::Result<()> {
         let key = format!("{}:{}", item.channel, item.recipient);
+        // A unit's message to one contact privately: when that person cannot
+        // be reached, it goes to the shared group instead, naming them.
+        let is_for_person = !item.mentions.is_empty()
+            && ChatTarget::new(item.channel.clone(), item.recipient.clone()).is_private();
+        let unreachable = format!("unreachable:{key}");
+        if is_for_person {
+            let state = self.store.channel_state(&unreachable).await?;
+            if state.is_broken {
+                let reason = state.reason.unwrap_or_default();
+                return self
+                    .to_group_instead(&item, &reason, clock.now(), report)
+                    .await;
+            }
+        }
         let state = self.store.channel_state(&key).await?;
         if state.is_broken {
             return Ok(());
@@ -192,6 +210,25 @@ impl Notifier {
                     report.retried += 1;
                 }
             }
+            Err(SendError::Broken(reason)) if is_for_person => {
+                tracing::warn!(channel = %key, %reason, "a contact cannot be reached privately; their unit's message goes to the contacts group");
+                let gone = ChannelState {
+                    is_broken: true,
+                    reason: Some(reason.clone()),
+                    chat_override: None,
+                };
+                self.store
+                    .set_channel_state(&unreachable, &gone, now)
+                    .await?;
+                let names: Vec<&str> = item.mentions.iter().map(|m| m.name.as_str()).collect();
+                let note = format!(
+                    "联系人{}无法私信（{reason}），其单位的告警与整改通知改发联系人群；请其私聊机器人发送 /start，或核对其账号ID",
+                    names.join("、")
+                );
+                self.tell_admins_elsewhere(&key, &note, now).await?;
+                self.to_group_instead(&item, &reason, now, report).await?;
+                report.broken.push(key);
+            }
             Err(SendError::Broken(reason)) => {
                 tracing::error!(channel = %key, %reason, "channel broken");
                 let broken = ChannelState {
@@ -204,6 +241,57 @@ impl Notifier {
                 self.tell_admins_elsewhere(&key, &reason, now).await?;
                 report.broken.push(key);
             }
+        }
+        Ok(())
+    }
+
+    /// Gives up a message to a person who cannot be reached privately for
+    /// the same text in the shared contacts groups, naming them; kept
+    /// (and retried) when there is no such group.
+    async fn to_group_instead(
+        &self,
+        item: &OutboxItem,
+        reason: &str,
+        now: DateTime<Utc>,
+        report: &mut DeliveryReport,
+    ) -> anyhow::Result<()> {
+        let names: Vec<&str> = item.mentions.iter().map(|m| m.name.as_str()).collect();
+        let instead: Vec<Message> = self
+            .contacts
+            .iter()
+            .map(|group| {
+                let mut body = format!(
+                    "（无法私信送达{}，改发本群）\n{}",
+                    names.join("、"),
+                    item.body
+                );
+                if group.is_app_group() {
+                    body = body.replace("\n回复 /ack ", "\n@机器人 并发送 /ack ");
+                }
+                Message {
+                    body,
+                    mentions: item.mentions.clone(),
+                    is_urgent: true,
+                    ..Message::plain(group, "")
+                }
+            })
+            .collect();
+        if instead.is_empty() {
+            self.store
+                .mark_failed(item.id, &self.owner, reason, now + Duration::hours(1))
+                .await?;
+            report.retried += 1;
+            return Ok(());
+        }
+        let why = format!("无法私信送达，已改发联系人群：{reason}");
+        if self
+            .store
+            .reroute(item.id, &self.owner, &why, &instead, now)
+            .await?
+        {
+            report.rerouted += 1;
+        } else {
+            report.lost += 1;
         }
         Ok(())
     }

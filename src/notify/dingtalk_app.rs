@@ -1,4 +1,5 @@
-//! The DingTalk app's robot as a sender: alerts, reports and notes to a
+//! The DingTalk app's robot as a sender: alerts, reports (with the .docx,
+//! XLSX and chart, uploaded to `media/upload` first) and notes to a
 //! group (`group:openConversationId`) or privately to a user
 //! (`user:staffId`), through DingTalk's open API — the same robot that takes
 //! commands in Stream mode, so people can answer where they read.
@@ -22,6 +23,8 @@ const TOKEN_MARGIN: Duration = Duration::from_secs(5 * 60);
 pub struct DingtalkApp {
     http: reqwest::Client,
     base_url: String,
+    /// DingTalk's older API, where files are uploaded (`media/upload`).
+    oapi_url: String,
     client_id: String,
     client_secret: Secret,
     robot_code: String,
@@ -41,6 +44,19 @@ enum Target<'a> {
     User(&'a str),
 }
 
+impl Target<'_> {
+    /// `group:cid…` or `user:staffId`.
+    fn parse(recipient: &str) -> Result<Target<'_>, SendError> {
+        match recipient.split_once(':') {
+            Some(("group", id)) if !id.is_empty() => Ok(Target::Group(id)),
+            Some(("user", id)) if !id.is_empty() => Ok(Target::User(id)),
+            _ => Err(SendError::Broken(format!(
+                "\"{recipient}\" is not a DingTalk recipient (group:openConversationId or user:staffId)"
+            ))),
+        }
+    }
+}
+
 impl DingtalkApp {
     /// `None` unless `[dingtalk] client_id` and its secret are set.
     pub fn new(settings: &DingtalkSettings) -> anyhow::Result<Option<DingtalkApp>> {
@@ -55,6 +71,7 @@ impl DingtalkApp {
         Ok(Some(DingtalkApp {
             http,
             base_url: settings.gateway_url.trim_end_matches('/').to_string(),
+            oapi_url: settings.oapi_url.trim_end_matches('/').to_string(),
             client_id: client_id.to_string(),
             client_secret: secret.clone(),
             robot_code: robot_code.to_string(),
@@ -69,20 +86,100 @@ impl DingtalkApp {
 
     /// Sends one part to `recipient` (`group:cid…` or `user:staffId`).
     pub async fn send_part(&self, recipient: &str, text: &str) -> Result<(), SendError> {
-        let target = match recipient.split_once(':') {
-            Some(("group", id)) if !id.is_empty() => Target::Group(id),
-            Some(("user", id)) if !id.is_empty() => Target::User(id),
-            _ => {
-                return Err(SendError::Broken(format!(
-                    "\"{recipient}\" is not a DingTalk recipient (group:openConversationId or user:staffId)"
-                )));
-            }
+        let target = Target::parse(recipient)?;
+        let param = json!({ "content": text });
+        self.send_message(&target, "sampleText", &param).await
+    }
+
+    /// Sends a file to `recipient`: uploaded to `media/upload`, then a
+    /// file message (`sampleFile`), or an image message for the chart.
+    pub async fn send_file(
+        &self,
+        recipient: &str,
+        file: &crate::storage::Attachment,
+    ) -> Result<(), SendError> {
+        let target = Target::parse(recipient)?;
+        let is_image = file.kind == crate::domain::FileKind::Photo;
+        let media_id = self.upload(file, is_image).await?;
+        let (key, param) = if is_image {
+            ("sampleImageMsg", json!({ "photoURL": media_id }))
+        } else {
+            let extension = file
+                .name
+                .rsplit_once('.')
+                .map_or("file", |(_, ext)| ext)
+                .to_ascii_lowercase();
+            (
+                "sampleFile",
+                json!({ "mediaId": media_id, "fileName": file.name, "fileType": extension }),
+            )
         };
+        self.send_message(&target, key, &param).await
+    }
+
+    /// Uploads a file (`type` image or file); its media_id.
+    async fn upload(
+        &self,
+        file: &crate::storage::Attachment,
+        is_image: bool,
+    ) -> Result<String, SendError> {
+        let transient = |message: String| SendError::Transient {
+            message,
+            retry_after: None,
+        };
+        let mut is_refresh = false;
+        loop {
+            let token = self.token(is_refresh).await?;
+            let part = reqwest::multipart::Part::bytes(file.data.clone())
+                .file_name(file.name.clone())
+                .mime_str(super::feishu::mime_of(&file.name))
+                .map_err(|e| transient(e.to_string()))?;
+            let kind = if is_image { "image" } else { "file" };
+            // The token travels in the URL: errors below never show it.
+            let response = self
+                .http
+                .post(format!("{}/media/upload", self.oapi_url))
+                .query(&[("access_token", token.expose()), ("type", kind)])
+                .multipart(reqwest::multipart::Form::new().part("media", part))
+                .send()
+                .await
+                .map_err(|e| transient(format!("DingTalk upload: {}", e.without_url())))?;
+            let status = response.status();
+            let reply: Value = response.json().await.unwrap_or(Value::Null);
+            let code = reply.get("errcode").and_then(Value::as_i64).unwrap_or(-1);
+            if let (0, Some(id)) = (code, reply.get("media_id").and_then(Value::as_str)) {
+                return Ok(id.to_string());
+            }
+            // 40014 and 42001: an invalid or expired token.
+            if matches!(code, 40014 | 42001) && !is_refresh {
+                is_refresh = true;
+                continue;
+            }
+            let message = reply.get("errmsg").and_then(Value::as_str).unwrap_or("");
+            let what = format!(
+                "DingTalk upload of {}: HTTP {} errcode {code} {message}",
+                file.name,
+                status.as_u16()
+            );
+            // A file DingTalk will never take (too large, a bad type) is
+            // retried with backoff and given up: the text has gone out.
+            return Err(transient(what));
+        }
+    }
+
+    /// Sends one message of the robot (`msgKey` and its `msgParam`).
+    async fn send_message(
+        &self,
+        target: &Target<'_>,
+        key: &str,
+        param: &Value,
+    ) -> Result<(), SendError> {
+        let param = param.to_string();
         let token = self.token(false).await?;
-        match self.post(&target, text, &token).await {
+        match self.post(target, key, &param, &token).await {
             Err(Rejected::Token) => {
                 let token = self.token(true).await?;
-                self.post(&target, text, &token)
+                self.post(target, key, &param, &token)
                     .await
                     .map_err(Rejected::into_send_error)
             }
@@ -90,15 +187,20 @@ impl DingtalkApp {
         }
     }
 
-    async fn post(&self, target: &Target<'_>, text: &str, token: &Secret) -> Result<(), Rejected> {
-        let param = json!({ "content": text }).to_string();
+    async fn post(
+        &self,
+        target: &Target<'_>,
+        key: &str,
+        param: &str,
+        token: &Secret,
+    ) -> Result<(), Rejected> {
         let (path, body) = match target {
             Target::Group(conversation) => (
                 "/v1.0/robot/groupMessages/send",
                 json!({
                     "robotCode": self.robot_code,
                     "openConversationId": conversation,
-                    "msgKey": "sampleText",
+                    "msgKey": key,
                     "msgParam": param,
                 }),
             ),
@@ -107,7 +209,7 @@ impl DingtalkApp {
                 json!({
                     "robotCode": self.robot_code,
                     "userIds": [staff],
-                    "msgKey": "sampleText",
+                    "msgKey": key,
                     "msgParam": param,
                 }),
             ),

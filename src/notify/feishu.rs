@@ -1,6 +1,7 @@
 //! Sending through Feishu's open API as the app's bot: the
 //! tenant_access_token (cached, refreshed before it expires and once when
-//! Feishu calls it invalid), replies to a message, text to a chat or a user.
+//! Feishu calls it invalid), replies to a message, text and files (the
+//! 通报's .docx, XLSX and chart) to a chat or a user.
 //!
 //! In: the app id and secret, a message id or a receive id, text. Out:
 //! sent messages, or a [`FeishuSendError`] that says whether to retry.
@@ -95,6 +96,15 @@ struct ApiAnswer {
     tenant_access_token: String,
     #[serde(default)]
     expire: u64,
+    /// What an upload answers: `{"file_key": …}` or `{"image_key": …}`.
+    #[serde(default)]
+    data: serde_json::Value,
+}
+
+/// A request body, made again for a retry (a multipart form is used up).
+enum Body {
+    Json(serde_json::Value),
+    Form(reqwest::multipart::Form),
 }
 
 fn unreadable() -> i64 {
@@ -182,23 +192,97 @@ impl FeishuApi {
 
     /// POSTs with the token; a token Feishu calls invalid is replaced once.
     async fn post(&self, path: &str, body: &serde_json::Value) -> Result<(), FeishuSendError> {
+        self.call(path, || Ok(Body::Json(body.clone())))
+            .await
+            .map(|_| ())
+    }
+
+    /// Sends a file to a chat or a user (as [`FeishuApi::send_one`]): a PNG
+    /// as an image (`im/v1/images`, then an `image` message), anything else
+    /// as a file (`im/v1/files`, then a `file` message).
+    pub async fn send_file(
+        &self,
+        receive_id_type: &str,
+        receive_id: &str,
+        file: &crate::storage::Attachment,
+        uuid: Option<&str>,
+    ) -> Result<(), FeishuSendError> {
+        if !matches!(receive_id_type, "chat_id" | "open_id") {
+            return Err(FeishuSendError::BadReceiveIdType(
+                receive_id_type.to_string(),
+            ));
+        }
+        let part = || {
+            reqwest::multipart::Part::bytes(file.data.clone())
+                .file_name(file.name.clone())
+                .mime_str(mime_of(&file.name))
+                .map_err(|e| FeishuSendError::Network(e.to_string()))
+        };
+        let is_image = file.kind == crate::domain::FileKind::Photo;
+        let (kind, key, content) = if is_image {
+            let data = self
+                .call("/open-apis/im/v1/images", || {
+                    Ok(Body::Form(
+                        reqwest::multipart::Form::new()
+                            .text("image_type", "message")
+                            .part("image", part()?),
+                    ))
+                })
+                .await?;
+            ("image", "image_key", data)
+        } else {
+            let data = self
+                .call("/open-apis/im/v1/files", || {
+                    Ok(Body::Form(
+                        reqwest::multipart::Form::new()
+                            .text("file_type", file_type(&file.name))
+                            .text("file_name", file.name.clone())
+                            .part("file", part()?),
+                    ))
+                })
+                .await?;
+            ("file", "file_key", data)
+        };
+        let Some(uploaded) = content.get(key).and_then(serde_json::Value::as_str) else {
+            return Err(FeishuSendError::Refused {
+                status: 200,
+                code: unreadable(),
+                msg: format!("the upload answered no {key}"),
+            });
+        };
+        let path = format!("/open-apis/im/v1/messages?receive_id_type={receive_id_type}");
+        let mut body = json!({
+            "receive_id": receive_id,
+            "msg_type": kind,
+            "content": json!({ key: uploaded }).to_string(),
+        });
+        if let Some(uuid) = uuid {
+            body["uuid"] = json!(uuid.chars().take(50).collect::<String>());
+        }
+        self.post(&path, &body).await
+    }
+
+    /// POSTs what `make` builds with the token and returns the answer's
+    /// `data`; a token Feishu calls invalid is replaced once.
+    async fn call(
+        &self,
+        path: &str,
+        make: impl Fn() -> Result<Body, FeishuSendError>,
+    ) -> Result<serde_json::Value, FeishuSendError> {
         let url = format!("{}{path}", self.inner.base_url);
         let mut is_retry = false;
         loop {
             let token = self.token().await?;
-            let response = self
-                .inner
-                .http
-                .post(&url)
-                .bearer_auth(token.expose())
-                .json(body)
-                .send()
-                .await
-                .map_err(network)?;
+            let request = self.inner.http.post(&url).bearer_auth(token.expose());
+            let request = match make()? {
+                Body::Json(body) => request.json(&body),
+                Body::Form(form) => request.multipart(form),
+            };
+            let response = request.send().await.map_err(network)?;
             let status = response.status().as_u16();
             let answer = read_answer(response).await;
             if (200..300).contains(&status) && answer.code == 0 {
-                return Ok(());
+                return Ok(answer.data);
             }
             if INVALID_TOKEN_CODES.contains(&answer.code) && !is_retry {
                 tracing::info!(
@@ -288,6 +372,38 @@ pub fn at_tag(open_id: &str, name: &str) -> Option<String> {
     Some(format!("<at user_id=\"{open_id}\">{name}</at>"))
 }
 
+/// Feishu's `file_type` for an upload, by the file's extension.
+fn file_type(name: &str) -> &'static str {
+    match name
+        .rsplit('.')
+        .next()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("doc" | "docx") => "doc",
+        Some("xls" | "xlsx") => "xls",
+        Some("ppt" | "pptx") => "ppt",
+        Some("pdf") => "pdf",
+        _ => "stream",
+    }
+}
+
+/// The MIME type an upload declares, by the file's extension.
+pub(crate) fn mime_of(name: &str) -> &'static str {
+    match name
+        .rsplit('.')
+        .next()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some("png") => "image/png",
+        Some("pdf") => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
 /// The `content` of a text message: JSON in a string.
 fn text_content(text: &str) -> String {
     json!({ "text": text }).to_string()
@@ -300,6 +416,7 @@ async fn read_answer(response: reqwest::Response) -> ApiAnswer {
         msg: text.chars().take(300).collect(),
         tenant_access_token: String::new(),
         expire: 0,
+        data: serde_json::Value::Null,
     })
 }
 

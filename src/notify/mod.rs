@@ -5,6 +5,7 @@
 //! Failures retry with backoff; a permanent one marks the channel broken and
 //! tells the admins on another channel.
 
+mod apps;
 mod delivery;
 mod dingtalk_app;
 pub mod feishu;
@@ -77,6 +78,9 @@ pub struct Notifier {
     feishu: Option<feishu::FeishuApi>,
     /// Each admin on each chat that can reach them.
     admins: Vec<ChatTarget>,
+    /// The shared contacts groups: where a unit's message goes when the
+    /// contact it was for cannot be reached privately.
+    contacts: Vec<ChatTarget>,
     /// Failure texts are logged and stored: no configured secret may remain.
     redactor: Redactor,
     /// Who claims outbox rows (host and process).
@@ -109,6 +113,7 @@ impl Notifier {
                 None => None,
             },
             admins: settings.admin_chats(),
+            contacts: settings.contacts_chats(),
             redactor: Redactor::from_settings(settings),
             owner: crate::process::owner(),
             claim_lease: CLAIM_LEASE,
@@ -157,7 +162,15 @@ impl Notifier {
     async fn steps(&self, item: &OutboxItem) -> Result<Vec<Step>, SendError> {
         match &item.channel {
             Channel::Telegram => {
-                let mut steps: Vec<Step> = message_parts(&item.body, &item.mentions)
+                // A private message is for the one person it names.
+                let is_private =
+                    ChatTarget::new(Channel::Telegram, item.recipient.clone()).is_private();
+                let mentions = if is_private {
+                    &[][..]
+                } else {
+                    &item.mentions[..]
+                };
+                let mut steps: Vec<Step> = message_parts(&item.body, mentions)
                     .into_iter()
                     .map(Step::Text)
                     .collect();
@@ -165,12 +178,13 @@ impl Notifier {
                 Ok(steps)
             }
             Channel::Dingtalk | Channel::Feishu => {
-                // Text only: files go to Telegram and WeCom robots.
-                Ok(self
+                let mut steps: Vec<Step> = self
                     .app_parts(&item.channel, &item.recipient, &item.body, &item.mentions)?
                     .into_iter()
                     .map(Step::Text)
-                    .collect())
+                    .collect();
+                steps.extend(self.attachments(item.id).await?.into_iter().map(Step::File));
+                Ok(steps)
             }
             Channel::Robot(name) => {
                 let Some(robot) = self.robots.get(name) else {
@@ -232,7 +246,32 @@ impl Notifier {
                     self.send_app_part(&item.channel, recipient, part, Some(&uuid))
                         .await
                 }
-                Step::File(_) => Ok(()),
+                Step::File(file) => {
+                    let uuid = format!("xunjian-{}-{index}", item.id);
+                    match self
+                        .send_app_file(&item.channel, recipient, file, &uuid)
+                        .await
+                    {
+                        // A file the app may not send (no upload permission,
+                        // too large) does not break the chat: the reader is
+                        // told in its place.
+                        Err(SendError::Broken(reason)) => {
+                            let reason = self.redactor.redact(&reason);
+                            tracing::error!(channel = %item.channel, file = %file.name, %reason, "a file could not be sent; a note goes in its place");
+                            let note = format!(
+                                "（文件「{}」未能发送：{reason}。请管理员检查应用的文件上传权限；也可用命令行 xunjian report --format docx|xlsx|png 生成。）",
+                                file.name
+                            );
+                            let part = self.app_parts(&item.channel, recipient, &note, &[])?;
+                            for text in part {
+                                self.send_app_part(&item.channel, recipient, &text, Some(&uuid))
+                                    .await?;
+                            }
+                            Ok(())
+                        }
+                        other => other,
+                    }
+                }
             },
             Channel::Robot(name) => {
                 let Some(robot) = self.robots.get(name) else {
@@ -255,56 +294,6 @@ impl Notifier {
                 "unknown channel \"{key}\" (written by a newer xunjian?)"
             ))),
         }
-    }
-
-    /// A text message to a DingTalk or Feishu recipient as the parts it goes
-    /// out in; `Broken` when that app is not configured.
-    fn app_parts(
-        &self,
-        channel: &Channel,
-        recipient: &str,
-        body: &str,
-        mentions: &[Mention],
-    ) -> Result<Vec<String>, SendError> {
-        if *channel == Channel::Feishu {
-            self.feishu_api()?;
-            Ok(feishu_parts(body, recipient, mentions))
-        } else {
-            Ok(self.dingtalk_app()?.parts(body))
-        }
-    }
-
-    /// Sends one part made by [`Notifier::app_parts`].
-    async fn send_app_part(
-        &self,
-        channel: &Channel,
-        recipient: &str,
-        part: &str,
-        uuid: Option<&str>,
-    ) -> Result<(), SendError> {
-        if *channel == Channel::Feishu {
-            send_feishu(self.feishu_api()?, recipient, part, uuid).await
-        } else {
-            self.dingtalk_app()?.send_part(recipient, part).await
-        }
-    }
-
-    fn feishu_api(&self) -> Result<&feishu::FeishuApi, SendError> {
-        self.feishu.as_ref().ok_or_else(|| {
-            SendError::Broken(
-                "the Feishu app is not configured ([feishu] app_id, XUNJIAN_FEISHU_APP_SECRET)"
-                    .into(),
-            )
-        })
-    }
-
-    fn dingtalk_app(&self) -> Result<&DingtalkApp, SendError> {
-        self.dingtalk.as_ref().ok_or_else(|| {
-            SendError::Broken(
-                "the DingTalk app is not configured ([dingtalk] client_id, XUNJIAN_DINGTALK_CLIENT_SECRET)"
-                    .into(),
-            )
-        })
     }
 
     /// A broken channel is reported to the admins on their other chats, or
@@ -432,62 +421,6 @@ impl Notifier {
     }
 }
 
-/// Mentions per message, so a tag is never cut.
-const FEISHU_MENTIONS_PER_PART: usize = 40;
-
-/// A message to Feishu as the messages it goes out in: the text, made
-/// [`plain`](feishu::plain), in parts; in a group, the
-/// contacts known by open_id mentioned after it (40 to a message).
-fn feishu_parts(body: &str, recipient: &str, mentions: &[Mention]) -> Vec<String> {
-    use feishu::{at_tag, plain};
-    let mut parts: Vec<String> = split_reply(body).iter().map(|part| plain(part)).collect();
-    if !recipient.starts_with("chat:") {
-        return parts;
-    }
-    let tags: Vec<String> = mentions
-        .iter()
-        .filter_map(|m| at_tag(m.feishu_open_id.as_deref()?, &m.name))
-        .collect();
-    for (i, chunk) in tags.chunks(FEISHU_MENTIONS_PER_PART).enumerate() {
-        match parts.last_mut() {
-            Some(last) if i == 0 => {
-                last.push('\n');
-                last.push_str(&chunk.join(" "));
-            }
-            _ => parts.push(chunk.join(" ")),
-        }
-    }
-    parts
-}
-
-/// Sends text to `chat:oc_…` or `user:ou_…` through the Feishu app's bot.
-async fn send_feishu(
-    api: &feishu::FeishuApi,
-    recipient: &str,
-    text: &str,
-    uuid: Option<&str>,
-) -> Result<(), SendError> {
-    let (kind, id) = match recipient.split_once(':') {
-        Some(("chat", id)) if !id.is_empty() => ("chat_id", id),
-        Some(("user", id)) if !id.is_empty() => ("open_id", id),
-        _ => {
-            return Err(SendError::Broken(format!(
-                "\"{recipient}\" is not a Feishu recipient (chat:oc_… or user:ou_…)"
-            )));
-        }
-    };
-    api.send_one(kind, id, text, uuid).await.map_err(|err| {
-        if err.is_transient() {
-            SendError::Transient {
-                message: err.to_string(),
-                retry_after: None,
-            }
-        } else {
-            SendError::Broken(err.to_string())
-        }
-    })
-}
-
 fn print_console(body: &str, mentions: &[Mention]) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -500,56 +433,4 @@ fn print_console(body: &str, mentions: &[Mention]) {
         let _ = writeln!(out, "（联系人 Telegram：{}）", ids.join("、"));
     }
     let _ = writeln!(out);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn contact(n: usize) -> Mention {
-        Mention {
-            name: format!("联系人<{n}>"),
-            telegram_id: None,
-            phone: None,
-            feishu_open_id: Some(format!("ou_{n:060}")),
-        }
-    }
-
-    #[test]
-    fn feishu_text_cannot_mention_and_contacts_are_mentioned_whole_forty_to_a_message() {
-        let body = "未找到「<at user_id=\"all\">所有人</at>」";
-        let mentions: Vec<Mention> = (0..90).map(contact).collect();
-        let parts = feishu_parts(body, "chat:oc_group", &mentions);
-        assert!(parts[0].starts_with("未找到「＜at user_id"), "{}", parts[0]);
-        let tags: Vec<usize> = parts
-            .iter()
-            .map(|p| p.matches("<at user_id=").count())
-            .collect();
-        assert_eq!(tags, vec![40, 40, 10], "{parts:#?}");
-        for part in &parts {
-            let line = part.lines().last().unwrap_or_default();
-            assert_eq!(
-                line.matches("<at user_id=\"ou_").count(),
-                line.matches("</at>").count(),
-                "a tag is never cut: {part}"
-            );
-            assert!(
-                !part.contains("<0") && !part.contains("<1"),
-                "names are cleaned: {part}"
-            );
-        }
-        assert_eq!(
-            feishu_parts(body, "user:ou_admin", &mentions),
-            vec![feishu::plain(body)],
-            "a private message mentions nobody"
-        );
-        let bad = Mention {
-            feishu_open_id: Some("ou_x\" onclick=\"".into()),
-            ..contact(1)
-        };
-        assert_eq!(
-            feishu_parts("x", "chat:oc_group", &[bad]),
-            vec!["x".to_string()]
-        );
-    }
 }

@@ -110,6 +110,12 @@ fn classify(err: RequestError) -> SendError {
             | ApiError::CantInitiateConversation
             | ApiError::NotEnoughRightsToPostMessages),
         ) => SendError::Broken(format!("Telegram: {api}")),
+        // Telegram words some refusals differently from what teloxide knows
+        // ("Forbidden: bot can't initiate conversation with a user"): every
+        // "Forbidden" is a chat the bot may not write to.
+        RequestError::Api(ApiError::Unknown(text)) if text.starts_with("Forbidden:") => {
+            SendError::Broken(format!("Telegram: {text}"))
+        }
         // reqwest names the URL, and the URL holds the bot token.
         RequestError::Network(err) => SendError::Transient {
             message: format!(

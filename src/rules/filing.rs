@@ -27,7 +27,7 @@ pub fn gone_unfiled(facts: &AccountFacts<'_>, rules: &RuleSettings) -> Option<Fi
         format!(
             "{} 在平台上已不存在（自 {} 起连续 {} 次检查），但未办理注销备案",
             facts.who(),
-            to_local(since).format("%Y-%m-%d"),
+            crate::calendar::date_cn(to_local(since).date_naive()),
             fetch.gone_streak
         ),
         json!({ "gone_since": to_local(since).to_rfc3339(), "checks": fetch.gone_streak,
@@ -46,7 +46,7 @@ pub fn filed_but_active(facts: &AccountFacts<'_>) -> Option<Finding> {
     let first = facts
         .posts
         .first_after_deregistration
-        .map(|t| to_local(t).format("%Y-%m-%d").to_string());
+        .map(|t| crate::calendar::date_cn(to_local(t).date_naive()));
     Some(Finding::new(
         Rule::FiledButActive,
         Severity::Failure,

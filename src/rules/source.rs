@@ -51,7 +51,7 @@ pub fn proxy_down(health: &ProxyHealth, accounts: usize) -> Finding {
         format!(
             "监测代理 {} 自 {} 起不可用，其 {accounts} 个账号暂无法监测（原因见 /healthz、xunjian check --format json 或日志）",
             health.name,
-            to_local(since).format("%Y-%m-%d %H:%M"),
+            crate::calendar::time_cn(since),
         ),
         json!({ "proxy": health.name, "down_since": to_local(since).to_rfc3339(),
                 "error": health.message, "accounts": accounts }),

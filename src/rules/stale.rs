@@ -19,7 +19,7 @@ pub fn stale(
         if window.now - facts.registered_at <= grace {
             return None;
         }
-        let since = to_local(facts.registered_at).format("%Y-%m-%d");
+        let since = crate::calendar::date_cn(to_local(facts.registered_at).date_naive());
         return Some(Finding::new(
             Rule::Zombie3m,
             Severity::Failure,
@@ -44,7 +44,7 @@ pub fn stale(
     } else {
         return None;
     };
-    let date = to_local(last).format("%Y-%m-%d");
+    let date = crate::calendar::date_cn(to_local(last).date_naive());
     let mut message = format!("{who} 已 {days} 天未更新，最后更新 {date}");
     if rule == Rule::StaleWarning {
         message.push_str(&format!("，{} 天未更新即不合格，请及时更新", t.stale_days));
@@ -71,8 +71,8 @@ pub fn weekly_miss(facts: &AccountFacts<'_>, window: &CheckWindow) -> Option<Fin
         format!(
             "{} {}至{}当周未更新（每周更新未达标，扣 0.2 分）",
             facts.who(),
-            week.monday.format("%Y-%m-%d"),
-            week.sunday().format("%Y-%m-%d")
+            crate::calendar::date_cn(week.monday),
+            crate::calendar::date_cn(week.sunday())
         ),
         json!({ "week_start": week.monday.to_string(), "week_end": week.sunday().to_string(),
                 "workdays": week.workdays, "deduction": 0.2 }),

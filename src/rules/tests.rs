@@ -197,7 +197,7 @@ fn the_stale_message_is_ready_for_a_report() {
         .expect("stale_6m");
     assert_eq!(
         stale.message,
-        "区市政管理局「市政兰山」(微信订阅号) 已 187 天未更新，最后更新 2025-11-03"
+        "区市政管理局「市政兰山」(微信订阅号) 已 187 天未更新，最后更新 2025年11月3日"
     );
     assert_eq!(stale.evidence["days_since_post"], 187);
     assert_eq!(result.days_since_post, Some(187));

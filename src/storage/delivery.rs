@@ -119,6 +119,49 @@ impl Store {
         Ok(marked == 1)
     }
 
+    /// Gives up a claimed message for `instead` (the same text to other
+    /// chats, with its files), in one transaction: false, and nothing
+    /// queued, when `owner` no longer holds the claim.
+    pub async fn reroute(
+        &self,
+        id: i64,
+        owner: &str,
+        reason: &str,
+        instead: &[crate::alerts::compose::Message],
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let at = to_secs(now);
+        Ok(with_pool!(self, pool => {
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            let given_up = sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $3, dead_at = $4, \
+                 claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(reason)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if given_up == 1 {
+                for message in instead {
+                    let new_id = super::insert_outbox!(tx, message, at);
+                    sqlx::query(
+                        "INSERT INTO outbox_files (outbox_id, position, name, kind, data) \
+                         SELECT $1, position, name, kind, data FROM outbox_files WHERE outbox_id = $2",
+                    )
+                    .bind(new_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+            given_up == 1
+        }))
+    }
+
     /// Hands back every unsent message `owner` holds (on shutdown), so
     /// another daemon, or this one restarted, sends them at once.
     pub async fn release_claims(&self, owner: &str) -> Result<u64> {

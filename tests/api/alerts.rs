@@ -164,6 +164,71 @@ async fn a_blocked_bot_breaks_the_channel_and_the_admins_are_told_elsewhere() {
     }
 }
 
+/// A unit's message to its contact privately, when the bot may not write to
+/// them (they never opened a chat with it): it goes to the contacts group
+/// naming them, once, and so do the next ones, without trying again; the
+/// admins are told once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_out_of_private_reach_reads_their_units_alerts_in_the_group() {
+    for db in test_dbs("tg_private_reroute").await {
+        let telegram = FakeTelegram::start().await;
+        let settings = settings(&db, &telegram);
+        telegram.script_error(
+            CONTACT,
+            403,
+            "Forbidden: bot can't initiate conversation with a user",
+            json!(null),
+        );
+        db.store
+            .enqueue(&message(CONTACT, "【政务新媒体巡检】第一条"), at(NOW))
+            .await
+            .expect("enqueue");
+        let notifier = Notifier::new(&settings, db.store.clone()).expect("notifier");
+        let report = notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        assert_eq!(report.rerouted, 1, "{report:?}");
+        notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        db.store
+            .enqueue(&message(CONTACT, "【政务新媒体巡检】第二条"), at(NOW))
+            .await
+            .expect("enqueue");
+        notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        notifier.deliver_pending(at(NOW)).await.expect("deliver");
+        let sends = telegram.sends();
+        let to = |chat: i64| -> Vec<String> {
+            sends
+                .iter()
+                .filter(|c| c.params["chat_id"] == chat)
+                .map(|c| c.params["text"].as_str().unwrap_or("").to_string())
+                .collect()
+        };
+        assert_eq!(to(CONTACT).len(), 1, "tried privately once: {sends:#?}");
+        let group = to(CONTACTS);
+        assert_eq!(group.len(), 2, "{group:#?}");
+        for (text, which) in group.iter().zip(["第一条", "第二条"]) {
+            assert!(
+                text.starts_with("（无法私信送达李强，改发本群）") && text.contains(which),
+                "{text}"
+            );
+            assert!(
+                text.contains(&format!("tg://user?id={CONTACT}")),
+                "the contact is mentioned in the group: {text}"
+            );
+        }
+        let told: Vec<String> = to(ADMIN);
+        assert_eq!(told.len(), 1, "the admins are told once: {told:#?}");
+        assert!(told[0].contains("联系人李强无法私信"), "{}", told[0]);
+        let pending = db.store.outbox("telegram").await.expect("outbox");
+        assert!(
+            pending
+                .iter()
+                .filter(|(to, _, _)| to == &CONTACTS.to_string())
+                .all(|(_, _, sent)| *sent),
+            "the group's copies went out: {pending:#?}"
+        );
+        db.finish().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migrated_group_is_followed() {
     for db in test_dbs("tg_migrate").await {
@@ -322,7 +387,7 @@ async fn chat_commands_answer_admins_contacts_and_strangers_through_the_bot_api(
             (
                 ADMIN,
                 "/snooze szls-wechat 7d",
-                "已暂停「szls-wechat」的提醒至 ",
+                "已暂停「市政兰山」的提醒至 ",
             ),
             (ADMIN, "/snooze szls-wechat 1y", "无法识别时长「1y」"),
             (STRANGER, "/bind lsq-yitang", "已提交申请 #1"),

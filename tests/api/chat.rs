@@ -355,7 +355,7 @@ async fn chinese_names_and_alert_numbers_are_arguments_and_the_register_is_guard
             private(
                 ADMIN,
                 "/snooze szls-wechat 2周",
-                "已暂停「szls-wechat」的提醒至",
+                "已暂停「市政兰山」的提醒至",
             ),
             private(
                 ADMIN,

@@ -28,8 +28,10 @@ use xunjian::reports::ReportKind;
 const REFUSAL: &str = "抱歉，您没有执行此命令的权限";
 
 /// 义堂镇 has no contact yet; its account `w` stopped posting 40 days ago.
+/// 柳青街道's contact 王敏 is known by phone only (no chat reaches her
+/// privately); its account `x` stopped 20 days ago.
 const REGISTER: &str = "[[unit]]\nid = \"u1\"\nname = \"义堂镇\"\nkind = \"town\"\n\n\
-    [[unit]]\nid = \"u2\"\nname = \"柳青街道\"\nkind = \"town\"\n\n\
+    [[unit]]\nid = \"u2\"\nname = \"柳青街道\"\nkind = \"town\"\ncontacts = [{ name = \"王敏\", phone = \"13800000000\" }]\n\n\
     [[account]]\nid = \"w\"\nunit = \"u1\"\nname = \"义堂发布\"\nplatform = \"weibo\"\nproxy = \"rsshub\"\nroute = \"/weibo/user/9\"\n\n\
     [[account]]\nid = \"x\"\nunit = \"u2\"\nname = \"柳青发布\"\nplatform = \"weibo\"\nproxy = \"rsshub\"\nroute = \"/weibo/user/8\"\n";
 
@@ -194,6 +196,7 @@ impl Chat {
                 settings.dingtalk.client_id = Some("ding-app-key".into());
                 settings.dingtalk.client_secret = Some(Secret::new("ding-secret"));
                 settings.dingtalk.gateway_url = fake.url.clone();
+                settings.dingtalk.oapi_url = fake.url.clone();
                 settings.dingtalk.admins = vec![DINGTALK_ADMIN.into()];
                 settings.dingtalk.contacts_chat = Some(DINGTALK_GROUP.into());
                 let context = Arc::new(CommandContext::new(db.store.clone(), settings.clone()));
@@ -322,6 +325,60 @@ impl Chat {
         }
     }
 
+    /// The names of the files the daemon sent `who` privately.
+    fn files(&mut self, who: Who) -> Vec<String> {
+        match self {
+            Chat::Telegram { fake, .. } => {
+                let chat = match who {
+                    Who::Admin => TELEGRAM_ADMIN,
+                    Who::Newcomer => TELEGRAM_NEWCOMER,
+                };
+                fake.calls()
+                    .into_iter()
+                    .filter(|c| matches!(c.method.as_str(), "senddocument" | "sendphoto"))
+                    .map(|c| String::from_utf8_lossy(&c.body).into_owned())
+                    .filter(|body| body.contains(&format!("\r\n\r\n{chat}\r\n")))
+                    .filter_map(|body| {
+                        let name = body.split("filename=\"").nth(1)?.split('"').next()?;
+                        Some(name.to_string())
+                    })
+                    .collect()
+            }
+            Chat::Dingtalk { fake, .. } => {
+                let staff = match who {
+                    Who::Admin => DINGTALK_ADMIN,
+                    Who::Newcomer => DINGTALK_NEWCOMER,
+                };
+                fake.files_to(&format!("user:{staff}"))
+                    .into_iter()
+                    .map(|(name, kind, head)| {
+                        if name.ends_with(".png") {
+                            assert!(kind == "image" && head.contains("PNG"), "{name}: {head}");
+                        } else {
+                            assert!(kind == "file" && head.starts_with("PK"), "{name}: {head}");
+                        }
+                        name
+                    })
+                    .collect()
+            }
+            Chat::Feishu { fake, sent, .. } => {
+                drain(fake, sent);
+                let open_id = match who {
+                    Who::Admin => FEISHU_ADMIN,
+                    Who::Newcomer => FEISHU_NEWCOMER,
+                };
+                texts_of(sent, open_id)
+                    .into_iter()
+                    .filter_map(|t| {
+                        t.strip_prefix("[file] ")
+                            .or(t.strip_prefix("[image] "))
+                            .map(str::to_string)
+                    })
+                    .collect()
+            }
+        }
+    }
+
     /// What the daemon sent the contacts' group, in order.
     fn group(&mut self) -> Vec<String> {
         match self {
@@ -376,6 +433,14 @@ impl Chat {
     }
 }
 
+/// The alert number in a message's "/ack N" hint.
+fn number_in(text: &str) -> String {
+    text.split(" /ack ")
+        .nth(1)
+        .map(|r| r.chars().take_while(char::is_ascii_digit).collect())
+        .unwrap_or_default()
+}
+
 fn texts_to(fake: &FakeTelegram, chat: i64) -> Vec<String> {
     fake.sends()
         .iter()
@@ -411,7 +476,39 @@ fn drain(fake: &mut FakeFeishu, sent: &mut Vec<(String, String)>) {
                 let content: serde_json::Value =
                     serde_json::from_str(body["content"].as_str().unwrap_or("{}"))
                         .expect("content is JSON");
-                sent.push((id, content["text"].as_str().unwrap_or("").to_string()));
+                // Files are recorded as "[file] NAME" / "[image] NAME".
+                let text = match body["msg_type"].as_str() {
+                    Some("file") => format!(
+                        "[file] {}",
+                        content["file_key"]
+                            .as_str()
+                            .unwrap_or("")
+                            .trim_start_matches("file_")
+                    ),
+                    Some("image") => format!(
+                        "[image] {}",
+                        content["image_key"]
+                            .as_str()
+                            .unwrap_or("")
+                            .trim_start_matches("img_")
+                    ),
+                    _ => content["text"].as_str().unwrap_or("").to_string(),
+                };
+                sent.push((id, text));
+            }
+            Call::Upload {
+                path,
+                bearer,
+                parts,
+            } => {
+                assert!(path.starts_with("/open-apis/im/v1/"), "{path}");
+                assert!(bearer.starts_with("t-"), "{bearer}");
+                assert!(
+                    parts
+                        .iter()
+                        .any(|p| p.file_name.is_some() && !p.data.is_empty()),
+                    "an upload carries its file: {parts:?}"
+                );
             }
             Call::Token(_) => {}
             other => panic!("unexpected call outside a conversation turn: {other:?}"),
@@ -481,50 +578,99 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
     let reply = chat.say(Who::Newcomer, "/whoami", false).await;
     assert!(reply.contains("联系人（义堂镇）"), "{name}: {reply}");
 
-    // An inspection finds 义堂发布 silent: the group gets a numbered alert.
+    // An inspection finds both units' accounts silent. Each unit hears only
+    // of its own: 义堂镇's new contact privately, 柳青街道 (no private chat)
+    // in the shared group naming 王敏; the admin reads one summary.
     let inspector = Inspector::new(db.store.clone(), settings.clone()).expect("inspector");
     inspector
         .run_once(Utc::now(), true)
         .await
         .expect("inspection");
     deliver().await;
-    let group = chat.group();
-    let alert = group
+    let mine = chat.told(Who::Newcomer);
+    let alert = mine
         .iter()
         .find(|t| t.contains("义堂发布") && t.contains(" /ack "))
-        .unwrap_or_else(|| panic!("{name}: no numbered alert in the group: {group:#?}"));
-    let number: String = alert
-        .split(" /ack ")
-        .nth(1)
-        .map(|r| r.chars().take_while(char::is_ascii_digit).collect())
-        .unwrap_or_default();
+        .unwrap_or_else(|| panic!("{name}: no numbered alert for 义堂镇's contact: {mine:#?}"))
+        .clone();
+    let number = number_in(&alert);
     assert!(!number.is_empty(), "{name}: {alert}");
-    assert!(alert.contains("联系人及时处理：张新"), "{name}: {alert}");
+    assert!(
+        !mine.iter().any(|t| t.contains("柳青发布")),
+        "{name}: 义堂镇's contact reads no other unit's alert: {mine:#?}"
+    );
+    assert!(
+        alert.contains(&format!("#{number} ")) && alert.contains("整改："),
+        "{name}: numbered, with what to do and by when: {alert}"
+    );
+    assert!(
+        alert.contains("\n回复 /ack ") && !alert.contains("联系人及时处理"),
+        "{name}: a private message, for the contact alone: {alert}"
+    );
+    let group = chat.group();
+    let theirs = group
+        .iter()
+        .find(|t| t.contains("柳青发布") && t.contains(" /ack "))
+        .unwrap_or_else(|| {
+            panic!("{name}: no numbered alert for 柳青街道 in the group: {group:#?}")
+        })
+        .clone();
+    let other_number = number_in(&theirs);
+    assert_ne!(number, other_number);
+    assert!(
+        !group.iter().any(|t| t.contains("义堂发布")),
+        "{name}: the group reads no alert sent privately: {group:#?}"
+    );
+    assert!(theirs.contains("联系人及时处理：王敏"), "{name}: {theirs}");
     let how = if name == "telegram" {
         "\n回复 /ack "
     } else {
         "\n@机器人 并发送 /ack "
     };
     assert!(
-        alert.contains(how),
-        "{name}: the hint fits the chat: {alert}"
+        theirs.contains(how),
+        "{name}: the hint fits the chat: {theirs}"
     );
-    if name == "feishu" {
-        assert!(
-            alert.contains(&format!("<at user_id=\"{FEISHU_NEWCOMER}\">张新</at>")),
-            "a Feishu group alert @-mentions the contact: {alert}"
-        );
-    }
+    let summaries: Vec<String> = chat
+        .told(Who::Admin)
+        .into_iter()
+        .filter(|t| t.contains("【各单位情况】"))
+        .collect();
+    assert_eq!(summaries.len(), 1, "{name}: one summary: {summaries:#?}");
+    assert!(
+        summaries[0].contains("义堂镇：新增1项") && summaries[0].contains("柳青街道：新增1项"),
+        "{name}: {}",
+        summaries[0]
+    );
+
+    // The contact answers in Chinese: /确认 their number; another unit's
+    // number is refused, saying whose it is.
+    let reply = chat
+        .say(Who::Newcomer, &format!("/确认 {other_number}"), false)
+        .await;
+    assert!(
+        reply.contains(&format!(
+            "告警 #{other_number} 属于柳青街道，不属于您的单位义堂镇"
+        )),
+        "{name}: {reply}"
+    );
+    let reply = chat
+        .say(Who::Newcomer, &format!("/确认 {number}"), false)
+        .await;
+    assert!(reply.contains("已确认"), "{name}: {reply}");
+    let reply = chat
+        .say(Who::Newcomer, &format!("/确认 {number}"), false)
+        .await;
+    assert!(
+        reply.contains(&format!("告警 #{number} 已由张新于")) && reply.contains("无需再次确认"),
+        "{name}: acknowledged twice: {reply}"
+    );
 
     // The new contact reads, acks and snoozes it by its number.
     let reply = chat
         .say(Who::Newcomer, &format!("/status {number}"), false)
         .await;
     assert!(reply.contains("义堂发布"), "{name}: {reply}");
-    let reply = chat
-        .say(Who::Newcomer, &format!("/ack {number}"), false)
-        .await;
-    assert!(reply.contains("已确认"), "{name}: {reply}");
     let reply = chat
         .say(Who::Newcomer, &format!("/snooze {number} 30天"), false)
         .await;
@@ -575,14 +721,28 @@ async fn converse(platform: &str, db: &TestDb, feeds: &FeedServer) {
         "{name}: the report is issued"
     );
     deliver().await;
-    assert_has(&chat.group(), "【整改通知】义堂镇", name);
+    assert_has(&chat.told(Who::Newcomer), "【整改通知】义堂镇", name);
+    assert_has(&chat.group(), "【整改通知】柳青街道", name);
     let reply = chat
-        .say(Who::Newcomer, "/rectify w 已安排专人每周更新", false)
+        .say(Who::Newcomer, "/整改 义堂发布 已恢复更新", false)
         .await;
     assert!(
         reply.contains("已记录「义堂发布」的整改反馈"),
-        "{name}: {reply}"
+        "{name}: by the account's name: {reply}"
     );
+
+    // The quarterly 通报 reaches the admin's chat as files: the .docx, the
+    // XLSX and the chart.
+    let reply = chat.say(Who::Admin, "/通报 quarterly", false).await;
+    assert!(reply.contains("已生成《"), "{name}: {reply}");
+    deliver().await;
+    let files = chat.files(Who::Admin);
+    for ext in [".docx", ".xlsx", ".png"] {
+        assert!(
+            files.iter().any(|f| f.ends_with(ext)),
+            "{name}: the quarterly {ext} arrives as a file: {files:?}"
+        );
+    }
     let reply = chat
         .say(Who::Newcomer, "/整改 柳青发布 不是我的单位", false)
         .await;
@@ -652,7 +812,7 @@ async fn a_contact_binds_reads_acks_snoozes_and_rectifies_and_an_admin_registers
     );
     feeds.set(
         "/weibo/user/8",
-        Reply::ok(feed_with_last_post("柳青发布", 1)),
+        Reply::ok(feed_with_last_post("柳青发布", 20)),
     );
     feeds.set(
         "/weibo/user/77",

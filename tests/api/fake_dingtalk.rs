@@ -62,6 +62,7 @@ impl FakeGateway {
             .route("/v1.0/oauth2/accessToken", post(access_token))
             .route("/v1.0/robot/groupMessages/send", post(group_send))
             .route("/v1.0/robot/oToMessages/batchSend", post(user_send))
+            .route("/media/upload", post(upload))
             .with_state(state);
         let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
         let url = format!("http://{}", http.local_addr().expect("http address"));
@@ -99,6 +100,56 @@ impl FakeGateway {
         (session, content.to_string())
     }
 
+    /// The files the app robot sent a group or a user: (file name, upload
+    /// type, first bytes), each checked against its upload.
+    pub fn files_to(&self, recipient: &str) -> Vec<(String, String, String)> {
+        let sent = self.sent.lock().expect("sent");
+        let uploads: Vec<&Value> = sent
+            .iter()
+            .filter(|(path, _, _)| path == "/media/upload")
+            .map(|(_, _, body)| body)
+            .collect();
+        sent.iter()
+            .filter(|(path, _, body)| {
+                !path.ends_with("upload")
+                    && body["msgKey"] != "sampleText"
+                    && match recipient.split_once(':') {
+                        Some(("group", cid)) => body["openConversationId"] == cid,
+                        Some(("user", staff)) => body["userIds"]
+                            .as_array()
+                            .is_some_and(|ids| ids.iter().any(|i| i == staff)),
+                        _ => false,
+                    }
+            })
+            .map(|(_, _, body)| {
+                let param: Value = serde_json::from_str(body["msgParam"].as_str().unwrap_or(""))
+                    .expect("msgParam is JSON");
+                let media = param["mediaId"]
+                    .as_str()
+                    .or(param["photoURL"].as_str())
+                    .unwrap_or_default();
+                let upload = uploads
+                    .iter()
+                    .find(|u| u["mediaId"] == media)
+                    .unwrap_or_else(|| panic!("{media} was uploaded first: {body}"));
+                let name = upload["fileName"].as_str().unwrap_or_default().to_string();
+                match body["msgKey"].as_str() {
+                    Some("sampleFile") => {
+                        assert_eq!(param["fileName"], name.as_str(), "{body}");
+                        assert_eq!(upload["type"], "file", "{upload}");
+                    }
+                    Some("sampleImageMsg") => assert_eq!(upload["type"], "image", "{upload}"),
+                    other => panic!("unexpected msgKey {other:?}: {body}"),
+                }
+                (
+                    name,
+                    upload["type"].as_str().unwrap_or_default().to_string(),
+                    upload["head"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
     pub fn webhook(&self, session: &str) -> String {
         format!("{}/session/{session}", self.url)
     }
@@ -108,21 +159,24 @@ impl FakeGateway {
     pub fn sent_to(&self, recipient: &str) -> Vec<String> {
         let sent = self.sent.lock().expect("sent");
         sent.iter()
-            .filter(|(path, _, body)| match recipient.split_once(':') {
-                Some(("group", cid)) => {
-                    path.ends_with("groupMessages/send") && body["openConversationId"] == cid
-                }
-                Some(("user", staff)) => {
-                    path.ends_with("batchSend")
-                        && body["userIds"]
-                            .as_array()
-                            .is_some_and(|ids| ids.iter().any(|i| i == staff))
-                }
-                _ => false,
+            .filter(|(path, _, body)| {
+                body["msgKey"] == "sampleText"
+                    && match recipient.split_once(':') {
+                        Some(("group", cid)) => {
+                            path.ends_with("groupMessages/send")
+                                && body["openConversationId"] == cid
+                        }
+                        Some(("user", staff)) => {
+                            path.ends_with("batchSend")
+                                && body["userIds"]
+                                    .as_array()
+                                    .is_some_and(|ids| ids.iter().any(|i| i == staff))
+                        }
+                        _ => false,
+                    }
             })
             .map(|(_, token, body)| {
                 assert_eq!(token, ACCESS_TOKEN, "sent with the access token");
-                assert_eq!(body["msgKey"], "sampleText", "{body}");
                 assert_eq!(body["robotCode"], "ding-app-key", "{body}");
                 let param: Value = serde_json::from_str(body["msgParam"].as_str().unwrap_or(""))
                     .expect("msgParam is JSON");
@@ -130,6 +184,44 @@ impl FakeGateway {
             })
             .collect()
     }
+}
+
+/// An upload to `media/upload` (DingTalk's older API, the token in the
+/// query): the form's `media` part, answered with a media_id.
+async fn upload(
+    State(state): State<GatewayState>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Json<Value> {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let parts = crate::helpers::form_parts(content_type, &body);
+    let Some(media) = parts.iter().find(|p| p.name == "media") else {
+        return Json(json!({ "errcode": 40004, "errmsg": "no media" }));
+    };
+    let token = query.get("access_token").cloned().unwrap_or_default();
+    if token != ACCESS_TOKEN {
+        return Json(json!({ "errcode": 40014, "errmsg": "invalid access_token" }));
+    }
+    let mut sent = state.sent.lock().expect("sent");
+    let media_id = format!("@media-{}", sent.len());
+    sent.push((
+        "/media/upload".to_string(),
+        token,
+        json!({
+            "type": query.get("type"),
+            "fileName": media.file_name,
+            "mediaId": media_id,
+            "size": media.data.len(),
+            "head": String::from_utf8_lossy(&media.data[..media.data.len().min(8)]),
+        }),
+    ));
+    Json(
+        json!({ "errcode": 0, "errmsg": "ok", "type": query.get("type"), "media_id": media_id, "created_at": 1 }),
+    )
 }
 
 async fn access_token(Json(body): Json<Value>) -> (axum::http::StatusCode, Json<Value>) {

@@ -53,6 +53,12 @@ pub(crate) enum Call {
         bearer: String,
         body: Value,
     },
+    /// `im/v1/files` or `im/v1/images`: the form's parts.
+    Upload {
+        path: String,
+        bearer: String,
+        parts: Vec<crate::helpers::FormPart>,
+    },
 }
 
 #[derive(Clone)]
@@ -96,6 +102,8 @@ impl FakeFeishu {
             )
             .route("/open-apis/im/v1/messages/{id}/reply", post(reply))
             .route("/open-apis/im/v1/messages", post(send))
+            .route("/open-apis/im/v1/files", post(upload_file))
+            .route("/open-apis/im/v1/images", post(upload_image))
             .with_state(state.clone());
         let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
         let url = format!("http://{}", http.local_addr().expect("http address"));
@@ -231,6 +239,71 @@ async fn send(
         body,
     });
     answer
+}
+
+async fn upload_file(
+    State(state): State<FakeState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, Json<Value>) {
+    upload(&state, "/open-apis/im/v1/files", &headers, &body).await
+}
+
+async fn upload_image(
+    State(state): State<FakeState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, Json<Value>) {
+    upload(&state, "/open-apis/im/v1/images", &headers, &body).await
+}
+
+/// An upload: a file (`file_type`, `file_name`, `file`) answered with a
+/// `file_key`, an image (`image_type`, `image`) with an `image_key`; each
+/// key names the file, so tests can tell what a message carried.
+async fn upload(
+    state: &FakeState,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (StatusCode, Json<Value>) {
+    let bearer = bearer(headers);
+    let parts = crate::helpers::form_parts(&header(headers, "content-type"), body);
+    let field = |name: &str| parts.iter().find(|p| p.name == name);
+    let data = if path.ends_with("images") {
+        match (field("image_type"), field("image")) {
+            (Some(kind), Some(image)) if kind.data == b"message" => {
+                json!({ "image_key": format!("img_{}", image.file_name.clone().unwrap_or_default()) })
+            }
+            _ => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({ "code": 234001, "msg": "bad image form" })),
+                );
+            }
+        }
+    } else {
+        match (field("file_type"), field("file_name"), field("file")) {
+            (Some(_), Some(name), Some(_)) => {
+                json!({ "file_key": format!("file_{}", String::from_utf8_lossy(&name.data)) })
+            }
+            _ => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({ "code": 234001, "msg": "bad file form" })),
+                );
+            }
+        }
+    };
+    let (status, Json(mut answer)) = answer(state, &bearer).await;
+    let _ = state.calls.send(Call::Upload {
+        path: path.to_string(),
+        bearer,
+        parts,
+    });
+    if answer["code"] == 0 {
+        answer["data"] = data;
+    }
+    (status, Json(answer))
 }
 
 fn header(headers: &HeaderMap, name: &str) -> String {

@@ -197,3 +197,54 @@ pub fn xunjian_in(dir: &Path) -> std::process::Command {
         .env("XUNJIAN_LOG", "warn");
     command
 }
+
+/// One part of a multipart/form-data body.
+#[derive(Debug, Clone)]
+pub struct FormPart {
+    pub name: String,
+    pub file_name: Option<String>,
+    pub data: Vec<u8>,
+}
+
+/// The parts of a multipart/form-data body, as the fakes' upload APIs
+/// read them.
+pub fn form_parts(content_type: &str, body: &[u8]) -> Vec<FormPart> {
+    let Some(boundary) = content_type.split("boundary=").nth(1) else {
+        return Vec::new();
+    };
+    let delimiter = format!("--{}", boundary.trim_matches('"'));
+    let delimiter = delimiter.as_bytes();
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + delimiter.len() <= body.len() {
+        if &body[i..i + delimiter.len()] == delimiter {
+            starts.push(i);
+            i += delimiter.len();
+        } else {
+            i += 1;
+        }
+    }
+    let attribute = |headers: &str, key: &str| {
+        let marker = format!("{key}=\"");
+        headers
+            .find(&marker)
+            .map(|at| &headers[at + marker.len()..])
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_string)
+    };
+    starts
+        .windows(2)
+        .filter_map(|pair| {
+            let part = &body[pair[0] + delimiter.len()..pair[1]];
+            let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+            let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+            let split = part.windows(4).position(|w| w == b"\r\n\r\n")?;
+            let headers = String::from_utf8_lossy(&part[..split]).to_string();
+            Some(FormPart {
+                name: attribute(&headers, " name")?,
+                file_name: attribute(&headers, "filename"),
+                data: part[split + 4..].to_vec(),
+            })
+        })
+        .collect()
+}

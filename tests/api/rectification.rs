@@ -89,8 +89,21 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
             .await
             .expect("outbox")
             .into_iter()
-            .filter(|(to, body, _)| to == &CONTACTS.to_string() && body.contains("【整改通知】"))
-            .map(|(_, body, _)| body)
+            .filter(|(_, body, _)| body.contains("【整改通知】"))
+            .map(|(to, body, _)| {
+                // Each unit's notice reaches its own contact privately.
+                let (unit, contact) = if body.contains("【整改通知】义堂镇") {
+                    ("义堂镇", ZHOU)
+                } else {
+                    ("柳青街道", 6)
+                };
+                assert_eq!(
+                    to,
+                    contact.to_string(),
+                    "{unit}'s notice goes to its contact"
+                );
+                body
+            })
             .collect();
         assert_eq!(notices.len(), 2, "{notices:#?}");
         // 7 workdays after Tuesday 12-15.
@@ -108,7 +121,7 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
             telegram.sends().iter().any(|c| c.params["text"]
                 .as_str()
                 .is_some_and(|t| t.contains("【整改通知】柳青街道"))),
-            "the notices reach the contacts chat"
+            "the notices reach the contacts"
         );
 
         // The contact answers through the Bot API; a stranger to u2 may not.
@@ -169,7 +182,7 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
         assert_eq!(w.state.id(), "fixed", "{w:#?}");
         assert_eq!(
             w.evidence.as_deref(),
-            Some("2026-12-16 巡检确认已恢复更新（最新发布 2026-12-16 10:30）")
+            Some("2026年12月16日 巡检确认已恢复更新（最新发布 2026年12月16日 10:30）")
         );
         assert_eq!(
             w.responded_by.as_deref().map(|b| b.contains("周磊")),
@@ -190,7 +203,8 @@ async fn a_report_is_rectified_through_notice_answer_verification_and_deadline()
         let reminders = queued
             .iter()
             .filter(|(to, body, _)| {
-                to == &CONTACTS.to_string() && body.contains("【逾期未整改提醒】柳青街道")
+                // 王敏, 柳青街道's contact, privately.
+                to == "6" && body.contains("【逾期未整改提醒】柳青街道")
             })
             .count();
         let to_admins = queued

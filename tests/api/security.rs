@@ -120,7 +120,7 @@ async fn snooze_with_a_chinese_duration_is_understood_instead_of_panicking() {
         let ctx = context(&db).await;
         let reply = say(&ctx, &admin(), "/snooze szls-wechat 7天").await;
         assert!(
-            reply.contains("已暂停「szls-wechat」的提醒至 2026-12-01"),
+            reply.contains("已暂停「市政兰山」的提醒至 2026年12月1日"),
             "{reply}"
         );
         let reply = say(&ctx, &admin(), "/snooze szls-wechat 义堂镇").await;
