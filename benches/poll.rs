@@ -197,6 +197,7 @@ fn synthetic_register(n: usize) -> Register {
             filing_ref: None,
             is_interactive: true,
             thresholds: Default::default(),
+            note: None,
         })
         .collect();
     Register { units, accounts }

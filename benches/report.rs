@@ -67,6 +67,7 @@ async fn run(n: usize) -> anyhow::Result<()> {
                 filing_ref: None,
                 is_interactive: true,
                 thresholds: Default::default(),
+                note: None,
             })
             .collect(),
     };

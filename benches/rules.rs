@@ -66,6 +66,7 @@ fn register(n: usize) -> Register {
                 filing_ref: None,
                 is_interactive: true,
                 thresholds: Default::default(),
+                note: None,
             })
             .collect(),
     }

@@ -424,6 +424,7 @@ pub fn accounts_table(register: &Register, filter: &AccountFilter) -> String {
         "状态".to_string(),
         "名称".to_string(),
         "来源".to_string(),
+        "备注".to_string(),
     ]];
     for a in &register.accounts {
         let is_shown = filter.unit.as_ref().is_none_or(|u| *u == a.unit)
@@ -446,6 +447,7 @@ pub fn accounts_table(register: &Register, filter: &AccountFilter) -> String {
             a.state.label().to_string(),
             a.name.clone(),
             source,
+            a.note.clone().unwrap_or_default(),
         ]);
     }
     let count = rows.len() - 1;

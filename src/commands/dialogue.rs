@@ -181,6 +181,12 @@ fn example_source(platform: Platform) -> &'static str {
         Platform::Kuaishou => "rsshub:/kuaishou/profile/3xabcdefg",
         Platform::Bilibili => "rsshub:/bilibili/user/dynamic/12345678",
         Platform::Website => "https://www.example.gov.cn/rss.xml",
+        Platform::Xiaohongshu => "rsshub:/xiaohongshu/user/5a1b2c3d4e5f/notes",
+        Platform::WechatChannels
+        | Platform::Baijiahao
+        | Platform::Renminhao
+        | Platform::Xuexi
+        | Platform::Other => "https://www.example.gov.cn/rss.xml",
     }
 }
 

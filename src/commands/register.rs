@@ -18,6 +18,12 @@ fn route_prefixes(platform: Platform) -> &'static [&'static str] {
         Platform::Kuaishou => &["/kuaishou/"],
         Platform::Bilibili => &["/bilibili/"],
         Platform::WechatSubscription | Platform::WechatService => &["/wechat/", "/feeds/"],
+        Platform::Xiaohongshu => &["/xiaohongshu/"],
+        Platform::Baijiahao => &["/baijiahao/", "/baidu/"],
+        // No proxy route of their own: any route an office runs, or a feed.
+        Platform::WechatChannels | Platform::Renminhao | Platform::Xuexi | Platform::Other => {
+            &["/"]
+        }
         Platform::Website => &[],
     }
 }
@@ -168,6 +174,7 @@ pub async fn register(req: &Request<'_>) -> anyhow::Result<String> {
         filing_ref: None,
         is_interactive: true,
         thresholds: Default::default(),
+        note: None,
     };
     // The id is chosen inside the insert's transaction: two admins
     // registering at once get two accounts, never one overwriting the other.

@@ -102,7 +102,15 @@ impl Classifier {
             Platform::WechatSubscription | Platform::WechatService | Platform::Website => {
                 self.classify_article(platform, text, account_name)
             }
-            Platform::Douyin | Platform::Toutiao | Platform::Kuaishou => (
+            Platform::Douyin
+            | Platform::Toutiao
+            | Platform::Kuaishou
+            | Platform::WechatChannels
+            | Platform::Xiaohongshu
+            | Platform::Baijiahao
+            | Platform::Renminhao
+            | Platform::Xuexi
+            | Platform::Other => (
                 PostKind::Unknown,
                 format!("{}: the platform exposes no repost signal", platform.id()),
             ),

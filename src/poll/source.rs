@@ -97,6 +97,7 @@ mod tests {
             filing_ref: None,
             is_interactive: true,
             thresholds: ThresholdOverrides::default(),
+            note: None,
         }
     }
 

@@ -58,6 +58,7 @@ pub fn field_label(key: &str) -> &str {
         "filing_ref" => "备案文号",
         "is_interactive" => "互动功能",
         "thresholds" => "阈值",
+        "note" => "备注",
         "kind" => "单位类型",
         "contacts" => "联系人",
         "chat" => "单位群聊",
@@ -317,6 +318,7 @@ mod tests {
             filing_ref: None,
             is_interactive: true,
             thresholds: Default::default(),
+            note: None,
         }
     }
 

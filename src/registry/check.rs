@@ -2,6 +2,7 @@
 //! URLs), shared by `accounts.toml` loading, chat `/register` and polling.
 //! The reasons are in Chinese: a clerk reads them in the chat.
 
+use super::Platform;
 use std::fmt;
 
 /// The longest name accepted, in characters.
@@ -245,5 +246,100 @@ mod tests {
         ] {
             assert!(check_feed_url(bad).is_err(), "{bad}");
         }
+    }
+}
+
+/// The candidate a typo most likely meant: one (two for longer words)
+/// character edits away, the closest first; `None` when nothing is that near.
+pub fn suggest<'a>(text: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let text: Vec<char> = text.trim().to_lowercase().chars().collect();
+    if text.is_empty() {
+        return None;
+    }
+    let limit = if text.len() >= 6 { 2 } else { 1 };
+    candidates
+        .into_iter()
+        .map(|c| {
+            (
+                distance(&text, &c.to_lowercase().chars().collect::<Vec<_>>()),
+                c,
+            )
+        })
+        .filter(|(d, _)| *d > 0 && *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance between two character strings.
+fn distance(a: &[char], b: &[char]) -> usize {
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            let value = (previous[j] + cost)
+                .min(previous[j + 1] + 1)
+                .min(current[j] + 1);
+            current.push(value);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// "，是否为「微博」？" for a platform name that is a near miss; empty otherwise.
+pub fn platform_hint(text: &str) -> String {
+    let names = Platform::ALL
+        .iter()
+        .flat_map(|p| [p.label(), p.id()])
+        .collect::<Vec<_>>();
+    match suggest(text, names) {
+        Some(near) => {
+            let label = Platform::from_name(near).map_or(near, |p| p.label());
+            format!("，是否为「{label}」？")
+        }
+        None => String::new(),
+    }
+}
+
+/// "，是否为「义堂镇」（lsq-yitang）？" for a unit id or name that is a near
+/// miss; empty otherwise.
+pub fn unit_hint<'a>(text: &str, units: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let units: Vec<(&str, &str)> = units.into_iter().collect();
+    let names = units.iter().flat_map(|(id, name)| [*id, *name]);
+    match suggest(text, names) {
+        Some(near) => {
+            let (id, name) = units
+                .iter()
+                .find(|(id, name)| *id == near || *name == near)
+                .copied()
+                .unwrap_or((near, near));
+            format!("，是否为「{name}」（{id}）？")
+        }
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod suggest_tests {
+    use super::*;
+
+    #[test]
+    fn near_misses_get_a_suggestion_and_far_ones_none() {
+        assert_eq!(platform_hint("微薄"), "，是否为「微博」？");
+        assert_eq!(platform_hint("weiboo"), "，是否为「微博」？");
+        assert_eq!(platform_hint("小红薯"), "，是否为「小红书」？");
+        assert_eq!(platform_hint("传真"), "");
+        let units = [("lsq-yitang", "义堂镇"), ("lsq-liuqing", "柳青街道")];
+        assert_eq!(
+            unit_hint("义唐镇", units),
+            "，是否为「义堂镇」（lsq-yitang）？"
+        );
+        assert_eq!(
+            unit_hint("lsq-yitan", units),
+            "，是否为「义堂镇」（lsq-yitang）？"
+        );
+        assert_eq!(unit_hint("教育局", units), "");
+        assert_eq!(suggest("", ["a"]), None);
     }
 }

@@ -71,6 +71,9 @@ pub fn to_toml(register: &Register) -> String {
                 let _ = writeln!(out, "{key} = {days}");
             }
         }
+        if let Some(note) = &account.note {
+            field(&mut out, "note", note);
+        }
     }
     out
 }

@@ -208,15 +208,20 @@ fn read_account(
     }
     let name = e.string(p, "name", true);
     let name = checked_name(p, &label, name);
+    // The same names as the workbook, the CLI and chat: weibo, 微博, 公众号 …
     let platform = e.string(p, "platform", true).and_then(|(id, at)| {
-        let parsed = Platform::from_id(&id);
+        let parsed = Platform::from_name(&id);
         if parsed.is_none() {
-            let known: Vec<&str> = Platform::ALL.iter().map(|p| p.id()).collect();
+            let known: Vec<String> = Platform::ALL
+                .iter()
+                .map(|p| format!("{}（{}）", p.id(), p.label()))
+                .collect();
+            let hint = super::check::platform_hint(&id);
             p.push(
                 at.start,
                 format!(
-                    "{label}: field `platform`: unknown platform \"{id}\" (expected one of: {})",
-                    known.join(", ")
+                    "{label}：platform 未知平台「{id}」{hint}（可选：{}）",
+                    known.join("、")
                 ),
             );
         }
@@ -245,6 +250,10 @@ fn read_account(
         }),
     };
     let thresholds = read_thresholds(p, &mut e);
+    let note = e
+        .string(p, "note", false)
+        .map(|(s, _)| s.trim().to_string())
+        .filter(|s| !s.is_empty());
     check_filing(p, &label, span.start, state, &deregistered_on, &filing_ref);
     e.finish(p);
     if p.list.len() != before {
@@ -263,6 +272,7 @@ fn read_account(
             filing_ref: filing_ref.map(|(s, _)| s),
             is_interactive,
             thresholds,
+            note,
         },
         id_span,
     ))

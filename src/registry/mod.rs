@@ -30,10 +30,20 @@ pub enum Platform {
     Kuaishou,
     Bilibili,
     Website,
+    /// 微信视频号.
+    WechatChannels,
+    Xiaohongshu,
+    Baijiahao,
+    /// 人民号 (人民日报客户端).
+    Renminhao,
+    /// 学习强国号.
+    Xuexi,
+    /// Any other platform, kept in the register as the 台账 lists it.
+    Other,
 }
 
 impl Platform {
-    pub const ALL: [Platform; 8] = [
+    pub const ALL: [Platform; 14] = [
         Platform::WechatSubscription,
         Platform::WechatService,
         Platform::Weibo,
@@ -42,6 +52,12 @@ impl Platform {
         Platform::Kuaishou,
         Platform::Bilibili,
         Platform::Website,
+        Platform::WechatChannels,
+        Platform::Xiaohongshu,
+        Platform::Baijiahao,
+        Platform::Renminhao,
+        Platform::Xuexi,
+        Platform::Other,
     ];
 
     /// The id used in `accounts.toml`, JSON and the database.
@@ -55,6 +71,12 @@ impl Platform {
             Platform::Kuaishou => "kuaishou",
             Platform::Bilibili => "bilibili",
             Platform::Website => "website",
+            Platform::WechatChannels => "wechat_channels",
+            Platform::Xiaohongshu => "xiaohongshu",
+            Platform::Baijiahao => "baijiahao",
+            Platform::Renminhao => "renminhao",
+            Platform::Xuexi => "xuexi",
+            Platform::Other => "other",
         }
     }
 
@@ -69,6 +91,12 @@ impl Platform {
             Platform::Kuaishou => "快手",
             Platform::Bilibili => "哔哩哔哩",
             Platform::Website => "网站/RSS",
+            Platform::WechatChannels => "微信视频号",
+            Platform::Xiaohongshu => "小红书",
+            Platform::Baijiahao => "百家号",
+            Platform::Renminhao => "人民号",
+            Platform::Xuexi => "学习强国号",
+            Platform::Other => "其他",
         }
     }
 
@@ -92,9 +120,18 @@ impl Platform {
                 Platform::WechatSubscription
             }
             "服务号" | "微信服务号" => Platform::WechatService,
-            "头条" | "今日头条" => Platform::Toutiao,
+            "新浪微博" | "政务微博" => Platform::Weibo,
+            "抖音号" => Platform::Douyin,
+            "快手号" => Platform::Kuaishou,
+            "头条" | "今日头条" | "头条号" => Platform::Toutiao,
             "b站" | "哔哩哔哩" => Platform::Bilibili,
             "网站" | "rss" | "网站/rss" => Platform::Website,
+            "视频号" | "微信视频号" => Platform::WechatChannels,
+            "红书" => Platform::Xiaohongshu,
+            "百度百家号" | "百家" => Platform::Baijiahao,
+            "人民日报人民号" => Platform::Renminhao,
+            "学习强国" | "强国号" => Platform::Xuexi,
+            "其它" | "其他平台" => Platform::Other,
             _ => return None,
         })
     }
@@ -338,6 +375,9 @@ pub struct Account {
     pub filing_ref: Option<String>,
     pub is_interactive: bool,
     pub thresholds: ThresholdOverrides,
+    /// 备注: the clerk's note (the workbook's 备注 column), kept as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The whole register, in file order.

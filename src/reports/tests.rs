@@ -28,6 +28,7 @@ pub(super) fn account(id: &str, unit: &str, platform: Platform) -> Account {
         filing_ref: None,
         is_interactive: true,
         thresholds: Default::default(),
+        note: None,
     }
 }
 

@@ -51,6 +51,7 @@ fn account(id: &str, platform: Platform) -> Account {
         filing_ref: None,
         is_interactive: true,
         thresholds: Default::default(),
+        note: None,
     }
 }
 

@@ -32,15 +32,16 @@ type AccountRow = (
     Option<String>,
     bool,
     String,
+    Option<String>,
 );
 
 const SELECT_UNITS: &str = "SELECT id, name, kind, chat FROM units ORDER BY position, id";
 const SELECT_CONTACTS: &str = "SELECT unit_id, name, telegram_id, dingtalk_id, feishu_open_id, phone FROM contacts ORDER BY unit_id, position";
 const SELECT_ACCOUNTS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, state, \
-     deregistered_on, filing_ref, is_interactive, thresholds FROM accounts ORDER BY position, id";
+     deregistered_on, filing_ref, is_interactive, thresholds, note FROM accounts ORDER BY position, id";
 
-/// Binds an account's 14 parameters, in the order of [`INSERT_ACCOUNT`]:
-/// its columns, then `updated_at` (`$13`) and `position` (`$14`).
+/// Binds an account's 15 parameters, in the order of [`INSERT_ACCOUNT`]:
+/// its columns, then `updated_at` (`$13`), `position` (`$14`) and `note` (`$15`).
 macro_rules! bind_account {
     ($query:expr, $account:expr, $at:expr, $position:expr) => {{
         let account: &$crate::registry::Account = $account;
@@ -69,6 +70,7 @@ macro_rules! bind_account {
             .bind(thresholds)
             .bind($at)
             .bind($position)
+            .bind(&account.note)
     }};
 }
 pub(super) use bind_account;
@@ -76,13 +78,13 @@ pub(super) use bind_account;
 /// Inserts an account; fails when the id is taken.
 pub(super) const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
      feed, state, deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, \
-     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13)";
+     updated_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13, $15)";
 const UPSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
      feed, state, deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, \
-     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13) \
+     updated_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13, $15) \
      ON CONFLICT (id) DO UPDATE SET unit_id = $2, name = $3, platform = $4, proxy = $5, \
      route = $6, feed = $7, state = $8, deregistered_on = $9, filing_ref = $10, \
-     is_interactive = $11, thresholds = $12, updated_at = $13";
+     is_interactive = $11, thresholds = $12, updated_at = $13, note = $15";
 
 /// A never-fetched account's fetch state: due at once, `last_checked_at` NULL.
 pub(super) const INSERT_FETCH_PLACEHOLDER: &str = "INSERT INTO fetch_state (account_id, next_check_at) \
@@ -458,6 +460,7 @@ fn account_from_row(row: AccountRow) -> Result<Account> {
         filing_ref,
         interactive,
         thresholds,
+        note,
     ) = row;
     let platform = Platform::from_id(&platform)
         .ok_or_else(|| corrupt("account", &id, "platform", &platform))?;
@@ -487,6 +490,7 @@ fn account_from_row(row: AccountRow) -> Result<Account> {
         filing_ref,
         is_interactive: interactive,
         thresholds,
+        note,
     })
 }
 

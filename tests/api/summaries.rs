@@ -60,6 +60,7 @@ fn register(count: usize) -> Register {
                 filing_ref: deregistered(i).then(|| format!("备案{i}")),
                 is_interactive: true,
                 thresholds: Default::default(),
+                note: None,
             })
             .collect(),
     }

@@ -50,9 +50,9 @@ async fn the_exported_workbook_has_the_documented_sheets_headers_labels_and_real
         let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("calamine opens it");
         assert_eq!(book.sheet_names(), vec!["账号", "单位", "阈值"]);
         let accounts = book.worksheet_range("账号").expect("账号");
-        let headers: Vec<String> = (0..14).map(|c| cell(&accounts, 0, c)).collect();
+        let headers: Vec<String> = (0..15).map(|c| cell(&accounts, 0, c)).collect();
         assert_eq!(headers, ACCOUNT_COLUMNS.map(String::from));
-        assert_eq!(accounts.height(), 1 + 12, "a header and 12 accounts");
+        assert_eq!(accounts.height(), 1 + 13, "a header and 13 accounts");
         let row = |id: &str| {
             (1..accounts.height())
                 .find(|r| cell(&accounts, *r, 0) == id)
@@ -191,7 +191,7 @@ fn a_hand_broken_workbook_reports_every_problem_at_its_sheet_row_and_column() {
         ]
     };
     let mut bad_platform = good("a2");
-    bad_platform[5] = "抖音号";
+    bad_platform[5] = "抖因";
     let mut bad_unit = good("a3");
     bad_unit[2] = "u9";
     bad_unit[3] = "";
@@ -235,8 +235,8 @@ fn a_hand_broken_workbook_reports_every_problem_at_its_sheet_row_and_column() {
     assert_eq!(
         problems,
         [
-            "台账.xlsx 账号!F3（平台）：未知平台「抖音号」，可选：微信订阅号、微信服务号、微博、抖音、今日头条、快手、哔哩哔哩、网站/RSS",
-            "台账.xlsx 账号!C4（主办单位ID）：未知单位「u9」（「单位」表中没有此单位ID）",
+            "台账.xlsx 账号!F3（平台）：未知平台「抖因」，是否为「抖音」？（可选：微信订阅号、微信服务号、微博、抖音、今日头条、快手、哔哩哔哩、网站/RSS、微信视频号、小红书、百家号、人民号、学习强国号、其他）",
+            "台账.xlsx 账号!C4（主办单位ID）：未知单位「u9」，是否为「区政府办公室」（u1）？（「单位」表中没有此单位ID或名称）",
             "台账.xlsx 账号!J5（注销日期）：无法识别的日期「2026-02-30」，请写作 2026-03-01 或使用日期格式的单元格",
             "台账.xlsx 账号!K5（备案文号）：状态为已注销，须填写备案文号",
             "台账.xlsx 账号!A7（账号ID）：账号ID「a1」重复（第 2 行已有）",
@@ -456,7 +456,7 @@ async fn xlsx_then_import_then_toml_then_import_then_xlsx_is_lossless() {
             .import(false, false, at("2026-11-23T09:00:00+08:00"))
             .await
             .expect("import the workbook");
-        assert_eq!(plan.changes.len(), 17);
+        assert_eq!(plan.changes.len(), 18);
         assert_eq!(db.store.load_register().await.expect("load"), wanted);
 
         let toml = db.path("accounts.toml");
@@ -471,6 +471,174 @@ async fn xlsx_then_import_then_toml_then_import_then_xlsx_is_lossless() {
 
         let bytes = app.export_xlsx().await.expect("export xlsx");
         assert_eq!(read("台账.xlsx", &bytes).expect("reads back"), wanted);
+        db.finish().await;
+    }
+}
+
+/// A 台账 as a county keeps it: a 序号 column, a unit's rows merged in
+/// 主办单位ID and 主办单位, a 备注 column, a 视频号 and a 小红书 account, a
+/// unit's name where its id goes. A typo in 平台 and in 主办单位ID gets a
+/// suggestion; fixed, the workbook imports, and exports again with its notes.
+#[tokio::test]
+async fn a_county_workbook_with_merged_cells_serials_and_notes_round_trips() {
+    let build = |platform_typo: &str, unit_typo: &str| -> Vec<u8> {
+        let mut book = Workbook::new();
+        let merged = rust_xlsxwriter::Format::new();
+        let units = book.add_worksheet();
+        units.set_name("单位").expect("name");
+        let header = [
+            "序号",
+            "单位ID",
+            "单位名称",
+            "单位类型",
+            "联系人1",
+            "联系人1电话",
+        ];
+        let rows = [
+            ["1", "lsq-yitang", "义堂镇", "镇街", "张新", "13800000001"],
+            [
+                "2",
+                "lsq-liuqing",
+                "柳青街道",
+                "镇街",
+                "王敏",
+                "13800000002",
+            ],
+        ];
+        for (c, h) in (0u16..).zip(header) {
+            units.write_string(0, c, h).expect("write");
+        }
+        for (r, row) in (1u32..).zip(rows) {
+            for (c, v) in (0u16..).zip(row) {
+                units.write_string(r, c, v).expect("write");
+            }
+        }
+        let accounts = book.add_worksheet();
+        accounts.set_name("账号").expect("name");
+        accounts.write_string(0, 0, "序号").expect("write");
+        for (c, h) in (1u16..).zip(ACCOUNT_COLUMNS) {
+            accounts.write_string(0, c, h).expect("write");
+        }
+        // 序号, id, name, (unit id, unit: merged), kind, platform, proxy, route, state, …, 备注
+        let rows: [(&str, &str, &str, &str, &str, &str, &str); 4] = [
+            (
+                "1",
+                "yt-weibo",
+                "义堂发布",
+                "微博",
+                "rsshub",
+                "/weibo/user/9",
+                "主账号",
+            ),
+            (
+                "2",
+                "yt-video",
+                "义堂发布",
+                "视频号",
+                "",
+                "https://www.yitang.gov.cn/shipinhao.xml",
+                "",
+            ),
+            (
+                "3",
+                "yt-xhs",
+                "义堂发布",
+                platform_typo,
+                "rsshub",
+                "/xiaohongshu/user/5f3a/notes",
+                "2026年11月开通",
+            ),
+            (
+                "4",
+                "lq-weibo",
+                "柳青发布",
+                "微博",
+                "rsshub",
+                "/weibo/user/8",
+                "",
+            ),
+        ];
+        for (r, (serial, id, name, platform, proxy, route, note)) in (1u32..).zip(rows) {
+            let cells = [
+                (0u16, serial),
+                (1, id),
+                (2, name),
+                (6, platform),
+                (7, proxy),
+                (8, route),
+                (9, "正常运维"),
+                (12, "是"),
+                (15, note),
+            ];
+            for (c, v) in cells {
+                if !v.is_empty() {
+                    accounts.write_string(r, c, v).expect("write");
+                }
+            }
+        }
+        // 义堂镇's three rows merged in 主办单位ID (C) and 主办单位 (D).
+        accounts
+            .merge_range(1, 3, 3, 3, unit_typo, &merged)
+            .expect("merge");
+        accounts
+            .merge_range(1, 4, 3, 4, "义堂镇", &merged)
+            .expect("merge");
+        // 柳青街道 by its name in the id column.
+        accounts.write_string(4, 3, "柳青街道").expect("write");
+        book.save_to_buffer().expect("workbook")
+    };
+
+    let problems = read("台账.xlsx", &build("小红薯", "义唐镇")).expect_err("two typos");
+    assert_eq!(
+        problems,
+        vec![
+            "台账.xlsx 账号!D2（主办单位ID）：未知单位「义唐镇」，是否为「义堂镇」（lsq-yitang）？（「单位」表中没有此单位ID或名称）",
+            "台账.xlsx 账号!D3（主办单位ID）：未知单位「义唐镇」，是否为「义堂镇」（lsq-yitang）？（「单位」表中没有此单位ID或名称）",
+            "台账.xlsx 账号!D4（主办单位ID）：未知单位「义唐镇」，是否为「义堂镇」（lsq-yitang）？（「单位」表中没有此单位ID或名称）",
+            "台账.xlsx 账号!G4（平台）：未知平台「小红薯」，是否为「小红书」？（可选：微信订阅号、微信服务号、微博、抖音、今日头条、快手、哔哩哔哩、网站/RSS、微信视频号、小红书、百家号、人民号、学习强国号、其他）",
+        ],
+        "every row of the merged block is the block's value"
+    );
+
+    let register = read("台账.xlsx", &build("小红书", "lsq-yitang")).expect("the fixed workbook");
+    let units: Vec<(&str, &str)> = register
+        .accounts
+        .iter()
+        .map(|a| (a.id.as_str(), a.unit.as_str()))
+        .collect();
+    assert_eq!(
+        units,
+        vec![
+            ("yt-weibo", "lsq-yitang"),
+            ("yt-video", "lsq-yitang"),
+            ("yt-xhs", "lsq-yitang"),
+            ("lq-weibo", "lsq-liuqing"),
+        ]
+    );
+    let platform = |id: &str| register.account(id).map(|a| a.platform.label());
+    assert_eq!(platform("yt-video"), Some("微信视频号"));
+    assert_eq!(platform("yt-xhs"), Some("小红书"));
+    let note = |r: &Register, id: &str| r.account(id).and_then(|a| a.note.clone());
+    assert_eq!(note(&register, "yt-weibo").as_deref(), Some("主账号"));
+    assert_eq!(note(&register, "lq-weibo"), None);
+
+    for db in test_dbs("xlsx_county").await {
+        let path = db.path("台账.xlsx");
+        std::fs::write(&path, build("小红书", "lsq-yitang")).expect("write");
+        let app = App::open(db.settings.clone(), path).await.expect("app");
+        app.import(false, false, at("2026-11-23T09:00:00+08:00"))
+            .await
+            .expect("import");
+        let stored = db.store.load_register().await.expect("load");
+        assert_eq!(stored.accounts, register.accounts, "stored as read");
+        let again = read("导出.xlsx", &app.export_xlsx().await.expect("export")).expect("re-read");
+        assert_eq!(
+            again.accounts, register.accounts,
+            "the export reads back the same"
+        );
+        let toml = app.export().await.expect("toml");
+        assert!(toml.contains("note = \"2026年11月开通\""), "{toml}");
+        assert!(toml.contains("platform = \"wechat_channels\""), "{toml}");
         db.finish().await;
     }
 }

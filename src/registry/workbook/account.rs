@@ -29,10 +29,11 @@ pub fn account(
         let platform = platform_from_text(&text);
         if platform.is_none() {
             let labels: Vec<&str> = Platform::ALL.iter().map(|p| p.label()).collect();
+            let hint = crate::registry::check::platform_hint(&text);
             row.problem(
                 p,
                 "平台",
-                format!("未知平台「{text}」，可选：{}", labels.join("、")),
+                format!("未知平台「{text}」{hint}（可选：{}）", labels.join("、")),
             );
         }
         platform
@@ -58,6 +59,7 @@ pub fn account(
     let has_date = deregistered_on.is_some() || row.is_filled("注销日期");
     check_filing(p, row, state, has_date, filing_ref.is_some());
     let is_interactive = row.yes_no(p, "互动功能").unwrap_or(true);
+    let note = row.text(p, super::NOTE_COLUMN);
     if p.list.len() != before {
         return None;
     }
@@ -72,6 +74,7 @@ pub fn account(
         filing_ref,
         is_interactive,
         thresholds: ThresholdOverrides::default(),
+        note,
     })
 }
 
@@ -101,11 +104,23 @@ fn account_unit(
         }
     };
     let unit_ids = unit_ids?;
+    // A unit's name where its id goes is the unit, as clerks write it.
+    let id = match register.units.iter().find(|u| u.name == id.trim()) {
+        Some(unit) if !unit_ids.contains_key(&id) => unit.id.clone(),
+        _ => id,
+    };
     if !unit_ids.contains_key(&id) {
+        let hint = crate::registry::check::unit_hint(
+            &id,
+            register
+                .units
+                .iter()
+                .map(|u| (u.id.as_str(), u.name.as_str())),
+        );
         row.problem(
             p,
             "主办单位ID",
-            format!("未知单位「{id}」（「单位」表中没有此单位ID）"),
+            format!("未知单位「{id}」{hint}（「单位」表中没有此单位ID或名称）"),
         );
         return None;
     }

@@ -36,7 +36,10 @@ pub fn register(p: &mut Problems, grids: &Grids, ctx: &Context<'_>) -> Register 
     let has_units = units_grid.is_some();
     if let Some(grid) = units_grid {
         let is_known = |h: &str| {
-            UNIT_COLUMNS.contains(&h) || h == super::UNIT_CHAT_COLUMN || contact_column(h).is_some()
+            UNIT_COLUMNS.contains(&h)
+                || h == super::UNIT_CHAT_COLUMN
+                || h == super::SERIAL_COLUMN
+                || contact_column(h).is_some()
         };
         if let Some(t) = table(p, UNIT_SHEET, grid, "单位ID", &UNIT_COLUMNS, &is_known) {
             for &row in &t.rows {
@@ -50,7 +53,7 @@ pub fn register(p: &mut Problems, grids: &Grids, ctx: &Context<'_>) -> Register 
     let mut account_ids = HashMap::new();
     let mut has_accounts = false;
     if let Some(grid) = sheet(p, grids, ACCOUNT_SHEET, true) {
-        let is_known = |h: &str| ACCOUNT_COLUMNS.contains(&h);
+        let is_known = |h: &str| ACCOUNT_COLUMNS.contains(&h) || h == super::SERIAL_COLUMN;
         let required = REQUIRED_ACCOUNT_COLUMNS;
         if let Some(t) = table(p, ACCOUNT_SHEET, grid, "账号ID", &required, &is_known) {
             has_accounts = true;

@@ -25,7 +25,7 @@ pub const UNIT_SHEET: &str = "单位";
 pub const THRESHOLD_SHEET: &str = "阈值";
 
 /// The columns of sheet 账号, in the order they are written.
-pub const ACCOUNT_COLUMNS: [&str; 14] = [
+pub const ACCOUNT_COLUMNS: [&str; 15] = [
     "账号ID",
     "账号名称",
     "主办单位ID",
@@ -40,7 +40,13 @@ pub const ACCOUNT_COLUMNS: [&str; 14] = [
     "互动功能",
     "联系人",
     "电话",
+    NOTE_COLUMN,
 ];
+
+/// Sheet 账号: the clerk's note, kept with the account.
+pub const NOTE_COLUMN: &str = "备注";
+/// Sheet 账号 (and 单位): a row number clerks add; read and ignored.
+pub const SERIAL_COLUMN: &str = "序号";
 
 /// The fixed columns of sheet 单位; contact columns follow.
 pub const UNIT_COLUMNS: [&str; 3] = ["单位ID", "单位名称", "单位类型"];
@@ -83,23 +89,10 @@ pub const MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;
 /// The most bytes the parts of the file may unpack to (a zip bomb is refused).
 pub const MAX_UNPACKED_BYTES: u64 = 512 * 1024 * 1024;
 
-/// A platform from its label (微博), a common name (公众号) or its id (weibo).
+/// A platform from its label (微博), a common name (公众号) or its id
+/// (weibo): the same names the TOML file, the CLI and chat accept.
 pub fn platform_from_text(text: &str) -> Option<Platform> {
-    let aliases: [(&str, Platform); 9] = [
-        ("公众号", Platform::WechatSubscription),
-        ("微信公众号", Platform::WechatSubscription),
-        ("订阅号", Platform::WechatSubscription),
-        ("服务号", Platform::WechatService),
-        ("头条", Platform::Toutiao),
-        ("头条号", Platform::Toutiao),
-        ("B站", Platform::Bilibili),
-        ("网站", Platform::Website),
-        ("RSS", Platform::Website),
-    ];
-    Platform::ALL
-        .into_iter()
-        .find(|p| p.label() == text || p.id() == text.to_ascii_lowercase())
-        .or_else(|| aliases.iter().find(|(a, _)| *a == text).map(|(_, p)| *p))
+    Platform::from_name(text)
 }
 
 /// A state from its label (正常运维), a common name (拟关停) or its id.
@@ -234,7 +227,9 @@ mod tests {
             Some(Platform::WechatSubscription)
         );
         assert_eq!(platform_from_text("网站/RSS"), Some(Platform::Website));
-        assert_eq!(platform_from_text("抖音号"), None);
+        assert_eq!(platform_from_text("抖音号"), Some(Platform::Douyin));
+        assert_eq!(platform_from_text("视频号"), Some(Platform::WechatChannels));
+        assert_eq!(platform_from_text("传真号"), None);
         assert_eq!(state_from_text("已注销"), Some(AccountState::Deregistered));
         assert_eq!(state_from_text("拟关停"), Some(AccountState::Closing));
         assert_eq!(state_from_text("closing"), Some(AccountState::Closing));

@@ -175,7 +175,10 @@ fn read_grids(bytes: &[u8]) -> Result<Grids, String> {
         Xlsx::new(Cursor::new(bytes)).map_err(|e| format!("无法打开 xlsx 文件：{e}"))?;
     let mut grids = BTreeMap::new();
     for name in book.sheet_names() {
-        let grid = read_grid(&mut book, &name);
+        let grid = read_grid(&mut book, &name).map(|mut grid| {
+            fill_merged(&mut book, &name, &mut grid);
+            grid
+        });
         grids.insert(name, grid);
     }
     Ok(grids)
@@ -215,6 +218,37 @@ fn read_grid(book: &mut Xlsx<Cursor<&[u8]>>, name: &str) -> Result<Grid, String>
         ));
     }
     Ok(grid)
+}
+
+/// Merged cells read as the value of their block: a unit's rows merged in
+/// 主办单位 (how most county 台账 look) each carry the unit. Blocks within
+/// one row (a title across the columns) are left alone; a block is clipped
+/// to the sheet's limits.
+fn fill_merged(book: &mut Xlsx<Cursor<&[u8]>>, name: &str, grid: &mut Grid) {
+    let Some(Ok(regions)) = book.worksheet_merge_cells(name) else {
+        return;
+    };
+    let mut filled: u64 = 0;
+    for region in regions {
+        let ((top, left), (bottom, right)) = (region.start, region.end);
+        if bottom <= top {
+            continue;
+        }
+        let Some(value) = grid.get(&(top, left)).cloned() else {
+            continue;
+        };
+        let bottom = bottom.min(MAX_ROWS + HEADER_SEARCH_ROWS - 1);
+        let right = right.min(MAX_COLUMNS - 1);
+        for row in top..=bottom {
+            for col in left..=right {
+                filled += 1;
+                if filled > MAX_CELLS {
+                    return;
+                }
+                grid.entry((row, col)).or_insert_with(|| value.clone());
+            }
+        }
+    }
 }
 
 /// A calamine value as a register value; `None` for an empty cell.

@@ -69,12 +69,15 @@ fn accounts_sheet(
         if !phones.is_empty() {
             sheet.write_string(row, 13, &phones)?;
         }
+        if let Some(note) = &account.note {
+            sheet.write_string(row, 14, note)?;
+        }
         if let Some(day) = account.deregistered_on {
             sheet.write_datetime_with_format(row, 9, day, date)?;
         }
     }
     let widths = [
-        20.0, 20.0, 18.0, 18.0, 9.0, 12.0, 9.0, 40.0, 10.0, 12.0, 24.0, 9.0, 16.0, 16.0,
+        20.0, 20.0, 18.0, 18.0, 9.0, 12.0, 9.0, 40.0, 10.0, 12.0, 24.0, 9.0, 16.0, 16.0, 24.0,
     ];
     for (col, width) in (0u16..).zip(widths) {
         sheet.set_column_width(col, width)?;
