@@ -3,24 +3,27 @@
 //! In: parsed CLI options. Out: effects on the database and text on stdout.
 
 use crate::config::Settings;
+use crate::registry::audit::RegisterEvent;
 pub use crate::registry::audit::describe_conflicts;
-use crate::registry::audit::{self, Conflict, ConflictError, RegisterEvent};
-use crate::registry::diff::{Change, Plan, plan};
+use crate::registry::diff::{Change, Plan};
 use crate::registry::history::{self, HistoryFilter};
 use crate::registry::load::{Context, load_file};
 use crate::registry::{AccountState, Platform, Register, export, workbook};
 use crate::storage::Store;
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use unicode_width::UnicodeWidthStr;
+
+mod import;
+pub use import::{FileImport, Import, ImportOptions, remember_import};
 
 /// The loaded settings, the open store and where the register file is.
 pub struct App {
     pub settings: Settings,
     pub store: Store,
     pub accounts_path: PathBuf,
+    /// Who the audit trail names for changes made here (see [`actor_of`]).
+    pub actor: String,
 }
 
 impl App {
@@ -37,11 +40,25 @@ impl App {
             .migrate()
             .await
             .context("while migrating the database")?;
+        let actor = actor_of(None, &settings);
         Ok(App {
             settings,
             store,
             accounts_path,
+            actor,
         })
+    }
+
+    /// The same app naming `by` (`--by`) in the audit trail.
+    pub fn by(mut self, by: Option<&str>) -> App {
+        self.actor = actor_of(by, &self.settings);
+        self
+    }
+
+    /// The same app reading another register file.
+    pub fn reading(mut self, accounts_path: PathBuf) -> App {
+        self.accounts_path = accounts_path;
+        self
     }
 
     /// [`App::open`] for the daemon: while the database cannot be reached it
@@ -98,127 +115,6 @@ impl App {
         read_register(&self.settings, &self.accounts_path)
     }
 
-    /// Reconciles the register file into the database; refuses (with a
-    /// [`ConflictError`]) to undo changes made in chat since the last import.
-    pub async fn import(
-        &self,
-        is_pruning: bool,
-        is_dry_run: bool,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Plan> {
-        let options = ImportOptions {
-            is_pruning,
-            is_dry_run,
-            is_forced: false,
-        };
-        Ok(self.import_checked(&options, now).await?.plan)
-    }
-
-    /// Reconciles the register file into the database and records the
-    /// import in the audit trail. Changes made in chat since the last import
-    /// that the file would undo are conflicts: the import is refused unless
-    /// forced (a dry run only reports them).
-    pub async fn import_checked(
-        &self,
-        options: &ImportOptions,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Import> {
-        // The newest audit entry now: a change after it voids this import.
-        let seen = self.store.last_register_event_id().await?;
-        // A workbook of 200,000 rows takes a while: off the async workers.
-        let (settings, path) = (self.settings.clone(), self.accounts_path.clone());
-        let wanted = tokio::task::spawn_blocking(move || read_register(&settings, &path))
-            .await
-            .context("while reading the register file")??;
-        let current = self.store.load_register().await?;
-        let plan = plan(&current, &wanted, options.is_pruning);
-        let recent = self.store.changes_since_file_import().await?;
-        let mut latest = HashMap::new();
-        for change in &plan.changes {
-            if let Change::RemoveAccount(_) | Change::RemoveUnit(_) = change {
-                let (entity, id, _) = change.describe();
-                if let Some(event) = self.store.latest_register_event(entity, id).await? {
-                    latest.insert((entity.to_string(), id.to_string()), event);
-                }
-            }
-        }
-        let lookup =
-            |entity: &str, id: &str| latest.get(&(entity.to_string(), id.to_string())).cloned();
-        let conflicts = audit::conflicts(&plan, &recent, &lookup);
-        let file = file_name(&self.accounts_path);
-        if !conflicts.is_empty() && !options.is_forced && !options.is_dry_run {
-            return Err(ConflictError { file, conflicts }.into());
-        }
-        if !options.is_dry_run {
-            let import = serde_json::json!({
-                "file": file,
-                "changes": plan.changes.len(),
-                "overridden": conflicts.len(),
-            });
-            self.store
-                .apply_import(&plan, &actor(), &import, seen, now)
-                .await
-                .context("while saving the register")?;
-        }
-        Ok(Import { plan, conflicts })
-    }
-
-    /// Imports the register file only when it changed since the last import,
-    /// so changes made in chat survive a restart; a file that would undo a
-    /// chat change is not imported, and the admins are told.
-    pub async fn import_if_changed(&self, now: DateTime<Utc>) -> anyhow::Result<FileImport> {
-        // Daemons starting together on one database import one at a time;
-        // the others then find the file already imported.
-        let owner = crate::process::owner();
-        let lease = chrono::Duration::minutes(2);
-        let mut waited = 0;
-        while !self
-            .store
-            .acquire_lease("register_import", &owner, Utc::now(), lease)
-            .await?
-        {
-            waited += 1;
-            if waited > 150 {
-                anyhow::bail!("another daemon has been importing the register for 2.5 minutes");
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        }
-        let imported = self.import_unless_imported(now).await;
-        if let Err(err) = self.store.release_lease("register_import", &owner).await {
-            tracing::warn!(error = %err, "cannot release the import lease");
-        }
-        imported
-    }
-
-    async fn import_unless_imported(&self, now: DateTime<Utc>) -> anyhow::Result<FileImport> {
-        let hash = file_hash(&self.accounts_path)?;
-        if self.store.meta("register_file_sha256").await?.as_deref() == Some(hash.as_str()) {
-            return Ok(FileImport::Unchanged);
-        }
-        let plan = match self.import(false, false, now).await {
-            Ok(plan) => plan,
-            Err(err) => match err.downcast::<ConflictError>() {
-                Ok(conflict) => {
-                    self.tell_admins(&conflict.to_string(), now).await?;
-                    return Ok(FileImport::Refused(conflict));
-                }
-                Err(err) => return Err(err),
-            },
-        };
-        self.store.set_meta("register_file_sha256", &hash).await?;
-        Ok(FileImport::Imported(plan))
-    }
-
-    /// Queues a message to every admin on every chat that reaches them.
-    async fn tell_admins(&self, text: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-        for admin in self.settings.admin_chats() {
-            let message =
-                crate::alerts::compose::Message::plain(&admin, &format!("【台账】{text}"));
-            self.store.enqueue(&message, now).await?;
-        }
-        Ok(())
-    }
-
     /// The stored register as an `.xlsx` workbook.
     pub async fn export_xlsx(&self) -> anyhow::Result<Vec<u8>> {
         let register = self.store.load_register().await?;
@@ -272,62 +168,21 @@ pub fn extension(path: &Path) -> String {
         .to_ascii_lowercase()
 }
 
-fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
-
-/// What to do on import.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ImportOptions {
-    /// Remove accounts and units the file no longer holds.
-    pub is_pruning: bool,
-    pub is_dry_run: bool,
-    /// Apply the file even over changes made in chat since the last import.
-    pub is_forced: bool,
-}
-
-/// An import's plan and the chat changes it undoes (forced) or would undo (dry run).
-#[derive(Debug, Clone)]
-pub struct Import {
-    pub plan: Plan,
-    pub conflicts: Vec<Conflict>,
-}
-
-/// What `run` did with the register file.
-#[derive(Debug)]
-pub enum FileImport {
-    /// Imported since it changed.
-    Imported(Plan),
-    /// Unchanged since the last import: nothing read.
-    Unchanged,
-    /// Not imported: it would undo changes made in chat.
-    Refused(ConflictError),
-}
-
-fn file_hash(path: &Path) -> anyhow::Result<String> {
-    use sha2::Digest;
-    let bytes = std::fs::read(path).with_context(|| format!("while reading {}", path.display()))?;
-    Ok(sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
-/// Remembers the imported file, so `run` does not re-import it over chat changes.
-pub async fn remember_import(app: &App) -> anyhow::Result<()> {
-    let hash = file_hash(&app.accounts_path)?;
-    app.store.set_meta("register_file_sha256", &hash).await?;
-    Ok(())
-}
-
-/// Who is running this command, for the audit trail.
-pub fn actor() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".to_string())
+/// Who is running this command, for the audit trail: `--by`, else
+/// `office.operator`, else the system user, else "命令行".
+pub fn actor_of(by: Option<&str>, settings: &Settings) -> String {
+    let given = by
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .or_else(|| Some(settings.office.operator.trim()).filter(|o| !o.is_empty()));
+    match given {
+        Some(name) => name.chars().filter(|c| !c.is_control()).take(40).collect(),
+        None => std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| "命令行".to_string()),
+    }
 }
 
 /// A human summary of an import plan, in Chinese: one line per change,
@@ -349,20 +204,38 @@ pub fn describe_plan(plan: &Plan, is_dry_run: bool) -> String {
             _ => (2, "删除"),
         };
         counts[entity_index][action_index] += 1;
+        let name = match change {
+            Change::InsertUnit(u) | Change::RemoveUnit(u) | Change::UpdateUnit { unit: u, .. } => {
+                u.name.as_str()
+            }
+            Change::InsertAccount(a)
+            | Change::RemoveAccount(a)
+            | Change::UpdateAccount { account: a, .. } => a.name.as_str(),
+        };
+        // "：名称「兰山发布」→「兰山区发布」" for each changed field.
         let detail = match change {
             Change::UpdateUnit { detail, .. } | Change::UpdateAccount { detail, .. } => detail
                 .as_object()
                 .map(|fields| {
-                    format!(
-                        "（{}）",
-                        fields.keys().cloned().collect::<Vec<_>>().join("、")
-                    )
+                    let parts: Vec<String> = fields
+                        .iter()
+                        .map(|(key, values)| {
+                            use crate::registry::audit::{field_label, value_text};
+                            format!(
+                                "{}「{}」→「{}」",
+                                field_label(key),
+                                value_text(key, &values[0], false),
+                                value_text(key, &values[1], false)
+                            )
+                        })
+                        .collect();
+                    format!("：{}", parts.join("；"))
                 })
                 .unwrap_or_default(),
             _ => String::new(),
         };
         out.push_str(&format!(
-            "{verb}{action_label}{entity_label} {id}{detail}\n"
+            "{verb}{action_label}{entity_label}「{name}」（{id}）{detail}\n"
         ));
     }
     if !plan.missing_accounts.is_empty() {

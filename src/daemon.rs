@@ -43,12 +43,11 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
         None => None,
     };
     let poller = Arc::new(crate::poll::Poller::new(&settings, store.clone())?);
-    let inspector = Arc::new(crate::inspection::Inspector::with_poller(
-        store.clone(),
-        settings.clone(),
-        poller.clone(),
-    )?);
-    let calendar = crate::inspection::load_calendar(&settings)?;
+    let calendar = crate::inspection::stored_calendar(&settings, &store, now).await?;
+    let inspector = Arc::new(
+        crate::inspection::Inspector::with_poller(store.clone(), settings.clone(), poller.clone())?
+            .with_calendar(calendar.clone()),
+    );
     let notifier = crate::notify::Notifier::new(&settings, store.clone())?;
     notifier
         .reset_broken(&store.broken_channels().await?, now)

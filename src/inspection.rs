@@ -27,6 +27,12 @@ impl Inspector {
         Inspector::with_poller(store, settings, poller)
     }
 
+    /// The same inspector on another calendar (see [`stored_calendar`]).
+    pub fn with_calendar(mut self, calendar: Calendar) -> Inspector {
+        self.calendar = calendar;
+        self
+    }
+
     /// An inspector that polls with `poller` (the daemon's one poller, shared
     /// with the poll loop, so the per-proxy caps hold for both).
     pub fn with_poller(
@@ -168,14 +174,33 @@ impl Inspector {
     }
 }
 
-/// The built-in calendar, overlaid with `calendar.dir`; warns loudly when the
-/// current (or, in December, the next) year has no data.
+/// The built-in calendar overlaid with `calendar.dir` (the years the
+/// database keeps are added by [`stored_calendar`]).
 pub fn load_calendar(settings: &Settings) -> anyhow::Result<Calendar> {
-    let calendar = match &settings.calendar.dir {
+    Ok(match &settings.calendar.dir {
         Some(dir) => Calendar::with_dir(dir)?,
         None => Calendar::builtin(),
-    };
-    if let Some(warning) = calendar.missing_data_warning(local_date(Utc::now())) {
+    })
+}
+
+/// The calendar as the daemon and the commands use it: built in, then the
+/// years imported with `xunjian holidays import`, then `calendar.dir`;
+/// warns when the year of `now` (or, in December, the next) has no data.
+pub async fn stored_calendar(
+    settings: &Settings,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Calendar> {
+    let mut calendar = Calendar::builtin();
+    for (year, data, source) in store.holiday_years().await? {
+        calendar
+            .add_json(&format!("{year} 年（导入自 {source}）"), &data)
+            .with_context(|| format!("the stored holidays of {year}"))?;
+    }
+    if let Some(dir) = &settings.calendar.dir {
+        calendar.overlay(&Calendar::from_dir(dir)?);
+    }
+    if let Some(warning) = calendar.missing_data_warning(local_date(now)) {
         tracing::warn!("{warning}");
     }
     Ok(calendar)

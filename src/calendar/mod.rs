@@ -1,13 +1,16 @@
 //! The Chinese statutory holiday calendar and the weeks the rules assess.
 //! Pure: dates in, answers out.
 //!
-//! The built-in data (holiday-cn, MIT, 2018–2027) lists only exceptions: days
+//! The built-in data (holiday-cn, MIT, 2018–2026; the 2027 file is empty until
+//! the State Council announces it) lists only exceptions: days
 //! off and weekend make-up workdays (调休上班); other days follow Mon–Fri. An
 //! override directory can add or replace years. Local time is Asia/Shanghai
 //! (UTC+8, no daylight saving since 1991).
 
+mod import;
 mod weeks;
 
+pub use import::{HolidayYear, read_holidays};
 pub use weeks::{Week, assessable_weeks};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc, Weekday};
@@ -116,6 +119,13 @@ impl Calendar {
     /// replaces that year's built-in data).
     pub fn with_dir(dir: &Path) -> Result<Calendar, CalendarError> {
         let mut calendar = Calendar::builtin();
+        calendar.overlay(&Calendar::from_dir(dir)?);
+        Ok(calendar)
+    }
+
+    /// Only the years of the `*.json` files in `dir`.
+    pub fn from_dir(dir: &Path) -> Result<Calendar, CalendarError> {
+        let mut calendar = Calendar::default();
         let read_err = |source| CalendarError::Read {
             path: dir.display().to_string(),
             source,
@@ -131,6 +141,31 @@ impl Calendar {
             calendar.add_year(&path.display().to_string(), &text)?;
         }
         Ok(calendar)
+    }
+
+    /// Adds (or replaces) a year from holiday-cn JSON, e.g. one kept in the
+    /// database by `xunjian holidays import`.
+    pub fn add_json(&mut self, label: &str, text: &str) -> Result<(), CalendarError> {
+        self.add_year(label, text)
+    }
+
+    /// Takes every year `other` knows from it (a directory's files over
+    /// the years kept before).
+    pub fn overlay(&mut self, other: &Calendar) {
+        for year in &other.years {
+            self.exceptions.retain(|date, _| date.year() != *year);
+            self.years.insert(*year);
+        }
+        for (date, entry) in &other.exceptions {
+            if other.years.contains(&date.year()) {
+                self.exceptions.insert(*date, entry.clone());
+            }
+        }
+    }
+
+    /// The years whose arrangement is known.
+    pub fn years(&self) -> impl Iterator<Item = i32> + '_ {
+        self.years.iter().copied()
     }
 
     fn add_year(&mut self, path: &str, text: &str) -> Result<(), CalendarError> {
@@ -196,7 +231,7 @@ impl Calendar {
         (!missing.is_empty()).then(|| {
             let years: Vec<String> = missing.iter().map(|y| y.to_string()).collect();
             format!(
-                "节假日数据缺失：{} 年尚无法定节假日安排数据，工作日按周一至周五计算；请将国务院办公厅通知整理为 holiday-cn 格式放入 calendar.dir",
+                "节假日数据缺失：{} 年尚无法定节假日安排数据，工作日按周一至周五计算；请用 xunjian holidays import 导入国务院办公厅通知的放假安排",
                 years.join("、")
             )
         })

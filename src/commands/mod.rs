@@ -509,7 +509,7 @@ async fn report(req: &Request<'_>) -> anyhow::Result<String> {
         Ok(period) => period,
         Err(why) => return Ok(format!("期间无效：{why}")),
     };
-    let calendar = crate::inspection::load_calendar(&ctx.settings)?;
+    let calendar = crate::inspection::stored_calendar(&ctx.settings, &ctx.store, now).await?;
     let report = crate::publish::load_report(&ctx.store, &calendar, kind, from, to, now).await?;
     let chat = caller.user.direct_chat();
     let message =

@@ -102,7 +102,7 @@ pub async fn issue(req: &Request<'_>) -> anyhow::Result<String> {
         Err(why) => return Ok(format!("期间无效：{why}")),
     };
     let ctx = req.ctx;
-    let calendar = crate::inspection::load_calendar(&ctx.settings)?;
+    let calendar = crate::inspection::stored_calendar(&ctx.settings, &ctx.store, req.now).await?;
     let report =
         crate::publish::load_report(&ctx.store, &calendar, kind, from, to, req.now).await?;
     if !report.is_assessable {

@@ -421,6 +421,9 @@ pub struct OfficeSettings {
     pub doc_number: String,
     /// 抄送机关 of the 版记, one line ("市政府办公室，区委办公室"); empty: no 抄送 line.
     pub cc: String,
+    /// Who runs the command line here, as the audit trail names them
+    /// ("张三"); `--by` overrides it; empty: the system user.
+    pub operator: String,
 }
 
 impl OfficeSettings {
@@ -452,6 +455,7 @@ impl Default for OfficeSettings {
             ],
             doc_number: String::new(),
             cc: String::new(),
+            operator: String::new(),
         }
     }
 }

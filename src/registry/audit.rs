@@ -183,23 +183,39 @@ impl fmt::Display for Conflict {
 pub struct ConflictError {
     pub file: String,
     pub conflicts: Vec<Conflict>,
+    /// The file imported last, when this import is from another one.
+    pub previous_file: Option<String>,
 }
 
 impl fmt::Display for ConflictError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "台账文件 {} 会撤销聊天中的 {} 处变更，未导入：",
-            self.file,
-            self.conflicts.len()
-        )?;
+        match &self.previous_file {
+            Some(previous) => writeln!(
+                f,
+                "台账文件 {} 不是上次导入的文件（{previous}），导入会撤销 {} 处由上次导入的文件或聊天所做的变更，未导入：",
+                self.file,
+                self.conflicts.len()
+            )?,
+            None => writeln!(
+                f,
+                "台账文件 {} 会撤销聊天中的 {} 处变更，未导入：",
+                self.file,
+                self.conflicts.len()
+            )?,
+        }
         for conflict in &self.conflicts {
             writeln!(f, "  {conflict}")?;
         }
-        write!(
-            f,
-            "请先把这些变更写入文件（或用 xunjian export 重新导出）再导入；确认以文件为准时加 --force。"
-        )
+        match &self.previous_file {
+            Some(previous) => write!(
+                f,
+                "请改为导入 {previous}，或用 xunjian export 导出当前台账再修改；确认以此文件为准时加 --force。"
+            ),
+            None => write!(
+                f,
+                "请先把这些变更写入文件（或用 xunjian export 重新导出）再导入；确认以文件为准时加 --force。"
+            ),
+        }
     }
 }
 
@@ -271,18 +287,75 @@ pub fn conflicts(
     found
 }
 
+/// The changes of a plan read from another file than the one imported
+/// last that would undo something: each changed field and each removal of
+/// an entry whose stored state was set (by that file's import, or in chat)
+/// after this file was last saved (`saved_at`), so its author never saw
+/// it. A file edited after those changes (a workbook exported, edited and
+/// imported) changes them on purpose.
+pub fn undone(
+    plan: &Plan,
+    latest: &dyn Fn(&str, &str) -> Option<RegisterEvent>,
+    saved_at: DateTime<Utc>,
+) -> Vec<Conflict> {
+    let mut found = Vec::new();
+    for change in &plan.changes {
+        let (entity, id, _) = change.describe();
+        let Some(by) = latest(entity, id).filter(|e| e.at > saved_at) else {
+            continue;
+        };
+        let name = match change {
+            Change::UpdateAccount { account, .. } => account.name.clone(),
+            Change::RemoveAccount(a) => a.name.clone(),
+            Change::UpdateUnit { unit, .. } => unit.name.clone(),
+            Change::RemoveUnit(u) => u.name.clone(),
+            Change::InsertAccount(_) | Change::InsertUnit(_) => continue,
+        };
+        let conflict = |field: Option<String>, old: Value, new: Value| Conflict {
+            entity: entity.to_string(),
+            entity_id: id.to_string(),
+            name: name.clone(),
+            field,
+            chat_value: old,
+            file_value: new,
+            by: by.clone(),
+        };
+        match change {
+            Change::UpdateAccount { detail, .. } | Change::UpdateUnit { detail, .. } => {
+                for (key, values) in detail.as_object().into_iter().flatten() {
+                    found.push(conflict(
+                        Some(key.clone()),
+                        values[0].clone(),
+                        values[1].clone(),
+                    ));
+                }
+            }
+            _ => found.push(conflict(None, Value::Null, Value::Null)),
+        }
+    }
+    found
+}
+
 /// The chat changes an import undid (forced) or would undo (dry run).
-pub fn describe_conflicts(conflicts: &[Conflict], is_dry_run: bool) -> String {
+pub fn describe_conflicts(
+    conflicts: &[Conflict],
+    is_dry_run: bool,
+    previous_file: Option<&str>,
+) -> String {
+    let from = match previous_file {
+        Some(file) => format!("上次导入的文件 {file} 或聊天"),
+        None => "聊天中".to_string(),
+    };
     if conflicts.is_empty() {
         return String::new();
     }
     let mut out = if is_dry_run {
         format!(
-            "导入时会撤销聊天中的 {} 处变更（需加 --force 才会导入）：\n",
+            "导入时会撤销{from}的 {} 处变更（需加 --force 才会导入）：\n",
             conflicts.len()
         )
     } else {
-        format!("已以文件为准，覆盖聊天中的 {} 处变更：\n", conflicts.len())
+        format!("已以文件为准，覆盖{from}的 {} 处变更：\n", conflicts.len())
     };
     for conflict in conflicts {
         out.push_str(&format!("  {conflict}\n"));

@@ -9,6 +9,7 @@ mod alerts;
 mod chat;
 mod checks;
 mod delivery;
+mod holidays;
 mod ops;
 mod polling;
 mod posts;

@@ -34,9 +34,7 @@ fn a_bad_register_exits_non_zero_and_lists_every_problem() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("台账有 3 处问题"), "{stderr}");
     assert!(
-        stderr.contains(
-            "bad_accounts.toml:9:12: account \"a1\": field `platform`: unknown platform \"weixin\""
-        ),
+        stderr.contains("bad_accounts.toml:9:12: account \"a1\"：platform 未知平台「weixin」"),
         "{stderr}"
     );
     assert!(
@@ -73,10 +71,13 @@ fn import_accounts_and_export_work_from_the_command_line() {
     );
     let summary = String::from_utf8_lossy(&import.stdout);
     assert!(
-        summary.contains("新增 12 个账号；新增 5 个单位；0 项未变化"),
+        summary.contains("新增 13 个账号；新增 5 个单位；0 项未变化"),
         "{summary}"
     );
-    assert!(summary.contains("新增账号 lsfb-weibo"), "{summary}");
+    assert!(
+        summary.contains("新增账号「兰山发布」（lsfb-weibo）"),
+        "{summary}"
+    );
 
     let table = xunjian(dir.path())
         .args(["accounts", "--platform", "weibo"])

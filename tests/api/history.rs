@@ -94,11 +94,23 @@ async fn an_import_never_silently_undoes_a_chat_change_and_force_overrides_it() 
             .expect("a dry run reports");
         assert_eq!(shown.conflicts.len(), 3);
         assert!(
-            xunjian::app::describe_conflicts(&shown.conflicts, true)
+            xunjian::app::describe_conflicts(&shown.conflicts, true, None)
                 .starts_with("导入时会撤销聊天中的 3 处变更（需加 --force 才会导入）")
         );
 
-        // The daemon's import on start refuses too, and tells the admins.
+        // Unchanged since it was imported: the daemon leaves it (and the
+        // chat changes) alone.
+        assert!(matches!(
+            app.import_if_changed(at("2026-11-23T22:01:00+08:00"))
+                .await
+                .expect("run's import"),
+            FileImport::Unchanged
+        ));
+        // Edited since, it is read again: the daemon's import refuses too,
+        // and tells the admins.
+        let mut text = std::fs::read_to_string(&app.accounts_path).expect("read");
+        text.push_str("\n# 已核对\n");
+        std::fs::write(&app.accounts_path, text).expect("write");
         match app
             .import_if_changed(at("2026-11-23T22:01:00+08:00"))
             .await

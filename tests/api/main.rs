@@ -15,6 +15,7 @@ mod feed_server;
 mod feishu;
 mod helpers;
 mod history;
+mod one_source;
 mod one_truth;
 mod poll;
 mod rectification;

@@ -18,7 +18,7 @@ async fn import_then_export_then_import_is_lossless() {
             .import(false, false, at("2026-11-23T09:00:00+08:00"))
             .await
             .expect("import");
-        assert_eq!(first.changes.len(), 17, "{}", db.store.backend());
+        assert_eq!(first.changes.len(), 18, "{}", db.store.backend());
 
         let exported = app.export().await.expect("export");
         let path = db.path("exported.toml");
@@ -32,7 +32,7 @@ async fn import_then_export_then_import_is_lossless() {
             .await
             .expect("re-import");
         assert!(second.changes.is_empty(), "{:?}", second.changes);
-        assert_eq!(second.unchanged, 17);
+        assert_eq!(second.unchanged, 18);
         assert_eq!(db.store.load_register().await.expect("load"), original);
         db.finish().await;
     }
@@ -137,7 +137,7 @@ async fn a_dry_run_changes_nothing() {
             .import(false, true, at("2026-11-01T09:00:00+08:00"))
             .await
             .expect("dry run");
-        assert_eq!(plan.changes.len(), 17);
+        assert_eq!(plan.changes.len(), 18);
         assert!(
             db.store
                 .load_register()

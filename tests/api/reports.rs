@@ -244,7 +244,7 @@ fn the_report_command_writes_every_format() {
             .as_u64()
             .zip(summary["unknown"].as_u64())
             .map(|(a, u)| a + u),
-        Some(11),
+        Some(12),
         "every account in scope is assessed or 无法监测: {summary}"
     );
     assert!(value["units"].as_array().is_some_and(|u| {

@@ -1,0 +1,328 @@
+//! Running one parsed command: the daemon, imports and exports, checks,
+//! reports and the operator's tools.
+
+use super::*;
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if matches!(cli.command, Command::Demo) {
+        crate::demo::run(cli.now.unwrap_or_else(Utc::now)).await?;
+        return Ok(());
+    }
+    let env = |key: &str| std::env::var(key).ok();
+    let settings = Settings::load(cli.config.as_deref(), &env)?;
+    let now = cli.now.unwrap_or_else(Utc::now);
+    // `run` without --accounts reads the file the database imported last.
+    let is_given = cli.accounts.is_some();
+    let is_read = matches!(cli.command, Command::Import { .. })
+        || (is_given && matches!(cli.command, Command::Run { .. }));
+    let register_file = accounts_path(cli.accounts, is_read)?;
+    let by = cli.by.as_deref();
+    match cli.command {
+        Command::Migrate => {
+            let app = App::open(settings, register_file).await?.by(by);
+            println!("数据库已是最新（{}）", app.store.backend());
+        }
+        Command::Import {
+            prune,
+            dry_run,
+            force,
+        } => {
+            // Validate before touching the database, so a bad file changes nothing.
+            app::read_register(&settings, &register_file)?;
+            let app = App::open(settings, register_file).await?.by(by);
+            let options = app::ImportOptions {
+                is_pruning: prune,
+                is_dry_run: dry_run,
+                is_forced: force,
+            };
+            let import = app.import_checked(&options, now).await?;
+            print!("{}", app::describe_plan(&import.plan, dry_run));
+            print!(
+                "{}",
+                app::describe_conflicts(
+                    &import.conflicts,
+                    dry_run,
+                    import.previous_file.as_deref()
+                )
+            );
+        }
+        Command::Export { format, out } => {
+            let format = format.unwrap_or(match out.as_deref().map(app::extension).as_deref() {
+                Some("xlsx") => ExportFormat::Xlsx,
+                _ => ExportFormat::Toml,
+            });
+            let app = App::open(settings, register_file).await?.by(by);
+            let bytes = match format {
+                ExportFormat::Toml => app.export().await?.into_bytes(),
+                ExportFormat::Xlsx => app.export_xlsx().await?,
+            };
+            match out {
+                Some(path) => std::fs::write(&path, bytes)
+                    .with_context(|| format!("while writing {}", path.display()))?,
+                None if format == ExportFormat::Xlsx => {
+                    anyhow::bail!("export --format xlsx：工作簿须写入文件，请加 --out 台账.xlsx")
+                }
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&bytes)?;
+                }
+            }
+        }
+        Command::History {
+            account,
+            unit,
+            since,
+        } => {
+            let app = App::open(settings, register_file).await?.by(by);
+            let unit = match unit {
+                Some(text) => Some(unit_id(&app.store.load_register().await?, &text)?),
+                None => None,
+            };
+            let filter = crate::registry::history::HistoryFilter {
+                account,
+                unit,
+                since: since.map(crate::calendar::start_of_day),
+            };
+            print!("{}", app.history(&filter, true).await?);
+        }
+        Command::Rectification { unit, open, format } => {
+            let app = App::open(settings, register_file).await?.by(by);
+            let register = app.store.load_register().await?;
+            let unit = match unit {
+                Some(text) => Some(unit_id(&register, &text)?),
+                None => None,
+            };
+            let items = app.store.rectification_items(unit.as_deref(), open).await?;
+            match format {
+                ItemsFormat::Text => {
+                    println!("{}", crate::rectification::render_items(&items, &register));
+                }
+                ItemsFormat::Json => {
+                    let json = crate::rectification::items_json(&items, &register);
+                    println!("{}", serde_json::to_string_pretty(&json)?);
+                }
+            }
+        }
+        Command::Accounts {
+            unit,
+            platform,
+            state,
+        } => {
+            let app = App::open(settings, register_file).await?.by(by);
+            let register = app.store.load_register().await?;
+            require_register(&register)?;
+            let unit = match unit {
+                Some(text) => Some(unit_id(&register, &text)?),
+                None => None,
+            };
+            let filter = AccountFilter {
+                unit,
+                platform,
+                state,
+            };
+            print!("{}", app::accounts_table(&register, &filter));
+        }
+        Command::Poll {
+            account_ids: accounts,
+            all,
+        } => {
+            let app = App::open(settings, register_file).await?.by(by);
+            let register = app.store.load_register().await?;
+            for id in &accounts {
+                if register.account(id).is_none() {
+                    anyhow::bail!(
+                        "poll --account {id}：数据库中没有这个账号（见 xunjian accounts；台账改过请先运行 xunjian import）"
+                    );
+                }
+            }
+            let ids = if all {
+                register.accounts.iter().map(|a| a.id.clone()).collect()
+            } else if accounts.is_empty() {
+                app.store
+                    .claim_due_accounts(now, crate::poll::CLAIM_LEASE)
+                    .await?
+            } else {
+                accounts
+            };
+            let poller = crate::poll::Poller::new(&app.settings, app.store.clone())?;
+            let bar = crate::app::ProgressBar::new_on_terminal();
+            let reports = poller
+                .poll_accounts(&ids, now, &|done, total| bar.show(done, total))
+                .await?;
+            bar.finish();
+            print!("{}", app::poll_table(&reports));
+        }
+        Command::Check { format, no_poll } => {
+            let app = App::open(settings, register_file).await?.by(by);
+            require_register(&app.store.load_register().await?)?;
+            let calendar =
+                crate::inspection::stored_calendar(&app.settings, &app.store, now).await?;
+            let inspector =
+                crate::inspection::Inspector::new(app.store.clone(), app.settings.clone())?
+                    .with_calendar(calendar);
+            let result = inspector.run_once(now, !no_poll).await?;
+            match format {
+                CheckFormat::Text => print!("{}", crate::inspection::render_text(&result)),
+                CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+            }
+        }
+        Command::Report {
+            kind,
+            period,
+            from,
+            to,
+            format,
+            out,
+            issue,
+            doc_number,
+        } => {
+            use crate::publish::Format;
+            if matches!(format, Format::Xlsx | Format::Png | Format::Docx) && out.is_none() {
+                anyhow::bail!(
+                    "report --format {}：此格式须写入文件，请加 --out 文件名",
+                    format!("{format:?}").to_lowercase()
+                );
+            }
+            let today = crate::calendar::local_date(now);
+            let (from, to) = crate::reports::parse_period(kind, period.as_deref(), from, to, today)
+                .map_err(anyhow::Error::msg)?;
+            let app = App::open(settings, register_file).await?.by(by);
+            let calendar =
+                crate::inspection::stored_calendar(&app.settings, &app.store, now).await?;
+            let report =
+                crate::publish::load_report(&app.store, &calendar, kind, from, to, now).await?;
+            // Issued first, so what is written is the 通报 as issued.
+            let (report, said) = if issue {
+                let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_string());
+                let issued = crate::publish::issue_report(
+                    &app.store,
+                    &app.settings,
+                    &calendar,
+                    &report,
+                    &format!("命令行 {user}"),
+                    doc_number.as_deref(),
+                    now,
+                )
+                .await?;
+                let said = match &issued {
+                    crate::publish::Issued::Now {
+                        report,
+                        units_notified,
+                        new_items,
+                    } => {
+                        crate::publish::queue_report(
+                            &app.store,
+                            &app.settings,
+                            &calendar,
+                            report,
+                            now,
+                        )
+                        .await?;
+                        format!(
+                            "已下发《{}》{}：新增整改事项{new_items}项，整改通知{units_notified}个单位；通报与整改通知已排队发送（由运行中的守护进程投递）",
+                            report.title,
+                            report
+                                .issue
+                                .as_ref()
+                                .and_then(|i| i.doc_number.as_deref())
+                                .map(|n| format!("（{n}）"))
+                                .unwrap_or_default()
+                        )
+                    }
+                    crate::publish::Issued::Before(report) => format!(
+                        "《{}》此前已下发，未重复下发；以下为下发时的通报",
+                        report.title
+                    ),
+                };
+                (issued.report().clone(), Some(said))
+            } else {
+                (report, None)
+            };
+            let bytes = crate::publish::render_bytes(&report, format, &app.settings, &calendar)?;
+            let is_report_on_stdout = out.is_none();
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, bytes)
+                        .with_context(|| format!("while writing {}", path.display()))?;
+                    eprintln!("已写入 {}", path.display());
+                }
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&bytes)?;
+                    if !matches!(format, Format::Json) {
+                        println!();
+                    }
+                }
+            }
+            if let Some(said) = said {
+                // On stdout, unless stdout carries a file's bytes or JSON.
+                if is_report_on_stdout && !matches!(format, Format::Text | Format::Md) {
+                    eprintln!("{said}");
+                } else {
+                    println!("{said}");
+                }
+            }
+        }
+        // Handled above: the demo brings its own settings.
+        Command::Demo => {}
+        Command::Run { no_wait } => {
+            // Only the daemon sends: the robots' secrets are needed here.
+            settings.check_robot_webhooks()?;
+            if is_given {
+                app::read_register(&settings, &register_file)?;
+            }
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            app::spawn_signal_handler(shutdown.clone());
+            let Some(app) = App::open_waiting(settings, register_file, no_wait, &shutdown).await?
+            else {
+                return Ok(());
+            };
+            let app = app.by(by);
+            app.release_gone_holders().await?;
+            // The file imported last (by `import` or a daemon) is the register's
+            // source: a workbook imported by hand is not undone by the
+            // default accounts.toml.
+            let file = if is_given {
+                Some(app.accounts_path.clone())
+            } else {
+                match app.remembered_file().await? {
+                    Some(last) if last.is_file() => Some(last),
+                    Some(last) => {
+                        tracing::warn!(file = %last.display(), "上次导入的台账文件已不存在：按数据库中的台账巡检，不导入");
+                        None
+                    }
+                    None if app.accounts_path.is_file() => Some(app.accounts_path.clone()),
+                    None => anyhow::bail!(
+                        "找不到台账文件 {}，数据库中也没有导入过台账：请用 --accounts 指定台账文件，或先运行 xunjian import",
+                        app.accounts_path.display()
+                    ),
+                }
+            };
+            let app = match file {
+                Some(file) => {
+                    app::read_register(&app.settings, &file)?;
+                    let app = app.reading(file);
+                    tracing::info!(file = %app.accounts_path.display(), "register file");
+                    match app.import_if_changed(now).await? {
+                        app::FileImport::Imported(plan) => {
+                            tracing::info!(changes = plan.changes.len(), "register imported")
+                        }
+                        app::FileImport::Unchanged => tracing::info!(
+                            "register file unchanged since the last import; chat changes kept"
+                        ),
+                        // The daemon runs on the stored register; the admins were told.
+                        app::FileImport::Refused(conflict) => tracing::warn!(
+                            conflicts = conflict.conflicts.len(),
+                            "register file not imported: {conflict}"
+                        ),
+                    }
+                    app
+                }
+                None => app,
+            };
+            crate::daemon::run(app, shutdown).await?;
+        }
+    }
+    Ok(())
+}
