@@ -141,6 +141,17 @@ pub enum Command {
     },
     /// 演示：用样例数据离线运行抓取、巡检、告警和通报 (offline demo)
     Demo,
+    /// 节假日：导入某年的法定节假日安排，或查看已有的年份 (holiday calendar)
+    Holidays {
+        #[command(subcommand)]
+        action: HolidaysAction,
+    },
+    /// 备份：把数据库在线备份为一个 SQLite 文件（PostgreSQL 请用 pg_dump）(back up the database)
+    Backup {
+        /// 备份文件（不可已存在）(the backup file; must not exist)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// 账号列表：以表格显示数据库中的台账 (list accounts)
     Accounts {
         /// Only accounts of this unit (id or name, e.g. 义堂镇)
@@ -153,6 +164,19 @@ pub enum Command {
         #[arg(long, value_parser = parse_state)]
         state: Option<AccountState>,
     },
+}
+
+/// `xunjian holidays …`
+#[derive(Debug, Subcommand)]
+pub enum HolidaysAction {
+    /// 导入：国务院办公厅通知的放假安排（holiday-cn 的 JSON，或按 README 写成的 TOML）存入数据库 (import a year)
+    Import {
+        /// YEAR.json (holiday-cn) 或 .toml
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// 查看：每年的放假、调休天数及来源 (list the years)
+    List,
 }
 
 /// `--unit`: a unit by its id, its name or a part of its name only one unit

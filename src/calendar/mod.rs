@@ -163,6 +163,20 @@ impl Calendar {
         }
     }
 
+    /// Days off and make-up workdays of a year.
+    pub fn exception_counts(&self, year: i32) -> (usize, usize) {
+        self.exceptions
+            .iter()
+            .filter(|(date, _)| date.year() == year)
+            .fold((0, 0), |(off, work), (_, (is_off, _))| {
+                if *is_off {
+                    (off + 1, work)
+                } else {
+                    (off, work + 1)
+                }
+            })
+    }
+
     /// The years whose arrangement is known.
     pub fn years(&self) -> impl Iterator<Item = i32> + '_ {
         self.years.iter().copied()

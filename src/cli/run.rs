@@ -19,6 +19,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let register_file = accounts_path(cli.accounts, is_read)?;
     let by = cli.by.as_deref();
     match cli.command {
+        Command::Holidays { action } => {
+            let app = App::open(settings, register_file).await?.by(by);
+            match action {
+                HolidaysAction::Import { file } => {
+                    let name = file.display().to_string();
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("无法读取节假日文件 {name}"))?;
+                    let year =
+                        crate::calendar::read_holidays(&name, &text).map_err(anyhow::Error::msg)?;
+                    app.store
+                        .save_holiday_year(year.year, &year.json, &name, &app.actor, now)
+                        .await?;
+                    println!(
+                        "已导入 {} 年法定节假日安排：放假 {} 天，调休上班 {} 天（{}）。正在运行的 xunjian run 需重启后生效。",
+                        year.year,
+                        year.off_days,
+                        year.work_days,
+                        year.names.join("、")
+                    );
+                }
+                HolidaysAction::List => {
+                    print!("{}", holidays_table(&app, now).await?);
+                }
+            }
+        }
+        Command::Backup { file } => {
+            let app = App::open(settings, register_file).await?.by(by);
+            if file.exists() {
+                anyhow::bail!("备份文件 {} 已存在：请换一个文件名", file.display());
+            }
+            app.store
+                .backup_to(&file)
+                .await
+                .with_context(|| format!("备份到 {} 失败", file.display()))?;
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "已备份到 {}（{:.1} MB）。恢复：停止 xunjian，把此文件复制为 database.url 指向的文件后再启动。",
+                file.display(),
+                size as f64 / 1024.0 / 1024.0
+            );
+        }
         Command::Migrate => {
             let app = App::open(settings, register_file).await?.by(by);
             println!("数据库已是最新（{}）", app.store.backend());
@@ -325,4 +366,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `holidays list`: each known year, where its data comes from, its days.
+async fn holidays_table(app: &App, now: DateTime<Utc>) -> anyhow::Result<String> {
+    let calendar = crate::inspection::stored_calendar(&app.settings, &app.store, now).await?;
+    let stored = app.store.holiday_years().await?;
+    let mut rows = vec![[
+        "年份".to_string(),
+        "来源".to_string(),
+        "放假".to_string(),
+        "调休上班".to_string(),
+    ]];
+    for year in calendar.years() {
+        let source = match stored.iter().find(|(y, _, _)| *y == year) {
+            Some((_, _, file)) => format!("导入（{file}）"),
+            None => "内置".to_string(),
+        };
+        let (off, work) = calendar.exception_counts(year);
+        rows.push([
+            year.to_string(),
+            source,
+            format!("{off} 天"),
+            format!("{work} 天"),
+        ]);
+    }
+    let mut out = app::render_table(&rows);
+    if let Some(warning) = calendar.missing_data_warning(crate::calendar::local_date(now)) {
+        out.push_str(&format!("{warning}\n"));
+    }
+    Ok(out)
 }

@@ -5,6 +5,7 @@
 
 mod chats;
 mod dingtalk;
+mod errors;
 mod feishu;
 mod redact;
 mod sections;
@@ -52,12 +53,13 @@ impl fmt::Debug for Secret {
 /// A settings file or environment problem, naming where it is.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read settings file {path}: {source}")]
+    #[error("无法读取设置文件 {path}：{source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {message}")]
+    /// `message` names the file itself when the text did not parse.
+    #[error("{message}")]
     Invalid { path: String, message: String },
 }
 
@@ -120,9 +122,9 @@ impl Settings {
 
     /// Parses settings text; `origin` names the file in errors.
     pub fn parse(origin: &str, text: &str) -> Result<Settings, ConfigError> {
-        toml::from_str(text).map_err(|err| ConfigError::Invalid {
+        toml::from_str(text).map_err(|err: toml::de::Error| ConfigError::Invalid {
             path: origin.to_string(),
-            message: one_line(&err.to_string()),
+            message: one_line(&errors::explain(origin, text, &err)),
         })
     }
 
@@ -178,7 +180,7 @@ impl Settings {
                 return Err(ConfigError::Invalid {
                     path: format!("robots.{name}"),
                     message: format!(
-                        "群机器人 {name} 缺少 webhook 地址：请在环境变量 {var} 中设置"
+                        "robots.{name}：群机器人 {name} 缺少 webhook 地址：请在环境变量 {var} 中设置"
                     ),
                 });
             }
@@ -189,7 +191,7 @@ impl Settings {
     fn validate(&self, origin: &str) -> Result<(), ConfigError> {
         let invalid = |message: String| ConfigError::Invalid {
             path: origin.to_string(),
-            message,
+            message: format!("{origin}：{message}"),
         };
         let db = &self.database.url;
         if !(db.starts_with("sqlite:")

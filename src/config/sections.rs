@@ -148,9 +148,7 @@ impl fmt::Debug for RobotSettings {
 fn hh_mm<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<chrono::NaiveTime, D::Error> {
     let text = String::deserialize(deserializer)?;
     chrono::NaiveTime::parse_from_str(&text, "%H:%M").map_err(|_| {
-        serde::de::Error::custom(format!(
-            "expected a time written HH:MM (e.g. 08:30), got \"{text}\""
-        ))
+        serde::de::Error::custom(format!("时间应写作 HH:MM（如 08:30），实际为「{text}」"))
     })
 }
 

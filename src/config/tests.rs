@@ -56,7 +56,7 @@ fn office_settings_are_read_and_mistakes_name_the_key() {
             "[office]\nrequirements = [\"于{date}前\"]",
             "office.requirements[0]: 只支持占位符 {deadline}",
         ),
-        ("[office]\nseal = \"x\"", "unknown field `seal`"),
+        ("[office]\nseal = \"x\"", "未知的设置项 `seal`"),
     ];
     for (text, expected) in cases {
         let err = check(text).expect_err(text);
@@ -246,18 +246,18 @@ fn times_rule_ids_and_chat_budgets_are_read_once_and_mistakes_name_the_line() {
     );
     assert_eq!(settings.commands.per_user_per_minute, 20);
     for (text, expected) in [
-        ("[alerts]\nsend_from = \"8点半\"", "line 2"),
+        ("[alerts]\nsend_from = \"8点半\"", "第 2 行"),
         (
             "[alerts]\nsend_until = \"25:00\"",
-            "expected a time written HH:MM",
+            "时间应写作 HH:MM（如 08:30），实际为「25:00」",
         ),
         (
             "[alerts]\nurgent_rules = [\"gone_unfild\"]",
-            "unknown rule \"gone_unfild\"",
+            "未知的规则「gone_unfild」，是否为「gone_unfiled」？",
         ),
         (
             "[robots.x]\nkind = \"wecom\"\nrules = [\"stale2w\"]",
-            "unknown rule \"stale2w\"",
+            "未知的规则「stale2w」，是否为「stale_2w」？",
         ),
         (
             "[commands]\nper_user_per_minute = 0",

@@ -7,9 +7,11 @@ mod message;
 mod proxy;
 mod robot;
 mod rule;
+mod suggest;
 
 pub use contact::is_open_id;
 pub use message::{Channel, ChatTarget, Mention, Message};
 pub use proxy::ProxyHealth;
 pub use robot::{FileKind, RobotKind};
 pub use rule::{Rule, Severity};
+pub use suggest::suggest;

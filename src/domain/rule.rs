@@ -110,9 +110,12 @@ impl<'de> serde::Deserialize<'de> for Rule {
         let id = String::deserialize(deserializer)?;
         Rule::from_id(&id).ok_or_else(|| {
             let ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
+            let hint = super::suggest(&id, ids.iter().copied())
+                .map(|near| format!("，是否为「{near}」？"))
+                .unwrap_or_default();
             serde::de::Error::custom(format!(
-                "unknown rule \"{id}\" (expected one of: {})",
-                ids.join(", ")
+                "未知的规则「{id}」{hint}（可选：{}）",
+                ids.join("、")
             ))
         })
     }

@@ -39,6 +39,11 @@ pub struct Context<'a> {
     pub proxies: &'a [String],
 }
 
+/// "单位" or "账号": how messages name an entry kind.
+fn noun(kind: &str) -> &'static str {
+    if kind == "unit" { "单位" } else { "账号" }
+}
+
 /// Reads and validates a register file.
 pub fn load_file(path: &Path, ctx: &Context<'_>) -> Result<Register, RegisterError> {
     let name = path.display().to_string();
@@ -49,7 +54,7 @@ pub fn load_file(path: &Path, ctx: &Context<'_>) -> Result<Register, RegisterErr
                 file: name,
                 line: 0,
                 column: 0,
-                message: format!("cannot read the register: {err}"),
+                message: format!("无法读取台账文件：{err}"),
             }],
         }),
     }
@@ -62,7 +67,7 @@ pub fn parse(file: &str, text: &str, ctx: &Context<'_>) -> Result<Register, Regi
         Ok(root) => root,
         Err(err) => {
             let offset = err.span().map_or(0, |s| s.start);
-            p.push(offset, format!("invalid TOML: {}", err.message().trim()));
+            p.push(offset, format!("TOML 格式有误：{}", err.message().trim()));
             return Err(RegisterError { problems: p.list });
         }
     };
@@ -75,7 +80,7 @@ pub fn parse(file: &str, text: &str, ctx: &Context<'_>) -> Result<Register, Regi
             "account" => account_tables = tables_of(&mut p, "account", value),
             other => p.push(
                 key.span().start,
-                format!("unknown key `{other}` (expected `[[unit]]` or `[[account]]`)"),
+                format!("未知的键 `{other}`（台账只有 `[[unit]]` 和 `[[account]]` 两种条目）"),
             ),
         }
     }
@@ -121,7 +126,7 @@ fn check_duplicate(
     if let Some(first) = lines.get(id) {
         p.push(
             value.span().start,
-            format!("{kind} \"{id}\": duplicate id (first defined at line {first})"),
+            format!("{}「{id}」：ID 重复（第 {first} 行已有）", noun(kind)),
         );
         return false;
     }
@@ -139,7 +144,7 @@ fn tables_of<'a, 'i>(
     let Some(items) = value.get_ref().as_array() else {
         p.push(
             value.span().start,
-            format!("`{key}` must be an array of tables: write `[[{key}]]`"),
+            format!("`{key}` 应写作 `[[{key}]]` 条目"),
         );
         return Vec::new();
     };
@@ -149,7 +154,7 @@ fn tables_of<'a, 'i>(
             Some(table) => tables.push((table, item.span())),
             None => p.push(
                 item.span().start,
-                format!("every `{key}` entry must be a table: write `[[{key}]]`"),
+                format!("每个 `{key}` 条目都应写作 `[[{key}]]`"),
             ),
         }
     }
@@ -164,24 +169,25 @@ fn read_id(
     table: &DeTable<'_>,
     span: Range<usize>,
 ) -> (Option<(String, Range<usize>)>, String) {
-    let mut probe = Entry::new(table, span, format!("{kind} #{}", index + 1));
+    let mut probe = Entry::new(table, span, format!("第 {} 个{}", index + 1, noun(kind)));
     let id = probe.string(p, "id", true);
     match id {
         Some((id, id_span)) if is_valid_id(&id) => {
-            let label = format!("{kind} \"{id}\"");
+            let label = format!("{}「{id}」", noun(kind));
             (Some((id, id_span)), label)
         }
         Some((id, id_span)) => {
             p.push(
                 id_span.start,
                 format!(
-                    "{kind} #{}: field `id`: must be ASCII letters, digits, '-' or '_' (got \"{id}\")",
-                    index + 1
+                    "第 {} 个{}：`id` 只能由英文字母、数字、- 和 _ 组成（实际为「{id}」）",
+                    index + 1,
+                    noun(kind)
                 ),
             );
-            (None, format!("{kind} #{}", index + 1))
+            (None, format!("第 {} 个{}", index + 1, noun(kind)))
         }
-        None => (None, format!("{kind} #{}", index + 1)),
+        None => (None, format!("第 {} 个{}", index + 1, noun(kind))),
     }
 }
 
@@ -202,7 +208,10 @@ fn read_account(
         if !units.contains_key(unit) {
             p.push(
                 at.start,
-                format!("{label}: field `unit`: unknown unit \"{unit}\""),
+                format!(
+                    "{label}：`unit` 未知单位「{unit}」{}（文件中没有此单位ID）",
+                    super::check::unit_hint(unit, units.keys().map(|k| (k.as_str(), k.as_str())))
+                ),
             );
         }
     }
@@ -234,7 +243,7 @@ fn read_account(
             p.push(
                 at.start,
                 format!(
-                    "{label}: field `state`: unknown state \"{s}\" (expected active, closing or deregistered)"
+                    "{label}：`state` 未知状态「{s}」（可选：active 正常运维、closing 正在注销、deregistered 已注销）"
                 ),
             );
         }
@@ -245,7 +254,7 @@ fn read_account(
     let is_interactive = match e.get("interactive") {
         None => true,
         Some(v) => v.get_ref().as_bool().unwrap_or_else(|| {
-            e.wrong_type(p, "interactive", v, "true or false");
+            e.wrong_type(p, "interactive", v, "true 或 false");
             true
         }),
     };
@@ -292,7 +301,7 @@ fn read_source(
         (Some(_), _, Some((_, at))) | (_, Some(_), Some((_, at))) => {
             p.push(
                 at.start,
-                format!("{label}: give either `proxy` + `route` or `feed`, not both"),
+                format!("{label}：`proxy` + `route` 与 `feed` 只能写一种"),
             );
             None
         }
@@ -301,7 +310,7 @@ fn read_source(
             Err(why) => {
                 p.push(
                     at.start,
-                    format!("{label}: field `feed`: invalid URL \"{url}\": {why}"),
+                    format!("{label}：`feed` 地址「{url}」无效：{why}"),
                 );
                 None
             }
@@ -310,37 +319,37 @@ fn read_source(
             let mut is_ok = true;
             if !ctx.proxies.contains(&proxy) {
                 let known = if ctx.proxies.is_empty() {
-                    "none are configured in [proxies]".to_string()
+                    "设置文件的 [proxies] 中还没有配置代理".to_string()
                 } else {
-                    format!("configured: {}", ctx.proxies.join(", "))
+                    format!("已配置：{}", ctx.proxies.join("、"))
                 };
                 p.push(
                     proxy_at.start,
-                    format!("{label}: field `proxy`: unknown proxy \"{proxy}\" ({known})"),
+                    format!("{label}：`proxy` 未配置的代理「{proxy}」（{known}）"),
                 );
                 is_ok = false;
             }
             if let Err(why) = super::check::check_route(&route) {
                 p.push(
                     route_at.start,
-                    format!("{label}: field `route`: {why} (got \"{route}\")"),
+                    format!("{label}：`route` {why}（实际为「{route}」）"),
                 );
                 is_ok = false;
             }
             is_ok.then_some(Source::Proxy { proxy, route })
         }
         (Some((_, at)), None, None) => {
-            p.push(at.start, format!("{label}: `proxy` needs a `route`"));
+            p.push(at.start, format!("{label}：写了 `proxy` 还需写 `route`"));
             None
         }
         (None, Some((_, at)), None) => {
-            p.push(at.start, format!("{label}: `route` needs a `proxy`"));
+            p.push(at.start, format!("{label}：写了 `route` 还需写 `proxy`"));
             None
         }
         (None, None, None) => {
             p.push(
                 at,
-                format!("{label}: missing source: give `proxy` + `route`, or `feed`"),
+                format!("{label}：缺少来源：请写 `proxy` + `route`，或 `feed`"),
             );
             None
         }
@@ -357,7 +366,7 @@ fn checked_name(
     match super::check::check_name(&text) {
         Ok(()) => Some((text, at)),
         Err(why) => {
-            p.push(at.start, format!("{label}: field `name`: {why}"));
+            p.push(at.start, format!("{label}：`name` {why}"));
             None
         }
     }
@@ -367,13 +376,10 @@ fn checked_name(
 pub fn check_url(text: &str) -> Result<(), String> {
     let url = url::Url::parse(text).map_err(|e| e.to_string())?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(format!(
-            "scheme must be http or https, not {}",
-            url.scheme()
-        ));
+        return Err(format!("协议必须是 http 或 https，而不是 {}", url.scheme()));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err("no host".to_string());
+        return Err("缺少主机名".to_string());
     }
     Ok(())
 }
@@ -388,7 +394,7 @@ fn read_date(
         DeValue::String(s) => s.to_string(),
         DeValue::Datetime(d) => d.to_string(),
         _ => {
-            e.wrong_type(p, key, v, "a date like \"2026-03-01\"");
+            e.wrong_type(p, key, v, "日期，如 \"2026-03-01\"");
             return None;
         }
     };
@@ -398,7 +404,7 @@ fn read_date(
             p.push(
                 v.span().start,
                 format!(
-                    "{}: field `{key}`: invalid date \"{text}\" (expected YYYY-MM-DD)",
+                    "{}：`{key}` 日期「{text}」无效（应写作 2026-03-01）",
                     e.label
                 ),
             );
@@ -415,7 +421,7 @@ fn read_thresholds(p: &mut Problems<'_>, e: &mut Entry<'_, '_>) -> ThresholdOver
             Some(days) if days > 0 => {
                 thresholds.set(key, days);
             }
-            _ => e.wrong_type(p, key, v, "a positive number of days"),
+            _ => e.wrong_type(p, key, v, "正整数天数"),
         }
     }
     thresholds
@@ -433,18 +439,17 @@ fn check_filing(
         if deregistered_on.is_none() {
             p.push(
                 at,
-                format!("{label}: state is \"deregistered\" but `deregistered_on` is missing"),
+                format!("{label}：状态为已注销（deregistered），须填写 `deregistered_on` 注销日期"),
             );
         }
         match filing_ref {
             None => p.push(
                 at,
-                format!("{label}: state is \"deregistered\" but `filing_ref` is missing"),
+                format!("{label}：状态为已注销（deregistered），须填写 `filing_ref` 备案文号"),
             ),
-            Some((text, span)) if text.trim().is_empty() => p.push(
-                span.start,
-                format!("{label}: field `filing_ref`: must not be empty"),
-            ),
+            Some((text, span)) if text.trim().is_empty() => {
+                p.push(span.start, format!("{label}：`filing_ref` 不能为空"))
+            }
             Some(_) => {}
         }
     } else if state.is_some() {
@@ -455,7 +460,7 @@ fn check_filing(
             if let Some(span) = span {
                 p.push(
                     span.start,
-                    format!("{label}: field `{key}`: only allowed when state is \"deregistered\""),
+                    format!("{label}：`{key}` 只在状态为已注销（deregistered）时填写"),
                 );
             }
         }

@@ -80,141 +80,141 @@ fn each_malformed_register_gets_its_precise_error() {
     let cases: Vec<(String, Vec<&str>)> = vec![
         (
             "[[unit]]\nid = \"u1\"\nname = \"x\"\nkind = \"department\"\ncolour = \"red\"\n".into(),
-            vec!["accounts.toml:5:1: unit \"u1\": unknown key `colour`"],
+            vec!["accounts.toml:5:1: 单位「u1」：未知的键 `colour`"],
         ),
         (
             "[[units]]\nid = \"u1\"\n".into(),
-            vec!["accounts.toml:1:3: unknown key `units` (expected `[[unit]]` or `[[account]]`)"],
+            vec!["accounts.toml:1:3: 未知的键 `units`（台账只有 `[[unit]]` 和 `[[account]]` 两种条目）"],
         ),
         (
             format!("{UNIT}{UNIT}"),
-            vec!["accounts.toml:6:6: unit \"u1\": duplicate id (first defined at line 2)"],
+            vec!["accounts.toml:6:6: 单位「u1」：ID 重复（第 2 行已有）"],
         ),
         (
             "[[unit]]\nid = \"区办\"\nname = \"x\"\nkind = \"department\"\n".into(),
             vec![
-                "accounts.toml:2:6: unit #1: field `id`: must be ASCII letters, digits, '-' or '_' (got \"区办\")",
+                "accounts.toml:2:6: 第 1 个单位：`id` 只能由英文字母、数字、- 和 _ 组成（实际为「区办」）",
             ],
         ),
         (
             "[[unit]]\nid = \"u1\"\nkind = \"county\"\n".into(),
             vec![
-                "accounts.toml:1:1: unit \"u1\": missing field `name`",
-                "accounts.toml:3:8: unit \"u1\": field `kind`: unknown unit kind \"county\" (expected department or town)",
+                "accounts.toml:1:1: 单位「u1」：缺少 `name`",
+                "accounts.toml:3:8: 单位「u1」：`kind` 未知单位类型「county」（可选：department 部门、town 镇街）",
             ],
         ),
         (
             "[[unit]]\nid = \"u1\"\nname = \"x\"\nkind = \"town\"\ncontacts = [{ name = \"王敏\", telegram_id = \"12\", wechat = \"x\" }]\n".into(),
             vec![
-                "accounts.toml:5:42: unit \"u1\" contact #1: field `telegram_id`: expected an integer, found a string",
-                "accounts.toml:5:48: unit \"u1\" contact #1: unknown key `wechat`",
+                "accounts.toml:5:42: 单位「u1」 第 1 个联系人：`telegram_id` 应为整数，实际为文本",
+                "accounts.toml:5:48: 单位「u1」 第 1 个联系人：未知的键 `wechat`",
             ],
         ),
         (
             "[[unit]]\nid = \"u1\"\nname = \"x\"\nkind = \"town\"\ncontacts = [{ name = \"王敏\", dingtalk_id = \"a b\" }, { name = \"李强\", dingtalk_id = 7 }]\n".into(),
             vec![
-                "accounts.toml:5:42: unit \"u1\" contact #1: field `dingtalk_id`: expected a DingTalk staffId (1 to 64 characters, no spaces), got \"a b\"",
-                "accounts.toml:5:80: unit \"u1\" contact #2: field `dingtalk_id`: expected a string, found an integer",
+                "accounts.toml:5:42: 单位「u1」 第 1 个联系人：`dingtalk_id` 应为钉钉 staffId（1–64 个字符，不含空格），实际为「a b」",
+                "accounts.toml:5:80: 单位「u1」 第 2 个联系人：`dingtalk_id` 应为文本（用引号括起），实际为整数",
             ],
         ),
         (
             "[[unit]]\nid = \"u1\"\nname = \"x\"\nkind = \"town\"\ncontacts = [{ name = \"王敏\", feishu_open_id = \"on_union\" }, { name = \"李强\", feishu_open_id = 7 }]\n".into(),
             vec![
-                "accounts.toml:5:45: unit \"u1\" contact #1: field `feishu_open_id`: expected a Feishu open_id (ou_ then letters, digits, _ or -; up to 64 characters), got \"on_union\"",
-                "accounts.toml:5:91: unit \"u1\" contact #2: field `feishu_open_id`: expected a string, found an integer",
+                "accounts.toml:5:45: 单位「u1」 第 1 个联系人：`feishu_open_id` 应为飞书 open_id（ou_ 开头，后接字母、数字、_ 或 -，最多 64 个字符），实际为「on_union」",
+                "accounts.toml:5:91: 单位「u1」 第 2 个联系人：`feishu_open_id` 应为文本（用引号括起），实际为整数",
             ],
         ),
         (
             account(&format!("{GOOD}{GOOD}")),
-            vec!["accounts.toml:13:1: invalid TOML: duplicate key"],
+            vec!["accounts.toml:13:1: TOML 格式有误：duplicate key"],
         ),
         (
             account(&GOOD.replace("unit = \"u1\"", "unit = \"u9\"")),
-            vec!["accounts.toml:8:8: account \"a1\": field `unit`: unknown unit \"u9\""],
+            vec!["accounts.toml:8:8: 账号「a1」：`unit` 未知单位「u9」，是否为「u1」（u1）？（文件中没有此单位ID）"],
         ),
         (
             account(&GOOD.replace("\"weibo\"", "\"wechat\"")),
             vec![
-                "accounts.toml:10:12: account \"a1\"：platform 未知平台「wechat」（可选：wechat_subscription（微信订阅号）、wechat_service（微信服务号）、weibo（微博）、douyin（抖音）、toutiao（今日头条）、kuaishou（快手）、bilibili（哔哩哔哩）、website（网站/RSS）、wechat_channels（微信视频号）、xiaohongshu（小红书）、baijiahao（百家号）、renminhao（人民号）、xuexi（学习强国号）、other（其他））",
+                "accounts.toml:10:12: 账号「a1」：platform 未知平台「wechat」（可选：wechat_subscription（微信订阅号）、wechat_service（微信服务号）、weibo（微博）、douyin（抖音）、toutiao（今日头条）、kuaishou（快手）、bilibili（哔哩哔哩）、website（网站/RSS）、wechat_channels（微信视频号）、xiaohongshu（小红书）、baijiahao（百家号）、renminhao（人民号）、xuexi（学习强国号）、other（其他））",
             ],
         ),
         (
             account(&GOOD.replace("\"rsshub\"", "\"rss-hub\"")),
             vec![
-                "accounts.toml:11:9: account \"a1\": field `proxy`: unknown proxy \"rss-hub\" (configured: rsshub, wewe)",
+                "accounts.toml:11:9: 账号「a1」：`proxy` 未配置的代理「rss-hub」（已配置：rsshub、wewe）",
             ],
         ),
         (
             account(&GOOD.replace("\"/weibo/user/1\"", "\"http://evil.example/x\"")),
             vec![
-                "accounts.toml:12:9: account \"a1\": field `route`: 路由必须是以 / 开头的路径 (got \"http://evil.example/x\")",
+                "accounts.toml:12:9: 账号「a1」：`route` 路由必须是以 / 开头的路径（实际为「http://evil.example/x」）",
             ],
         ),
         (
             account(&GOOD.replace("proxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n", "feed = \"ftp://example.gov.cn/rss\"\n")),
             vec![
-                "accounts.toml:11:8: account \"a1\": field `feed`: invalid URL \"ftp://example.gov.cn/rss\": 协议必须是 http 或 https，而不是 ftp",
+                "accounts.toml:11:8: 账号「a1」：`feed` 地址「ftp://example.gov.cn/rss」无效：协议必须是 http 或 https，而不是 ftp",
             ],
         ),
         (
             account(&GOOD.replace("proxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n", "feed = \"not a url\"\n")),
             vec![
-                "accounts.toml:11:8: account \"a1\": field `feed`: invalid URL \"not a url\": 无法解析：relative URL without a base",
+                "accounts.toml:11:8: 账号「a1」：`feed` 地址「not a url」无效：无法解析：relative URL without a base",
             ],
         ),
         (
             account(&format!("{GOOD}feed = \"https://example.gov.cn/rss\"\n")),
-            vec!["accounts.toml:13:8: account \"a1\": give either `proxy` + `route` or `feed`, not both"],
+            vec!["accounts.toml:13:8: 账号「a1」：`proxy` + `route` 与 `feed` 只能写一种"],
         ),
         (
             account(&GOOD.replace("route = \"/weibo/user/1\"\n", "")),
-            vec!["accounts.toml:11:9: account \"a1\": `proxy` needs a `route`"],
+            vec!["accounts.toml:11:9: 账号「a1」：写了 `proxy` 还需写 `route`"],
         ),
         (
             account(&GOOD.replace("proxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n", "")),
-            vec!["accounts.toml:6:1: account \"a1\": missing source: give `proxy` + `route`, or `feed`"],
+            vec!["accounts.toml:6:1: 账号「a1」：缺少来源：请写 `proxy` + `route`，或 `feed`"],
         ),
         (
             account(&format!("{GOOD}state = \"deregistered\"\n")),
             vec![
-                "accounts.toml:6:1: account \"a1\": state is \"deregistered\" but `deregistered_on` is missing",
-                "accounts.toml:6:1: account \"a1\": state is \"deregistered\" but `filing_ref` is missing",
+                "accounts.toml:6:1: 账号「a1」：状态为已注销（deregistered），须填写 `deregistered_on` 注销日期",
+                "accounts.toml:6:1: 账号「a1」：状态为已注销（deregistered），须填写 `filing_ref` 备案文号",
             ],
         ),
         (
             account(&format!("{GOOD}state = \"deregistered\"\nderegistered_on = \"2026-02-30\"\nfiling_ref = \"临兰政办字〔2026〕5号\"\n")),
             vec![
-                "accounts.toml:14:19: account \"a1\": field `deregistered_on`: invalid date \"2026-02-30\" (expected YYYY-MM-DD)",
-                "accounts.toml:6:1: account \"a1\": state is \"deregistered\" but `deregistered_on` is missing",
+                "accounts.toml:14:19: 账号「a1」：`deregistered_on` 日期「2026-02-30」无效（应写作 2026-03-01）",
+                "accounts.toml:6:1: 账号「a1」：状态为已注销（deregistered），须填写 `deregistered_on` 注销日期",
             ],
         ),
         (
             account(&format!("{GOOD}filing_ref = \"x\"\n")),
             vec![
-                "accounts.toml:13:14: account \"a1\": field `filing_ref`: only allowed when state is \"deregistered\"",
+                "accounts.toml:13:14: 账号「a1」：`filing_ref` 只在状态为已注销（deregistered）时填写",
             ],
         ),
         (
             account(&format!("{GOOD}state = \"closed\"\ninteractive = \"no\"\nstale_days = 0\n")),
             vec![
-                "accounts.toml:13:9: account \"a1\": field `state`: unknown state \"closed\" (expected active, closing or deregistered)",
-                "accounts.toml:14:15: account \"a1\": field `interactive`: expected true or false, found a string",
-                "accounts.toml:15:14: account \"a1\": field `stale_days`: expected a positive number of days, found an integer",
+                "accounts.toml:13:9: 账号「a1」：`state` 未知状态「closed」（可选：active 正常运维、closing 正在注销、deregistered 已注销）",
+                "accounts.toml:14:15: 账号「a1」：`interactive` 应为true 或 false，实际为文本",
+                "accounts.toml:15:14: 账号「a1」：`stale_days` 应为正整数天数，实际为整数",
             ],
         ),
         (
             "[[account]]\nunit = \"u1\"\n".into(),
             vec![
-                "accounts.toml:1:1: account #1: missing field `id`",
-                "accounts.toml:1:1: account #1: missing field `name`",
-                "accounts.toml:1:1: account #1: missing field `platform`",
-                "accounts.toml:1:1: account #1: missing source: give `proxy` + `route`, or `feed`",
-                "accounts.toml:2:8: account #1: field `unit`: unknown unit \"u1\"",
+                "accounts.toml:1:1: 第 1 个账号：缺少 `id`",
+                "accounts.toml:1:1: 第 1 个账号：缺少 `name`",
+                "accounts.toml:1:1: 第 1 个账号：缺少 `platform`",
+                "accounts.toml:1:1: 第 1 个账号：缺少来源：请写 `proxy` + `route`，或 `feed`",
+                "accounts.toml:2:8: 第 1 个账号：`unit` 未知单位「u1」（文件中没有此单位ID）",
             ],
         ),
         (
             "[[unit]\nid = 1\n".into(),
-            vec!["accounts.toml:1:8: invalid TOML: unclosed array table, expected `]`"],
+            vec!["accounts.toml:1:8: TOML 格式有误：unclosed array table, expected `]`"],
         ),
     ];
     for (text, expected) in cases {
@@ -246,7 +246,7 @@ fn a_missing_file_is_an_error_that_names_it() {
     .expect_err("missing file");
     assert!(
         err.to_string()
-            .contains("/nonexistent/accounts.toml:0:0: cannot read the register"),
+            .contains("/nonexistent/accounts.toml:0:0: 无法读取台账文件"),
         "{err}"
     );
 }
@@ -261,9 +261,9 @@ fn names_with_control_characters_or_over_64_characters_are_refused_at_their_line
     assert_eq!(
         problems(&text),
         vec![
-            "accounts.toml:3:8: unit \"u1\": field `name`: 名称第 4 个字符是控制字符（U+000A），请删除后重试".to_string(),
-            "accounts.toml:5:22: unit \"u1\" contact #1: field `name`: 名称第 2 个字符是控制字符（U+0007），请删除后重试".to_string(),
-            "accounts.toml:10:8: account \"a1\": field `name`: 名称过长：共 65 个字符，最多 64 个字符".to_string(),
+            "accounts.toml:3:8: 单位「u1」：`name` 名称第 4 个字符是控制字符（U+000A），请删除后重试".to_string(),
+            "accounts.toml:5:22: 单位「u1」 第 1 个联系人：`name` 名称第 2 个字符是控制字符（U+0007），请删除后重试".to_string(),
+            "accounts.toml:10:8: 账号「a1」：`name` 名称过长：共 65 个字符，最多 64 个字符".to_string(),
         ]
     );
 }

@@ -68,13 +68,13 @@ impl<'t> Problems<'t> {
 /// Describes a TOML value's type the way error messages name it.
 pub fn type_name(value: &DeValue<'_>) -> &'static str {
     match value {
-        DeValue::String(_) => "a string",
-        DeValue::Integer(_) => "an integer",
-        DeValue::Float(_) => "a float",
-        DeValue::Boolean(_) => "a boolean",
-        DeValue::Datetime(_) => "a date",
-        DeValue::Array(_) => "an array",
-        DeValue::Table(_) => "a table",
+        DeValue::String(_) => "文本",
+        DeValue::Integer(_) => "整数",
+        DeValue::Float(_) => "小数",
+        DeValue::Boolean(_) => "true/false",
+        DeValue::Datetime(_) => "日期",
+        DeValue::Array(_) => "数组",
+        DeValue::Table(_) => "表",
     }
 }
 
@@ -121,17 +121,14 @@ impl<'a, 'i> Entry<'a, 'i> {
         match self.get(key) {
             None => {
                 if is_required {
-                    p.push(
-                        self.span.start,
-                        format!("{}: missing field `{key}`", self.label),
-                    );
+                    p.push(self.span.start, format!("{}：缺少 `{key}`", self.label));
                 }
                 None
             }
             Some(v) => match v.get_ref().as_str() {
                 Some(s) => Some((s.to_string(), v.span())),
                 None => {
-                    self.wrong_type(p, key, v, "a string");
+                    self.wrong_type(p, key, v, "文本（用引号括起）");
                     None
                 }
             },
@@ -148,7 +145,7 @@ impl<'a, 'i> Entry<'a, 'i> {
         p.push(
             v.span().start,
             format!(
-                "{}: field `{key}`: expected {expected}, found {}",
+                "{}：`{key}` 应为{expected}，实际为{}",
                 self.label,
                 type_name(v.get_ref())
             ),
@@ -162,7 +159,13 @@ impl<'a, 'i> Entry<'a, 'i> {
             if !self.used.contains(&name) {
                 p.push(
                     key.span().start,
-                    format!("{}: unknown key `{name}`", self.label),
+                    format!(
+                        "{}：未知的键 `{name}`{}",
+                        self.label,
+                        super::check::suggest(name, self.used.iter().copied())
+                            .map(|near| format!("，是否为 `{near}`？"))
+                            .unwrap_or_default()
+                    ),
                 );
             }
         }

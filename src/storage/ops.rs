@@ -67,3 +67,26 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// An online, consistent copy of a SQLite database in `path` (`VACUUM
+    /// INTO`: the daemon may keep running). PostgreSQL is backed up with
+    /// `pg_dump`.
+    pub async fn backup_to(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        let target = path
+            .to_str()
+            .ok_or_else(|| anyhow::anyhow!("备份文件名须为 UTF-8"))?;
+        match self {
+            Store::Sqlite(pool) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(target)
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+            Store::Postgres(_) => anyhow::bail!(
+                "PostgreSQL 数据库请用 pg_dump 备份，例如：pg_dump -Fc -f xunjian.dump \"$XUNJIAN_DATABASE_URL\""
+            ),
+        }
+    }
+}

@@ -34,17 +34,15 @@ fn a_bad_register_exits_non_zero_and_lists_every_problem() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("台账有 3 处问题"), "{stderr}");
     assert!(
-        stderr.contains("bad_accounts.toml:9:12: account \"a1\"：platform 未知平台「weixin」"),
+        stderr.contains("bad_accounts.toml:9:12: 账号「a1」：platform 未知平台「weixin」"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("bad_accounts.toml:10:9: account \"a1\": field `proxy`: unknown proxy \"rsshub2\" (configured: rsshub, wewe)"),
+        stderr.contains("bad_accounts.toml:10:9: 账号「a1」：`proxy` 未配置的代理「rsshub2」（已配置：rsshub、wewe）"),
         "{stderr}"
     );
     assert!(
-        stderr.contains(
-            "bad_accounts.toml:15:6: account \"a1\": duplicate id (first defined at line 7)"
-        ),
+        stderr.contains("bad_accounts.toml:15:6: 账号「a1」：ID 重复（第 7 行已有）"),
         "{stderr}"
     );
     assert!(
@@ -121,8 +119,10 @@ fn a_bad_settings_file_names_the_file_and_the_key() {
     let out = xunjian(dir.path()).arg("migrate").output().expect("run");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("xunjian.toml:"), "{stderr}");
-    assert!(stderr.contains("pasword"), "{stderr}");
+    assert!(
+        stderr.contains("xunjian.toml 第 3 行第 1 列（[database]）：未知的设置项 `pasword`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -252,4 +252,74 @@ fn poll_outcomes_are_printed_in_chinese() {
         .output()
         .expect("poll");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("数据库中没有这个账号"));
+}
+
+/// A new year's holidays typed from the notice are kept in the database and
+/// end the missing-data warning for `--now`'s year; a backup is a SQLite
+/// file that opens, and is never written over an existing file.
+#[test]
+fn holidays_are_imported_and_listed_and_the_database_is_backed_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    settings_file(dir.path());
+    let run = |args: &[&str]| {
+        let out = xunjian(dir.path()).args(args).output().expect("run");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let now = "2026-12-05T10:00:00+08:00";
+    let (ok, before, err) = run(&["--now", now, "holidays", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        before.contains("2026  内置") && before.contains("2027 年尚无法定节假日安排数据"),
+        "{before}"
+    );
+    std::fs::write(
+        dir.path().join("2027.toml"),
+        "year = 2027\n[[holiday]]\nname = \"元旦\"\noff = [\"2027-01-01\"]\n\n[[holiday]]\nname = \"春节\"\noff = [\"2027-02-06\", \"2027-02-07\"]\nwork = [\"2027-01-31\"]\n",
+    )
+    .expect("write");
+    let (ok, said, err) = run(&["--by", "张三", "holidays", "import", "2027.toml"]);
+    assert!(ok, "{err}");
+    assert!(
+        said.contains("已导入 2027 年法定节假日安排：放假 3 天，调休上班 1 天（元旦、春节）"),
+        "{said}"
+    );
+    let (ok, after, err) = run(&["--now", now, "holidays", "list"]);
+    assert!(ok, "{err}");
+    let line = after
+        .lines()
+        .find(|l| l.starts_with("2027"))
+        .unwrap_or_default();
+    let cells: Vec<&str> = line
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells,
+        vec!["2027", "导入（2027.toml）", "3 天", "1 天"],
+        "{after}"
+    );
+    assert!(!after.contains("尚无"), "{after}");
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "year = 2027\n[[holiday]]\nname = \"春节\"\nwork = [\"2027-02-03\"]\n",
+    )
+    .expect("write");
+    let (ok, _, err) = run(&["holidays", "import", "bad.toml"]);
+    assert!(
+        !ok && err.contains("调休上班日 2027-02-03 不是周末"),
+        "{err}"
+    );
+
+    let (ok, said, err) = run(&["backup", "copy.db"]);
+    assert!(ok, "{err}");
+    assert!(said.contains("已备份到 copy.db"), "{said}");
+    let head = std::fs::read(dir.path().join("copy.db")).expect("backup file");
+    assert!(head.starts_with(b"SQLite format 3\0"), "a SQLite file");
+    let (ok, _, err) = run(&["backup", "copy.db"]);
+    assert!(!ok && err.contains("已存在"), "{err}");
 }

@@ -25,7 +25,7 @@ pub(super) fn read_unit(
             p.push(
                 at.start,
                 format!(
-                    "{}: field `kind`: unknown unit kind \"{kind}\" (expected department or town)",
+                    "{}：`kind` 未知单位类型「{kind}」（可选：department 部门、town 镇街）",
                     e.label
                 ),
             );
@@ -37,7 +37,7 @@ pub(super) fn read_unit(
         Some((text, at)) => match parse_unit_chat(&text) {
             Ok(_) => Some(Some(text.trim().to_string())),
             Err(why) => {
-                p.push(at.start, format!("{}: field `chat`: {why}", e.label));
+                p.push(at.start, format!("{}：`chat` {why}", e.label));
                 None
             }
         },
@@ -62,17 +62,17 @@ fn read_contacts(p: &mut Problems<'_>, e: &mut Entry<'_, '_>) -> Option<Vec<Cont
         return Some(Vec::new());
     };
     let Some(items) = value.get_ref().as_array() else {
-        e.wrong_type(p, "contacts", value, "an array of contacts");
+        e.wrong_type(p, "contacts", value, "联系人数组，如 [{ name = \"张新\" }]");
         return None;
     };
     let before = p.list.len();
     let mut contacts = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let Some(table) = item.get_ref().as_table() else {
-            e.wrong_type(p, "contacts", item, "a table like { name = \"…\" }");
+            e.wrong_type(p, "contacts", item, "{ name = \"…\" } 这样的联系人");
             continue;
         };
-        let label = format!("{} contact #{}", e.label, i + 1);
+        let label = format!("{} 第 {} 个联系人", e.label, i + 1);
         let mut c = Entry::new(table, item.span(), label);
         let name = c.string(p, "name", true);
         let name = checked_name(p, &c.label, name);
@@ -88,7 +88,7 @@ fn read_contacts(p: &mut Problems<'_>, e: &mut Entry<'_, '_>) -> Option<Vec<Cont
             Some(v) => match integer(v.get_ref()) {
                 Some(id) => Some(id),
                 None => {
-                    c.wrong_type(p, "telegram_id", v, "an integer");
+                    c.wrong_type(p, "telegram_id", v, "整数");
                     None
                 }
             },
@@ -123,7 +123,7 @@ fn checked_dingtalk_id(
         p.push(
             span.start,
             format!(
-                "{label}: field `dingtalk_id`: expected a DingTalk staffId (1 to 64 characters, no spaces), got {id:?}"
+                "{label}：`dingtalk_id` 应为钉钉 staffId（1–64 个字符，不含空格），实际为「{id}」"
             ),
         );
         None
@@ -143,7 +143,7 @@ fn checked_feishu_open_id(
         p.push(
             span.start,
             format!(
-                "{label}: field `feishu_open_id`: expected a Feishu open_id (ou_ then letters, digits, _ or -; up to 64 characters), got {id:?}"
+                "{label}：`feishu_open_id` 应为飞书 open_id（ou_ 开头，后接字母、数字、_ 或 -，最多 64 个字符），实际为「{id}」"
             ),
         );
         None

@@ -1,0 +1,96 @@
+//! A settings file that does not parse, said in Chinese: where (line,
+//! column, section), what, and the key that was probably meant.
+
+/// "xunjian.toml 第 2 行第 1 列（[alerts]）：未知的设置项 `remind_hour`，是否为
+/// `remind_hours`？（此处可用：…）".
+pub fn explain(origin: &str, text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim().to_string();
+    let place = match err.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let section = before
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| l.starts_with('['))
+                .map(|l| format!("（{l}）"))
+                .unwrap_or_default();
+            format!("第 {line} 行第 {column} 列{section}")
+        }
+        None => String::new(),
+    };
+    format!("{origin} {place}：{}", translate(&message))
+}
+
+/// serde's and toml's usual messages in Chinese; anything else as it is.
+fn translate(message: &str) -> String {
+    let quoted = |text: &str| -> Vec<String> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let names = quoted(rest);
+        if let Some((given, expected)) = names.split_first() {
+            let hint = crate::registry::check::suggest(given, expected.iter().map(String::as_str))
+                .map(|near| format!("，是否为 `{near}`？"))
+                .unwrap_or_default();
+            return format!(
+                "未知的设置项 `{given}`{hint}（此处可用：{}）",
+                expected.join("、")
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let names = quoted(rest);
+        if let Some((given, expected)) = names.split_first() {
+            return format!("未知的取值 `{given}`（可选：{}）", expected.join("、"));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("缺少设置项 {rest}");
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "?"));
+        return format!("类型不对：实际为 {found}，应为 {expected}");
+    }
+    if let Some(rest) = message.strip_prefix("duplicate key ") {
+        return format!("设置项重复：{rest}");
+    }
+    // Our own messages are Chinese already.
+    if message
+        .chars()
+        .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+    {
+        return message.to_string();
+    }
+    format!("格式有误：{message}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_mistyped_key_is_named_with_its_place_and_the_key_meant() {
+        let text = "[database]\nurl = \"sqlite://x.db\"\n\n[alerts]\nremind_hour = 9\n";
+        let err = crate::config::Settings::parse("xunjian.toml", text)
+            .expect_err("unknown key")
+            .to_string();
+        assert!(
+            err.starts_with("xunjian.toml 第 5 行第 1 列（[alerts]）：未知的设置项 `remind_hour`，是否为 `remind_hours`？（此处可用："),
+            "{err}"
+        );
+        let err =
+            crate::config::Settings::parse("xunjian.toml", "[poll]\nmax_concurrency = \"多\"\n")
+                .expect_err("a type")
+                .to_string();
+        assert!(err.contains("第 2 行") && err.contains("类型不对"), "{err}");
+        let err = crate::config::Settings::parse("xunjian.toml", "[poll\n")
+            .expect_err("syntax")
+            .to_string();
+        assert!(err.contains("第 1 行") && err.contains("格式有误"), "{err}");
+    }
+}
