@@ -312,6 +312,7 @@ pub fn accounts_table(register: &Register, filter: &AccountFilter) -> String {
         let source = match &a.source {
             crate::registry::Source::Proxy { proxy, route } => format!("{proxy}:{route}"),
             crate::registry::Source::Feed { feed } => feed.clone(),
+            crate::registry::Source::Manual {} => "（人工检查）".to_string(),
         };
         rows.push([
             a.id.clone(),

@@ -12,15 +12,15 @@ use std::process::ExitCode;
 mod run;
 pub use run::run;
 
-/// 巡检 xunjian — supervises government new-media accounts (政务新媒体).
+/// 巡检 xunjian：政务新媒体巡检守护进程与聊天机器人 (supervises government new-media accounts).
 #[derive(Debug, Parser)]
 #[command(name = "xunjian", version, about, long_about = None)]
 pub struct Cli {
-    /// Settings file [default: ./xunjian.toml when present]
+    /// 设置文件（默认：当前目录的 xunjian.toml）(settings file)
     #[arg(long, global = true, env = "XUNJIAN_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The register of units and accounts [default: accounts.toml]
+    /// 台账文件：accounts.toml 或 .xlsx 工作簿（默认 accounts.toml；run 默认读取上次导入的文件）(the register)
     #[arg(long, global = true, env = "XUNJIAN_ACCOUNTS", value_name = "FILE")]
     pub accounts: Option<PathBuf>,
 
@@ -28,7 +28,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "XUNJIAN_BY", value_name = "NAME")]
     pub by: Option<String>,
 
-    /// Use this time as "now" (RFC 3339), for reproducible checks
+    /// 以此时间为“现在”（RFC 3339，如 2026-12-01T09:00:00+08:00），用于复现检查 (pretend it is this time)
     #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_now)]
     pub now: Option<DateTime<Utc>>,
 
@@ -46,34 +46,34 @@ pub enum Command {
     },
     /// 导入台账：把台账文件（accounts.toml 或 .xlsx 工作簿）同步到数据库 (import the register)
     Import {
-        /// Remove accounts and units that are no longer in the file
+        /// 删除文件中已没有的账号和单位 (remove what the file no longer holds)
         #[arg(long)]
         prune: bool,
-        /// Show what would change without changing anything
+        /// 试运行：只列出将发生的变更，不写入 (dry run)
         #[arg(long)]
         dry_run: bool,
-        /// Import even where the file undoes changes made in chat since the last import
+        /// 即使会撤销聊天或上次导入的文件所做的变更也导入 (import over conflicts)
         #[arg(long)]
         force: bool,
     },
     /// 导出台账：输出为 accounts.toml，或写成 .xlsx 工作簿 (export the register)
     Export {
-        /// toml or xlsx [default: from the --out extension, else toml]
+        /// toml 或 xlsx（默认按 --out 的扩展名，否则 toml）(format)
         #[arg(long, value_enum)]
         format: Option<ExportFormat>,
-        /// Write to this file instead of stdout (required for xlsx)
+        /// 写入此文件而非标准输出（xlsx 必须指定）(output file)
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
     /// 台账变更记录：谁、何时、从哪里（文件/聊天/命令行）改了什么 (register history)
     History {
-        /// Only this account
+        /// 只看此账号 (only this account)
         #[arg(long, value_name = "ID")]
         account: Option<String>,
-        /// Only this unit and its accounts (id or name)
+        /// 只看此单位及其账号（单位ID或名称）(only this unit)
         #[arg(long, value_name = "UNIT")]
         unit: Option<String>,
-        /// Only changes on or after this day (YYYY-MM-DD, Asia/Shanghai)
+        /// 只看此日（含）之后的变更（YYYY-MM-DD）(since this day)
         #[arg(long, value_name = "DATE")]
         since: Option<chrono::NaiveDate>,
     },
@@ -81,61 +81,60 @@ pub enum Command {
     Migrate,
     /// 抓取一次到期的账号（或指定账号、全部账号）并列出结果 (poll feeds once)
     Poll {
-        /// Poll this account now, due or not (repeatable)
+        /// 立即抓取此账号，不论是否到期（可重复）(poll this account)
         #[arg(long = "account", id = "account", value_name = "ID")]
         account_ids: Vec<String>,
-        /// Poll every account now, due or not
+        /// 立即抓取全部账号 (poll every account)
         #[arg(long, conflicts_with = "account")]
         all: bool,
     },
     /// 立即巡检一次：抓取到期账号，评定每个账号并保存结果 (run one inspection)
     Check {
-        /// Output format
+        /// 输出格式：text 或 json (output format)
         #[arg(long, value_enum, default_value = "text")]
         format: CheckFormat,
-        /// Evaluate the stored posts without polling first
+        /// 不抓取，只按已保存的发文评定 (evaluate without polling)
         #[arg(long)]
         no_poll: bool,
     },
     /// 生成通报：月度、季度、周报或考核评分表 (produce a report)
     Report {
-        /// weekly, monthly, quarterly or scoring
+        /// weekly 周报、monthly 月度、quarterly 季度、scoring 评分表或 annual 年度 (report kind)
         #[arg(long, value_enum)]
         kind: crate::reports::ReportKind,
-        /// 2026-10 (month), 2026-Q3 (quarter) or 2026-W47 (ISO week) [default: the last complete period]
+        /// 期间：2026-10（月）、2026-Q3（季度）、2026-W47（周）或 2026（年）；默认为上一个完整期间 (period)
         #[arg(long, conflicts_with_all = ["from", "to"])]
         period: Option<String>,
-        /// First day (YYYY-MM-DD), with --to
+        /// 起始日（YYYY-MM-DD），与 --to 一起用 (first day)
         #[arg(long, requires = "to")]
         from: Option<chrono::NaiveDate>,
-        /// Last day (YYYY-MM-DD), inclusive, with --from
+        /// 截止日（含，YYYY-MM-DD），与 --from 一起用 (last day)
         #[arg(long, requires = "from")]
         to: Option<chrono::NaiveDate>,
-        /// Output format (xlsx and png need --out)
+        /// 输出格式：text、md、json、xlsx、png、docx（xlsx、png、docx 须指定 --out）(format)
         #[arg(long, value_enum, default_value = "text")]
         format: crate::publish::Format,
-        /// Write to this file instead of stdout
+        /// 写入此文件而非标准输出 (output file)
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Issue it (下发): record it with its 发文字号, date and 整改期限, queue
-        /// it for the channels and send each unit in 附件1 a 整改通知
-        /// (monthly and quarterly only); the output is the issued 通报
+        /// 下发：记录发文字号、日期和整改期限，推送通报并向附件1中的每个单位发送整改通知
+        /// （仅月度、季度通报）；输出的是下发后的通报 (issue it)
         #[arg(long)]
         issue: bool,
-        /// 发文字号 of the issued 通报, e.g. "兰政办字〔2026〕12号" (with
-        /// --issue; default: from [office] doc_number)
+        /// 下发通报的发文字号，如「兰政办字〔2026〕12号」（与 --issue 一起用；默认按
+        /// office.doc_number 生成）(document number)
         #[arg(long, requires = "issue", value_name = "TEXT")]
         doc_number: Option<String>,
     },
     /// 整改事项：已下发通报的整改事项及其状态 (rectification items)
     Rectification {
-        /// Only items of this unit (id or name)
+        /// 只看此单位的事项（单位ID或名称）(only this unit)
         #[arg(long, value_name = "UNIT")]
         unit: Option<String>,
-        /// Only items not yet fixed
+        /// 只看未整改完成的事项 (only open items)
         #[arg(long)]
         open: bool,
-        /// text (one line per item) or json (every field, for scripts)
+        /// text（每项一行）或 json（全部字段，供脚本使用）(format)
         #[arg(long, value_enum, default_value = "text")]
         format: ItemsFormat,
     },
@@ -154,13 +153,13 @@ pub enum Command {
     },
     /// 账号列表：以表格显示数据库中的台账 (list accounts)
     Accounts {
-        /// Only accounts of this unit (id or name, e.g. 义堂镇)
+        /// 只看此单位的账号（单位ID或名称，如 义堂镇）(only this unit)
         #[arg(long, value_name = "UNIT")]
         unit: Option<String>,
-        /// Only accounts on this platform (e.g. weibo or 微博)
+        /// 只看此平台的账号（如 微博 或 weibo）(only this platform)
         #[arg(long, value_parser = parse_platform)]
         platform: Option<Platform>,
-        /// Only accounts in this state (active, closing, deregistered)
+        /// 只看此状态的账号（正常运维、正在注销、已注销，或 active、closing、deregistered）(only this state)
         #[arg(long, value_parser = parse_state)]
         state: Option<AccountState>,
     },

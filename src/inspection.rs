@@ -227,6 +227,13 @@ pub fn render_text(result: &CheckResult) -> String {
             s.unknown
         );
     }
+    if s.manual > 0 {
+        let _ = writeln!(
+            out,
+            "另有 {} 个账号无订阅来源，由人工检查，未纳入评定（见下方「人工检查」）",
+            s.manual
+        );
+    }
     // Each account once per section; the counts are the verdict counts above.
     let assessed = || result.accounts.iter().filter(|a| a.is_assessed);
     let lines = |accounts: Vec<&crate::rules::AccountResult>, severities: &[Severity]| {
@@ -268,6 +275,15 @@ pub fn render_text(result: &CheckResult) -> String {
                     .filter(|a| a.verdict == Verdict::Unknown)
                     .collect(),
                 &[Severity::Unknown],
+            ),
+        ),
+        (
+            "人工检查",
+            lines(
+                assessed()
+                    .filter(|a| a.verdict == Verdict::Manual)
+                    .collect(),
+                &[],
             ),
         ),
         (

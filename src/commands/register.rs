@@ -70,6 +70,8 @@ fn holder<'a>(register: &'a Register, source: &Source) -> Option<&'a Account> {
     let key = |s: &Source| match s {
         Source::Proxy { proxy, route } => format!("{proxy}:{}", route.trim_end_matches('/')),
         Source::Feed { feed } => feed.trim_end_matches('/').to_ascii_lowercase(),
+        // Checked by hand: no source to share.
+        Source::Manual {} => "\u{0}manual".to_string(),
     };
     let wanted = key(source);
     register.accounts.iter().find(|a| key(&a.source) == wanted)

@@ -150,6 +150,8 @@ impl Poller {
                 // An account named twice is polled once.
                 .filter(|id| seen.insert(id.as_str()))
                 .filter_map(|id| by_id.get(id.as_str()).copied())
+                // Checked by hand: nothing to fetch.
+                .filter(|account| !matches!(account.source, Source::Manual {}))
                 .map(|account| {
                     let state = states.remove(&account.id).unwrap_or_else(|| FetchState {
                         account_id: account.id.clone(),
@@ -356,7 +358,7 @@ impl Poller {
                 .proxies
                 .get(proxy)
                 .map_or(Duration::ZERO, |p| minutes(p.min_interval_minutes)),
-            Source::Feed { .. } => Duration::ZERO,
+            Source::Feed { .. } | Source::Manual {} => Duration::ZERO,
         };
         let schedule = ScheduleInput {
             account_id: &account.id,
@@ -503,6 +505,7 @@ fn source_label(account: &Account) -> String {
     match &account.source {
         Source::Proxy { proxy, .. } => proxy.clone(),
         Source::Feed { .. } => "feed".to_string(),
+        Source::Manual {} => "manual".to_string(),
     }
 }
 
@@ -515,7 +518,7 @@ fn tally_by_proxy(
         .iter()
         .filter_map(|a| match &a.source {
             Source::Proxy { proxy, .. } => Some((a.id.as_str(), proxy.as_str())),
-            Source::Feed { .. } => None,
+            Source::Feed { .. } | Source::Manual {} => None,
         })
         .collect();
     let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();

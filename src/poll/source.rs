@@ -27,6 +27,7 @@ pub fn source_url<'s>(
                 .map(|u| (u, None))
                 .map_err(|e| format!("feed URL is invalid: {e}"))
         }
+        Source::Manual {} => Err("人工检查的账号没有订阅来源，不抓取".to_string()),
         Source::Proxy { proxy, route } => {
             let (name, settings) = settings
                 .proxies

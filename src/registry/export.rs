@@ -49,6 +49,8 @@ pub fn to_toml(register: &Register) -> String {
                 field(&mut out, "route", route);
             }
             Source::Feed { feed } => field(&mut out, "feed", feed),
+            // No source: checked by hand (the platform allows it).
+            Source::Manual {} => {}
         }
         field(&mut out, "state", account.state.id());
         if account.state == AccountState::Deregistered {

@@ -236,7 +236,7 @@ fn read_account(
         }
         parsed
     });
-    let source = read_source(p, ctx, &mut e, span.start);
+    let source = read_source(p, ctx, &mut e, span.start, platform);
     let state = e.string(p, "state", false).map_or(Some(AccountState::Active), |(s, at)| {
         let parsed = AccountState::from_id(&s);
         if parsed.is_none() {
@@ -292,6 +292,7 @@ fn read_source(
     ctx: &Context<'_>,
     e: &mut Entry<'_, '_>,
     at: usize,
+    platform: Option<Platform>,
 ) -> Option<Source> {
     let proxy = e.string(p, "proxy", false);
     let route = e.string(p, "route", false);
@@ -345,6 +346,9 @@ fn read_source(
         (None, Some((_, at)), None) => {
             p.push(at.start, format!("{label}：写了 `route` 还需写 `proxy`"));
             None
+        }
+        (None, None, None) if platform.is_some_and(Platform::is_without_route) => {
+            Some(Source::Manual {})
         }
         (None, None, None) => {
             p.push(

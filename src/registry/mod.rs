@@ -104,6 +104,19 @@ impl Platform {
         Platform::ALL.into_iter().find(|p| p.id() == id)
     }
 
+    /// Platforms no feed proxy reads: their accounts may be registered
+    /// without a source and are then checked by hand (人工检查).
+    pub fn is_without_route(self) -> bool {
+        matches!(
+            self,
+            Platform::WechatChannels
+                | Platform::Baijiahao
+                | Platform::Renminhao
+                | Platform::Xuexi
+                | Platform::Other
+        )
+    }
+
     /// A platform by its id, its label or a name clerks use ("公众号",
     /// "服务号", "头条", "B站", "网站"); ASCII in any case.
     pub fn from_name(name: &str) -> Option<Platform> {
@@ -304,6 +317,9 @@ pub enum Source {
     Proxy { proxy: String, route: String },
     /// A plain RSS/Atom/JSON feed URL.
     Feed { feed: String },
+    /// None: an account on a platform with no proxy route of its own (视频号,
+    /// 人民号 …), kept in the register and checked by hand (人工检查).
+    Manual {},
 }
 
 /// Per-account overrides of the rule thresholds (days).

@@ -13,6 +13,7 @@ mod period;
 pub mod problems;
 pub mod reconcile;
 pub mod render;
+mod unassessed;
 pub mod xlsx;
 
 pub use model::{
@@ -137,7 +138,8 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         by_platform,
         trend,
         failing,
-        unknown: unknown_accounts(last, &names),
+        unknown: unassessed::unknown_accounts(last, &names),
+        manual: unassessed::manual_accounts(last, &names),
         reposts,
         filing,
         units,
@@ -335,32 +337,6 @@ fn gravity(rule: Rule) -> u8 {
         Rule::NoInteraction => 3,
         _ => 1,
     }
-}
-
-/// The 无法监测 accounts of the last inspection, with why.
-fn unknown_accounts(last: Option<&Snapshot>, names: &Names<'_>) -> Vec<Named> {
-    last.map(|s| s.rows.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.is_assessed && r.verdict == Verdict::Unknown)
-        .map(|row| {
-            let why: Vec<&SnapshotFinding> = row
-                .findings
-                .iter()
-                .filter(|f| f.severity == "unknown")
-                .collect();
-            let mut named = names.named(row, &why);
-            if named.message.is_empty() {
-                named.message = format!(
-                    "{}「{}」({}) 监测代理不可用，暂无法监测",
-                    named.unit, named.name, named.platform
-                );
-                named.labels = vec!["监测代理不可用".to_string()];
-                named.rules = vec![Rule::ProxyDown.id().to_string()];
-            }
-            named
-        })
-        .collect()
 }
 
 /// Accounts with any of `rules` in any inspection of the period, each once

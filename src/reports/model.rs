@@ -230,6 +230,10 @@ pub struct Report {
     pub failing: Vec<ProblemGroup>,
     /// Every 无法监测 account of the last inspection.
     pub unknown: Vec<Named>,
+    /// 人工检查: accounts without a feed (视频号, 人民号 …) in the last
+    /// inspection, checked by hand; not assessed.
+    #[serde(default)]
+    pub manual: Vec<Named>,
     /// Accounts with repost findings in the period, each once.
     pub reposts: Vec<Named>,
     /// Accounts with filing findings in the period not already listed as 不合格, each once.

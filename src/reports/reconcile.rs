@@ -49,6 +49,11 @@ pub fn discrepancies(report: &Report) -> Vec<String> {
             report.by_platform.iter().map(|p| p.summary.unknown).sum(),
         ),
         (
+            "人工检查",
+            s.manual,
+            report.by_platform.iter().map(|p| p.summary.manual).sum(),
+        ),
+        (
             "发布信息",
             report.posts,
             report.by_platform.iter().map(|p| p.posts).sum(),
@@ -92,8 +97,16 @@ pub fn discrepancies(report: &Report) -> Vec<String> {
             report.unknown.len()
         ),
     );
+    check(
+        report.manual.len() as u64 == s.manual,
+        format!("人工检查 {} 个，名单 {} 个", s.manual, report.manual.len()),
+    );
     for (name, list) in [
         ("不合格", failing.clone()),
+        (
+            "人工检查",
+            report.manual.iter().map(|a| a.account.as_str()).collect(),
+        ),
         (
             "无法监测",
             report.unknown.iter().map(|a| a.account.as_str()).collect(),

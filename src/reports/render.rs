@@ -70,6 +70,12 @@ pub fn verdict_sentence(s: &crate::rules::Summary) -> String {
         // 无法监测 accounts are not assessed (DOMAIN.md); say so beside the rate.
         out.push_str(&format!("；另有{}个账号无法监测，未纳入评定", s.unknown));
     }
+    if s.manual > 0 {
+        out.push_str(&format!(
+            "；{}个账号无订阅来源，由人工检查，未纳入评定",
+            s.manual
+        ));
+    }
     out
 }
 
@@ -272,6 +278,10 @@ pub fn text(report: &Report) -> String {
         let title = format!("无法监测{}个", report.unknown.len());
         let _ = writeln!(out, "{}", named_line(&title, &report.unknown, 8));
     }
+    if !report.manual.is_empty() {
+        let title = format!("人工检查{}个", report.manual.len());
+        let _ = writeln!(out, "{}", named_line(&title, &report.manual, 8));
+    }
     if !report.reposts.is_empty() {
         let _ = writeln!(
             out,
@@ -400,6 +410,7 @@ pub fn markdown(report: &Report) -> String {
     }
     for (title, list) in [
         ("无法监测", &report.unknown),
+        ("人工检查（无订阅来源）", &report.manual),
         ("以转发为主、缺少原创", &report.reposts),
         ("备案问题", &report.filing),
     ] {

@@ -121,7 +121,7 @@ fn xlsx_matches(r: &Report) {
     };
     let s = r.summary;
     assert_eq!(
-        (2..=10).map(number).collect::<Vec<_>>(),
+        (2..=10).chain([17]).map(number).collect::<Vec<_>>(),
         vec![
             r.inspections,
             r.assessable_weeks,
@@ -131,7 +131,8 @@ fn xlsx_matches(r: &Report) {
             s.failed,
             s.closing,
             s.unknown,
-            s.assessed
+            s.assessed,
+            s.manual
         ]
     );
     let platforms = book.worksheet_range("分平台").expect("platforms");

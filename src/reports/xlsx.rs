@@ -55,6 +55,9 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         Some(at) => sheet.write_datetime_with_format(15, 1, at, &datetime)?,
         None => sheet.write_string(15, 1, &report.generated_at)?,
     };
+    // Accounts without a feed, checked by hand: beside, never among, the verdicts.
+    sheet.write_string(17, 0, "人工检查（未纳入评定）")?;
+    sheet.write_number(17, 1, report.summary.manual as f64)?;
     if !report.is_assessable {
         sheet.write_string(16, 0, "本期无巡检记录，无法评定")?;
     }
@@ -159,6 +162,7 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
     }
     for (label, list) in [
         ("无法监测", &report.unknown),
+        ("人工检查", &report.manual),
         ("以转发为主缺少原创", &report.reposts),
         ("备案问题", &report.filing),
     ] {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// 合格 / 不合格 / 正在注销 / 无法监测.
+/// 合格 / 不合格 / 正在注销 / 无法监测 / 人工检查.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -21,6 +21,9 @@ pub enum Verdict {
     Failed,
     Closing,
     Unknown,
+    /// No feed to read (视频号, 人民号 …): the office checks it by hand; not
+    /// assessed here, never 合格 or 无法监测.
+    Manual,
 }
 
 impl Verdict {
@@ -30,6 +33,7 @@ impl Verdict {
             Verdict::Failed => "failed",
             Verdict::Closing => "closing",
             Verdict::Unknown => "unknown",
+            Verdict::Manual => "manual",
         }
     }
 
@@ -39,6 +43,7 @@ impl Verdict {
             Verdict::Failed => "不合格",
             Verdict::Closing => "正在注销",
             Verdict::Unknown => "无法监测",
+            Verdict::Manual => "人工检查",
         }
     }
 
@@ -48,6 +53,7 @@ impl Verdict {
             Verdict::Failed,
             Verdict::Closing,
             Verdict::Unknown,
+            Verdict::Manual,
         ]
         .into_iter()
         .find(|v| v.id() == id)
@@ -83,6 +89,9 @@ pub struct Summary {
     pub failed: u64,
     pub closing: u64,
     pub unknown: u64,
+    /// 人工检查: accounts without a feed, checked by hand; not assessed.
+    #[serde(default)]
+    pub manual: u64,
     pub pass_rate: Option<f64>,
 }
 
@@ -95,6 +104,7 @@ impl Summary {
                 Verdict::Failed => s.failed += 1,
                 Verdict::Closing => s.closing += 1,
                 Verdict::Unknown => s.unknown += 1,
+                Verdict::Manual => s.manual += 1,
             }
         }
         s.assessed = s.qualified + s.failed + s.closing;
@@ -141,7 +151,10 @@ pub fn evaluate_account(
             let gone = filing::gone_unfiled(facts, rules);
             let is_gone = gone.is_some();
             findings.extend(gone);
-            if facts.is_proxy_down {
+            let is_manual = matches!(account.source, Source::Manual {});
+            if is_manual {
+                note = Some("无订阅来源，由人工检查".to_string());
+            } else if facts.is_proxy_down {
                 note = proxy_name(account).map(|p| format!("监测代理 {p} 不可用，暂无法监测"));
             } else if is_gone {
                 // Gone from the platform: 注销后未备案 says it all; its failed
@@ -156,6 +169,8 @@ pub fn evaluate_account(
             }
             if findings.iter().any(|f| f.severity == Severity::Failure) {
                 Verdict::Failed
+            } else if is_manual {
+                Verdict::Manual
             } else if facts.is_proxy_down
                 || findings.iter().any(|f| f.severity == Severity::Unknown)
             {
@@ -184,7 +199,7 @@ pub fn evaluate_account(
 fn proxy_name(account: &Account) -> Option<&str> {
     match &account.source {
         Source::Proxy { proxy, .. } => Some(proxy),
-        Source::Feed { .. } => None,
+        Source::Feed { .. } | Source::Manual {} => None,
     }
 }
 

@@ -48,6 +48,7 @@ macro_rules! bind_account {
         let (proxy, route, feed) = match &account.source {
             $crate::registry::Source::Proxy { proxy, route } => (Some(proxy), Some(route), None),
             $crate::registry::Source::Feed { feed } => (None, None, Some(feed)),
+            $crate::registry::Source::Manual {} => (None, None, None),
         };
         let thresholds = serde_json::to_string(&account.thresholds)
             .expect("threshold overrides always serialize");
@@ -261,11 +262,19 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                         account_position += 1;
-                        // The due-account claim finds it from its first tick.
-                        sqlx::query(INSERT_FETCH_PLACEHOLDER)
-                            .bind(&account.id)
-                            .execute(&mut *tx)
-                            .await?;
+                        // The due-account claim finds it from its first tick
+                        // (one checked by hand is never fetched).
+                        if !matches!(account.source, crate::registry::Source::Manual {}) {
+                            sqlx::query(INSERT_FETCH_PLACEHOLDER)
+                                .bind(&account.id)
+                                .execute(&mut *tx)
+                                .await?;
+                        } else {
+                            sqlx::query("DELETE FROM fetch_state WHERE account_id = $1")
+                                .bind(&account.id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                     }
                     Change::RemoveAccount(account) => {
                         sqlx::query("DELETE FROM accounts WHERE id = $1")
@@ -469,6 +478,7 @@ fn account_from_row(row: AccountRow) -> Result<Account> {
     let source = match (proxy, route, feed) {
         (Some(proxy), Some(route), None) => Source::Proxy { proxy, route },
         (None, None, Some(feed)) => Source::Feed { feed },
+        (None, None, None) if platform.is_without_route() => Source::Manual {},
         _ => return Err(corrupt("account", &id, "source", "incomplete")),
     };
     let deregistered_on = dereg

@@ -264,3 +264,99 @@ async fn check_polls_evaluates_and_prints_the_json_interface() {
     );
     store.close().await;
 }
+
+/// A 视频号 account has no feed: it is registered for the record, never
+/// fetched, and listed as 人工检查 — not 合格, not 无法监测, not assessed —
+/// in `check`, its JSON and the 通报, which still add up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_without_a_feed_is_checked_by_hand_and_counted_apart() {
+    let server = FeedServer::start().await;
+    server.set("/healthz", Reply::ok("ok"));
+    server.set("/weibo/user/1", Reply::ok(feed_fixture("weibo_rsshub.xml")));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path();
+    std::fs::write(
+        path.join("xunjian.toml"),
+        format!(
+            "[database]\nurl = \"sqlite://{}/xunjian.db\"\n\n[proxies.rsshub]\nurl = \"{}\"\nhealth_path = \"/healthz\"\n",
+            path.display(),
+            server.base()
+        ),
+    )
+    .expect("settings");
+    std::fs::write(
+        path.join("accounts.toml"),
+        "[[unit]]\nid = \"gov\"\nname = \"区政府办公室\"\nkind = \"department\"\n\n\
+         [[account]]\nid = \"w\"\nunit = \"gov\"\nname = \"兰山发布\"\nplatform = \"微博\"\nproxy = \"rsshub\"\nroute = \"/weibo/user/1\"\n\n\
+         [[account]]\nid = \"v\"\nunit = \"gov\"\nname = \"兰山发布\"\nplatform = \"视频号\"\nnote = \"每月底报送截图\"\n",
+    )
+    .expect("accounts");
+    let out = xunjian(path, &["import"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = xunjian(path, &["accounts"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("（人工检查）") && table.contains("每月底报送截图"),
+        "{table}"
+    );
+    let out = xunjian(path, &["check", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let summary = &json["summary"];
+    assert_eq!(
+        (
+            summary["assessed"].as_u64(),
+            summary["unknown"].as_u64(),
+            summary["manual"].as_u64()
+        ),
+        (Some(1), Some(0), Some(1)),
+        "{summary}"
+    );
+    let manual = json["accounts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["id"] == "v"))
+        .expect("the 视频号 account");
+    assert_eq!(manual["verdict"], "manual");
+    assert!(
+        server.seen("/weibo/user/1").len() == 1,
+        "only the weibo account is fetched"
+    );
+    let out = xunjian(path, &["check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("另有 1 个账号无订阅来源，由人工检查") && text.contains("人工检查（1）"),
+        "{text}"
+    );
+    let out = xunjian(
+        path,
+        &[
+            "report", "--kind", "monthly", "--period", "2026-11", "--format", "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("report json");
+    assert_eq!(
+        report["manual"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        report["manual"]
+    );
+    let out = xunjian(
+        path,
+        &["report", "--kind", "monthly", "--period", "2026-11"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("人工检查1个"), "{text}");
+}

@@ -38,7 +38,7 @@ pub fn account(
         }
         platform
     });
-    let source = source(p, ctx, row);
+    let source = source(p, ctx, row, platform);
     let state = match row.text(p, "状态") {
         None => Some(AccountState::Active),
         Some(text) => {
@@ -154,7 +154,12 @@ fn account_unit(
     Some(id)
 }
 
-fn source(p: &mut Problems, ctx: &Context<'_>, row: &Row<'_, '_>) -> Option<Source> {
+fn source(
+    p: &mut Problems,
+    ctx: &Context<'_>,
+    row: &Row<'_, '_>,
+    platform: Option<Platform>,
+) -> Option<Source> {
     const ADDRESS: &str = "路由或订阅地址";
     let proxy = row.text(p, "代理");
     let address = row.text(p, ADDRESS);
@@ -191,6 +196,8 @@ fn source(p: &mut Problems, ctx: &Context<'_>, row: &Row<'_, '_>) -> Option<Sour
                 None
             }
         },
+        // 视频号, 人民号 …: registered for the record, checked by hand.
+        (None, None) if platform.is_some_and(Platform::is_without_route) => Some(Source::Manual {}),
         (None, None) => {
             if row.table.columns.contains_key(ADDRESS) {
                 row.problem(

@@ -45,6 +45,7 @@ fn accounts_sheet(
         let (proxy, address) = match &account.source {
             Source::Proxy { proxy, route } => (proxy.as_str(), route.as_str()),
             Source::Feed { feed } => ("", feed.as_str()),
+            Source::Manual {} => ("", ""),
         };
         let (contacts, phones) = contact_summary(register, &account.unit);
         let cells: [(u16, &str); 12] = [

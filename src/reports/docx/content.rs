@@ -347,6 +347,9 @@ fn verdicts_sentence(report: &Report) -> String {
             if s.unknown > 0 {
                 line.push_str(&format!("、无法监测{}个", s.unknown));
             }
+            if s.manual > 0 {
+                line.push_str(&format!("、人工检查{}个", s.manual));
+            }
             format!(
                 "{line}，合格率{}",
                 crate::reports::render::pass_rate(s.pass_rate)

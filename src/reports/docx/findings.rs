@@ -65,6 +65,13 @@ pub(super) fn problems(report: &Report) -> Vec<String> {
             names(&report.unknown, 10)
         ));
     }
+    if !report.manual.is_empty() {
+        items.push(format!(
+            "{}个账号无订阅来源，未纳入自动检查：{}，请相关单位按要求自查并报送更新情况",
+            report.manual.len(),
+            names(&report.manual, 10)
+        ));
+    }
     if items.is_empty() {
         return vec!["本期检查未发现不合格账号及其他问题。".to_string()];
     }
