@@ -14,7 +14,12 @@ pub use run::run;
 
 /// 巡检 xunjian：政务新媒体巡检守护进程与聊天机器人 (supervises government new-media accounts).
 #[derive(Debug, Parser)]
-#[command(name = "xunjian", version, about, long_about = None)]
+#[command(
+    name = "xunjian",
+    version,
+    about = "巡检 xunjian：政务新媒体巡检——抓取各账号发文，按规则检查、告警、出通报 (supervises government new-media accounts)",
+    long_about = None
+)]
 pub struct Cli {
     /// 设置文件（默认：当前目录的 xunjian.toml）(settings file)
     #[arg(long, global = true, env = "XUNJIAN_CONFIG", value_name = "FILE")]
@@ -265,6 +270,17 @@ fn require_register(register: &crate::registry::Register) -> anyhow::Result<()> 
         );
     }
     Ok(())
+}
+
+/// An I/O error as a clerk reads it.
+fn io_cn(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "文件或目录不存在".to_string(),
+        std::io::ErrorKind::PermissionDenied => "没有权限".to_string(),
+        std::io::ErrorKind::AlreadyExists => "已存在".to_string(),
+        std::io::ErrorKind::InvalidData => "不是 UTF-8 文本".to_string(),
+        _ => err.to_string(),
+    }
 }
 
 /// Entry point of the binary.

@@ -191,6 +191,15 @@ pub async fn stored_calendar(
     store: &Store,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Calendar> {
+    let calendar = stored_calendar_quiet(settings, store).await?;
+    if let Some(warning) = calendar.missing_data_warning(local_date(now)) {
+        tracing::warn!("{warning}");
+    }
+    Ok(calendar)
+}
+
+/// [`stored_calendar`] without the warning (`holidays list` prints it itself).
+pub async fn stored_calendar_quiet(settings: &Settings, store: &Store) -> anyhow::Result<Calendar> {
     let mut calendar = Calendar::builtin();
     for (year, data, source) in store.holiday_years().await? {
         calendar
@@ -199,9 +208,6 @@ pub async fn stored_calendar(
     }
     if let Some(dir) = &settings.calendar.dir {
         calendar.overlay(&Calendar::from_dir(dir)?);
-    }
-    if let Some(warning) = calendar.missing_data_warning(local_date(now)) {
-        tracing::warn!("{warning}");
     }
     Ok(calendar)
 }
@@ -236,7 +242,11 @@ pub fn render_text(result: &CheckResult) -> String {
     }
     // Each account once per section; the counts are the verdict counts above.
     let assessed = || result.accounts.iter().filter(|a| a.is_assessed);
-    let lines = |accounts: Vec<&crate::rules::AccountResult>, severities: &[Severity]| {
+    // An account's note (why it could not be judged) stands for it only in
+    // the section of its verdict; other sections list findings only.
+    let lines = |accounts: Vec<&crate::rules::AccountResult>,
+                 severities: &[Severity],
+                 is_listing_all: bool| {
         accounts
             .into_iter()
             .filter_map(|a| {
@@ -246,14 +256,19 @@ pub fn render_text(result: &CheckResult) -> String {
                     .filter(|f| severities.contains(&f.severity))
                     .map(|f| format!("[{}] {}", f.label, f.message))
                     .collect();
+                let platform = crate::registry::Platform::from_id(&a.platform)
+                    .map_or(a.platform.as_str(), |p| p.label());
                 match (parts.is_empty(), &a.note) {
                     (false, _) => Some(format!("  {}", parts.join("；"))),
-                    (true, Some(note)) => {
-                        let platform = crate::registry::Platform::from_id(&a.platform)
-                            .map_or(a.platform.as_str(), |p| p.label());
+                    (true, Some(note)) if is_listing_all => {
                         Some(format!("  「{}」({platform})：{note}", a.name))
                     }
-                    (true, None) => None,
+                    (true, _) if is_listing_all => Some(format!(
+                        "  「{}」({platform})：{}",
+                        a.name,
+                        a.verdict.label()
+                    )),
+                    (true, _) => None,
                 }
             })
             .collect::<Vec<String>>()
@@ -266,6 +281,7 @@ pub fn render_text(result: &CheckResult) -> String {
                     .filter(|a| a.verdict == Verdict::Failed)
                     .collect(),
                 &[Severity::Failure],
+                true,
             ),
         ),
         (
@@ -275,6 +291,7 @@ pub fn render_text(result: &CheckResult) -> String {
                     .filter(|a| a.verdict == Verdict::Unknown)
                     .collect(),
                 &[Severity::Unknown],
+                true,
             ),
         ),
         (
@@ -284,6 +301,7 @@ pub fn render_text(result: &CheckResult) -> String {
                     .filter(|a| a.verdict == Verdict::Manual)
                     .collect(),
                 &[],
+                true,
             ),
         ),
         (
@@ -293,18 +311,23 @@ pub fn render_text(result: &CheckResult) -> String {
                     .filter(|a| a.verdict == Verdict::Closing)
                     .collect(),
                 &[Severity::Failure, Severity::Warning, Severity::Unknown],
+                true,
             ),
         ),
-        ("需关注", lines(assessed().collect(), &[Severity::Warning])),
+        (
+            "需关注",
+            lines(assessed().collect(), &[Severity::Warning], false),
+        ),
         (
             "更新预警",
-            lines(assessed().collect(), &[Severity::Advisory]),
+            lines(assessed().collect(), &[Severity::Advisory], false),
         ),
         (
             "已注销账号（不参与评定）",
             lines(
                 result.accounts.iter().filter(|a| !a.is_assessed).collect(),
                 &[Severity::Failure, Severity::Warning],
+                false,
             ),
         ),
     ];

@@ -78,7 +78,7 @@ pub fn read_holidays(file: &str, text: &str) -> Result<HolidayYear, String> {
         (parsed.year, days)
     } else {
         let parsed: TypedYear =
-            toml::from_str(text).map_err(|e| format!("{file}：格式有误：{}", e.message()))?;
+            toml::from_str(text).map_err(|e| crate::domain::toml_error::explain(file, text, &e))?;
         let mut days = Vec::new();
         for h in parsed.holiday {
             for date in h.off {
@@ -178,7 +178,7 @@ mod tests {
                 "year = 2027\n[[holiday]]\nname = \"国庆\"\noff = [\"2028-10-01\"]\n",
                 "不在 2027 年",
             ),
-            ("year = 2027\nholidays = 1\n", "格式有误"),
+            ("year = 2027\nholidays = 1\n", "是否为 `holiday`"),
             ("{\"year\": 2027}", "不是 holiday-cn 格式"),
         ];
         for (text, wanted) in cases {

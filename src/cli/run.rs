@@ -25,18 +25,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 HolidaysAction::Import { file } => {
                     let name = file.display().to_string();
                     let text = std::fs::read_to_string(&file)
-                        .with_context(|| format!("无法读取节假日文件 {name}"))?;
+                        .map_err(|e| anyhow::anyhow!("无法读取节假日文件 {name}：{}", io_cn(&e)))?;
                     let year =
                         crate::calendar::read_holidays(&name, &text).map_err(anyhow::Error::msg)?;
                     app.store
                         .save_holiday_year(year.year, &year.json, &name, &app.actor, now)
                         .await?;
                     println!(
-                        "已导入 {} 年法定节假日安排：放假 {} 天，调休上班 {} 天（{}）。正在运行的 xunjian run 需重启后生效。",
+                        "已导入 {} 年法定节假日安排：放假 {} 天，调休上班 {} 天（{}），存入数据库 {}。正在运行的 xunjian run 需重启后生效。",
                         year.year,
                         year.off_days,
                         year.work_days,
-                        year.names.join("、")
+                        year.names.join("、"),
+                        crate::config::redact_url(&app.settings.database.url)
                     );
                 }
                 HolidaysAction::List => {
@@ -49,13 +50,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if file.exists() {
                 anyhow::bail!("备份文件 {} 已存在：请换一个文件名", file.display());
             }
-            app.store
-                .backup_to(&file)
-                .await
-                .with_context(|| format!("备份到 {} 失败", file.display()))?;
+            let parent = file
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            if !parent.is_dir() {
+                anyhow::bail!(
+                    "无法备份到 {}：目录 {} 不存在",
+                    file.display(),
+                    parent.display()
+                );
+            }
+            app.store.backup_to(&file).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "无法备份到 {}：{e:#}（请检查目录的写权限与磁盘空间）",
+                    file.display()
+                )
+            })?;
             let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            // Which database: a command run outside the service's directory
+            // without its settings would back up another one.
             println!(
-                "已备份到 {}（{:.1} MB）。恢复：停止 xunjian，把此文件复制为 database.url 指向的文件后再启动。",
+                "已备份数据库 {} 到 {}（{:.1} MB）。恢复：停止 xunjian，把此文件复制为 database.url 指向的文件后再启动。",
+                crate::config::redact_url(&app.settings.database.url),
                 file.display(),
                 size as f64 / 1024.0 / 1024.0
             );
@@ -370,7 +387,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// `holidays list`: each known year, where its data comes from, its days.
 async fn holidays_table(app: &App, now: DateTime<Utc>) -> anyhow::Result<String> {
-    let calendar = crate::inspection::stored_calendar(&app.settings, &app.store, now).await?;
+    let calendar = crate::inspection::stored_calendar_quiet(&app.settings, &app.store).await?;
     let stored = app.store.holiday_years().await?;
     let mut rows = vec![[
         "年份".to_string(),

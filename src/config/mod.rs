@@ -5,7 +5,6 @@
 
 mod chats;
 mod dingtalk;
-mod errors;
 mod feishu;
 mod redact;
 mod sections;
@@ -124,7 +123,7 @@ impl Settings {
     pub fn parse(origin: &str, text: &str) -> Result<Settings, ConfigError> {
         toml::from_str(text).map_err(|err: toml::de::Error| ConfigError::Invalid {
             path: origin.to_string(),
-            message: one_line(&errors::explain(origin, text, &err)),
+            message: one_line(&crate::domain::toml_error::explain(origin, text, &err)),
         })
     }
 

@@ -8,6 +8,7 @@ mod proxy;
 mod robot;
 mod rule;
 mod suggest;
+pub mod toml_error;
 
 pub use contact::is_open_id;
 pub use message::{Channel, ChatTarget, Mention, Message};

@@ -90,7 +90,7 @@ pub fn value_text(key: &str, value: &Value, is_showing_phones: bool) -> String {
             _ => source
                 .get("feed")
                 .and_then(Value::as_str)
-                .unwrap_or_default()
+                .unwrap_or("无订阅来源（人工检查）")
                 .to_string(),
         },
         ("contacts", Value::Array(contacts)) if contacts.is_empty() => "无".to_string(),

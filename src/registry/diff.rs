@@ -100,12 +100,15 @@ pub fn plan(current: &Register, wanted: &Register, is_pruning: bool) -> Plan {
     plan
 }
 
-/// `{field: [old, new]}` for every top-level field that differs.
+/// `{field: [old, new]}` for every top-level field that differs; a field
+/// one side leaves out (an optional one, such as 备注) counts as null.
 pub fn changed_fields(old: &Value, new: &Value) -> Value {
     let mut out = Map::new();
     if let (Some(old), Some(new)) = (old.as_object(), new.as_object()) {
-        for (key, new_value) in new {
+        let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+        for key in keys {
             let old_value = old.get(key).unwrap_or(&Value::Null);
+            let new_value = new.get(key).unwrap_or(&Value::Null);
             if old_value != new_value {
                 out.insert(key.clone(), json!([old_value, new_value]));
             }

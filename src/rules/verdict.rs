@@ -271,11 +271,20 @@ pub fn evaluate_all(
     let summary =
         Summary::from_verdicts(accounts.iter().filter(|a| a.is_assessed).map(|a| a.verdict));
     let mut findings = Vec::new();
+    // The accounts it left unjudged: 无法监测 in this check (closing and
+    // deregistered ones are judged without their feed).
+    let proxy_of: HashMap<&str, &str> = register
+        .accounts
+        .iter()
+        .filter_map(|a| Some((a.id.as_str(), proxy_name(a)?)))
+        .collect();
     for proxy in down {
-        let count = register
-            .accounts
+        let count = accounts
             .iter()
-            .filter(|a| proxy_name(a) == Some(proxy.name.as_str()))
+            .filter(|r| {
+                r.verdict == Verdict::Unknown
+                    && proxy_of.get(r.id.as_str()) == Some(&proxy.name.as_str())
+            })
             .count();
         findings.push(source::proxy_down(proxy, count));
     }

@@ -23,7 +23,7 @@ impl CronSchedule {
         let fields: Vec<&str> = text.split_whitespace().collect();
         let [minute, hour, day, month, weekday] = fields[..] else {
             return Err(format!(
-                "\"{text}\" must have 5 fields: minute hour day-of-month month day-of-week"
+                "「{text}」应有 5 段：分 时 日 月 星期（如 0 9 * * 1）"
             ));
         };
         let mut weekdays = field(weekday, 0, 7, "day-of-week")?;
@@ -114,7 +114,7 @@ fn field(text: &str, min: u32, max: u32, name: &str) -> Result<Vec<bool>, String
                     .parse()
                     .ok()
                     .filter(|s| *s > 0)
-                    .ok_or_else(|| format!("{name}: bad step in \"{part}\""))?;
+                    .ok_or_else(|| format!("{}：「{part}」中的步长无效", field_cn(name)))?;
                 (range, step)
             }
             None => (part, 1),
@@ -128,7 +128,7 @@ fn field(text: &str, min: u32, max: u32, name: &str) -> Result<Vec<bool>, String
             (n, if part.contains('/') { max } else { n })
         };
         if low > high {
-            return Err(format!("{name}: empty range \"{range}\""));
+            return Err(format!("{}：范围「{range}」为空", field_cn(name)));
         }
         for n in (low..=high).step_by(step as usize) {
             set[n as usize] = true;
@@ -141,7 +141,24 @@ fn number(text: &str, min: u32, max: u32, name: &str) -> Result<u32, String> {
     text.parse::<u32>()
         .ok()
         .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| format!("{name}: \"{text}\" is not a number from {min} to {max}"))
+        .ok_or_else(|| {
+            format!(
+                "{}：「{text}」不是 {min} 到 {max} 之间的数字",
+                field_cn(name)
+            )
+        })
+}
+
+/// A cron field's name as people read it.
+fn field_cn(name: &str) -> &str {
+    match name {
+        "minute" => "分钟",
+        "hour" => "小时",
+        "day-of-month" => "日",
+        "month" => "月",
+        "day-of-week" => "星期（0 或 7 为周日）",
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -192,11 +209,11 @@ mod tests {
     fn bad_expressions_say_which_field() {
         assert_eq!(
             CronSchedule::parse("0 25 * * *"),
-            Err("hour: \"25\" is not a number from 0 to 23".to_string())
+            Err("小时：「25」不是 0 到 23 之间的数字".to_string())
         );
         let short = CronSchedule::parse("0 9 * *").expect_err("4 fields");
-        assert!(short.contains("must have 5 fields"));
+        assert!(short.contains("应有 5 段"), "{short}");
         let step = CronSchedule::parse("*/0 9 * * *").expect_err("zero step");
-        assert!(step.contains("bad step"));
+        assert!(step.contains("步长无效"), "{step}");
     }
 }

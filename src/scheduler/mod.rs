@@ -216,6 +216,7 @@ fn record_verdicts(summary: &crate::rules::Summary) {
         ("failed", summary.failed),
         ("closing", summary.closing),
         ("unknown", summary.unknown),
+        ("manual", summary.manual),
     ] {
         metrics::gauge!("xunjian_accounts", "verdict" => verdict).set(count as f64);
     }

@@ -317,7 +317,10 @@ fn holidays_are_imported_and_listed_and_the_database_is_backed_up() {
 
     let (ok, said, err) = run(&["backup", "copy.db"]);
     assert!(ok, "{err}");
-    assert!(said.contains("已备份到 copy.db"), "{said}");
+    assert!(
+        said.contains("已备份数据库 sqlite:") && said.contains("到 copy.db"),
+        "{said}"
+    );
     let head = std::fs::read(dir.path().join("copy.db")).expect("backup file");
     assert!(head.starts_with(b"SQLite format 3\0"), "a SQLite file");
     let (ok, _, err) = run(&["backup", "copy.db"]);

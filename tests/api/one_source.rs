@@ -62,6 +62,7 @@ async fn a_workbook_import_is_kept_by_run_and_an_older_file_cannot_undo_it() {
     let mut register = xunjian::registry::workbook::read::read_bytes("台账.xlsx", &bytes, &ctx)
         .expect("export reads");
     register.accounts[0].name = "兰山区发布".into();
+    register.accounts[0].note = Some("主账号".into());
     let edited = xunjian::registry::workbook::write::workbook(&register).expect("write");
     std::fs::write(path.join("台账.xlsx"), edited).expect("write");
     let (ok, out, err) = run(path, &["--accounts", "台账.xlsx", "--by", "张三", "import"]);
@@ -121,6 +122,8 @@ async fn a_workbook_import_is_kept_by_run_and_an_older_file_cannot_undo_it() {
         err.contains("不是上次导入的文件")
             && err.contains("账号「兰山发布」（w）的名称：张三（文件，")
             && err.contains("已改为「兰山区发布」，文件中为「兰山发布」")
+            && err.contains("的备注：张三（文件，")
+            && err.contains("已改为「主账号」，文件中为「（空）」")
             && err.contains("--force"),
         "{err}"
     );

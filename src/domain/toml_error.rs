@@ -1,5 +1,6 @@
-//! A settings file that does not parse, said in Chinese: where (line,
-//! column, section), what, and the key that was probably meant.
+//! A TOML file that does not parse (settings, a holiday notice), said in
+//! Chinese: where (line, column, section), what, and the key that was
+//! probably meant.
 
 /// "xunjian.toml 第 2 行第 1 列（[alerts]）：未知的设置项 `remind_hour`，是否为
 /// `remind_hours`？（此处可用：…）".
@@ -36,7 +37,7 @@ fn translate(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("unknown field ") {
         let names = quoted(rest);
         if let Some((given, expected)) = names.split_first() {
-            let hint = crate::registry::check::suggest(given, expected.iter().map(String::as_str))
+            let hint = super::suggest(given, expected.iter().map(String::as_str))
                 .map(|near| format!("，是否为 `{near}`？"))
                 .unwrap_or_default();
             return format!(
@@ -56,7 +57,11 @@ fn translate(message: &str) -> String {
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "?"));
-        return format!("类型不对：实际为 {found}，应为 {expected}");
+        return format!(
+            "类型不对：实际为{}，应为{}",
+            type_cn(found),
+            type_cn(expected)
+        );
     }
     if let Some(rest) = message.strip_prefix("duplicate key ") {
         return format!("设置项重复：{rest}");
@@ -69,6 +74,29 @@ fn translate(message: &str) -> String {
         return message.to_string();
     }
     format!("格式有误：{message}")
+}
+
+/// serde's names of value types in Chinese ("string \"五\"" → "文本「五」").
+fn type_cn(text: &str) -> String {
+    let text = text.trim();
+    if let Some(value) = text.strip_prefix("string ") {
+        return format!("文本「{}」", value.trim_matches('"'));
+    }
+    let (kind, value) = text.split_once(' ').unwrap_or((text, ""));
+    let kind = match kind {
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i32" | "i64" | "integer" => "整数",
+        "f32" | "f64" | "floating" | "float" => "数字",
+        "boolean" | "bool" => "true 或 false",
+        "a" if value.starts_with("string") => "文本",
+        "sequence" | "array" => "数组",
+        "map" | "table" | "struct" => "表",
+        other => other,
+    };
+    if value.is_empty() || kind == "文本" {
+        kind.to_string()
+    } else {
+        format!("{kind} {value}")
+    }
 }
 
 #[cfg(test)]
