@@ -53,6 +53,27 @@ enum Who {
     Newcomer,
 }
 
+fn telegram_id(who: Who) -> i64 {
+    match who {
+        Who::Admin => TELEGRAM_ADMIN,
+        Who::Newcomer => TELEGRAM_NEWCOMER,
+    }
+}
+
+fn dingtalk_id(who: Who) -> &'static str {
+    match who {
+        Who::Admin => DINGTALK_ADMIN,
+        Who::Newcomer => DINGTALK_NEWCOMER,
+    }
+}
+
+fn feishu_id(who: Who) -> &'static str {
+    match who {
+        Who::Admin => FEISHU_ADMIN,
+        Who::Newcomer => FEISHU_NEWCOMER,
+    }
+}
+
 /// One chat platform, its fake, and the running client that answers there.
 enum Chat {
     Telegram {
@@ -229,10 +250,7 @@ impl Chat {
     async fn say(&mut self, who: Who, text: &str, is_in_group: bool) -> String {
         match self {
             Chat::Telegram { fake, .. } => {
-                let user = match who {
-                    Who::Admin => TELEGRAM_ADMIN,
-                    Who::Newcomer => TELEGRAM_NEWCOMER,
-                };
+                let user = telegram_id(who);
                 let chat = if is_in_group { TELEGRAM_GROUP } else { user };
                 let before = fake.sends().len();
                 if is_in_group {
@@ -254,10 +272,7 @@ impl Chat {
                 frames,
                 ..
             } => {
-                let staff = match who {
-                    Who::Admin => DINGTALK_ADMIN,
-                    Who::Newcomer => DINGTALK_NEWCOMER,
-                };
+                let staff = dingtalk_id(who);
                 *frames += 1;
                 let id = format!("m-{frames}");
                 let session = format!("s-{frames}");
@@ -279,10 +294,7 @@ impl Chat {
                 ..
             } => {
                 drain(fake, sent);
-                let user = match who {
-                    Who::Admin => FEISHU_ADMIN,
-                    Who::Newcomer => FEISHU_NEWCOMER,
-                };
+                let user = feishu_id(who);
                 *frames += 1;
                 let id = format!("f-{frames}");
                 let event = feishu_event(*frames, user, text, is_in_group);
@@ -301,25 +313,13 @@ impl Chat {
     fn told(&mut self, who: Who) -> Vec<String> {
         match self {
             Chat::Telegram { fake, .. } => {
-                let user = match who {
-                    Who::Admin => TELEGRAM_ADMIN,
-                    Who::Newcomer => TELEGRAM_NEWCOMER,
-                };
+                let user = telegram_id(who);
                 texts_to(fake, user)
             }
-            Chat::Dingtalk { fake, .. } => fake.sent_to(&format!(
-                "user:{}",
-                match who {
-                    Who::Admin => DINGTALK_ADMIN,
-                    Who::Newcomer => DINGTALK_NEWCOMER,
-                }
-            )),
+            Chat::Dingtalk { fake, .. } => fake.sent_to(&format!("user:{}", dingtalk_id(who))),
             Chat::Feishu { fake, sent, .. } => {
                 drain(fake, sent);
-                let open_id = match who {
-                    Who::Admin => FEISHU_ADMIN,
-                    Who::Newcomer => FEISHU_NEWCOMER,
-                };
+                let open_id = feishu_id(who);
                 texts_of(sent, open_id)
             }
         }
@@ -329,10 +329,7 @@ impl Chat {
     fn files(&mut self, who: Who) -> Vec<String> {
         match self {
             Chat::Telegram { fake, .. } => {
-                let chat = match who {
-                    Who::Admin => TELEGRAM_ADMIN,
-                    Who::Newcomer => TELEGRAM_NEWCOMER,
-                };
+                let chat = telegram_id(who);
                 fake.calls()
                     .into_iter()
                     .filter(|c| matches!(c.method.as_str(), "senddocument" | "sendphoto"))
@@ -345,10 +342,7 @@ impl Chat {
                     .collect()
             }
             Chat::Dingtalk { fake, .. } => {
-                let staff = match who {
-                    Who::Admin => DINGTALK_ADMIN,
-                    Who::Newcomer => DINGTALK_NEWCOMER,
-                };
+                let staff = dingtalk_id(who);
                 fake.files_to(&format!("user:{staff}"))
                     .into_iter()
                     .map(|(name, kind, head)| {
@@ -363,10 +357,7 @@ impl Chat {
             }
             Chat::Feishu { fake, sent, .. } => {
                 drain(fake, sent);
-                let open_id = match who {
-                    Who::Admin => FEISHU_ADMIN,
-                    Who::Newcomer => FEISHU_NEWCOMER,
-                };
+                let open_id = feishu_id(who);
                 texts_of(sent, open_id)
                     .into_iter()
                     .filter_map(|t| {
