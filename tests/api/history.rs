@@ -52,9 +52,11 @@ async fn refusal(app: &App, options: ImportOptions, when: &str) -> String {
 async fn an_import_never_silently_undoes_a_chat_change_and_force_overrides_it() {
     for db in test_dbs("chat_conflicts").await {
         let settings = settings(&db, "http://127.0.0.1:9");
-        let app = App::open(settings.clone(), shipped_register())
-            .await
-            .expect("app");
+        // A copy: the test edits the file it imports.
+        let copy_dir = tempfile::tempdir().expect("temp dir");
+        let copy = copy_dir.path().join("accounts.toml");
+        std::fs::copy(shipped_register(), &copy).expect("copy the register");
+        let app = App::open(settings.clone(), copy).await.expect("app");
         app.import(false, false, at("2026-11-23T09:00:00+08:00"))
             .await
             .expect("import");
