@@ -188,9 +188,24 @@ pub enum HolidaysAction {
 fn unit_id(register: &crate::registry::Register, text: &str) -> anyhow::Result<String> {
     match register.find_unit(text) {
         Ok(unit) => Ok(unit.id.clone()),
-        Err(candidates) if candidates.is_empty() => anyhow::bail!(
-            "未找到单位「{text}」：--unit 可写单位ID或名称（见 xunjian accounts 的「单位」列）"
-        ),
+        Err(candidates) if candidates.is_empty() => {
+            // One character names no unit by itself; say which it could be.
+            let near: Vec<String> = register
+                .units
+                .iter()
+                .filter(|u| !text.trim().is_empty() && u.name.contains(text.trim()))
+                .map(|u| format!("{}（{}）", u.name, u.id))
+                .collect();
+            if near.is_empty() {
+                anyhow::bail!(
+                    "未找到单位「{text}」：--unit 可写单位ID或名称（见 xunjian accounts 的「单位」列）"
+                )
+            }
+            anyhow::bail!(
+                "「{text}」太短，无法确定单位：含「{text}」的有 {}，请写单位全名或ID",
+                near.join("、")
+            )
+        }
         Err(candidates) => {
             let names: Vec<String> = candidates
                 .iter()
