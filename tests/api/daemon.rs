@@ -387,11 +387,24 @@ async fn three_daemons_on_one_postgres_database_do_each_thing_once_and_survive_a
     let xunjian::storage::Store::Postgres(pool) = &db.store else {
         unreachable!("a PostgreSQL store")
     };
-    let (holder,): (String,) =
-        sqlx::query_as("SELECT holder FROM leases WHERE name = 'telegram_bot'")
-            .fetch_one(pool)
-            .await
-            .expect("one daemon holds the bot lease");
+    // The bot's lease is taken as its task starts, which on a loaded machine
+    // may come after the first alert went out: wait for it (bounded).
+    let holder = loop {
+        let held: Option<(String,)> =
+            sqlx::query_as("SELECT holder FROM leases WHERE name = 'telegram_bot'")
+                .fetch_optional(pool)
+                .await
+                .expect("the leases table");
+        if let Some((holder,)) = held {
+            break holder;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no daemon took the bot lease:\n{}",
+            logs(&daemons)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let pid: u32 = holder
         .rsplit(':')
         .next()
