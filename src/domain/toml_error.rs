@@ -8,7 +8,7 @@ pub fn explain(origin: &str, text: &str, err: &toml::de::Error) -> String {
     let message = err.message().trim().to_string();
     let place = match err.span() {
         Some(span) => {
-            let before = &text[..span.start.min(text.len())];
+            let before = text.get(..span.start.min(text.len())).unwrap_or(text);
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             let section = before

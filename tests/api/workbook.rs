@@ -320,6 +320,22 @@ fn hostile_workbooks_give_errors_never_a_panic() {
         garbled[i] ^= 0x5a;
     }
     assert!(read("台账.xlsx", &garbled).is_err());
+
+    // A block of 5,000 rows × 41 columns merged under a 30 KB value fills
+    // only the rows that hold data: no copy per empty cell, a few problems.
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("账号").expect("name");
+    for (c, header) in (0u16..).zip(ACCOUNT_COLUMNS) {
+        sheet.write_string(0, c, header).expect("write");
+    }
+    let long = "义".repeat(10_000);
+    sheet
+        .merge_range(1, 0, 5_000, 40, &long, &rust_xlsxwriter::Format::new())
+        .expect("merge");
+    let bytes = book.save_to_buffer().expect("workbook");
+    let problems = read("台账.xlsx", &bytes).expect_err("no sheet 单位, bad values");
+    assert!(problems.len() < 100, "{}", problems.len());
 }
 
 #[test]

@@ -17,6 +17,8 @@ use std::path::Path;
 
 /// The most cells read from one sheet, empty ones included.
 const MAX_CELLS: u64 = 5_000_000;
+/// The most bytes merged blocks may copy into a sheet's cells.
+const MAX_MERGED_BYTES: u64 = 64 * 1024 * 1024;
 /// The header row is looked for in this many rows from the top (titles above it).
 const HEADER_SEARCH_ROWS: u32 = 10;
 
@@ -228,7 +230,11 @@ fn fill_merged(book: &mut Xlsx<Cursor<&[u8]>>, name: &str, grid: &mut Grid) {
     let Some(Ok(regions)) = book.worksheet_merge_cells(name) else {
         return;
     };
-    let mut filled: u64 = 0;
+    // Only rows that hold something else: a block reaching past the data
+    // (or a hostile one over a million rows) fills nothing there; and the
+    // copies are capped in bytes as well as in cells.
+    let rows: std::collections::BTreeSet<u32> = grid.keys().map(|(r, _)| *r).collect();
+    let (mut cells, mut bytes): (u64, u64) = (0, 0);
     for region in regions {
         let ((top, left), (bottom, right)) = (region.start, region.end);
         if bottom <= top {
@@ -237,12 +243,16 @@ fn fill_merged(book: &mut Xlsx<Cursor<&[u8]>>, name: &str, grid: &mut Grid) {
         let Some(value) = grid.get(&(top, left)).cloned() else {
             continue;
         };
-        let bottom = bottom.min(MAX_ROWS + HEADER_SEARCH_ROWS - 1);
+        let size = match &value {
+            Value::Text(text) | Value::Error(text) => text.len() as u64,
+            _ => 8,
+        };
         let right = right.min(MAX_COLUMNS - 1);
-        for row in top..=bottom {
+        for &row in rows.range(top..=bottom) {
             for col in left..=right {
-                filled += 1;
-                if filled > MAX_CELLS {
+                cells += 1;
+                bytes += size;
+                if cells > MAX_CELLS || bytes > MAX_MERGED_BYTES {
                     return;
                 }
                 grid.entry((row, col)).or_insert_with(|| value.clone());
