@@ -104,6 +104,15 @@ pub fn read_holidays(file: &str, text: &str) -> Result<HolidayYear, String> {
         if name.is_empty() {
             return Err(format!("{file}：日期 {text} 缺少节日名称"));
         }
+        let is_hidden = |c: char| {
+            c.is_control()
+                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        };
+        if name.chars().any(is_hidden) || name.chars().count() > 20 {
+            return Err(format!(
+                "{file}：日期 {text} 的节日名称无效（最多 20 个字符，不能含控制字符）"
+            ));
+        }
         let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
             .map_err(|_| format!("{file}：{name}的日期「{text}」无效，请写作 {year}-01-01"))?;
         // 调休 may fall in the last days of the year before (元旦, 春节).
@@ -180,6 +189,10 @@ mod tests {
             ),
             ("year = 2027\nholidays = 1\n", "是否为 `holiday`"),
             ("{\"year\": 2027}", "不是 holiday-cn 格式"),
+            (
+                "year = 2027\n[[holiday]]\nname = \"春\\u0007节\\n假行\"\noff = [\"2027-02-06\"]\n",
+                "节日名称无效",
+            ),
         ];
         for (text, wanted) in cases {
             let err = read_holidays("x.toml", text).expect_err(wanted);

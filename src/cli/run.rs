@@ -24,6 +24,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             match action {
                 HolidaysAction::Import { file } => {
                     let name = file.display().to_string();
+                    // A notice's dates fit in a few KB: no device, pipe or huge file.
+                    match std::fs::metadata(&file) {
+                        Ok(meta) if !meta.is_file() => {
+                            anyhow::bail!("节假日文件 {name} 不是普通文件")
+                        }
+                        Ok(meta) if meta.len() > 1024 * 1024 => {
+                            anyhow::bail!("节假日文件 {name} 过大（最多 1 MB）")
+                        }
+                        _ => {}
+                    }
                     let text = std::fs::read_to_string(&file)
                         .map_err(|e| anyhow::anyhow!("无法读取节假日文件 {name}：{}", io_cn(&e)))?;
                     let year =

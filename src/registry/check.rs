@@ -79,6 +79,47 @@ pub enum RouteError {
     DotSegment,
     /// `://` or `@`: another host written into the path.
     Authority,
+    /// Longer than [`MAX_SOURCE_CHARS`].
+    TooLong,
+}
+
+/// The longest route or feed URL kept (an Excel cell holds 32,767).
+pub const MAX_SOURCE_CHARS: usize = 2000;
+/// The longest 备注 kept.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// A 备注 as kept: trimmed, line breaks and tabs (Alt+Enter in Excel) made
+/// spaces; `Err` says why it is refused (hidden control characters, length).
+pub fn checked_note(text: &str) -> Result<Option<String>, String> {
+    let text: String = text
+        .trim()
+        .chars()
+        .map(|c| {
+            if matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    if let Some((i, c)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| is_hidden_control(*c))
+    {
+        return Err(format!(
+            "备注第 {} 个字符是控制字符（U+{:04X}），请删除后重试",
+            i + 1,
+            u32::from(c)
+        ));
+    }
+    let count = text.chars().count();
+    if count > MAX_NOTE_CHARS {
+        return Err(format!(
+            "备注过长：共 {count} 个字符，最多 {MAX_NOTE_CHARS} 个字符"
+        ));
+    }
+    Ok((!text.is_empty()).then_some(text))
 }
 
 impl fmt::Display for RouteError {
@@ -90,6 +131,7 @@ impl fmt::Display for RouteError {
             RouteError::Whitespace => "路由不能含空格或控制字符",
             RouteError::DotSegment => "路由不能含 . 或 .. 路径段（包括 %2e 等编码形式）",
             RouteError::Authority => "路由不能含 :// 或 @",
+            RouteError::TooLong => "路由过长（最多 2000 个字符）",
         })
     }
 }
@@ -97,6 +139,9 @@ impl fmt::Display for RouteError {
 /// A route on a proxy: a plain path that stays under the proxy's base path
 /// however it is decoded.
 pub fn check_route(route: &str) -> Result<(), RouteError> {
+    if route.chars().count() > MAX_SOURCE_CHARS {
+        return Err(RouteError::TooLong);
+    }
     if !route.starts_with('/') {
         return Err(RouteError::NotAPath);
     }
@@ -143,6 +188,9 @@ fn percent_decode(text: &str) -> String {
 /// A feed URL: absolute http(s) with a host, and no `user:password@`
 /// (the register is exported and shown in the chat).
 pub fn check_feed_url(text: &str) -> Result<(), String> {
+    if text.chars().count() > MAX_SOURCE_CHARS {
+        return Err(format!("地址过长（最多 {MAX_SOURCE_CHARS} 个字符）"));
+    }
     let url = url::Url::parse(text).map_err(|e| format!("无法解析：{e}"))?;
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(format!("协议必须是 http 或 https，而不是 {}", url.scheme()));
@@ -287,6 +335,24 @@ pub fn unit_hint<'a>(text: &str, units: impl IntoIterator<Item = (&'a str, &'a s
 #[cfg(test)]
 mod suggest_tests {
     use super::*;
+
+    #[test]
+    fn notes_keep_line_breaks_as_spaces_and_refuse_hidden_characters_and_length() {
+        assert_eq!(
+            checked_note(" 主账号\n每月报送\t截图 "),
+            Ok(Some("主账号 每月报送 截图".to_string()))
+        );
+        assert_eq!(checked_note("  "), Ok(None));
+        assert!(checked_note("a\u{1b}[2J").is_err_and(|e| e.contains("U+001B")));
+        assert!(checked_note("a\u{202E}b").is_err());
+        assert!(checked_note(&"备".repeat(501)).is_err_and(|e| e.contains("备注过长")));
+        assert_eq!(
+            check_route(&format!("/{}", "a".repeat(2000))),
+            Err(RouteError::TooLong)
+        );
+        assert!(check_feed_url(&format!("https://a.gov.cn/{}", "a".repeat(2000))).is_err());
+        assert!(!crate::registry::is_valid_id(&"a".repeat(65)));
+    }
 
     #[test]
     fn near_misses_get_a_suggestion_and_far_ones_none() {

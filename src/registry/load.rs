@@ -259,10 +259,15 @@ fn read_account(
         }),
     };
     let thresholds = read_thresholds(p, &mut e);
-    let note = e
-        .string(p, "note", false)
-        .map(|(s, _)| s.trim().to_string())
-        .filter(|s| !s.is_empty());
+    let note =
+        e.string(p, "note", false)
+            .and_then(|(text, at)| match super::check::checked_note(&text) {
+                Ok(note) => note,
+                Err(why) => {
+                    p.push(at.start, format!("{label}：`note` {why}"));
+                    None
+                }
+            });
     check_filing(p, &label, span.start, state, &deregistered_on, &filing_ref);
     e.finish(p);
     if p.list.len() != before {

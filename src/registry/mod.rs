@@ -440,6 +440,7 @@ impl Register {
 /// True for ids made of ASCII letters, digits, `-` and `_`.
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
+        && id.len() <= 64
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')

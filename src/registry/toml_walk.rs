@@ -29,14 +29,22 @@ impl fmt::Display for Problem {
 pub struct Problems<'t> {
     file: String,
     text: &'t str,
+    /// Byte offset where each line starts: a position is found by binary
+    /// search, not by counting from the top (a register of 30,000 accounts
+    /// asks for tens of thousands of positions).
+    line_starts: Vec<usize>,
     pub list: Vec<Problem>,
 }
 
 impl<'t> Problems<'t> {
     pub fn new(file: &str, text: &'t str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         Problems {
             file: file.to_string(),
             text,
+            line_starts,
             list: Vec::new(),
         }
     }
@@ -54,10 +62,16 @@ impl<'t> Problems<'t> {
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (line, before[line_start..].chars().count() + 1)
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= offset)
+            .max(1);
+        let line_start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map_or(0, |s| s.chars().count());
+        (line, column + 1)
     }
 
     pub fn line_of(&self, offset: usize) -> usize {

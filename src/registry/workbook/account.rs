@@ -59,7 +59,12 @@ pub fn account(
     let has_date = deregistered_on.is_some() || row.is_filled("注销日期");
     check_filing(p, row, state, has_date, filing_ref.is_some());
     let is_interactive = row.yes_no(p, "互动功能").unwrap_or(true);
-    let note = row.text(p, super::NOTE_COLUMN);
+    let note = row.text(p, super::NOTE_COLUMN).and_then(|text| {
+        crate::registry::check::checked_note(&text).unwrap_or_else(|why| {
+            row.problem(p, super::NOTE_COLUMN, why);
+            None
+        })
+    });
     if p.list.len() != before {
         return None;
     }
@@ -104,10 +109,33 @@ fn account_unit(
         }
     };
     let unit_ids = unit_ids?;
-    // A unit's name where its id goes is the unit, as clerks write it.
-    let id = match register.units.iter().find(|u| u.name == id.trim()) {
-        Some(unit) if !unit_ids.contains_key(&id) => unit.id.clone(),
-        _ => id,
+    // A unit's name where its id goes is the unit, as clerks write it —
+    // when only one unit has that name.
+    let id = if unit_ids.contains_key(&id) {
+        id
+    } else {
+        let named: Vec<&Unit> = register
+            .units
+            .iter()
+            .filter(|u| u.name == id.trim())
+            .collect();
+        match named[..] {
+            [unit] => unit.id.clone(),
+            [_, _, ..] => {
+                let ids: Vec<&str> = named.iter().map(|u| u.id.as_str()).collect();
+                row.problem(
+                    p,
+                    "主办单位ID",
+                    format!(
+                        "「{id}」是 {} 个单位的名称（{}），请写单位ID",
+                        ids.len(),
+                        ids.join("、")
+                    ),
+                );
+                return None;
+            }
+            [] => id,
+        }
     };
     if !unit_ids.contains_key(&id) {
         let hint = crate::registry::check::unit_hint(
