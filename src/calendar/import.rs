@@ -104,11 +104,7 @@ pub fn read_holidays(file: &str, text: &str) -> Result<HolidayYear, String> {
         if name.is_empty() {
             return Err(format!("{file}：日期 {text} 缺少节日名称"));
         }
-        let is_hidden = |c: char| {
-            c.is_control()
-                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        };
-        if name.chars().any(is_hidden) || name.chars().count() > 20 {
+        if name.chars().any(crate::domain::is_hidden_control) || name.chars().count() > 20 {
             return Err(format!(
                 "{file}：日期 {text} 的节日名称无效（最多 20 个字符，不能含控制字符）"
             ));

@@ -10,7 +10,7 @@ mod rule;
 mod suggest;
 pub mod toml_error;
 
-pub use contact::is_open_id;
+pub use contact::{is_hidden_control, is_open_id};
 pub use message::{Channel, ChatTarget, Mention, Message};
 pub use proxy::ProxyHealth;
 pub use robot::{FileKind, RobotKind};

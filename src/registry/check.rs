@@ -61,11 +61,7 @@ pub fn check_name(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
-/// Control characters, and the format characters that reorder or hide text.
-pub fn is_hidden_control(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-}
+pub use crate::domain::is_hidden_control;
 
 /// Why a proxy route was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
