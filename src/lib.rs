@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod content;
 pub mod daemon;
 pub mod demo;
 pub mod domain;

@@ -4,12 +4,14 @@
 //! In: a file path and an environment lookup. Out: [`Settings`].
 
 mod chats;
+mod content;
 mod dingtalk;
 mod feishu;
 mod redact;
 mod sections;
 
 pub use chats::{ChatTarget, UnitChat, unit_mentions};
+pub use content::ContentSettings;
 pub use dingtalk::{DEFAULT_GATEWAY_URL as DEFAULT_DINGTALK_GATEWAY_URL, DingtalkSettings};
 pub use feishu::{DEFAULT_BASE_URL as DEFAULT_FEISHU_BASE_URL, FeishuSettings, is_open_id};
 /// Where Debian's `fonts-wqy-microhei` puts its font (the Docker image ships it).
@@ -81,6 +83,7 @@ pub struct Settings {
     pub reports: ReportSettings,
     pub office: OfficeSettings,
     pub server: ServerSettings,
+    pub content: ContentSettings,
 }
 
 /// The URL with any password replaced, for logs.
@@ -297,6 +300,7 @@ impl Settings {
             )));
         }
         self.office.check().map_err(invalid)?;
+        self.content.check().map_err(invalid)?;
         self.dingtalk.check().map_err(invalid)?;
         self.feishu.check().map_err(invalid)?;
         if self.poll.max_concurrency == 0 {

@@ -23,10 +23,14 @@ pub enum Rule {
     SourceFailing,
     ProxyDown,
     CalendarMissing,
+    Wording,
+    PersonalData,
+    RepostTask,
+    ClosingNotice,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 21] = [
         Rule::StaleWarning,
         Rule::Stale2w,
         Rule::Stale1m,
@@ -44,6 +48,10 @@ impl Rule {
         Rule::SourceFailing,
         Rule::ProxyDown,
         Rule::CalendarMissing,
+        Rule::Wording,
+        Rule::PersonalData,
+        Rule::RepostTask,
+        Rule::ClosingNotice,
     ];
 
     pub fn id(self) -> &'static str {
@@ -65,6 +73,10 @@ impl Rule {
             Rule::SourceFailing => "source_failing",
             Rule::ProxyDown => "proxy_down",
             Rule::CalendarMissing => "calendar_missing",
+            Rule::Wording => "wording",
+            Rule::PersonalData => "personal_data",
+            Rule::RepostTask => "repost_task",
+            Rule::ClosingNotice => "closing_notice",
         }
     }
 
@@ -88,11 +100,24 @@ impl Rule {
             Rule::SourceFailing => "无法监测",
             Rule::ProxyDown => "监测代理不可用",
             Rule::CalendarMissing => "节假日数据缺失",
+            Rule::Wording => "错敏信息",
+            Rule::PersonalData => "泄露个人信息",
+            Rule::RepostTask => "未按时完成转载任务",
+            Rule::ClosingNotice => "关停前未发布停更公告",
         }
     }
 
     pub fn from_id(id: &str) -> Option<Rule> {
         Rule::ALL.into_iter().find(|r| r.id() == id)
+    }
+
+    /// True for the rules about what accounts post (错敏信息, personal data,
+    /// 转载任务, 停更公告).
+    pub fn is_content(self) -> bool {
+        matches!(
+            self,
+            Rule::Wording | Rule::PersonalData | Rule::RepostTask | Rule::ClosingNotice
+        )
     }
 
     /// True for the stale ladder, where only the highest rung fires.

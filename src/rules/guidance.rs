@@ -37,6 +37,21 @@ pub fn guidance(rule: Rule, evidence: &Value) -> String {
         Rule::DuplicateAccount => "整合同一平台的重复账号，并报备关停注销".to_string(),
         Rule::NoInteraction => "开启留言或评论功能".to_string(),
         Rule::NoContact => "登记单位联系人（联系人发送 /绑定 单位名称 申请）".to_string(),
+        Rule::Wording => {
+            "按建议修改或删除有误的信息，并回复 /整改 说明处理情况（平台不能修改的，说明已采取的措施）"
+                .to_string()
+        }
+        Rule::PersonalData => {
+            "立即删除或修改含个人信息的内容（身份证号、手机号等须去标识化），并回复 /整改 说明处理情况"
+                .to_string()
+        }
+        Rule::RepostTask => {
+            let title = evidence["tasks"][0]["title"].as_str().unwrap_or("转载任务");
+            format!("请尽快转载「{title}」")
+        }
+        Rule::ClosingNotice => {
+            "关停前先发布停更公告（说明停更原因和今后的信息发布渠道），再办理注销备案".to_string()
+        }
         Rule::SourceFailing | Rule::ProxyDown | Rule::CalendarMissing => {
             "无需单位处理（监测原因），管理员将处理".to_string()
         }

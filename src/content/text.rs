@@ -1,0 +1,191 @@
+//! A post's HTML → the plain text that is kept and scanned.
+
+/// The most bytes of text kept per post.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// Plain text of `html`: tags dropped (block tags become line breaks),
+/// `<script>`/`<style>` bodies dropped, entities decoded, runs of blanks
+/// folded, at most [`MAX_TEXT_BYTES`] bytes on a character boundary.
+pub fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len().min(MAX_TEXT_BYTES));
+    let mut rest = html;
+    let mut is_blank = true;
+    while !rest.is_empty() && out.len() < MAX_TEXT_BYTES {
+        let Some(lt) = rest.find(['<', '&']) else {
+            push_text(&mut out, rest, &mut is_blank);
+            break;
+        };
+        let (text, tail) = rest.split_at(lt);
+        push_text(&mut out, text, &mut is_blank);
+        if tail.starts_with('&') {
+            let (decoded, used) = entity(tail);
+            push_text(&mut out, &decoded, &mut is_blank);
+            rest = tail.get(used..).unwrap_or_default();
+            continue;
+        }
+        let Some(end) = tail.find('>') else {
+            // A '<' that opens no tag is text.
+            push_text(&mut out, tail, &mut is_blank);
+            break;
+        };
+        let tag = tail.get(1..end).unwrap_or_default();
+        rest = tail.get(end + 1..).unwrap_or_default();
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if !tag.starts_with('/') && (name == "script" || name == "style") {
+            let close = format!("</{name}");
+            let lower = rest.to_ascii_lowercase();
+            rest = match lower.find(&close) {
+                Some(at) => rest.get(at..).unwrap_or_default(),
+                None => "",
+            };
+            continue;
+        }
+        if tag.starts_with("!--") {
+            // A comment may hold '>': skip to its real end.
+            if let Some(at) = rest.find("-->") {
+                if !tag.ends_with("--") {
+                    rest = rest.get(at + 3..).unwrap_or_default();
+                }
+            }
+            continue;
+        }
+        if is_block(&name) && !is_blank {
+            out.push('\n');
+            is_blank = true;
+        }
+    }
+    cut(out.trim_end().to_string(), MAX_TEXT_BYTES)
+}
+
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "br"
+            | "div"
+            | "li"
+            | "tr"
+            | "td"
+            | "th"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "section"
+            | "blockquote"
+            | "img"
+            | "table"
+    )
+}
+
+/// Appends `text` with whitespace runs folded to one space (a line break
+/// stays a line break).
+fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
+    let mut pending: Option<char> = None;
+    for c in text.chars() {
+        if c.is_whitespace() || c == '\u{a0}' || c == '\u{3000}' {
+            if !*is_blank {
+                pending = Some(if c == '\n' || pending == Some('\n') {
+                    '\n'
+                } else {
+                    ' '
+                });
+            }
+            continue;
+        }
+        if crate::domain::is_hidden_control(c) {
+            continue;
+        }
+        if let Some(space) = pending.take() {
+            out.push(space);
+        }
+        out.push(c);
+        *is_blank = false;
+    }
+    if let Some(space) = pending {
+        out.push(space);
+        *is_blank = true;
+    }
+}
+
+/// The character an entity at the start of `text` stands for and how many
+/// bytes it used; an unknown one is kept as written.
+fn entity(text: &str) -> (String, usize) {
+    let Some(end) = text.get(..text.len().min(12)).and_then(|head| head.find(';')) else {
+        return ("&".to_string(), 1);
+    };
+    let name = text.get(1..end).unwrap_or_default();
+    let decoded = match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" | "#39" => Some('\''),
+        "nbsp" | "ensp" | "emsp" => Some(' '),
+        "ldquo" => Some('“'),
+        "rdquo" => Some('”'),
+        "lsquo" => Some('‘'),
+        "rsquo" => Some('’'),
+        "middot" => Some('·'),
+        "mdash" => Some('—'),
+        "hellip" => Some('…'),
+        _ => name
+            .strip_prefix("#x")
+            .or_else(|| name.strip_prefix("#X"))
+            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
+            .and_then(char::from_u32),
+    };
+    match decoded {
+        Some(c) => (c.to_string(), end + 1),
+        None => ("&".to_string(), 1),
+    }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary.
+pub fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end = end.saturating_sub(1);
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_becomes_plain_text_with_entities_decoded_and_scripts_dropped() {
+        let cases = [
+            ("<p>县长&nbsp;王明</p><p>指出</p>", "县长 王明\n指出"),
+            ("a &amp; b &lt;c&gt; &#20013;&#x6587;", "a & b <c> 中文"),
+            ("<script>var x = '<p>';</script>正文<style>p{}</style>", "正文"),
+            ("<!-- <b> -->留言", "留言"),
+            ("1 < 2 and &unknown; stays", "1 < 2 and &unknown; stays"),
+            ("  多个   空格\n\n换行  ", "多个 空格\n换行"),
+            ("<img src=x>图片<br/>后", "图片\n后"),
+        ];
+        for (html, text) in cases {
+            assert_eq!(plain_text(html), text, "{html}");
+        }
+    }
+
+    #[test]
+    fn text_is_capped_on_a_character_boundary() {
+        let long = "中".repeat(40_000);
+        let text = plain_text(&long);
+        assert!(text.len() <= MAX_TEXT_BYTES);
+        assert!(text.len() > MAX_TEXT_BYTES - 4);
+        assert!(text.chars().all(|c| c == '中'));
+    }
+}

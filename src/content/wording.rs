@@ -1,0 +1,198 @@
+//! 错敏词: a wording list matched in one Aho–Corasick pass.
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+/// How grave a wrong wording is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    /// 一般: counted and listed; does not fail the account.
+    General,
+    /// 严重: fails the account (单项否决).
+    Severe,
+}
+
+impl Level {
+    pub fn id(self) -> &'static str {
+        match self {
+            Level::General => "general",
+            Level::Severe => "severe",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::General => "一般",
+            Level::Severe => "严重",
+        }
+    }
+
+    /// `严重`/`一般` as lists write them, or the ids.
+    pub fn from_text(text: &str) -> Option<Level> {
+        match text.trim() {
+            "严重" | "severe" | "Severe" | "SEVERE" => Some(Level::Severe),
+            "一般" | "general" | "General" | "GENERAL" => Some(Level::General),
+            _ => None,
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Level> {
+        Level::from_text(id)
+    }
+}
+
+/// One entry of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub wrong: String,
+    /// The right wording, or what to do (说明) when there is none.
+    pub right: String,
+    pub category: String,
+    pub level: Level,
+    /// Longer correct phrases that contain `wrong` ("中华人民共和国" is no
+    /// "中华民国" error).
+    pub exceptions: Vec<String>,
+    /// The list file it came from.
+    pub source: String,
+}
+
+/// A match of an entry: byte range in the text and the entry's index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WordMatch {
+    pub start: usize,
+    pub end: usize,
+    pub entry: usize,
+}
+
+/// Every entry of the lists, compiled.
+#[derive(Debug, Clone)]
+pub struct WordList {
+    pub entries: Vec<Entry>,
+    matcher: Option<AhoCorasick>,
+}
+
+impl WordList {
+    /// Compiles `entries`; the same wrong wording twice keeps the first
+    /// (the office's own list comes before the default one).
+    pub fn new(entries: Vec<Entry>) -> Result<WordList, String> {
+        let mut seen = std::collections::HashSet::new();
+        let entries: Vec<Entry> = entries
+            .into_iter()
+            .filter(|e| !e.wrong.is_empty() && seen.insert(e.wrong.clone()))
+            .collect();
+        let matcher = if entries.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(entries.iter().map(|e| e.wrong.as_str()))
+                    .map_err(|e| format!("错敏词表无法编译：{e}"))?,
+            )
+        };
+        Ok(WordList { entries, matcher })
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every match in `text`, one pass; a match inside one of its entry's
+    /// exceptions is left out.
+    pub fn find(&self, text: &str) -> Vec<WordMatch> {
+        let Some(matcher) = &self.matcher else {
+            return Vec::new();
+        };
+        matcher
+            .find_iter(text)
+            .filter_map(|m| {
+                let entry = self.entries.get(m.pattern().as_usize())?;
+                let is_excepted = entry
+                    .exceptions
+                    .iter()
+                    .any(|x| covers(text, x, m.start(), m.end()));
+                (!is_excepted).then_some(WordMatch {
+                    start: m.start(),
+                    end: m.end(),
+                    entry: m.pattern().as_usize(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// True when an occurrence of `phrase` in `text` covers `start..end`.
+pub fn covers(text: &str, phrase: &str, start: usize, end: usize) -> bool {
+    if phrase.is_empty() || phrase.len() < end.saturating_sub(start) {
+        return false;
+    }
+    let from = floor_boundary(text, start.saturating_sub(phrase.len()));
+    let to = ceil_boundary(text, end.saturating_add(phrase.len()).min(text.len()));
+    let Some(window) = text.get(from..to) else {
+        return false;
+    };
+    window.match_indices(phrase).any(|(at, _)| {
+        let s = from + at;
+        s <= start && s + phrase.len() >= end
+    })
+}
+
+pub fn floor_boundary(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at = at.saturating_sub(1);
+    }
+    at
+}
+
+pub fn ceil_boundary(text: &str, mut at: usize) -> usize {
+    while at < text.len() && !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at.min(text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(wrong: &str, right: &str, exceptions: &[&str]) -> Entry {
+        Entry {
+            wrong: wrong.into(),
+            right: right.into(),
+            category: "测试".into(),
+            level: Level::General,
+            exceptions: exceptions.iter().map(|x| x.to_string()).collect(),
+            source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn the_longest_entry_wins_and_exceptions_are_left_out() {
+        let list = WordList::new(vec![
+            entry("台湾总统", "台湾地区领导人", &[]),
+            entry("总统", "—", &["美国总统"]),
+            entry("中华民国", "—", &[]),
+        ])
+        .expect("compiles");
+        let words = |text: &str| -> Vec<String> {
+            list.find(text)
+                .iter()
+                .map(|m| list.entries[m.entry].wrong.clone())
+                .collect()
+        };
+        assert_eq!(words("台湾总统讲话"), ["台湾总统"]);
+        assert_eq!(words("美国总统访华"), Vec::<String>::new());
+        assert_eq!(words("某国总统、美国总统"), ["总统"]);
+    }
+
+    #[test]
+    fn levels_are_read_in_chinese_and_english() {
+        assert_eq!(Level::from_text("严重"), Some(Level::Severe));
+        assert_eq!(Level::from_text(" general "), Some(Level::General));
+        assert_eq!(Level::from_text("中"), None);
+    }
+}
