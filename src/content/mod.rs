@@ -5,6 +5,7 @@
 //! Reading the list files is the only I/O here, done once at start
 //! ([`Checker::from_settings`]).
 
+mod finding;
 mod lists;
 mod names;
 mod personal;
@@ -12,6 +13,7 @@ mod tasks;
 mod text;
 mod wording;
 
+pub use finding::{ContentFinding, FindingState};
 pub use lists::{DEFAULT_LIST, default_entries, read_list};
 pub use names::{NameList, Person};
 pub use personal::{PersonalKind, is_id_number, mask, mask_all};

@@ -34,6 +34,14 @@ pub struct Post {
     pub kind: PostKind,
     /// Which marker decided the kind.
     pub evidence: String,
+    /// The item's text as plain text, at most 64 KB (kept for rescanning).
+    pub text: String,
+    /// A 停更公告 (see [`crate::content::is_closing_notice`]).
+    pub is_notice: bool,
+    /// What the content checks found in it (filled in by the poller).
+    pub hits: Vec<crate::content::Hit>,
+    /// The open 转载任务 it carries (filled in by the poller).
+    pub tasks: Vec<i64>,
 }
 
 /// A parsed feed: the account name it shows and its posts.
@@ -139,6 +147,9 @@ fn to_post(
         &text,
         feed_title,
     );
+    let plain = crate::content::plain_text(&text);
+    let is_notice =
+        crate::content::is_closing_notice(item_title.as_deref().unwrap_or_default(), &plain);
     Post {
         dedup_key: key,
         published_at,
@@ -152,6 +163,10 @@ fn to_post(
             .map(|name| truncate(name.trim(), 200)),
         kind: verdict.0,
         evidence: verdict.1,
+        text: plain,
+        is_notice,
+        hits: Vec::new(),
+        tasks: Vec::new(),
     }
 }
 

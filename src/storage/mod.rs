@@ -8,6 +8,7 @@
 mod alerts;
 mod chat;
 mod checks;
+pub mod content;
 mod delivery;
 mod holidays;
 mod ops;

@@ -9,7 +9,7 @@ use crate::parse::Post;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 
-/// Posts per INSERT statement (10 parameters each, well under both backends' limits).
+/// Posts per INSERT statement (12 parameters each, well under both backends' limits).
 const POST_BATCH: usize = 100;
 /// Segment rows per upsert statement (5 parameters each).
 const SEGMENT_BATCH: usize = 200;
@@ -23,12 +23,12 @@ const TOTALS_BATCH: usize = 140;
 fn insert_posts_sql(rows: usize, is_sqlite: bool) -> String {
     let mut sql = String::from(
         "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
-         is_date_estimated, title, link, author, kind, evidence) VALUES ",
+         is_date_estimated, title, link, author, kind, evidence, text, is_notice) VALUES ",
     );
-    push_rows(&mut sql, rows, 10, is_sqlite);
+    push_rows(&mut sql, rows, 12, is_sqlite);
     sql.push_str(
         " ON CONFLICT (account_id, dedup_key) DO NOTHING \
-         RETURNING account_id, published_at, is_date_estimated, kind",
+         RETURNING account_id, published_at, is_date_estimated, kind, id, dedup_key",
     );
     sql
 }
@@ -96,8 +96,8 @@ fn upsert_totals_sql(rows: usize, is_sqlite: bool) -> String {
 }
 
 /// A stored (not duplicate) post, as `RETURNING` gives it: account,
-/// published_at, is_date_estimated, kind.
-type NewPost = (String, i64, bool, String);
+/// published_at, is_date_estimated, kind, id, dedup key.
+type NewPost = (String, i64, bool, String, i64, String);
 
 #[derive(Debug, Default, Clone, Copy)]
 struct SegmentDelta {
@@ -123,7 +123,7 @@ struct SummaryDelta {
 impl SummaryDelta {
     fn new(posts: &[NewPost]) -> Result<SummaryDelta> {
         let mut delta = SummaryDelta::default();
-        for (account_id, published_at, is_estimated, kind) in posts {
+        for (account_id, published_at, is_estimated, kind, _, _) in posts {
             let (segment, _) = segment_of(from_secs(*published_at)?);
             let s = delta
                 .segments
@@ -210,10 +210,24 @@ impl Store {
                         .bind(&post.link)
                         .bind(&post.author)
                         .bind(post.kind.id())
-                        .bind(&post.evidence);
+                        .bind(&post.evidence)
+                        .bind((!post.text.is_empty()).then_some(post.text.as_str()))
+                        .bind(post.is_notice);
                 }
                 new_posts.extend(query.fetch_all(&mut *tx).await?);
             }
+            let by_key: HashMap<(&str, &str), &Post> =
+                posts.iter().map(|(a, p)| ((*a, p.dedup_key.as_str()), *p)).collect();
+            let checked: Vec<super::content::CheckedPost<'_>> = new_posts
+                .iter()
+                .filter_map(|(account_id, _, _, _, id, key)| {
+                    let post = by_key.get(&(account_id.as_str(), key.as_str()))?;
+                    (!post.hits.is_empty() || !post.tasks.is_empty()).then_some(
+                        super::content::CheckedPost { id: *id, account_id, post },
+                    )
+                })
+                .collect();
+            super::content::insert_checked!(tx, &checked, is_sqlite, seen);
             for batch in state_batches(&states) {
                 let sql = upsert_states_sql(batch.len(), is_sqlite);
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

@@ -79,11 +79,12 @@ pub(super) use bind_account;
 /// Inserts an account; fails when the id is taken.
 pub(super) const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
      feed, state, deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, \
-     updated_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13, $15)";
+     updated_at, note, state_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13, $15, $13)";
 const UPSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
      feed, state, deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, \
-     updated_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13, $15) \
-     ON CONFLICT (id) DO UPDATE SET unit_id = $2, name = $3, platform = $4, proxy = $5, \
+     updated_at, note, state_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13, $15, $13) \
+     ON CONFLICT (id) DO UPDATE SET state_since = CASE WHEN accounts.state = $8 \
+     THEN accounts.state_since ELSE $13 END, unit_id = $2, name = $3, platform = $4, proxy = $5, \
      route = $6, feed = $7, state = $8, deregistered_on = $9, filing_ref = $10, \
      is_interactive = $11, thresholds = $12, updated_at = $13, note = $15";
 
