@@ -10,6 +10,7 @@
     clippy::string_slice
 )]
 
+mod content;
 pub mod schedule;
 mod source;
 
@@ -73,6 +74,8 @@ pub struct Poller {
     store: Store,
     fetcher: Fetcher,
     classifier: Classifier,
+    /// The content checks (lists compiled once).
+    checker: Arc<crate::content::Checker>,
     settings: Settings,
     per_proxy: HashMap<String, Arc<Semaphore>>,
     /// Fetch failures are stored and shown to contacts: no secret may remain.
@@ -99,10 +102,13 @@ impl Poller {
             .iter()
             .map(|(name, p)| (name.clone(), Arc::new(Semaphore::new(p.max_concurrency))))
             .collect();
+        let checker =
+            crate::content::Checker::from_settings(&settings.content).map_err(PollSetupError)?;
         Ok(Poller {
             store,
             fetcher,
             classifier,
+            checker: Arc::new(checker),
             settings: settings.clone(),
             per_proxy,
             redactor: Redactor::from_settings(settings),
@@ -161,6 +167,9 @@ impl Poller {
                 })
                 .collect()
         };
+        let content =
+            content::CycleContent::load(self.checker.clone(), &self.store, &accounts, now).await?;
+        let content = &content;
         let total = jobs.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let done = &done;
@@ -176,7 +185,10 @@ impl Poller {
             .buffer_unordered(self.settings.poll.max_concurrency)
             .ready_chunks(SAVE_BATCH)
             // One batch is saved while the next is fetched and parsed.
-            .map(|batch| self.save(batch, now))
+            .map(|mut batch| {
+                content.check(&mut batch);
+                self.save(batch, now)
+            })
             .buffered(2);
         let mut prepared = std::pin::pin!(prepared);
         let mut reports: Vec<PollReport> = Vec::with_capacity(total);

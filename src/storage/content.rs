@@ -2,7 +2,7 @@
 
 use super::posts::push_rows;
 use super::{Result, Store, StorageError, from_secs, to_secs, with_pool};
-use crate::content::{ContentFinding, FindingState, Hit, Level};
+use crate::content::{ContentFinding, FindingState, Level};
 use crate::domain::Rule;
 use crate::parse::Post;
 use chrono::{DateTime, Utc};

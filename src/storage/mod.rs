@@ -18,6 +18,7 @@ mod rectification;
 mod register;
 mod reports;
 mod summaries;
+mod tasks;
 
 pub use alerts::{Attachment, ChannelState, ComposeMessages, OutboxItem};
 pub use chat::{BindOutcome, PendingBind};
@@ -26,6 +27,7 @@ pub use ops::OpsCounts;
 pub use polling::ProxyHealth;
 pub use rectification::{Issue, IssueContent, IssuedReport};
 pub use register::RegisterEvent;
+pub use tasks::NewTask;
 
 use crate::config::DatabaseSettings;
 use chrono::{DateTime, Utc};
