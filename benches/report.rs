@@ -92,6 +92,10 @@ async fn run(n: usize) -> anyhow::Result<()> {
                     PostKind::Original
                 },
                 evidence: String::new(),
+                text: String::new(),
+                is_notice: false,
+                hits: Vec::new(),
+                tasks: Vec::new(),
             })
             .collect();
         let state = FetchState {

@@ -134,6 +134,7 @@ fn pure(n: usize, now: DateTime<Utc>) {
         registered_at: &registered_at,
         calendar: &calendar,
         rules: &rules,
+        content: &xunjian::rules::ContentInputs::default(),
     };
     let started = Instant::now();
     let result = evaluate_all(&register, &inputs, now);
@@ -223,6 +224,10 @@ fn posts_of(i: usize, account: &Account, now: DateTime<Utc>) -> Vec<xunjian::par
             author: None,
             kind: p.kind,
             evidence: String::new(),
+            text: String::new(),
+            is_notice: false,
+            hits: Vec::new(),
+            tasks: Vec::new(),
         })
         .collect()
 }

@@ -162,6 +162,7 @@ impl Inspector {
         let fetch = self.store.fetch_states().await?;
         let proxies = self.store.proxy_health().await?;
         let registered_at = self.store.registered_at().await?;
+        let content = content_inputs(&self.store, &self.settings).await?;
         let inputs = CheckInputs {
             summaries: &summaries,
             fetch: &fetch,
@@ -169,9 +170,34 @@ impl Inspector {
             registered_at: &registered_at,
             calendar: &self.calendar,
             rules: &self.settings.rules,
+            content: &content,
         };
         Ok(evaluate_all(&register, &inputs, now))
     }
+}
+
+/// What the content rules need: open findings, open tasks and who did
+/// them, and the 拟关停 accounts' 停更公告.
+pub async fn content_inputs(
+    store: &Store,
+    settings: &Settings,
+) -> anyhow::Result<crate::rules::ContentInputs> {
+    let mut findings: std::collections::HashMap<String, Vec<crate::content::ContentFinding>> =
+        std::collections::HashMap::new();
+    for f in store.content_findings(true, None).await? {
+        findings.entry(f.account_id.clone()).or_default().push(f);
+    }
+    Ok(crate::rules::ContentInputs {
+        findings,
+        tasks: store.tasks(false).await?,
+        done: store.tasks_done().await?,
+        closing: if settings.content.is_enabled {
+            store.closing_facts().await?
+        } else {
+            std::collections::HashMap::new()
+        },
+        closing_notice_days: settings.content.closing_notice_days,
+    })
 }
 
 /// The built-in calendar overlaid with `calendar.dir` (the years the

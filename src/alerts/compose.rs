@@ -15,6 +15,15 @@ use std::fmt::Write as _;
 use crate::domain::{Channel, ChatTarget};
 pub use crate::domain::{Mention, Message};
 
+/// Sent at once, quiet hours or not: the rules the settings name, and a
+/// 严重 错敏信息 or personal data (单项否决) when it opens or grows.
+fn is_urgent(event: &Event, settings: &Settings) -> bool {
+    settings.alerts.urgent_rules.contains(&event.rule())
+        || (event.rule().is_content()
+            && event.severity() == crate::domain::Severity::Failure
+            && matches!(event, Event::Opened(_) | Event::Escalated { .. }))
+}
+
 /// Where each event goes, grouped into one message per recipient.
 pub fn route(
     events: &[Event],
@@ -67,9 +76,7 @@ pub fn route(
     let mut messages: Vec<Message> = groups
         .into_iter()
         .map(|((target, _unit), events)| {
-            let is_urgent = events
-                .iter()
-                .any(|e| settings.alerts.urgent_rules.contains(&e.rule()));
+            let is_urgent = events.iter().any(|e| is_urgent(e, settings));
             let is_robot = matches!(target.channel, Channel::Robot(_));
             // Group robots only push: nobody can answer there.
             let is_answerable = !is_robot;

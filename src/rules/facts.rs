@@ -133,6 +133,8 @@ pub struct AccountFacts<'a> {
     pub registered_at: DateTime<Utc>,
     /// Other active accounts of the same unit on the same platform.
     pub siblings: Vec<&'a Account>,
+    /// What the content checks know (findings, tasks, 停更公告).
+    pub content: &'a super::ContentInputs,
 }
 
 impl AccountFacts<'_> {

@@ -9,12 +9,14 @@ mod content;
 mod facts;
 mod filing;
 mod guidance;
+mod published;
 mod source;
 mod stale;
 mod verdict;
 
 pub use facts::{AccountFacts, CheckWindow, KindCounts, PostFact, PostSummary, Thresholds};
 pub use guidance::guidance;
+pub use published::{ContentInputs, missed_tasks};
 pub use verdict::{
     AccountResult, CheckInputs, CheckResult, Summary, Verdict, evaluate_account, evaluate_all,
 };

@@ -112,6 +112,7 @@ fn check_with(
         is_proxy_down,
         registered_at: at("2018-01-01T00:00:00Z"),
         siblings: Vec::new(),
+        content: &ContentInputs::default(),
     };
     let result = evaluate_account(&facts, &window, rules);
     let rules: Vec<&'static str> = result.findings.iter().map(|f| f.rule.id()).collect();
@@ -617,6 +618,7 @@ fn the_seed_002_quarter_gives_a_pass_rate_of_ninety_percent() {
         registered_at: &registered_at,
         calendar: &Calendar::builtin(),
         rules: &RuleSettings::default(),
+        content: &ContentInputs::default(),
     };
     let result = evaluate_all(&register, &inputs, now);
     let s = result.summary;
@@ -675,6 +677,7 @@ fn a_down_proxy_raises_one_finding_and_makes_its_accounts_unknown() {
         registered_at: &registered_at,
         calendar: &Calendar::builtin(),
         rules: &RuleSettings::default(),
+        content: &ContentInputs::default(),
     };
     let result = evaluate_all(&register, &inputs, now);
     assert!(
@@ -724,6 +727,7 @@ fn two_accounts_of_one_unit_on_one_platform_are_one_finding_naming_both() {
         registered_at: &registered_at,
         calendar: &Calendar::builtin(),
         rules: &RuleSettings::default(),
+        content: &ContentInputs::default(),
     };
     let result = evaluate_all(&register, &inputs, now);
     let duplicates: Vec<(&str, &str)> = result

@@ -1,8 +1,8 @@
 //! Findings → a verdict per account, and the check's summary.
 
 use super::{
-    AccountFacts, CheckWindow, Finding, PostSummary, Rule, Severity, Thresholds, content, filing,
-    source, stale,
+    AccountFacts, CheckWindow, ContentInputs, Finding, PostSummary, Rule, Severity, Thresholds,
+    content, filing, published, source, stale,
 };
 use crate::calendar::{Calendar, local_date, to_local};
 use crate::config::RuleSettings;
@@ -137,11 +137,15 @@ pub fn evaluate_account(
     let verdict = match account.state {
         AccountState::Deregistered => {
             findings.extend(filing::filed_but_active(facts));
+            findings.extend(published::closing_notice(facts, window));
             Verdict::Failed
         }
         AccountState::Closing => {
             findings.extend(filing::gone_unfiled(facts, rules));
             findings.extend(filing::renamed_unfiled(facts));
+            findings.extend(published::closing_notice(facts, window));
+            findings.extend(published::wording(facts));
+            findings.extend(published::personal_data(facts));
             Verdict::Closing
         }
         AccountState::Active => {
@@ -167,6 +171,10 @@ pub fn evaluate_account(
                 findings.extend(content::repost_heavy(facts, rules));
                 findings.extend(content::no_original_month(facts, window));
             }
+            // What was published counts whatever the feed does now.
+            findings.extend(published::wording(facts));
+            findings.extend(published::personal_data(facts));
+            findings.extend(published::repost_task(facts, window));
             if findings.iter().any(|f| f.severity == Severity::Failure) {
                 Verdict::Failed
             } else if is_manual {
@@ -211,6 +219,7 @@ pub struct CheckInputs<'a> {
     pub registered_at: &'a HashMap<String, DateTime<Utc>>,
     pub calendar: &'a Calendar,
     pub rules: &'a RuleSettings,
+    pub content: &'a ContentInputs,
 }
 
 /// Evaluates the whole register at `now`.
@@ -262,6 +271,7 @@ pub fn evaluate_all(
                 .copied()
                 .unwrap_or(now),
             siblings,
+            content: inputs.content,
         };
         let result = evaluate_account(&facts, &window, inputs.rules);
         if result.is_assessed || !result.findings.is_empty() {

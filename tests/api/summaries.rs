@@ -113,6 +113,10 @@ fn fetched_posts(
             author: None,
             kind: kind(dice),
             evidence: String::new(),
+            text: String::new(),
+            is_notice: false,
+            hits: Vec::new(),
+            tasks: Vec::new(),
         });
     }
     posts
