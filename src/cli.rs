@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod content;
 mod run;
+pub use content::{ContentAction, TaskAction};
 pub use run::run;
 
 /// 巡检 xunjian：政务新媒体巡检守护进程与聊天机器人 (supervises government new-media accounts).
@@ -155,6 +157,16 @@ pub enum Command {
         /// 备份文件（不可已存在）(the backup file; must not exist)
         #[arg(value_name = "FILE")]
         file: PathBuf,
+    },
+    /// 内容检查：错敏信息与个人信息的查看、重新扫描、误报、已整改和允许的表述 (content inspection)
+    Content {
+        #[command(subcommand)]
+        action: ContentAction,
+    },
+    /// 转载任务：新增、查看进度、关闭 (repost tasks)
+    Task {
+        #[command(subcommand)]
+        action: TaskAction,
     },
     /// 账号列表：以表格显示数据库中的台账 (list accounts)
     Accounts {

@@ -73,6 +73,12 @@ impl Inspector {
         self.verify_rectification(&result, now)
             .await
             .context("while verifying the 整改 items")?;
+        crate::screening::remind_tasks(&self.store, &self.settings, &self.calendar, now)
+            .await
+            .context("while reminding the 转载任务")?;
+        crate::screening::prune_texts(&self.store, &self.settings, now)
+            .await
+            .context("while forgetting old post texts")?;
         Ok(result)
     }
 

@@ -28,6 +28,7 @@ pub mod reports;
 pub mod rules;
 pub mod schedule;
 pub mod scheduler;
+pub mod screening;
 pub mod server;
 pub mod storage;
 

@@ -140,6 +140,14 @@ fn rung(rule: Rule) -> u8 {
     }
 }
 
+/// A content finding that now fails the account where it was only listed
+/// (a 严重 item joined the 一般 ones): announced like an escalation.
+fn is_graver(found: &Candidate, alert: &OpenAlert) -> bool {
+    found.rule.is_content()
+        && found.severity == Severity::Failure
+        && alert.severity == Severity::Warning
+}
+
 /// Every finding of a check as a candidate alert.
 pub fn candidates(check: &CheckResult) -> Vec<Candidate> {
     let mut out = Vec::new();
@@ -234,7 +242,7 @@ pub fn decide(
         found_keys.insert((c.subject.as_str(), c.family.as_str()));
         match by_key.get(&(c.subject.as_str(), c.family.as_str())) {
             None => events.push(Event::Opened(c.clone())),
-            Some(alert) if rung(c.rule) > rung(alert.rule) => {
+            Some(alert) if rung(c.rule) > rung(alert.rule) || is_graver(c, alert) => {
                 events.push(Event::Escalated {
                     alert: (*alert).clone(),
                     to: c.clone(),

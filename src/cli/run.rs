@@ -172,6 +172,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Content { action } => {
+            let app = App::open(settings, register_file).await?.by(by);
+            super::content::content(&app, action, now).await?;
+        }
+        Command::Task { action } => {
+            let app = App::open(settings, register_file).await?.by(by);
+            super::content::task(&app, action, now).await?;
+        }
         Command::Accounts {
             unit,
             platform,

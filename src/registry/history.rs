@@ -138,6 +138,28 @@ fn what(event: &RegisterEvent, register: &Register, is_showing_phones: bool) -> 
             field_changes(detail, "", is_showing_phones)
         ),
         ("unit", "remove") => format!("删除单位「{}」（{id}）", name()),
+        ("account", "content_dismiss" | "content_fix") => format!(
+            "{}「{}」（{id}）的错敏信息 #{}「{}」{}",
+            if event.action == "content_dismiss" { "标记误报：" } else { "确认已整改：" },
+            name(),
+            detail["finding"].as_i64().unwrap_or(0),
+            detail["matched"].as_str().unwrap_or_default(),
+            detail["reason"]
+                .as_str()
+                .map(|r| format!("，理由：{r}"))
+                .unwrap_or_default()
+        ),
+        (_, "content_allow") => format!(
+            "允许{}使用表述「{}」",
+            if event.entity == "account" { format!("账号「{}」（{id}）", name()) } else { "全部账号".to_string() },
+            detail["phrase"].as_str().unwrap_or_default()
+        ),
+        ("task", "task_add") => format!(
+            "新增转载任务 #{id}「{}」，{} 截止",
+            detail["title"].as_str().unwrap_or_default(),
+            detail["due_on"].as_str().unwrap_or_default()
+        ),
+        ("task", "task_close") => format!("关闭转载任务 #{id}"),
         (entity, action) => format!("{action} {entity} {id}"),
     }
 }
