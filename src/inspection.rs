@@ -371,6 +371,7 @@ pub fn render_text(result: &CheckResult) -> String {
             }
         }
     }
+    out.push_str(&crate::screening::check_details(result));
     if !result.findings.is_empty() {
         let _ = writeln!(out, "\n运行提示：");
         for f in &result.findings {

@@ -342,3 +342,49 @@ pub fn render_findings(findings: &[ContentFinding], register: &Register) -> Stri
     }
     out
 }
+
+/// The 错敏信息 of a check, one item per line with its post's time, title,
+/// the text around the match, the suggestion and the link (masked).
+pub fn check_details(result: &crate::rules::CheckResult) -> String {
+    use crate::domain::Rule;
+    let mut out = String::new();
+    let mut count = 0;
+    for account in &result.accounts {
+        for f in account
+            .findings
+            .iter()
+            .filter(|f| matches!(f.rule, Rule::Wording | Rule::PersonalData))
+        {
+            for item in f.evidence["findings"].as_array().into_iter().flatten() {
+                count += 1;
+                let text = |key: &str| item[key].as_str().unwrap_or_default().to_string();
+                let published = chrono::DateTime::parse_from_rfc3339(&text("published_at"))
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "  #{} 「{}」({}) {published} 《{}》\n    问题：「{}」（{}，{}）{}\n    原文：{}\n",
+                    item["id"].as_i64().unwrap_or(0),
+                    account.name,
+                    crate::registry::Platform::from_id(&account.platform)
+                        .map_or(account.platform.as_str(), |p| p.label()),
+                    text("title"),
+                    text("matched"),
+                    text("category"),
+                    text("level"),
+                    match text("suggestion") {
+                        s if s.is_empty() => String::new(),
+                        s => format!("，建议：{s}"),
+                    },
+                    text("context"),
+                ));
+                if !text("link").is_empty() {
+                    out.push_str(&format!("    链接：{}\n", text("link")));
+                }
+            }
+        }
+    }
+    if count == 0 {
+        return String::new();
+    }
+    format!("\n错敏信息明细（{count}）：误报请管理员发送 /误报 编号 理由，或运行 xunjian content dismiss 编号\n{out}")
+}

@@ -119,6 +119,11 @@ impl Checker {
     }
 
     fn scan_part(&self, part: &str, is_in_title: bool, year: i32, hits: &mut Vec<(Hit, usize, usize)>) {
+        // Masking keeps every byte offset (a number is ASCII and its mask
+        // as long), so contexts are cut from the masked text: a number cut
+        // in half at a context's edge cannot slip through unmasked.
+        let masked = mask_all(part, year);
+        let context = |start: usize, end: usize| context(&masked, start, end);
         for m in self.words.find(part) {
             let Some(entry) = self.words.entries.get(m.entry) else {
                 continue;
@@ -130,7 +135,7 @@ impl Checker {
                     category: entry.category.clone(),
                     matched: entry.wrong.clone(),
                     suggestion: suggestion(&entry.right),
-                    context: context(part, m.start, m.end, year),
+                    context: context(m.start, m.end),
                     key: entry.wrong.clone(),
                     is_in_title,
                 },
@@ -146,7 +151,7 @@ impl Checker {
                     category: "领导姓名职务".to_string(),
                     matched: p.matched,
                     suggestion: p.suggestion,
-                    context: context(part, p.start, p.end, year),
+                    context: context(p.start, p.end),
                     key: p.key,
                     is_in_title,
                 },
@@ -163,7 +168,7 @@ impl Checker {
                     category: f.kind.label().to_string(),
                     matched: mask(number, f.kind),
                     suggestion: format!("{}未去标识化：删除或改为部分隐藏后重新发布", f.kind.label()),
-                    context: context(part, f.start, f.end, year),
+                    context: context(f.start, f.end),
                     key: number_key(number),
                     is_in_title,
                 },
@@ -199,12 +204,12 @@ fn is_allowed(part: &str, (hit, start, end): &(Hit, usize, usize), allowed: &[St
         .any(|phrase| *phrase == hit.key || covers(part, phrase, *start, *end))
 }
 
-/// "…前文【匹配】后文…", with personal data masked everywhere in it.
-fn context(text: &str, start: usize, end: usize, year: i32) -> String {
-    let start = floor_boundary(text, start);
-    let end = ceil_boundary(text, end.max(start));
-    let before = text.get(..start).unwrap_or_default();
-    let after = text.get(end..).unwrap_or_default();
+/// "…前文【匹配】后文…" from a text whose personal data is masked already.
+fn context(masked: &str, start: usize, end: usize) -> String {
+    let start = floor_boundary(masked, start);
+    let end = ceil_boundary(masked, end.max(start));
+    let before = masked.get(..start).unwrap_or_default();
+    let after = masked.get(end..).unwrap_or_default();
     let from = before
         .char_indices()
         .rev()
@@ -218,9 +223,9 @@ fn context(text: &str, start: usize, end: usize, year: i32) -> String {
     format!(
         "{}{}【{}】{}{}",
         if from > 0 { "…" } else { "" },
-        one_line(&mask_all(before.get(from..).unwrap_or_default(), year)),
-        one_line(&mask_all(text.get(start..end).unwrap_or_default(), year)),
-        one_line(&mask_all(after.get(..to).unwrap_or_default(), year)),
+        one_line(before.get(from..).unwrap_or_default()),
+        one_line(masked.get(start..end).unwrap_or_default()),
+        one_line(after.get(..to).unwrap_or_default()),
         if to < after.len() { "…" } else { "" },
     )
 }

@@ -152,7 +152,7 @@ pub fn mask(number: &str, kind: PersonalKind) -> String {
     };
     let len = number.len();
     if len <= head + tail || !number.is_ascii() {
-        return "*".repeat(len.min(20));
+        return "*".repeat(len);
     }
     format!(
         "{}{}{}",
@@ -162,7 +162,8 @@ pub fn mask(number: &str, kind: PersonalKind) -> String {
     )
 }
 
-/// `text` with every personal number in it masked.
+/// `text` with every personal number in it masked; as long as `text`, byte
+/// for byte (a number and its mask are ASCII of the same length).
 pub fn mask_all(text: &str, this_year: i32) -> String {
     let found = find(text, this_year);
     if found.is_empty() {

@@ -93,3 +93,13 @@ fn closing_notices_and_repost_tasks_are_recognised() {
 fn a_disabled_checker_finds_nothing() {
     assert!(Checker::disabled().scan("台湾总统", "13812345678", &[], 2026).is_empty());
 }
+
+#[test]
+fn a_number_cut_at_the_edge_of_a_context_is_still_masked() {
+    let text = format!("{}张三 11010519491231002X 电话13812345678", "前".repeat(30));
+    for hit in checker().scan("", &text, &[], 2026) {
+        assert!(!hit.context.contains("1010519491231002"), "{}", hit.context);
+        assert!(!hit.context.contains("12345678"), "{}", hit.context);
+    }
+    assert_eq!(mask_all(&text, 2026).len(), text.len());
+}
