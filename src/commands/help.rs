@@ -51,6 +51,8 @@ pub enum Command {
     Report,
     Issue,
     Cancel,
+    Dismiss,
+    Tasks,
 }
 
 /// One chat command: its name, what it does, an example, who may use it.
@@ -86,7 +88,7 @@ const fn command(
 /// Every command, in the order /help lists them and `set_my_commands`
 /// registers them. Dispatch refuses a command whose access the caller lacks,
 /// so /help lists exactly what the caller may use.
-pub const COMMANDS: [CommandInfo; 22] = [
+pub const COMMANDS: [CommandInfo; 24] = [
     command(
         Command::Help,
         "help",
@@ -205,6 +207,22 @@ pub const COMMANDS: [CommandInfo; 22] = [
         &["恢复"],
         "恢复正常运维 账号ID",
         "/reactivate yitang-weibo",
+        Access::Admin,
+    ),
+    command(
+        Command::Dismiss,
+        "dismiss",
+        &["误报"],
+        "标记误报 错敏信息编号 [理由]",
+        "/dismiss 12 引用的是历史文献",
+        Access::Admin,
+    ),
+    command(
+        Command::Tasks,
+        "tasks",
+        &["转载任务"],
+        "转载任务 [新增 截止日期 标题|关闭 编号]",
+        "/tasks 新增 2026-12-10 关于做好冬季防火工作的通知",
         Access::Admin,
     ),
     command(

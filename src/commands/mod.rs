@@ -6,6 +6,7 @@
 
 mod alerts;
 mod bind;
+mod content;
 pub mod bot;
 pub mod budget;
 mod dialogue;
@@ -295,6 +296,8 @@ impl CommandContext {
             C::Issue => rectify::issue(&request).await,
             C::Cancel => dialogue::cancel(&request).await,
             C::Report => report(&request).await,
+            C::Dismiss => content::dismiss(&request).await,
+            C::Tasks => content::tasks(&request).await,
         }
     }
 }
