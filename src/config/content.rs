@@ -1,9 +1,17 @@
 //! `[content]`: what the posts are checked for (错敏信息, personal data,
 //! 停更公告) and how long their text is kept.
 
-use crate::content::Person;
 use serde::Deserialize;
 use std::path::PathBuf;
+
+/// One leader and the titles they hold (`[content] names`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    pub name: String,
+    #[serde(default)]
+    pub titles: Vec<String>,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -11,7 +11,7 @@ mod redact;
 mod sections;
 
 pub use chats::{ChatTarget, UnitChat, unit_mentions};
-pub use content::ContentSettings;
+pub use content::{ContentSettings, Person};
 pub use dingtalk::{DEFAULT_GATEWAY_URL as DEFAULT_DINGTALK_GATEWAY_URL, DingtalkSettings};
 pub use feishu::{DEFAULT_BASE_URL as DEFAULT_FEISHU_BASE_URL, FeishuSettings, is_open_id};
 /// Where Debian's `fonts-wqy-microhei` puts its font (the Docker image ships it).

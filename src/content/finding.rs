@@ -78,7 +78,7 @@ impl ContentFinding {
             .post_title
             .as_deref()
             .filter(|t| !t.trim().is_empty())
-            .map(|t| format!("《{}》", crate::parse::truncate(t.trim(), 30)))
+            .map(|t| format!("《{}》", short(t.trim(), 30)))
             .unwrap_or_else(|| "（无标题）".to_string());
         format!(
             "#{} {}{}{}：「{}」{}（{}，{}）",
@@ -100,5 +100,13 @@ impl ContentFinding {
         } else {
             format!("，{}", self.suggestion)
         }
+    }
+}
+
+/// At most `max` characters, "…" marking a cut.
+fn short(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or_default()),
+        None => text.to_string(),
     }
 }

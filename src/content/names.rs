@@ -2,16 +2,8 @@
 //! title it does not hold, or a name one character off next to a title.
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use serde::Deserialize;
+pub use crate::config::Person;
 
-/// One person and the titles they hold.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Person {
-    pub name: String,
-    #[serde(default)]
-    pub titles: Vec<String>,
-}
 
 /// A problem with a name: what was written and what it should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
