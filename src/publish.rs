@@ -58,6 +58,8 @@ pub async fn load_report(
         }
         None => (None, None),
     };
+    let content = store.content_findings(false, Some((start, end))).await?;
+    let tasks = crate::screening::tasks_due_in(store, &register, from, to).await?;
     Ok(reports::build(&ReportInput {
         kind,
         from,
@@ -71,6 +73,8 @@ pub async fn load_report(
         generated_at: now,
         issued: issued.as_deref(),
         previous_report: previous_title.as_deref(),
+        content: &content,
+        tasks: &tasks,
     }))
 }
 

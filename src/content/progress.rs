@@ -5,11 +5,11 @@ use super::{RepostTask, is_targeted};
 use crate::calendar::{date_cn, local_date};
 use crate::registry::Register;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// One task's accounts by outcome (account ids).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskProgress {
     pub id: i64,
     pub title: String,

@@ -6,6 +6,7 @@
 //! state, so a report for a past period can be produced again identically.
 
 pub mod chart;
+pub mod content;
 pub mod docx;
 mod glyphs;
 mod model;
@@ -150,6 +151,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         problems,
         previous_report: input.previous_report.map(str::to_string),
         issue: None,
+        content: content::section(input.content, input.tasks, input.register),
         quarters: if input.kind == ReportKind::Annual {
             quarter_rows(input, &inspections)
         } else {

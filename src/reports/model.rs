@@ -68,6 +68,10 @@ pub struct ReportInput<'a> {
     pub issued: Option<&'a [Rectification]>,
     /// The title of that previous issued report (None: none was issued).
     pub previous_report: Option<&'a str>,
+    /// 错敏信息 in posts published in the period (every state).
+    pub content: &'a [crate::content::ContentFinding],
+    /// 转载任务 due in the period, with their progress.
+    pub tasks: &'a [crate::content::TaskProgress],
 }
 
 impl ReportInput<'_> {
@@ -251,6 +255,9 @@ pub struct Report {
     /// The 通报 as issued; None for a draft.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue: Option<IssueRecord>,
+    /// 错敏信息 and 转载任务 of the period.
+    #[serde(default)]
+    pub content: super::content::ContentSection,
     /// The annual kind: each quarter's verdicts from its last inspection.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quarters: Vec<QuarterRow>,

@@ -292,6 +292,12 @@ pub fn text(report: &Report) -> String {
     if !report.filing.is_empty() {
         let _ = writeln!(out, "备案问题：{}个账号。", report.filing.len());
     }
+    if let Some(sentence) = super::content::sentence(&report.content) {
+        let _ = writeln!(out, "{sentence}");
+    }
+    if let Some(sentence) = &report.content.tasks_sentence {
+        let _ = writeln!(out, "{sentence}");
+    }
     if let Some(sentence) = rectification_sentence(report) {
         let _ = writeln!(out, "{sentence}。");
     }
@@ -422,6 +428,7 @@ pub fn markdown(report: &Report) -> String {
             out.push('\n');
         }
     }
+    out.push_str(&content_markdown(report, &esc));
     for (kind, title) in [
         (UnitKind::Town, "镇街（园区）"),
         (UnitKind::Department, "部门（单位）"),
@@ -459,6 +466,38 @@ pub fn markdown(report: &Report) -> String {
                 esc(&r.evidence)
             );
         }
+    }
+    out
+}
+
+/// "## 错敏信息" with the counts, the annex table and the 转载任务 sentence.
+fn content_markdown(report: &Report, esc: &dyn Fn(&str) -> String) -> String {
+    let c = &report.content;
+    let mut out = String::new();
+    if let Some(sentence) = super::content::sentence(c) {
+        let _ = writeln!(
+            out,
+            "## 错敏信息\n\n{sentence}\n\n| 单位 | 账号 | 平台 | 发布时间 | 标题 | 问题内容 | 建议 | 类别 |\n|---|---|---|---|---|---|---|---|"
+        );
+        for i in &c.items {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {}（{}） |",
+                esc(&i.unit),
+                esc(&i.name),
+                esc(&i.platform),
+                i.published_at,
+                esc(&i.title),
+                esc(&i.context),
+                esc(&i.suggestion),
+                esc(&i.category),
+                i.level
+            );
+        }
+        out.push('\n');
+    }
+    if let Some(sentence) = &c.tasks_sentence {
+        let _ = writeln!(out, "## 转载任务\n\n{}\n", esc(sentence));
     }
     out
 }

@@ -95,6 +95,8 @@ fn report(
         generated_at: at("2026-11-24T09:00:00+08:00"),
         issued: None,
         previous_report: None,
+        content: &[],
+        tasks: &[],
     }))
 }
 
@@ -410,6 +412,8 @@ fn the_seed_001_scoring_sheet_counts_weekly_misses_and_deductions() {
         generated_at: at("2019-06-01T09:00:00+08:00"),
         issued: None,
         previous_report: None,
+        content: &[],
+        tasks: &[],
     }));
     assert_eq!(r.assessable_weeks, 20);
     let town = units_of_kind(&r, UnitKind::Town);

@@ -61,6 +61,13 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
     if !report.is_assessable {
         sheet.write_string(16, 0, "本期无巡检记录，无法评定")?;
     }
+    // 错敏信息 of the period: the 错敏信息 sheet has one row for each.
+    sheet.write_string(18, 0, "错敏信息（条）")?;
+    sheet.write_number(18, 1, report.content.total as f64)?;
+    sheet.write_string(19, 0, "其中严重")?;
+    sheet.write_number(19, 1, report.content.severe as f64)?;
+    sheet.write_string(20, 0, "其中个人信息")?;
+    sheet.write_number(20, 1, report.content.personal_data as f64)?;
     widths(sheet, &[16.0, 18.0])?;
 
     let sheet = book.add_worksheet();
@@ -210,6 +217,34 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         sheet.write_string(row, 7, p.to_do().join("；"))?;
     }
     widths(sheet, &[6.0, 18.0, 18.0, 10.0, 30.0, 24.0, 14.0, 50.0])?;
+
+    // 错敏信息明细 as the .docx annex has it.
+    let sheet = book.add_worksheet();
+    sheet.set_name("错敏信息")?;
+    write_header(
+        sheet,
+        &["序号", "单位", "账号", "平台", "发布时间", "标题", "问题内容", "建议", "类别", "级别", "状态", "链接"],
+        &header,
+    )?;
+    for (i, c) in report.content.items.iter().enumerate() {
+        let row = 1 + i as u32;
+        sheet.write_number(row, 0, (i + 1) as f64)?;
+        sheet.write_string(row, 1, &c.unit)?;
+        sheet.write_string(row, 2, &c.name)?;
+        sheet.write_string(row, 3, &c.platform)?;
+        match chrono::NaiveDateTime::parse_from_str(&c.published_at, "%Y-%m-%d %H:%M") {
+            Ok(at) => sheet.write_datetime_with_format(row, 4, at, &datetime)?,
+            Err(_) => sheet.write_string(row, 4, &c.published_at)?,
+        };
+        sheet.write_string(row, 5, &c.title)?;
+        sheet.write_string(row, 6, &c.context)?;
+        sheet.write_string(row, 7, &c.suggestion)?;
+        sheet.write_string(row, 8, &c.category)?;
+        sheet.write_string(row, 9, &c.level)?;
+        sheet.write_string(row, 10, &c.state)?;
+        sheet.write_string(row, 11, c.link.as_deref().unwrap_or_default())?;
+    }
+    widths(sheet, &[6.0, 16.0, 16.0, 10.0, 16.0, 30.0, 40.0, 30.0, 14.0, 6.0, 8.0, 30.0])?;
 
     for (kind, name, label) in [
         (UnitKind::Town, "镇街", "镇街 (园区)"),

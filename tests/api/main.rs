@@ -3,6 +3,7 @@
 
 mod alerts;
 mod chat;
+mod content;
 mod check;
 mod cli;
 mod daemon;

@@ -6,9 +6,9 @@ use super::content::{AnnexPart, Block, Table, date_cn};
 use crate::registry::UnitKind;
 use crate::reports::{DEDUCTION_PER_MISS, Report, UnitRow, units_of_kind};
 
-/// The three annexes, numbered from 1.
+/// The annexes, numbered from 1: three, and 错敏信息明细 when there is any.
 pub fn annexes(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
-    vec![
+    let mut out = vec![
         Block::Annex {
             number: 1,
             title: "问题账号清单".to_string(),
@@ -24,7 +24,45 @@ pub fn annexes(report: &Report, issue: &Issue<'_>) -> Vec<Block> {
             title: "上期通报整改情况".to_string(),
             parts: rectification_table(report),
         },
-    ]
+    ];
+    if !report.content.items.is_empty() {
+        out.push(Block::Annex {
+            number: 4,
+            title: "错敏信息明细".to_string(),
+            parts: content_table(report),
+        });
+    }
+    out
+}
+
+/// 附件4: 单位, 账号, 平台, 发布时间, 标题, 问题内容, 建议, 类别.
+fn content_table(report: &Report) -> Vec<AnnexPart> {
+    let rows = report
+        .content
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            vec![
+                (i + 1).to_string(),
+                c.unit.clone(),
+                c.name.clone(),
+                c.platform.clone(),
+                c.published_at.clone(),
+                c.title.clone(),
+                c.context.clone(),
+                c.suggestion.clone(),
+                format!("{}（{}）", c.category, c.level),
+            ]
+        })
+        .collect();
+    vec![AnnexPart::Table(Table {
+        header: ["序号", "单位", "账号", "平台", "发布时间", "标题", "问题内容", "建议", "类别"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        widths: vec![480, 900, 900, 640, 980, 1200, 1640, 1240, 860],
+    })]
 }
 
 /// The unit's contacts from the scoring rows, a name or phone a line;

@@ -72,6 +72,18 @@ pub(super) fn problems(report: &Report) -> Vec<String> {
             names(&report.manual, 10)
         ));
     }
+    if let Some(sentence) = crate::reports::content::sentence(&report.content) {
+        items.push(format!(
+            "部分账号发布信息把关不严。本期{}详见附件4",
+            sentence.trim_end_matches('。')
+        ));
+    }
+    if let Some(sentence) = &report.content.tasks_sentence {
+        items.push(format!(
+            "部分单位重要转载任务落实不到位。{}",
+            sentence.trim_end_matches('。')
+        ));
+    }
     if items.is_empty() {
         return vec!["本期检查未发现不合格账号及其他问题。".to_string()];
     }
@@ -81,6 +93,9 @@ pub(super) fn problems(report: &Report) -> Vec<String> {
         .map(|(i, text)| format!("{}是{text}。", numeral_cn(i + 1)))
         .collect();
     let units = problem_units(report);
+    if units.is_empty() {
+        return out;
+    }
     out.push(format!(
         "以上问题涉及{}个单位：{}。问题账号清单见附件1。",
         units.len(),

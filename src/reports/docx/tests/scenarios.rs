@@ -34,6 +34,8 @@ impl Scenario {
             calendar: &Calendar::builtin(),
             issued: None,
             previous_report: None,
+            content: &[],
+            tasks: &[],
             generated_at: at(now),
         });
         assert_eq!(reconcile::discrepancies(&report), Vec::<String>::new());
