@@ -41,8 +41,11 @@ pub async fn rescan(
     let allow = store.allow_list().await?;
     let tasks = store.tasks(false).await?;
     let register = store.load_register().await?;
-    let accounts: HashMap<&str, &crate::registry::Account> =
-        register.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+    let accounts: HashMap<&str, &crate::registry::Account> = register
+        .accounts
+        .iter()
+        .map(|a| (a.id.as_str(), a))
+        .collect();
     let year = local_date(now).year();
     let mut done = Rescan::default();
     let mut after = 0;
@@ -117,7 +120,11 @@ pub async fn add_task(
     if title.chars().count() < 4 || title.chars().count() > 200 {
         anyhow::bail!("转载任务的标题应为 4 至 200 个字（用于在转载的文章中查找）");
     }
-    if let Some(short) = request.matches.iter().find(|m| m.trim().chars().count() < 4) {
+    if let Some(short) = request
+        .matches
+        .iter()
+        .find(|m| m.trim().chars().count() < 4)
+    {
         anyhow::bail!("匹配短语「{short}」太短：至少 4 个字，否则会误认其他文章");
     }
     if request.due_on < local_date(now) {
@@ -144,7 +151,11 @@ pub async fn add_task(
     }
     let task = NewTask {
         title,
-        matches: request.matches.iter().map(|m| m.trim().to_string()).collect(),
+        matches: request
+            .matches
+            .iter()
+            .map(|m| m.trim().to_string())
+            .collect(),
         url: request.url.filter(|u| !u.trim().is_empty()),
         starts_at,
         due_on: request.due_on,
@@ -166,7 +177,11 @@ pub async fn add_task(
             after = last.id;
             let done: Vec<(String, i64, DateTime<Utc>)> = page
                 .iter()
-                .filter(|p| register.account(&p.account_id).is_some_and(|a| is_targeted(&stored, a)))
+                .filter(|p| {
+                    register
+                        .account(&p.account_id)
+                        .is_some_and(|a| is_targeted(&stored, a))
+                })
                 .filter(|p| {
                     let title = p.title.as_deref().unwrap_or_default();
                     matches_task(&stored, title, &p.text, p.link.as_deref())
@@ -184,11 +199,18 @@ async fn progress_of(
     register: &Register,
     task: &RepostTask,
 ) -> anyhow::Result<TaskProgress> {
-    Ok(TaskProgress::new(task, register, &store.tasks_done().await?))
+    Ok(TaskProgress::new(
+        task,
+        register,
+        &store.tasks_done().await?,
+    ))
 }
 
 /// Every task (closed ones too when asked) with its progress, newest first.
-pub async fn task_progress(store: &Store, is_closed_too: bool) -> anyhow::Result<Vec<TaskProgress>> {
+pub async fn task_progress(
+    store: &Store,
+    is_closed_too: bool,
+) -> anyhow::Result<Vec<TaskProgress>> {
     let register = store.load_register().await?;
     let done = store.tasks_done().await?;
     Ok(store
@@ -246,7 +268,10 @@ pub async fn close_finding(
             "已将 #{id}「{}」标记为误报：此账号今后不再提示「{}」，下次巡检起不再计入。",
             finding.matched, finding.matched
         ),
-        _ => format!("已确认 #{id}「{}」整改完成，下次巡检起不再计入。", finding.matched),
+        _ => format!(
+            "已确认 #{id}「{}」整改完成，下次巡检起不再计入。",
+            finding.matched
+        ),
     })
 }
 
@@ -277,7 +302,9 @@ pub async fn remind_tasks(
         let progress = TaskProgress::new(&task, &register, &done);
         let mut by_unit: Vec<(String, Vec<String>)> = Vec::new();
         for id in &progress.missing {
-            let Some(account) = register.account(id) else { continue };
+            let Some(account) = register.account(id) else {
+                continue;
+            };
             let line = format!("「{}」({})", account.name, account.platform.label());
             match by_unit.iter_mut().find(|(u, _)| *u == account.unit) {
                 Some((_, lines)) => lines.push(line),
@@ -292,7 +319,9 @@ pub async fn remind_tasks(
                 crate::calendar::date_cn(task.due_on),
                 lines.join("、")
             );
-            messages.extend(crate::rectification::to_unit(unit, &body, &register, settings));
+            messages.extend(crate::rectification::to_unit(
+                unit, &body, &register, settings,
+            ));
         }
         if store.remind_task(task.id, &messages, now).await? {
             reminded += 1;
@@ -310,7 +339,11 @@ pub fn reminder_day(calendar: &Calendar, due: NaiveDate) -> NaiveDate {
 }
 
 /// Forgets texts older than `content.retention_days`.
-pub async fn prune_texts(store: &Store, settings: &Settings, now: DateTime<Utc>) -> anyhow::Result<u64> {
+pub async fn prune_texts(
+    store: &Store,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
     let before = now - Duration::days(i64::from(settings.content.retention_days));
     Ok(store.prune_post_texts(before).await?)
 }
@@ -327,7 +360,9 @@ pub fn render_findings(findings: &[ContentFinding], register: &Register) -> Stri
             let who = register.account(&f.account_id).map_or_else(
                 || f.account_id.clone(),
                 |a| {
-                    let unit = register.unit(&a.unit).map_or(a.unit.as_str(), |u| u.name.as_str());
+                    let unit = register
+                        .unit(&a.unit)
+                        .map_or(a.unit.as_str(), |u| u.name.as_str());
                     format!("{unit}「{}」({})", a.name, a.platform.label())
                 },
             );
@@ -386,5 +421,7 @@ pub fn check_details(result: &crate::rules::CheckResult) -> String {
     if count == 0 {
         return String::new();
     }
-    format!("\n错敏信息明细（{count}）：误报请管理员发送 /误报 编号 理由，或运行 xunjian content dismiss 编号\n{out}")
+    format!(
+        "\n错敏信息明细（{count}）：误报请管理员发送 /误报 编号 理由，或运行 xunjian content dismiss 编号\n{out}"
+    )
 }

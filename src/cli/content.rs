@@ -96,7 +96,8 @@ pub enum TaskAction {
 pub async fn content(app: &App, action: ContentAction, now: DateTime<Utc>) -> anyhow::Result<()> {
     match action {
         ContentAction::Scan { since } => {
-            let checker = Checker::from_settings(&app.settings.content).map_err(anyhow::Error::msg)?;
+            let checker =
+                Checker::from_settings(&app.settings.content).map_err(anyhow::Error::msg)?;
             let since = since.map_or(DateTime::<Utc>::MIN_UTC, crate::calendar::start_of_day);
             let done = screening::rescan(&app.store, &checker, since, now, &|n| {
                 if n % 100_000 == 0 {
@@ -157,7 +158,9 @@ pub async fn content(app: &App, action: ContentAction, now: DateTime<Utc>) -> an
             }
             if let Some(id) = &account {
                 if app.store.load_register().await?.account(id).is_none() {
-                    anyhow::bail!("content allow --account {id}：数据库中没有这个账号（见 xunjian accounts）");
+                    anyhow::bail!(
+                        "content allow --account {id}：数据库中没有这个账号（见 xunjian accounts）"
+                    );
                 }
             }
             app.store
@@ -165,7 +168,9 @@ pub async fn content(app: &App, action: ContentAction, now: DateTime<Utc>) -> an
                 .await?;
             println!(
                 "已允许{}使用「{phrase}」：今后不再提示（已有的错敏信息请用 content dismiss 标记误报）。",
-                account.as_deref().map_or("全部账号".to_string(), |a| format!("账号 {a} "))
+                account
+                    .as_deref()
+                    .map_or("全部账号".to_string(), |a| format!("账号 {a} "))
             );
         }
     }
@@ -193,9 +198,12 @@ pub async fn task(app: &App, action: TaskAction, now: DateTime<Utc>) -> anyhow::
                 units: unit,
                 platforms: platform,
             };
-            let (id, progress) = screening::add_task(&app.store, request, &app.actor, "cli", now).await?;
+            let (id, progress) =
+                screening::add_task(&app.store, request, &app.actor, "cli", now).await?;
             if progress.targeted == 0 {
-                println!("已新增转载任务 #{id}，但没有符合条件的正常运维账号：请检查 --unit、--platform。");
+                println!(
+                    "已新增转载任务 #{id}，但没有符合条件的正常运维账号：请检查 --unit、--platform。"
+                );
             } else {
                 println!(
                     "已新增转载任务 #{id}：应转载 {} 个账号，已完成 {} 个；截止前一个工作日提醒未完成的单位。",

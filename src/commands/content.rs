@@ -8,7 +8,10 @@ use crate::screening::{self, TaskRequest};
 /// `/dismiss N [理由]`
 pub async fn dismiss(req: &Request<'_>) -> anyhow::Result<String> {
     const USAGE: &str = "用法：/误报 错敏信息编号 [理由]（编号见告警或 /status 中的 #N）";
-    let Some(id) = req.args.first().and_then(|a| a.trim_start_matches('#').parse::<i64>().ok())
+    let Some(id) = req
+        .args
+        .first()
+        .and_then(|a| a.trim_start_matches('#').parse::<i64>().ok())
     else {
         return Ok(USAGE.to_string());
     };
@@ -34,7 +37,8 @@ pub async fn dismiss(req: &Request<'_>) -> anyhow::Result<String> {
 
 /// `/tasks` lists; `/tasks 新增 YYYY-MM-DD 标题` adds; `/tasks 关闭 N` closes.
 pub async fn tasks(req: &Request<'_>) -> anyhow::Result<String> {
-    const USAGE: &str = "用法：/转载任务（查看）；/转载任务 新增 截止日期 标题；/转载任务 关闭 编号";
+    const USAGE: &str =
+        "用法：/转载任务（查看）；/转载任务 新增 截止日期 标题；/转载任务 关闭 编号";
     let actor = super::actor(req.caller);
     let store = &req.ctx.store;
     match req.args.first().copied() {
@@ -51,7 +55,10 @@ pub async fn tasks(req: &Request<'_>) -> anyhow::Result<String> {
                 return Ok(USAGE.to_string());
             };
             let Ok(due_on) = chrono::NaiveDate::parse_from_str(due, "%Y-%m-%d") else {
-                return Ok(format!("截止日期「{}」无效，应写作 YYYY-MM-DD。\n{USAGE}", super::quoted(due)));
+                return Ok(format!(
+                    "截止日期「{}」无效，应写作 YYYY-MM-DD。\n{USAGE}",
+                    super::quoted(due)
+                ));
             };
             let request = TaskRequest {
                 title: req.args.get(2..).map(|t| t.join(" ")).unwrap_or_default(),
@@ -74,7 +81,10 @@ pub async fn tasks(req: &Request<'_>) -> anyhow::Result<String> {
             )
         }
         Some("关闭" | "close") => {
-            let Some(id) = req.args.get(1).and_then(|a| a.trim_start_matches('#').parse::<i64>().ok())
+            let Some(id) = req
+                .args
+                .get(1)
+                .and_then(|a| a.trim_start_matches('#').parse::<i64>().ok())
             else {
                 return Ok(USAGE.to_string());
             };

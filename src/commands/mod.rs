@@ -6,9 +6,9 @@
 
 mod alerts;
 mod bind;
-mod content;
 pub mod bot;
 pub mod budget;
+mod content;
 mod dialogue;
 pub mod dingtalk;
 pub mod feishu;

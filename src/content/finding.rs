@@ -27,9 +27,13 @@ impl FindingState {
     }
 
     pub fn from_id(id: &str) -> Option<FindingState> {
-        [FindingState::Open, FindingState::Dismissed, FindingState::Fixed]
-            .into_iter()
-            .find(|s| s.id() == id)
+        [
+            FindingState::Open,
+            FindingState::Dismissed,
+            FindingState::Fixed,
+        ]
+        .into_iter()
+        .find(|s| s.id() == id)
     }
 
     pub fn label(self) -> &'static str {

@@ -58,8 +58,8 @@ pub fn read_list(path: &Path) -> Result<Vec<Entry>, String> {
         .to_ascii_lowercase();
     match extension.as_str() {
         "toml" => {
-            let text = String::from_utf8(bytes)
-                .map_err(|_| format!("词表 {shown} 不是 UTF-8 文本"))?;
+            let text =
+                String::from_utf8(bytes).map_err(|_| format!("词表 {shown} 不是 UTF-8 文本"))?;
             toml_entries(&text, &shown)
         }
         "xlsx" => xlsx_entries(&bytes, &shown),
@@ -79,8 +79,15 @@ fn toml_entries(text: &str, shown: &str) -> Result<Vec<Entry>, String> {
             let at = || format!("词表 {shown} 第{}个 [[entry]]（{}）", n + 1, e.wrong);
             let level = Level::from_text(&e.level)
                 .ok_or_else(|| format!("{}：级别「{}」应为 严重 或 一般", at(), e.level))?;
-            entry(e.wrong.clone(), pick(e.right, e.note), e.category, level, e.exceptions, shown)
-                .map_err(|why| format!("{}：{why}", at()))
+            entry(
+                e.wrong.clone(),
+                pick(e.right, e.note),
+                e.category,
+                level,
+                e.exceptions,
+                shown,
+            )
+            .map_err(|why| format!("{}：{why}", at()))
         })
         .collect()
 }
@@ -159,7 +166,9 @@ fn xlsx_entries(bytes: &[u8], shown: &str) -> Result<Vec<Entry>, String> {
     let right_at = column("正确表述").or_else(|| column("说明"));
     let (category_at, level_at, except_at) = (column("类别"), column("级别"), column("例外"));
     if level_at.is_none() {
-        return Err(format!("词表 {shown}「{sheet}」：缺少“级别”列（严重 或 一般）"));
+        return Err(format!(
+            "词表 {shown}「{sheet}」：缺少“级别”列（严重 或 一般）"
+        ));
     }
     let mut out = Vec::new();
     for (n, row) in rows.iter().enumerate().skip(header + 1) {
@@ -177,8 +186,15 @@ fn xlsx_entries(bytes: &[u8], shown: &str) -> Result<Vec<Entry>, String> {
             .map(str::to_string)
             .collect();
         out.push(
-            entry(wrong.clone(), cell(right_at), cell(category_at), level, exceptions, shown)
-                .map_err(|why| format!("{}：{why}", at()))?,
+            entry(
+                wrong.clone(),
+                cell(right_at),
+                cell(category_at),
+                level,
+                exceptions,
+                shown,
+            )
+            .map_err(|why| format!("{}：{why}", at()))?,
         );
         if out.len() > MAX_ENTRIES {
             return Err(format!("词表 {shown} 超过 {MAX_ENTRIES} 条"));
@@ -206,7 +222,10 @@ mod tests {
     fn a_bad_toml_entry_is_named_in_chinese() {
         let err = toml_entries("[[entry]]\nwrong = \"甲\"\nlevel = \"中\"\n", "本地.toml")
             .expect_err("bad level");
-        assert!(err.contains("本地.toml 第1个 [[entry]]（甲）") && err.contains("严重 或 一般"), "{err}");
+        assert!(
+            err.contains("本地.toml 第1个 [[entry]]（甲）") && err.contains("严重 或 一般"),
+            "{err}"
+        );
         let err = toml_entries(
             "[[entry]]\nwrong = \"总统\"\nlevel = \"一般\"\nexceptions = [\"主席\"]\n",
             "x.toml",

@@ -17,8 +17,8 @@ mod wording;
 pub use finding::{ContentFinding, FindingState};
 pub use lists::{DEFAULT_LIST, default_entries, read_list};
 pub use names::{NameList, Person};
-pub use progress::{TaskProgress, render_tasks, tasks_sentence};
 pub use personal::{PersonalKind, is_id_number, mask, mask_all};
+pub use progress::{TaskProgress, render_tasks, tasks_sentence};
 pub use tasks::{RepostTask, is_closing_notice, is_targeted, matches_task, normalize};
 pub use text::{MAX_TEXT_BYTES, cut, plain_text};
 pub use wording::{Entry, Level, WordList};
@@ -118,7 +118,13 @@ impl Checker {
             .collect()
     }
 
-    fn scan_part(&self, part: &str, is_in_title: bool, year: i32, hits: &mut Vec<(Hit, usize, usize)>) {
+    fn scan_part(
+        &self,
+        part: &str,
+        is_in_title: bool,
+        year: i32,
+        hits: &mut Vec<(Hit, usize, usize)>,
+    ) {
         // Masking keeps every byte offset (a number is ASCII and its mask
         // as long), so contexts are cut from the masked text: a number cut
         // in half at a context's edge cannot slip through unmasked.
@@ -167,7 +173,10 @@ impl Checker {
                     level: Level::Severe,
                     category: f.kind.label().to_string(),
                     matched: mask(number, f.kind),
-                    suggestion: format!("{}未去标识化：删除或改为部分隐藏后重新发布", f.kind.label()),
+                    suggestion: format!(
+                        "{}未去标识化：删除或改为部分隐藏后重新发布",
+                        f.kind.label()
+                    ),
                     context: context(f.start, f.end),
                     key: number_key(number),
                     is_in_title,

@@ -1,9 +1,8 @@
 //! Leaders' names and titles (`[content] names`): a listed name next to a
 //! title it does not hold, or a name one character off next to a title.
 
-use aho_corasick::{AhoCorasick, MatchKind};
 pub use crate::config::Person;
-
+use aho_corasick::{AhoCorasick, MatchKind};
 
 /// A problem with a name: what was written and what it should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,18 +21,55 @@ pub struct NameProblem {
 /// as a misspelt "王晓".
 const AFTER_NAME: &[&str] = &[
     "同志", "指出", "强调", "表示", "主持", "出席", "参加", "调研", "讲话", "带队", "率", "在",
-    "一行", "等", "到", "来", "深入", "走访", "检查", "督导", "会见", "听取", "提出", "要求",
-    "说", "对", "与", "和", "及", "为", "作", "代表", "致辞", "宣布",
+    "一行", "等", "到", "来", "深入", "走访", "检查", "督导", "会见", "听取", "提出", "要求", "说",
+    "对", "与", "和", "及", "为", "作", "代表", "致辞", "宣布",
 ];
 
 /// Titles looked for besides the listed people's own, so that "副县长" is
 /// read as itself and not as "县长".
 const COMMON_TITLES: &[&str] = &[
-    "书记", "副书记", "县委书记", "市委书记", "区委书记", "党委书记", "党工委书记", "县长",
-    "副县长", "市长", "副市长", "区长", "副区长", "镇长", "副镇长", "乡长", "副乡长", "主任",
-    "副主任", "局长", "副局长", "主席", "副主席", "部长", "副部长", "省长", "副省长", "厅长",
-    "副厅长", "处长", "副处长", "科长", "副科长", "秘书长", "副秘书长", "院长", "副院长",
-    "检察长", "副检察长", "常务副县长", "常务副市长", "常务副区长",
+    "书记",
+    "副书记",
+    "县委书记",
+    "市委书记",
+    "区委书记",
+    "党委书记",
+    "党工委书记",
+    "县长",
+    "副县长",
+    "市长",
+    "副市长",
+    "区长",
+    "副区长",
+    "镇长",
+    "副镇长",
+    "乡长",
+    "副乡长",
+    "主任",
+    "副主任",
+    "局长",
+    "副局长",
+    "主席",
+    "副主席",
+    "部长",
+    "副部长",
+    "省长",
+    "副省长",
+    "厅长",
+    "副厅长",
+    "处长",
+    "副处长",
+    "科长",
+    "副科长",
+    "秘书长",
+    "副秘书长",
+    "院长",
+    "副院长",
+    "检察长",
+    "副检察长",
+    "常务副县长",
+    "常务副市长",
+    "常务副区长",
 ];
 
 /// The people, compiled for scanning.
@@ -96,8 +132,18 @@ impl NameList {
                 let next = first_chars(after, len);
                 let prev = last_chars(before, len);
                 let sides = [
-                    (next, m.start(), m.end() + next.len(), is_name_end(after.get(next.len()..))),
-                    (prev, m.start() - prev.len(), m.end(), is_name_start(before.get(..before.len() - prev.len()))),
+                    (
+                        next,
+                        m.start(),
+                        m.end() + next.len(),
+                        is_name_end(after.get(next.len()..)),
+                    ),
+                    (
+                        prev,
+                        m.start() - prev.len(),
+                        m.end(),
+                        is_name_start(before.get(..before.len() - prev.len())),
+                    ),
                 ];
                 for (candidate, start, end, is_bounded) in sides {
                     if candidate.chars().count() != len || !candidate.chars().all(is_ideograph) {
@@ -182,7 +228,8 @@ fn is_name_start(before: Option<&str>) -> bool {
 
 /// Same length, exactly one character different.
 fn one_off(a: &str, b: &str) -> bool {
-    a.chars().count() == b.chars().count() && a.chars().zip(b.chars()).filter(|(x, y)| x != y).count() == 1
+    a.chars().count() == b.chars().count()
+        && a.chars().zip(b.chars()).filter(|(x, y)| x != y).count() == 1
 }
 
 #[cfg(test)]
@@ -191,8 +238,14 @@ mod tests {
 
     fn list() -> NameList {
         NameList::new(vec![
-            Person { name: "王明".into(), titles: vec!["县长".into()] },
-            Person { name: "李华".into(), titles: vec!["副县长".into()] },
+            Person {
+                name: "王明".into(),
+                titles: vec!["县长".into()],
+            },
+            Person {
+                name: "李华".into(),
+                titles: vec!["副县长".into()],
+            },
         ])
         .expect("compiles")
     }
@@ -212,6 +265,11 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].suggestion, "疑似姓名错误，应为「王明」");
         assert!(list().find("县长王晓明强调").is_empty());
-        assert!(list().find("县长李华强调").iter().any(|p| p.matched == "县长李华"));
+        assert!(
+            list()
+                .find("县长李华强调")
+                .iter()
+                .any(|p| p.matched == "县长李华")
+        );
     }
 }

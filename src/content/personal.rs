@@ -60,7 +60,8 @@ pub fn find(text: &str, this_year: i32) -> Vec<Found> {
             end += 1;
             i = end;
         }
-        let is_alone = |at: Option<&u8>| at.is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'*');
+        let is_alone =
+            |at: Option<&u8>| at.is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'*');
         if !is_alone(start.checked_sub(1).and_then(|p| bytes.get(p))) || !is_alone(bytes.get(end)) {
             continue;
         }
@@ -103,7 +104,8 @@ pub fn is_id_number(text: &str, this_year: i32) -> bool {
     if expected != last {
         return false;
     }
-    let number = |range: std::ops::Range<usize>| text.get(range).and_then(|t| t.parse::<u32>().ok());
+    let number =
+        |range: std::ops::Range<usize>| text.get(range).and_then(|t| t.parse::<u32>().ok());
     match (number(6..10), number(10..12), number(12..14)) {
         (Some(year), Some(month), Some(day)) => {
             let year = i32::try_from(year).unwrap_or(0);
@@ -192,9 +194,17 @@ mod tests {
         assert!(is_id_number(ID, 2026));
         assert!(!is_id_number("110105194912310021", 2026), "check digit");
         assert!(!is_id_number("110105194913310023", 2026), "month 13");
-        assert!(!is_id_number("11010520991231002X", 2026), "born in the future");
-        let kinds = |text: &str| -> Vec<PersonalKind> { find(text, 2026).into_iter().map(|f| f.kind).collect() };
-        assert_eq!(kinds(&format!("身份证号：{ID}，")), [PersonalKind::IdNumber]);
+        assert!(
+            !is_id_number("11010520991231002X", 2026),
+            "born in the future"
+        );
+        let kinds = |text: &str| -> Vec<PersonalKind> {
+            find(text, 2026).into_iter().map(|f| f.kind).collect()
+        };
+        assert_eq!(
+            kinds(&format!("身份证号：{ID}，")),
+            [PersonalKind::IdNumber]
+        );
         assert_eq!(kinds("身份证号：110105194912310021"), []);
         assert_eq!(kinds("身份证号：110105********002X"), []);
         assert_eq!(kinds(&format!("编号9{ID}")), [], "inside a longer run");
@@ -202,7 +212,9 @@ mod tests {
 
     #[test]
     fn mobiles_and_bank_cards_stand_alone_and_masked_forms_pass() {
-        let kinds = |text: &str| -> Vec<PersonalKind> { find(text, 2026).into_iter().map(|f| f.kind).collect() };
+        let kinds = |text: &str| -> Vec<PersonalKind> {
+            find(text, 2026).into_iter().map(|f| f.kind).collect()
+        };
         assert_eq!(kinds("电话13812345678。"), [PersonalKind::Mobile]);
         assert_eq!(kinds("电话138****5678"), []);
         assert_eq!(kinds("座机053912345678"), [], "12 digits");
@@ -217,7 +229,10 @@ mod tests {
     fn masking_keeps_only_the_ends() {
         assert_eq!(mask(ID, PersonalKind::IdNumber), "110105********002X");
         assert_eq!(mask("13812345678", PersonalKind::Mobile), "138****5678");
-        assert_eq!(mask("4111111111111111", PersonalKind::BankCard), "4111********1111");
+        assert_eq!(
+            mask("4111111111111111", PersonalKind::BankCard),
+            "4111********1111"
+        );
         assert_eq!(
             mask_all(&format!("张三 {ID} 13812345678"), 2026),
             "张三 110105********002X 138****5678"

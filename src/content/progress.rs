@@ -96,9 +96,10 @@ pub fn render_tasks(progress: &[TaskProgress], register: &Register, today: Naive
                 .iter()
                 .take(20)
                 .map(|id| {
-                    register
-                        .account(id)
-                        .map_or_else(|| id.clone(), |a| format!("{}「{}」", unit_name(register, &a.unit), a.name))
+                    register.account(id).map_or_else(
+                        || id.clone(),
+                        |a| format!("{}「{}」", unit_name(register, &a.unit), a.name),
+                    )
                 })
                 .collect();
             let more = if p.missing.len() > 20 {
@@ -114,7 +115,9 @@ pub fn render_tasks(progress: &[TaskProgress], register: &Register, today: Naive
 }
 
 fn unit_name(register: &Register, id: &str) -> String {
-    register.unit(id).map_or_else(|| id.to_string(), |u| u.name.clone())
+    register
+        .unit(id)
+        .map_or_else(|| id.to_string(), |u| u.name.clone())
 }
 
 /// "转载任务N项，应转载X个账号次，按时完成Y个，未完成：A、B" for the 通报.

@@ -41,27 +41,52 @@ fn a_severe_term_a_general_term_and_a_name_are_found_with_context_and_suggestion
 fn personal_data_is_masked_in_the_match_and_in_every_context() {
     let text = "公示名单：张三，身份证号11010519491231002X，电话13812345678，截止目前无异议。";
     let hits = checker().scan("", text, &[], 2026);
-    let personal: Vec<&Hit> = hits.iter().filter(|h| h.rule == Rule::PersonalData).collect();
+    let personal: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| h.rule == Rule::PersonalData)
+        .collect();
     assert_eq!(personal.len(), 2);
     assert_eq!(personal[0].matched, "110105********002X");
     for hit in &hits {
-        assert!(!hit.context.contains("11010519491231002X"), "{}", hit.context);
+        assert!(
+            !hit.context.contains("11010519491231002X"),
+            "{}",
+            hit.context
+        );
         assert!(!hit.context.contains("13812345678"), "{}", hit.context);
         assert!(!hit.key.contains("1381234"), "{}", hit.key);
     }
-    let wording = hits.iter().find(|h| h.rule == Rule::Wording).expect("截止目前");
-    assert!(wording.context.contains("138****5678"), "{}", wording.context);
+    let wording = hits
+        .iter()
+        .find(|h| h.rule == Rule::Wording)
+        .expect("截止目前");
+    assert!(
+        wording.context.contains("138****5678"),
+        "{}",
+        wording.context
+    );
 }
 
 #[test]
 fn an_allowed_phrase_or_key_is_not_reported() {
     let c = checker();
     let text = "截止目前，共有13812345678一个号码";
-    let keys: Vec<String> = c.scan("", text, &[], 2026).iter().map(|h| h.key.clone()).collect();
+    let keys: Vec<String> = c
+        .scan("", text, &[], 2026)
+        .iter()
+        .map(|h| h.key.clone())
+        .collect();
     assert_eq!(keys.len(), 2);
     assert!(c.scan("", text, &keys, 2026).is_empty());
-    assert!(c.scan("", "截止目前", &["截止目前，".to_string()], 2026).len() == 1);
-    assert!(c.scan("", "截止目前，", &["截止目前，".to_string()], 2026).is_empty());
+    assert!(
+        c.scan("", "截止目前", &["截止目前，".to_string()], 2026)
+            .len()
+            == 1
+    );
+    assert!(
+        c.scan("", "截止目前，", &["截止目前，".to_string()], 2026)
+            .is_empty()
+    );
 }
 
 #[test]
@@ -83,15 +108,29 @@ fn closing_notices_and_repost_tasks_are_recognised() {
         closed_at: None,
         reminded_at: None,
     };
-    assert!(matches_task(&task, "转载：关于做好冬季防火工作的通知", "", None));
+    assert!(matches_task(
+        &task,
+        "转载：关于做好冬季防火工作的通知",
+        "",
+        None
+    ));
     assert!(matches_task(&task, "", "请看冬季 防火十条", None));
-    assert!(matches_task(&task, "转发", "", Some("https://example.gov.cn/a/1")));
+    assert!(matches_task(
+        &task,
+        "转发",
+        "",
+        Some("https://example.gov.cn/a/1")
+    ));
     assert!(!matches_task(&task, "冬季防火", "", None));
 }
 
 #[test]
 fn a_disabled_checker_finds_nothing() {
-    assert!(Checker::disabled().scan("台湾总统", "13812345678", &[], 2026).is_empty());
+    assert!(
+        Checker::disabled()
+            .scan("台湾总统", "13812345678", &[], 2026)
+            .is_empty()
+    );
 }
 
 #[test]

@@ -117,7 +117,10 @@ fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
 /// The character an entity at the start of `text` stands for and how many
 /// bytes it used; an unknown one is kept as written.
 fn entity(text: &str) -> (String, usize) {
-    let Some(end) = text.get(..text.len().min(12)).and_then(|head| head.find(';')) else {
+    let Some(end) = text
+        .get(..text.len().min(12))
+        .and_then(|head| head.find(';'))
+    else {
         return ("&".to_string(), 1);
     };
     let name = text.get(1..end).unwrap_or_default();
@@ -169,7 +172,10 @@ mod tests {
         let cases = [
             ("<p>县长&nbsp;王明</p><p>指出</p>", "县长 王明\n指出"),
             ("a &amp; b &lt;c&gt; &#20013;&#x6587;", "a & b <c> 中文"),
-            ("<script>var x = '<p>';</script>正文<style>p{}</style>", "正文"),
+            (
+                "<script>var x = '<p>';</script>正文<style>p{}</style>",
+                "正文",
+            ),
             ("<!-- <b> -->留言", "留言"),
             ("1 < 2 and &unknown; stays", "1 < 2 and &unknown; stays"),
             ("  多个   空格\n\n换行  ", "多个 空格\n换行"),

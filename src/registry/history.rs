@@ -140,7 +140,11 @@ fn what(event: &RegisterEvent, register: &Register, is_showing_phones: bool) -> 
         ("unit", "remove") => format!("删除单位「{}」（{id}）", name()),
         ("account", "content_dismiss" | "content_fix") => format!(
             "{}「{}」（{id}）的错敏信息 #{}「{}」{}",
-            if event.action == "content_dismiss" { "标记误报：" } else { "确认已整改：" },
+            if event.action == "content_dismiss" {
+                "标记误报："
+            } else {
+                "确认已整改："
+            },
             name(),
             detail["finding"].as_i64().unwrap_or(0),
             detail["matched"].as_str().unwrap_or_default(),
@@ -151,7 +155,11 @@ fn what(event: &RegisterEvent, register: &Register, is_showing_phones: bool) -> 
         ),
         (_, "content_allow") => format!(
             "允许{}使用表述「{}」",
-            if event.entity == "account" { format!("账号「{}」（{id}）", name()) } else { "全部账号".to_string() },
+            if event.entity == "account" {
+                format!("账号「{}」（{id}）", name())
+            } else {
+                "全部账号".to_string()
+            },
             detail["phrase"].as_str().unwrap_or_default()
         ),
         ("task", "task_add") => format!(

@@ -57,10 +57,17 @@ pub struct ContentSection {
 }
 
 /// The section from the findings of the period and its tasks.
-pub fn section(findings: &[ContentFinding], tasks: &[TaskProgress], register: &Register) -> ContentSection {
+pub fn section(
+    findings: &[ContentFinding],
+    tasks: &[TaskProgress],
+    register: &Register,
+) -> ContentSection {
     let mut s = ContentSection::default();
     let mut counts: Vec<(usize, String, u64)> = Vec::new();
-    for f in findings.iter().filter(|f| f.state != FindingState::Dismissed) {
+    for f in findings
+        .iter()
+        .filter(|f| f.state != FindingState::Dismissed)
+    {
         let account = register.account(&f.account_id);
         let unit_id = account.map_or("", |a| a.unit.as_str());
         let (position, unit) = register
@@ -68,7 +75,9 @@ pub fn section(findings: &[ContentFinding], tasks: &[TaskProgress], register: &R
             .iter()
             .enumerate()
             .find(|(_, u)| u.id == unit_id)
-            .map_or((usize::MAX, unit_id.to_string()), |(n, u)| (n, u.name.clone()));
+            .map_or((usize::MAX, unit_id.to_string()), |(n, u)| {
+                (n, u.name.clone())
+            });
         s.total += 1;
         s.severe += u64::from(f.level == Level::Severe);
         s.personal_data += u64::from(f.rule == Rule::PersonalData);
@@ -82,7 +91,9 @@ pub fn section(findings: &[ContentFinding], tasks: &[TaskProgress], register: &R
             account: f.account_id.clone(),
             name: account.map_or_else(|| f.account_id.clone(), |a| a.name.clone()),
             platform: account.map_or_else(String::new, |a| a.platform.label().to_string()),
-            published_at: to_local(f.published_at).format("%Y-%m-%d %H:%M").to_string(),
+            published_at: to_local(f.published_at)
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
             title: f.post_title.clone().unwrap_or_default(),
             matched: f.matched.clone(),
             context: f.context.clone(),
@@ -129,7 +140,10 @@ pub fn sentence(s: &ContentSection) -> Option<String> {
         units.join("、")
     );
     if s.personal_data > 0 {
-        out.push_str(&format!("；其中错敏表述{wording}条，未去标识化的个人信息{}条", s.personal_data));
+        out.push_str(&format!(
+            "；其中错敏表述{wording}条，未去标识化的个人信息{}条",
+            s.personal_data
+        ));
     }
     out.push('。');
     Some(out)

@@ -517,6 +517,7 @@ fn the_xlsx_has_the_annex_tables_with_dates_as_dates() {
             "分平台",
             "问题账号",
             "整改清单",
+            "错敏信息",
             "镇街",
             "部门",
             "巡检趋势",

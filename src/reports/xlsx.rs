@@ -223,7 +223,20 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
     sheet.set_name("错敏信息")?;
     write_header(
         sheet,
-        &["序号", "单位", "账号", "平台", "发布时间", "标题", "问题内容", "建议", "类别", "级别", "状态", "链接"],
+        &[
+            "序号",
+            "单位",
+            "账号",
+            "平台",
+            "发布时间",
+            "标题",
+            "问题内容",
+            "建议",
+            "类别",
+            "级别",
+            "状态",
+            "链接",
+        ],
         &header,
     )?;
     for (i, c) in report.content.items.iter().enumerate() {
@@ -244,7 +257,12 @@ pub fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
         sheet.write_string(row, 10, &c.state)?;
         sheet.write_string(row, 11, c.link.as_deref().unwrap_or_default())?;
     }
-    widths(sheet, &[6.0, 16.0, 16.0, 10.0, 16.0, 30.0, 40.0, 30.0, 14.0, 6.0, 8.0, 30.0])?;
+    widths(
+        sheet,
+        &[
+            6.0, 16.0, 16.0, 10.0, 16.0, 30.0, 40.0, 30.0, 14.0, 6.0, 8.0, 30.0,
+        ],
+    )?;
 
     for (kind, name, label) in [
         (UnitKind::Town, "镇街", "镇街 (园区)"),

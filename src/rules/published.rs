@@ -56,9 +56,18 @@ pub fn wording(facts: &AccountFacts<'_>) -> Option<Finding> {
     if items.is_empty() {
         return None;
     }
-    items.sort_by_key(|f| (std::cmp::Reverse(f.level), std::cmp::Reverse(f.published_at)));
+    items.sort_by_key(|f| {
+        (
+            std::cmp::Reverse(f.level),
+            std::cmp::Reverse(f.published_at),
+        )
+    });
     let severe = items.iter().filter(|f| f.level == Level::Severe).count();
-    let severity = if severe > 0 { Severity::Failure } else { Severity::Warning };
+    let severity = if severe > 0 {
+        Severity::Failure
+    } else {
+        Severity::Warning
+    };
     let counts = if severe > 0 {
         format!("{}处（严重{severe}处）", items.len())
     } else {
@@ -67,7 +76,11 @@ pub fn wording(facts: &AccountFacts<'_>) -> Option<Finding> {
     Some(Finding::new(
         Rule::Wording,
         severity,
-        format!("{} 发布的信息有错敏信息{counts}：{}", facts.who(), lines(&items)),
+        format!(
+            "{} 发布的信息有错敏信息{counts}：{}",
+            facts.who(),
+            lines(&items)
+        ),
         json!({ "severe": severe, "general": items.len() - severe,
                 "findings": items.iter().map(|f| item(f)).collect::<Vec<_>>() }),
     ))
@@ -109,7 +122,12 @@ pub fn missed_tasks<'a>(facts: &AccountFacts<'a>, today: NaiveDate) -> Vec<&'a R
         .tasks
         .iter()
         .filter(|t| t.due_on < today && is_targeted(t, facts.account))
-        .filter(|t| !facts.content.done.contains_key(&(t.id, facts.account.id.clone())))
+        .filter(|t| {
+            !facts
+                .content
+                .done
+                .contains_key(&(t.id, facts.account.id.clone()))
+        })
         .collect()
 }
 
@@ -163,7 +181,11 @@ pub fn closing_notice(facts: &AccountFacts<'_>, window: &CheckWindow) -> Option<
                 Finding::new(
                     Rule::ClosingNotice,
                     Severity::Warning,
-                    format!("{} 于{}注销，注销前未发布停更公告", facts.who(), date_cn(on)),
+                    format!(
+                        "{} 于{}注销，注销前未发布停更公告",
+                        facts.who(),
+                        date_cn(on)
+                    ),
                     json!({ "deregistered_on": on.to_string() }),
                 )
             })

@@ -1,7 +1,7 @@
 //! Content inspection rows: post texts, findings, the allow list, rescans.
 
 use super::posts::push_rows;
-use super::{Result, Store, StorageError, from_secs, to_secs, with_pool};
+use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
 use crate::content::{ContentFinding, FindingState, Level};
 use crate::domain::Rule;
 use crate::parse::Post;
@@ -33,8 +33,13 @@ fn insert_findings_sql(rows: usize, is_sqlite: bool) -> String {
 macro_rules! insert_checked {
     ($tx:expr, $checked:expr, $is_sqlite:expr, $seen:expr) => {{
         let checked: &[$crate::storage::content::CheckedPost<'_>] = $checked;
-        let rows: Vec<(&$crate::storage::content::CheckedPost<'_>, &$crate::content::Hit)> =
-            checked.iter().flat_map(|c| c.post.hits.iter().map(move |h| (c, h))).collect();
+        let rows: Vec<(
+            &$crate::storage::content::CheckedPost<'_>,
+            &$crate::content::Hit,
+        )> = checked
+            .iter()
+            .flat_map(|c| c.post.hits.iter().map(move |h| (c, h)))
+            .collect();
         for batch in rows.chunks(60) {
             let sql = $crate::storage::content::findings_sql(batch.len(), $is_sqlite);
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -112,8 +117,9 @@ struct FindingRow {
 
 fn finding_of(row: FindingRow) -> Result<ContentFinding> {
     let id = row.id;
-    let corrupt =
-        |what: &str, value: &str| StorageError::Corrupt(format!("content finding {id}: {what} {value:?}"));
+    let corrupt = |what: &str, value: &str| {
+        StorageError::Corrupt(format!("content finding {id}: {what} {value:?}"))
+    };
     Ok(ContentFinding {
         id,
         rule: Rule::from_id(&row.rule).ok_or_else(|| corrupt("rule", &row.rule))?,
@@ -320,7 +326,15 @@ impl Store {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredText>> {
-        type Row = (i64, String, String, i64, Option<String>, Option<String>, String);
+        type Row = (
+            i64,
+            String,
+            String,
+            i64,
+            Option<String>,
+            Option<String>,
+            String,
+        );
         let rows: Vec<Row> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, account_id, dedup_key, published_at, title, link, text FROM posts \
@@ -333,17 +347,19 @@ impl Store {
             .await?
         });
         rows.into_iter()
-            .map(|(id, account_id, dedup_key, published_at, title, link, text)| {
-                Ok(StoredText {
-                    id,
-                    account_id,
-                    dedup_key,
-                    published_at: from_secs(published_at)?,
-                    title,
-                    link,
-                    text,
-                })
-            })
+            .map(
+                |(id, account_id, dedup_key, published_at, title, link, text)| {
+                    Ok(StoredText {
+                        id,
+                        account_id,
+                        dedup_key,
+                        published_at: from_secs(published_at)?,
+                        title,
+                        link,
+                        text,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -419,7 +435,13 @@ impl Store {
         });
         rows.into_iter()
             .map(|(id, since, notice)| {
-                Ok((id, (since.map(from_secs).transpose()?, notice.map(from_secs).transpose()?)))
+                Ok((
+                    id,
+                    (
+                        since.map(from_secs).transpose()?,
+                        notice.map(from_secs).transpose()?,
+                    ),
+                ))
             })
             .collect()
     }

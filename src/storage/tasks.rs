@@ -1,6 +1,6 @@
 //! 转载任务 rows: the tasks and which accounts did them.
 
-use super::{Result, Store, StorageError, from_secs, to_secs, with_pool};
+use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
 use crate::content::RepostTask;
 use crate::registry::Platform;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -117,7 +117,13 @@ impl Store {
     }
 
     /// Closes a task; audited. False when there is no such open task.
-    pub async fn close_task(&self, id: i64, actor: &str, source: &str, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn close_task(
+        &self,
+        id: i64,
+        actor: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let at = to_secs(now);
         let changed = with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
@@ -159,7 +165,11 @@ impl Store {
 
     /// Records stored posts that carry a task (a task added after they were
     /// fetched): (account, post id, published_at).
-    pub async fn record_task_done(&self, task: i64, done: &[(String, i64, DateTime<Utc>)]) -> Result<()> {
+    pub async fn record_task_done(
+        &self,
+        task: i64,
+        done: &[(String, i64, DateTime<Utc>)],
+    ) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             for (account, post, at) in done {

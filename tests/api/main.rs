@@ -3,9 +3,9 @@
 
 mod alerts;
 mod chat;
-mod content;
 mod check;
 mod cli;
+mod content;
 mod daemon;
 mod dingtalk;
 mod every_chat;

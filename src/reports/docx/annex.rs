@@ -57,9 +57,19 @@ fn content_table(report: &Report) -> Vec<AnnexPart> {
         })
         .collect();
     vec![AnnexPart::Table(Table {
-        header: ["序号", "单位", "账号", "平台", "发布时间", "标题", "问题内容", "建议", "类别"]
-            .map(String::from)
-            .to_vec(),
+        header: [
+            "序号",
+            "单位",
+            "账号",
+            "平台",
+            "发布时间",
+            "标题",
+            "问题内容",
+            "建议",
+            "类别",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows,
         widths: vec![480, 900, 900, 640, 980, 1200, 1640, 1240, 860],
     })]
