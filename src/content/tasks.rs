@@ -68,3 +68,10 @@ pub fn is_closing_notice(title: &str, text: &str) -> bool {
         STOP.iter().any(|s| part.contains(s)) && NOTICE.iter().any(|n| part.contains(n))
     })
 }
+
+/// An account not active: since when, and its newest 停更公告.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClosingState {
+    pub since: Option<DateTime<Utc>>,
+    pub notice_at: Option<DateTime<Utc>>,
+}

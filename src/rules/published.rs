@@ -4,7 +4,7 @@
 
 use super::{AccountFacts, CheckWindow, Finding, Rule, Severity};
 use crate::calendar::{date_cn, local_date, to_local};
-use crate::content::{ContentFinding, Level, RepostTask, is_targeted};
+use crate::content::{ClosingState, ContentFinding, Level, RepostTask, is_targeted};
 use crate::registry::AccountState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ pub struct ContentInputs {
     /// (task, account) → when the account's post carrying it was published.
     pub done: HashMap<(i64, String), DateTime<Utc>>,
     /// Accounts not active: since when, and their newest 停更公告.
-    pub closing: HashMap<String, (Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+    pub closing: HashMap<String, ClosingState>,
     pub closing_notice_days: u32,
 }
 
@@ -154,7 +154,10 @@ pub fn repost_task(facts: &AccountFacts<'_>, window: &CheckWindow) -> Option<Fin
 /// published up to 30 days before counts); or deregistered in the last 90
 /// days, after being monitored, without one ever.
 pub fn closing_notice(facts: &AccountFacts<'_>, window: &CheckWindow) -> Option<Finding> {
-    let (since, notice) = facts.content.closing.get(&facts.account.id).copied()?;
+    let ClosingState {
+        since,
+        notice_at: notice,
+    } = facts.content.closing.get(&facts.account.id).copied()?;
     match facts.account.state {
         AccountState::Closing => {
             let since = since?;

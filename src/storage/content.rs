@@ -421,9 +421,7 @@ impl Store {
     }
 
     /// Per account: when it entered its state, and its newest 停更公告.
-    pub async fn closing_facts(
-        &self,
-    ) -> Result<HashMap<String, (Option<DateTime<Utc>>, Option<DateTime<Utc>>)>> {
+    pub async fn closing_facts(&self) -> Result<HashMap<String, crate::content::ClosingState>> {
         let rows: Vec<(String, Option<i64>, Option<i64>)> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT a.id, a.state_since, (SELECT MAX(p.published_at) FROM posts p \
@@ -435,13 +433,11 @@ impl Store {
         });
         rows.into_iter()
             .map(|(id, since, notice)| {
-                Ok((
-                    id,
-                    (
-                        since.map(from_secs).transpose()?,
-                        notice.map(from_secs).transpose()?,
-                    ),
-                ))
+                let state = crate::content::ClosingState {
+                    since: since.map(from_secs).transpose()?,
+                    notice_at: notice.map(from_secs).transpose()?,
+                };
+                Ok((id, state))
             })
             .collect()
     }
