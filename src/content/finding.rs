@@ -60,6 +60,9 @@ pub struct ContentFinding {
     pub context: String,
     #[serde(skip)]
     pub key: String,
+    /// The post's dedup key (a later fetch finds it by this).
+    #[serde(skip)]
+    pub dedup_key: String,
     pub is_in_title: bool,
     pub published_at: DateTime<Utc>,
     pub post_title: Option<String>,

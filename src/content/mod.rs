@@ -19,7 +19,9 @@ pub use lists::{DEFAULT_LIST, default_entries, read_list};
 pub use names::{NameList, Person};
 pub use personal::{PersonalKind, is_id_number, mask, mask_all};
 pub use progress::{TaskProgress, render_tasks, tasks_sentence};
-pub use tasks::{ClosingState, RepostTask, is_closing_notice, is_targeted, matches_task, normalize};
+pub use tasks::{
+    ClosingState, RepostTask, is_closing_notice, is_targeted, matches_task, normalize,
+};
 pub use text::{MAX_TEXT_BYTES, cut, plain_text};
 pub use wording::{Entry, Level, WordList};
 

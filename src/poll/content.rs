@@ -3,7 +3,7 @@
 //! stored, so its findings are written with it.
 
 use super::Prepared;
-use crate::content::{Checker, RepostTask, is_targeted, matches_task};
+use crate::content::{Checker, ContentFinding, RepostTask, is_targeted, matches_task};
 use crate::registry::Account;
 use crate::storage::Store;
 use chrono::{DateTime, Datelike as _, Utc};
@@ -16,6 +16,8 @@ pub struct CycleContent {
     allow: HashMap<String, Vec<String>>,
     tasks: Vec<RepostTask>,
     accounts: HashMap<String, Account>,
+    /// Open findings by account: a fetch may show their posts corrected or deleted.
+    open: HashMap<String, Vec<ContentFinding>>,
     year: i32,
 }
 
@@ -32,19 +34,29 @@ impl CycleContent {
         } else {
             (HashMap::new(), Vec::new())
         };
+        let mut open: HashMap<String, Vec<ContentFinding>> = HashMap::new();
+        if checker.is_enabled {
+            for f in store.content_findings(true, None).await? {
+                open.entry(f.account_id.clone()).or_default().push(f);
+            }
+        }
         Ok(CycleContent {
             checker,
             allow,
             tasks,
             accounts: accounts.iter().map(|a| (a.id.clone(), a.clone())).collect(),
+            open,
             year: crate::calendar::local_date(now).year(),
         })
     }
 
-    /// Fills in each post's hits and tasks; drops the text when content
-    /// checks are off.
-    pub fn check(&self, batch: &mut [Prepared]) {
-        for prepared in batch {
+    /// Fills in each post's hits and tasks (the text is dropped when content
+    /// checks are off); returns the open findings this fetch shows fixed:
+    /// their post is in the feed without the problem (已更正), or gone from a
+    /// feed that still lists older posts (已删除).
+    pub fn check(&self, batch: &mut [Prepared]) -> Vec<(i64, String)> {
+        let mut fixed = Vec::new();
+        for prepared in batch.iter_mut() {
             let Some((state, posts)) = prepared.save.as_mut() else {
                 continue;
             };
@@ -69,6 +81,29 @@ impl CycleContent {
                     .map(|t| t.id)
                     .collect();
             }
+            if let Some(open) = self.open.get(&state.account_id) {
+                fixed.extend(shown_fixed(open, posts));
+            }
         }
+        fixed
     }
+}
+
+/// The open findings a successful fetch of `posts` shows fixed.
+fn shown_fixed(open: &[ContentFinding], posts: &[crate::parse::Post]) -> Vec<(i64, String)> {
+    let Some(oldest) = posts.iter().map(|p| p.published_at).min() else {
+        return Vec::new();
+    };
+    open.iter()
+        .filter_map(
+            |f| match posts.iter().find(|p| p.dedup_key == f.dedup_key) {
+                Some(post) if !post.hits.iter().any(|h| h.rule == f.rule && h.key == f.key) => {
+                    Some((f.id, "复查时原文已更正".to_string()))
+                }
+                Some(_) => None,
+                None if f.published_at > oldest => Some((f.id, "复查时原文已删除".to_string())),
+                None => None,
+            },
+        )
+        .collect()
 }

@@ -186,8 +186,16 @@ impl Poller {
             .ready_chunks(SAVE_BATCH)
             // One batch is saved while the next is fetched and parsed.
             .map(|mut batch| {
-                content.check(&mut batch);
-                self.save(batch, now)
+                let fixed = content.check(&mut batch);
+                async move {
+                    let reports = self.save(batch, now).await;
+                    if !fixed.is_empty() {
+                        if let Err(err) = self.store.fix_content_findings(&fixed, now).await {
+                            tracing::error!(error = %err, "cannot record corrected posts");
+                        }
+                    }
+                    reports
+                }
             })
             .buffered(2);
         let mut prepared = std::pin::pin!(prepared);

@@ -88,7 +88,7 @@ pub fn findings_sql(rows: usize, is_sqlite: bool) -> String {
     insert_findings_sql(rows, is_sqlite)
 }
 
-const SELECT_FINDINGS: &str = "SELECT id, account_id, post_id, rule, level, category, matched, \
+const SELECT_FINDINGS: &str = "SELECT id, account_id, post_id, dedup_key, rule, level, category, matched, \
      suggestion, context, match_key, is_in_title, published_at, post_title, post_link, found_at, \
      state, closed_at, closed_by, reason FROM content_findings";
 
@@ -97,6 +97,7 @@ struct FindingRow {
     id: i64,
     account_id: String,
     post_id: i64,
+    dedup_key: String,
     rule: String,
     level: String,
     category: String,
@@ -132,6 +133,7 @@ fn finding_of(row: FindingRow) -> Result<ContentFinding> {
         suggestion: row.suggestion,
         context: row.context,
         key: row.match_key,
+        dedup_key: row.dedup_key,
         is_in_title: row.is_in_title,
         published_at: from_secs(row.published_at)?,
         post_title: row.post_title,
@@ -265,6 +267,30 @@ impl Store {
             changed
         });
         Ok(changed > 0)
+    }
+
+    /// Closes findings a fetch showed fixed (the post corrected or deleted).
+    pub async fn fix_content_findings(
+        &self,
+        fixed: &[(i64, String)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            for (id, reason) in fixed {
+                sqlx::query(
+                    "UPDATE content_findings SET state = 'fixed', closed_at = $1, closed_by = '巡检', \
+                     reason = $2 WHERE id = $3 AND state = 'open'",
+                )
+                .bind(to_secs(now))
+                .bind(reason)
+                .bind(*id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// Allows `phrase` for one account (or every account with `None`); audited.

@@ -506,3 +506,82 @@ async fn a_false_positive_marked_in_chat_leaves_the_next_report_and_is_not_found
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_post_corrected_on_the_platform_is_fixed_by_the_next_fetch_and_a_deleted_one_too() {
+    let server = FeedServer::start().await;
+    let (d1, d2) = (
+        "Thu, 03 Dec 2026 10:00:00 +0800",
+        "Thu, 03 Dec 2026 11:00:00 +0800",
+    );
+    server.set(
+        "/a1",
+        Reply::ok(feed(&[("台湾总统讲话", "正文", d1, "https://a/1")])),
+    );
+    server.set(
+        "/a2",
+        Reply::ok(feed(&[
+            ("动态", "今日无事", d1, "https://a/2"),
+            ("名单", ID, d2, "https://a/2b"),
+        ])),
+    );
+    server.set(
+        "/a3",
+        Reply::ok(feed(&[("动态", "今日无事", d1, "https://a/3")])),
+    );
+    for db in test_dbs("content_fixed").await {
+        let (_, inspector) = setup(&db, &server, "active", "2026-11-01T09:00:00+08:00").await;
+        let first = inspector
+            .run_once(at("2026-12-04T10:00:00+08:00"), true)
+            .await
+            .expect("inspection");
+        assert_eq!(account(&first, "a1").verdict, Verdict::Failed);
+        assert_eq!(account(&first, "a2").verdict, Verdict::Failed);
+        // The same items (same guid): one corrected, one deleted while an older one stays.
+        server.set(
+            "/a1",
+            Reply::ok(feed(&[("台湾地区领导人讲话", "正文", d1, "https://a/1")])),
+        );
+        server.set(
+            "/a2",
+            Reply::ok(feed(&[("动态", "今日无事", d1, "https://a/2")])),
+        );
+        let later = at("2026-12-05T10:00:00+08:00");
+        xunjian::poll::Poller::new(&db.settings, db.store.clone())
+            .expect("poller")
+            .poll_accounts(&["a1".to_string(), "a2".to_string()], later, &|_, _| {})
+            .await
+            .expect("poll");
+        let next = inspector.run_once(later, false).await.expect("inspection");
+        assert_eq!(
+            account(&next, "a1").verdict,
+            Verdict::Qualified,
+            "{:?}",
+            rules_of(&next, "a1")
+        );
+        assert_eq!(
+            account(&next, "a2").verdict,
+            Verdict::Qualified,
+            "{:?}",
+            rules_of(&next, "a2")
+        );
+        let all = db
+            .store
+            .content_findings(false, None)
+            .await
+            .expect("findings");
+        let reasons: Vec<(&str, Option<&str>)> = all
+            .iter()
+            .map(|f| (f.account_id.as_str(), f.reason.as_deref()))
+            .collect();
+        assert!(
+            reasons.contains(&("a1", Some("复查时原文已更正"))),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.contains(&("a2", Some("复查时原文已删除"))),
+            "{reasons:?}"
+        );
+        db.finish().await;
+    }
+}
