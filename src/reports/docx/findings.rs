@@ -74,7 +74,7 @@ pub(super) fn problems(report: &Report) -> Vec<String> {
     }
     if let Some(sentence) = crate::reports::content::sentence(&report.content) {
         items.push(format!(
-            "部分账号发布信息把关不严。本期{}详见附件4",
+            "部分账号发布信息把关不严。本期{}，详见附件4",
             sentence.trim_end_matches('。')
         ));
     }
