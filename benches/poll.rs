@@ -12,12 +12,11 @@
 //! same server in the same run and its line is printed beside ours.
 
 mod common;
+#[path = "common/feeds.rs"]
+mod feeds;
 
-use bytes::Bytes;
 use common::peak_rss_mb;
-use http_body_util::Full;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use feeds::cpu_seconds;
 use std::time::Instant;
 use xunjian::config::Settings;
 use xunjian::poll::Poller;
@@ -34,7 +33,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     if args.first().map(String::as_str) == Some("serve") {
-        return runtime.block_on(serve());
+        return runtime.block_on(feeds::serve(|i| synthetic_feed(&account_id(i))));
     }
     let sizes: Vec<usize> = if args.is_empty() {
         vec![1_000, 10_000]
@@ -55,20 +54,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn bench(n: usize) -> anyhow::Result<()> {
-    let mut server = std::process::Command::new(std::env::current_exe()?)
-        .arg("serve")
-        .stdout(std::process::Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    {
-        use std::io::BufRead;
-        let stdout = server
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no server stdout"))?;
-        std::io::BufReader::new(stdout).read_line(&mut line)?;
-    }
-    let base = line.trim().to_string();
+    let (mut server, base) = feeds::spawn_server()?;
     let dir = tempfile::tempdir()?;
     let text = format!(
         "[database]\nurl = \"sqlite://{}/bench.db\"\n\n[proxies.rsshub]\nurl = \"{base}\"\nmax_concurrency = 64\n\n[poll]\nmax_concurrency = 64\n",
@@ -225,53 +211,4 @@ fn synthetic_feed(account: &str) -> String {
     }
     out.push_str("</channel></rss>");
     out
-}
-
-async fn serve() -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("http://{}", listener.local_addr()?);
-    use std::io::Write;
-    std::io::stdout().flush()?;
-    loop {
-        let (stream, _) = listener.accept().await?;
-        tokio::spawn(async move {
-            let service =
-                hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
-                    let id = req.uri().path().trim_start_matches("/feed/").to_string();
-                    let etag = format!("\"{id}\"");
-                    let is_fresh = req
-                        .headers()
-                        .get("if-none-match")
-                        .is_some_and(|v| v.as_bytes() == etag.as_bytes());
-                    let response = Response::builder()
-                        .header("Content-Type", "application/rss+xml; charset=utf-8")
-                        .header("Cache-Control", "public, max-age=300")
-                        .header("ETag", etag.as_str());
-                    let response = if is_fresh {
-                        response.status(304).body(Full::new(Bytes::new()))
-                    } else {
-                        let body = synthetic_feed(&account_id(id.parse().unwrap_or(0)));
-                        response.body(Full::new(Bytes::from(body)))
-                    };
-                    Ok::<_, std::convert::Infallible>(response.expect("a valid response"))
-                });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the whole line (11 and 12 here); 100 ticks per second.
-    (ticks(11) + ticks(12)) / 100.0
 }
