@@ -42,7 +42,12 @@ fn text_of(i: usize) -> String {
     }
     let mut k = i;
     while out.len() < 2000 {
-        out.push_str(SENTENCES.get(k % SENTENCES.len()).copied().unwrap_or_default());
+        out.push_str(
+            SENTENCES
+                .get(k % SENTENCES.len())
+                .copied()
+                .unwrap_or_default(),
+        );
         k = k.wrapping_mul(31).wrapping_add(7);
     }
     out
@@ -71,7 +76,9 @@ fn write_list(path: &std::path::Path) -> anyhow::Result<()> {
     for k in 0..20_000u32 {
         let len = 3 + k % 3;
         let phrase: String = (0..len)
-            .filter_map(|j| char::from_u32(0x5000 + (k.wrapping_mul(7919).wrapping_add(j * 104_729)) % 8000))
+            .filter_map(|j| {
+                char::from_u32(0x5000 + (k.wrapping_mul(7919).wrapping_add(j * 104_729)) % 8000)
+            })
             .collect();
         let level = if k % 10 == 0 { "严重" } else { "一般" };
         out.push_str(&format!(
@@ -83,13 +90,21 @@ fn write_list(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     if args.first().map(String::as_str) == Some("serve") {
         return runtime.block_on(feeds::serve(feed));
     }
     let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
-    let m: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let m: usize = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     runtime.block_on(bench(n, m))
 }
 
@@ -118,7 +133,12 @@ async fn bench(n: usize, m: usize) -> anyhow::Result<()> {
         let store = Store::connect(&settings.database).await?;
         store.migrate().await?;
         store
-            .apply_plan(&plan(&Register::default(), &register(n), false), "bench", "cli", chrono::Utc::now())
+            .apply_plan(
+                &plan(&Register::default(), &register(n), false),
+                "bench",
+                "cli",
+                chrono::Utc::now(),
+            )
             .await?;
         let built = Instant::now();
         let poller = Poller::new(&settings, store.clone())?;
@@ -126,7 +146,9 @@ async fn bench(n: usize, m: usize) -> anyhow::Result<()> {
         let ids: Vec<String> = (0..n).map(|i| format!("acct-{i:06}")).collect();
         let cpu = cpu_seconds();
         let started = Instant::now();
-        let reports = poller.poll_accounts(&ids, chrono::Utc::now(), &|_, _| {}).await?;
+        let reports = poller
+            .poll_accounts(&ids, chrono::Utc::now(), &|_, _| {})
+            .await?;
         let secs = started.elapsed().as_secs_f64();
         let cpu = cpu_seconds() - cpu;
         let posts: u64 = reports.iter().map(|r| r.new_posts).sum();
@@ -150,14 +172,22 @@ async fn bench(n: usize, m: usize) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", dir.path().join("rescan.db").display());
     let settings = Settings::parse(
         "bench",
-        &format!("[database]\nurl = \"{url}\"\n\n[content]\nlists = [\"{}\"]\n{names}\n", list.display()),
+        &format!(
+            "[database]\nurl = \"{url}\"\n\n[content]\nlists = [\"{}\"]\n{names}\n",
+            list.display()
+        ),
     )?;
     let store = Store::connect(&settings.database).await?;
     store.migrate().await?;
     let per_account = 20;
     let accounts = register(m.div_ceil(per_account));
     store
-        .apply_plan(&plan(&Register::default(), &accounts, false), "bench", "cli", chrono::Utc::now())
+        .apply_plan(
+            &plan(&Register::default(), &accounts, false),
+            "bench",
+            "cli",
+            chrono::Utc::now(),
+        )
         .await?;
     drop(accounts);
     let started = Instant::now();
@@ -174,7 +204,8 @@ async fn bench(n: usize, m: usize) -> anyhow::Result<()> {
                 let posts = (0..per_account)
                     .map(|j| xunjian::parse::Post {
                         dedup_key: format!("k{j}"),
-                        published_at: now - chrono::Duration::minutes((a * per_account + j) as i64 % 100_000),
+                        published_at: now
+                            - chrono::Duration::minutes((a * per_account + j) as i64 % 100_000),
                         is_date_estimated: false,
                         title: Some(format!("第{j}条 政务动态")),
                         link: None,
@@ -185,6 +216,7 @@ async fn bench(n: usize, m: usize) -> anyhow::Result<()> {
                         is_notice: false,
                         hits: Vec::new(),
                         tasks: Vec::new(),
+                        packed: Vec::new(),
                     })
                     .collect();
                 (state, posts)
@@ -195,10 +227,18 @@ async fn bench(n: usize, m: usize) -> anyhow::Result<()> {
         store.record_fetches(&refs, now).await?;
     }
     let stored = started.elapsed().as_secs_f64();
-    let checker = xunjian::content::Checker::from_settings(&settings.content).map_err(anyhow::Error::msg)?;
+    let checker =
+        xunjian::content::Checker::from_settings(&settings.content).map_err(anyhow::Error::msg)?;
     let cpu = cpu_seconds();
     let started = Instant::now();
-    let done = xunjian::screening::rescan(&store, &checker, chrono::DateTime::<chrono::Utc>::MIN_UTC, now, &|_| {}).await?;
+    let done = xunjian::screening::rescan(
+        &store,
+        &checker,
+        chrono::DateTime::<chrono::Utc>::MIN_UTC,
+        now,
+        &|_| {},
+    )
+    .await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "rescan: {} posts in {secs:.1} s ({:.0} posts/s, {:.1} CPU s), {} new findings; storing them took {stored:.1} s; peak RSS {:.0} MB",

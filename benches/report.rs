@@ -96,6 +96,7 @@ async fn run(n: usize) -> anyhow::Result<()> {
                 is_notice: false,
                 hits: Vec::new(),
                 tasks: Vec::new(),
+                packed: Vec::new(),
             })
             .collect();
         let state = FetchState {

@@ -228,6 +228,7 @@ fn posts_of(i: usize, account: &Account, now: DateTime<Utc>) -> Vec<xunjian::par
             is_notice: false,
             hits: Vec::new(),
             tasks: Vec::new(),
+            packed: Vec::new(),
         })
         .collect()
 }

@@ -82,6 +82,7 @@ pub async fn rescan(
                     .map(|t| t.id)
                     .collect(),
                 text: String::new(),
+                packed: Vec::new(),
             };
             done.notices += u64::from(post.is_notice);
             done.task_matches += post.tasks.len() as u64;

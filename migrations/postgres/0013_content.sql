@@ -1,7 +1,7 @@
--- Content inspection: each post's plain text (kept `content.retention_days`,
--- then set to NULL), whether it is a 停更公告, the findings (kept for good),
+-- Content inspection: each post's plain text, deflated (kept
+-- `content.retention_days`, then set to NULL), whether it is a 停更公告, the findings (kept for good),
 -- the allow list taught by 误报, and the 转载任务 with the posts that did them.
-ALTER TABLE posts ADD COLUMN text TEXT;
+ALTER TABLE posts ADD COLUMN text_z BYTEA;
 ALTER TABLE posts ADD COLUMN is_notice BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX posts_notice ON posts (account_id, published_at) WHERE is_notice;
 

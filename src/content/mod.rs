@@ -22,7 +22,7 @@ pub use progress::{TaskProgress, render_tasks, tasks_sentence};
 pub use tasks::{
     ClosingState, RepostTask, is_closing_notice, is_targeted, matches_task, normalize,
 };
-pub use text::{MAX_TEXT_BYTES, cut, plain_text};
+pub use text::{MAX_TEXT_BYTES, cut, pack, plain_text, unpack};
 pub use wording::{Entry, Level, WordList};
 
 use crate::config::ContentSettings;
@@ -130,8 +130,11 @@ impl Checker {
         // Masking keeps every byte offset (a number is ASCII and its mask
         // as long), so contexts are cut from the masked text: a number cut
         // in half at a context's edge cannot slip through unmasked.
-        let masked = mask_all(part, year);
-        let context = |start: usize, end: usize| context(&masked, start, end);
+        // Only a part with a match is copied.
+        let masked = std::cell::OnceCell::new();
+        let context = |start: usize, end: usize| {
+            context(masked.get_or_init(|| mask_all(part, year)), start, end)
+        };
         for m in self.words.find(part) {
             let Some(entry) = self.words.entries.get(m.entry) else {
                 continue;

@@ -151,6 +151,30 @@ fn entity(text: &str) -> (String, usize) {
     }
 }
 
+/// `text` deflated for keeping (Chinese text takes about half the bytes).
+pub fn pack(text: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(text.len() / 2),
+        flate2::Compression::fast(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(text.as_bytes());
+    encoder.finish().unwrap_or_default()
+}
+
+/// A kept text back; None when the bytes are no deflated UTF-8 (at most
+/// [`MAX_TEXT_BYTES`] are read, so a hostile row cannot balloon).
+pub fn unpack(bytes: &[u8]) -> Option<String> {
+    use std::io::Read as _;
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    flate2::read::DeflateDecoder::new(bytes)
+        .take(MAX_TEXT_BYTES as u64)
+        .read_to_end(&mut out)
+        .ok()?;
+    String::from_utf8(out).ok()
+}
+
 /// `text` cut to at most `max` bytes on a character boundary.
 pub fn cut(mut text: String, max: usize) -> String {
     if text.len() > max {
@@ -184,6 +208,20 @@ mod tests {
         for (html, text) in cases {
             assert_eq!(plain_text(html), text, "{html}");
         }
+    }
+
+    #[test]
+    fn a_packed_text_unpacks_and_garbage_does_not() {
+        let text = "兰山区持续深化政务公开工作，围绕群众关切及时发布权威信息。".repeat(20);
+        let packed = pack(&text);
+        assert!(
+            packed.len() < text.len() / 2,
+            "{} of {}",
+            packed.len(),
+            text.len()
+        );
+        assert_eq!(unpack(&packed).as_deref(), Some(text.as_str()));
+        assert_eq!(unpack(b"\xff\x00garbage"), None);
     }
 
     #[test]

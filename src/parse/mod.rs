@@ -42,6 +42,9 @@ pub struct Post {
     pub hits: Vec<crate::content::Hit>,
     /// The open 转载任务 it carries (filled in by the poller).
     pub tasks: Vec<i64>,
+    /// `text` deflated for keeping (filled in by the poller's content
+    /// checks, off the writer's path; storage packs it when empty).
+    pub packed: Vec<u8>,
 }
 
 /// A parsed feed: the account name it shows and its posts.
@@ -167,6 +170,7 @@ fn to_post(
         is_notice,
         hits: Vec::new(),
         tasks: Vec::new(),
+        packed: Vec::new(),
     }
 }
 

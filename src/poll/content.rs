@@ -80,6 +80,7 @@ impl CycleContent {
                     .filter(|t| matches_task(t, title, &post.text, post.link.as_deref()))
                     .map(|t| t.id)
                     .collect();
+                post.packed = crate::content::pack(&post.text);
             }
             if let Some(open) = self.open.get(&state.account_id) {
                 fixed.extend(shown_fixed(open, posts));

@@ -167,8 +167,9 @@ impl Poller {
                 })
                 .collect()
         };
-        let content =
-            content::CycleContent::load(self.checker.clone(), &self.store, &accounts, now).await?;
+        let content = Arc::new(
+            content::CycleContent::load(self.checker.clone(), &self.store, &accounts, now).await?,
+        );
         let content = &content;
         let total = jobs.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
@@ -185,9 +186,29 @@ impl Poller {
             .buffer_unordered(self.settings.poll.max_concurrency)
             .ready_chunks(SAVE_BATCH)
             // One batch is saved while the next is fetched and parsed.
-            .map(|mut batch| {
-                let fixed = content.check(&mut batch);
+            .map(|batch| {
+                let content = Arc::clone(content);
                 async move {
+                    // The scan runs beside the fetching and parsing of the
+                    // next batch (on the other core), not in their way.
+                    let checked = tokio::task::spawn_blocking(move || {
+                        let mut batch = batch;
+                        let fixed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            content.check(&mut batch)
+                        }))
+                        .unwrap_or_else(|payload| {
+                            let cause = crate::process::panic_text(payload);
+                            metrics::counter!("xunjian_poll_panics_total").increment(1);
+                            tracing::error!(cause = %cause, "the content checks of a batch panicked");
+                            Vec::new()
+                        });
+                        (batch, fixed)
+                    })
+                    .await;
+                    let Ok((batch, fixed)) = checked else {
+                        // Only a runtime shutting down cancels a blocking task.
+                        return Vec::new();
+                    };
                     let reports = self.save(batch, now).await;
                     if !fixed.is_empty() {
                         if let Err(err) = self.store.fix_content_findings(&fixed, now).await {

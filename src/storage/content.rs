@@ -359,12 +359,12 @@ impl Store {
             i64,
             Option<String>,
             Option<String>,
-            String,
+            Vec<u8>,
         );
         let rows: Vec<Row> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id, account_id, dedup_key, published_at, title, link, text FROM posts \
-                 WHERE id > $1 AND published_at >= $2 AND text IS NOT NULL ORDER BY id LIMIT $3",
+                "SELECT id, account_id, dedup_key, published_at, title, link, text_z FROM posts \
+                 WHERE id > $1 AND published_at >= $2 AND text_z IS NOT NULL ORDER BY id LIMIT $3",
             )
             .bind(after_id)
             .bind(to_secs(since))
@@ -382,7 +382,8 @@ impl Store {
                         published_at: from_secs(published_at)?,
                         title,
                         link,
-                        text,
+                        // A row that does not unpack is scanned as empty.
+                        text: crate::content::unpack(&text).unwrap_or_default(),
                     })
                 },
             )
@@ -437,7 +438,7 @@ impl Store {
     /// Forgets the text of posts first seen before `before` (findings stay).
     pub async fn prune_post_texts(&self, before: DateTime<Utc>) -> Result<u64> {
         let done = with_pool!(self, pool => {
-            sqlx::query("UPDATE posts SET text = NULL WHERE first_seen_at < $1 AND text IS NOT NULL")
+            sqlx::query("UPDATE posts SET text_z = NULL WHERE first_seen_at < $1 AND text_z IS NOT NULL")
                 .bind(to_secs(before))
                 .execute(pool)
                 .await?

@@ -23,7 +23,7 @@ const TOTALS_BATCH: usize = 140;
 fn insert_posts_sql(rows: usize, is_sqlite: bool) -> String {
     let mut sql = String::from(
         "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
-         is_date_estimated, title, link, author, kind, evidence, text, is_notice) VALUES ",
+         is_date_estimated, title, link, author, kind, evidence, text_z, is_notice) VALUES ",
     );
     push_rows(&mut sql, rows, 12, is_sqlite);
     sql.push_str(
@@ -211,7 +211,11 @@ impl Store {
                         .bind(&post.author)
                         .bind(post.kind.id())
                         .bind(&post.evidence)
-                        .bind((!post.text.is_empty()).then_some(post.text.as_str()))
+                        .bind(match (post.packed.is_empty(), post.text.is_empty()) {
+                            (false, _) => Some(post.packed.clone()),
+                            (true, false) => Some(crate::content::pack(&post.text)),
+                            (true, true) => None,
+                        })
                         .bind(post.is_notice);
                 }
                 new_posts.extend(query.fetch_all(&mut *tx).await?);

@@ -117,6 +117,7 @@ fn fetched_posts(
             is_notice: false,
             hits: Vec::new(),
             tasks: Vec::new(),
+            packed: Vec::new(),
         });
     }
     posts
