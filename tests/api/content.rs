@@ -514,22 +514,23 @@ async fn a_post_corrected_on_the_platform_is_fixed_by_the_next_fetch_and_a_delet
         "Thu, 03 Dec 2026 10:00:00 +0800",
         "Thu, 03 Dec 2026 11:00:00 +0800",
     );
-    server.set(
-        "/a1",
-        Reply::ok(feed(&[("台湾总统讲话", "正文", d1, "https://a/1")])),
-    );
-    server.set(
-        "/a2",
-        Reply::ok(feed(&[
-            ("动态", "今日无事", d1, "https://a/2"),
-            ("名单", ID, d2, "https://a/2b"),
-        ])),
-    );
-    server.set(
-        "/a3",
-        Reply::ok(feed(&[("动态", "今日无事", d1, "https://a/3")])),
-    );
     for db in test_dbs("content_fixed").await {
+        // Each backend starts from the original feeds.
+        server.set(
+            "/a1",
+            Reply::ok(feed(&[("台湾总统讲话", "正文", d1, "https://a/1")])),
+        );
+        server.set(
+            "/a2",
+            Reply::ok(feed(&[
+                ("动态", "今日无事", d1, "https://a/2"),
+                ("名单", ID, d2, "https://a/2b"),
+            ])),
+        );
+        server.set(
+            "/a3",
+            Reply::ok(feed(&[("动态", "今日无事", d1, "https://a/3")])),
+        );
         let (_, inspector) = setup(&db, &server, "active", "2026-11-01T09:00:00+08:00").await;
         let first = inspector
             .run_once(at("2026-12-04T10:00:00+08:00"), true)
