@@ -14,13 +14,13 @@ mod common;
 mod feeds;
 
 use common::peak_rss_mb;
-use feeds::cpu_seconds;
+use feeds::{account_id, cpu_seconds, synthetic_register};
 use std::time::Instant;
 use xunjian::config::Settings;
 use xunjian::fetch::{FetchState, Outcome};
 use xunjian::poll::Poller;
+use xunjian::registry::Register;
 use xunjian::registry::diff::plan;
-use xunjian::registry::{Account, AccountState, Platform, Register, Source, Unit, UnitKind};
 use xunjian::storage::Store;
 
 /// Sentences the synthetic posts are made of (one planted error in some).
@@ -134,7 +134,7 @@ async fn bench(n: usize, m: usize) -> anyhow::Result<()> {
         store.migrate().await?;
         store
             .apply_plan(
-                &plan(&Register::default(), &register(n), false),
+                &plan(&Register::default(), &synthetic_register(n), false),
                 "bench",
                 "cli",
                 chrono::Utc::now(),
@@ -143,7 +143,7 @@ async fn bench(n: usize, m: usize) -> anyhow::Result<()> {
         let built = Instant::now();
         let poller = Poller::new(&settings, store.clone())?;
         let compile = built.elapsed().as_secs_f64();
-        let ids: Vec<String> = (0..n).map(|i| format!("acct-{i:06}")).collect();
+        let ids: Vec<String> = (0..n).map(account_id).collect();
         let cpu = cpu_seconds();
         let started = Instant::now();
         let reports = poller
@@ -180,7 +180,7 @@ async fn bench(n: usize, m: usize) -> anyhow::Result<()> {
     let store = Store::connect(&settings.database).await?;
     store.migrate().await?;
     let per_account = 20;
-    let accounts = register(m.div_ceil(per_account));
+    let accounts = synthetic_register(m.div_ceil(per_account));
     store
         .apply_plan(
             &plan(&Register::default(), &accounts, false),
@@ -197,7 +197,7 @@ async fn bench(n: usize, m: usize) -> anyhow::Result<()> {
             .iter()
             .map(|a| {
                 let state = FetchState {
-                    account_id: format!("acct-{a:06}"),
+                    account_id: account_id(*a),
                     outcome: Some(Outcome::Ok),
                     ..FetchState::default()
                 };
@@ -249,36 +249,4 @@ async fn bench(n: usize, m: usize) -> anyhow::Result<()> {
         peak_rss_mb()
     );
     Ok(())
-}
-
-fn register(n: usize) -> Register {
-    Register {
-        units: (0..n.div_ceil(20).max(1))
-            .map(|u| Unit {
-                id: format!("unit-{u:05}"),
-                name: format!("单位{u}"),
-                kind: UnitKind::Department,
-                contacts: Vec::new(),
-                chat: None,
-            })
-            .collect(),
-        accounts: (0..n)
-            .map(|i| Account {
-                id: format!("acct-{i:06}"),
-                unit: format!("unit-{:05}", i / 20),
-                name: format!("账号{i}"),
-                platform: Platform::Douyin,
-                source: Source::Proxy {
-                    proxy: "rsshub".to_string(),
-                    route: format!("/feed/{i}"),
-                },
-                state: AccountState::Active,
-                deregistered_on: None,
-                filing_ref: None,
-                is_interactive: true,
-                thresholds: Default::default(),
-                note: None,
-            })
-            .collect(),
-    }
 }

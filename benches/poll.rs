@@ -16,12 +16,12 @@ mod common;
 mod feeds;
 
 use common::peak_rss_mb;
-use feeds::cpu_seconds;
+use feeds::{account_id, cpu_seconds, synthetic_register};
 use std::time::Instant;
 use xunjian::config::Settings;
 use xunjian::poll::Poller;
+use xunjian::registry::Register;
 use xunjian::registry::diff::plan;
-use xunjian::registry::{Account, AccountState, Platform, Register, Source, Unit, UnitKind};
 use xunjian::storage::Store;
 
 fn main() -> anyhow::Result<()> {
@@ -148,45 +148,6 @@ fn run_peer(base: &str, n: usize) {
         ),
         Err(err) => println!("peer: cannot run python3: {err}"),
     }
-}
-
-fn account_id(i: usize) -> String {
-    format!("acct-{i:06}")
-}
-
-fn synthetic_register(n: usize) -> Register {
-    let units = (0..n.div_ceil(20).max(1))
-        .map(|u| Unit {
-            id: format!("unit-{u:05}"),
-            name: format!("单位{u}"),
-            kind: if u % 3 == 0 {
-                UnitKind::Town
-            } else {
-                UnitKind::Department
-            },
-            contacts: Vec::new(),
-            chat: None,
-        })
-        .collect();
-    let accounts = (0..n)
-        .map(|i| Account {
-            id: account_id(i),
-            unit: format!("unit-{:05}", i / 20),
-            name: format!("账号{i}"),
-            platform: Platform::Douyin,
-            source: Source::Proxy {
-                proxy: "rsshub".to_string(),
-                route: format!("/feed/{i}"),
-            },
-            state: AccountState::Active,
-            deregistered_on: None,
-            filing_ref: None,
-            is_interactive: true,
-            thresholds: Default::default(),
-            note: None,
-        })
-        .collect();
-    Register { units, accounts }
 }
 
 /// A ~30 KB RSSHub-shaped feed with 20 items, unique per account.

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use xunjian::registry::{Account, AccountState, Platform, Register, Source, Unit, UnitKind};
 
 /// Starts `current_exe serve` and returns it with the base URL it printed.
 pub fn spawn_server() -> anyhow::Result<(std::process::Child, String)> {
@@ -72,4 +73,45 @@ pub fn cpu_seconds() -> f64 {
     };
     // utime and stime are fields 14 and 15 of the whole line (11 and 12 here); 100 ticks per second.
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The benchmark accounts' ids.
+pub fn account_id(i: usize) -> String {
+    format!("acct-{i:06}")
+}
+
+/// N active Douyin accounts on the `rsshub` proxy (`/feed/{i}`), 20 to a unit.
+pub fn synthetic_register(n: usize) -> Register {
+    let units = (0..n.div_ceil(20).max(1))
+        .map(|u| Unit {
+            id: format!("unit-{u:05}"),
+            name: format!("单位{u}"),
+            kind: if u % 3 == 0 {
+                UnitKind::Town
+            } else {
+                UnitKind::Department
+            },
+            contacts: Vec::new(),
+            chat: None,
+        })
+        .collect();
+    let accounts = (0..n)
+        .map(|i| Account {
+            id: account_id(i),
+            unit: format!("unit-{:05}", i / 20),
+            name: format!("账号{i}"),
+            platform: Platform::Douyin,
+            source: Source::Proxy {
+                proxy: "rsshub".to_string(),
+                route: format!("/feed/{i}"),
+            },
+            state: AccountState::Active,
+            deregistered_on: None,
+            filing_ref: None,
+            is_interactive: true,
+            thresholds: Default::default(),
+            note: None,
+        })
+        .collect();
+    Register { units, accounts }
 }

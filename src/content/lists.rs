@@ -43,14 +43,15 @@ pub fn default_entries() -> Vec<Entry> {
 /// Entries of a list file, by its extension.
 pub fn read_list(path: &Path) -> Result<Vec<Entry>, String> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| format!("无法读取词表 {shown}：{e}"))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("无法读取词表 {shown}：{}", io_cn(&e)))?;
     if !meta.is_file() {
         return Err(format!("词表 {shown} 不是文件"));
     }
     if meta.len() > MAX_LIST_BYTES {
         return Err(format!("词表 {shown} 超过 20 MB"));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("无法读取词表 {shown}：{e}"))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("无法读取词表 {shown}：{}", io_cn(&e)))?;
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -66,6 +67,16 @@ pub fn read_list(path: &Path) -> Result<Vec<Entry>, String> {
         _ => Err(format!(
             "词表 {shown}：只支持 .xlsx（错误表述、正确表述、类别、级别）或 .toml（[[entry]]）"
         )),
+    }
+}
+
+fn io_cn(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => {
+            "文件不存在（content.lists 中的路径相对于运行目录）".to_string()
+        }
+        std::io::ErrorKind::PermissionDenied => "没有读取权限".to_string(),
+        _ => err.to_string(),
     }
 }
 
@@ -135,8 +146,9 @@ fn entry(
 /// The first sheet: a header row (within the first 10 rows) naming 错误表述,
 /// 正确表述 or 说明, 类别, 级别 and optionally 例外 (several separated by 、 or ；).
 fn xlsx_entries(bytes: &[u8], shown: &str) -> Result<Vec<Entry>, String> {
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
-        .map_err(|e| format!("词表 {shown} 不是有效的 .xlsx 文件：{e}"))?;
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|_| {
+        format!("词表 {shown} 不是有效的 .xlsx 文件（请用 Excel 或 WPS 另存为 .xlsx）")
+    })?;
     let sheet = book
         .sheet_names()
         .first()

@@ -89,7 +89,7 @@ pub struct Poller {
 
 /// The poller could not be built from the settings.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot set up polling: {0}")]
+#[error("无法开始抓取：{0}")]
 pub struct PollSetupError(String);
 
 impl Poller {

@@ -84,6 +84,25 @@ fn rules_of(result: &CheckResult, id: &str) -> Vec<(Rule, Severity)> {
 
 const ID: &str = "11010519491231002X";
 
+/// The December 2026 monthly 通报 as of `now` (a draft).
+async fn december_report(
+    db: &TestDb,
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+) -> xunjian::reports::Report {
+    let calendar = xunjian::inspection::load_calendar(settings).expect("calendar");
+    xunjian::publish::load_report(
+        &db.store,
+        &calendar,
+        xunjian::reports::ReportKind::Monthly,
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 31).expect("date"),
+        now,
+    )
+    .await
+    .expect("report")
+}
+
 #[tokio::test]
 async fn a_severe_term_fails_and_alerts_at_once_a_general_one_is_listed_and_an_id_number_is_shown_masked()
  {
@@ -286,17 +305,7 @@ async fn a_repost_task_flags_the_unit_that_did_not_repost_after_the_due_date_and
                 "{a} reposted"
             );
         }
-        let calendar = xunjian::inspection::load_calendar(&settings).expect("calendar");
-        let report = xunjian::publish::load_report(
-            &db.store,
-            &calendar,
-            xunjian::reports::ReportKind::Monthly,
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 31).expect("date"),
-            at("2026-12-05T11:00:00+08:00"),
-        )
-        .await
-        .expect("report");
+        let report = december_report(&db, &settings, at("2026-12-05T11:00:00+08:00")).await;
         assert_eq!(
             report.content.tasks_sentence.as_deref(),
             Some("转载任务1项，应转载3个账号次，按时完成2个，未完成：区城管局。")
@@ -478,17 +487,7 @@ async fn a_false_positive_marked_in_chat_leaves_the_next_report_and_is_not_found
             (3, 0),
             "the allow list learnt it"
         );
-        let calendar = xunjian::inspection::load_calendar(&settings).expect("calendar");
-        let report = xunjian::publish::load_report(
-            &db.store,
-            &calendar,
-            xunjian::reports::ReportKind::Monthly,
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 31).expect("date"),
-            at("2026-12-04T13:00:00+08:00"),
-        )
-        .await
-        .expect("report");
+        let report = december_report(&db, &settings, at("2026-12-04T13:00:00+08:00")).await;
         assert_eq!(report.content.total, 0, "{:?}", report.content);
         assert!(!xunjian::reports::render::text(&report).contains("错误信息"));
         let history = db.store.register_events(Some("a1")).await.expect("history");
