@@ -64,14 +64,32 @@ pub struct ContentFinding {
     #[serde(skip)]
     pub dedup_key: String,
     pub is_in_title: bool,
+    #[serde(serialize_with = "local_time")]
     pub published_at: DateTime<Utc>,
     pub post_title: Option<String>,
     pub post_link: Option<String>,
+    #[serde(serialize_with = "local_time")]
     pub found_at: DateTime<Utc>,
     pub state: FindingState,
+    #[serde(serialize_with = "local_time_or_null")]
     pub closed_at: Option<DateTime<Utc>>,
     pub closed_by: Option<String>,
     pub reason: Option<String>,
+}
+
+/// Times as the other JSON outputs write them: Asia/Shanghai, RFC 3339.
+fn local_time<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::calendar::to_local(*at).to_rfc3339())
+}
+
+fn local_time_or_null<S: serde::Serializer>(
+    at: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => local_time(at, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn level_label<S: serde::Serializer>(level: &Level, s: S) -> Result<S::Ok, S::Error> {
