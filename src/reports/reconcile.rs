@@ -203,5 +203,27 @@ pub fn discrepancies(report: &Report) -> Vec<String> {
             .any(|r| r.state == RectificationState::Fixed && !r.evidence.contains("巡检"));
         check(!fixed_without_evidence, "已整改项缺少巡检依据".to_string());
     }
+    // 错敏信息: the count, the units' counts and the annex list agree, and
+    // the text and Markdown print the sentence.
+    let c = &report.content;
+    check(
+        c.total == c.items.len() as u64,
+        format!("错敏信息 {} 条 ≠ 明细 {} 条", c.total, c.items.len()),
+    );
+    check(
+        c.total == c.by_unit.iter().map(|u| u.count).sum::<u64>(),
+        format!("错敏信息 {} 条 ≠ 各单位之和", c.total),
+    );
+    check(
+        c.severe <= c.total && c.personal_data <= c.total,
+        "错敏信息严重或个人信息条数超过总数".to_string(),
+    );
+    if let Some(sentence) = super::content::sentence(c) {
+        check(text.contains(&sentence), format!("正文缺少「{sentence}」"));
+        check(
+            markdown.contains(&sentence),
+            format!("Markdown 缺少「{sentence}」"),
+        );
+    }
     out
 }

@@ -198,6 +198,14 @@ async fn a_severe_term_fails_and_alerts_at_once_a_general_one_is_listed_and_an_i
             !shown.contains(ID),
             "the full number never leaves the database"
         );
+        let report = december_report(&db, &db.settings, now).await;
+        let c = &report.content;
+        assert_eq!((c.total, c.severe, c.personal_data), (3, 2, 1), "{c:?}");
+        assert_eq!(
+            xunjian::reports::reconcile::discrepancies(&report),
+            Vec::<String>::new()
+        );
+        assert!(!format!("{:?}", c.items).contains(ID));
         db.finish().await;
     }
 }
