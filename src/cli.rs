@@ -168,6 +168,15 @@ pub enum Command {
         #[command(subcommand)]
         action: TaskAction,
     },
+    /// 登录链接：打印一个一次性的工作台登录链接（默认管理员；--unit 则只能查看该单位）(a one-time sign-in link for the web console)
+    LoginLink {
+        /// 只能查看和处理此单位（单位ID或名称）(limited to this unit)
+        #[arg(long, value_name = "UNIT")]
+        unit: Option<String>,
+        /// 链接有效分钟数（默认 10，最长 10080 即 7 天）(minutes the link works)
+        #[arg(long, value_name = "N", default_value_t = crate::web::links::LINK_MINUTES)]
+        minutes: i64,
+    },
     /// 账号列表：以表格显示数据库中的台账 (list accounts)
     Accounts {
         /// 只看此单位的账号（单位ID或名称，如 义堂镇）(only this unit)

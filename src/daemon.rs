@@ -44,6 +44,7 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     };
     let poller = Arc::new(crate::poll::Poller::new(&settings, store.clone())?);
     let calendar = crate::inspection::stored_calendar(&settings, &store, now).await?;
+    let web_calendar = calendar.clone();
     let inspector = Arc::new(
         crate::inspection::Inspector::with_poller(store.clone(), settings.clone(), poller.clone())?
             .with_calendar(calendar.clone()),
@@ -178,9 +179,20 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     if let Some(listener) = listener {
         let address = listener.local_addr()?;
         tracing::info!(%address, "health and metrics at http://{address}/healthz and /metrics");
+        let console = crate::web::Console::new(
+            store.clone(),
+            settings.clone(),
+            web_calendar,
+            app.accounts_path.clone(),
+        );
+        tracing::info!(
+            "web console at {} (sign in with xunjian login-link or /登录 in chat)",
+            crate::web::links::base_url(&settings)
+        );
         let state = crate::server::ServerState {
             health: health.clone(),
             store: store.clone(),
+            console: Some(Arc::new(console)),
         };
         let listener = Arc::new(tokio::sync::Mutex::new(Some(listener)));
         tasks.spawn(Part::Server, move |_, stop| {

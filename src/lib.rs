@@ -31,6 +31,7 @@ pub mod scheduler;
 pub mod screening;
 pub mod server;
 pub mod storage;
+pub mod web;
 
 #[cfg(test)]
 mod architecture_tests;

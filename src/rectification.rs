@@ -292,6 +292,51 @@ pub fn notices(
     out
 }
 
+/// An admin's review of a unit's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Review {
+    /// The answer holds: 已整改.
+    Accept { note: String },
+    /// 退回: the unit is told why; the item is open again (overdue past its deadline).
+    SendBack { reason: String, is_overdue: bool },
+}
+
+impl Review {
+    /// What the item's evidence column says afterwards.
+    pub fn evidence(&self) -> String {
+        match self {
+            Review::Accept { note } if note.is_empty() => "管理员核实整改到位".to_string(),
+            Review::Accept { note } => format!("管理员核实整改到位：{note}"),
+            Review::SendBack { reason, .. } => format!("整改反馈被退回：{reason}"),
+        }
+    }
+}
+
+/// The message telling a unit its answer was sent back, and why.
+pub fn returned_notice(
+    item: &Item,
+    reason: &str,
+    by: &str,
+    today: NaiveDate,
+    register: &Register,
+    settings: &Settings,
+) -> Vec<Message> {
+    let unit_name = register
+        .unit(&item.unit_id)
+        .map_or(item.unit_id.as_str(), |u| u.name.as_str());
+    let due = if item.deadline < today {
+        format!("整改期限{}，已逾期", date_cn(item.deadline))
+    } else {
+        format!("整改期限{}", date_cn(item.deadline))
+    };
+    let body = format!(
+        "【整改退回】{unit_name}\n{} [{}] 的整改反馈未通过核实，已退回（{by}）。\n退回理由：{reason}\n{due}。请继续整改后再次回复 /rectify 账号ID 整改说明（也可用 /整改）。",
+        account_line(&item.account_id, register),
+        item.label,
+    );
+    to_unit(&item.unit_id, &body, register, settings)
+}
+
 /// A change an inspection makes to an item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {

@@ -1,8 +1,9 @@
-//! The health and metrics endpoint (`[server] listen`).
+//! The HTTP server (`[server] listen`): health, metrics and the web console.
 //!
 //! `GET /healthz`: 200 `{"status":"ok","checks":{…}}` when every part has
 //! worked within its interval and the database answers; 503 with
-//! `"status":"failing"` otherwise. `GET /metrics`: Prometheus text.
+//! `"status":"failing"` otherwise. `GET /metrics`: Prometheus text. Every
+//! other path is the console ([`crate::web`]), behind its sign-in.
 
 use crate::health::{Health, Part};
 use crate::storage::Store;
@@ -21,14 +22,21 @@ use tokio_util::sync::CancellationToken;
 pub struct ServerState {
     pub health: Health,
     pub store: Store,
+    /// The web console, when the daemon serves it.
+    pub console: Option<std::sync::Arc<crate::web::Console>>,
 }
 
 /// The routes.
 pub fn router(state: ServerState) -> Router {
-    Router::new()
+    let console = state.console.clone();
+    let server = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(state)
+        .with_state(state);
+    match console {
+        Some(console) => server.merge(crate::web::router(console)),
+        None => server,
+    }
 }
 
 /// Binds exactly `address` (never another), or says why not.
@@ -49,7 +57,7 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
-        .map_err(|e| anyhow::anyhow!("the health endpoint stopped: {e}"))
+        .map_err(|e| anyhow::anyhow!("the HTTP server stopped: {e}"))
 }
 
 async fn healthz(State(state): State<ServerState>) -> Response {

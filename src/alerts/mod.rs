@@ -13,6 +13,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// The longest a unit contact may pause reminders (/snooze, 暂缓); admins
+/// up to [`MAX_SNOOZE_DAYS`].
+pub const CONTACT_SNOOZE_DAYS: i64 = 7;
+/// The longest anyone may pause reminders.
+pub const MAX_SNOOZE_DAYS: i64 = 90;
+
 /// An alert as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenAlert {

@@ -180,6 +180,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = App::open(settings, register_file).await?.by(by);
             super::content::task(&app, action, now).await?;
         }
+        Command::LoginLink { unit, minutes } => {
+            let app = App::open(settings, register_file).await?.by(by);
+            let register = app.store.load_register().await?;
+            let (grant, scope) = match unit {
+                Some(text) => {
+                    let id = unit_id(&register, &text)?;
+                    let name = register.unit(&id).map_or(id.clone(), |u| u.name.clone());
+                    (crate::domain::Grant::Units(vec![id]), format!("只能查看和处理「{name}」"))
+                }
+                None => (crate::domain::Grant::Admin, "管理员".to_string()),
+            };
+            let signin = crate::domain::Signin {
+                grant,
+                person: app.actor.clone(),
+            };
+            let link = crate::web::links::issue_link(
+                &app.store,
+                &app.settings,
+                &signin,
+                &format!("命令行 {}", app.actor),
+                minutes,
+                now,
+            )
+            .await?;
+            println!("{link}");
+            eprintln!(
+                "一次性登录链接（{scope}，操作记录署名「{}」）：{minutes} 分钟内有效，只能使用一次。工作台由运行中的 xunjian run 提供（server.listen = {}）。",
+                signin.actor(),
+                app.settings.server.listen
+            );
+        }
         Command::Accounts {
             unit,
             platform,

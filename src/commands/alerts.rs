@@ -183,15 +183,14 @@ pub async fn ack(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
     })
 }
 
-const SNOOZE_USAGE: &str = "用法：/snooze 告警号或账号ID 时长（如 7天、12小时、2周 或 7d、12h、2w，最长 90 天），例：/snooze 7 3天";
+const SNOOZE_USAGE: &str = "用法：/snooze 告警号或账号ID 时长 [理由]（时长如 7天、12小时、2周 或 7d、12h、2w，最长 90 天），例：/snooze 7 3天 系统升级中";
 
-/// The longest a unit contact may pause reminders; admins up to 90 days.
-const CONTACT_SNOOZE_DAYS: i64 = 7;
+use crate::alerts::CONTACT_SNOOZE_DAYS;
 
 /// /snooze ALERT|ACCOUNT DURATION: admins; contacts for their own units'
 /// alerts, at most [`CONTACT_SNOOZE_DAYS`] (the reports still list the problem).
 pub async fn snooze(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
-    let [_, duration] = req.args[..] else {
+    let [_, duration, ref reason @ ..] = req.args[..] else {
         return Ok(SNOOZE_USAGE.to_string());
     };
     let target = match target(req, role, SNOOZE_USAGE).await? {
@@ -229,7 +228,13 @@ pub async fn snooze(req: &Request<'_>, role: &Role) -> anyhow::Result<String> {
     }
     req.ctx
         .store
-        .snooze(&subject, until, &actor(req.caller), req.now)
+        .snooze(
+            &subject,
+            until,
+            &actor(req.caller),
+            &crate::parse::truncate(reason.join(" ").trim(), 200),
+            req.now,
+        )
         .await?;
     let what = match &target {
         Target::Alert(alert) => format!("告警 #{} 所属的「{name}」", alert.id),

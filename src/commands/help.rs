@@ -53,6 +53,7 @@ pub enum Command {
     Cancel,
     Dismiss,
     Tasks,
+    Login,
 }
 
 /// One chat command: its name, what it does, an example, who may use it.
@@ -88,7 +89,7 @@ const fn command(
 /// Every command, in the order /help lists them and `set_my_commands`
 /// registers them. Dispatch refuses a command whose access the caller lacks,
 /// so /help lists exactly what the caller may use.
-pub const COMMANDS: [CommandInfo; 24] = [
+pub const COMMANDS: [CommandInfo; 25] = [
     command(
         Command::Help,
         "help",
@@ -224,6 +225,14 @@ pub const COMMANDS: [CommandInfo; 24] = [
         "转载任务 [新增 截止日期 标题|关闭 编号]",
         "/tasks 新增 2026-12-10 关于做好冬季防火工作的通知",
         Access::Admin,
+    ),
+    command(
+        Command::Login,
+        "login",
+        &["登录"],
+        "网页工作台的一次性登录链接（私信发送）",
+        "/login",
+        Access::Contact,
     ),
     command(
         Command::Snooze,

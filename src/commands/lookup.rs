@@ -88,7 +88,7 @@ pub(crate) fn unit_names(register: &Register, units: &[String]) -> String {
 
 /// A person as the audit trail names them ("telegram:5 周磊") → "周磊".
 pub(crate) fn person(actor: &str) -> &str {
-    actor.split_once(' ').map_or(actor, |(_, name)| name.trim())
+    crate::domain::person_of(actor)
 }
 
 /// A unit named by id or name, or the reply that says why not.

@@ -14,6 +14,7 @@ pub mod dingtalk;
 pub mod feishu;
 mod help;
 mod history;
+mod login;
 mod rectify;
 mod register;
 
@@ -298,6 +299,7 @@ impl CommandContext {
             C::Report => report(&request).await,
             C::Dismiss => content::dismiss(&request).await,
             C::Tasks => content::tasks(&request).await,
+            C::Login => login::login(&request, &role).await,
         }
     }
 }

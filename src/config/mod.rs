@@ -205,6 +205,7 @@ impl Settings {
                 redact_url(db)
             )));
         }
+        self.server.check_public_url().map_err(invalid)?;
         for (name, proxy) in &self.proxies {
             crate::registry::load::check_url(&proxy.url).map_err(|why| {
                 invalid(format!(

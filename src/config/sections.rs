@@ -229,14 +229,22 @@ pub struct CalendarSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
-    /// `HOST:PORT` to serve `/healthz` and `/metrics` on; empty disables.
+    /// `HOST:PORT` to serve `/healthz`, `/metrics` and the web console on; empty disables.
     pub listen: String,
+    /// The console's address as sign-in links name it (`https://xunjian.example.gov.cn`
+    /// behind nginx); empty: `http://` + `listen`. `https://` makes cookies `Secure`.
+    pub public_url: String,
+    /// Where workbooks uploaded in the console are kept once imported (the
+    /// register file `run` then reads); relative to the working directory.
+    pub upload_dir: PathBuf,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             listen: "127.0.0.1:9464".to_string(),
+            public_url: String::new(),
+            upload_dir: PathBuf::from("uploads"),
         }
     }
 }
@@ -251,6 +259,28 @@ impl ServerSettings {
         text.parse().map(Some).map_err(|_| {
             format!("server.listen = \"{text}\" 不是有效的地址（应为 IP:端口，如 127.0.0.1:9464）")
         })
+    }
+
+    /// `public_url` is empty or an http(s) address without query or fragment.
+    pub fn check_public_url(&self) -> Result<(), String> {
+        let text = self.public_url.trim();
+        if text.is_empty() {
+            return Ok(());
+        }
+        let bad = || {
+            format!(
+                "server.public_url = \"{text}\" 不是有效的网址（应为 https://主机名[:端口][/路径]，如 https://xunjian.example.gov.cn）"
+            )
+        };
+        let url = url::Url::parse(text).map_err(|_| bad())?;
+        if !matches!(url.scheme(), "http" | "https")
+            || url.host_str().is_none()
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            return Err(bad());
+        }
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@
 //! these instead of each other.
 
 mod contact;
+mod grant;
 mod message;
 mod proxy;
 mod robot;
@@ -11,6 +12,7 @@ mod suggest;
 pub mod toml_error;
 
 pub use contact::{is_hidden_control, is_open_id};
+pub use grant::{Grant, Signin, person_of};
 pub use message::{Channel, ChatTarget, Mention, Message};
 pub use proxy::ProxyHealth;
 pub use robot::{FileKind, RobotKind};

@@ -136,6 +136,18 @@ impl Store {
             .collect()
     }
 
+    /// Each snoozed subject: until when, who paused it and why.
+    pub async fn silence_notes(&self) -> Result<HashMap<String, (DateTime<Utc>, String, String)>> {
+        let rows: Vec<(String, i64, String, String)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT subject, until_at, created_by, reason FROM silences")
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(s, until, by, reason)| Ok((s, (from_secs(until)?, by, reason))))
+            .collect()
+    }
+
     /// Records the events and queues their messages in one transaction, so
     /// a decided message is never lost and never decided twice. New alerts
     /// are inserted first and `compose` renders the messages from the events
@@ -401,17 +413,19 @@ impl Store {
         subject: &str,
         until: DateTime<Utc>,
         by: &str,
+        reason: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
         with_pool!(self, pool => {
             sqlx::query(
-                "INSERT INTO silences (subject, until_at, created_by, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (subject) DO UPDATE SET until_at = $2, created_by = $3, created_at = $4",
+                "INSERT INTO silences (subject, until_at, created_by, created_at, reason) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (subject) DO UPDATE SET until_at = $2, created_by = $3, created_at = $4, reason = $5",
             )
             .bind(subject)
             .bind(to_secs(until))
             .bind(by)
             .bind(to_secs(now))
+            .bind(reason)
             .execute(pool)
             .await?;
         });

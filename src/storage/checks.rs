@@ -69,6 +69,47 @@ impl Store {
         Ok(id)
     }
 
+    /// An account's newest posts: (published, title, link, kind id, date estimated).
+    pub async fn recent_posts(
+        &self,
+        account_id: &str,
+        limit: i64,
+    ) -> Result<Vec<(DateTime<Utc>, Option<String>, Option<String>, String, bool)>> {
+        let rows: Vec<(i64, Option<String>, Option<String>, String, bool)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT published_at, title, link, kind, is_date_estimated FROM posts \
+                 WHERE account_id = $1 ORDER BY published_at DESC, id DESC LIMIT $2",
+            )
+            .bind(account_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(at, title, link, kind, is_estimated)| Ok((from_secs(at)?, title, link, kind, is_estimated)))
+            .collect()
+    }
+
+    /// The summary of each inspection since `from`, oldest first (the trend).
+    pub async fn inspection_summaries(
+        &self,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, crate::rules::Summary)>> {
+        let rows: Vec<(i64, String)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT checked_at, summary FROM inspections WHERE checked_at >= $1 ORDER BY checked_at")
+                .bind(to_secs(from))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(at, summary)| {
+                let summary = serde_json::from_str(&summary)
+                    .map_err(|e| StorageError::Corrupt(format!("inspection summary: {e}")))?;
+                Ok((from_secs(at)?, summary))
+            })
+            .collect()
+    }
+
     /// Inspections run in `[from, to)`: (id, time), oldest first.
     pub async fn inspections_between(
         &self,

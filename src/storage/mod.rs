@@ -19,6 +19,7 @@ mod register;
 mod reports;
 mod summaries;
 mod tasks;
+mod web;
 
 pub use alerts::{Attachment, ChannelState, ComposeMessages, OutboxItem};
 pub use chat::{BindOutcome, PendingBind};
@@ -28,6 +29,7 @@ pub use polling::ProxyHealth;
 pub use rectification::{Issue, IssueContent, IssuedReport};
 pub use register::RegisterEvent;
 pub use tasks::NewTask;
+pub use web::{LinkUse, Upload};
 
 use crate::config::DatabaseSettings;
 use chrono::{DateTime, Utc};

@@ -2,7 +2,7 @@
 
 use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
 use crate::alerts::compose::Message;
-use crate::rectification::{Change, Item, ItemState, NewItem};
+use crate::rectification::{Change, Item, ItemState, NewItem, Review};
 use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(sqlx::FromRow)]
@@ -376,6 +376,87 @@ impl Store {
             tx.commit().await?;
         });
         Ok(changed)
+    }
+
+    /// An admin's review of a unit's answer (已反馈待核实 only): accepted
+    /// (已整改) or sent back (退回: open again, or overdue past its deadline),
+    /// audited, with the messages telling the unit in the same transaction.
+    /// False when the item was not waiting for a review (already reviewed).
+    pub async fn review_rectification(
+        &self,
+        item_id: i64,
+        review: &Review,
+        actor: &str,
+        messages: &[Message],
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let at = to_secs(now);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            let (sql, action, detail) = match review {
+                Review::Accept { note } => (
+                    "UPDATE rectification_items SET state = 'fixed', fixed_at = $2, evidence = $3 \
+                     WHERE id = $1 AND state = 'responded'",
+                    "accepted",
+                    note.as_str(),
+                ),
+                Review::SendBack { reason, is_overdue: true } => (
+                    "UPDATE rectification_items SET state = 'overdue', overdue_at = $2, evidence = $3 \
+                     WHERE id = $1 AND state = 'responded'",
+                    "returned",
+                    reason.as_str(),
+                ),
+                Review::SendBack { reason, is_overdue: false } => (
+                    "UPDATE rectification_items SET state = 'open', evidence = $3 \
+                     WHERE id = $1 AND state = 'responded' AND $2 > 0",
+                    "returned",
+                    reason.as_str(),
+                ),
+            };
+            let done = sqlx::query(sql)
+                .bind(item_id)
+                .bind(at)
+                .bind(review.evidence())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done == 0 {
+                return Ok(false);
+            }
+            sqlx::query(INSERT_EVENT)
+                .bind(item_id)
+                .bind(at)
+                .bind(actor)
+                .bind(action)
+                .bind(detail)
+                .execute(&mut *tx)
+                .await?;
+            for message in messages {
+                super::insert_outbox!(tx, message, at);
+            }
+            tx.commit().await?;
+        });
+        Ok(true)
+    }
+
+    /// Every issued report, newest first: (kind, from, to, title, 发文字号, issued at, by).
+    pub async fn issued_reports(
+        &self,
+    ) -> Result<Vec<(String, NaiveDate, NaiveDate, String, Option<String>, DateTime<Utc>, String)>> {
+        type Row = (String, String, String, String, Option<String>, i64, String);
+        let rows: Vec<Row> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT kind, period_from, period_to, title, doc_number, issued_at, actor \
+                 FROM issued_reports ORDER BY issued_at DESC",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(kind, from, to, title, number, at, actor)| {
+                Ok((kind, date(&from)?, date(&to)?, title, number, from_secs(at)?, actor))
+            })
+            .collect()
     }
 
     /// An item's history: (time, actor, action, detail), oldest first.

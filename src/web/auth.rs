@@ -1,0 +1,278 @@
+//! Sessions: a one-time link becomes an HttpOnly, SameSite=Strict cookie
+//! (Secure behind https) that ends after 8 hours without a request; every
+//! form carries the session's CSRF token; failed sign-ins are rate-limited.
+
+use super::links::{IDLE_HOURS, is_https, new_token, token_hash};
+use super::{Console, PageResult, WebError, layout};
+use crate::domain::Signin;
+use crate::storage::LinkUse;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect};
+use maud::html;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const COOKIE: &str = "xunjian_session";
+
+/// The signed-in person of a request.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub signin: Signin,
+    /// The session's CSRF token, put in every form.
+    pub csrf: String,
+    /// The session's hash (uploads belong to it).
+    pub session: String,
+}
+
+impl Viewer {
+    /// Refuses a form without this session's token (403).
+    pub fn check_csrf(&self, sent: &str) -> Result<(), WebError> {
+        if is_same(sent.as_bytes(), self.csrf.as_bytes()) {
+            Ok(())
+        } else {
+            tracing::warn!(person = %self.signin.person, "web form refused: CSRF token missing or wrong");
+            Err(WebError::Forbidden(
+                "表单已失效（缺少或不符的校验码）：请返回上一页刷新后重新提交。".to_string(),
+            ))
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.signin.grant.is_admin()
+    }
+
+    /// Admins only (403 for contacts).
+    pub fn require_admin(&self) -> Result<(), WebError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden(
+                "此操作仅限管理员；单位联系人可查看本单位的账号、告警和整改事项。".to_string(),
+            ))
+        }
+    }
+}
+
+/// Compares without stopping at the first difference.
+fn is_same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && !b.is_empty() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 100)
+}
+
+async fn viewer_of(parts: &Parts, console: &Console) -> Result<Option<Viewer>, WebError> {
+    let Some(token) = session_cookie(&parts.headers) else {
+        return Ok(None);
+    };
+    let hash = token_hash(&token);
+    let idle = chrono::Duration::hours(IDLE_HOURS);
+    Ok(console
+        .store
+        .web_session(&hash, idle, console.now())
+        .await?
+        .map(|(signin, csrf)| Viewer {
+            signin,
+            csrf,
+            session: hash,
+        }))
+}
+
+impl FromRequestParts<Arc<Console>> for Viewer {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        console: &Arc<Console>,
+    ) -> Result<Self, Self::Rejection> {
+        viewer_of(parts, console).await?.ok_or(WebError::SignIn)
+    }
+}
+
+impl OptionalFromRequestParts<Arc<Console>> for Viewer {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        console: &Arc<Console>,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        viewer_of(parts, console).await
+    }
+}
+
+/// Failed sign-ins per window, all together: a guesser is slowed down for
+/// everyone (the console sits behind one proxy, so addresses say little).
+#[derive(Debug, Default)]
+pub struct Limiter {
+    window: Option<Instant>,
+    failures: u32,
+}
+
+/// Failed sign-ins allowed per window.
+const MAX_FAILURES: u32 = 20;
+const WINDOW: Duration = Duration::from_secs(600);
+
+impl Limiter {
+    fn is_open(&mut self) -> bool {
+        if self.window.is_none_or(|start| start.elapsed() >= WINDOW) {
+            self.window = Some(Instant::now());
+            self.failures = 0;
+        }
+        self.failures < MAX_FAILURES
+    }
+
+    fn failed(&mut self) {
+        self.failures = self.failures.saturating_add(1);
+        metrics::counter!("xunjian_web_signin_failures_total").increment(1);
+    }
+}
+
+fn is_limited(console: &Console) -> bool {
+    console.limiter.lock().map(|mut l| !l.is_open()).unwrap_or(false)
+}
+
+fn count_failure(console: &Console) {
+    if let Ok(mut limiter) = console.limiter.lock() {
+        limiter.failed();
+    }
+}
+
+/// A plausible token: what `new_token` makes.
+fn is_token(text: &str) -> bool {
+    (20..=100).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// `GET /login/TOKEN`: a button, not the sign-in itself, so a chat's link
+/// preview does not use the link up.
+pub async fn login_page(
+    State(console): State<Arc<Console>>,
+    Path(token): Path<String>,
+) -> PageResult {
+    if is_limited(&console) {
+        return Err(WebError::TooMany);
+    }
+    if !is_token(&token) {
+        count_failure(&console);
+        return Err(refused(&LinkUse::Unknown));
+    }
+    let body = html! {
+        h1 { "登录工作台" }
+        p { "此链接只能使用一次，请在本浏览器中点击下方按钮进入。" }
+        form method="post" action={ "/login/" (token) } {
+            button type="submit" id="enter" { "进入工作台" }
+        }
+    };
+    Ok(layout::bare("登录", body).into_response())
+}
+
+/// `POST /login/TOKEN`: uses the link up and starts the session.
+pub async fn login(State(console): State<Arc<Console>>, Path(token): Path<String>) -> PageResult {
+    if is_limited(&console) {
+        return Err(WebError::TooMany);
+    }
+    let now = console.now();
+    let used = if is_token(&token) {
+        console.store.use_web_link(&token_hash(&token), now).await?
+    } else {
+        LinkUse::Unknown
+    };
+    let LinkUse::SignedIn(signin) = used else {
+        count_failure(&console);
+        tracing::warn!(outcome = ?used, "web sign-in refused");
+        return Err(refused(&used));
+    };
+    let session = new_token()?;
+    let csrf = new_token()?;
+    console
+        .store
+        .start_web_session(&token_hash(&session), &signin, &csrf, now)
+        .await?;
+    tracing::info!(person = %signin.person, admin = signin.grant.is_admin(), "web console sign-in");
+    let secure = if is_https(&console.settings) {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!("{COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict{secure}");
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+}
+
+fn refused(outcome: &LinkUse) -> WebError {
+    let why = match outcome {
+        LinkUse::Used => "此登录链接已使用过，每个链接只能使用一次。",
+        LinkUse::Expired => "此登录链接已过期（默认 10 分钟内有效）。",
+        _ => "此登录链接无效。",
+    };
+    WebError::Forbidden(format!(
+        "{why}请在聊天中向机器人发送 /登录（/login）取得新链接，或请管理员运行 xunjian login-link。"
+    ))
+}
+
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /logout`: ends the session.
+pub async fn logout(
+    State(console): State<Arc<Console>>,
+    viewer: Viewer,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> PageResult {
+    viewer.check_csrf(&form.csrf)?;
+    console
+        .store
+        .end_web_session(&viewer.session, console.now())
+        .await?;
+    let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok((
+        StatusCode::OK,
+        [(header::SET_COOKIE, cookie)],
+        layout::message_page("已退出", "已退出工作台。再次进入请向机器人发送 /登录。"),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others_and_tokens_compare_whole() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            "a=1; xunjian_session=abc_DEF-123; b=2".parse().expect("a header"),
+        );
+        assert_eq!(session_cookie(&headers).as_deref(), Some("abc_DEF-123"));
+        assert!(is_same(b"token", b"token"));
+        assert!(!is_same(b"token", b"tokem") && !is_same(b"", b"") && !is_same(b"t", b"to"));
+        assert!(!is_token("short") && !is_token(&"x".repeat(43).replace('x', "<")));
+        assert!(is_token(&"a".repeat(43)));
+    }
+
+    #[test]
+    fn the_limiter_closes_after_its_failures() {
+        let mut limiter = Limiter::default();
+        for _ in 0..MAX_FAILURES {
+            assert!(limiter.is_open());
+            limiter.failed();
+        }
+        assert!(!limiter.is_open());
+    }
+}
