@@ -183,18 +183,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::LoginLink { unit, minutes } => {
             let app = App::open(settings, register_file).await?.by(by);
             let register = app.store.load_register().await?;
-            let (grant, scope) = match unit {
+            // The person the console names: --by, else the unit's contact or the operator.
+            let given = by.map(str::trim).filter(|b| !b.is_empty());
+            let (grant, scope, person) = match unit {
                 Some(text) => {
                     let id = unit_id(&register, &text)?;
                     let name = register.unit(&id).map_or(id.clone(), |u| u.name.clone());
-                    (crate::domain::Grant::Units(vec![id]), format!("只能查看和处理「{name}」"))
+                    let person = given.map_or_else(|| format!("{name}联系人"), str::to_string);
+                    let scope = format!("只能查看和处理「{name}」");
+                    (crate::domain::Grant::Units(vec![id]), scope, person)
                 }
-                None => (crate::domain::Grant::Admin, "管理员".to_string()),
+                None => {
+                    let person = match app.actor.as_str() {
+                        "命令行" => "管理员".to_string(),
+                        actor => actor.to_string(),
+                    };
+                    (crate::domain::Grant::Admin, "管理员".to_string(), person)
+                }
             };
-            let signin = crate::domain::Signin {
-                grant,
-                person: app.actor.clone(),
-            };
+            let signin = crate::domain::Signin { grant, person };
             let link = crate::web::links::issue_link(
                 &app.store,
                 &app.settings,

@@ -64,7 +64,7 @@ pub async fn page(State(console): State<Arc<Console>>, viewer: Viewer) -> PageRe
                     @if !a.is_acked {
                         form.inline method="post" action={ "/alerts/" (a.id) "/ack" } {
                             (csrf(&viewer))
-                            button type="submit" class="ack" { "确认" }
+                            button.ack type="submit" { "确认" }
                         }
                     }
                     form.inline method="post" action={ "/alerts/" (a.id) "/snooze" } {

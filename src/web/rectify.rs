@@ -86,8 +86,8 @@ pub async fn page(
                     form method="post" action={ "/rectification/" (i.id) "/review" } class="acts" {
                         (csrf(&viewer))
                         input type="text" name="reason" maxlength="300" placeholder="退回理由（退回时必填）/ 核实说明" aria-label="理由" size="36";
-                        button type="submit" name="decision" value="accept" class="accept" { "核实通过" }
-                        button.plain type="submit" name="decision" value="return" class="return" { "退回" }
+                        button.accept type="submit" name="decision" value="accept" { "核实通过" }
+                        button.plain.return type="submit" name="decision" value="return" { "退回" }
                     }
                 }
             }

@@ -248,3 +248,8 @@ pub fn form_parts(content_type: &str, body: &[u8]) -> Vec<FormPart> {
         })
         .collect()
 }
+
+/// Today in Beijing.
+pub fn local_today() -> chrono::NaiveDate {
+    (Utc::now() + chrono::Duration::hours(8)).date_naive()
+}

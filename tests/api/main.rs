@@ -2,6 +2,7 @@
 //! the real PostgreSQL server and real HTTP servers on 127.0.0.1.
 
 mod alerts;
+mod browser;
 mod chat;
 mod check;
 mod cli;
@@ -27,4 +28,5 @@ mod scale;
 mod schedule;
 mod security;
 mod summaries;
+mod webdriver;
 mod workbook;
