@@ -308,13 +308,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::publish::load_report(&app.store, &calendar, kind, from, to, now).await?;
             // Issued first, so what is written is the 通报 as issued.
             let (report, said) = if issue {
-                let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_string());
                 let issued = crate::publish::issue_report(
                     &app.store,
                     &app.settings,
                     &calendar,
                     &report,
-                    &format!("命令行 {user}"),
+                    &format!("命令行 {}", app.actor),
                     doc_number.as_deref(),
                     now,
                 )

@@ -5,6 +5,17 @@ use crate::parse::PostKind;
 use crate::rules::{CheckResult, PostFact};
 use chrono::{DateTime, Utc};
 
+/// A stored post as the console lists it.
+#[derive(Debug, Clone)]
+pub struct RecentPost {
+    pub published_at: DateTime<Utc>,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    /// `original`, `repost` or `unknown`.
+    pub kind: String,
+    pub is_date_estimated: bool,
+}
+
 impl Store {
     /// Stored posts of one account, oldest first (for reports and tests).
     pub async fn post_facts(&self, account_id: &str) -> Result<Vec<PostFact>> {
@@ -69,13 +80,10 @@ impl Store {
         Ok(id)
     }
 
-    /// An account's newest posts: (published, title, link, kind id, date estimated).
-    pub async fn recent_posts(
-        &self,
-        account_id: &str,
-        limit: i64,
-    ) -> Result<Vec<(DateTime<Utc>, Option<String>, Option<String>, String, bool)>> {
-        let rows: Vec<(i64, Option<String>, Option<String>, String, bool)> = with_pool!(self, pool => {
+    /// An account's newest posts, newest first.
+    pub async fn recent_posts(&self, account_id: &str, limit: i64) -> Result<Vec<RecentPost>> {
+        type Row = (i64, Option<String>, Option<String>, String, bool);
+        let rows: Vec<Row> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT published_at, title, link, kind, is_date_estimated FROM posts \
                  WHERE account_id = $1 ORDER BY published_at DESC, id DESC LIMIT $2",
@@ -86,7 +94,15 @@ impl Store {
             .await?
         });
         rows.into_iter()
-            .map(|(at, title, link, kind, is_estimated)| Ok((from_secs(at)?, title, link, kind, is_estimated)))
+            .map(|(at, title, link, kind, is_date_estimated)| {
+                Ok(RecentPost {
+                    published_at: from_secs(at)?,
+                    title,
+                    link,
+                    kind,
+                    is_date_estimated,
+                })
+            })
             .collect()
     }
 

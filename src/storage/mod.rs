@@ -23,6 +23,7 @@ mod web;
 
 pub use alerts::{Attachment, ChannelState, ComposeMessages, OutboxItem};
 pub use chat::{BindOutcome, PendingBind};
+pub use checks::RecentPost;
 pub use delivery::Released;
 pub use ops::OpsCounts;
 pub use polling::ProxyHealth;

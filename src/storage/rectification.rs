@@ -442,7 +442,17 @@ impl Store {
     /// Every issued report, newest first: (kind, from, to, title, 发文字号, issued at, by).
     pub async fn issued_reports(
         &self,
-    ) -> Result<Vec<(String, NaiveDate, NaiveDate, String, Option<String>, DateTime<Utc>, String)>> {
+    ) -> Result<
+        Vec<(
+            String,
+            NaiveDate,
+            NaiveDate,
+            String,
+            Option<String>,
+            DateTime<Utc>,
+            String,
+        )>,
+    > {
         type Row = (String, String, String, String, Option<String>, i64, String);
         let rows: Vec<Row> = with_pool!(self, pool => {
             sqlx::query_as(
@@ -454,7 +464,15 @@ impl Store {
         });
         rows.into_iter()
             .map(|(kind, from, to, title, number, at, actor)| {
-                Ok((kind, date(&from)?, date(&to)?, title, number, from_secs(at)?, actor))
+                Ok((
+                    kind,
+                    date(&from)?,
+                    date(&to)?,
+                    title,
+                    number,
+                    from_secs(at)?,
+                    actor,
+                ))
             })
             .collect()
     }

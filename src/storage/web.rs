@@ -212,16 +212,18 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        row.map(|(id, file_name, bytes, is_pruning, created_at, applied_at)| {
-            Ok(Upload {
-                id,
-                file_name,
-                bytes,
-                is_pruning,
-                created_at: from_secs(created_at)?,
-                applied_at: applied_at.map(from_secs).transpose()?,
-            })
-        })
+        row.map(
+            |(id, file_name, bytes, is_pruning, created_at, applied_at)| {
+                Ok(Upload {
+                    id,
+                    file_name,
+                    bytes,
+                    is_pruning,
+                    created_at: from_secs(created_at)?,
+                    applied_at: applied_at.map(from_secs).transpose()?,
+                })
+            },
+        )
         .transpose()
     }
 

@@ -124,7 +124,10 @@ pub async fn detail(
         .ok_or(WebError::NotFound)?;
     let check = console.check().await?;
     let result = check.accounts.iter().find(|a| a.id == id);
-    let fetch = console.store.fetch_states_of(std::slice::from_ref(&id)).await?;
+    let fetch = console
+        .store
+        .fetch_states_of(std::slice::from_ref(&id))
+        .await?;
     let fetch = fetch.get(&id);
     let posts = console.store.recent_posts(&id, 20).await?;
     let findings: Vec<_> = console
@@ -190,14 +193,15 @@ pub async fn detail(
         @if posts.is_empty() { p.muted { "没有保存的发文。" } } @else {
             div.scroll { table #posts {
                 thead { tr { th { "发布时间" } th { "标题" } th { "类型" } } }
-                tbody { @for (at, title, link, kind, is_estimated) in &posts {
+                tbody { @for p in &posts {
+                    @let title = p.title.as_deref().unwrap_or("（无标题）");
                     tr {
-                        td { (time(*at)) @if *is_estimated { span.muted { "（估计）" } } }
-                        td { @match link.as_deref().filter(|l| l.starts_with("http")) {
-                            Some(l) => a href=(l) rel="noopener noreferrer" target="_blank" { (title.as_deref().unwrap_or("（无标题）")) },
-                            None => (title.as_deref().unwrap_or("（无标题）")),
+                        td { (time(p.published_at)) @if p.is_date_estimated { span.muted { "（估计）" } } }
+                        td { @match p.link.as_deref().filter(|l| l.starts_with("http://") || l.starts_with("https://")) {
+                            Some(l) => a href=(l) rel="noopener noreferrer" target="_blank" { (title) },
+                            None => (title),
                         } }
-                        td { (match kind.as_str() { "original" => "原创", "repost" => "转载", _ => "未判定" }) }
+                        td { (match p.kind.as_str() { "original" => "原创", "repost" => "转载", _ => "未判定" }) }
                     }
                 } }
             } }

@@ -165,13 +165,7 @@ pub async fn snooze(
     if viewer.is_admin() || current.is_none_or(|c| c < until) {
         console
             .store
-            .snooze(
-                &alert.subject,
-                until,
-                &actor(&viewer.signin),
-                &reason,
-                now,
-            )
+            .snooze(&alert.subject, until, &actor(&viewer.signin), &reason, now)
             .await?;
         console.changed();
     }

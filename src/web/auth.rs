@@ -139,7 +139,11 @@ impl Limiter {
 }
 
 fn is_limited(console: &Console) -> bool {
-    console.limiter.lock().map(|mut l| !l.is_open()).unwrap_or(false)
+    console
+        .limiter
+        .lock()
+        .map(|mut l| !l.is_open())
+        .unwrap_or(false)
 }
 
 fn count_failure(console: &Console) {
@@ -257,7 +261,9 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::COOKIE,
-            "a=1; xunjian_session=abc_DEF-123; b=2".parse().expect("a header"),
+            "a=1; xunjian_session=abc_DEF-123; b=2"
+                .parse()
+                .expect("a header"),
         );
         assert_eq!(session_cookie(&headers).as_deref(), Some("abc_DEF-123"));
         assert!(is_same(b"token", b"token"));

@@ -19,7 +19,7 @@ header .who button{background:none;border:1px solid #fff;color:#fff;padding:0 .4
 main{padding:1rem;max-width:1200px;margin:0 auto}
 h1{font-size:1.35rem;margin:.2rem 0 .8rem}
 h2{font-size:1.1rem;margin:1.2rem 0 .5rem;border-left:4px solid #a61b1b;padding-left:.5rem}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(8.5rem,1fr));gap:.6rem}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(7rem,1fr));gap:.6rem}
 .card{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:.6rem .8rem}
 .card .n{font-size:1.6rem;font-weight:bold}
 .card .l{color:#57606a;font-size:.85rem}
@@ -34,16 +34,19 @@ td.num,th.num{text-align:right}
 .warn{background:#fff3cd;color:#7a5a00}.gray{background:#eaeef2;color:#57606a}
 form.inline{display:inline}
 form.filters{display:flex;flex-wrap:wrap;gap:.4rem;margin-bottom:.8rem}
-input,select,button,textarea{font:inherit;padding:.25rem .4rem;border:1px solid #aab3bd;border-radius:4px;background:#fff}
+input,select,button,textarea{font:inherit;padding:.25rem .4rem;border:1px solid #aab3bd;border-radius:4px;background:#fff;max-width:100%}
+.acts input[type=text]{flex:1 1 14rem;min-width:0}
+span.acts{flex-wrap:nowrap;white-space:nowrap}
 button{background:#a61b1b;color:#fff;border-color:#a61b1b;cursor:pointer}
 button.plain{background:#fff;color:#1f2328;border-color:#aab3bd}
 .acts{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}
 .muted{color:#57606a;font-size:.85rem}
 .note{background:#fff;border:1px solid #d8dde3;border-left:4px solid #7a5a00;padding:.5rem .8rem;margin:.6rem 0}
 .done{border-left-color:#116329}
+#message{white-space:pre-wrap}
 pre.report{white-space:pre-wrap;background:#fff;border:1px solid #d8dde3;padding:.8rem;font:inherit}
 svg{max-width:100%;height:auto}
-@media (max-width:640px){main{padding:.6rem}th,td{padding:.3rem}header .who{margin-left:0}}
+@media (max-width:640px){main{padding:.6rem}th,td{padding:.3rem}header .who{margin-left:0}.card{padding:.4rem .5rem}.card .n{font-size:1.3rem}span.acts{flex-wrap:wrap}}
 "#;
 
 /// The pages of the navigation: (path, label, admins only).

@@ -17,8 +17,7 @@ pub const IDLE_HOURS: i64 = 8;
 pub fn new_token() -> anyhow::Result<String> {
     use base64::Engine as _;
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("无法从操作系统取得随机数：{e}"))?;
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("无法从操作系统取得随机数：{e}"))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -86,7 +85,10 @@ mod tests {
         let (a, b) = (new_token().expect("a token"), new_token().expect("a token"));
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
         let hash = token_hash(&a);
         assert_eq!(hash.len(), 64);
         assert!(!hash.contains(&a));

@@ -89,8 +89,9 @@ impl Console {
                 }
             }
         }
-        let inspector = crate::inspection::Inspector::new(self.store.clone(), self.settings.clone())?
-            .with_calendar(self.calendar.clone());
+        let inspector =
+            crate::inspection::Inspector::new(self.store.clone(), self.settings.clone())?
+                .with_calendar(self.calendar.clone());
         let result = Arc::new(inspector.evaluate(self.now()).await?);
         if let Ok(mut kept) = self.check.lock() {
             *kept = Some((Instant::now(), result.clone()));
@@ -147,8 +148,27 @@ async fn not_found(viewer: Option<Viewer>) -> Response {
     }
 }
 
-/// No page is cached, framed, or tells another site where it was.
-async fn secure_headers(mut response: Response) -> Response {
+/// No page is cached, framed, or tells another site where it was; a
+/// request axum itself refused (a malformed form, a number that is not
+/// one, a wrong method) gets a Chinese page, not the framework's English.
+async fn secure_headers(response: Response) -> Response {
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let mut response = if status.is_client_error() && !is_html {
+        let text = match status {
+            StatusCode::NOT_FOUND => "您要找的页面不存在。",
+            StatusCode::METHOD_NOT_ALLOWED => "此地址不接受这种请求：请从页面上的链接和按钮操作。",
+            StatusCode::PAYLOAD_TOO_LARGE => "上传的文件过大：工作簿最多 20 MB。",
+            _ => "请求的格式有误：请返回上一页刷新后重试。",
+        };
+        (status, layout::message_page("请求有误", text)).into_response()
+    } else {
+        response
+    };
     let headers = response.headers_mut();
     let fixed = [
         (

@@ -154,8 +154,10 @@ pub async fn page(State(console): State<Arc<Console>>, viewer: Viewer) -> PageRe
                 }
             } }
         }
-        p { "无法监测的账号 " (unknown.len()) " 个（不计入合格率，须人工核查）：" }
-        @if !unknown.is_empty() {
+        @if unknown.is_empty() {
+            p { "没有无法监测的账号。" }
+        } @else {
+            p { "无法监测的账号 " (unknown.len()) " 个（不计入合格率，须人工核查）：" }
             ul #unknown {
                 @for a in unknown.iter().take(50) {
                     li { a href={ "/accounts/" (a.id) } { (a.name) } "（" (unit_of(&a.unit)) "）" @if let Some(note) = &a.note { "：" (note) } }

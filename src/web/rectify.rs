@@ -43,11 +43,24 @@ pub async fn page(
         })
         .collect();
     let count = |state: ItemState| all.iter().filter(|i| i.state == state).count();
-    let name_of = |id: &str| register.account(id).map_or(id.to_string(), |a| a.name.clone());
+    let name_of = |id: &str| {
+        register
+            .account(id)
+            .map_or(id.to_string(), |a| a.name.clone())
+    };
     let unit_of = |id: &str| register.unit(id).map_or(id.to_string(), |u| u.name.clone());
     let tabs = [
-        ("", format!("未完成 {}", all.iter().filter(|i| !i.state.is_done()).count())),
-        ("responded", format!("已反馈待核实 {}", count(ItemState::Responded))),
+        (
+            "",
+            format!(
+                "未完成 {}",
+                all.iter().filter(|i| !i.state.is_done()).count()
+            ),
+        ),
+        (
+            "responded",
+            format!("已反馈待核实 {}", count(ItemState::Responded)),
+        ),
         ("overdue", format!("逾期 {}", count(ItemState::Overdue))),
         ("open", format!("待整改 {}", count(ItemState::Open))),
         ("fixed", format!("已整改 {}", count(ItemState::Fixed))),
@@ -78,14 +91,14 @@ pub async fn page(
                 @if matches!(i.state, ItemState::Open | ItemState::Overdue) {
                     form method="post" action={ "/rectification/" (i.id) "/respond" } class="acts" {
                         (csrf(&viewer))
-                        input type="text" name="note" required maxlength="500" placeholder="整改情况，如：已恢复每周更新" aria-label="整改情况" size="36";
+                        input type="text" name="note" required maxlength="500" placeholder="整改情况，如：已恢复每周更新" aria-label="整改情况";
                         button type="submit" { "提交整改反馈" }
                     }
                 }
                 @if i.state == ItemState::Responded && viewer.is_admin() {
                     form method="post" action={ "/rectification/" (i.id) "/review" } class="acts" {
                         (csrf(&viewer))
-                        input type="text" name="reason" maxlength="300" placeholder="退回理由（退回时必填）/ 核实说明" aria-label="理由" size="36";
+                        input type="text" name="reason" maxlength="300" placeholder="退回理由（退回时必填）/ 核实说明" aria-label="理由";
                         button.accept type="submit" name="decision" value="accept" { "核实通过" }
                         button.plain.return type="submit" name="decision" value="return" { "退回" }
                     }
@@ -133,7 +146,12 @@ pub async fn respond(
     }
     console
         .store
-        .respond_rectification(&item.account_id, &note, &actor(&viewer.signin), console.now())
+        .respond_rectification(
+            &item.account_id,
+            &note,
+            &actor(&viewer.signin),
+            console.now(),
+        )
         .await?;
     Ok(Redirect::to("/rectification").into_response())
 }
@@ -188,7 +206,11 @@ pub async fn review(
             let is_overdue = item.deadline < today;
             (Review::SendBack { reason, is_overdue }, messages)
         }
-        _ => return Err(WebError::BadRequest("请选择「核实通过」或「退回」。".to_string())),
+        _ => {
+            return Err(WebError::BadRequest(
+                "请选择「核实通过」或「退回」。".to_string(),
+            ));
+        }
     };
     let done = console
         .store

@@ -37,10 +37,9 @@ pub async fn page(State(console): State<Arc<Console>>, viewer: Viewer) -> PageRe
 pub async fn export(State(console): State<Arc<Console>>, viewer: Viewer) -> PageResult {
     viewer.require_admin()?;
     let register = console.store.load_register().await?;
-    let bytes = tokio::task::spawn_blocking(move || {
-        crate::registry::workbook::write::workbook(&register)
-    })
-    .await??;
+    let bytes =
+        tokio::task::spawn_blocking(move || crate::registry::workbook::write::workbook(&register))
+            .await??;
     let day = crate::calendar::local_date(console.now());
     Ok((
         [
@@ -106,12 +105,17 @@ pub async fn upload(
     viewer.check_csrf(&sent_csrf)?;
     viewer.require_admin()?;
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return Err(WebError::BadRequest("请选择要上传的台账工作簿（.xlsx）。".into()));
+        return Err(WebError::BadRequest(
+            "请选择要上传的台账工作簿（.xlsx）。".into(),
+        ));
     };
     if bytes.len() > MAX_UPLOAD_BYTES {
         return Err(too_big());
     }
-    if !matches!(app::extension(std::path::Path::new(&name)).as_str(), "xlsx" | "xlsm") {
+    if !matches!(
+        app::extension(std::path::Path::new(&name)).as_str(),
+        "xlsx" | "xlsm"
+    ) {
         return Err(WebError::BadRequest(format!(
             "「{name}」不是 .xlsx 工作簿：请在 Excel 或 WPS 中另存为 .xlsx 后再上传（也可先下载导出的台账在其上修改）。"
         )));
@@ -200,8 +204,14 @@ pub async fn dry_run(
             html! { h1 { "已导入" } p #applied { "「" (upload.file_name) "」已导入。" } p { a href="/history" { "查看变更记录" } } },
         ));
     }
-    let (plan, conflicts, changes, undone) =
-        dry_run_of(&console, &viewer, &upload.file_name, &upload.bytes, upload.is_pruning).await?;
+    let (plan, conflicts, changes, undone) = dry_run_of(
+        &console,
+        &viewer,
+        &upload.file_name,
+        &upload.bytes,
+        upload.is_pruning,
+    )
+    .await?;
     let body = html! {
         h1 { "导入预览：" (upload.file_name) }
         p.muted { @if upload.is_pruning { "将删除工作簿中已没有的账号和单位。" } @else { "不删除工作簿中没有的账号和单位（上传时未勾选）。" } }
@@ -246,7 +256,10 @@ pub async fn apply(
         anyhow::anyhow!("cannot create the upload directory {}: {e}", dir.display())
     })?;
     let stamp = crate::calendar::to_local(now).format("%Y%m%d-%H%M%S");
-    let stem = upload.file_name.trim_end_matches(".xlsx").trim_end_matches(".xlsm");
+    let stem = upload
+        .file_name
+        .trim_end_matches(".xlsx")
+        .trim_end_matches(".xlsm");
     let path = dir.join(format!("{stem}-网页导入-{stamp}.xlsx"));
     std::fs::write(&path, &upload.bytes)?;
     let app = app_for(&console, &viewer, path);

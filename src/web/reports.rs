@@ -24,13 +24,17 @@ pub struct Which {
 }
 
 /// The kind and dates a query names, or why not (in Chinese).
-fn period_of(which: &Which, today: NaiveDate) -> Result<(ReportKind, NaiveDate, NaiveDate), WebError> {
+fn period_of(
+    which: &Which,
+    today: NaiveDate,
+) -> Result<(ReportKind, NaiveDate, NaiveDate), WebError> {
     let kind = ReportKind::from_id(&which.kind).ok_or_else(|| {
         WebError::BadRequest("通报种类应为 weekly、monthly、quarterly、scoring 或 annual。".into())
     })?;
     let period = Some(which.period.trim()).filter(|p| !p.is_empty());
-    let (from, to) = parse_period(kind, period, None, None, today)
-        .map_err(|why| WebError::BadRequest(format!("期间无效：{why}")))?;
+    let (from, to) = parse_period(kind, period, None, None, today).map_err(|why| {
+        WebError::BadRequest(format!("期间无效：{}", why.replace("--period ", "")))
+    })?;
     Ok((kind, from, to))
 }
 
@@ -71,7 +75,11 @@ fn periods(today: NaiveDate) -> Vec<(ReportKind, String, String)> {
     }
     for year in [today.year(), today.year() - 1] {
         out.push((ReportKind::Annual, year.to_string(), format!("{year}年度")));
-        out.push((ReportKind::Scoring, year.to_string(), format!("{year}年考核评分表")));
+        out.push((
+            ReportKind::Scoring,
+            year.to_string(),
+            format!("{year}年考核评分表"),
+        ));
     }
     out
 }
@@ -116,7 +124,9 @@ pub async fn page(State(console): State<Arc<Console>>, viewer: Viewer) -> PageRe
                     td { (label) }
                     td { (links(kind.id(), &period)) }
                     @if viewer.is_admin() { td {
-                        @if matches!(kind, ReportKind::Monthly | ReportKind::Quarterly) {
+                        @if issued.iter().any(|i| i.0 == kind.id() && period_text(&i.0, i.1) == period) {
+                            span.tag.ok { "已下发" }
+                        } @else if matches!(kind, ReportKind::Monthly | ReportKind::Quarterly) {
                             a href={ "/reports/issue?kind=" (kind.id()) "&period=" (period) } { "下发…" }
                         }
                     } }

@@ -184,7 +184,10 @@ async fn a_clerk_and_a_contact_use_the_console_in_a_real_browser() {
     browser.go(&format!("{base}/accounts/gov-weibo")).await;
     assert!(browser.text("h1").await.contains("未找到"));
     // The browser's own session, outside it (the pages run no script).
-    let session = format!("xunjian_session={}", browser.cookie("xunjian_session").await);
+    let session = format!(
+        "xunjian_session={}",
+        browser.cookie("xunjian_session").await
+    );
     let status = http
         .get(format!("{base}/accounts/gov-weibo"))
         .header("Cookie", &session)
@@ -199,21 +202,32 @@ async fn a_clerk_and_a_contact_use_the_console_in_a_real_browser() {
         .type_in("input[name=note]", "已恢复每周更新，补发了三篇工作动态")
         .await;
     browser.click("form[action$='/respond'] button").await;
-    assert!(browser.wait_text(".state", "已反馈待核实").await.contains("已反馈待核实"));
+    assert!(
+        browser
+            .wait_text(".state", "已反馈待核实")
+            .await
+            .contains("已反馈待核实")
+    );
     shoot(&browser, "rectification-contact").await;
 
     // The admin: 总览's 合格率 is check's.
     let admin_link = run(dir.path(), &["--by", "王科", "login-link"]);
     sign_in(&browser, &admin_link).await;
     let shown = browser.text("#pass-rate").await;
-    assert_eq!(shown, xunjian::reports::render::pass_rate(Some(rate)), "check said {rate}");
+    assert_eq!(
+        shown,
+        xunjian::reports::render::pass_rate(Some(rate)),
+        "check said {rate}"
+    );
     assert_eq!(browser.text("#failed").await, "1");
     shoot(&browser, "overview").await;
 
     // The 台账, filtered by unit and by problem, and searched by name.
     browser.go(&format!("{base}/accounts")).await;
     assert_eq!(browser.text("#count").await, "共 2 个账号");
-    browser.click("select[name=problem] option[value=failed]").await;
+    browser
+        .click("select[name=problem] option[value=failed]")
+        .await;
     browser.click("form.filters button").await;
     assert_eq!(browser.wait_text("#count", "共 1 个").await, "共 1 个账号");
     assert!(browser.text("#accounts").await.contains("义堂发布"));
@@ -232,7 +246,12 @@ async fn a_clerk_and_a_contact_use_the_console_in_a_real_browser() {
     assert!(browser.count("button.ack").await >= 1);
     shoot(&browser, "alerts").await;
     browser.click("button.ack").await;
-    assert!(browser.wait_text(".acked", "已确认").await.contains("已确认"));
+    assert!(
+        browser
+            .wait_text(".acked", "已确认")
+            .await
+            .contains("已确认")
+    );
     let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/d.db", dir.path().display()))
         .await
         .expect("the daemon's database");
@@ -255,7 +274,12 @@ async fn a_clerk_and_a_contact_use_the_console_in_a_real_browser() {
     browser.wait_text("h1", "整改事项").await;
     browser.go(&format!("{base}/rectification?state=all")).await;
     assert!(browser.text(".state").await.contains("待整改"));
-    assert!(browser.text("#history, body").await.contains("整改反馈被退回：未见新发文，请补充链接"));
+    assert!(
+        browser
+            .text("#history, body")
+            .await
+            .contains("整改反馈被退回：未见新发文，请补充链接")
+    );
 
     // Upload the edited workbook: the dry run first, then the import.
     browser.go(&format!("{base}/register")).await;
@@ -264,10 +288,22 @@ async fn a_clerk_and_a_contact_use_the_console_in_a_real_browser() {
         .type_in("input[type=file]", workbook.to_str().expect("a path"))
         .await;
     browser.click("#upload button").await;
-    assert!(browser.wait_text("#plan", "兰山新闻").await.contains("兰山新闻"), "{}", browser.text("body").await);
+    assert!(
+        browser
+            .wait_text("#plan", "兰山新闻")
+            .await
+            .contains("兰山新闻"),
+        "{}",
+        browser.text("body").await
+    );
     shoot(&browser, "register-dry-run").await;
     browser.click("#apply").await;
-    assert!(browser.wait_text("#applied", "已导入").await.contains("已导入"));
+    assert!(
+        browser
+            .wait_text("#applied", "已导入")
+            .await
+            .contains("已导入")
+    );
     browser.go(&format!("{base}/accounts")).await;
     assert_eq!(browser.text("#count").await, "共 3 个账号");
     browser.go(&format!("{base}/history")).await;
@@ -282,9 +318,14 @@ async fn a_clerk_and_a_contact_use_the_console_in_a_real_browser() {
         use chrono::Datelike as _;
         format!("{}-Q{}", today.year(), (today.month() - 1) / 3 + 1)
     };
-    let session = format!("xunjian_session={}", browser.cookie("xunjian_session").await);
+    let session = format!(
+        "xunjian_session={}",
+        browser.cookie("xunjian_session").await
+    );
     let docx = http
-        .get(format!("{base}/reports/file?kind=quarterly&period={quarter}&format=docx"))
+        .get(format!(
+            "{base}/reports/file?kind=quarterly&period={quarter}&format=docx"
+        ))
         .header("Cookie", &session)
         .send()
         .await
@@ -294,9 +335,16 @@ async fn a_clerk_and_a_contact_use_the_console_in_a_real_browser() {
         .to_str()
         .unwrap_or_default()
         .to_string();
-    assert!(disposition.contains(&format!("xunjian-quarterly-")) && disposition.ends_with(".docx\""), "{disposition}");
+    assert!(
+        disposition.contains("xunjian-quarterly-") && disposition.ends_with(".docx\""),
+        "{disposition}"
+    );
     let bytes = docx.bytes().await.expect("the .docx");
-    assert!(bytes.len() > 5000 && bytes.starts_with(b"PK"), "a zip of {} bytes", bytes.len());
+    assert!(
+        bytes.len() > 5000 && bytes.starts_with(b"PK"),
+        "a zip of {} bytes",
+        bytes.len()
+    );
     let path = dir.path().join("季度通报.docx");
     std::fs::write(&path, &bytes).expect("keep the .docx");
     if let Ok(shots) = std::env::var("XUNJIAN_SCREENSHOTS") {
@@ -329,11 +377,21 @@ async fn a_clerk_and_a_contact_use_the_console_in_a_real_browser() {
 
     // A used link and an expired one are refused.
     sign_in(&browser, &admin_link).await;
-    assert!(browser.wait_text("#message", "已使用过").await.contains("已使用过"));
+    assert!(
+        browser
+            .wait_text("#message", "已使用过")
+            .await
+            .contains("已使用过")
+    );
     let earlier = (Utc::now() - Duration::minutes(30)).to_rfc3339();
     let expired = run(dir.path(), &["--now", &earlier, "login-link"]);
     sign_in(&browser, &expired).await;
-    assert!(browser.wait_text("#message", "已过期").await.contains("已过期"));
+    assert!(
+        browser
+            .wait_text("#message", "已过期")
+            .await
+            .contains("已过期")
+    );
     browser.go(&format!("{base}/")).await;
     assert!(browser.text("h1").await.contains("请先登录"));
     browser.close().await;

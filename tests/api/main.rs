@@ -28,5 +28,6 @@ mod scale;
 mod schedule;
 mod security;
 mod summaries;
+mod web;
 mod webdriver;
 mod workbook;
