@@ -212,6 +212,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?;
             println!("{link}");
+            if app.settings.server.listen.trim().is_empty() {
+                eprintln!(
+                    "注意：设置中 server.listen 为空，守护进程不提供工作台；请设置 server.listen（如 127.0.0.1:9464）后重启 xunjian run。"
+                );
+            }
             eprintln!(
                 "一次性登录链接（{scope}，操作记录署名「{}」）：{minutes} 分钟内有效，只能使用一次。工作台由运行中的 xunjian run 提供（server.listen = {}）。",
                 signin.actor(),
