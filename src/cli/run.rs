@@ -340,12 +340,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         format!(
                             "已下发《{}》{}：新增整改事项{new_items}项，整改通知{units_notified}个单位；通报与整改通知已排队发送（由运行中的守护进程投递）",
                             report.title,
-                            report
-                                .issue
-                                .as_ref()
-                                .and_then(|i| i.doc_number.as_deref())
-                                .map(|n| format!("（{n}）"))
-                                .unwrap_or_default()
+                            report.number_in_brackets()
                         )
                     }
                     crate::publish::Issued::Before(report) => format!(

@@ -141,12 +141,7 @@ pub async fn issue(req: &Request<'_>) -> anyhow::Result<String> {
         }
     };
     crate::publish::queue_report(&ctx.store, &ctx.settings, &calendar, &report, req.now).await?;
-    let number = report
-        .issue
-        .as_ref()
-        .and_then(|i| i.doc_number.as_deref())
-        .map(|n| format!("（{n}）"))
-        .unwrap_or_default();
+    let number = report.number_in_brackets();
     Ok(format!(
         "已下发《{}》{number}：新增整改事项{items}项，整改通知已发往{units}个单位。",
         report.title

@@ -263,6 +263,17 @@ pub struct Report {
     pub quarters: Vec<QuarterRow>,
 }
 
+impl Report {
+    /// Its 发文字号 in brackets ("（兰政办字〔2026〕12号）"), or "" when it has none.
+    pub fn number_in_brackets(&self) -> String {
+        self.issue
+            .as_ref()
+            .and_then(|i| i.doc_number.as_deref())
+            .map(|n| format!("（{n}）"))
+            .unwrap_or_default()
+    }
+}
+
 /// One quarter of a year: the verdicts of its last inspection, overall and
 /// per platform.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

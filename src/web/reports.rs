@@ -322,12 +322,7 @@ pub async fn issue(
             format!(
                 "已下发《{}》{}：新增整改事项{new_items}项，整改通知已发往{units_notified}个单位。",
                 report.title,
-                report
-                    .issue
-                    .as_ref()
-                    .and_then(|i| i.doc_number.as_deref())
-                    .map(|n| format!("（{n}）"))
-                    .unwrap_or_default()
+                report.number_in_brackets()
             )
         }
         crate::publish::Issued::Before(report) => {

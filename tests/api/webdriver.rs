@@ -123,20 +123,25 @@ impl Browser {
             .await;
     }
 
-    /// The first element matching a CSS selector; panics with the page when none.
-    pub async fn find(&self, css: &str) -> String {
+    /// The first element matching a CSS selector, if any.
+    async fn try_find(&self, css: &str) -> Option<String> {
         let reply: Value = self
             .http
             .post(format!("{}/element", self.url))
             .json(&json!({"using": "css selector", "value": css}))
             .send()
             .await
-            .expect("find")
+            .ok()?
             .json()
             .await
-            .expect("find JSON");
-        match reply["value"][ELEMENT].as_str() {
-            Some(id) => id.to_string(),
+            .ok()?;
+        reply["value"][ELEMENT].as_str().map(str::to_string)
+    }
+
+    /// The first element matching a CSS selector; panics with the page when none.
+    pub async fn find(&self, css: &str) -> String {
+        match self.try_find(css).await {
+            Some(id) => id,
             None => panic!("no element {css} on:\n{}", self.text("body").await),
         }
     }
@@ -175,17 +180,7 @@ impl Browser {
 
     /// The visible text of the first match ("" when there is none).
     pub async fn text(&self, css: &str) -> String {
-        let reply: Value = self
-            .http
-            .post(format!("{}/element", self.url))
-            .json(&json!({"using": "css selector", "value": css}))
-            .send()
-            .await
-            .expect("find")
-            .json()
-            .await
-            .expect("find JSON");
-        let Some(id) = reply["value"][ELEMENT].as_str() else {
+        let Some(id) = self.try_find(css).await else {
             return String::new();
         };
         // The page may change under us (a form just sent): "" then.
