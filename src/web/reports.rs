@@ -38,6 +38,24 @@ fn period_of(
     Ok((kind, from, to))
 }
 
+/// A contact reads the 通报 as issued (sent to every unit), not drafts.
+async fn may_read(
+    console: &Console,
+    viewer: &Viewer,
+    kind: ReportKind,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(), WebError> {
+    if viewer.is_admin() {
+        return Ok(());
+    }
+    let key = format!("{}:{from}:{to}", kind.id());
+    match console.store.issued_report(&key).await? {
+        Some(_) => Ok(()),
+        None => Err(WebError::NotFound),
+    }
+}
+
 /// The recent periods of each kind, newest first: (kind, period text, label).
 fn periods(today: NaiveDate) -> Vec<(ReportKind, String, String)> {
     let mut out = Vec::new();
@@ -115,7 +133,9 @@ pub async fn page(State(console): State<Arc<Console>>, viewer: Viewer) -> PageRe
                 } }
             } }
         }
+        @if viewer.is_admin() {
         h2 { "各期间" }
+        p.muted { "未下发的为草稿；单位联系人只能看到已下发的通报。" }
         div.scroll { table #periods {
             thead { tr { th { "种类" } th { "期间" } th { "查看与下载" } @if viewer.is_admin() { th { "下发" } } } }
             tbody { @for (kind, period, label) in periods(today) {
@@ -133,6 +153,7 @@ pub async fn page(State(console): State<Arc<Console>>, viewer: Viewer) -> PageRe
                 }
             } }
         } }
+        }
     };
     Ok(layout::page(&viewer, "/reports", "通报", body))
 }
@@ -169,6 +190,7 @@ pub async fn view(
 ) -> PageResult {
     let now = console.now();
     let (kind, from, to) = period_of(&which, crate::calendar::local_date(now))?;
+    may_read(&console, &viewer, kind, from, to).await?;
     let report =
         crate::publish::load_report(&console.store, &console.calendar, kind, from, to, now).await?;
     let text = crate::reports::render::text(&report);
@@ -183,11 +205,12 @@ pub async fn view(
 
 pub async fn file(
     State(console): State<Arc<Console>>,
-    _viewer: Viewer,
+    viewer: Viewer,
     Query(which): Query<Which>,
 ) -> PageResult {
     let now = console.now();
     let (kind, from, to) = period_of(&which, crate::calendar::local_date(now))?;
+    may_read(&console, &viewer, kind, from, to).await?;
     let (format, mime) = match which.format.as_str() {
         "docx" => (
             Format::Docx,

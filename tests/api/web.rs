@@ -230,6 +230,13 @@ async fn links_sessions_permissions_and_a_returned_answer_hold_on_both_backends(
                 .0,
             403
         );
+        // The issued 通报, not drafts.
+        let issued = format!("{base}/reports/view?kind=monthly&period=2026-12");
+        let (code, page) = get(&http, &issued, &contact).await;
+        assert_eq!(code, 200);
+        assert!(page.contains("合格率"), "{page}");
+        let draft = format!("{base}/reports/file?kind=monthly&period=2026-11&format=docx");
+        assert_eq!(get(&http, &draft, &contact).await.0, 404);
         let (_, alerts) = get(&http, &format!("{base}/alerts"), &contact).await;
         assert!(!alerts.contains("柳青发布"), "{alerts}");
         let csrf = csrf_of(&alerts);
