@@ -203,6 +203,60 @@ fn rewrite_declarations(text: &str) -> String {
     out
 }
 
+/// The namespaces RSS 0.9x/2.0 was published under (feedparser's corpus).
+/// feed-rs reads an `<rss>` root only without a default namespace, so one of
+/// these on the root is dropped; nothing else in the document changes.
+const RSS_NAMESPACES: [&str; 4] = [
+    "http://backend.userland.com/rss",
+    "http://backend.userland.com/rss2",
+    "http://blogs.law.harvard.edu/tech/rss",
+    "http://purl.org/net/rss2",
+];
+
+/// `text` with the default RSS namespace of its `<rss>` root removed.
+pub fn without_rss_namespace(text: &str) -> Cow<'_, str> {
+    let head = text.get(..text.len().min(4096)).unwrap_or(text);
+    let Some(start) = head.find("<rss") else {
+        return Cow::Borrowed(text);
+    };
+    let Some(tag) = head.get(start..).and_then(|t| t.get(..t.find('>')?)) else {
+        return Cow::Borrowed(text);
+    };
+    for quote in ['"', '\''] {
+        for namespace in RSS_NAMESPACES {
+            for trailing in ["", "/"] {
+                let attribute = format!(" xmlns={quote}{namespace}{trailing}{quote}");
+                if let Some(at) = tag.find(&attribute) {
+                    let from = start.saturating_add(at);
+                    let to = from.saturating_add(attribute.len());
+                    let (Some(before), Some(after)) = (text.get(..from), text.get(to..)) else {
+                        return Cow::Borrowed(text);
+                    };
+                    return Cow::Owned(format!("{before}{after}"));
+                }
+            }
+        }
+    }
+    Cow::Borrowed(text)
+}
+
+/// An Atom text construct with an empty `type` (`<title type="">`), which
+/// feed-rs refuses: the attribute is dropped, so it is text as RFC 4287's default.
+pub fn without_empty_atom_types(text: &str) -> Cow<'_, str> {
+    static EMPTY_TYPE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(<(?:[A-Za-z_][\w.-]*:)?(?:title|subtitle|summary|content|rights)\b[^<>]*?)\s+type\s*=\s*(?:""|'')"#,
+        )
+        .ok()
+    });
+    match EMPTY_TYPE.as_ref() {
+        Some(pattern) if text.contains("type=\"\"") || text.contains("type=''") => {
+            pattern.replace_all(text, "$1")
+        }
+        _ => Cow::Borrowed(text),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 mod tests {

@@ -96,6 +96,8 @@ pub fn parse_feed_with_charset(
     if trimmed.starts_with("<!doctype html") || trimmed.starts_with("<html") {
         return Err(ParseError::Html(html_title(&text)));
     }
+    let text = decode::without_rss_namespace(&text);
+    let text = decode::without_empty_atom_types(&text);
     let body = text.as_bytes();
     let parser = feed_rs::parser::Builder::new()
         // An empty id marks "the feed gave none": the dedup key then falls back to the link.
@@ -132,7 +134,18 @@ fn to_post(
     let link = entry.links.first().map(|l| l.href.trim().to_string());
     let item_title = entry.title.map(|t| t.content);
     let summary = entry.summary.map(|t| t.content).unwrap_or_default();
-    let content = entry.content.and_then(|c| c.body).unwrap_or_default();
+    let content = entry
+        .content
+        .and_then(|c| {
+            let body = c.body?;
+            let media = c.content_type.to_string().to_ascii_lowercase();
+            let essence = media.split(';').next().unwrap_or_default().trim();
+            Some(match is_base64_type(essence) {
+                true => from_base64(&body).unwrap_or(body),
+                false => body,
+            })
+        })
+        .unwrap_or_default();
     let text = if content.len() >= summary.len() {
         content
     } else {
@@ -172,6 +185,23 @@ fn to_post(
         tasks: Vec::new(),
         packed: Vec::new(),
     }
+}
+
+/// Atom content of a type neither text nor XML is base64 (RFC 4287 4.1.3.3).
+fn is_base64_type(essence: &str) -> bool {
+    !(essence.starts_with("text/")
+        || essence.ends_with("xml")
+        || matches!(essence, "text" | "html" | "xhtml" | ""))
+}
+
+/// Base64 text (line breaks allowed) that decodes to UTF-8 text.
+fn from_base64(body: &str) -> Option<String> {
+    use base64::Engine as _;
+    let compact: String = body.split_whitespace().collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 fn html_title(text: &str) -> String {

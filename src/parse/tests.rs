@@ -305,3 +305,51 @@ fn an_author_whose_email_touches_chinese_punctuation_parses_instead_of_panicking
         .expect("a feed with Chinese author names");
     assert_eq!(feed.posts.len(), 1);
 }
+
+/// RSS in the namespaces feedparser's corpus uses, Atom text constructs of
+/// unusual types, and items with a description but no title: all read.
+#[test]
+fn namespaced_rss_odd_atom_types_and_untitled_items_are_read() {
+    let classifier = Classifier::new(&BTreeMap::new()).expect("built-in patterns");
+    let item = "<item><description>本单位召开工作会议</description><link>https://example.gov.cn/1</link><pubDate>Sun, 22 Nov 2026 08:00:00 +0800</pubDate></item>";
+    for namespace in [
+        "http://backend.userland.com/rss",
+        "http://backend.userland.com/rss2",
+        "http://blogs.law.harvard.edu/tech/rss",
+        "http://purl.org/net/rss2",
+    ] {
+        for version in ["0.91", "0.92", "2.0"] {
+            let body = format!(
+                "<?xml version=\"1.0\"?><rss version=\"{version}\" xmlns=\"{namespace}\"><channel><title>兰山发布</title><link>https://example.gov.cn</link><description>d</description>{item}</channel></rss>"
+            );
+            let feed = parse_feed(body.as_bytes(), Platform::Website, &classifier, now())
+                .unwrap_or_else(|e| panic!("{namespace} {version}: {e}"));
+            assert_eq!(
+                feed.title.as_deref(),
+                Some("兰山发布"),
+                "{namespace} {version}"
+            );
+            assert_eq!(feed.posts.len(), 1, "{namespace} {version}");
+            assert_eq!(
+                feed.posts[0].text, "本单位召开工作会议",
+                "{namespace} {version}"
+            );
+            assert!(!feed.posts[0].is_date_estimated, "{namespace} {version}");
+        }
+    }
+    // Atom: base64 content, an empty type, a summary with no type.
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode("<p>冬季防火工作部署</p>");
+    let atom = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"\">兰山发布</title><id>urn:x</id><updated>2026-11-22T08:00:00+08:00</updated>\
+         <entry><title type=\"\">通知</title><id>urn:1</id><updated>2026-11-22T08:00:00+08:00</updated><content type=\"application/octet-stream\">{encoded}</content></entry>\
+         <entry><title>公告</title><id>urn:2</id><updated>2026-11-21T08:00:00+08:00</updated><summary type=\"\">防汛值班安排</summary></entry></feed>"
+    );
+    let feed = parse_feed(atom.as_bytes(), Platform::Website, &classifier, now())
+        .unwrap_or_else(|e| panic!("atom: {e}"));
+    assert_eq!(feed.title.as_deref(), Some("兰山发布"));
+    assert_eq!(feed.posts.len(), 2);
+    assert_eq!(feed.posts[0].title.as_deref(), Some("通知"));
+    assert_eq!(feed.posts[0].text, "冬季防火工作部署");
+    assert_eq!(feed.posts[1].text, "防汛值班安排");
+}
