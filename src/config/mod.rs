@@ -134,6 +134,12 @@ impl Settings {
         if let Some(url) = env("XUNJIAN_DATABASE_URL") {
             self.database.url = url;
         }
+        if let Some(listen) = env("XUNJIAN_SERVER_LISTEN") {
+            self.server.listen = listen;
+        }
+        if let Some(url) = env("XUNJIAN_PUBLIC_URL") {
+            self.server.public_url = url;
+        }
         self.database.password = env("XUNJIAN_DATABASE_PASSWORD").map(Secret::new);
         self.telegram.token = env("XUNJIAN_TELEGRAM_TOKEN").map(Secret::new);
         if let Some(url) = env("XUNJIAN_TELEGRAM_API_URL") {

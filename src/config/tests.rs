@@ -272,3 +272,41 @@ fn times_rule_ids_and_chat_budgets_are_read_once_and_mistakes_name_the_line() {
         assert!(err.contains(expected), "{text}: {err}");
     }
 }
+
+#[test]
+fn the_console_address_is_checked_and_the_environment_may_move_the_server() {
+    for bad in [
+        "xunjian.example.gov.cn",
+        "ftp://x.cn",
+        "https://x.cn/?a=1",
+        "https://",
+    ] {
+        let err = check(&format!("[server]\npublic_url = \"{bad}\"\n")).expect_err(bad);
+        assert!(
+            err.contains("server.public_url") && err.contains("不是有效的网址"),
+            "{err}"
+        );
+    }
+    let settings =
+        check("[server]\npublic_url = \"https://xunjian.example.gov.cn/gzt/\"\n").expect("valid");
+    assert_eq!(
+        settings.server.upload_dir,
+        std::path::PathBuf::from("uploads")
+    );
+    let env = |key: &str| match key {
+        "XUNJIAN_SERVER_LISTEN" => Some("0.0.0.0:9464".to_string()),
+        "XUNJIAN_PUBLIC_URL" => Some("https://gzt.example.gov.cn".to_string()),
+        _ => None,
+    };
+    let dir = tempfile::tempdir().expect("a dir");
+    let path = dir.path().join("xunjian.toml");
+    std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:9464\"\n").expect("write");
+    let settings = Settings::load(Some(&path), &env).expect("valid");
+    assert_eq!(settings.server.listen, "0.0.0.0:9464");
+    assert_eq!(settings.server.public_url, "https://gzt.example.gov.cn");
+    let env = |key: &str| (key == "XUNJIAN_PUBLIC_URL").then(|| "gzt".to_string());
+    assert!(
+        Settings::load(Some(&path), &env).is_err(),
+        "checked from the environment too"
+    );
+}
