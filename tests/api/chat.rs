@@ -440,3 +440,44 @@ async fn a_register_without_arguments_is_guided_step_by_step() {
         db.finish().await;
     }
 }
+
+/// `/登录` through the Bot API: privately the link itself; in the group only
+/// word that it was sent privately (queued for the delivery pass), never the
+/// link; a stranger is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_links_are_given_privately_and_never_in_the_group() {
+    for db in test_dbs("chat_login").await {
+        let (_app, settings, telegram) = start(&db).await;
+        let round = vec![
+            Said {
+                chat: CONTACT,
+                user: CONTACT,
+                text: "/登录".into(),
+                expect: Expect::Contains("10 分钟内有效".into()),
+            },
+            in_group(CONTACT, "/login", Expect::Contains("已私信发送".into())),
+            Said {
+                chat: STRANGER,
+                user: STRANGER,
+                text: "/登录".into(),
+                expect: Expect::Contains(REFUSAL.into()),
+            },
+        ];
+        let replies = converse(&db, &settings, &telegram, &[round]).await;
+        let private = &replies_of(&replies, CONTACT)[0];
+        assert!(
+            private.contains("http://127.0.0.1:9464/login/"),
+            "{private}"
+        );
+        let group = &replies_of(&replies, GROUP)[0];
+        assert!(!group.contains("/login/"), "{group}");
+        let queued = db.store.outbox("telegram").await.expect("outbox");
+        let links: Vec<_> = queued
+            .iter()
+            .filter(|(_, body, _)| body.contains("/login/"))
+            .collect();
+        assert_eq!(links.len(), 1, "{queued:?}");
+        assert_eq!(links[0].0, CONTACT.to_string(), "to 李强 privately");
+        db.finish().await;
+    }
+}
