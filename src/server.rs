@@ -54,7 +54,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let health = state.health.clone();
     health.succeeded(Part::Server, Utc::now());
-    axum::serve(listener, router(state))
+    // The console's sign-in limiter counts failures per client address.
+    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
         .map_err(|e| anyhow::anyhow!("the HTTP server stopped: {e}"))

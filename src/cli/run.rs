@@ -318,7 +318,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     &app.settings,
                     &calendar,
                     &report,
-                    &format!("命令行 {}", app.actor),
+                    &match app.actor.as_str() {
+                        "命令行" => "命令行".to_string(),
+                        actor => format!("命令行 {actor}"),
+                    },
                     doc_number.as_deref(),
                     now,
                 )

@@ -106,6 +106,46 @@ impl Store {
             .collect()
     }
 
+    /// The summary of each inspection since `from` counted over one unit's
+    /// accounts only, as the whole one is (deregistered ones not assessed).
+    pub async fn unit_inspection_summaries(
+        &self,
+        unit: &str,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, crate::rules::Summary)>> {
+        let rows: Vec<(i64, i64, String, String)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT i.id, i.checked_at, r.state, r.verdict FROM inspection_results r \
+                 JOIN inspections i ON i.id = r.inspection_id \
+                 WHERE i.checked_at >= $1 AND r.unit_id = $2 ORDER BY i.checked_at, i.id",
+            )
+            .bind(to_secs(from))
+            .bind(unit)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut out: Vec<(i64, DateTime<Utc>, Vec<crate::rules::Verdict>)> = Vec::new();
+        for (id, at, state, verdict) in rows {
+            if out.last().is_none_or(|(last, ..)| *last != id) {
+                out.push((id, from_secs(at)?, Vec::new()));
+            }
+            let Some(verdict) = crate::rules::Verdict::from_id(&verdict) else {
+                return Err(StorageError::Corrupt(format!(
+                    "inspection verdict \"{verdict}\""
+                )));
+            };
+            if let Some((.., verdicts)) = out.last_mut() {
+                if state != "deregistered" {
+                    verdicts.push(verdict);
+                }
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|(_, at, verdicts)| (at, crate::rules::Summary::from_verdicts(verdicts)))
+            .collect())
+    }
+
     /// The summary of each inspection since `from`, oldest first (the trend).
     pub async fn inspection_summaries(
         &self,

@@ -91,6 +91,28 @@ impl Store {
         })
     }
 
+    /// What using a link would do now, without using it (the sign-in page
+    /// says at once when a link is used up or expired).
+    pub async fn web_link_state(&self, token_hash: &str, now: DateTime<Utc>) -> Result<LinkUse> {
+        let seen: Option<(Option<i64>, i64, String, String, String)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT used_at, expires_at, role, units, person FROM web_links WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(match seen {
+            None => LinkUse::Unknown,
+            Some((Some(_), ..)) => LinkUse::Used,
+            Some((None, expires, ..)) if expires <= to_secs(now) => LinkUse::Expired,
+            Some((None, _, role, units, person)) => LinkUse::SignedIn(Signin {
+                grant: Grant::from_row(&role, &units),
+                person,
+            }),
+        })
+    }
+
     /// Starts a session; deletes what finished a week ago.
     pub async fn start_web_session(
         &self,
@@ -225,6 +247,17 @@ impl Store {
             },
         )
         .transpose()
+    }
+
+    /// Takes back [`Store::mark_upload_applied`] when the import failed.
+    pub async fn unmark_upload(&self, id: i64) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE web_uploads SET applied_at = NULL WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
     }
 
     /// Marks an upload applied; false when it was already (a second click).

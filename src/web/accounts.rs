@@ -2,7 +2,6 @@
 //! fetch state, findings, alerts and 整改 history.
 
 use super::layout::{self, time};
-use super::overview::platform_label;
 use super::{Console, PageResult, Viewer, WebError};
 use crate::registry::{AccountState, Platform};
 use crate::rules::{Rule, Verdict};
@@ -38,18 +37,30 @@ pub async fn list(
     let register = console.store.load_register().await?;
     let grant = &viewer.signin.grant;
     let q = f.q.trim().to_lowercase();
-    let rows: Vec<_> = check
+    // A unit by id, or by name as the clerk types it.
+    let unit = match f.unit.trim() {
+        "" => String::new(),
+        text => register
+            .find_unit(text)
+            .map_or(text.to_string(), |u| u.id.clone()),
+    };
+    let results: std::collections::HashMap<&str, &crate::rules::AccountResult> =
+        check.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+    // Every account of the register (已注销 ones too), with its evaluation if any.
+    let rows: Vec<_> = register
         .accounts
         .iter()
         .filter(|a| grant.sees_unit(&a.unit))
-        .filter(|a| f.unit.is_empty() || a.unit == f.unit)
-        .filter(|a| f.platform.is_empty() || a.platform == f.platform)
-        .filter(|a| f.state.is_empty() || a.state == f.state)
-        .filter(|a| match f.problem.as_str() {
-            "" => true,
-            p => a.verdict.id() == p || a.findings.iter().any(|x| x.rule.id() == p),
+        .filter(|a| unit.is_empty() || a.unit == unit)
+        .filter(|a| f.platform.is_empty() || a.platform.id() == f.platform)
+        .filter(|a| f.state.is_empty() || a.state.id() == f.state)
+        .map(|a| (a, results.get(a.id.as_str()).copied()))
+        .filter(|(_, r)| match (f.problem.as_str(), r) {
+            ("", _) => true,
+            (_, None) => false,
+            (p, Some(r)) => r.verdict.id() == p || r.findings.iter().any(|x| x.rule.id() == p),
         })
-        .filter(|a| {
+        .filter(|(a, _)| {
             q.is_empty() || a.name.to_lowercase().contains(&q) || a.id.to_lowercase().contains(&q)
         })
         .collect();
@@ -71,7 +82,7 @@ pub async fn list(
         form.filters method="get" action="/accounts" {
             select name="unit" aria-label="单位" {
                 option value="" { "全部单位" }
-                @for u in &units { option value=(u.id) selected[f.unit == u.id] { (u.name) } }
+                @for u in &units { option value=(u.id) selected[unit == u.id] { (u.name) } }
             }
             select name="platform" aria-label="平台" {
                 option value="" { "全部平台" }
@@ -83,8 +94,12 @@ pub async fn list(
             }
             select name="problem" aria-label="问题" {
                 option value="" { "全部评定与问题" }
-                @for v in verdicts { option value=(v.id()) selected[f.problem == v.id()] { (v.label()) } }
-                @for r in Rule::ALL { option value=(r.id()) selected[f.problem == r.id()] { (r.label()) } }
+                optgroup label="评定" {
+                    @for v in verdicts { option value=(v.id()) selected[f.problem == v.id()] { "评定：" (v.label()) } }
+                }
+                optgroup label="问题" {
+                    @for r in Rule::ALL { option value=(r.id()) selected[f.problem == r.id()] { (r.label()) } }
+                }
             }
             input type="search" name="q" value=(f.q) placeholder="账号名称或ID" aria-label="搜索";
             button type="submit" { "筛选" }
@@ -94,15 +109,23 @@ pub async fn list(
         div.scroll { table #accounts {
             thead { tr { th { "单位" } th { "账号" } th { "平台" } th { "状态" } th { "评定" } th { "最近发文" } th { "问题" } } }
             tbody {
-                @for a in rows.iter().take(SHOWN) {
+                @for (a, r) in rows.iter().take(SHOWN) {
                     tr {
                         td { (unit_of(&a.unit)) }
                         td { a href={ "/accounts/" (a.id) } { (a.name) } }
-                        td { (platform_label(&a.platform)) }
-                        td { (AccountState::from_id(&a.state).map_or(a.state.as_str(), |s| s.label())) }
-                        td { (layout::verdict(a.verdict)) }
-                        td { @match a.days_since_post { Some(d) => { (d) " 天前" }, None => "—" } }
-                        td { (a.findings.iter().map(|x| x.label.as_str()).collect::<Vec<_>>().join("、")) }
+                        td { (a.platform.label()) }
+                        td { (a.state.label()) }
+                        @match r {
+                            Some(r) => {
+                                td { (layout::verdict(r.verdict)) }
+                                td { @match r.days_since_post { Some(d) => { (d) " 天前" }, None => "—" } }
+                                td {
+                                    @if r.findings.is_empty() { (r.note.as_deref().unwrap_or("")) }
+                                    @else { (r.findings.iter().map(|x| x.label.as_str()).collect::<Vec<_>>().join("、")) }
+                                }
+                            }
+                            None => { td { span.tag.gray { "不参与评定" } } td { "—" } td {} }
+                        }
                     }
                 }
             }
@@ -151,13 +174,20 @@ pub async fn detail(
         .into_iter()
         .filter(|i| i.account_id == id)
         .collect();
+    // Newest first; events of one second keep the order they happened in.
     let mut events = Vec::new();
     for item in &items {
-        for event in console.store.rectification_history(item.id).await? {
-            events.push((item.report_title.clone(), event));
+        for (order, event) in console
+            .store
+            .rectification_history(item.id)
+            .await?
+            .into_iter()
+            .enumerate()
+        {
+            events.push((item.report_title.clone(), order, event));
         }
     }
-    events.sort_by_key(|(_, (at, ..))| std::cmp::Reverse(*at));
+    events.sort_by_key(|(_, order, (at, ..))| std::cmp::Reverse((*at, *order)));
     let unit = register
         .unit(&account.unit)
         .map_or(account.unit.clone(), |u| u.name.clone());
@@ -166,6 +196,8 @@ pub async fn detail(
     let body = html! {
         h1 { (account.name) }
         p { (unit) " · " (account.platform.label()) " · " (account.state.label()) " · ID " code { (account.id) } }
+        @if let Some(note) = &account.note { p.muted { "备注：" (note) } }
+        @if result.is_none() { p { "当前评定：" span.tag.gray { "不参与评定" } "（" (account.state.label()) "）" } }
         @if let Some(r) = result {
             p { "当前评定：" (layout::verdict(r.verdict))
                 @if let Some(d) = r.days_since_post { "，最近发文 " (d) " 天前" }
@@ -222,8 +254,8 @@ pub async fn detail(
         h2 { "整改记录" }
         @if items.is_empty() { p.muted { "没有整改事项。" } } @else {
             ul { @for i in &items { li { (i.report_title) "：" (i.label) "，期限 " (i.deadline) "，" (i.state.label()) } } }
-            ul.muted { @for (title, (at, actor, action, detail)) in &events {
-                li { (time(*at)) " " (title) " " (action_label(action)) "（" (actor) "）" @if !detail.is_empty() { "：" (detail) } }
+            ul.muted { @for (title, _, (at, actor, action, detail)) in &events {
+                li { (time(*at)) " " (title) " " (action_label(action)) "（" (crate::domain::person_of(actor)) "）" @if !detail.is_empty() { "：" (detail) } }
             } }
         }
     };

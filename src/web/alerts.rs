@@ -4,7 +4,7 @@
 use super::layout::{self, csrf, time};
 use super::{Console, PageResult, Viewer, WebError, actor};
 use crate::alerts::{CONTACT_SNOOZE_DAYS, MAX_SNOOZE_DAYS, OpenAlert};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use maud::html;
 use std::sync::Arc;
@@ -18,7 +18,28 @@ fn sees(viewer: &Viewer, alert: &OpenAlert) -> bool {
     }
 }
 
-pub async fn page(State(console): State<Arc<Console>>, viewer: Viewer) -> PageResult {
+/// What the last action did (`?said=`), shown above the list.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Said {
+    #[serde(default)]
+    said: String,
+}
+
+fn said_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "acked" => "已确认，将不再重复提醒；问题解决后会发送恢复通知。",
+        "already" => "此告警此前已确认。",
+        "snoozed" => "已暂缓提醒（见下方「暂缓至」）；问题仍会列入通报，到期后如未解决将继续提醒。",
+        "kept" => "此账号已有更长的暂缓，未更改。",
+        _ => return None,
+    })
+}
+
+pub async fn page(
+    State(console): State<Arc<Console>>,
+    viewer: Viewer,
+    Query(said): Query<Said>,
+) -> PageResult {
     let now = console.now();
     let register = console.store.load_register().await?;
     let alerts: Vec<OpenAlert> = console
@@ -40,6 +61,7 @@ pub async fn page(State(console): State<Arc<Console>>, viewer: Viewer) -> PageRe
         .collect();
     let body = html! {
         h1 { "告警（未恢复 " (alerts.len()) " 条）" }
+        @if let Some(text) = said_text(&said.said) { div.note.done #said { (text) } }
         p.muted { "确认：表示已知悉，不再重复提醒，问题解决后仍会发送恢复通知。暂缓：在期限内不提醒，问题仍列入通报"
             @if !viewer.is_admin() { "；单位联系人最多暂缓 " (CONTACT_SNOOZE_DAYS) " 天" } "。" }
         @if alerts.is_empty() { p #none { "没有未恢复的告警。" } }
@@ -107,14 +129,15 @@ pub async fn ack(
 ) -> PageResult {
     viewer.check_csrf(&form.csrf)?;
     let alert = alert_of(&console, &viewer, id).await?;
-    if !alert.is_acked {
-        console
-            .store
-            .ack_alert(alert.id, &actor(&viewer.signin), console.now())
-            .await?;
-        console.changed();
+    if alert.is_acked {
+        return Ok(Redirect::to("/alerts?said=already").into_response());
     }
-    Ok(Redirect::to("/alerts").into_response())
+    console
+        .store
+        .ack_alert(alert.id, &actor(&viewer.signin), console.now())
+        .await?;
+    console.changed();
+    Ok(Redirect::to("/alerts?said=acked").into_response())
 }
 
 #[derive(serde::Deserialize)]

@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use maud::html;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -111,44 +112,86 @@ impl OptionalFromRequestParts<Arc<Console>> for Viewer {
     }
 }
 
-/// Failed sign-ins per window, all together: a guesser is slowed down for
-/// everyone (the console sits behind one proxy, so addresses say little).
+/// Failed sign-ins per client (its address; behind a proxy on this host the
+/// first `X-Forwarded-For` address): one guesser is stopped without locking
+/// everyone else out.
 #[derive(Debug, Default)]
 pub struct Limiter {
-    window: Option<Instant>,
-    failures: u32,
+    clients: HashMap<String, (Instant, u32)>,
 }
 
-/// Failed sign-ins allowed per window.
+/// Failed sign-ins a client may make per window.
 const MAX_FAILURES: u32 = 20;
 const WINDOW: Duration = Duration::from_secs(600);
+/// Clients remembered at most (a flood of addresses cannot grow the map).
+const MAX_CLIENTS: usize = 10_000;
 
 impl Limiter {
-    fn is_open(&mut self) -> bool {
-        if self.window.is_none_or(|start| start.elapsed() >= WINDOW) {
-            self.window = Some(Instant::now());
-            self.failures = 0;
+    fn is_open(&mut self, client: &str) -> bool {
+        match self.clients.get(client) {
+            Some((start, failures)) if start.elapsed() < WINDOW => *failures < MAX_FAILURES,
+            _ => true,
         }
-        self.failures < MAX_FAILURES
     }
 
-    fn failed(&mut self) {
-        self.failures = self.failures.saturating_add(1);
+    fn failed(&mut self, client: &str) {
+        if self.clients.len() >= MAX_CLIENTS {
+            self.clients
+                .retain(|_, (start, _)| start.elapsed() < WINDOW);
+            if self.clients.len() >= MAX_CLIENTS {
+                self.clients.clear();
+            }
+        }
+        let entry = self
+            .clients
+            .entry(client.to_string())
+            .or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
         metrics::counter!("xunjian_web_signin_failures_total").increment(1);
     }
 }
 
-fn is_limited(console: &Console) -> bool {
+/// Who is signing in, as the limiter counts them.
+pub struct Client(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().chars().take(64).collect::<String>())
+            .filter(|v| !v.is_empty());
+        Ok(Client(match (peer, forwarded) {
+            // Only a proxy on this host is believed.
+            (Some(ip), Some(forwarded)) if ip.is_loopback() => forwarded,
+            (Some(ip), _) => ip.to_string(),
+            (None, _) => "unknown".to_string(),
+        }))
+    }
+}
+
+fn is_limited(console: &Console, client: &Client) -> bool {
     console
         .limiter
         .lock()
-        .map(|mut l| !l.is_open())
+        .map(|mut l| !l.is_open(&client.0))
         .unwrap_or(false)
 }
 
-fn count_failure(console: &Console) {
+fn count_failure(console: &Console, client: &Client) {
     if let Ok(mut limiter) = console.limiter.lock() {
-        limiter.failed();
+        limiter.failed(&client.0);
     }
 }
 
@@ -164,14 +207,23 @@ fn is_token(text: &str) -> bool {
 /// preview does not use the link up.
 pub async fn login_page(
     State(console): State<Arc<Console>>,
+    client: Client,
     Path(token): Path<String>,
 ) -> PageResult {
-    if is_limited(&console) {
+    if is_limited(&console, &client) {
         return Err(WebError::TooMany);
     }
-    if !is_token(&token) {
-        count_failure(&console);
-        return Err(refused(&LinkUse::Unknown));
+    let state = if is_token(&token) {
+        console
+            .store
+            .web_link_state(&token_hash(&token), console.now())
+            .await?
+    } else {
+        LinkUse::Unknown
+    };
+    if !matches!(state, LinkUse::SignedIn(_)) {
+        count_failure(&console, &client);
+        return Err(refused(&state));
     }
     let body = html! {
         h1 { "登录工作台" }
@@ -184,8 +236,12 @@ pub async fn login_page(
 }
 
 /// `POST /login/TOKEN`: uses the link up and starts the session.
-pub async fn login(State(console): State<Arc<Console>>, Path(token): Path<String>) -> PageResult {
-    if is_limited(&console) {
+pub async fn login(
+    State(console): State<Arc<Console>>,
+    client: Client,
+    Path(token): Path<String>,
+) -> PageResult {
+    if is_limited(&console, &client) {
         return Err(WebError::TooMany);
     }
     let now = console.now();
@@ -195,7 +251,7 @@ pub async fn login(State(console): State<Arc<Console>>, Path(token): Path<String
         LinkUse::Unknown
     };
     let LinkUse::SignedIn(signin) = used else {
-        count_failure(&console);
+        count_failure(&console, &client);
         tracing::warn!(outcome = ?used, "web sign-in refused");
         return Err(refused(&used));
     };
@@ -221,7 +277,7 @@ fn refused(outcome: &LinkUse) -> WebError {
         LinkUse::Expired => "此登录链接已过期（默认 10 分钟内有效）。",
         _ => "此登录链接无效。",
     };
-    WebError::Forbidden(format!(
+    WebError::LinkRefused(format!(
         "{why}请在聊天中向机器人发送 /登录（/login）取得新链接，或请管理员运行 xunjian login-link。"
     ))
 }
@@ -247,7 +303,11 @@ pub async fn logout(
     Ok((
         StatusCode::OK,
         [(header::SET_COOKIE, cookie)],
-        layout::message_page("已退出", "已退出工作台。再次进入请向机器人发送 /登录。"),
+        layout::message_page(
+            "已退出",
+            "已退出工作台。再次进入请向机器人发送 /登录。",
+            false,
+        ),
     )
         .into_response())
 }
@@ -273,12 +333,13 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_closes_after_its_failures() {
+    fn the_limiter_closes_for_one_client_after_its_failures() {
         let mut limiter = Limiter::default();
         for _ in 0..MAX_FAILURES {
-            assert!(limiter.is_open());
-            limiter.failed();
+            assert!(limiter.is_open("10.0.0.9"));
+            limiter.failed("10.0.0.9");
         }
-        assert!(!limiter.is_open());
+        assert!(!limiter.is_open("10.0.0.9"));
+        assert!(limiter.is_open("10.0.0.7"), "another clerk still signs in");
     }
 }

@@ -41,11 +41,12 @@ pub async fn page(
     };
     let account = Some(f.account.trim().to_string()).filter(|a| !a.is_empty());
     if let Some(id) = &account {
-        // Another unit's account is as unknown as a missing one.
-        if register
+        // Another unit's account is as unknown as a missing one (for a
+        // contact, a missing one is 404 too: no probing for ids).
+        let is_visible = register
             .account(id)
-            .is_some_and(|a| !grant.sees_unit(&a.unit))
-        {
+            .is_some_and(|a| grant.sees_unit(&a.unit));
+        if !is_visible && !grant.is_admin() {
             return Err(WebError::NotFound);
         }
     }
@@ -77,7 +78,6 @@ pub async fn page(
     shown.dedup_by_key(|e| e.id);
     let total = shown.len();
     shown.truncate(SHOWN);
-    shown.reverse();
     let text = history::render(&shown, &register, viewer.is_admin());
     let visible: Vec<_> = register
         .units
@@ -86,6 +86,7 @@ pub async fn page(
         .collect();
     let body = html! {
         h1 { "变更记录" }
+        p.muted { "最新的在前。" }
         form.filters method="get" action="/history" {
             select name="unit" aria-label="单位" {
                 option value="" { "全部单位" }

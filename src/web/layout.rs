@@ -74,6 +74,7 @@ fn head(title: &str) -> Markup {
 /// A signed-in page.
 pub fn page(viewer: &Viewer, active: &str, title: &str, body: Markup) -> Response {
     let who = match &viewer.signin.grant {
+        crate::domain::Grant::Admin if viewer.signin.person == "管理员" => "管理员".to_string(),
         crate::domain::Grant::Admin => format!("{}（管理员）", viewer.signin.person),
         crate::domain::Grant::Units(_) => format!("{}（单位联系人）", viewer.signin.person),
     };
@@ -123,14 +124,17 @@ pub fn bare(title: &str, body: Markup) -> Html<String> {
     )
 }
 
-/// A message and nothing else (errors, sign-out).
-pub fn message_page(title: &str, text: &str) -> Html<String> {
+/// A message and nothing else (errors, sign-out); `is_linking_back` adds
+/// the way back (not for who is signed out: it would lead here again).
+pub fn message_page(title: &str, text: &str, is_linking_back: bool) -> Html<String> {
     bare(
         title,
         html! {
             h1 { (title) }
             p #message { (text) }
-            p { a href="/" { "返回总览" } }
+            @if is_linking_back {
+                p.acts { a href="/" { "返回总览" } a href="/register" { "台账导入导出" } a href="/rectification" { "整改事项" } a href="/alerts" { "告警" } }
+            }
         },
     )
 }

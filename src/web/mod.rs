@@ -165,7 +165,7 @@ async fn secure_headers(response: Response) -> Response {
             StatusCode::PAYLOAD_TOO_LARGE => "上传的文件过大：工作簿最多 20 MB。",
             _ => "请求的格式有误：请返回上一页刷新后重试。",
         };
-        (status, layout::message_page("请求有误", text)).into_response()
+        (status, layout::message_page("请求有误", text, true)).into_response()
     } else {
         response
     };
@@ -198,6 +198,8 @@ pub enum WebError {
     NotFound,
     /// Not allowed (403), with why.
     Forbidden(String),
+    /// A sign-in link that cannot be used (403), with why and how to get another.
+    LinkRefused(String),
     /// A form that cannot be used as sent (400), with why.
     BadRequest(String),
     /// Too many sign-in attempts (429).
@@ -226,11 +228,12 @@ impl IntoResponse for WebError {
                 "您要找的页面或事项不存在，或不属于您的单位。".to_string(),
             ),
             WebError::Forbidden(why) => (StatusCode::FORBIDDEN, "不能执行", why),
+            WebError::LinkRefused(why) => (StatusCode::FORBIDDEN, "无法登录", why),
             WebError::BadRequest(why) => (StatusCode::BAD_REQUEST, "请求有误", why),
             WebError::TooMany => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "尝试次数过多",
-                "登录尝试过多，请 10 分钟后再试，或向机器人发送 /登录 取得新链接。".to_string(),
+                "此电脑的登录尝试失败次数过多，已暂停 10 分钟：请 10 分钟后再打开登录链接（未使用的链接仍然有效）。".to_string(),
             ),
             WebError::Internal(err) => {
                 tracing::error!(error = format!("{err:#}"), "web console request failed");
@@ -241,7 +244,8 @@ impl IntoResponse for WebError {
                 )
             }
         };
-        (code, layout::message_page(title, &text)).into_response()
+        let is_signed_out = code == StatusCode::UNAUTHORIZED || title == "无法登录";
+        (code, layout::message_page(title, &text, !is_signed_out)).into_response()
     }
 }
 

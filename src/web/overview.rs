@@ -59,13 +59,21 @@ pub async fn page(State(console): State<Arc<Console>>, viewer: Viewer) -> PageRe
         .filter(|i| grant.sees_unit(&i.unit_id) && i.deadline <= soon)
         .collect();
     due.sort_by_key(|i| i.deadline);
-    let trend = daily_rates(
-        &console
-            .store
-            .inspection_summaries(now - Duration::days(30))
-            .await?,
-    );
+    let since = now - Duration::days(30);
+    let trend = match grant {
+        crate::domain::Grant::Admin => {
+            daily_rates(&console.store.inspection_summaries(since).await?)
+        }
+        crate::domain::Grant::Units(units) => {
+            let mut each = Vec::new();
+            for unit in units {
+                each.extend(console.store.unit_inspection_summaries(unit, since).await?);
+            }
+            daily_rates(&merged(each))
+        }
+    };
     let proxies = console.store.proxy_health().await?;
+    let redactor = crate::config::Redactor::from_settings(&console.settings);
     let name_of = |id: &str| {
         register
             .account(id)
@@ -96,7 +104,7 @@ pub async fn page(State(console): State<Arc<Console>>, viewer: Viewer) -> PageRe
             (card("manual", s.manual, "人工检查"))
             (card("alerts", alerts.len() as u64, "未恢复告警"))
         }
-        h2 { "近 30 天合格率（全部账号，每日最后一次巡检）" }
+        h2 { "近 30 天合格率（" (if viewer.is_admin() { "全部账号" } else { "本单位账号" }) "，每日最后一次巡检）" }
         (trend_chart(&trend))
         h2 { "当前问题（不合格 " (failed.len()) " 个）" }
         @if failed.is_empty() {
@@ -147,7 +155,10 @@ pub async fn page(State(console): State<Arc<Console>>, viewer: Viewer) -> PageRe
                             td { (p.name) }
                             td { @if p.is_up { span.tag.ok { "正常" } } @else { span.tag.bad { "不可用" } } }
                             td { (time(p.checked_at)) }
-                            td { @if let Some(since) = p.down_since { "自 " (time(since)) " 起不可用；" } (p.message.as_deref().unwrap_or("")) }
+                            td {
+                                @if let Some(since) = p.down_since { "自 " (time(since)) " 起不可用，其账号暂无法监测。" }
+                                @if let Some(m) = p.message.as_deref().filter(|_| !p.is_up) { br; span.muted { "详情：" (redactor.redact(m)) } }
+                            }
                         }
                     }
                     @if proxies.is_empty() { tr { td colspan="4" { "尚未检查代理。" } } }
@@ -174,6 +185,33 @@ fn card(id: &str, n: u64, label: &str) -> Markup {
 
 pub fn platform_label(id: &str) -> String {
     crate::registry::Platform::from_id(id).map_or(id.to_string(), |p| p.label().to_string())
+}
+
+/// Several units' summaries of the same inspections as one, counted as
+/// [`Summary::from_verdicts`] counts.
+fn merged(
+    each: Vec<(chrono::DateTime<chrono::Utc>, Summary)>,
+) -> Vec<(chrono::DateTime<chrono::Utc>, Summary)> {
+    let mut by_time: BTreeMap<chrono::DateTime<chrono::Utc>, Vec<Verdict>> = BTreeMap::new();
+    for (at, s) in each {
+        let verdicts = by_time.entry(at).or_default();
+        for (verdict, n) in [
+            (Verdict::Qualified, s.qualified),
+            (Verdict::Failed, s.failed),
+            (Verdict::Closing, s.closing),
+            (Verdict::Unknown, s.unknown),
+            (Verdict::Manual, s.manual),
+        ] {
+            verdicts.extend(std::iter::repeat_n(
+                verdict,
+                usize::try_from(n).unwrap_or(0),
+            ));
+        }
+    }
+    by_time
+        .into_iter()
+        .map(|(at, verdicts)| (at, Summary::from_verdicts(verdicts)))
+        .collect()
 }
 
 /// The last inspection's 合格率 of each (Beijing) day.

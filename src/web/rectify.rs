@@ -15,6 +15,21 @@ pub struct Filters {
     /// An [`ItemState`] id; empty: the items not yet 已整改.
     #[serde(default)]
     state: String,
+    /// What the last action did.
+    #[serde(default)]
+    said: String,
+}
+
+fn said_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "responded" => {
+            "已记录整改反馈（已反馈待核实），系统将在后续巡检中核实，管理员也可直接核实。"
+        }
+        "none" => "此账号没有待整改的事项，反馈未记录（可能已整改或已反馈）。",
+        "accepted" => "已核实通过，事项已整改。",
+        "returned" => "已退回，单位会收到退回理由；事项重新待整改。",
+        _ => return None,
+    })
 }
 
 const SHOWN: usize = 300;
@@ -68,6 +83,7 @@ pub async fn page(
     ];
     let body = html! {
         h1 { "整改事项" }
+        @if let Some(text) = said_text(&f.said) { div.note.done #said { (text) } }
         p.acts { @for (id, label) in &tabs {
             @if *id == f.state { strong { (label) } } @else { a href={ "/rectification?state=" (id) } { (label) } }
         } }
@@ -186,6 +202,11 @@ pub async fn review(
     let today = crate::calendar::local_date(now);
     let reason = crate::parse::truncate(form.reason.trim(), 300);
     let by = actor(&viewer.signin);
+    let said = if form.decision == "accept" {
+        "accepted"
+    } else {
+        "returned"
+    };
     let (review, messages) = match form.decision.as_str() {
         "accept" => (Review::Accept { note: reason }, Vec::new()),
         "return" if reason.is_empty() => {
@@ -221,5 +242,5 @@ pub async fn review(
             "此事项已由他人处理，请刷新页面查看。".to_string(),
         ));
     }
-    Ok(Redirect::to("/rectification").into_response())
+    Ok(Redirect::to(&format!("/rectification?state=all&said={said}")).into_response())
 }

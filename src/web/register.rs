@@ -77,6 +77,7 @@ pub async fn upload(
     viewer: Viewer,
     mut multipart: Multipart,
 ) -> PageResult {
+    viewer.require_admin()?;
     let mut sent_csrf = String::new();
     let mut is_pruning = false;
     let mut file: Option<(String, Vec<u8>)> = None;
@@ -103,7 +104,6 @@ pub async fn upload(
         }
     }
     viewer.check_csrf(&sent_csrf)?;
-    viewer.require_admin()?;
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         return Err(WebError::BadRequest(
             "请选择要上传的台账工作簿（.xlsx）。".into(),
@@ -162,6 +162,48 @@ async fn dry_run_of(
     ))
 }
 
+/// What a preview showed, as a short digest: applying checks the import
+/// would still do exactly that.
+fn digest(plan: &str, conflicts: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(format!("{plan}\n--\n{conflicts}").as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Keeps the workbook in `server.upload_dir` and imports it from there
+/// (forced: the clerk confirmed the preview, chat changes it undoes included).
+async fn import_upload(
+    console: &Console,
+    viewer: &Viewer,
+    upload: &Upload,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<app::Import, WebError> {
+    let dir = &console.settings.server.upload_dir;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        anyhow::anyhow!("cannot create the upload directory {}: {e}", dir.display())
+    })?;
+    let stamp = crate::calendar::to_local(now).format("%Y%m%d-%H%M%S");
+    let name = &upload.file_name;
+    let stem = match name.rfind('.') {
+        Some(dot) => name.get(..dot).unwrap_or(name),
+        None => name,
+    };
+    let path = dir.join(format!("{stem}-网页导入-{stamp}.xlsx"));
+    std::fs::write(&path, &upload.bytes)?;
+    let app = app_for(console, viewer, path);
+    let options = ImportOptions {
+        is_pruning: upload.is_pruning,
+        is_dry_run: false,
+        is_forced: true,
+    };
+    app.import_checked(&options, now)
+        .await
+        .map_err(|e| WebError::BadRequest(format!("导入失败：{e:#}。请修正后重新上传。")))
+}
+
 /// A fresh private directory for one workbook.
 fn tempfile_dir() -> Result<std::path::PathBuf, WebError> {
     let dir = std::env::temp_dir().join(format!(
@@ -190,10 +232,18 @@ async fn upload_of(console: &Console, viewer: &Viewer, id: i64) -> Result<Upload
         .ok_or(WebError::NotFound)
 }
 
+#[derive(serde::Deserialize, Default)]
+pub struct Said {
+    /// Why the preview is shown again (`changed`: the register moved since).
+    #[serde(default)]
+    said: String,
+}
+
 pub async fn dry_run(
     State(console): State<Arc<Console>>,
     viewer: Viewer,
     Path(id): Path<i64>,
+    axum::extract::Query(said): axum::extract::Query<Said>,
 ) -> PageResult {
     let upload = upload_of(&console, &viewer, id).await?;
     if upload.applied_at.is_some() {
@@ -212,8 +262,12 @@ pub async fn dry_run(
         upload.is_pruning,
     )
     .await?;
+    let preview = digest(&plan, &conflicts);
     let body = html! {
         h1 { "导入预览：" (upload.file_name) }
+        @if said.said == "changed" {
+            div.note #changed { "预览之后，数据库中的台账已有变化（聊天、命令行或他人导入），以下是按现在的台账重新生成的预览，请再次核对后确认。" }
+        }
         p.muted { @if upload.is_pruning { "将删除工作簿中已没有的账号和单位。" } @else { "不删除工作簿中没有的账号和单位（上传时未勾选）。" } }
         pre.report #plan { (plan) }
         @if undone > 0 {
@@ -224,6 +278,7 @@ pub async fn dry_run(
         } @else {
             form method="post" action={ "/register/uploads/" (upload.id) "/apply" } {
                 (csrf(&viewer))
+                input type="hidden" name="preview" value=(preview);
                 button type="submit" #apply { "确认导入（" (changes) " 项变更）" }
                 " " a href="/register" { "取消" }
             }
@@ -236,6 +291,9 @@ pub async fn dry_run(
 pub struct ApplyForm {
     #[serde(default)]
     csrf: String,
+    /// The digest of the preview the clerk confirmed.
+    #[serde(default)]
+    preview: String,
 }
 
 pub async fn apply(
@@ -247,32 +305,32 @@ pub async fn apply(
     viewer.check_csrf(&form.csrf)?;
     let upload = upload_of(&console, &viewer, id).await?;
     let now = console.now();
+    if upload.applied_at.is_some() {
+        return Ok(Redirect::to(&format!("/register/uploads/{id}")).into_response());
+    }
+    // The register may have moved since the preview: then show it again.
+    let (plan, conflicts, ..) = dry_run_of(
+        &console,
+        &viewer,
+        &upload.file_name,
+        &upload.bytes,
+        upload.is_pruning,
+    )
+    .await?;
+    if digest(&plan, &conflicts) != form.preview {
+        return Ok(Redirect::to(&format!("/register/uploads/{id}?said=changed")).into_response());
+    }
     if !console.store.mark_upload_applied(upload.id, now).await? {
         return Ok(Redirect::to(&format!("/register/uploads/{id}")).into_response());
     }
-    // Kept where `run` finds it again: the register file imported last.
-    let dir = &console.settings.server.upload_dir;
-    std::fs::create_dir_all(dir).map_err(|e| {
-        anyhow::anyhow!("cannot create the upload directory {}: {e}", dir.display())
-    })?;
-    let stamp = crate::calendar::to_local(now).format("%Y%m%d-%H%M%S");
-    let stem = upload
-        .file_name
-        .trim_end_matches(".xlsx")
-        .trim_end_matches(".xlsm");
-    let path = dir.join(format!("{stem}-网页导入-{stamp}.xlsx"));
-    std::fs::write(&path, &upload.bytes)?;
-    let app = app_for(&console, &viewer, path);
-    // The clerk saw the changes it undoes on the preview: confirmed is forced.
-    let options = ImportOptions {
-        is_pruning: upload.is_pruning,
-        is_dry_run: false,
-        is_forced: true,
+    let imported = import_upload(&console, &viewer, &upload, now).await;
+    let import = match imported {
+        Ok(import) => import,
+        Err(err) => {
+            console.store.unmark_upload(upload.id).await?;
+            return Err(err);
+        }
     };
-    let import = app
-        .import_checked(&options, now)
-        .await
-        .map_err(|e| WebError::BadRequest(format!("导入失败：{e:#}。请修正后重新上传。")))?;
     console.changed();
     let body = html! {
         h1 { "已导入" }

@@ -277,10 +277,14 @@ pub async fn confirm(
         } @else {
             p { "合格率 " (crate::reports::render::pass_rate(report.summary.pass_rate)) "；附件1 列出问题账号 " strong #problems { (report.problems.len()) } " 个，涉及 " strong #units { (units) } " 个单位。" }
             p { "下发将：记录发文字号与日期；按办公室设置计算整改期限；把通报（.docx、XLSX、图表）发往联系人群；向每个涉及的单位发送整改通知，并建立整改事项。此操作不能撤回。" }
+            @if to >= crate::calendar::local_date(now) {
+                div.note #unfinished { "注意：本期尚未结束（至 " (to) "），现在下发的是截至今天的通报，下发后不再更新。" }
+            }
             form method="post" action="/reports/issue" {
                 (csrf(&viewer))
                 input type="hidden" name="kind" value=(kind.id());
                 input type="hidden" name="period" value=(which.period);
+                p { label { "发文字号 " input type="text" name="doc_number" maxlength="60" placeholder="留空则按设置 office.doc_number 生成"; } }
                 button type="submit" #confirm { "确认下发" }
                 " "
                 a href="/reports" { "取消" }
@@ -298,6 +302,9 @@ pub struct IssueForm {
     kind: String,
     #[serde(default)]
     period: String,
+    /// 发文字号; empty: `office.doc_number`.
+    #[serde(default)]
+    doc_number: String,
 }
 
 pub async fn issue(
@@ -308,6 +315,7 @@ pub async fn issue(
     viewer.check_csrf(&form.csrf)?;
     viewer.require_admin()?;
     let now = console.now();
+    let number = crate::parse::truncate(form.doc_number.trim(), 60);
     let which = Which {
         kind: form.kind,
         period: form.period,
@@ -331,7 +339,7 @@ pub async fn issue(
         calendar,
         &report,
         &actor(&viewer.signin),
-        None,
+        Some(number.as_str()).filter(|n| !n.is_empty()),
         now,
     )
     .await?;

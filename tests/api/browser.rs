@@ -297,6 +297,32 @@ async fn a_clerk_and_a_contact_use_the_console_in_a_real_browser() {
         browser.text("body").await
     );
     shoot(&browser, "register-dry-run").await;
+    // The register moves before the clerk confirms: the new preview is shown, nothing imported.
+    std::fs::write(
+        dir.path().join("accounts.toml"),
+        UNITS.replace("name = \"义堂发布\"", "name = \"义堂镇发布\""),
+    )
+    .expect("accounts");
+    run(dir.path(), &["import"]);
+    browser.click("#apply").await;
+    assert!(
+        browser
+            .wait_text("#changed", "已有变化")
+            .await
+            .contains("已有变化")
+    );
+    assert!(
+        browser.text("#plan").await.contains("义堂镇发布"),
+        "{}",
+        browser.text("#plan").await
+    );
+    browser.go(&format!("{base}/accounts")).await;
+    assert_eq!(
+        browser.text("#count").await,
+        "共 2 个账号",
+        "nothing imported yet"
+    );
+    browser.go(&format!("{base}/register/uploads/1")).await;
     browser.click("#apply").await;
     assert!(
         browser
@@ -375,23 +401,17 @@ async fn a_clerk_and_a_contact_use_the_console_in_a_real_browser() {
         .expect("count");
     assert_eq!(silenced, 0, "a refused form changes nothing");
 
-    // A used link and an expired one are refused.
-    sign_in(&browser, &admin_link).await;
-    assert!(
-        browser
-            .wait_text("#message", "已使用过")
-            .await
-            .contains("已使用过")
-    );
+    // A used link and an expired one say so when opened: no button.
+    browser.forget_cookies().await;
+    browser.go(&admin_link).await;
+    let said = browser.wait_text("#message", "已使用过").await;
+    assert!(said.contains("已使用过"), "{said}");
+    assert_eq!(browser.count("#enter").await, 0);
     let earlier = (Utc::now() - Duration::minutes(30)).to_rfc3339();
     let expired = run(dir.path(), &["--now", &earlier, "login-link"]);
-    sign_in(&browser, &expired).await;
-    assert!(
-        browser
-            .wait_text("#message", "已过期")
-            .await
-            .contains("已过期")
-    );
+    browser.go(&expired).await;
+    let said = browser.wait_text("#message", "已过期").await;
+    assert!(said.contains("已过期"), "{said}");
     browser.go(&format!("{base}/")).await;
     assert!(browser.text("h1").await.contains("请先登录"));
     browser.close().await;
