@@ -185,12 +185,13 @@ pub async fn snooze(
     let until = now + chrono::Duration::days(days);
     // A contact never shortens a longer pause (an admin's, say).
     let current = console.store.silenced_until(&alert.subject).await?;
-    if viewer.is_admin() || current.is_none_or(|c| c < until) {
-        console
-            .store
-            .snooze(&alert.subject, until, &actor(&viewer.signin), &reason, now)
-            .await?;
-        console.changed();
+    if !viewer.is_admin() && current.is_some_and(|c| c >= until) {
+        return Ok(Redirect::to("/alerts?said=kept").into_response());
     }
-    Ok(Redirect::to("/alerts").into_response())
+    console
+        .store
+        .snooze(&alert.subject, until, &actor(&viewer.signin), &reason, now)
+        .await?;
+    console.changed();
+    Ok(Redirect::to("/alerts?said=snoozed").into_response())
 }

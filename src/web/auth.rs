@@ -113,8 +113,8 @@ impl OptionalFromRequestParts<Arc<Console>> for Viewer {
 }
 
 /// Failed sign-ins per client (its address; behind a proxy on this host the
-/// first `X-Forwarded-For` address): one guesser is stopped without locking
-/// everyone else out.
+/// last `X-Forwarded-For` address, the one the proxy appended): one guesser
+/// is stopped without locking everyone else out.
 #[derive(Debug, Default)]
 pub struct Limiter {
     clients: HashMap<String, (Instant, u32)>,
@@ -169,7 +169,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
             .headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            // The proxy appends the address it saw: the last one is the
+            // only one a client cannot write itself.
+            .and_then(|v| v.rsplit(',').next())
             .map(|v| v.trim().chars().take(64).collect::<String>())
             .filter(|v| !v.is_empty());
         Ok(Client(match (peer, forwarded) {

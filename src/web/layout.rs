@@ -133,7 +133,7 @@ pub fn message_page(title: &str, text: &str, is_linking_back: bool) -> Html<Stri
             h1 { (title) }
             p #message { (text) }
             @if is_linking_back {
-                p.acts { a href="/" { "返回总览" } a href="/register" { "台账导入导出" } a href="/rectification" { "整改事项" } a href="/alerts" { "告警" } }
+                p.acts { a href="/" { "返回总览" } a href="/alerts" { "告警" } a href="/rectification" { "整改事项" } a href="/reports" { "通报" } }
             }
         },
     )

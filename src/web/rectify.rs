@@ -160,7 +160,7 @@ pub async fn respond(
             "请写明整改情况，例如：已恢复每周更新。".to_string(),
         ));
     }
-    console
+    let changed = console
         .store
         .respond_rectification(
             &item.account_id,
@@ -169,7 +169,8 @@ pub async fn respond(
             console.now(),
         )
         .await?;
-    Ok(Redirect::to("/rectification").into_response())
+    let said = if changed == 0 { "none" } else { "responded" };
+    Ok(Redirect::to(&format!("/rectification?said={said}")).into_response())
 }
 
 #[derive(serde::Deserialize)]

@@ -276,7 +276,7 @@ pub async fn confirm(
             p { "本期无巡检记录，无法评定，不能下发。" }
         } @else {
             p { "合格率 " (crate::reports::render::pass_rate(report.summary.pass_rate)) "；附件1 列出问题账号 " strong #problems { (report.problems.len()) } " 个，涉及 " strong #units { (units) } " 个单位。" }
-            p { "下发将：记录发文字号与日期；按办公室设置计算整改期限；把通报（.docx、XLSX、图表）发往联系人群；向每个涉及的单位发送整改通知，并建立整改事项。此操作不能撤回。" }
+            p { "下发将：记录下发日期和发文字号（下方填写，留空则按设置生成，设置为空则不编号）；按办公室设置计算整改期限；把通报（.docx、XLSX、图表）发往联系人群；向每个涉及的单位发送整改通知，并建立整改事项。此操作不能撤回。" }
             @if to >= crate::calendar::local_date(now) {
                 div.note #unfinished { "注意：本期尚未结束（至 " (to) "），现在下发的是截至今天的通报，下发后不再更新。" }
             }

@@ -283,6 +283,20 @@ async fn links_sessions_permissions_and_a_returned_answer_hold_on_both_backends(
         )
         .await;
         assert_eq!(code, 303);
+        let said = http
+            .post(&snooze)
+            .header("Cookie", &contact)
+            .form(&[("csrf", csrf.as_str()), ("days", "1"), ("reason", "再暂缓")])
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(
+            said.headers()["location"],
+            "/alerts?said=kept",
+            "a shorter pause keeps the longer one, and says so"
+        );
+        let (_, page) = get(&http, &format!("{base}/alerts?said=kept"), &contact).await;
+        assert!(page.contains("已有更长的暂缓"), "{page}");
         let notes = db.store.silence_notes().await.expect("silences");
         let (until, by, reason) = &notes["w"];
         assert_eq!(
@@ -335,6 +349,15 @@ async fn links_sessions_permissions_and_a_returned_answer_hold_on_both_backends(
             .0,
             303
         );
+        // Answering again: nothing is waiting, and the page says so.
+        let again = http
+            .post(&respond)
+            .header("Cookie", &contact)
+            .form(&[("csrf", csrf.as_str()), ("note", "再次反馈")])
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(again.headers()["location"], "/rectification?said=none");
         // A contact cannot review.
         let review = format!("{base}/rectification/{}/review", item.id);
         let (code, _) = post(
