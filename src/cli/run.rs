@@ -181,6 +181,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             super::content::task(&app, action, now).await?;
         }
         Command::LoginLink { unit, minutes } => {
+            if settings.server.listen.trim().is_empty() {
+                anyhow::bail!(
+                    "设置中 server.listen 为空，守护进程不提供工作台：请设置 server.listen（如 127.0.0.1:9464）并重启 xunjian run 后再取登录链接"
+                );
+            }
             let app = App::open(settings, register_file).await?.by(by);
             let register = app.store.load_register().await?;
             // The person the console names: --by, else the unit's contact or the operator.
@@ -212,11 +217,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?;
             println!("{link}");
-            if app.settings.server.listen.trim().is_empty() {
-                eprintln!(
-                    "注意：设置中 server.listen 为空，守护进程不提供工作台；请设置 server.listen（如 127.0.0.1:9464）后重启 xunjian run。"
-                );
-            }
             eprintln!(
                 "一次性登录链接（{scope}，操作记录署名「{}」）：{minutes} 分钟内有效，只能使用一次。工作台由运行中的 xunjian run 提供（server.listen = {}）。",
                 signin.actor(),
