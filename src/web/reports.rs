@@ -56,6 +56,20 @@ async fn may_read(
     }
 }
 
+/// The report a query names, if the viewer may read it.
+async fn readable(
+    console: &Console,
+    viewer: &Viewer,
+    which: &Which,
+) -> Result<(ReportKind, NaiveDate, NaiveDate, crate::reports::Report), WebError> {
+    let now = console.now();
+    let (kind, from, to) = period_of(which, crate::calendar::local_date(now))?;
+    may_read(console, viewer, kind, from, to).await?;
+    let report =
+        crate::publish::load_report(&console.store, &console.calendar, kind, from, to, now).await?;
+    Ok((kind, from, to, report))
+}
+
 /// The recent periods of each kind, newest first: (kind, period text, label).
 fn periods(today: NaiveDate) -> Vec<(ReportKind, String, String)> {
     let mut out = Vec::new();
@@ -188,11 +202,7 @@ pub async fn view(
     viewer: Viewer,
     Query(which): Query<Which>,
 ) -> PageResult {
-    let now = console.now();
-    let (kind, from, to) = period_of(&which, crate::calendar::local_date(now))?;
-    may_read(&console, &viewer, kind, from, to).await?;
-    let report =
-        crate::publish::load_report(&console.store, &console.calendar, kind, from, to, now).await?;
+    let (kind, from, _, report) = readable(&console, &viewer, &which).await?;
     let text = crate::reports::render::text(&report);
     let period = period_text(kind.id(), from);
     let body = html! {
@@ -208,9 +218,6 @@ pub async fn file(
     viewer: Viewer,
     Query(which): Query<Which>,
 ) -> PageResult {
-    let now = console.now();
-    let (kind, from, to) = period_of(&which, crate::calendar::local_date(now))?;
-    may_read(&console, &viewer, kind, from, to).await?;
     let (format, mime) = match which.format.as_str() {
         "docx" => (
             Format::Docx,
@@ -229,8 +236,7 @@ pub async fn file(
             ));
         }
     };
-    let report =
-        crate::publish::load_report(&console.store, &console.calendar, kind, from, to, now).await?;
+    let (kind, from, to, report) = readable(&console, &viewer, &which).await?;
     let (settings, calendar) = (console.settings.clone(), console.calendar.clone());
     let bytes = tokio::task::spawn_blocking(move || {
         crate::publish::render_bytes(&report, format, &settings, &calendar)
