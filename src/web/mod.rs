@@ -45,6 +45,9 @@ pub struct Console {
     pub accounts_path: PathBuf,
     /// The current evaluation, shared by the pages for a few seconds.
     check: Mutex<Option<(Instant, Arc<CheckResult>)>>,
+    /// One evaluation at a time: pages opened together wait for it rather
+    /// than each evaluating every account again.
+    evaluating: tokio::sync::Mutex<()>,
     limiter: Mutex<auth::Limiter>,
     /// "Now" for the pages (tests pin it; the daemon uses the clock).
     clock: Option<DateTime<Utc>>,
@@ -63,6 +66,7 @@ impl Console {
             calendar,
             accounts_path,
             check: Mutex::new(None),
+            evaluating: tokio::sync::Mutex::new(()),
             limiter: Mutex::new(auth::Limiter::default()),
             clock: None,
         }
@@ -82,12 +86,12 @@ impl Console {
     /// stored (no polling): the numbers of `check`. Kept 15 s; a change
     /// made in the console drops it.
     pub async fn check(&self) -> anyhow::Result<Arc<CheckResult>> {
-        if let Ok(kept) = self.check.lock() {
-            if let Some((at, result)) = kept.as_ref() {
-                if at.elapsed() < Duration::from_secs(15) {
-                    return Ok(result.clone());
-                }
-            }
+        if let Some(kept) = self.kept_check() {
+            return Ok(kept);
+        }
+        let _one = self.evaluating.lock().await;
+        if let Some(kept) = self.kept_check() {
+            return Ok(kept);
         }
         let inspector =
             crate::inspection::Inspector::new(self.store.clone(), self.settings.clone())?
@@ -97,6 +101,12 @@ impl Console {
             *kept = Some((Instant::now(), result.clone()));
         }
         Ok(result)
+    }
+
+    fn kept_check(&self) -> Option<Arc<CheckResult>> {
+        let kept = self.check.lock().ok()?;
+        let (at, result) = kept.as_ref()?;
+        (at.elapsed() < Duration::from_secs(15)).then(|| result.clone())
     }
 
     /// Forgets the kept evaluation (after a change).
