@@ -44,7 +44,9 @@ const DECLARATION_WINDOW: usize = 1024;
 /// The body as UTF-8 text, ready for feed-rs: decoded, without NULs (never
 /// legal in XML, and `<\0?\0` would make quick-xml guess UTF-16 again), and
 /// with every XML declaration saying UTF-8.
-pub fn to_utf8(body: &[u8], http_charset: Option<&str>) -> String {
+/// A body that is UTF-8 already, declares UTF-8 (or nothing) and has no
+/// e-mail address to pad is borrowed as it is: most feeds are copied never.
+pub fn to_utf8<'b>(body: &'b [u8], http_charset: Option<&str>) -> Cow<'b, str> {
     let decoded = decode(body, http_charset);
     let text = if decoded.contains('\0') {
         Cow::Owned(decoded.replace('\0', ""))
@@ -52,10 +54,38 @@ pub fn to_utf8(body: &[u8], http_charset: Option<&str>) -> String {
         decoded
     };
     if is_json(&text) {
-        pad_json_emails(&text).unwrap_or_else(|| text.into_owned())
-    } else {
-        pad_emails(&rewrite_declarations(&text), true).into_owned()
+        return match pad_json_emails(&text) {
+            Some(padded) => Cow::Owned(padded),
+            None => text,
+        };
     }
+    let text = if is_declared_utf8(&text) {
+        text
+    } else {
+        Cow::Owned(rewrite_declarations(&text))
+    };
+    if EMAIL.is_match(&text) {
+        Cow::Owned(pad_emails(&text, true).into_owned())
+    } else {
+        text
+    }
+}
+
+/// Whether every XML declaration in the text (as quick-xml reads them)
+/// is already exactly [`UTF8_DECLARATION`] or declares nothing else.
+fn is_declared_utf8(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(start) = rest.find("<?xml") {
+        let from = rest.get(start..).unwrap_or_default();
+        let after_target = from.get("<?xml".len()..).unwrap_or_default();
+        let is_declaration =
+            after_target.starts_with("?>") || after_target.starts_with([' ', '\t', '\r', '\n']);
+        if is_declaration && !from.starts_with(UTF8_DECLARATION) {
+            return false;
+        }
+        rest = after_target;
+    }
+    true
 }
 
 /// `text` with a space between an e-mail address and a character next to it
@@ -359,5 +389,21 @@ mod tests {
     fn nuls_cannot_make_the_text_look_like_utf16_again() {
         let body = utf16("<\0?\0xml version=\"1.0\"?><rss/>", false, true);
         assert!(!to_utf8(&body, None).contains('\0'));
+    }
+
+    #[test]
+    fn a_clean_utf8_body_is_read_in_place_and_only_what_must_change_is_copied() {
+        let clean = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>兰山</title></channel></rss>";
+        assert!(matches!(
+            to_utf8(clean.as_bytes(), Some("gbk")),
+            Cow::Borrowed(_)
+        ));
+        let bare = "<rss version=\"2.0\"><channel><title>兰山</title></channel></rss>";
+        assert!(matches!(to_utf8(bare.as_bytes(), None), Cow::Borrowed(_)));
+        let lower = clean.replace("UTF-8", "utf-8");
+        let text = to_utf8(lower.as_bytes(), None);
+        assert!(matches!(text, Cow::Owned(_)) && text.starts_with(UTF8_DECLARATION));
+        let email = clean.replace("兰山", "编辑部（bjb@lanshan.gov.cn）");
+        assert!(to_utf8(email.as_bytes(), None).contains("编辑部（ bjb@lanshan.gov.cn ）"));
     }
 }
