@@ -153,14 +153,47 @@ fn entity(text: &str) -> (String, usize) {
 
 /// `text` deflated for keeping (Chinese text takes about half the bytes).
 pub fn pack(text: &str) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut encoder = flate2::write::DeflateEncoder::new(
-        Vec::with_capacity(text.len() / 2),
-        flate2::Compression::fast(),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(text.as_bytes());
-    encoder.finish().unwrap_or_default()
+    thread_local! {
+        // One compressor per thread, reset between texts: a new one zeroes
+        // its window and tables for every post (the poll cycle's largest memset).
+        static COMPRESS: std::cell::RefCell<flate2::Compress> =
+            std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
+    }
+    COMPRESS
+        .try_with(|compress| {
+            let mut compress = compress.try_borrow_mut().ok()?;
+            compress.reset();
+            deflate_with(&mut compress, text.as_bytes())
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            deflate_with(
+                &mut flate2::Compress::new(flate2::Compression::fast(), false),
+                text.as_bytes(),
+            )
+            .unwrap_or_default()
+        })
+}
+
+/// Raw deflate of `input` with a fresh (or just reset) compressor.
+fn deflate_with(compress: &mut flate2::Compress, input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len() / 2 + 64);
+    // Each round at least doubles the room; deflate never needs more than
+    // a little over the input, so this ends well within the bound.
+    for _ in 0..64 {
+        let read = usize::try_from(compress.total_in()).ok()?;
+        let rest = input.get(read..)?;
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(64));
+        }
+        match compress.compress_vec(rest, &mut out, flate2::FlushCompress::Finish) {
+            Ok(flate2::Status::StreamEnd) => return Some(out),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// A kept text back; None when the bytes are no deflated UTF-8 (at most
@@ -207,6 +240,20 @@ mod tests {
         ];
         for (html, text) in cases {
             assert_eq!(plain_text(html), text, "{html}");
+        }
+    }
+
+    #[test]
+    fn one_compressor_packs_text_after_text_each_unpacking_to_itself() {
+        let long = "政务新媒体".repeat(4_000);
+        for text in [
+            "",
+            "短",
+            long.as_str(),
+            "兰山发布：今日召开工作会议。",
+            long.as_str(),
+        ] {
+            assert_eq!(unpack(&pack(text)).as_deref(), Some(text));
         }
     }
 
