@@ -88,24 +88,34 @@ fn is_block(name: &str) -> bool {
 /// stays a line break).
 fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
     let mut pending: Option<char> = None;
-    for c in text.chars() {
-        if c.is_whitespace() || c == '\u{a0}' || c == '\u{3000}' {
-            if !*is_blank {
-                pending = Some(if c == '\n' || pending == Some('\n') {
-                    '\n'
-                } else {
-                    ' '
-                });
+    // Runs of ordinary characters are copied whole; only whitespace and
+    // hidden controls are looked at one by one.
+    let mut run_start: Option<usize> = None;
+    for (at, c) in text.char_indices() {
+        let is_space = c.is_whitespace() || c == '\u{a0}' || c == '\u{3000}';
+        if !is_space && !crate::domain::is_hidden_control(c) {
+            if run_start.is_none() {
+                if let Some(space) = pending.take() {
+                    out.push(space);
+                }
+                run_start = Some(at);
             }
             continue;
         }
-        if crate::domain::is_hidden_control(c) {
-            continue;
+        if let Some(start) = run_start.take() {
+            out.push_str(text.get(start..at).unwrap_or_default());
+            *is_blank = false;
         }
-        if let Some(space) = pending.take() {
-            out.push(space);
+        if is_space && !*is_blank {
+            pending = Some(if c == '\n' || pending == Some('\n') {
+                '\n'
+            } else {
+                ' '
+            });
         }
-        out.push(c);
+    }
+    if let Some(start) = run_start {
+        out.push_str(text.get(start..).unwrap_or_default());
         *is_blank = false;
     }
     if let Some(space) = pending {
