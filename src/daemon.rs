@@ -179,12 +179,7 @@ pub async fn run(app: App, shutdown: CancellationToken) -> anyhow::Result<()> {
     if let Some(listener) = listener {
         let address = listener.local_addr()?;
         tracing::info!(%address, "health and metrics at http://{address}/healthz and /metrics");
-        let console = crate::web::Console::new(
-            store.clone(),
-            settings.clone(),
-            web_calendar,
-            app.accounts_path.clone(),
-        );
+        let console = crate::web::Console::new(store.clone(), settings.clone(), web_calendar);
         tracing::info!(
             "web console at {} (sign in with xunjian login-link or /登录 in chat)",
             crate::web::links::base_url(&settings)

@@ -212,21 +212,7 @@ pub async fn login_page(
     client: Client,
     Path(token): Path<String>,
 ) -> PageResult {
-    if is_limited(&console, &client) {
-        return Err(WebError::TooMany);
-    }
-    let state = if is_token(&token) {
-        console
-            .store
-            .web_link_state(&token_hash(&token), console.now())
-            .await?
-    } else {
-        LinkUse::Unknown
-    };
-    if !matches!(state, LinkUse::SignedIn(_)) {
-        count_failure(&console, &client);
-        return Err(refused(&state));
-    }
+    link_signin(&console, &client, &token, false).await?;
     let body = html! {
         h1 { "登录工作台" }
         p { "此链接只能使用一次，请在本浏览器中点击下方按钮进入。" }
@@ -243,20 +229,8 @@ pub async fn login(
     client: Client,
     Path(token): Path<String>,
 ) -> PageResult {
-    if is_limited(&console, &client) {
-        return Err(WebError::TooMany);
-    }
+    let signin = link_signin(&console, &client, &token, true).await?;
     let now = console.now();
-    let used = if is_token(&token) {
-        console.store.use_web_link(&token_hash(&token), now).await?
-    } else {
-        LinkUse::Unknown
-    };
-    let LinkUse::SignedIn(signin) = used else {
-        count_failure(&console, &client);
-        tracing::warn!(outcome = ?used, "web sign-in refused");
-        return Err(refused(&used));
-    };
     let session = new_token()?;
     let csrf = new_token()?;
     console
@@ -271,6 +245,43 @@ pub async fn login(
     };
     let cookie = format!("{COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict{secure}");
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+}
+
+/// Whom a link signs in, if it works now; `is_using` uses it up (the POST),
+/// else it is only looked at (the page with the button). A client over its
+/// failures is refused before the link is read, and each refusal counts.
+async fn link_signin(
+    console: &Console,
+    client: &Client,
+    token: &str,
+    is_using: bool,
+) -> Result<Signin, WebError> {
+    if is_limited(console, client) {
+        return Err(WebError::TooMany);
+    }
+    let outcome = match (is_token(token), is_using) {
+        (false, _) => LinkUse::Unknown,
+        (true, true) => {
+            console
+                .store
+                .use_web_link(&token_hash(token), console.now())
+                .await?
+        }
+        (true, false) => {
+            console
+                .store
+                .web_link_state(&token_hash(token), console.now())
+                .await?
+        }
+    };
+    match outcome {
+        LinkUse::SignedIn(signin) => Ok(signin),
+        refusal => {
+            count_failure(console, client);
+            tracing::warn!(outcome = ?refusal, "web sign-in refused");
+            Err(refused(&refusal))
+        }
+    }
 }
 
 fn refused(outcome: &LinkUse) -> WebError {

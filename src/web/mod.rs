@@ -27,7 +27,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,8 +40,6 @@ pub struct Console {
     pub store: Store,
     pub settings: Settings,
     pub calendar: Calendar,
-    /// The register file `run` was started with (uploads replace it).
-    pub accounts_path: PathBuf,
     /// The current evaluation, shared by the pages for a few seconds.
     check: Mutex<Option<(Instant, Arc<CheckResult>)>>,
     /// One evaluation at a time: pages opened together wait for it rather
@@ -54,17 +51,11 @@ pub struct Console {
 }
 
 impl Console {
-    pub fn new(
-        store: Store,
-        settings: Settings,
-        calendar: Calendar,
-        accounts_path: PathBuf,
-    ) -> Console {
+    pub fn new(store: Store, settings: Settings, calendar: Calendar) -> Console {
         Console {
             store,
             settings,
             calendar,
-            accounts_path,
             check: Mutex::new(None),
             evaluating: tokio::sync::Mutex::new(()),
             limiter: Mutex::new(auth::Limiter::default()),

@@ -138,7 +138,6 @@ async fn links_sessions_permissions_and_a_returned_answer_hold_on_both_backends(
             db.store.clone(),
             settings.clone(),
             inspector.calendar.clone(),
-            path.clone(),
         )
         .at(Some(now));
         let base = serve(console).await;
@@ -490,13 +489,8 @@ async fn links_sessions_permissions_and_a_returned_answer_hold_on_both_backends(
         let mut behind = settings.clone();
         behind.server.public_url = "https://xunjian.example.gov.cn".into();
         let secure = serve(
-            Console::new(
-                db.store.clone(),
-                behind.clone(),
-                inspector.calendar.clone(),
-                path.clone(),
-            )
-            .at(Some(now)),
+            Console::new(db.store.clone(), behind.clone(), inspector.calendar.clone())
+                .at(Some(now)),
         )
         .await;
         let link = xunjian::web::links::issue_link(&db.store, &behind, &admin, "test", 10, now)
