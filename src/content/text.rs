@@ -19,7 +19,7 @@ pub fn plain_text(html: &str) -> String {
         push_text(&mut out, text, &mut is_blank);
         if tail.starts_with('&') {
             let (decoded, used) = entity(tail);
-            push_text(&mut out, &decoded, &mut is_blank);
+            push_text(&mut out, decoded.encode_utf8(&mut [0; 4]), &mut is_blank);
             rest = tail.get(used..).unwrap_or_default();
             continue;
         }
@@ -30,13 +30,14 @@ pub fn plain_text(html: &str) -> String {
         };
         let tag = tail.get(1..end).unwrap_or_default();
         rest = tail.get(end + 1..).unwrap_or_default();
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if !tag.starts_with('/') && (name == "script" || name == "style") {
+        let named = tag.trim_start_matches('/');
+        let name_len = named.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        // A tag name is ASCII: compared without copying or lowercasing it.
+        let name = named.get(..name_len).unwrap_or_default();
+        let is_raw_text = ["script", "style"]
+            .into_iter()
+            .find(|raw| name.eq_ignore_ascii_case(raw));
+        if let Some(name) = is_raw_text.filter(|_| !tag.starts_with('/')) {
             let close = format!("</{name}");
             let lower = rest.to_ascii_lowercase();
             rest = match lower.find(&close) {
@@ -59,10 +60,21 @@ pub fn plain_text(html: &str) -> String {
             is_blank = true;
         }
     }
-    cut(out.trim_end().to_string(), MAX_TEXT_BYTES)
+    let kept = out.trim_end().len();
+    out.truncate(kept);
+    cut(out, MAX_TEXT_BYTES)
 }
 
 fn is_block(name: &str) -> bool {
+    // Only short names are block tags; longer ones are never lowercased.
+    if name.len() > 10 {
+        return false;
+    }
+    let mut lower = [0u8; 10];
+    for (to, from) in lower.iter_mut().zip(name.bytes()) {
+        *to = from.to_ascii_lowercase();
+    }
+    let name = std::str::from_utf8(lower.get(..name.len()).unwrap_or_default()).unwrap_or_default();
     matches!(
         name,
         "p" | "br"
@@ -88,24 +100,38 @@ fn is_block(name: &str) -> bool {
 /// stays a line break).
 fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
     let mut pending: Option<char> = None;
-    // Runs of ordinary characters are copied whole; only whitespace and
-    // hidden controls are looked at one by one.
+    // Runs of ordinary characters are copied whole. Only a byte that may
+    // start a blank or a hidden control is looked at as a character: ASCII
+    // blanks and controls, and the lead bytes of U+0080–U+00A0 (C2),
+    // U+1680 (E1), U+2000–U+206F (E2), U+3000 (E3) and U+FEFF (EF). Every
+    // other byte, Chinese text included, belongs to an ordinary character.
     let mut run_start: Option<usize> = None;
-    for (at, c) in text.char_indices() {
-        let is_space = c.is_whitespace() || c == '\u{a0}' || c == '\u{3000}';
-        if !is_space && !crate::domain::is_hidden_control(c) {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        let special = match b {
+            0..=0x20 | 0x7f => Some(char::from(b)),
+            0xc2 | 0xe1 | 0xe2 | 0xe3 | 0xef => text
+                .get(at..)
+                .and_then(|rest| rest.chars().next())
+                .filter(|&c| is_blank_or_hidden(c)),
+            _ => None,
+        };
+        let Some(c) = special else {
             if run_start.is_none() {
                 if let Some(space) = pending.take() {
                     out.push(space);
                 }
                 run_start = Some(at);
             }
+            at += 1;
             continue;
-        }
+        };
         if let Some(start) = run_start.take() {
             out.push_str(text.get(start..at).unwrap_or_default());
             *is_blank = false;
         }
+        let is_space = is_blank_char(c);
         if is_space && !*is_blank {
             pending = Some(if c == '\n' || pending == Some('\n') {
                 '\n'
@@ -113,6 +139,7 @@ fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
                 ' '
             });
         }
+        at += c.len_utf8();
     }
     if let Some(start) = run_start {
         out.push_str(text.get(start..).unwrap_or_default());
@@ -124,14 +151,22 @@ fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
     }
 }
 
+fn is_blank_char(c: char) -> bool {
+    c.is_whitespace() || c == '\u{a0}' || c == '\u{3000}'
+}
+
+fn is_blank_or_hidden(c: char) -> bool {
+    is_blank_char(c) || crate::domain::is_hidden_control(c)
+}
+
 /// The character an entity at the start of `text` stands for and how many
 /// bytes it used; an unknown one is kept as written.
-fn entity(text: &str) -> (String, usize) {
+fn entity(text: &str) -> (char, usize) {
     let Some(end) = text
         .get(..text.len().min(12))
         .and_then(|head| head.find(';'))
     else {
-        return ("&".to_string(), 1);
+        return ('&', 1);
     };
     let name = text.get(1..end).unwrap_or_default();
     let decoded = match name {
@@ -156,8 +191,8 @@ fn entity(text: &str) -> (String, usize) {
             .and_then(char::from_u32),
     };
     match decoded {
-        Some(c) => (c.to_string(), end + 1),
-        None => ("&".to_string(), 1),
+        Some(c) => (c, end + 1),
+        None => ('&', 1),
     }
 }
 
@@ -250,6 +285,56 @@ mod tests {
         ];
         for (html, text) in cases {
             assert_eq!(plain_text(html), text, "{html}");
+        }
+    }
+
+    /// The character-by-character folding `push_text` replaced: the byte
+    /// scan must give the same text for every blank and hidden control.
+    fn reference_push_text(out: &mut String, text: &str, is_blank: &mut bool) {
+        let mut pending: Option<char> = None;
+        for c in text.chars() {
+            let is_space = is_blank_char(c);
+            if !is_space && !crate::domain::is_hidden_control(c) {
+                if let Some(space) = pending.take() {
+                    out.push(space);
+                }
+                out.push(c);
+                *is_blank = false;
+            } else if is_space && !*is_blank {
+                pending = Some(if c == '\n' || pending == Some('\n') {
+                    '\n'
+                } else {
+                    ' '
+                });
+            }
+        }
+        if let Some(space) = pending {
+            out.push(space);
+            *is_blank = true;
+        }
+    }
+
+    #[test]
+    fn the_byte_scan_folds_blanks_and_drops_controls_like_the_character_loop() {
+        let pieces = [
+            "政务", " ", "\n", "\t", "\u{a0}", "\u{3000}", "\u{200b}", "\u{feff}", "\u{1680}",
+            "\u{2003}", "\u{2028}", "\u{202e}", "\u{2066}", "\u{85}", "\u{7f}", "\u{1}", "é", "、",
+            "，", "\u{ff0c}", "\u{2014}", "\u{2060}", "a", "™", "\u{e000}", "😀",
+        ];
+        // Every ordered pair and triple of pieces, from both starting states.
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{a}{b}{c}{a}");
+                    for start in [true, false] {
+                        let (mut got, mut want) = (String::new(), String::new());
+                        let (mut got_blank, mut want_blank) = (start, start);
+                        push_text(&mut got, &text, &mut got_blank);
+                        reference_push_text(&mut want, &text, &mut want_blank);
+                        assert_eq!((got, got_blank), (want, want_blank), "{text:?}");
+                    }
+                }
+            }
         }
     }
 

@@ -11,6 +11,7 @@
 )]
 
 mod content;
+mod prepare;
 pub mod schedule;
 mod source;
 
@@ -19,16 +20,14 @@ pub use source::source_url;
 
 use crate::config::{Redactor, Settings, loggable_url};
 use crate::fetch::{FetchFailure, FetchState, Fetched, Fetcher, Outcome};
-use crate::parse::{Classifier, ParseError, parse_feed_with_charset};
+use crate::parse::Classifier;
 use crate::registry::{Account, Source};
 use crate::storage::Store;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use schedule::{ScheduleInput, minutes, next_check_at};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// Due accounts are this daemon's to poll for this long; a daemon that dies
@@ -73,7 +72,11 @@ pub struct ProxyVerdict {
 pub struct Poller {
     store: Store,
     fetcher: Fetcher,
-    classifier: Classifier,
+    /// Parsing and scheduling, shared with the blocking tasks that run them.
+    prep: Arc<prepare::Preparer>,
+    /// Blocking tasks parsing at once: one per core, so that 64 bodies in
+    /// flight do not become 64 threads fighting for two cores.
+    cpu: Arc<Semaphore>,
     /// The content checks (lists compiled once).
     checker: Arc<crate::content::Checker>,
     settings: Settings,
@@ -104,10 +107,18 @@ impl Poller {
             .collect();
         let checker =
             crate::content::Checker::from_settings(&settings.content).map_err(PollSetupError)?;
+        let prep = prepare::Preparer {
+            classifier,
+            patterns: fetcher.patterns.clone(),
+            redactor: Redactor::from_settings(settings),
+            settings: settings.clone(),
+        };
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Poller {
             store,
             fetcher,
-            classifier,
+            prep: Arc::new(prep),
+            cpu: Arc::new(Semaphore::new(cores)),
             checker: Arc::new(checker),
             settings: settings.clone(),
             per_proxy,
@@ -170,60 +181,52 @@ impl Poller {
         let content = Arc::new(
             content::CycleContent::load(self.checker.clone(), &self.store, &accounts, now).await?,
         );
-        let content = &content;
         let total = jobs.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let done = &done;
-        let prepared = futures_util::stream::iter(jobs)
-            .map(move |(account, state)| async move {
-                let prepared = self.poll_guarded(&account, state, now).await;
+        // Fetching and parsing feed the writer through a bounded channel:
+        // saving one batch never stops the next from being fetched, and a
+        // slow database holds back at most two batches in memory.
+        let (ready, mut to_save) = tokio::sync::mpsc::channel::<Checked>(SAVE_BATCH * 2);
+        let produce = async move {
+            let mut prepared = std::pin::pin!(
+                futures_util::stream::iter(jobs)
+                    .map(|(account, state)| self.poll_guarded(account, state, &content, now))
+                    .buffer_unordered(self.settings.poll.max_concurrency)
+            );
+            while let Some(checked) = prepared.next().await {
                 let finished = done
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                     .saturating_add(1);
                 progress(finished, total);
-                prepared
-            })
-            .buffer_unordered(self.settings.poll.max_concurrency)
-            .ready_chunks(SAVE_BATCH)
-            // One batch is saved while the next is fetched and parsed.
-            .map(|batch| {
-                let content = Arc::clone(content);
-                async move {
-                    // The scan runs beside the fetching and parsing of the
-                    // next batch (on the other core), not in their way.
-                    let checked = tokio::task::spawn_blocking(move || {
-                        let mut batch = batch;
-                        let fixed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            content.check(&mut batch)
-                        }))
-                        .unwrap_or_else(|payload| {
-                            let cause = crate::process::panic_text(payload);
-                            metrics::counter!("xunjian_poll_panics_total").increment(1);
-                            tracing::error!(cause = %cause, "the content checks of a batch panicked");
-                            Vec::new()
-                        });
-                        (batch, fixed)
-                    })
-                    .await;
-                    let Ok((batch, fixed)) = checked else {
-                        // Only a runtime shutting down cancels a blocking task.
-                        return Vec::new();
-                    };
-                    let reports = self.save(batch, now).await;
-                    if !fixed.is_empty() {
-                        if let Err(err) = self.store.fix_content_findings(&fixed, now).await {
-                            tracing::error!(error = %err, "cannot record corrected posts");
-                        }
-                    }
-                    reports
+                if ready.send(checked).await.is_err() {
+                    break;
                 }
-            })
-            .buffered(2);
-        let mut prepared = std::pin::pin!(prepared);
-        let mut reports: Vec<PollReport> = Vec::with_capacity(total);
-        while let Some(saved) = prepared.next().await {
-            reports.extend(saved);
-        }
+            }
+        };
+        let save = async {
+            let mut reports: Vec<PollReport> = Vec::with_capacity(total);
+            let mut batch = Vec::with_capacity(SAVE_BATCH);
+            // Whatever is ready when the writer is free is one transaction.
+            while to_save.recv_many(&mut batch, SAVE_BATCH).await > 0 {
+                let mut fixed = Vec::new();
+                let prepared: Vec<Prepared> = batch
+                    .drain(..)
+                    .map(|checked| {
+                        fixed.extend(checked.fixed);
+                        checked.prepared
+                    })
+                    .collect();
+                reports.extend(self.save(prepared, now).await);
+                if !fixed.is_empty() {
+                    if let Err(err) = self.store.fix_content_findings(&fixed, now).await {
+                        tracing::error!(error = %err, "cannot record corrected posts");
+                    }
+                }
+            }
+            reports
+        };
+        let ((), mut reports) = tokio::join!(produce, save);
         reports.sort_by(|a, b| a.account_id.cmp(&b.account_id));
         self.update_proxy_health(&accounts, &reports, now).await?;
         Ok(reports)
@@ -252,52 +255,61 @@ impl Poller {
         Ok(())
     }
 
-    /// [`Self::poll_one`], with a panic in one account's processing caught,
-    /// logged and counted, so it cannot take the cycle down. This is the last
-    /// line of defence: every panic found is fixed at its cause.
+    /// One account: fetched here, parsed and checked on a blocking thread.
+    /// A panic in its processing is caught, logged and counted, so it cannot
+    /// take the cycle down. This is the last line of defence: every panic
+    /// found is fixed at its cause.
     async fn poll_guarded(
         &self,
-        account: &Account,
+        account: Account,
         state: FetchState,
+        content: &Arc<content::CycleContent>,
         now: DateTime<Utc>,
-    ) -> Prepared {
+    ) -> Checked {
         use futures_util::FutureExt as _;
-        let polled = std::panic::AssertUnwindSafe(self.poll_one(account, state, now))
+        let id = account.id.clone();
+        let label = source_label(&account);
+        let fetched = std::panic::AssertUnwindSafe(self.fetch(&account, &state))
             .catch_unwind()
             .await;
-        match polled {
-            Ok(prepared) => prepared,
-            Err(payload) => {
+        let Ok(fetched) = fetched else {
+            return panicked(&id, label, "fetching", now);
+        };
+        let prep = Arc::clone(&self.prep);
+        let content = Arc::clone(content);
+        let Ok(_core) = self.cpu.acquire().await else {
+            return panicked(&id, label, "waiting for a core", now);
+        };
+        let worked = tokio::task::spawn_blocking(move || {
+            let mut prepared = prep.prepare(&account, state, fetched, now);
+            // A panic in the checks costs the account its findings, not its posts.
+            let fixed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                content.check(std::slice::from_mut(&mut prepared))
+            }))
+            .unwrap_or_else(|payload| {
                 let cause = crate::process::panic_text(payload);
                 metrics::counter!("xunjian_poll_panics_total").increment(1);
-                tracing::error!(account = %account.id, cause = %cause, "polling this account panicked");
-                Prepared {
-                    report: PollReport {
-                        account_id: account.id.clone(),
-                        outcome: Outcome::Invalid,
-                        items: 0,
-                        new_posts: 0,
-                        message: Some(
-                            "内部错误：处理该账号时程序出错，已记录，其他账号不受影响".to_string(),
-                        ),
-                        next_check_at: now,
-                        source: source_label(account),
-                        is_unsaved: true,
-                    },
-                    save: None,
-                }
+                tracing::error!(account = %account.id, cause = %cause, "the content checks of an account panicked");
+                Vec::new()
+            });
+            Checked { prepared, fixed }
+        })
+        .await;
+        match worked {
+            Ok(checked) => checked,
+            Err(err) if err.is_panic() => {
+                let cause = crate::process::panic_text(err.into_panic());
+                panicked(&id, label, &cause, now)
             }
+            // Only a runtime shutting down cancels a blocking task.
+            Err(_) => panicked(&id, label, "the runtime is shutting down", now),
         }
     }
 
-    async fn poll_one(&self, account: &Account, state: FetchState, now: DateTime<Utc>) -> Prepared {
-        let (url, proxy) = match source_url(account, &self.settings) {
-            Ok(found) => found,
-            Err(message) => {
-                let failure = FetchFailure::new(Outcome::Invalid, message);
-                return self.finish(account, state, Err(failure), now).await;
-            }
-        };
+    /// Fetches one account's feed (or says why it cannot be fetched).
+    async fn fetch(&self, account: &Account, state: &FetchState) -> Result<Fetched, FetchFailure> {
+        let (url, proxy) = source_url(account, &self.settings)
+            .map_err(|message| FetchFailure::new(Outcome::Invalid, message))?;
         let permit = match proxy.and_then(|p| self.per_proxy.get(p)) {
             Some(semaphore) => Some(semaphore.clone().acquire_owned().await),
             None => None,
@@ -314,118 +326,7 @@ impl Poller {
         drop(permit);
         let shown = self.redactor.redact(&loggable_url(&url));
         tracing::debug!(account = %account.id, url = %shown, ok = fetched.is_ok(), "fetched");
-        self.finish(account, state, fetched, now).await
-    }
-
-    /// Parses, schedules and stores the result of one attempt.
-    async fn finish(
-        &self,
-        account: &Account,
-        state: FetchState,
-        fetched: Result<Fetched, FetchFailure>,
-        now: DateTime<Utc>,
-    ) -> Prepared {
-        let mut posts = Vec::new();
-        let mut ttl = None;
-        let (outcome, message, http_status, hints) = match fetched {
-            Ok(f) if f.outcome == Outcome::NotModified => {
-                (Outcome::NotModified, None, Some(304), Some(f))
-            }
-            Ok(f) => match parse_feed_with_charset(
-                &f.body,
-                f.charset.as_deref(),
-                account.platform,
-                &self.classifier,
-                now,
-            ) {
-                Ok(feed) => {
-                    posts = feed.posts;
-                    ttl = feed.ttl_minutes.map(minutes);
-                    let mut f = f;
-                    f.body = Vec::new();
-                    let title = feed.title;
-                    (Outcome::Ok, title, None, Some(f))
-                }
-                Err(err) => {
-                    let outcome = match &err {
-                        ParseError::Html(_)
-                            if self
-                                .fetcher
-                                .patterns
-                                .is_blocked(&String::from_utf8_lossy(&f.body)) =>
-                        {
-                            Outcome::Blocked
-                        }
-                        _ => Outcome::Invalid,
-                    };
-                    (outcome, Some(err.to_string()), None, None)
-                }
-            },
-            Err(failure) => {
-                let hints = failure.retry_after.map(|r| Fetched {
-                    outcome: failure.outcome,
-                    body: Vec::new(),
-                    etag: None,
-                    last_modified: None,
-                    max_age: None,
-                    retry_after: Some(r),
-                    charset: None,
-                });
-                (
-                    failure.outcome,
-                    Some(failure.message),
-                    failure.http_status,
-                    hints,
-                )
-            }
-        };
-        let message = message.map(|m| self.redactor.redact(&m));
-        let mut next = state.after(outcome, now);
-        if outcome == Outcome::Ok {
-            next.feed_title = message.clone().or(next.feed_title);
-        } else if outcome.is_failure() {
-            next.message = message.clone();
-            next.http_status = http_status;
-        }
-        if let Some(h) = &hints {
-            if !outcome.is_failure() {
-                next.etag = h.etag.clone();
-                next.last_modified = h.last_modified.clone();
-            }
-        }
-        let min_interval = match &account.source {
-            Source::Proxy { proxy, .. } => self
-                .settings
-                .proxies
-                .get(proxy)
-                .map_or(Duration::ZERO, |p| minutes(p.min_interval_minutes)),
-            Source::Feed { .. } | Source::Manual {} => Duration::ZERO,
-        };
-        let schedule = ScheduleInput {
-            account_id: &account.id,
-            outcome,
-            consecutive_failures: next.consecutive_failures,
-            interval: minutes(self.settings.poll.interval_minutes_for(account.platform)),
-            min_interval,
-            max_age: hints.as_ref().and_then(|h| h.max_age),
-            ttl,
-            retry_after: hints.as_ref().and_then(|h| h.retry_after),
-        };
-        next.next_check_at = Some(next_check_at(&schedule, now));
-        let items = posts.len();
-        Prepared {
-            report: PollReport {
-                account_id: account.id.clone(),
-                outcome,
-                items,
-                new_posts: 0,
-                message: if outcome.is_failure() { message } else { None },
-                next_check_at: next.next_check_at.unwrap_or(now),
-                source: source_label(account),
-                is_unsaved: false,
-            },
-            save: Some((next, posts)),
-        }
+        fetched
     }
 
     /// Saves a batch of prepared results in one transaction, filling in
@@ -541,8 +442,40 @@ impl Poller {
     }
 }
 
+/// One account's attempt after its content checks: what to save, and the
+/// open findings it shows fixed.
+struct Checked {
+    prepared: Prepared,
+    fixed: Vec<(i64, String)>,
+}
+
+/// The result of an account whose processing panicked (`cause`): logged,
+/// counted, reported as an internal error and not saved.
+fn panicked(id: &str, source: String, cause: &str, now: DateTime<Utc>) -> Checked {
+    metrics::counter!("xunjian_poll_panics_total").increment(1);
+    tracing::error!(account = %id, cause = %cause, "polling this account panicked");
+    Checked {
+        prepared: Prepared {
+            report: PollReport {
+                account_id: id.to_string(),
+                outcome: Outcome::Invalid,
+                items: 0,
+                new_posts: 0,
+                message: Some(
+                    "内部错误：处理该账号时程序出错，已记录，其他账号不受影响".to_string(),
+                ),
+                next_check_at: now,
+                source,
+                is_unsaved: true,
+            },
+            save: None,
+        },
+        fixed: Vec::new(),
+    }
+}
+
 /// The proxy's name, or `feed`.
-fn source_label(account: &Account) -> String {
+pub(super) fn source_label(account: &Account) -> String {
     match &account.source {
         Source::Proxy { proxy, .. } => proxy.clone(),
         Source::Feed { .. } => "feed".to_string(),
