@@ -55,7 +55,7 @@ pub fn plain_text(html: &str) -> String {
             }
             continue;
         }
-        if is_block(&name) && !is_blank {
+        if is_block(name) && !is_blank {
             out.push('\n');
             is_blank = true;
         }

@@ -17,7 +17,7 @@ pub fn dedup_key(guid: &str, link: Option<&str>, title: Option<&str>, text: &str
         format!("content:{}\n{}", title.unwrap_or("").trim(), text.trim())
     };
     let digest = Sha256::digest(identity.as_bytes());
-    let mut hex = String::with_capacity(digest.len() * 2);
+    let mut hex = String::with_capacity(64);
     for b in digest {
         for nibble in [b >> 4, b & 0x0f] {
             hex.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
