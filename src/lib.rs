@@ -3,6 +3,12 @@
 //! The pipeline: `registry` (who is checked) → `fetch` + `parse` (posts) →
 //! `storage` → `rules` (findings, verdicts) → alerts and reports.
 
+/// mimalloc for every binary built on this library (the daemon, the
+/// benchmarks, the tests): per-thread heaps, so the poll cycle's parsing
+/// threads do not queue on one allocator lock.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod alerts;
 pub mod app;
 pub mod calendar;

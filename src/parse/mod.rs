@@ -13,6 +13,7 @@
 mod classify;
 mod decode;
 mod dedup;
+mod plain_rss;
 
 pub use classify::{Classifier, PostKind};
 pub use dedup::{dedup_key, normalize_link};
@@ -98,45 +99,56 @@ pub fn parse_feed_with_charset(
     }
     let text = decode::without_rss_namespace(&text);
     let text = decode::without_empty_atom_types(&text);
-    let body = text.as_bytes();
-    let parser = feed_rs::parser::Builder::new()
-        // An empty id marks "the feed gave none": the dedup key then falls back to the link.
-        .id_generator(|_, _, _| String::new())
-        .sanitize_content(false)
-        .build();
-    let feed = parser
-        .parse(body)
-        .map_err(|e| ParseError::Malformed(one_line(&e.to_string())))?;
-    let title = feed
-        .title
-        .map(|t| t.content.trim().to_string())
+    let (title, ttl_minutes, items) = match plain_rss::read(&text) {
+        Some(channel) => (channel.title, channel.ttl, channel.items),
+        None => {
+            let parser = feed_rs::parser::Builder::new()
+                // An empty id marks "the feed gave none": the dedup key then falls back to the link.
+                .id_generator(|_, _, _| String::new())
+                .sanitize_content(false)
+                .build();
+            let feed = parser
+                .parse(text.as_bytes())
+                .map_err(|e| ParseError::Malformed(one_line(&e.to_string())))?;
+            let items = feed.entries.into_iter().map(Item::from_entry).collect();
+            (feed.title.map(|t| t.content), feed.ttl, items)
+        }
+    };
+    let title = title
+        .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
-    let posts = feed
-        .entries
+    let posts = items
         .into_iter()
-        .map(|entry| to_post(entry, platform, classifier, title.as_deref(), fetched_at))
+        .map(|item| to_post(item, platform, classifier, title.as_deref(), fetched_at))
         .collect();
     Ok(ParsedFeed {
         title,
-        ttl_minutes: feed.ttl,
+        ttl_minutes,
         posts,
     })
 }
 
-/// One feed item as a post of the feed called `feed_title`.
-fn to_post(
-    entry: feed_rs::model::Entry,
-    platform: Platform,
-    classifier: &Classifier,
-    feed_title: Option<&str>,
-    fetched_at: DateTime<Utc>,
-) -> Post {
-    let link = entry.links.first().map(|l| l.href.trim().to_string());
-    let item_title = entry.title.map(|t| t.content);
-    let summary = entry.summary.map(|t| t.content).unwrap_or_default();
-    let content = entry
-        .content
-        .and_then(|c| {
+/// One feed item, as read by either reader: only what a post is made of.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Item {
+    /// The guid (empty when the feed gave none).
+    id: String,
+    /// The first link's href.
+    link: Option<String>,
+    title: Option<String>,
+    /// `<description>` / Atom summary, trimmed.
+    summary: Option<String>,
+    /// `<content:encoded>` / Atom content (base64 decoded).
+    content: Option<String>,
+    published: Option<DateTime<Utc>>,
+    updated: Option<DateTime<Utc>>,
+    /// The first author's name.
+    author: Option<String>,
+}
+
+impl Item {
+    fn from_entry(entry: feed_rs::model::Entry) -> Item {
+        let content = entry.content.and_then(|c| {
             let body = c.body?;
             let media = c.content_type.to_string().to_ascii_lowercase();
             let essence = media.split(';').next().unwrap_or_default().trim();
@@ -144,15 +156,39 @@ fn to_post(
                 true => from_base64(&body).unwrap_or(body),
                 false => body,
             })
-        })
-        .unwrap_or_default();
+        });
+        Item {
+            id: entry.id,
+            link: entry.links.into_iter().next().map(|l| l.href),
+            title: entry.title.map(|t| t.content),
+            summary: entry.summary.map(|t| t.content),
+            content,
+            published: entry.published,
+            updated: entry.updated,
+            author: entry.authors.into_iter().next().and_then(|a| a.name),
+        }
+    }
+}
+
+/// One feed item as a post of the feed called `feed_title`.
+fn to_post(
+    item: Item,
+    platform: Platform,
+    classifier: &Classifier,
+    feed_title: Option<&str>,
+    fetched_at: DateTime<Utc>,
+) -> Post {
+    let link = item.link.map(|href| href.trim().to_string());
+    let item_title = item.title;
+    let summary = item.summary.unwrap_or_default();
+    let content = item.content.unwrap_or_default();
     let text = if content.len() >= summary.len() {
         content
     } else {
         summary
     };
-    let key = dedup_key(&entry.id, link.as_deref(), item_title.as_deref(), &text);
-    let (published_at, is_date_estimated) = match entry.published.or(entry.updated) {
+    let key = dedup_key(&item.id, link.as_deref(), item_title.as_deref(), &text);
+    let (published_at, is_date_estimated) = match item.published.or(item.updated) {
         Some(at) if at > fetched_at => (fetched_at, false),
         Some(at) => (at, false),
         None => (fetched_at, true),
@@ -172,11 +208,7 @@ fn to_post(
         is_date_estimated,
         title: item_title.map(|t| truncate(t.trim(), 500)),
         link,
-        author: entry
-            .authors
-            .first()
-            .and_then(|a| a.name.as_deref())
-            .map(|name| truncate(name.trim(), 200)),
+        author: item.author.map(|name| truncate(name.trim(), 200)),
         kind: verdict.0,
         evidence: verdict.1,
         text: plain,

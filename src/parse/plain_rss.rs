@@ -1,0 +1,342 @@
+//! A direct reader for plain RSS 2.0, the shape nearly every proxy and
+//! government site serves: one pass over the text, only what is stored is
+//! allocated. It reads a feed exactly as feed-rs would, or not at all:
+//! anything it does not read the same way (namespaced elements in items,
+//! xml:base, e-mail authors, dates in other forms, XML errors, …) gives
+//! `None`, and the caller hands the feed to feed-rs. The tests compare the
+//! two on every feed of the test corpus.
+
+use super::Item;
+use chrono::{DateTime, Utc};
+use quick_xml::events::{BytesStart, Event};
+
+/// The channel as read: its title, `<ttl>` and items.
+pub(super) struct Channel {
+    pub title: Option<String>,
+    pub ttl: Option<u32>,
+    pub items: Vec<Item>,
+}
+
+/// What a prefix is bound to on the root element, as feed-rs sorts namespaces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// Atom and namespaces feed-rs ignores: their elements are skipped.
+    Ignored,
+    /// RSS, content, Dublin Core, media, iTunes, podcast, comments: read by
+    /// feed-rs in ways this reader does not follow.
+    Read,
+}
+
+fn bound(uri: &str) -> Bound {
+    match uri {
+        "http://purl.org/rss/1.0/"
+        | "http://purl.org/rss/1.0/modules/content/"
+        | "http://purl.org/dc/elements/1.1/"
+        | "http://search.yahoo.com/mrss/"
+        | "http://www.itunes.com/dtds/podcast-1.0.dtd"
+        | "https://podcastindex.org/namespace/1.0"
+        | "http://wellformedweb.org/CommentAPI/" => Bound::Read,
+        _ => Bound::Ignored,
+    }
+}
+
+/// Reads `text` as plain RSS 2.0, or `None` when feed-rs must.
+pub(super) fn read(text: &str) -> Option<Channel> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    let config = reader.config_mut();
+    config.expand_empty_elements = true;
+    config.trim_markup_names_in_closing_tags = true;
+    config.trim_text(false);
+    let mut prefixes: Vec<(String, Bound)> = Vec::new();
+    // The root: <rss version="2.0"> (or an empty version), as feed-rs dispatches.
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(root) => {
+                if root.name().as_ref() != "rss" {
+                    return None;
+                }
+                let mut version = None;
+                for attr in root.attributes() {
+                    let attr = attr.ok()?;
+                    let key = attr.key.as_ref();
+                    if key == "xmlns" || key.starts_with("xml:") {
+                        return None;
+                    }
+                    if let Some(prefix) = key.strip_prefix("xmlns:") {
+                        prefixes.push((prefix.to_string(), bound(&attr.value)));
+                    } else if key == "version" {
+                        version = Some(attr.value.into_owned());
+                    }
+                }
+                if !matches!(version.as_deref(), Some("2.0" | "")) {
+                    return None;
+                }
+                break;
+            }
+            Event::Eof | Event::End(_) => return None,
+            _ => {}
+        }
+    }
+    let mut cursor = Cursor { reader, prefixes };
+    // feed-rs reads the first <channel> child and nothing after it.
+    loop {
+        match cursor.reader.read_event().ok()? {
+            Event::Start(e) => {
+                if cursor.kind(&e)? == Kind::Plain && e.name().as_ref() == "channel" {
+                    return cursor.channel();
+                }
+                cursor.skip(&e)?;
+            }
+            Event::End(_) | Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// No prefix: an RSS element.
+    Plain,
+    /// A prefix bound to a namespace feed-rs ignores (or Atom).
+    Ignored,
+}
+
+struct Cursor<'a> {
+    reader: quick_xml::Reader<&'a [u8]>,
+    prefixes: Vec<(String, Bound)>,
+}
+
+impl Cursor<'_> {
+    /// How feed-rs would treat the element, or `None` when this reader
+    /// cannot follow it (a namespace declared below the root, a prefix
+    /// feed-rs reads or one never declared, xml:base).
+    fn kind(&self, e: &BytesStart<'_>) -> Option<Kind> {
+        for attr in e.attributes() {
+            let attr = attr.ok()?;
+            let key = attr.key.as_ref();
+            if key == "xmlns" || key.starts_with("xmlns:") || key.starts_with("xml:") {
+                return None;
+            }
+        }
+        let name = e.name();
+        match name.prefix() {
+            None => Some(Kind::Plain),
+            Some(prefix) => {
+                let (_, bound) = self.prefixes.iter().find(|(p, _)| p == prefix.as_ref())?;
+                (*bound == Bound::Ignored).then_some(Kind::Ignored)
+            }
+        }
+    }
+
+    /// Skips the rest of an element.
+    fn skip(&mut self, e: &BytesStart<'_>) -> Option<()> {
+        let end = e.to_end().into_owned();
+        self.reader.read_to_end(end.name()).ok()?;
+        Some(())
+    }
+
+    /// The text before the element's first child, as feed-rs's
+    /// `child_as_text`: text, CDATA and entities joined; `None` without any.
+    /// The rest of the element is skipped.
+    fn text(&mut self, e: &BytesStart<'_>) -> Option<Option<String>> {
+        let mut text: Option<String> = None;
+        loop {
+            match self.reader.read_event().ok()? {
+                Event::Text(t) if !t.is_empty() => {
+                    text.get_or_insert_with(String::new).push_str(&t);
+                }
+                Event::CData(t) if !t.is_empty() => {
+                    text.get_or_insert_with(String::new).push_str(&t);
+                }
+                Event::GeneralRef(r) => {
+                    let buffer = text.get_or_insert_with(String::new);
+                    match r.resolve_char_ref().ok()? {
+                        Some(c) => buffer.push(c),
+                        None => {
+                            let name: &str = &r;
+                            match quick_xml::escape::resolve_predefined_entity(name) {
+                                Some(resolved) => buffer.push_str(resolved),
+                                None => {
+                                    buffer.push('&');
+                                    buffer.push_str(name);
+                                    buffer.push(';');
+                                }
+                            }
+                        }
+                    }
+                }
+                Event::End(_) => return Some(text),
+                Event::Start(child) => {
+                    // A child ends the text; the rest of the element is skipped
+                    // (its children must still be well-formed).
+                    self.kind(&child)?;
+                    self.skip(&child)?;
+                    self.skip(e)?;
+                    return Some(text);
+                }
+                Event::Eof => return None,
+                _ => {}
+            }
+        }
+    }
+
+    fn channel(&mut self) -> Option<Channel> {
+        let mut channel = Channel {
+            title: None,
+            ttl: None,
+            items: Vec::new(),
+        };
+        loop {
+            match self.reader.read_event().ok()? {
+                Event::Start(e) => match (self.kind(&e)?, e.name().as_ref()) {
+                    (Kind::Plain, "title") => {
+                        channel.title = self.text(&e)?.map(|t| t.trim().to_string());
+                    }
+                    (Kind::Plain, "ttl") => {
+                        if let Some(ttl) = self.text(&e)?.and_then(|t| t.parse().ok()) {
+                            channel.ttl = Some(ttl);
+                        }
+                    }
+                    (Kind::Plain, "item") => channel.items.push(self.item()?),
+                    _ => self.skip(&e)?,
+                },
+                Event::End(_) => return Some(channel),
+                Event::Eof => return None,
+                _ => {}
+            }
+        }
+    }
+
+    fn item(&mut self) -> Option<Item> {
+        let mut item = Item::default();
+        let mut published = None;
+        let mut updated = None;
+        loop {
+            match self.reader.read_event().ok()? {
+                Event::Start(e) => {
+                    let kind = self.kind(&e)?;
+                    if kind == Kind::Ignored {
+                        // Atom's <updated> in an item is read by feed-rs.
+                        if e.local_name().as_ref() == "updated" {
+                            return None;
+                        }
+                        self.skip(&e)?;
+                        continue;
+                    }
+                    match e.name().as_ref() {
+                        "title" => item.title = self.text(&e)?.map(|t| t.trim().to_string()),
+                        "link" => {
+                            if let Some(href) = self.text(&e)? {
+                                if item.link.is_none() {
+                                    item.link = Some(link_href(&href));
+                                }
+                            }
+                        }
+                        "description" => {
+                            item.summary = self.text(&e)?.map(|t| t.trim().to_string());
+                        }
+                        "author" => {
+                            if let Some(name) = self.text(&e)? {
+                                // feed-rs splits an address from a name.
+                                if name.contains('@') {
+                                    return None;
+                                }
+                                if item.author.is_none() {
+                                    item.author = Some(name.trim().to_string());
+                                }
+                            }
+                        }
+                        "guid" => {
+                            if let Some(guid) = self.text(&e)? {
+                                item.id = guid.trim().to_string();
+                            }
+                        }
+                        "pubDate" => published = Some(self.text(&e)?),
+                        "updated" => updated = Some(self.text(&e)?),
+                        // A comments link can come first in feed-rs's links.
+                        "comments" => return None,
+                        _ => self.skip(&e)?,
+                    }
+                }
+                Event::End(_) => break,
+                Event::Eof => return None,
+                _ => {}
+            }
+        }
+        // Every date given must be one this reader parses as feed-rs would.
+        item.published = match published {
+            Some(Some(text)) => Some(date(&text)?),
+            Some(None) | None => None,
+        };
+        let updated = match updated {
+            Some(Some(text)) => Some(date(&text)?),
+            Some(None) | None => None,
+        };
+        item.updated = updated.or(item.published);
+        Some(item)
+    }
+}
+
+/// A link's href as feed-rs keeps it: the parsed URL when it parses
+/// (no xml:base here), else the text, trimmed.
+fn link_href(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(url) => url.as_str().trim().to_string(),
+        Err(_) => text.trim().to_string(),
+    }
+}
+
+/// An RFC 822 date in the one form read here — an optional English weekday
+/// and comma, `D[D] Mon YYYY HH:MM[:SS]`, and a numeric zone or `GMT`/`UT`/`Z`
+/// — parsed as feed-rs parses it (it drops the weekday, which may be wrong);
+/// `None` for anything else, which feed-rs then reads.
+fn date(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    let rest = match text.split_once(", ") {
+        Some((day, rest)) => {
+            let is_weekday = day.len() >= 3
+                && ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+                    .iter()
+                    .any(|d| day.starts_with(d))
+                && day.bytes().skip(3).all(|b| b.is_ascii_lowercase());
+            if !is_weekday {
+                return None;
+            }
+            rest
+        }
+        None => text,
+    };
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, zone] = parts.as_slice() else {
+        return None;
+    };
+    let is_digits =
+        |s: &str, lens: &[usize]| lens.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    let months = [
+        "Jan", "Fe", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let is_time = {
+        let fields: Vec<&str> = time.split(':').collect();
+        matches!(fields.len(), 2 | 3) && fields.iter().all(|f| is_digits(f, &[2]))
+    };
+    let is_zone = matches!(*zone, "GMT" | "UT" | "Z")
+        || (zone.len() == 5
+            && zone.starts_with(['+', '-'])
+            && zone.bytes().skip(1).all(|b| b.is_ascii_digit()));
+    let is_plain = is_digits(day, &[1, 2])
+        && months.contains(month)
+        && is_digits(year, &[4])
+        && is_time
+        && is_zone
+        && !time.starts_with("24:");
+    if !is_plain {
+        return None;
+    }
+    DateTime::parse_from_rfc2822(rest)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+#[path = "plain_rss_tests.rs"]
+mod tests;

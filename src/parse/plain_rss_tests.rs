@@ -1,0 +1,118 @@
+//! The direct reader against feed-rs: wherever it reads a feed, it must
+//! read exactly what feed-rs reads.
+
+use super::super::{Item, decode};
+use super::read;
+
+/// A channel's title, ttl and items.
+type Read = (Option<String>, Option<u32>, Vec<Item>);
+
+/// What feed-rs reads from `text`, or its error.
+fn by_feed_rs(text: &str) -> Result<Read, String> {
+    let feed = feed_rs::parser::Builder::new()
+        .id_generator(|_, _, _| String::new())
+        .sanitize_content(false)
+        .build()
+        .parse(text.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok((
+        feed.title.map(|t| t.content),
+        feed.ttl,
+        feed.entries.into_iter().map(Item::from_entry).collect(),
+    ))
+}
+
+/// Compares the readers on one body; true when the direct one read it.
+fn agrees(name: &str, body: &[u8]) -> bool {
+    let text = decode::to_utf8(body, None);
+    let text = decode::without_rss_namespace(&text);
+    let text = decode::without_empty_atom_types(&text);
+    let Some(channel) = read(&text) else {
+        return false;
+    };
+    let (title, ttl, items) = by_feed_rs(&text)
+        .unwrap_or_else(|e| panic!("{name}: read directly, but feed-rs fails: {e}"));
+    assert_eq!(channel.title, title, "{name}: the channel title");
+    assert_eq!(channel.ttl, ttl, "{name}: ttl");
+    assert_eq!(channel.items, items, "{name}: the items");
+    true
+}
+
+fn rss(items: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\">\
+         <channel><title> 兰山发布 </title><atom:link href=\"http://x/feed\" rel=\"self\"/><ttl>5</ttl>\
+         <image><url>http://x/logo.png</url></image>{items}</channel></rss>"
+    )
+}
+
+#[test]
+fn the_direct_reader_reads_what_feed_rs_reads_or_leaves_the_feed_to_it() {
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    for kind in ["corpus", "regressions"] {
+        let Ok(entries) = std::fs::read_dir(root.join(kind).join("feed_parse")) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if let Ok(body) = std::fs::read(entry.path()) {
+                cases.push((entry.path().display().to_string(), body));
+            }
+        }
+    }
+    let items = [
+        // RSSHub's shape, entities, CDATA, a wrong weekday, GMT.
+        "<item><title><![CDATA[第1条 &amp; 通知]]></title><description><![CDATA[<p>正文</p>]]></description>\
+         <pubDate>Mon, 01 Nov 2026 08:00:00 GMT</pubDate><guid isPermaLink=\"false\">https://x/1</guid>\
+         <link>https://x/1</link><author>兰山发布</author></item>",
+        // Entities in text, a numeric zone, no weekday, no seconds, two links.
+        "<item><title>A &lt;b&gt; &#20013;&#x6587; &unknown; </title><link> http://www.lanshan.gov.cn/a b </link>\
+         <link>http://second/</link><pubDate>2 Nov 2026 08:00 +0800</pubDate><description>  text &amp; more </description></item>",
+        // No title, only a description; an empty guid; markup inside a title.
+        "<item><description>只有正文</description><guid></guid><title>前<b>粗</b>后</title></item>",
+        // Empty elements, an enclosure, a category, a relative link, updated only.
+        "<item><title/><link>/relative/path</link><enclosure url=\"http://x/a.mp4\" type=\"video/mp4\"/>\
+         <category>政务</category><updated>Tue, 03 Nov 2026 09:00:00 -0500</updated></item>",
+        // Comments and processing instructions between text pieces.
+        "<item><title>前<!-- 注释 -->后<?pi x?>尾</title><description>a<![CDATA[b]]>c</description></item>",
+    ];
+    for (i, item) in items.iter().enumerate() {
+        cases.push((format!("item {i}"), rss(item).into_bytes()));
+    }
+    cases.push(("all items".into(), rss(&items.concat()).into_bytes()));
+    cases.push((
+        "ttl with blanks".into(),
+        rss("")
+            .replace("<ttl>5</ttl>", "<ttl> 5 </ttl>")
+            .into_bytes(),
+    ));
+    // Left to feed-rs: each of these must not be read directly.
+    let left = [
+        rss("<item><title>x</title><dc:creator>y</dc:creator></item>").replace(
+            "version=\"2.0\"",
+            "version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"",
+        ),
+        rss("<item><title>x</title><author>a@b.cn (王)</author></item>"),
+        rss("<item><pubDate>Thursday, 13 Jul 2011 07:38:00 UTC</pubDate></item>"),
+        rss("<item><comments>http://x/c</comments><link>http://x/1</link></item>"),
+        rss("<item xml:base=\"http://x/\"><link>a</link></item>"),
+        rss("<item><title>&#0;</title></item>"),
+        rss("").replace("version=\"2.0\"", "version=\"0.91\""),
+        rss("<item><title>x</title>"),
+        rss("<item><foo:title>x</foo:title></item>"),
+    ];
+    for body in &left {
+        assert!(read(body).is_none(), "read directly: {body}");
+    }
+    let read_directly = cases
+        .iter()
+        .filter(|(name, body)| agrees(name, body))
+        .count();
+    eprintln!("read directly: {read_directly} of {}", cases.len());
+    // The reader must actually be in use: the hand-made feeds above and
+    // the corpus's plain RSS feeds.
+    assert!(
+        read_directly >= items.len() + 5,
+        "only {read_directly} read directly"
+    );
+}
