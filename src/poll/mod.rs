@@ -37,6 +37,10 @@ pub const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(10);
 /// Results saved per transaction, at most (whatever is ready is saved).
 const SAVE_BATCH: usize = 256;
 
+/// Parsed results waiting for the writer, at most: enough to fill its next
+/// transaction while it commits one, few enough to keep memory flat.
+const READY_AHEAD: usize = 64;
+
 /// One account's attempt, ready to save: its report and what to store.
 struct Prepared {
     report: PollReport,
@@ -187,7 +191,7 @@ impl Poller {
         // Fetching and parsing feed the writer through a bounded channel:
         // saving one batch never stops the next from being fetched, and a
         // slow database holds back at most two batches in memory.
-        let (ready, mut to_save) = tokio::sync::mpsc::channel::<Checked>(SAVE_BATCH * 2);
+        let (ready, mut to_save) = tokio::sync::mpsc::channel::<Checked>(READY_AHEAD);
         let produce = async move {
             let mut prepared = std::pin::pin!(
                 futures_util::stream::iter(jobs)
