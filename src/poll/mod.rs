@@ -77,16 +77,15 @@ pub struct Poller {
     store: Store,
     fetcher: Fetcher,
     /// Parsing and scheduling, shared with the blocking tasks that run them.
+    /// It also holds the settings and the redactor the poller itself uses
+    /// (fetch failures are stored and shown to contacts: no secret may remain).
     prep: Arc<prepare::Preparer>,
     /// Blocking tasks parsing at once: one per core, so that 64 bodies in
     /// flight do not become 64 threads fighting for two cores.
     cpu: Arc<Semaphore>,
     /// The content checks (lists compiled once).
     checker: Arc<crate::content::Checker>,
-    settings: Settings,
     per_proxy: HashMap<String, Arc<Semaphore>>,
-    /// Fetch failures are stored and shown to contacts: no secret may remain.
-    redactor: Redactor,
     /// One due-cycle at a time per process: the poll loop and an inspection
     /// asking at once would otherwise fetch the same accounts twice.
     cycle: tokio::sync::Mutex<()>,
@@ -124,9 +123,7 @@ impl Poller {
             prep: Arc::new(prep),
             cpu: Arc::new(Semaphore::new(cores)),
             checker: Arc::new(checker),
-            settings: settings.clone(),
             per_proxy,
-            redactor: Redactor::from_settings(settings),
             cycle: tokio::sync::Mutex::new(()),
             has_proxy_down: AtomicBool::new(true),
         })
@@ -196,7 +193,7 @@ impl Poller {
             let mut prepared = std::pin::pin!(
                 futures_util::stream::iter(jobs)
                     .map(|(account, state)| self.poll_guarded(account, state, &content, now))
-                    .buffer_unordered(self.settings.poll.max_concurrency)
+                    .buffer_unordered(self.prep.settings.poll.max_concurrency)
             );
             while let Some(checked) = prepared.next().await {
                 let finished = done
@@ -312,7 +309,7 @@ impl Poller {
 
     /// Fetches one account's feed (or says why it cannot be fetched).
     async fn fetch(&self, account: &Account, state: &FetchState) -> Result<Fetched, FetchFailure> {
-        let (url, proxy) = source_url(account, &self.settings)
+        let (url, proxy) = source_url(account, &self.prep.settings)
             .map_err(|message| FetchFailure::new(Outcome::Invalid, message))?;
         let permit = match proxy.and_then(|p| self.per_proxy.get(p)) {
             Some(semaphore) => Some(semaphore.clone().acquire_owned().await),
@@ -328,7 +325,7 @@ impl Poller {
             )
             .await;
         drop(permit);
-        let shown = self.redactor.redact(&loggable_url(&url));
+        let shown = self.prep.redactor.redact(&loggable_url(&url));
         tracing::debug!(account = %account.id, url = %shown, ok = fetched.is_ok(), "fetched");
         fetched
     }
@@ -361,7 +358,7 @@ impl Poller {
             match result {
                 Ok(new_posts) => report.new_posts = new_posts,
                 Err(err) => {
-                    let err = self.redactor.redact(&err.to_string());
+                    let err = self.prep.redactor.redact(&err.to_string());
                     tracing::error!(account = %report.account_id, error = %err, "cannot save the fetch result");
                     report.new_posts = 0;
                     report.message = Some(format!("not saved: {err}"));
@@ -391,7 +388,7 @@ impl Poller {
             .map(|h| h.name)
             .collect();
         let mut verdicts = Vec::new();
-        for (name, proxy) in &self.settings.proxies {
+        for (name, proxy) in &self.prep.settings.proxies {
             let (attempted, troubled) = tally.get(name).copied().unwrap_or_default();
             let is_clustered = troubled > 0 && troubled.saturating_mul(2) >= attempted;
             if !is_clustered && !was_down.contains(name) {
@@ -416,7 +413,7 @@ impl Poller {
                         Err(message) => ProxyVerdict {
                             proxy: name.clone(),
                             is_up: false,
-                            message: Some(self.redactor.redact(&message)),
+                            message: Some(self.prep.redactor.redact(&message)),
                         },
                     }
                 }
