@@ -164,11 +164,15 @@ impl Inspector {
     pub async fn evaluate(&self, now: DateTime<Utc>) -> anyhow::Result<CheckResult> {
         let register = self.store.load_register().await?;
         let window = CheckWindow::new(now, &self.calendar, &self.settings.rules);
-        let summaries = self.store.post_summaries(&window, &register).await?;
-        let fetch = self.store.fetch_states().await?;
-        let proxies = self.store.proxy_health().await?;
-        let registered_at = self.store.registered_at().await?;
-        let content = content_inputs(&self.store, &self.settings).await?;
+        // The reads are independent: each on its own pooled connection, so
+        // the summaries' scan and the fetch states load at the same time.
+        let (summaries, fetch, proxies, registered_at, content) = tokio::try_join!(
+            async { Ok::<_, anyhow::Error>(self.store.post_summaries(&window, &register).await?) },
+            async { Ok(self.store.fetch_states().await?) },
+            async { Ok(self.store.proxy_health().await?) },
+            async { Ok(self.store.registered_at().await?) },
+            content_inputs(&self.store, &self.settings),
+        )?;
         let inputs = CheckInputs {
             summaries: &summaries,
             fetch: &fetch,

@@ -124,7 +124,8 @@ fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
                 }
                 run_start = Some(at);
             }
-            at += 1;
+            // A whole character at a time: `at` is always on a boundary.
+            at += utf8_width(b);
             continue;
         };
         if let Some(start) = run_start.take() {
@@ -148,6 +149,16 @@ fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
     if let Some(space) = pending {
         out.push(space);
         *is_blank = true;
+    }
+}
+
+/// The length of the UTF-8 character whose lead byte is `lead`.
+fn utf8_width(lead: u8) -> usize {
+    match lead {
+        0xf0.. => 4,
+        0xe0.. => 3,
+        0xc0.. => 2,
+        _ => 1,
     }
 }
 
@@ -196,55 +207,52 @@ fn entity(text: &str) -> (char, usize) {
     }
 }
 
-/// `text` deflated for keeping (Chinese text takes about half the bytes).
+/// The first byte of a text kept as an LZ4 block. Rows written before
+/// LZ4 hold raw deflate streams, whose first byte can never be this one: its
+/// bits 1–2 (the first block's BTYPE) are 11, which deflate reserves.
+const LZ4_MARK: u8 = 0xFE;
+/// The mark and the text's length (u32, little-endian) before the block.
+const LZ4_HEADER: usize = 5;
+
+/// `text` compressed for keeping: the mark, the length, an LZ4 block. On
+/// Chinese prose LZ4 keeps about as many bytes as fast deflate (0.70 against
+/// 0.68 of the seeds' text) at three times its speed, with no tables to reset.
 pub fn pack(text: &str) -> Vec<u8> {
-    thread_local! {
-        // One compressor per thread, reset between texts: a new one zeroes
-        // its window and tables for every post (the poll cycle's largest memset).
-        static COMPRESS: std::cell::RefCell<flate2::Compress> =
-            std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
+    let input = text.as_bytes();
+    let Ok(len) = u32::try_from(input.len()) else {
+        // Longer than 4 GiB: nothing a post keeps; no text rather than a panic.
+        return Vec::new();
+    };
+    let mut out = vec![0; LZ4_HEADER + lz4_flex::block::get_maximum_output_size(input.len())];
+    let (header, block) = out.split_at_mut(LZ4_HEADER);
+    header.copy_from_slice(&[LZ4_MARK, 0, 0, 0, 0]);
+    if let Some(size) = header.get_mut(1..) {
+        size.copy_from_slice(&len.to_le_bytes());
     }
-    COMPRESS
-        .try_with(|compress| {
-            let mut compress = compress.try_borrow_mut().ok()?;
-            compress.reset();
-            deflate_with(&mut compress, text.as_bytes())
-        })
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| {
-            deflate_with(
-                &mut flate2::Compress::new(flate2::Compression::fast(), false),
-                text.as_bytes(),
-            )
-            .unwrap_or_default()
-        })
+    match lz4_flex::block::compress_into(input, block) {
+        Ok(used) => {
+            out.truncate(LZ4_HEADER.saturating_add(used));
+            out
+        }
+        // The buffer has the block's worst-case size; never reached.
+        Err(_) => Vec::new(),
+    }
 }
 
-/// Raw deflate of `input` with a fresh (or just reset) compressor.
-fn deflate_with(compress: &mut flate2::Compress, input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len() / 2 + 64);
-    // Each round at least doubles the room; deflate never needs more than
-    // a little over the input, so this ends well within the bound.
-    for _ in 0..64 {
-        let read = usize::try_from(compress.total_in()).ok()?;
-        let rest = input.get(read..)?;
-        if out.len() == out.capacity() {
-            out.reserve(out.capacity().max(64));
-        }
-        match compress.compress_vec(rest, &mut out, flate2::FlushCompress::Finish) {
-            Ok(flate2::Status::StreamEnd) => return Some(out),
-            Ok(_) => {}
-            Err(_) => return None,
-        }
-    }
-    None
-}
-
-/// A kept text back; None when the bytes are no deflated UTF-8 (at most
-/// [`MAX_TEXT_BYTES`] are read, so a hostile row cannot balloon).
+/// A kept text back; None when the bytes are neither an LZ4 block nor a raw
+/// deflate stream (older rows) of UTF-8. At most [`MAX_TEXT_BYTES`] are
+/// produced, so a hostile row cannot balloon.
 pub fn unpack(bytes: &[u8]) -> Option<String> {
     use std::io::Read as _;
+    if let Some((&LZ4_MARK, rest)) = bytes.split_first() {
+        let (len, block) = rest.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
+        if len > MAX_TEXT_BYTES {
+            return None;
+        }
+        let out = lz4_flex::block::decompress(block, len).ok()?;
+        return String::from_utf8(out).ok();
+    }
     let mut out = Vec::with_capacity(bytes.len() * 2);
     flate2::read::DeflateDecoder::new(bytes)
         .take(MAX_TEXT_BYTES as u64)
@@ -339,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    fn one_compressor_packs_text_after_text_each_unpacking_to_itself() {
+    fn texts_pack_one_after_another_each_unpacking_to_itself() {
         let long = "政务新媒体".repeat(4_000);
         for text in [
             "",
@@ -364,6 +372,63 @@ mod tests {
         );
         assert_eq!(unpack(&packed).as_deref(), Some(text.as_str()));
         assert_eq!(unpack(b"\xff\x00garbage"), None);
+    }
+
+    /// Rows written before LZ4 hold raw deflate streams: they still read.
+    #[test]
+    fn texts_kept_deflated_by_earlier_releases_still_unpack() {
+        use std::io::Write as _;
+        for text in [
+            "",
+            "兰山发布：今日召开工作会议。",
+            &"政务公开".repeat(3_000),
+        ] {
+            let mut deflated =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+            deflated.write_all(text.as_bytes()).unwrap();
+            let deflated = deflated.finish().unwrap();
+            assert_ne!(deflated.first(), Some(&LZ4_MARK), "{text}");
+            assert_eq!(unpack(&deflated).as_deref(), Some(text));
+        }
+        // A deflate stream may not start with the mark (BTYPE 11 is reserved).
+        let mut raw = Vec::new();
+        let mark_as_deflate = {
+            use std::io::Read as _;
+            flate2::read::DeflateDecoder::new(&[LZ4_MARK, 0, 0, 0, 0][..]).read_to_end(&mut raw)
+        };
+        assert!(mark_as_deflate.is_err());
+    }
+
+    #[test]
+    fn hostile_lz4_rows_unpack_to_nothing_without_ballooning() {
+        let packed = pack(&"网信办通报".repeat(100));
+        let cases: Vec<Vec<u8>> = vec![
+            vec![LZ4_MARK],
+            vec![LZ4_MARK, 1, 0],
+            // A length beyond what a post keeps.
+            [
+                &[LZ4_MARK, 0xff, 0xff, 0xff, 0xff][..],
+                packed.get(LZ4_HEADER..).unwrap(),
+            ]
+            .concat(),
+            // A length that does not match the block.
+            [
+                &[LZ4_MARK, 9, 0, 0, 0][..],
+                packed.get(LZ4_HEADER..).unwrap(),
+            ]
+            .concat(),
+            // A cut block.
+            packed.get(..packed.len() / 2).unwrap().to_vec(),
+            // Not UTF-8 inside.
+            {
+                let mut bytes = vec![LZ4_MARK, 2, 0, 0, 0];
+                bytes.extend(lz4_flex::block::compress(&[0xff, 0xfe]));
+                bytes
+            },
+        ];
+        for bytes in cases {
+            assert_eq!(unpack(&bytes), None, "{bytes:?}");
+        }
     }
 
     #[test]
