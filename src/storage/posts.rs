@@ -16,16 +16,16 @@ const SEGMENT_BATCH: usize = 200;
 /// Account totals per upsert statement (7 parameters each).
 const TOTALS_BATCH: usize = 140;
 
-/// `INSERT … VALUES ($1..$10), ($11..$20), …` for `rows` posts; only
-/// placeholders vary. SQLite gets anonymous `?` placeholders: sqlx asks
-/// SQLite for each numbered parameter's name, a scan per parameter that
-/// made binding a 500-parameter statement quadratic.
-fn insert_posts_sql(rows: usize, is_sqlite: bool) -> String {
+/// SQLite's `INSERT … VALUES (?, …), (?, …), …` for `rows` posts; only
+/// placeholders vary. Anonymous `?` placeholders: sqlx asks SQLite for each
+/// numbered parameter's name, a scan per parameter that made binding a
+/// 500-parameter statement quadratic.
+fn insert_posts_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
          is_date_estimated, title, link, author, kind, evidence, text_z, is_notice) VALUES ",
     );
-    push_rows(&mut sql, rows, 12, is_sqlite);
+    push_rows(&mut sql, rows, 12, true);
     sql.push_str(
         " ON CONFLICT (account_id, dedup_key) DO NOTHING \
          RETURNING account_id, published_at, is_date_estimated, kind, id, dedup_key",
@@ -165,6 +165,91 @@ impl AccountDelta {
     }
 }
 
+/// What a post keeps of its text: the packed text, packed here if the
+/// checks did not pack it, or nothing.
+fn kept_text(post: &Post) -> Option<std::borrow::Cow<'_, [u8]>> {
+    match (post.packed.is_empty(), post.text.is_empty()) {
+        (false, _) => Some(std::borrow::Cow::Borrowed(post.packed.as_slice())),
+        (true, false) => Some(std::borrow::Cow::Owned(crate::content::pack(&post.text))),
+        (true, true) => None,
+    }
+}
+
+/// Inserts posts in a write transaction (duplicates ignored) and returns
+/// the ones stored: multi-row `VALUES` on SQLite, arrays on PostgreSQL.
+trait InsertPosts {
+    async fn insert_posts(&mut self, posts: &[(&str, &Post)], seen: i64) -> Result<Vec<NewPost>>;
+}
+
+impl InsertPosts for sqlx::Transaction<'_, sqlx::Sqlite> {
+    async fn insert_posts(&mut self, posts: &[(&str, &Post)], seen: i64) -> Result<Vec<NewPost>> {
+        let mut new_posts: Vec<NewPost> = Vec::new();
+        for batch in posts.chunks(POST_BATCH) {
+            let sql = insert_posts_sql(batch.len());
+            let mut query = sqlx::query_as::<_, NewPost>(sqlx::AssertSqlSafe(sql));
+            for (account_id, post) in batch {
+                query = query
+                    .bind(*account_id)
+                    .bind(&post.dedup_key)
+                    .bind(to_secs(post.published_at))
+                    .bind(seen)
+                    .bind(post.is_date_estimated)
+                    .bind(&post.title)
+                    .bind(&post.link)
+                    .bind(&post.author)
+                    .bind(post.kind.id())
+                    .bind(&post.evidence)
+                    .bind(kept_text(post).map(std::borrow::Cow::into_owned))
+                    .bind(post.is_notice);
+            }
+            new_posts.extend(query.fetch_all(&mut **self).await?);
+        }
+        Ok(new_posts)
+    }
+}
+
+/// One statement for the whole batch, whatever its size: each column is
+/// one array parameter, so the statement is prepared once and reused.
+const INSERT_POSTS_UNNEST: &str = "INSERT INTO posts (account_id, dedup_key, published_at, \
+     first_seen_at, is_date_estimated, title, link, author, kind, evidence, text_z, is_notice) \
+     SELECT a, k, p, $4, e, t, l, au, kd, ev, z, n FROM UNNEST($1::text[], $2::text[], \
+     $3::bigint[], $5::boolean[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+     $11::bytea[], $12::boolean[]) AS u(a, k, p, e, t, l, au, kd, ev, z, n) \
+     ON CONFLICT (account_id, dedup_key) DO NOTHING \
+     RETURNING account_id, published_at, is_date_estimated, kind, id, dedup_key";
+
+impl InsertPosts for sqlx::Transaction<'_, sqlx::Postgres> {
+    async fn insert_posts(&mut self, posts: &[(&str, &Post)], seen: i64) -> Result<Vec<NewPost>> {
+        if posts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let column = |f: &dyn Fn(&Post) -> Option<&str>| -> Vec<Option<&str>> {
+            posts.iter().map(|(_, p)| f(p)).collect()
+        };
+        let rows = sqlx::query_as::<_, NewPost>(INSERT_POSTS_UNNEST)
+            .bind(posts.iter().map(|(a, _)| *a).collect::<Vec<&str>>())
+            .bind(posts.iter().map(|(_, p)| p.dedup_key.as_str()).collect::<Vec<&str>>())
+            .bind(posts.iter().map(|(_, p)| to_secs(p.published_at)).collect::<Vec<i64>>())
+            .bind(seen)
+            .bind(posts.iter().map(|(_, p)| p.is_date_estimated).collect::<Vec<bool>>())
+            .bind(column(&|p| p.title.as_deref()))
+            .bind(column(&|p| p.link.as_deref()))
+            .bind(column(&|p| p.author.as_deref()))
+            .bind(posts.iter().map(|(_, p)| p.kind.id()).collect::<Vec<&str>>())
+            .bind(posts.iter().map(|(_, p)| p.evidence.as_str()).collect::<Vec<&str>>())
+            .bind(
+                posts
+                    .iter()
+                    .map(|(_, p)| kept_text(p).map(std::borrow::Cow::into_owned))
+                    .collect::<Vec<Option<Vec<u8>>>>(),
+            )
+            .bind(posts.iter().map(|(_, p)| p.is_notice).collect::<Vec<bool>>())
+            .fetch_all(&mut **self)
+            .await?;
+        Ok(rows)
+    }
+}
+
 impl Store {
     /// Saves one attempt: new posts (duplicates ignored) and the fetch state,
     /// in one transaction. Returns how many posts were new.
@@ -195,31 +280,7 @@ impl Store {
         let states: Vec<&FetchState> = results.iter().map(|(state, _)| *state).collect();
         let delta = with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
-            let mut new_posts: Vec<NewPost> = Vec::new();
-            for batch in posts.chunks(POST_BATCH) {
-                let sql = insert_posts_sql(batch.len(), is_sqlite);
-                let mut query = sqlx::query_as::<_, NewPost>(sqlx::AssertSqlSafe(sql));
-                for (account_id, post) in batch {
-                    query = query
-                        .bind(*account_id)
-                        .bind(&post.dedup_key)
-                        .bind(to_secs(post.published_at))
-                        .bind(seen)
-                        .bind(post.is_date_estimated)
-                        .bind(&post.title)
-                        .bind(&post.link)
-                        .bind(&post.author)
-                        .bind(post.kind.id())
-                        .bind(&post.evidence)
-                        .bind(match (post.packed.is_empty(), post.text.is_empty()) {
-                            (false, _) => Some(post.packed.clone()),
-                            (true, false) => Some(crate::content::pack(&post.text)),
-                            (true, true) => None,
-                        })
-                        .bind(post.is_notice);
-                }
-                new_posts.extend(query.fetch_all(&mut *tx).await?);
-            }
+            let new_posts = InsertPosts::insert_posts(&mut tx, &posts, seen).await?;
             let by_key: HashMap<(&str, &str), &Post> =
                 posts.iter().map(|(a, p)| ((*a, p.dedup_key.as_str()), *p)).collect();
             let checked: Vec<super::content::CheckedPost<'_>> = new_posts
