@@ -6,6 +6,7 @@
 //! Times are stored as integer seconds since the Unix epoch (UTC).
 
 mod alerts;
+mod bulk;
 mod chat;
 mod checks;
 pub mod content;

@@ -23,9 +23,19 @@ type FetchRow = (
     Option<String>,
 );
 
-const SELECT_FETCH: &str = "SELECT account_id, next_check_at, last_checked_at, last_success_at, first_success_at, \
-     outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
-     last_modified, feed_title FROM fetch_state WHERE last_checked_at IS NOT NULL";
+macro_rules! fetch_columns {
+    () => {
+        "account_id, next_check_at, last_checked_at, last_success_at, first_success_at, \
+         outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
+         last_modified, feed_title"
+    };
+}
+
+const SELECT_FETCH: &str = concat!(
+    "SELECT ",
+    fetch_columns!(),
+    " FROM fetch_state WHERE last_checked_at IS NOT NULL"
+);
 
 /// Ids per `IN (…)` list.
 pub(super) const ID_BATCH: usize = 500;
@@ -85,8 +95,16 @@ pub use crate::domain::ProxyHealth;
 impl Store {
     /// Every account's fetch state, by account id.
     pub async fn fetch_states(&self) -> Result<HashMap<String, FetchState>> {
-        let rows: Vec<FetchRow> =
-            with_pool!(self, pool => sqlx::query_as(SELECT_FETCH).fetch_all(pool).await?);
+        let rows: Vec<FetchRow> = match self {
+            Store::Sqlite(pool) => {
+                let sql = super::bulk::json_rows_sql(SELECT_FETCH, fetch_columns!(), None);
+                let (json,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(pool)
+                    .await?;
+                super::bulk::decode_json_rows(&json, "fetch_state")?
+            }
+            Store::Postgres(pool) => sqlx::query_as(SELECT_FETCH).fetch_all(pool).await?,
+        };
         rows.into_iter()
             .map(|row| fetch_state_from_row(row).map(|s| (s.account_id.clone(), s)))
             .collect()

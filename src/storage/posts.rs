@@ -228,22 +228,52 @@ impl InsertPosts for sqlx::Transaction<'_, sqlx::Postgres> {
         };
         let rows = sqlx::query_as::<_, NewPost>(INSERT_POSTS_UNNEST)
             .bind(posts.iter().map(|(a, _)| *a).collect::<Vec<&str>>())
-            .bind(posts.iter().map(|(_, p)| p.dedup_key.as_str()).collect::<Vec<&str>>())
-            .bind(posts.iter().map(|(_, p)| to_secs(p.published_at)).collect::<Vec<i64>>())
+            .bind(
+                posts
+                    .iter()
+                    .map(|(_, p)| p.dedup_key.as_str())
+                    .collect::<Vec<&str>>(),
+            )
+            .bind(
+                posts
+                    .iter()
+                    .map(|(_, p)| to_secs(p.published_at))
+                    .collect::<Vec<i64>>(),
+            )
             .bind(seen)
-            .bind(posts.iter().map(|(_, p)| p.is_date_estimated).collect::<Vec<bool>>())
+            .bind(
+                posts
+                    .iter()
+                    .map(|(_, p)| p.is_date_estimated)
+                    .collect::<Vec<bool>>(),
+            )
             .bind(column(&|p| p.title.as_deref()))
             .bind(column(&|p| p.link.as_deref()))
             .bind(column(&|p| p.author.as_deref()))
-            .bind(posts.iter().map(|(_, p)| p.kind.id()).collect::<Vec<&str>>())
-            .bind(posts.iter().map(|(_, p)| p.evidence.as_str()).collect::<Vec<&str>>())
+            .bind(
+                posts
+                    .iter()
+                    .map(|(_, p)| p.kind.id())
+                    .collect::<Vec<&str>>(),
+            )
+            .bind(
+                posts
+                    .iter()
+                    .map(|(_, p)| p.evidence.as_str())
+                    .collect::<Vec<&str>>(),
+            )
             .bind(
                 posts
                     .iter()
                     .map(|(_, p)| kept_text(p).map(std::borrow::Cow::into_owned))
                     .collect::<Vec<Option<Vec<u8>>>>(),
             )
-            .bind(posts.iter().map(|(_, p)| p.is_notice).collect::<Vec<bool>>())
+            .bind(
+                posts
+                    .iter()
+                    .map(|(_, p)| p.is_notice)
+                    .collect::<Vec<bool>>(),
+            )
             .fetch_all(&mut **self)
             .await?;
         Ok(rows)

@@ -37,6 +37,17 @@ type AccountRow = (
 
 const SELECT_UNITS: &str = "SELECT id, name, kind, chat FROM units ORDER BY position, id";
 const SELECT_CONTACTS: &str = "SELECT unit_id, name, telegram_id, dingtalk_id, feishu_open_id, phone FROM contacts ORDER BY unit_id, position";
+/// [`SELECT_ACCOUNTS`] as one JSON row on SQLite (see `bulk`).
+fn accounts_json_sql() -> String {
+    super::bulk::json_rows_sql(
+        "SELECT id, unit_id, name, platform, proxy, route, feed, state, deregistered_on, \
+         filing_ref, is_interactive, thresholds, note, position FROM accounts",
+        "id, unit_id, name, platform, proxy, route, feed, state, deregistered_on, filing_ref, \
+         json(CASE WHEN is_interactive THEN 'true' ELSE 'false' END), thresholds, note",
+        Some("position, id"),
+    )
+}
+
 const SELECT_ACCOUNTS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, state, \
      deregistered_on, filing_ref, is_interactive, thresholds, note FROM accounts ORDER BY position, id";
 
@@ -99,10 +110,17 @@ pub(super) const INSERT_REGISTER_EVENT: &str = "INSERT INTO register_events (at,
 impl Store {
     /// The whole stored register, in registration order.
     pub async fn load_register(&self) -> Result<Register> {
+        let is_sqlite = matches!(self, Store::Sqlite(_));
         let (units, contacts, accounts) = with_pool!(self, pool => {
             let units: Vec<UnitRow> = sqlx::query_as(SELECT_UNITS).fetch_all(pool).await?;
             let contacts: Vec<ContactRow> = sqlx::query_as(SELECT_CONTACTS).fetch_all(pool).await?;
-            let accounts: Vec<AccountRow> = sqlx::query_as(SELECT_ACCOUNTS).fetch_all(pool).await?;
+            let accounts: Vec<AccountRow> = if is_sqlite {
+                let (json,): (String,) =
+                    sqlx::query_as(sqlx::AssertSqlSafe(accounts_json_sql())).fetch_one(pool).await?;
+                super::bulk::decode_json_rows(&json, "accounts")?
+            } else {
+                sqlx::query_as(SELECT_ACCOUNTS).fetch_all(pool).await?
+            };
             (units, contacts, accounts)
         });
         let mut register = Register::default();
@@ -358,9 +376,24 @@ impl Store {
 
     /// When each account was first registered.
     pub async fn registered_at(&self) -> Result<HashMap<String, DateTime<Utc>>> {
-        let rows: Vec<(String, i64)> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT id, registered_at FROM accounts").fetch_all(pool).await?
-        });
+        let rows: Vec<(String, i64)> = match self {
+            Store::Sqlite(pool) => {
+                let sql = super::bulk::json_rows_sql(
+                    "SELECT id, registered_at FROM accounts",
+                    "id, registered_at",
+                    None,
+                );
+                let (json,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(pool)
+                    .await?;
+                super::bulk::decode_json_rows(&json, "accounts")?
+            }
+            Store::Postgres(pool) => {
+                sqlx::query_as("SELECT id, registered_at FROM accounts")
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
         rows.into_iter()
             .map(|(id, at)| Ok((id, from_secs(at)?)))
             .collect()

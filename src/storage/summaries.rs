@@ -12,6 +12,7 @@
 //! whose undated posts were judged against a first successful fetch that
 //! has since changed, is summarised from its posts as before.
 
+use super::bulk::fetch_rows;
 use super::{Result, Store, from_secs, to_secs, with_pool};
 use crate::calendar::{local_date, start_of_day};
 use crate::registry::{AccountState, Register};
@@ -45,35 +46,44 @@ const NEEDS_SCAN: &str = "(t.last_seen_at > $1 OR t.is_basis_mixed \
      OR (t.has_undated AND t.undated_basis IS DISTINCT FROM \
        (SELECT f.first_success_at FROM fetch_state f WHERE f.account_id = t.account_id)))";
 
-/// Total/original/repost sums over segments starting in `[from, to)`.
-fn kind_sums(from: &str, to: Option<&str>) -> String {
+/// Total/original/repost sums over segments starting in `[from, to)`,
+/// named `{name}_total`, `{name}_original`, `{name}_repost`.
+fn kind_sums(from: &str, to: Option<&str>, name: &str) -> String {
     let range = match to {
         Some(to) => format!("s.starts_at >= {from} AND s.starts_at < {to}"),
         None => format!("s.starts_at >= {from}"),
     };
     ["total", "original", "repost"]
-        .map(|c| format!("CAST(SUM(CASE WHEN {range} THEN s.{c} ELSE 0 END) AS BIGINT)"))
+        .map(|c| {
+            format!("CAST(SUM(CASE WHEN {range} THEN s.{c} ELSE 0 END) AS BIGINT) AS {name}_{c}")
+        })
         .join(", ")
 }
 
+/// The names of a [`SummaryRow`]'s columns.
+const SUMMARY_COLUMNS: &str = "id, last, total, w_total, w_original, w_repost, \
+     m_total, m_original, m_repost, week";
+/// The names of a [`PartialRow`]'s columns.
+const PARTIAL_COLUMNS: &str = "id, n_all, n_original, n_repost";
+
 fn segments_sql() -> String {
     format!(
-        "SELECT t.account_id, t.last_post_at, t.total, {}, {}, \
-         CAST(SUM(CASE WHEN s.starts_at >= $5 AND s.starts_at < $6 THEN s.total ELSE 0 END) AS BIGINT) \
+        "SELECT t.account_id AS id, t.last_post_at AS last, t.total AS total, {}, {}, \
+         CAST(SUM(CASE WHEN s.starts_at >= $5 AND s.starts_at < $6 THEN s.total ELSE 0 END) AS BIGINT) AS week \
          FROM post_totals t \
          LEFT JOIN post_segments s ON s.account_id = t.account_id AND s.starts_at >= $7 \
          WHERE NOT {NEEDS_SCAN} GROUP BY t.account_id",
-        kind_sums("$2", None),
-        kind_sums("$3", Some("$4")),
+        kind_sums("$2", None, "w"),
+        kind_sums("$3", Some("$4"), "m"),
     )
 }
 
 /// Posts published in `[$2, $3)` of the accounts summarised from segments.
 fn partial_sql() -> String {
     format!(
-        "SELECT t.account_id, COUNT(*), \
-         SUM(CASE WHEN p.kind = 'original' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN p.kind = 'repost' THEN 1 ELSE 0 END) \
+        "SELECT t.account_id AS id, COUNT(*) AS n_all, \
+         SUM(CASE WHEN p.kind = 'original' THEN 1 ELSE 0 END) AS n_original, \
+         SUM(CASE WHEN p.kind = 'repost' THEN 1 ELSE 0 END) AS n_repost \
          FROM post_totals t \
          JOIN posts p ON p.account_id = t.account_id AND p.published_at >= $2 AND p.published_at < $3 \
          WHERE NOT {NEEDS_SCAN} GROUP BY t.account_id"
@@ -83,17 +93,17 @@ fn partial_sql() -> String {
 /// The summary of every post, for the accounts the segments cannot answer.
 fn scan_sql() -> String {
     format!(
-        "SELECT p.account_id, \
+        "SELECT p.account_id AS id, \
          MAX(CASE WHEN p.is_date_estimated AND p.first_seen_at <= COALESCE(f.first_success_at, p.first_seen_at) \
-             THEN NULL ELSE p.published_at END), \
-         COUNT(*), \
-         SUM(CASE WHEN p.published_at >= $2 THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN p.published_at >= $2 AND p.kind = 'original' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN p.published_at >= $2 AND p.kind = 'repost' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN p.published_at >= $3 AND p.published_at < $4 THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN p.published_at >= $3 AND p.published_at < $4 AND p.kind = 'original' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN p.published_at >= $3 AND p.published_at < $4 AND p.kind = 'repost' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN p.published_at >= $5 AND p.published_at < $6 THEN 1 ELSE 0 END) \
+             THEN NULL ELSE p.published_at END) AS last, \
+         COUNT(*) AS total, \
+         SUM(CASE WHEN p.published_at >= $2 THEN 1 ELSE 0 END) AS w_total, \
+         SUM(CASE WHEN p.published_at >= $2 AND p.kind = 'original' THEN 1 ELSE 0 END) AS w_original, \
+         SUM(CASE WHEN p.published_at >= $2 AND p.kind = 'repost' THEN 1 ELSE 0 END) AS w_repost, \
+         SUM(CASE WHEN p.published_at >= $3 AND p.published_at < $4 THEN 1 ELSE 0 END) AS m_total, \
+         SUM(CASE WHEN p.published_at >= $3 AND p.published_at < $4 AND p.kind = 'original' THEN 1 ELSE 0 END) AS m_original, \
+         SUM(CASE WHEN p.published_at >= $3 AND p.published_at < $4 AND p.kind = 'repost' THEN 1 ELSE 0 END) AS m_repost, \
+         SUM(CASE WHEN p.published_at >= $5 AND p.published_at < $6 THEN 1 ELSE 0 END) AS week \
          FROM posts p LEFT JOIN fetch_state f ON f.account_id = p.account_id \
          WHERE p.first_seen_at <= $1 AND p.account_id IN (SELECT t.account_id FROM post_totals t WHERE {NEEDS_SCAN}) \
          GROUP BY p.account_id"
@@ -241,37 +251,32 @@ impl Store {
     /// The scanned accounts' summaries, the others' from segments, and the
     /// posts that complete their repost window.
     async fn summary_rows(&self, r: &Ranges) -> Result<SummaryRows> {
+        let is_sqlite = matches!(self, Store::Sqlite(_));
         let rows = with_pool!(self, pool => {
             // One snapshot: an account written between the statements is
             // counted by all of them or by none.
             let mut tx = pool.begin_with(snapshot_begin(self)).await?;
-            let scanned = sqlx::query_as(sqlx::AssertSqlSafe(scan_sql()))
+            let scanned: Vec<SummaryRow> = fetch_rows!(&mut *tx, is_sqlite, scan_sql(), SUMMARY_COLUMNS, "post summaries", |query| query
                 .bind(r.now)
                 .bind(r.repost_since)
                 .bind(r.month.0)
                 .bind(r.month.1)
                 .bind(r.week.0)
-                .bind(r.week.1)
-                .fetch_all(&mut *tx)
-                .await?;
-            let segmented = sqlx::query_as(sqlx::AssertSqlSafe(segments_sql()))
+                .bind(r.week.1));
+            let segmented: Vec<SummaryRow> = fetch_rows!(&mut *tx, is_sqlite, segments_sql(), SUMMARY_COLUMNS, "post summaries", |query| query
                 .bind(r.now)
                 .bind(to_secs(r.plan.segments_from))
                 .bind(r.month.0)
                 .bind(r.month.1)
                 .bind(r.week.0)
                 .bind(r.week.1)
-                .bind(r.oldest())
-                .fetch_all(&mut *tx)
-                .await?;
-            let partial = match r.plan.partial {
+                .bind(r.oldest()));
+            let partial: Vec<PartialRow> = match r.plan.partial {
                 Some((from, to)) => {
-                    sqlx::query_as(sqlx::AssertSqlSafe(partial_sql()))
+                    fetch_rows!(&mut *tx, is_sqlite, partial_sql(), PARTIAL_COLUMNS, "post summaries", |query| query
                         .bind(r.now)
                         .bind(to_secs(from))
-                        .bind(to_secs(to))
-                        .fetch_all(&mut *tx)
-                        .await?
+                        .bind(to_secs(to)))
                 }
                 None => Vec::new(),
             };
