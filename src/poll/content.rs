@@ -15,7 +15,7 @@ pub struct CycleContent {
     checker: Arc<Checker>,
     allow: HashMap<String, Vec<String>>,
     tasks: Vec<RepostTask>,
-    accounts: HashMap<String, Account>,
+    accounts: HashMap<String, Arc<Account>>,
     /// Open findings by account: a fetch may show their posts corrected or deleted.
     open: HashMap<String, Vec<ContentFinding>>,
     year: i32,
@@ -26,7 +26,7 @@ impl CycleContent {
     pub async fn load(
         checker: Arc<Checker>,
         store: &Store,
-        accounts: &[Account],
+        accounts: &[Arc<Account>],
         now: DateTime<Utc>,
     ) -> anyhow::Result<CycleContent> {
         let (allow, tasks) = if checker.is_enabled {
@@ -44,7 +44,10 @@ impl CycleContent {
             checker,
             allow,
             tasks,
-            accounts: accounts.iter().map(|a| (a.id.clone(), a.clone())).collect(),
+            accounts: accounts
+                .iter()
+                .map(|a| (a.id.clone(), Arc::clone(a)))
+                .collect(),
             open,
             year: crate::calendar::local_date(now).year(),
         })
@@ -80,7 +83,9 @@ impl CycleContent {
                     .filter(|t| matches_task(t, title, &post.text, post.link.as_deref()))
                     .map(|t| t.id)
                     .collect();
-                post.packed = crate::content::pack(&post.text);
+                // Kept packed only: the batches waiting for the writer hold
+                // half the bytes.
+                post.packed = crate::content::pack(&std::mem::take(&mut post.text));
             }
             if let Some(open) = self.open.get(&state.account_id) {
                 fixed.extend(shown_fixed(open, posts));

@@ -156,12 +156,20 @@ impl Poller {
     ) -> anyhow::Result<Vec<PollReport>> {
         // Only these accounts and their states: a cycle of a few due
         // accounts does not read a register of 100,000.
-        let accounts = self.store.accounts_by_id(ids).await?;
+        // One copy of each account, shared by its job, the content checks
+        // and the proxy tally (a cycle of 100,000 held three before).
+        let accounts: Vec<Arc<Account>> = self
+            .store
+            .accounts_by_id(ids)
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         let mut states = self.store.fetch_states_of(ids).await?;
         // Owned jobs: the futures below must not borrow with free lifetimes
         // (they run inside spawned daemon tasks).
-        let jobs: Vec<(Account, FetchState)> = {
-            let by_id: HashMap<&str, &Account> =
+        let jobs: Vec<(Arc<Account>, FetchState)> = {
+            let by_id: HashMap<&str, &Arc<Account>> =
                 accounts.iter().map(|a| (a.id.as_str(), a)).collect();
             let mut seen = std::collections::HashSet::new();
             ids.iter()
@@ -175,7 +183,7 @@ impl Poller {
                         account_id: account.id.clone(),
                         ..FetchState::default()
                     });
-                    (account.clone(), state)
+                    (Arc::clone(account), state)
                 })
                 .collect()
         };
@@ -236,7 +244,7 @@ impl Poller {
     /// Judges and stores each proxy's health after a cycle.
     async fn update_proxy_health(
         &self,
-        accounts: &[Account],
+        accounts: &[Arc<Account>],
         reports: &[PollReport],
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
@@ -262,7 +270,7 @@ impl Poller {
     /// found is fixed at its cause.
     async fn poll_guarded(
         &self,
-        account: Account,
+        account: Arc<Account>,
         state: FetchState,
         content: &Arc<content::CycleContent>,
         now: DateTime<Utc>,
@@ -375,7 +383,7 @@ impl Poller {
     /// health path when failures cluster on it or it was down.
     async fn judge_proxies(
         &self,
-        accounts: &[Account],
+        accounts: &[Arc<Account>],
         reports: &[PollReport],
     ) -> anyhow::Result<Vec<ProxyVerdict>> {
         let tally = tally_by_proxy(accounts, reports);
@@ -486,7 +494,7 @@ pub(super) fn source_label(account: &Account) -> String {
 
 /// Per proxy: (accounts attempted, attempts that failed with network or proxy trouble).
 fn tally_by_proxy(
-    accounts: &[Account],
+    accounts: &[Arc<Account>],
     reports: &[PollReport],
 ) -> BTreeMap<String, (usize, usize)> {
     let proxy_of: HashMap<&str, &str> = accounts

@@ -118,11 +118,13 @@ impl Store {
             let mut sql = format!("{SELECT_FETCH} AND account_id IN ");
             push_rows(&mut sql, 1, batch.len(), is_sqlite);
             let rows: Vec<FetchRow> = with_pool!(self, pool => {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for id in batch {
-                    query = query.bind(id);
-                }
-                query.fetch_all(pool).await?
+                super::bulk::fetch_rows!(pool, is_sqlite, sql, fetch_columns!(), "fetch_state", |query| {
+                    let mut query = query;
+                    for id in batch {
+                        query = query.bind(id);
+                    }
+                    query
+                })
             });
             for row in rows {
                 let state = fetch_state_from_row(row)?;

@@ -37,13 +37,18 @@ type AccountRow = (
 
 const SELECT_UNITS: &str = "SELECT id, name, kind, chat FROM units ORDER BY position, id";
 const SELECT_CONTACTS: &str = "SELECT unit_id, name, telegram_id, dingtalk_id, feishu_open_id, phone FROM contacts ORDER BY unit_id, position";
-/// [`SELECT_ACCOUNTS`] as one JSON row on SQLite (see `bulk`).
+/// An [`AccountRow`]'s columns in a JSON row (see `bulk`): the flag as a
+/// JSON boolean.
+const ACCOUNT_JSON_COLUMNS: &str = "id, unit_id, name, platform, proxy, route, feed, state, \
+     deregistered_on, filing_ref, json(CASE WHEN is_interactive THEN 'true' ELSE 'false' END), \
+     thresholds, note";
+
+/// [`SELECT_ACCOUNTS`] as one JSON row on SQLite.
 fn accounts_json_sql() -> String {
     super::bulk::json_rows_sql(
         "SELECT id, unit_id, name, platform, proxy, route, feed, state, deregistered_on, \
          filing_ref, is_interactive, thresholds, note, position FROM accounts",
-        "id, unit_id, name, platform, proxy, route, feed, state, deregistered_on, filing_ref, \
-         json(CASE WHEN is_interactive THEN 'true' ELSE 'false' END), thresholds, note",
+        ACCOUNT_JSON_COLUMNS,
         Some("position, id"),
     )
 }
@@ -361,11 +366,13 @@ impl Store {
             let mut sql = format!("{columns} FROM accounts WHERE id IN ");
             super::posts::push_rows(&mut sql, 1, batch.len(), is_sqlite);
             let rows: Vec<AccountRow> = with_pool!(self, pool => {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for id in batch {
-                    query = query.bind(id);
-                }
-                query.fetch_all(pool).await?
+                super::bulk::fetch_rows!(pool, is_sqlite, sql, ACCOUNT_JSON_COLUMNS, "accounts", |query| {
+                    let mut query = query;
+                    for id in batch {
+                        query = query.bind(id);
+                    }
+                    query
+                })
             });
             for row in rows {
                 accounts.push(account_from_row(row)?);
