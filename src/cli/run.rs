@@ -247,7 +247,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             all,
         } => {
             let app = App::open(settings, register_file).await?.by(by);
-            let register = app.store.load_register().await?;
+            let mut register = app.store.load_register().await?;
             for id in &accounts {
                 if register.account(id).is_none() {
                     anyhow::bail!(
@@ -256,7 +256,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             let ids = if all {
-                register.accounts.iter().map(|a| a.id.clone()).collect()
+                // Only the ids: the poller reads the accounts it polls, and
+                // a register of 100,000 is not held through the cycle.
+                std::mem::take(&mut register.accounts)
+                    .into_iter()
+                    .map(|a| a.id)
+                    .collect()
             } else if accounts.is_empty() {
                 app.store
                     .claim_due_accounts(now, crate::poll::CLAIM_LEASE)
@@ -264,6 +269,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 accounts
             };
+            drop(register);
             let poller = crate::poll::Poller::new(&app.settings, app.store.clone())?;
             let bar = crate::app::ProgressBar::new_on_terminal();
             let reports = poller

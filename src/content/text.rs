@@ -385,8 +385,10 @@ mod tests {
         ] {
             let mut deflated =
                 flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-            deflated.write_all(text.as_bytes()).unwrap();
-            let deflated = deflated.finish().unwrap();
+            deflated
+                .write_all(text.as_bytes())
+                .expect("deflating into memory");
+            let deflated = deflated.finish().expect("deflating into memory");
             assert_ne!(deflated.first(), Some(&LZ4_MARK), "{text}");
             assert_eq!(unpack(&deflated).as_deref(), Some(text));
         }
@@ -408,17 +410,17 @@ mod tests {
             // A length beyond what a post keeps.
             [
                 &[LZ4_MARK, 0xff, 0xff, 0xff, 0xff][..],
-                packed.get(LZ4_HEADER..).unwrap(),
+                packed.get(LZ4_HEADER..).unwrap_or_default(),
             ]
             .concat(),
             // A length that does not match the block.
             [
                 &[LZ4_MARK, 9, 0, 0, 0][..],
-                packed.get(LZ4_HEADER..).unwrap(),
+                packed.get(LZ4_HEADER..).unwrap_or_default(),
             ]
             .concat(),
             // A cut block.
-            packed.get(..packed.len() / 2).unwrap().to_vec(),
+            packed.get(..packed.len() / 2).unwrap_or_default().to_vec(),
             // Not UTF-8 inside.
             {
                 let mut bytes = vec![LZ4_MARK, 2, 0, 0, 0];

@@ -15,7 +15,6 @@ pub struct CycleContent {
     checker: Arc<Checker>,
     allow: HashMap<String, Vec<String>>,
     tasks: Vec<RepostTask>,
-    accounts: HashMap<String, Arc<Account>>,
     /// Open findings by account: a fetch may show their posts corrected or deleted.
     open: HashMap<String, Vec<ContentFinding>>,
     year: i32,
@@ -26,7 +25,6 @@ impl CycleContent {
     pub async fn load(
         checker: Arc<Checker>,
         store: &Store,
-        accounts: &[Arc<Account>],
         now: DateTime<Utc>,
     ) -> anyhow::Result<CycleContent> {
         let (allow, tasks) = if checker.is_enabled {
@@ -44,10 +42,6 @@ impl CycleContent {
             checker,
             allow,
             tasks,
-            accounts: accounts
-                .iter()
-                .map(|a| (a.id.clone(), Arc::clone(a)))
-                .collect(),
             open,
             year: crate::calendar::local_date(now).year(),
         })
@@ -57,13 +51,12 @@ impl CycleContent {
     /// checks are off); returns the open findings this fetch shows fixed:
     /// their post is in the feed without the problem (已更正), or gone from a
     /// feed that still lists older posts (已删除).
-    pub fn check(&self, batch: &mut [Prepared]) -> Vec<(i64, String)> {
+    pub fn check(&self, account: &Account, batch: &mut [Prepared]) -> Vec<(i64, String)> {
         let mut fixed = Vec::new();
         for prepared in batch.iter_mut() {
             let Some((state, posts)) = prepared.save.as_mut() else {
                 continue;
             };
-            let account = self.accounts.get(&state.account_id);
             let no_phrases = Vec::new();
             let own = self.allow.get(&state.account_id).unwrap_or(&no_phrases);
             let everyone = self.allow.get("").unwrap_or(&no_phrases);
@@ -78,7 +71,7 @@ impl CycleContent {
                 post.tasks = self
                     .tasks
                     .iter()
-                    .filter(|t| account.is_some_and(|a| is_targeted(t, a)))
+                    .filter(|t| is_targeted(t, account))
                     .filter(|t| post.published_at >= t.starts_at)
                     .filter(|t| matches_task(t, title, &post.text, post.link.as_deref()))
                     .map(|t| t.id)

@@ -168,7 +168,7 @@ impl Poller {
         let mut states = self.store.fetch_states_of(ids).await?;
         // Owned jobs: the futures below must not borrow with free lifetimes
         // (they run inside spawned daemon tasks).
-        let jobs: Vec<(Arc<Account>, FetchState)> = {
+        let order: Vec<Arc<Account>> = {
             let by_id: HashMap<&str, &Arc<Account>> =
                 accounts.iter().map(|a| (a.id.as_str(), a)).collect();
             let mut seen = std::collections::HashSet::new();
@@ -178,19 +178,21 @@ impl Poller {
                 .filter_map(|id| by_id.get(id.as_str()).copied())
                 // Checked by hand: nothing to fetch.
                 .filter(|account| !matches!(account.source, Source::Manual {}))
-                .map(|account| {
-                    let state = states.remove(&account.id).unwrap_or_else(|| FetchState {
-                        account_id: account.id.clone(),
-                        ..FetchState::default()
-                    });
-                    (Arc::clone(account), state)
-                })
+                .map(Arc::clone)
                 .collect()
         };
-        let content = Arc::new(
-            content::CycleContent::load(self.checker.clone(), &self.store, &accounts, now).await?,
-        );
-        let total = jobs.len();
+        let total = order.len();
+        // Each job takes its state when it starts: the states are not
+        // copied into a second list of 100,000.
+        let jobs = order.into_iter().map(move |account| {
+            let state = states.remove(&account.id).unwrap_or_else(|| FetchState {
+                account_id: account.id.clone(),
+                ..FetchState::default()
+            });
+            (account, state)
+        });
+        let content =
+            Arc::new(content::CycleContent::load(self.checker.clone(), &self.store, now).await?);
         let done = std::sync::atomic::AtomicUsize::new(0);
         let done = &done;
         // Fetching and parsing feed the writer through a bounded channel:
@@ -293,7 +295,7 @@ impl Poller {
             let mut prepared = prep.prepare(&account, state, fetched, now);
             // A panic in the checks costs the account its findings, not its posts.
             let fixed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                content.check(std::slice::from_mut(&mut prepared))
+                content.check(&account, std::slice::from_mut(&mut prepared))
             }))
             .unwrap_or_else(|payload| {
                 let cause = crate::process::panic_text(payload);

@@ -54,11 +54,13 @@ mod tests {
 
     #[tokio::test]
     async fn json_rows_give_the_tuples_a_row_by_row_read_gives() {
-        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:")
+            .await
+            .expect("the test database answers");
         sqlx::query("CREATE TABLE t (id TEXT, n INTEGER, note TEXT, flag BOOLEAN, pos INTEGER)")
             .execute(&pool)
             .await
-            .unwrap();
+            .expect("the test database answers");
         let rows = [
             ("b", 2, None, true, 1),
             ("a\"引号\\\n", i64::MAX, Some("政务 \u{1}"), false, 0),
@@ -73,13 +75,13 @@ mod tests {
                 .bind(pos)
                 .execute(&pool)
                 .await
-                .unwrap();
+                .expect("the test database answers");
         }
         type Row = (String, i64, Option<String>, bool);
         let direct: Vec<Row> = sqlx::query_as("SELECT id, n, note, flag FROM t ORDER BY pos")
             .fetch_all(&pool)
             .await
-            .unwrap();
+            .expect("the test database answers");
         let sql = json_rows_sql(
             "SELECT id, n, note, flag, pos FROM t",
             "id, n, note, json(CASE WHEN flag THEN 'true' ELSE 'false' END)",
@@ -88,8 +90,8 @@ mod tests {
         let (json,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_one(&pool)
             .await
-            .unwrap();
-        let via_json: Vec<Row> = decode_json_rows(&json, "t").unwrap();
+            .expect("the test database answers");
+        let via_json: Vec<Row> = decode_json_rows(&json, "t").expect("the rows decode");
         assert_eq!(via_json, direct);
         assert_eq!(direct.len(), 3);
         // No rows: an empty array, not NULL.
@@ -97,14 +99,15 @@ mod tests {
         let (json,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_one(&pool)
             .await
-            .unwrap();
+            .expect("the test database answers");
         assert!(
             decode_json_rows::<(String,)>(&json, "t")
-                .unwrap()
+                .expect("the test database answers")
                 .is_empty()
         );
         // A row of the wrong shape is corrupt data, named.
-        let err = decode_json_rows::<(String, i64)>(r#"[["a","x"]]"#, "fetch states").unwrap_err();
+        let err = decode_json_rows::<(String, i64)>(r#"[["a","x"]]"#, "fetch states")
+            .expect_err("a row of the wrong shape is an error");
         assert!(err.to_string().contains("fetch states"), "{err}");
     }
 }
