@@ -223,57 +223,31 @@ impl InsertPosts for sqlx::Transaction<'_, sqlx::Postgres> {
         if posts.is_empty() {
             return Ok(Vec::new());
         }
-        let column = |f: &dyn Fn(&Post) -> Option<&str>| -> Vec<Option<&str>> {
-            posts.iter().map(|(_, p)| f(p)).collect()
-        };
+        // One array per column, in the posts' order.
+        fn each<'a, T>(
+            posts: &[(&'a str, &'a Post)],
+            f: impl Fn(&'a str, &'a Post) -> T,
+        ) -> Vec<T> {
+            posts
+                .iter()
+                .map(|(account, post)| f(account, post))
+                .collect()
+        }
         let rows = sqlx::query_as::<_, NewPost>(INSERT_POSTS_UNNEST)
-            .bind(posts.iter().map(|(a, _)| *a).collect::<Vec<&str>>())
-            .bind(
-                posts
-                    .iter()
-                    .map(|(_, p)| p.dedup_key.as_str())
-                    .collect::<Vec<&str>>(),
-            )
-            .bind(
-                posts
-                    .iter()
-                    .map(|(_, p)| to_secs(p.published_at))
-                    .collect::<Vec<i64>>(),
-            )
+            .bind(each(posts, |account, _| account))
+            .bind(each(posts, |_, p| p.dedup_key.as_str()))
+            .bind(each(posts, |_, p| to_secs(p.published_at)))
             .bind(seen)
-            .bind(
-                posts
-                    .iter()
-                    .map(|(_, p)| p.is_date_estimated)
-                    .collect::<Vec<bool>>(),
-            )
-            .bind(column(&|p| p.title.as_deref()))
-            .bind(column(&|p| p.link.as_deref()))
-            .bind(column(&|p| p.author.as_deref()))
-            .bind(
-                posts
-                    .iter()
-                    .map(|(_, p)| p.kind.id())
-                    .collect::<Vec<&str>>(),
-            )
-            .bind(
-                posts
-                    .iter()
-                    .map(|(_, p)| p.evidence.as_str())
-                    .collect::<Vec<&str>>(),
-            )
-            .bind(
-                posts
-                    .iter()
-                    .map(|(_, p)| kept_text(p).map(std::borrow::Cow::into_owned))
-                    .collect::<Vec<Option<Vec<u8>>>>(),
-            )
-            .bind(
-                posts
-                    .iter()
-                    .map(|(_, p)| p.is_notice)
-                    .collect::<Vec<bool>>(),
-            )
+            .bind(each(posts, |_, p| p.is_date_estimated))
+            .bind(each(posts, |_, p| p.title.as_deref()))
+            .bind(each(posts, |_, p| p.link.as_deref()))
+            .bind(each(posts, |_, p| p.author.as_deref()))
+            .bind(each(posts, |_, p| p.kind.id()))
+            .bind(each(posts, |_, p| p.evidence.as_str()))
+            .bind(each(posts, |_, p| {
+                kept_text(p).map(std::borrow::Cow::into_owned)
+            }))
+            .bind(each(posts, |_, p| p.is_notice))
             .fetch_all(&mut **self)
             .await?;
         Ok(rows)

@@ -383,24 +383,11 @@ impl Store {
 
     /// When each account was first registered.
     pub async fn registered_at(&self) -> Result<HashMap<String, DateTime<Utc>>> {
-        let rows: Vec<(String, i64)> = match self {
-            Store::Sqlite(pool) => {
-                let sql = super::bulk::json_rows_sql(
-                    "SELECT id, registered_at FROM accounts",
-                    "id, registered_at",
-                    None,
-                );
-                let (json,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .fetch_one(pool)
-                    .await?;
-                super::bulk::decode_json_rows(&json, "accounts")?
-            }
-            Store::Postgres(pool) => {
-                sqlx::query_as("SELECT id, registered_at FROM accounts")
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
+        let is_sqlite = matches!(self, Store::Sqlite(_));
+        let sql = "SELECT id, registered_at FROM accounts".to_string();
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => {
+            super::bulk::fetch_rows!(pool, is_sqlite, sql, "id, registered_at", "accounts", |query| query)
+        });
         rows.into_iter()
             .map(|(id, at)| Ok((id, from_secs(at)?)))
             .collect()
