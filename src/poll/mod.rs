@@ -156,8 +156,8 @@ impl Poller {
     ) -> anyhow::Result<Vec<PollReport>> {
         // Only these accounts and their states: a cycle of a few due
         // accounts does not read a register of 100,000.
-        // One copy of each account, shared by its job, the content checks
-        // and the proxy tally (a cycle of 100,000 held three before).
+        // One copy of each account, shared by its job (fetch, parse, content
+        // checks) and the proxy tally (a cycle of 100,000 held three before).
         let accounts: Vec<Arc<Account>> = self
             .store
             .accounts_by_id(ids)
