@@ -247,21 +247,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             all,
         } => {
             let app = App::open(settings, register_file).await?.by(by);
-            let mut register = app.store.load_register().await?;
-            for id in &accounts {
-                if register.account(id).is_none() {
-                    anyhow::bail!(
-                        "poll --account {id}：数据库中没有这个账号（见 xunjian accounts；台账改过请先运行 xunjian import）"
-                    );
-                }
+            // Only ids: the poller reads the accounts it polls a chunk at a
+            // time, and a register of 100,000 is not held through the cycle.
+            let known: std::collections::HashSet<String> = app
+                .store
+                .accounts_by_id(&accounts)
+                .await?
+                .into_iter()
+                .map(|a| a.id)
+                .collect();
+            if let Some(id) = accounts.iter().find(|id| !known.contains(*id)) {
+                anyhow::bail!(
+                    "poll --account {id}：数据库中没有这个账号（见 xunjian accounts；台账改过请先运行 xunjian import）"
+                );
             }
             let ids = if all {
-                // Only the ids: the poller reads the accounts it polls, and
-                // a register of 100,000 is not held through the cycle.
-                std::mem::take(&mut register.accounts)
-                    .into_iter()
-                    .map(|a| a.id)
-                    .collect()
+                app.store.account_ids().await?
             } else if accounts.is_empty() {
                 app.store
                     .claim_due_accounts(now, crate::poll::CLAIM_LEASE)
@@ -269,14 +270,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 accounts
             };
-            drop(register);
             let poller = crate::poll::Poller::new(&app.settings, app.store.clone())?;
             let bar = crate::app::ProgressBar::new_on_terminal();
             let reports = poller
                 .poll_accounts(&ids, now, &|done, total| bar.show(done, total))
                 .await?;
             bar.finish();
-            print!("{}", app::poll_table(&reports));
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            app::write_poll_table(&mut stdout, &reports)?;
+            std::io::Write::flush(&mut stdout)?;
         }
         Command::Check { format, no_poll } => {
             let app = App::open(settings, register_file).await?.by(by);

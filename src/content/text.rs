@@ -11,7 +11,8 @@ pub fn plain_text(html: &str) -> String {
     let mut rest = html;
     let mut is_blank = true;
     while !rest.is_empty() && out.len() < MAX_TEXT_BYTES {
-        let Some(lt) = rest.find(['<', '&']) else {
+        // memchr's search: a char-set `find` decodes every character.
+        let Some(lt) = memchr::memchr2(b'<', b'&', rest.as_bytes()) else {
             push_text(&mut out, rest, &mut is_blank);
             break;
         };
@@ -101,23 +102,29 @@ fn is_block(name: &str) -> bool {
 fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
     let mut pending: Option<char> = None;
     // Runs of ordinary characters are copied whole. Only a byte that may
-    // start a blank or a hidden control is looked at as a character: ASCII
-    // blanks and controls, and the lead bytes of U+0080–U+00A0 (C2),
-    // U+1680 (E1), U+2000–U+206F (E2), U+3000 (E3) and U+FEFF (EF). Every
-    // other byte, Chinese text included, belongs to an ordinary character.
+    // start a blank or a hidden control is looked at (see `special_at`);
+    // the bytes between are skipped by a tight scan. Every other byte,
+    // Chinese text included, belongs to an ordinary character.
     let mut run_start: Option<usize> = None;
     let bytes = text.as_bytes();
     let mut at = 0;
-    while let Some(&b) = bytes.get(at) {
-        let special = match b {
-            0..=0x20 | 0x7f => Some(char::from(b)),
-            0xc2 | 0xe1 | 0xe2 | 0xe3 | 0xef => text
-                .get(at..)
-                .and_then(|rest| rest.chars().next())
-                .filter(|&c| is_blank_or_hidden(c)),
-            _ => None,
+    while at < bytes.len() {
+        let next = bytes
+            .get(at..)
+            .and_then(|rest| rest.iter().position(|&b| may_start_special(b)))
+            .map_or(bytes.len(), |n| at + n);
+        if next > at && run_start.is_none() {
+            if let Some(space) = pending.take() {
+                out.push(space);
+            }
+            run_start = Some(at);
+        }
+        at = next;
+        let Some(&lead) = bytes.get(at) else {
+            break;
         };
-        let Some(c) = special else {
+        let Some(c) = special_at(text, at) else {
+            // An ordinary character after all ("。" starts like U+3000).
             if run_start.is_none() {
                 if let Some(space) = pending.take() {
                     out.push(space);
@@ -125,7 +132,7 @@ fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
                 run_start = Some(at);
             }
             // A whole character at a time: `at` is always on a boundary.
-            at += utf8_width(b);
+            at += utf8_width(lead);
             continue;
         };
         if let Some(start) = run_start.take() {
@@ -152,7 +159,31 @@ fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
     }
 }
 
-/// The length of the UTF-8 character whose lead byte is `lead`.
+/// Whether a byte may start a blank or a hidden control: ASCII blanks and
+/// controls, and the lead bytes of U+0080–U+00A0 (C2), U+1680 (E1),
+/// U+2000–U+206F (E2), U+3000 (E3) and U+FEFF (EF).
+fn may_start_special(b: u8) -> bool {
+    matches!(b, 0..=0x20 | 0x7f | 0xc2 | 0xe1 | 0xe2 | 0xe3 | 0xef)
+}
+
+/// The blank or hidden control starting at `at`, if one does.
+fn special_at(text: &str, at: usize) -> Option<char> {
+    let bytes = text.as_bytes();
+    let lead = *bytes.get(at)?;
+    match lead {
+        0..=0x20 | 0x7f => Some(char::from(lead)),
+        // U+3000 is the only one from E3: the common "。" and "、" are
+        // E3 80 82 and E3 80 81, not worth decoding.
+        0xe3 => (bytes.get(at + 1..at + 3) == Some(&[0x80, 0x80][..])).then_some('\u{3000}'),
+        0xc2 | 0xe1 | 0xe2 | 0xef => text
+            .get(at..)?
+            .chars()
+            .next()
+            .filter(|&c| is_blank_or_hidden(c)),
+        _ => None,
+    }
+}
+
 fn utf8_width(lead: u8) -> usize {
     match lead {
         0xf0.. => 4,
@@ -223,20 +254,30 @@ pub fn pack(text: &str) -> Vec<u8> {
         // Longer than 4 GiB: nothing a post keeps; no text rather than a panic.
         return Vec::new();
     };
-    let mut out = vec![0; LZ4_HEADER + lz4_flex::block::get_maximum_output_size(input.len())];
-    let (header, block) = out.split_at_mut(LZ4_HEADER);
-    header.copy_from_slice(&[LZ4_MARK, 0, 0, 0, 0]);
-    if let Some(size) = header.get_mut(1..) {
-        size.copy_from_slice(&len.to_le_bytes());
+    // Compressed into a per-thread scratch buffer of the worst-case size,
+    // then copied out at its real size: a kept post holds its bytes, not the
+    // worst case (a cycle holds hundreds of posts between parse and save).
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    match lz4_flex::block::compress_into(input, block) {
-        Ok(used) => {
-            out.truncate(LZ4_HEADER.saturating_add(used));
-            out
+    SCRATCH.with_borrow_mut(|scratch| {
+        let worst = lz4_flex::block::get_maximum_output_size(input.len());
+        if scratch.len() < worst {
+            scratch.resize(worst, 0);
         }
-        // The buffer has the block's worst-case size; never reached.
-        Err(_) => Vec::new(),
-    }
+        match lz4_flex::block::compress_into(input, scratch) {
+            Ok(used) => {
+                let block = scratch.get(..used).unwrap_or_default();
+                let mut out = Vec::with_capacity(LZ4_HEADER.saturating_add(used));
+                out.push(LZ4_MARK);
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(block);
+                out
+            }
+            // The buffer has the block's worst-case size; never reached.
+            Err(_) => Vec::new(),
+        }
+    })
 }
 
 /// A kept text back; None when the bytes are neither an LZ4 block nor a raw
@@ -327,7 +368,8 @@ mod tests {
         let pieces = [
             "政务", " ", "\n", "\t", "\u{a0}", "\u{3000}", "\u{200b}", "\u{feff}", "\u{1680}",
             "\u{2003}", "\u{2028}", "\u{202e}", "\u{2066}", "\u{85}", "\u{7f}", "\u{1}", "é", "、",
-            "，", "\u{ff0c}", "\u{2014}", "\u{2060}", "a", "™", "\u{e000}", "😀",
+            "，", "\u{ff0c}", "\u{2014}", "\u{2060}", "a", "™", "\u{e000}", "😀", "。", "ア",
+            "\u{3013}", "\u{303f}",
         ];
         // Every ordered pair and triple of pieces, from both starting states.
         for a in pieces {

@@ -153,7 +153,7 @@ fn decode<'b>(body: &'b [u8], http_charset: Option<&str>) -> Cow<'b, str> {
     if let Some(encoding) = utf16_without_bom(body) {
         return encoding.decode_without_bom_handling(body).0;
     }
-    if let Ok(text) = std::str::from_utf8(body) {
+    if let Ok(text) = simdutf8::basic::from_utf8(body) {
         return Cow::Borrowed(text);
     }
     // Without a BOM or the UTF-16 pattern the body is ASCII-compatible, so a

@@ -11,20 +11,21 @@
 )]
 
 mod content;
+mod job;
 mod prepare;
 pub mod schedule;
 mod source;
 
+use job::{Checked, panicked};
 use source::join_url;
 pub use source::source_url;
 
-use crate::config::{Redactor, Settings, loggable_url};
-use crate::fetch::{FetchFailure, FetchState, Fetched, Fetcher, Outcome};
+use crate::config::{Redactor, Settings};
+use crate::fetch::{FetchState, Fetcher, Outcome};
 use crate::parse::Classifier;
 use crate::registry::{Account, Source};
 use crate::storage::Store;
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +34,9 @@ use tokio::sync::Semaphore;
 /// Due accounts are this daemon's to poll for this long; a daemon that dies
 /// mid-cycle gives them back after it.
 pub const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Accounts read from storage at a time, as the cycle reaches them.
+const LOAD_CHUNK: usize = 2_000;
 
 /// Results saved per transaction, at most (whatever is ready is saved).
 const SAVE_BATCH: usize = 256;
@@ -60,6 +64,9 @@ pub struct PollReport {
     pub next_check_at: DateTime<Utc>,
     /// The proxy's name, or `feed` for a plain feed (a metrics label).
     pub source: String,
+    /// Fetched through the proxy named in `source` (a proxy may be called
+    /// `feed` too).
+    pub is_proxied: bool,
     /// The database did not take the result.
     pub is_unsaved: bool,
 }
@@ -75,17 +82,10 @@ pub struct ProxyVerdict {
 /// The poller: one HTTP client, the concurrency caps and the classifiers.
 pub struct Poller {
     store: Store,
-    fetcher: Fetcher,
-    /// Parsing and scheduling, shared with the blocking tasks that run them.
-    /// It also holds the settings and the redactor the poller itself uses
-    /// (fetch failures are stored and shown to contacts: no secret may remain).
-    prep: Arc<prepare::Preparer>,
-    /// Blocking tasks parsing at once: one per core, so that 64 bodies in
-    /// flight do not become 64 threads fighting for two cores.
-    cpu: Arc<Semaphore>,
+    /// Fetching, parsing and scheduling, shared with each account's task.
+    work: Arc<job::Worker>,
     /// The content checks (lists compiled once).
     checker: Arc<crate::content::Checker>,
-    per_proxy: HashMap<String, Arc<Semaphore>>,
     /// One due-cycle at a time per process: the poll loop and an inspection
     /// asking at once would otherwise fetch the same accounts twice.
     cycle: tokio::sync::Mutex<()>,
@@ -119,11 +119,13 @@ impl Poller {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Poller {
             store,
-            fetcher,
-            prep: Arc::new(prep),
-            cpu: Arc::new(Semaphore::new(cores)),
+            work: Arc::new(job::Worker {
+                fetcher,
+                prep,
+                cpu: Arc::new(Semaphore::new(cores)),
+                per_proxy,
+            }),
             checker: Arc::new(checker),
-            per_proxy,
             cycle: tokio::sync::Mutex::new(()),
             has_proxy_down: AtomicBool::new(true),
         })
@@ -139,7 +141,7 @@ impl Poller {
             // down: then its health path is probed, so its recovery shows
             // while its accounts back off.
             if self.has_proxy_down.load(Ordering::Relaxed) {
-                self.update_proxy_health(&[], &[], now).await?;
+                self.update_proxy_health(&[], now).await?;
             }
             return Ok(Vec::new());
         }
@@ -154,61 +156,101 @@ impl Poller {
         now: DateTime<Utc>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> anyhow::Result<Vec<PollReport>> {
-        // Only these accounts and their states: a cycle of a few due
-        // accounts does not read a register of 100,000.
-        // One copy of each account, shared by its job (fetch, parse, content
-        // checks) and the proxy tally (a cycle of 100,000 held three before).
-        let accounts: Vec<Arc<Account>> = self
-            .store
-            .accounts_by_id(ids)
-            .await?
-            .into_iter()
-            .map(Arc::new)
-            .collect();
-        let mut states = self.store.fetch_states_of(ids).await?;
-        // Owned jobs: the futures below must not borrow with free lifetimes
-        // (they run inside spawned daemon tasks).
-        let order: Vec<Arc<Account>> = {
-            let by_id: HashMap<&str, &Arc<Account>> =
-                accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+        // An account named twice is polled once.
+        let ids: Vec<&str> = {
             let mut seen = std::collections::HashSet::new();
             ids.iter()
-                // An account named twice is polled once.
-                .filter(|id| seen.insert(id.as_str()))
-                .filter_map(|id| by_id.get(id.as_str()).copied())
-                // Checked by hand: nothing to fetch.
-                .filter(|account| !matches!(account.source, Source::Manual {}))
-                .map(Arc::clone)
+                .map(String::as_str)
+                .filter(|id| seen.insert(*id))
                 .collect()
         };
-        let total = order.len();
-        // Each job takes its state when it starts: the states are not
-        // copied into a second list of 100,000.
-        let jobs = order.into_iter().map(move |account| {
-            let state = states.remove(&account.id).unwrap_or_else(|| FetchState {
-                account_id: account.id.clone(),
-                ..FetchState::default()
-            });
-            (account, state)
-        });
-        let content =
-            Arc::new(content::CycleContent::load(self.checker.clone(), &self.store, now).await?);
+        let total = ids.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let done = &done;
+        let content =
+            Arc::new(content::CycleContent::load(self.checker.clone(), &self.store, now).await?);
+        let failed_slot: std::sync::OnceLock<anyhow::Error> = std::sync::OnceLock::new();
+        let failed = &failed_slot;
         // Fetching and parsing feed the writer through a bounded channel:
         // saving one batch never stops the next from being fetched, and a
         // slow database holds back at most two batches in memory.
         let (ready, mut to_save) = tokio::sync::mpsc::channel::<Checked>(READY_AHEAD);
         let produce = async move {
-            let mut prepared = std::pin::pin!(
-                futures_util::stream::iter(jobs)
-                    .map(|(account, state)| self.poll_guarded(account, state, &content, now))
-                    .buffer_unordered(self.prep.settings.poll.max_concurrency)
-            );
-            while let Some(checked) = prepared.next().await {
-                let finished = done
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                    .saturating_add(1);
+            let limit = self.work.prep.settings.poll.max_concurrency.max(1);
+            // Each account is its own task: its fetch runs on any runtime
+            // worker, not all on the one thread driving the cycle, and it
+            // hands its core back as soon as its parsing ends. The set aborts
+            // whatever still runs when the cycle is dropped.
+            let mut running: tokio::task::JoinSet<Checked> = tokio::task::JoinSet::new();
+            let mut names: HashMap<tokio::task::Id, (String, Via)> = HashMap::new();
+            // The accounts and their fetch states are read a chunk at a time,
+            // as the jobs reach them: a cycle of 100,000 holds a few thousand,
+            // not the register. A chunk that cannot be read ends the fetching
+            // (what was fetched is still saved) and is the cycle's error.
+            let mut chunks = ids.chunks(LOAD_CHUNK);
+            let mut waiting: std::vec::IntoIter<(Account, FetchState)> = Vec::new().into_iter();
+            let mut is_stopped = false;
+            loop {
+                while running.len() < limit {
+                    if let Some((account, state)) = waiting.next() {
+                        let name = (account.id.clone(), Via::of(&account));
+                        let task = Arc::clone(&self.work).poll_guarded(
+                            account,
+                            state,
+                            Arc::clone(&content),
+                            now,
+                        );
+                        names.insert(running.spawn(task).id(), name);
+                        continue;
+                    }
+                    let Some(chunk) = chunks.next().filter(|_| !is_stopped) else {
+                        break;
+                    };
+                    match self.load_jobs(chunk).await {
+                        Ok(jobs) => {
+                            // Unknown and manual accounts are done when read.
+                            let skipped = chunk.len().saturating_sub(jobs.len());
+                            if skipped > 0 {
+                                let finished = done
+                                    .fetch_add(skipped, Ordering::Relaxed)
+                                    .saturating_add(skipped);
+                                progress(finished, total);
+                            }
+                            waiting = jobs.into_iter();
+                        }
+                        Err(err) => {
+                            let _ = failed.set(err);
+                            is_stopped = true;
+                        }
+                    }
+                }
+                let checked = match running.join_next_with_id().await {
+                    None => break,
+                    Some(Ok((task, checked))) => {
+                        names.remove(&task);
+                        checked
+                    }
+                    // The task guards its own work; this is a panic between
+                    // those guards (or the runtime shutting down).
+                    Some(Err(err)) => {
+                        let (id, via) = names.remove(&err.id()).unwrap_or_else(|| {
+                            (
+                                String::new(),
+                                Via {
+                                    label: "feed".to_string(),
+                                    is_proxied: false,
+                                },
+                            )
+                        });
+                        let cause = if err.is_panic() {
+                            crate::process::panic_text(err.into_panic())
+                        } else {
+                            "the runtime is shutting down".to_string()
+                        };
+                        panicked(&id, via, &cause, now)
+                    }
+                };
+                let finished = done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
                 progress(finished, total);
                 if ready.send(checked).await.is_err() {
                     break;
@@ -238,19 +280,45 @@ impl Poller {
             reports
         };
         let ((), mut reports) = tokio::join!(produce, save);
+        if let Some(err) = failed_slot.into_inner() {
+            return Err(err);
+        }
         reports.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-        self.update_proxy_health(&accounts, &reports, now).await?;
+        self.update_proxy_health(&reports, now).await?;
         Ok(reports)
+    }
+
+    /// These accounts, in this order, each with its fetch state (a new one
+    /// when never fetched); unknown and manual accounts are left out.
+    async fn load_jobs(&self, ids: &[&str]) -> anyhow::Result<Vec<(Account, FetchState)>> {
+        let (accounts, mut states) = tokio::try_join!(
+            self.store.accounts_by_id(ids),
+            self.store.fetch_states_of(ids)
+        )?;
+        let mut by_id: HashMap<String, Account> =
+            accounts.into_iter().map(|a| (a.id.clone(), a)).collect();
+        Ok(ids
+            .iter()
+            .filter_map(|id| by_id.remove(*id))
+            // Checked by hand: nothing to fetch.
+            .filter(|account| !matches!(account.source, Source::Manual {}))
+            .map(|account| {
+                let state = states.remove(&account.id).unwrap_or_else(|| FetchState {
+                    account_id: account.id.clone(),
+                    ..FetchState::default()
+                });
+                (account, state)
+            })
+            .collect())
     }
 
     /// Judges and stores each proxy's health after a cycle.
     async fn update_proxy_health(
         &self,
-        accounts: &[Arc<Account>],
         reports: &[PollReport],
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        let verdicts = self.judge_proxies(accounts, reports).await?;
+        let verdicts = self.judge_proxies(reports).await?;
         let has_down = verdicts.iter().any(|v| !v.is_up);
         for verdict in verdicts {
             self.store
@@ -264,80 +332,6 @@ impl Poller {
         }
         self.has_proxy_down.store(has_down, Ordering::Relaxed);
         Ok(())
-    }
-
-    /// One account: fetched here, parsed and checked on a blocking thread.
-    /// A panic in its processing is caught, logged and counted, so it cannot
-    /// take the cycle down. This is the last line of defence: every panic
-    /// found is fixed at its cause.
-    async fn poll_guarded(
-        &self,
-        account: Arc<Account>,
-        state: FetchState,
-        content: &Arc<content::CycleContent>,
-        now: DateTime<Utc>,
-    ) -> Checked {
-        use futures_util::FutureExt as _;
-        let id = account.id.clone();
-        let label = source_label(&account);
-        let fetched = std::panic::AssertUnwindSafe(self.fetch(&account, &state))
-            .catch_unwind()
-            .await;
-        let Ok(fetched) = fetched else {
-            return panicked(&id, label, "fetching", now);
-        };
-        let prep = Arc::clone(&self.prep);
-        let content = Arc::clone(content);
-        let Ok(_core) = self.cpu.acquire().await else {
-            return panicked(&id, label, "waiting for a core", now);
-        };
-        let worked = tokio::task::spawn_blocking(move || {
-            let mut prepared = prep.prepare(&account, state, fetched, now);
-            // A panic in the checks costs the account its findings, not its posts.
-            let fixed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                content.check(&account, std::slice::from_mut(&mut prepared))
-            }))
-            .unwrap_or_else(|payload| {
-                let cause = crate::process::panic_text(payload);
-                metrics::counter!("xunjian_poll_panics_total").increment(1);
-                tracing::error!(account = %account.id, cause = %cause, "the content checks of an account panicked");
-                Vec::new()
-            });
-            Checked { prepared, fixed }
-        })
-        .await;
-        match worked {
-            Ok(checked) => checked,
-            Err(err) if err.is_panic() => {
-                let cause = crate::process::panic_text(err.into_panic());
-                panicked(&id, label, &cause, now)
-            }
-            // Only a runtime shutting down cancels a blocking task.
-            Err(_) => panicked(&id, label, "the runtime is shutting down", now),
-        }
-    }
-
-    /// Fetches one account's feed (or says why it cannot be fetched).
-    async fn fetch(&self, account: &Account, state: &FetchState) -> Result<Fetched, FetchFailure> {
-        let (url, proxy) = source_url(account, &self.prep.settings)
-            .map_err(|message| FetchFailure::new(Outcome::Invalid, message))?;
-        let permit = match proxy.and_then(|p| self.per_proxy.get(p)) {
-            Some(semaphore) => Some(semaphore.clone().acquire_owned().await),
-            None => None,
-        };
-        let fetched = self
-            .fetcher
-            .get(
-                &url,
-                state.etag.as_deref(),
-                state.last_modified.as_deref(),
-                proxy.is_some(),
-            )
-            .await;
-        drop(permit);
-        let shown = self.prep.redactor.redact(&loggable_url(&url));
-        tracing::debug!(account = %account.id, url = %shown, ok = fetched.is_ok(), "fetched");
-        fetched
     }
 
     /// Saves a batch of prepared results in one transaction, filling in
@@ -368,7 +362,7 @@ impl Poller {
             match result {
                 Ok(new_posts) => report.new_posts = new_posts,
                 Err(err) => {
-                    let err = self.prep.redactor.redact(&err.to_string());
+                    let err = self.work.prep.redactor.redact(&err.to_string());
                     tracing::error!(account = %report.account_id, error = %err, "cannot save the fetch result");
                     report.new_posts = 0;
                     report.message = Some(format!("not saved: {err}"));
@@ -383,12 +377,8 @@ impl Poller {
 
     /// Decides each proxy's health from the cycle's results, probing its
     /// health path when failures cluster on it or it was down.
-    async fn judge_proxies(
-        &self,
-        accounts: &[Arc<Account>],
-        reports: &[PollReport],
-    ) -> anyhow::Result<Vec<ProxyVerdict>> {
-        let tally = tally_by_proxy(accounts, reports);
+    async fn judge_proxies(&self, reports: &[PollReport]) -> anyhow::Result<Vec<ProxyVerdict>> {
+        let tally = tally_by_proxy(reports);
         let was_down: Vec<String> = self
             .store
             .proxy_health()
@@ -398,8 +388,8 @@ impl Poller {
             .map(|h| h.name)
             .collect();
         let mut verdicts = Vec::new();
-        for (name, proxy) in &self.prep.settings.proxies {
-            let (attempted, troubled) = tally.get(name).copied().unwrap_or_default();
+        for (name, proxy) in &self.work.prep.settings.proxies {
+            let (attempted, troubled) = tally.get(name.as_str()).copied().unwrap_or_default();
             let is_clustered = troubled > 0 && troubled.saturating_mul(2) >= attempted;
             if !is_clustered && !was_down.contains(name) {
                 if attempted > 0 {
@@ -414,7 +404,7 @@ impl Poller {
             let verdict = match &proxy.health_path {
                 Some(path) => {
                     let url = join_url(&proxy.url, path).map_err(anyhow::Error::msg)?;
-                    match self.fetcher.probe(&url).await {
+                    match self.work.fetcher.probe(&url).await {
                         Ok(()) => ProxyVerdict {
                             proxy: name.clone(),
                             is_up: true,
@@ -423,7 +413,7 @@ impl Poller {
                         Err(message) => ProxyVerdict {
                             proxy: name.clone(),
                             is_up: false,
-                            message: Some(self.prep.redactor.redact(&message)),
+                            message: Some(self.work.prep.redactor.redact(&message)),
                         },
                     }
                 }
@@ -453,68 +443,76 @@ impl Poller {
     }
 }
 
-/// One account's attempt after its content checks: what to save, and the
-/// open findings it shows fixed.
-struct Checked {
-    prepared: Prepared,
-    fixed: Vec<(i64, String)>,
+/// How an account is fetched: its report's `source` and `is_proxied`.
+pub(super) struct Via {
+    /// The proxy's name, or `feed` (or `manual`).
+    pub label: String,
+    pub is_proxied: bool,
 }
 
-/// The result of an account whose processing panicked (`cause`): logged,
-/// counted, reported as an internal error and not saved.
-fn panicked(id: &str, source: String, cause: &str, now: DateTime<Utc>) -> Checked {
-    metrics::counter!("xunjian_poll_panics_total").increment(1);
-    tracing::error!(account = %id, cause = %cause, "polling this account panicked");
-    Checked {
-        prepared: Prepared {
-            report: PollReport {
-                account_id: id.to_string(),
-                outcome: Outcome::Invalid,
-                items: 0,
-                new_posts: 0,
-                message: Some(
-                    "内部错误：处理该账号时程序出错，已记录，其他账号不受影响".to_string(),
-                ),
-                next_check_at: now,
-                source,
-                is_unsaved: true,
+impl Via {
+    pub fn of(account: &Account) -> Via {
+        match &account.source {
+            Source::Proxy { proxy, .. } => Via {
+                label: proxy.clone(),
+                is_proxied: true,
             },
-            save: None,
-        },
-        fixed: Vec::new(),
-    }
-}
-
-/// The proxy's name, or `feed`.
-pub(super) fn source_label(account: &Account) -> String {
-    match &account.source {
-        Source::Proxy { proxy, .. } => proxy.clone(),
-        Source::Feed { .. } => "feed".to_string(),
-        Source::Manual {} => "manual".to_string(),
+            Source::Feed { .. } => Via {
+                label: "feed".to_string(),
+                is_proxied: false,
+            },
+            Source::Manual {} => Via {
+                label: "manual".to_string(),
+                is_proxied: false,
+            },
+        }
     }
 }
 
 /// Per proxy: (accounts attempted, attempts that failed with network or proxy trouble).
-fn tally_by_proxy(
-    accounts: &[Arc<Account>],
-    reports: &[PollReport],
-) -> BTreeMap<String, (usize, usize)> {
-    let proxy_of: HashMap<&str, &str> = accounts
-        .iter()
-        .filter_map(|a| match &a.source {
-            Source::Proxy { proxy, .. } => Some((a.id.as_str(), proxy.as_str())),
-            Source::Feed { .. } | Source::Manual {} => None,
-        })
-        .collect();
-    let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for report in reports {
-        if let Some(proxy) = proxy_of.get(report.account_id.as_str()) {
-            let entry = tally.entry((*proxy).to_string()).or_default();
-            entry.0 = entry.0.saturating_add(1);
-            entry.1 = entry
-                .1
-                .saturating_add(usize::from(report.outcome.is_proxy_trouble()));
-        }
+fn tally_by_proxy(reports: &[PollReport]) -> BTreeMap<&str, (usize, usize)> {
+    let mut tally: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for report in reports.iter().filter(|r| r.is_proxied) {
+        let entry = tally.entry(report.source.as_str()).or_default();
+        entry.0 = entry.0.saturating_add(1);
+        entry.1 = entry
+            .1
+            .saturating_add(usize::from(report.outcome.is_proxy_trouble()));
     }
     tally
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(source: &str, is_proxied: bool, outcome: Outcome) -> PollReport {
+        PollReport {
+            account_id: "a".to_string(),
+            outcome,
+            items: 0,
+            new_posts: 0,
+            message: None,
+            next_check_at: DateTime::<Utc>::UNIX_EPOCH,
+            source: source.to_string(),
+            is_proxied,
+            is_unsaved: false,
+        }
+    }
+
+    /// Only proxied attempts count for a proxy, even one named `feed`.
+    #[test]
+    fn plain_feeds_do_not_count_for_a_proxy_of_the_same_name() {
+        let reports = [
+            report("feed", false, Outcome::Network),
+            report("feed", true, Outcome::Ok),
+            report("rsshub", true, Outcome::Network),
+            report("rsshub", true, Outcome::Ok),
+            report("manual", false, Outcome::Ok),
+        ];
+        let tally = tally_by_proxy(&reports);
+        assert_eq!(tally.get("feed"), Some(&(1, 0)));
+        assert_eq!(tally.get("rsshub"), Some(&(2, 1)));
+        assert_eq!(tally.len(), 2);
+    }
 }

@@ -3,7 +3,7 @@
 //! blocking thread so that parsing uses every core and never stalls the I/O.
 
 use super::schedule::{ScheduleInput, minutes, next_check_at};
-use super::{PollReport, Prepared, source_label};
+use super::{PollReport, Prepared, Via};
 use crate::config::{Redactor, Settings};
 use crate::fetch::FetchState;
 use crate::fetch::{FetchFailure, Fetched, Outcome, Patterns};
@@ -115,6 +115,7 @@ impl Preparer {
         };
         next.next_check_at = Some(next_check_at(&schedule, now));
         let items = posts.len();
+        let via = Via::of(account);
         Prepared {
             report: PollReport {
                 account_id: account.id.clone(),
@@ -123,7 +124,8 @@ impl Preparer {
                 new_posts: 0,
                 message: if outcome.is_failure() { message } else { None },
                 next_check_at: next.next_check_at.unwrap_or(now),
-                source: source_label(account),
+                source: via.label,
+                is_proxied: via.is_proxied,
                 is_unsaved: false,
             },
             save: Some((next, posts)),

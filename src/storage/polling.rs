@@ -111,7 +111,10 @@ impl Store {
     }
 
     /// The fetch states of these accounts (those ever checked), by account id.
-    pub async fn fetch_states_of(&self, ids: &[String]) -> Result<HashMap<String, FetchState>> {
+    pub async fn fetch_states_of<S: AsRef<str> + Sync>(
+        &self,
+        ids: &[S],
+    ) -> Result<HashMap<String, FetchState>> {
         let is_sqlite = matches!(self, Store::Sqlite(_));
         let mut states = HashMap::with_capacity(ids.len());
         for batch in ids.chunks(ID_BATCH) {
@@ -121,7 +124,7 @@ impl Store {
                 super::bulk::fetch_rows!(pool, is_sqlite, sql, fetch_columns!(), "fetch_state", |query| {
                     let mut query = query;
                     for id in batch {
-                        query = query.bind(id);
+                        query = query.bind(id.as_ref());
                     }
                     query
                 })
@@ -132,6 +135,17 @@ impl Store {
             }
         }
         Ok(states)
+    }
+
+    /// Every registered account's id, in register order: what `poll --all`
+    /// polls, without reading the accounts themselves.
+    pub async fn account_ids(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id FROM accounts ORDER BY position, id")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Ids of accounts that are due at `now` (or were never checked).

@@ -355,7 +355,7 @@ impl Store {
     }
 
     /// These accounts (those still registered), in no particular order.
-    pub async fn accounts_by_id(&self, ids: &[String]) -> Result<Vec<Account>> {
+    pub async fn accounts_by_id<S: AsRef<str> + Sync>(&self, ids: &[S]) -> Result<Vec<Account>> {
         let is_sqlite = matches!(self, Store::Sqlite(_));
         let columns = SELECT_ACCOUNTS
             .split(" FROM ")
@@ -369,7 +369,7 @@ impl Store {
                 super::bulk::fetch_rows!(pool, is_sqlite, sql, ACCOUNT_JSON_COLUMNS, "accounts", |query| {
                     let mut query = query;
                     for id in batch {
-                        query = query.bind(id);
+                        query = query.bind(id.as_ref());
                     }
                     query
                 })

@@ -382,3 +382,45 @@ async fn an_account_named_twice_is_polled_once() {
         db.finish().await;
     }
 }
+
+/// A cycle reads its accounts a chunk at a time (2,000): one that spans
+/// chunks polls every account once, skips ids no longer registered, and its
+/// progress ends at its total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cycle_larger_than_a_chunk_polls_every_account_once() {
+    for db in test_dbs("poll_chunks").await {
+        let server = crate::feed_server::FeedServer::start().await;
+        register_feeds(&db, &server, 2_050).await;
+        let poller = xunjian::poll::Poller::new(&db.settings, db.store.clone()).expect("poller");
+        // Unknown ids on both sides of the chunk boundary.
+        let mut ids: Vec<String> = (0..2_050).map(|i| format!("a{i}")).collect();
+        ids.insert(1_999, "gone-1".to_string());
+        ids.push("gone-2".to_string());
+        let last = std::sync::Mutex::new((0, 0));
+        let reports = poller
+            .poll_accounts(&ids, at(NOW), &|done, total| {
+                if let Ok(mut last) = last.lock() {
+                    assert!(done >= last.0, "progress goes forward");
+                    *last = (done, total);
+                }
+            })
+            .await
+            .expect("poll");
+        assert_eq!(reports.len(), 2_050);
+        assert!(
+            reports.iter().all(|r| r.new_posts > 0),
+            "every account saved"
+        );
+        let mut polled: Vec<&str> = reports.iter().map(|r| r.account_id.as_str()).collect();
+        polled.dedup();
+        assert_eq!(polled.len(), 2_050, "each account once");
+        assert!(!polled.contains(&"gone-1") && !polled.contains(&"gone-2"));
+        assert_eq!(
+            *last.lock().expect("progress"),
+            (2_052, 2_052),
+            "the unknown ids count as done"
+        );
+        assert_eq!(server.seen("/feed/2049.xml").len(), 1);
+        db.finish().await;
+    }
+}
