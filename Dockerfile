@@ -7,6 +7,7 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 # Dependencies first, so code changes do not rebuild them.
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 RUN mkdir src benches && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs \
     && for b in poll rules report; do echo 'fn main() {}' > benches/$b.rs; done \
     && (cargo build --release --locked || true)
