@@ -361,7 +361,9 @@ impl Poller {
         to_save: &mut tokio::sync::mpsc::Receiver<Checked>,
         batch: &mut Vec<Checked>,
     ) {
-        let deadline = tokio::time::Instant::now() + SAVE_LINGER;
+        let Some(deadline) = tokio::time::Instant::now().checked_add(SAVE_LINGER) else {
+            return;
+        };
         while batch.len() < READY_AHEAD {
             let room = SAVE_BATCH.saturating_sub(batch.len());
             match tokio::time::timeout_at(deadline, to_save.recv_many(batch, room)).await {
