@@ -205,6 +205,14 @@ mod tests {
         }
     }
 
+    /// The wrong wordings `list` finds in `text`, in order.
+    fn found(list: &WordList, text: &str) -> Vec<String> {
+        list.find(text)
+            .iter()
+            .map(|m| list.entries[m.entry].wrong.clone())
+            .collect()
+    }
+
     #[test]
     fn the_longest_entry_wins_and_exceptions_are_left_out() {
         let list = WordList::new(vec![
@@ -213,12 +221,7 @@ mod tests {
             entry("中华民国", "—", &[]),
         ])
         .expect("compiles");
-        let words = |text: &str| -> Vec<String> {
-            list.find(text)
-                .iter()
-                .map(|m| list.entries[m.entry].wrong.clone())
-                .collect()
-        };
+        let words = |text: &str| found(&list, text);
         assert_eq!(words("台湾总统讲话"), ["台湾总统"]);
         assert_eq!(words("美国总统访华"), Vec::<String>::new());
         assert_eq!(words("某国总统、美国总统"), ["总统"]);
@@ -236,18 +239,13 @@ mod tests {
         entries.insert(3, entry("总统", "—", &["美国总统"]));
         let list = WordList::new(entries).expect("compiles");
         assert_eq!(list.groups.len(), 2);
-        let words = |text: &str| -> Vec<String> {
-            list.find(text)
-                .iter()
-                .map(|m| list.entries[m.entry].wrong.clone())
-                .collect()
-        };
+        let words = |text: &str| found(&list, text);
         assert_eq!(words("台湾总统讲话"), ["台湾总统"]);
         assert_eq!(words("某国总统、美国总统"), ["总统"]);
         assert_eq!(words("通知：词001错与词099错"), ["词001错", "词099错"]);
         assert_eq!(words("词0"), Vec::<String>::new());
         assert!(words("政务公开").is_empty());
-        // The default list (80 words) is grouped; a short one is not.
+        // A short list needs no groups: its automaton has the prefilter.
         let short = WordList::new(vec![entry("总统", "—", &[])]).expect("compiles");
         assert!(short.groups.is_empty());
     }
