@@ -275,21 +275,31 @@ impl Poller {
             let mut saving = futures_util::stream::FuturesUnordered::new();
             let mut batch = Vec::with_capacity(SAVE_BATCH);
             let mut is_open = true;
-            while is_open || !saving.is_empty() {
+            loop {
+                // A free writer takes what is ready, after a moment for more.
+                if saving.is_empty() && !batch.is_empty() {
+                    self.linger(&mut to_save, &mut batch).await;
+                    saving.push(self.save_checked(std::mem::take(&mut batch), now));
+                    continue;
+                }
+                if !is_open && saving.is_empty() {
+                    break;
+                }
+                let room = SAVE_BATCH.saturating_sub(batch.len());
                 tokio::select! {
                     Some(saved) = saving.next(), if !saving.is_empty() => reports.extend(saved),
-                    // Whatever is ready when a writer is free is one transaction.
-                    received = to_save.recv_many(&mut batch, SAVE_BATCH),
+                    // Below a full batch (64) nothing is left here for long:
+                    // the writer that finishes first takes it.
+                    received = to_save.recv_many(&mut batch, room),
                         if is_open && saving.len() < writers =>
                     {
                         if received == 0 {
                             is_open = false;
-                            continue;
+                        } else if batch.len() >= READY_AHEAD {
+                            // A second writer starts only with a full batch,
+                            // not with each result as it comes.
+                            saving.push(self.save_checked(std::mem::take(&mut batch), now));
                         }
-                        if saving.is_empty() {
-                            self.linger(&mut to_save, &mut batch).await;
-                        }
-                        saving.push(self.save_checked(std::mem::take(&mut batch), now));
                     }
                 }
             }

@@ -277,11 +277,16 @@ impl Store {
     ) -> Result<Vec<u64>> {
         let is_sqlite = matches!(self, Store::Sqlite(_));
         let seen = to_secs(now);
-        let posts: Vec<(&str, &Post)> = results
+        // Rows in key order: two transactions that share an account (a
+        // `poll` beside a daemon, a cycle that outlived its lease) then lock
+        // them in the same order, and PostgreSQL has no deadlock to break.
+        let mut posts: Vec<(&str, &Post)> = results
             .iter()
             .flat_map(|(state, posts)| posts.iter().map(|p| (state.account_id.as_str(), p)))
             .collect();
-        let states: Vec<&FetchState> = results.iter().map(|(state, _)| *state).collect();
+        posts.sort_by(|a, b| (a.0, a.1.dedup_key.as_str()).cmp(&(b.0, b.1.dedup_key.as_str())));
+        let mut states: Vec<&FetchState> = results.iter().map(|(state, _)| *state).collect();
+        states.sort_by(|a, b| a.account_id.cmp(&b.account_id));
         let delta = with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             let new_posts = InsertPosts::insert_posts(&mut tx, &posts, seen).await?;
