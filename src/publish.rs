@@ -132,11 +132,9 @@ pub async fn issue_report(
         anyhow::bail!("《{}》本期无巡检记录，无法评定，不能下发", report.title);
     }
     let register = store.load_register().await?;
-    let open = store.rectification_items(None, true).await?;
     let issued_on = local_date(now);
     let due = deadline(calendar, issued_on, settings.office.rectification_days);
-    let mut record = report.clone();
-    assign_deadlines(&mut record, &open, due);
+    let record = report.clone();
     let key = report_key(&record);
     let from =
         NaiveDate::parse_from_str(&record.from, "%Y-%m-%d").context("the report's first day")?;
@@ -152,11 +150,15 @@ pub async fn issue_report(
         actor,
     };
     let made = std::sync::Mutex::new(None);
-    let content = |seq: i64| {
+    // The open items are read inside the issuing transaction, which one
+    // issue at a time holds: two daemons issuing the monthly and the
+    // quarterly report at once carry each other's items on, never doubling them.
+    let content = |seq: i64, open: &[crate::rectification::Item]| {
         let number = doc_number
             .map(str::to_string)
             .or_else(|| settings.office.doc_number(issued_on.year(), seq));
         let mut issued = record.clone();
+        assign_deadlines(&mut issued, open, due);
         issued.generated_at = reports::time_for_people(now);
         issued.issue = Some(reports::IssueRecord {
             doc_number: number.clone(),
@@ -166,7 +168,7 @@ pub async fn issue_report(
             issued_by: actor.to_string(),
         });
         let items = new_items(&issued);
-        let messages = notices(&issued, &open, issued_on, &register, settings);
+        let messages = notices(&issued, open, issued_on, &register, settings);
         let report_json = serde_json::to_string(&issued).expect("a report always serializes");
         let units = crate::reports::problems::units_named(&issued.problems).len();
         let count = items.len();

@@ -112,6 +112,9 @@ pub struct IssuedReport {
     pub report_json: String,
 }
 
+/// The PostgreSQL advisory lock an issue holds for its transaction.
+const ISSUE_LOCK: i64 = 0x7875_6e6a_6961_6e01;
+
 impl Store {
     /// Records an issued report, its items and its notices, in one
     /// transaction; `content` is made with the report's number in the year
@@ -120,14 +123,24 @@ impl Store {
     pub async fn issue_report(
         &self,
         issue: &Issue<'_>,
-        content: &(dyn Fn(i64) -> IssueContent + Send + Sync),
+        content: &(dyn Fn(i64, &[Item]) -> IssueContent + Send + Sync),
         now: DateTime<Utc>,
     ) -> Result<Option<Option<String>>> {
         use chrono::Datelike as _;
         let at = to_secs(now);
         let year = i64::from(issue.issued_on.year());
+        let is_postgres = matches!(self, Store::Postgres(_));
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
+            // One issue at a time: its number in the year and the items it
+            // carries on are read here, and must not change before it commits
+            // (SQLite's write transaction already excludes every other writer).
+            if is_postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(ISSUE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let (issued,): (i64,) = sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM issued_reports WHERE report_key = $1) \
                  + (SELECT COUNT(*) FROM rectification_items WHERE report_key = $1)",
@@ -145,7 +158,13 @@ impl Store {
             .bind(year)
             .fetch_one(&mut *tx)
             .await?;
-            let made = content(seq);
+            let open: Vec<ItemRow> = sqlx::query_as(SELECT_ITEMS)
+                .bind("")
+                .bind(1_i64)
+                .fetch_all(&mut *tx)
+                .await?;
+            let open = open.into_iter().map(item).collect::<Result<Vec<_>>>()?;
+            let made = content(seq, &open);
             sqlx::query(
                 "INSERT INTO issued_reports (report_key, kind, period_from, period_to, title, year, seq, \
                  doc_number, issued_at, issued_on, deadline, actor, report) \
