@@ -14,6 +14,7 @@ mod classify;
 mod decode;
 mod dedup;
 mod plain_rss;
+mod xml;
 
 pub use classify::{Classifier, PostKind};
 pub use dedup::{dedup_key, normalize_link};

@@ -7,8 +7,8 @@
 //! two on every feed of the test corpus.
 
 use super::Item;
+use super::xml::{Event, Reader, Tag};
 use chrono::{DateTime, Utc};
-use quick_xml::events::{BytesStart, Event};
 
 /// The channel as read: its title, `<ttl>` and items.
 pub(super) struct Channel {
@@ -42,52 +42,46 @@ fn bound(uri: &str) -> Bound {
 
 /// Reads `text` as plain RSS 2.0, or `None` when feed-rs must.
 pub(super) fn read(text: &str) -> Option<Channel> {
-    let mut reader = quick_xml::Reader::from_str(text);
-    let config = reader.config_mut();
-    config.expand_empty_elements = true;
-    config.trim_markup_names_in_closing_tags = true;
-    config.trim_text(false);
+    let mut reader = Reader::new(text);
     let mut prefixes: Vec<(String, Bound)> = Vec::new();
     // The root: <rss version="2.0"> (or an empty version), as feed-rs dispatches.
     loop {
-        match reader.read_event().ok()? {
+        match reader.next()? {
             Event::Start(root) => {
-                if root.name().as_ref() != "rss" {
+                if root.name() != "rss" {
                     return None;
                 }
                 let mut version = None;
-                for attr in root.attributes() {
-                    let attr = attr.ok()?;
-                    let key = attr.key.as_ref();
+                for (key, value) in root.attributes()? {
                     if key == "xmlns" || key.starts_with("xml:") {
                         return None;
                     }
                     if let Some(prefix) = key.strip_prefix("xmlns:") {
-                        prefixes.push((prefix.to_string(), bound(&attr.value)));
+                        prefixes.push((prefix.to_string(), bound(value)));
                     } else if key == "version" {
-                        version = Some(attr.value.into_owned());
+                        version = Some(value);
                     }
                 }
-                if !matches!(version.as_deref(), Some("2.0" | "")) {
+                if !matches!(version, Some("2.0" | "")) {
                     return None;
                 }
                 break;
             }
-            Event::Eof | Event::End(_) => return None,
-            _ => {}
+            Event::Eof | Event::End => return None,
+            Event::Text(_) | Event::Ref(_) => {}
         }
     }
     let mut cursor = Cursor { reader, prefixes };
     // feed-rs reads the first <channel> child and nothing after it.
     loop {
-        match cursor.reader.read_event().ok()? {
+        match cursor.reader.next()? {
             Event::Start(e) => {
-                if cursor.kind(&e)? == Kind::Plain && e.name().as_ref() == "channel" {
+                if cursor.kind(&e)? == Kind::Plain && e.name() == "channel" {
                     return cursor.channel();
                 }
-                cursor.skip(&e)?;
+                cursor.skip()?;
             }
-            Event::End(_) | Event::Eof => return None,
+            Event::End | Event::Eof => return None,
             _ => {}
         }
     }
@@ -102,7 +96,7 @@ enum Kind {
 }
 
 struct Cursor<'a> {
-    reader: quick_xml::Reader<&'a [u8]>,
+    reader: Reader<'a>,
     prefixes: Vec<(String, Bound)>,
 }
 
@@ -110,72 +104,62 @@ impl Cursor<'_> {
     /// How feed-rs would treat the element, or `None` when this reader
     /// cannot follow it (a namespace declared below the root, a prefix
     /// feed-rs reads or one never declared, xml:base).
-    fn kind(&self, e: &BytesStart<'_>) -> Option<Kind> {
-        for attr in e.attributes() {
-            let attr = attr.ok()?;
-            let key = attr.key.as_ref();
+    fn kind(&self, e: &Tag<'_>) -> Option<Kind> {
+        for (key, _) in e.attributes()? {
             if key == "xmlns" || key.starts_with("xmlns:") || key.starts_with("xml:") {
                 return None;
             }
         }
-        let name = e.name();
-        match name.prefix() {
+        match e.prefix() {
             None => Some(Kind::Plain),
             Some(prefix) => {
-                let (_, bound) = self.prefixes.iter().find(|(p, _)| p == prefix.as_ref())?;
+                let (_, bound) = self.prefixes.iter().find(|(p, _)| p == prefix)?;
                 (*bound == Bound::Ignored).then_some(Kind::Ignored)
             }
         }
     }
 
-    /// Skips the rest of an element.
-    fn skip(&mut self, e: &BytesStart<'_>) -> Option<()> {
-        let end = e.to_end().into_owned();
-        self.reader.read_to_end(end.name()).ok()?;
-        Some(())
+    /// Skips the rest of the element just started.
+    fn skip(&mut self) -> Option<()> {
+        self.reader.skip()
     }
 
     /// The text before the element's first child, as feed-rs's
     /// `child_as_text`: text, CDATA and entities joined; `None` without any.
     /// The rest of the element is skipped.
-    fn text(&mut self, e: &BytesStart<'_>) -> Option<Option<String>> {
+    fn text(&mut self) -> Option<Option<String>> {
         let mut text: Option<String> = None;
         loop {
-            match self.reader.read_event().ok()? {
-                Event::Text(t) if !t.is_empty() => {
-                    text.get_or_insert_with(String::new).push_str(&t);
-                }
-                Event::CData(t) if !t.is_empty() => {
-                    text.get_or_insert_with(String::new).push_str(&t);
-                }
-                Event::GeneralRef(r) => {
-                    let buffer = text.get_or_insert_with(String::new);
-                    match r.resolve_char_ref().ok()? {
-                        Some(c) => buffer.push(c),
-                        None => {
-                            let name: &str = &r;
-                            match quick_xml::escape::resolve_predefined_entity(name) {
-                                Some(resolved) => buffer.push_str(resolved),
-                                None => {
-                                    buffer.push('&');
-                                    buffer.push_str(name);
-                                    buffer.push(';');
-                                }
-                            }
-                        }
+            match self.reader.next()? {
+                Event::Text(t) => {
+                    if !t.is_empty() {
+                        text.get_or_insert_with(String::new).push_str(t);
                     }
                 }
-                Event::End(_) => return Some(text),
+                Event::Ref(name) => {
+                    let buffer = text.get_or_insert_with(String::new);
+                    match name.strip_prefix('#') {
+                        Some(number) => buffer.push(char_ref(number)?),
+                        None => match quick_xml::escape::resolve_predefined_entity(name) {
+                            Some(resolved) => buffer.push_str(resolved),
+                            None => {
+                                buffer.push('&');
+                                buffer.push_str(name);
+                                buffer.push(';');
+                            }
+                        },
+                    }
+                }
+                Event::End => return Some(text),
                 Event::Start(child) => {
                     // A child ends the text; the rest of the element is skipped
                     // (its children must still be well-formed).
                     self.kind(&child)?;
-                    self.skip(&child)?;
-                    self.skip(e)?;
+                    self.skip()?;
+                    self.skip()?;
                     return Some(text);
                 }
                 Event::Eof => return None,
-                _ => {}
             }
         }
     }
@@ -187,22 +171,22 @@ impl Cursor<'_> {
             items: Vec::new(),
         };
         loop {
-            match self.reader.read_event().ok()? {
-                Event::Start(e) => match (self.kind(&e)?, e.name().as_ref()) {
+            match self.reader.next()? {
+                Event::Start(e) => match (self.kind(&e)?, e.name()) {
                     (Kind::Plain, "title") => {
-                        channel.title = self.text(&e)?.map(|t| t.trim().to_string());
+                        channel.title = self.text()?.map(|t| t.trim().to_string());
                     }
                     (Kind::Plain, "ttl") => {
-                        if let Some(ttl) = self.text(&e)?.and_then(|t| t.parse().ok()) {
+                        if let Some(ttl) = self.text()?.and_then(|t| t.parse().ok()) {
                             channel.ttl = Some(ttl);
                         }
                     }
                     (Kind::Plain, "item") => channel.items.push(self.item()?),
-                    _ => self.skip(&e)?,
+                    _ => self.skip()?,
                 },
-                Event::End(_) => return Some(channel),
+                Event::End => return Some(channel),
                 Event::Eof => return None,
-                _ => {}
+                Event::Text(_) | Event::Ref(_) => {}
             }
         }
     }
@@ -212,31 +196,31 @@ impl Cursor<'_> {
         let mut published = None;
         let mut updated = None;
         loop {
-            match self.reader.read_event().ok()? {
+            match self.reader.next()? {
                 Event::Start(e) => {
                     let kind = self.kind(&e)?;
                     if kind == Kind::Ignored {
                         // Atom's <updated> in an item is read by feed-rs.
-                        if e.local_name().as_ref() == "updated" {
+                        if e.local_name() == "updated" {
                             return None;
                         }
-                        self.skip(&e)?;
+                        self.skip()?;
                         continue;
                     }
-                    match e.name().as_ref() {
-                        "title" => item.title = self.text(&e)?.map(|t| t.trim().to_string()),
+                    match e.name() {
+                        "title" => item.title = self.text()?.map(|t| t.trim().to_string()),
                         "link" => {
-                            if let Some(href) = self.text(&e)? {
+                            if let Some(href) = self.text()? {
                                 if item.link.is_none() {
                                     item.link = Some(link_href(&href));
                                 }
                             }
                         }
                         "description" => {
-                            item.summary = self.text(&e)?.map(|t| t.trim().to_string());
+                            item.summary = self.text()?.map(|t| t.trim().to_string());
                         }
                         "author" => {
-                            if let Some(name) = self.text(&e)? {
+                            if let Some(name) = self.text()? {
                                 // feed-rs splits an address from a name.
                                 if name.contains('@') {
                                     return None;
@@ -247,20 +231,20 @@ impl Cursor<'_> {
                             }
                         }
                         "guid" => {
-                            if let Some(guid) = self.text(&e)? {
+                            if let Some(guid) = self.text()? {
                                 item.id = guid.trim().to_string();
                             }
                         }
-                        "pubDate" => published = Some(self.text(&e)?),
-                        "updated" => updated = Some(self.text(&e)?),
+                        "pubDate" => published = Some(self.text()?),
+                        "updated" => updated = Some(self.text()?),
                         // A comments link can come first in feed-rs's links.
                         "comments" => return None,
-                        _ => self.skip(&e)?,
+                        _ => self.skip()?,
                     }
                 }
-                Event::End(_) => break,
+                Event::End => break,
                 Event::Eof => return None,
-                _ => {}
+                Event::Text(_) | Event::Ref(_) => {}
             }
         }
         // Every date given must be one this reader parses as feed-rs would.
@@ -275,6 +259,20 @@ impl Cursor<'_> {
         item.updated = updated.or(item.published);
         Some(item)
     }
+}
+
+/// A character reference's character, as quick-xml resolves it: decimal,
+/// or hex after a lower-case `x`; no sign, not NUL, a valid code point.
+fn char_ref(number: &str) -> Option<char> {
+    let (digits, radix) = match number.strip_prefix('x') {
+        Some(hex) => (hex, 16),
+        None => (number, 10),
+    };
+    if digits.starts_with(['+', '-']) {
+        return None;
+    }
+    let code = u32::from_str_radix(digits, radix).ok()?;
+    char::from_u32(code).filter(|c| *c != '\0')
 }
 
 /// A link's href as feed-rs keeps it: the parsed URL when it parses

@@ -435,7 +435,7 @@ impl Poller {
                     let err = self.work.prep.redactor.redact(&err.to_string());
                     tracing::error!(account = %report.account_id, error = %err, "cannot save the fetch result");
                     report.new_posts = 0;
-                    report.message = Some(format!("not saved: {err}"));
+                    report.message = Some(format!("抓取结果未能保存，下次巡检重试（{err}）"));
                     report.next_check_at = now;
                     report.is_unsaved = true;
                 }

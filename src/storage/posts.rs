@@ -5,9 +5,9 @@ use super::polling::{state_batches, upsert_states_sql};
 use super::summaries::segment_of;
 use super::{Result, Store, from_secs, to_secs, with_pool};
 use crate::fetch::{FetchState, Outcome};
-use crate::parse::Post;
+use crate::parse::{Post, PostKind};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Posts per INSERT statement (12 parameters each, well under both backends' limits).
 const POST_BATCH: usize = 100;
@@ -19,17 +19,25 @@ const TOTALS_BATCH: usize = 140;
 /// SQLite's `INSERT … VALUES (?, …), (?, …), …` for `rows` posts; only
 /// placeholders vary. Anonymous `?` placeholders: sqlx asks SQLite for each
 /// numbered parameter's name, a scan per parameter that made binding a
-/// 500-parameter statement quadratic.
+/// 500-parameter statement quadratic. Nothing is returned: the caller has
+/// already left out the stored keys (see [`InsertPosts`] for SQLite).
 fn insert_posts_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
          is_date_estimated, title, link, author, kind, evidence, text_z, is_notice) VALUES ",
     );
     push_rows(&mut sql, rows, 12, true);
-    sql.push_str(
-        " ON CONFLICT (account_id, dedup_key) DO NOTHING \
-         RETURNING account_id, published_at, is_date_estimated, kind, id, dedup_key",
+    sql.push_str(" ON CONFLICT (account_id, dedup_key) DO NOTHING");
+    sql
+}
+
+/// SQLite: which of `rows` (account, dedup key) pairs are stored already.
+fn stored_keys_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "SELECT account_id, dedup_key FROM posts WHERE (account_id, dedup_key) IN (VALUES ",
     );
+    push_rows(&mut sql, rows, 2, true);
+    sql.push(')');
     sql
 }
 
@@ -95,9 +103,12 @@ fn upsert_totals_sql(rows: usize, is_sqlite: bool) -> String {
     sql
 }
 
-/// A stored (not duplicate) post, as `RETURNING` gives it: account,
-/// published_at, is_date_estimated, kind, id, dedup key.
-type NewPost = (String, i64, bool, String, i64, String);
+/// A post this write stored (it was not a duplicate): its place in the
+/// write's list of posts and, for posts with findings or 转载任务, its row id.
+struct NewPost {
+    index: usize,
+    id: Option<i64>,
+}
 
 #[derive(Debug, Default, Clone, Copy)]
 struct SegmentDelta {
@@ -121,25 +132,27 @@ struct SummaryDelta {
 }
 
 impl SummaryDelta {
-    fn new(posts: &[NewPost]) -> Result<SummaryDelta> {
+    fn new<'a>(posts: impl Iterator<Item = (&'a str, &'a Post)>) -> Result<SummaryDelta> {
         let mut delta = SummaryDelta::default();
-        for (account_id, published_at, is_estimated, kind, _, _) in posts {
-            let (segment, _) = segment_of(from_secs(*published_at)?);
+        for (account_id, post) in posts {
+            // Whole seconds, as stored.
+            let published_at = to_secs(post.published_at);
+            let (segment, _) = segment_of(from_secs(published_at)?);
             let s = delta
                 .segments
-                .entry((account_id.clone(), to_secs(segment)))
+                .entry((account_id.to_string(), to_secs(segment)))
                 .or_default();
             s.total += 1;
-            s.original += i64::from(kind == "original");
-            s.repost += i64::from(kind == "repost");
-            let a = delta.accounts.entry(account_id.clone()).or_default();
+            s.original += i64::from(post.kind == PostKind::Original);
+            s.repost += i64::from(post.kind == PostKind::Repost);
+            let a = delta.accounts.entry(account_id.to_string()).or_default();
             a.total += 1;
-            let last = if *is_estimated {
+            let last = if post.is_date_estimated {
                 &mut a.last_undated_at
             } else {
                 &mut a.last_dated_at
             };
-            *last = Some(last.map_or(*published_at, |t| t.max(*published_at)));
+            *last = Some(last.map_or(published_at, |t| t.max(published_at)));
         }
         Ok(delta)
     }
@@ -175,21 +188,57 @@ fn kept_text(post: &Post) -> Option<std::borrow::Cow<'_, [u8]>> {
     }
 }
 
-/// Inserts posts in a write transaction (duplicates ignored) and returns
-/// the ones stored: multi-row `VALUES` on SQLite, arrays on PostgreSQL.
+/// Whether a new post needs its row id: its findings and 转载任务 refer to it.
+fn needs_id(post: &Post) -> bool {
+    !post.hits.is_empty() || !post.tasks.is_empty()
+}
+
+/// Inserts posts (in key order) in a write transaction, duplicates
+/// ignored, and returns the ones stored: multi-row `VALUES` on SQLite,
+/// arrays on PostgreSQL.
 trait InsertPosts {
     async fn insert_posts(&mut self, posts: &[(&str, &Post)], seen: i64) -> Result<Vec<NewPost>>;
 }
 
+/// On SQLite the stored keys are read first and only the others inserted,
+/// with no `RETURNING`: sqlx's SQLite worker thread hands every returned row
+/// to the caller on its own, one wake-up each, and that was the writer's
+/// main cost in a cold cycle (200,000 rows). The write transaction holds
+/// SQLite's one write lock, so nothing can store a key between the read and
+/// the insert.
 impl InsertPosts for sqlx::Transaction<'_, sqlx::Sqlite> {
     async fn insert_posts(&mut self, posts: &[(&str, &Post)], seen: i64) -> Result<Vec<NewPost>> {
-        let mut new_posts: Vec<NewPost> = Vec::new();
+        let mut stored: HashSet<(String, String)> = HashSet::new();
         for batch in posts.chunks(POST_BATCH) {
-            let sql = insert_posts_sql(batch.len());
-            let mut query = sqlx::query_as::<_, NewPost>(sqlx::AssertSqlSafe(sql));
+            let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(
+                stored_keys_sql(batch.len()),
+            ));
             for (account_id, post) in batch {
+                query = query.bind(*account_id).bind(&post.dedup_key);
+            }
+            stored.extend(query.fetch_all(&mut **self).await?);
+        }
+        // The first of a key repeated in the batch is the one stored, as
+        // with `ON CONFLICT DO NOTHING`.
+        let mut fresh: Vec<usize> = Vec::with_capacity(posts.len());
+        let mut previous: Option<(&str, &str)> = None;
+        for (index, (account_id, post)) in posts.iter().enumerate() {
+            let key = (*account_id, post.dedup_key.as_str());
+            if previous == Some(key) {
+                continue;
+            }
+            previous = Some(key);
+            if stored.is_empty() || !stored.contains(&(key.0.to_string(), key.1.to_string())) {
+                fresh.push(index);
+            }
+        }
+        let mut new_posts = Vec::with_capacity(fresh.len());
+        for batch in fresh.chunks(POST_BATCH) {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_posts_sql(batch.len())));
+            for &index in batch {
+                let (account_id, post) = posts[index];
                 query = query
-                    .bind(*account_id)
+                    .bind(account_id)
                     .bind(&post.dedup_key)
                     .bind(to_secs(post.published_at))
                     .bind(seen)
@@ -202,7 +251,30 @@ impl InsertPosts for sqlx::Transaction<'_, sqlx::Sqlite> {
                     .bind(kept_text(post).map(std::borrow::Cow::into_owned))
                     .bind(post.is_notice);
             }
-            new_posts.extend(query.fetch_all(&mut **self).await?);
+            let inserted = query.execute(&mut **self).await?.rows_affected();
+            if usize::try_from(inserted).ok() != Some(batch.len()) {
+                return Err(super::StorageError::Conflict(format!(
+                    "{} of {} new posts were stored",
+                    inserted,
+                    batch.len()
+                )));
+            }
+            for &index in batch {
+                let (account_id, post) = posts[index];
+                let id = if needs_id(post) {
+                    let (id,): (i64,) = sqlx::query_as(
+                        "SELECT id FROM posts WHERE account_id = $1 AND dedup_key = $2",
+                    )
+                    .bind(account_id)
+                    .bind(&post.dedup_key)
+                    .fetch_one(&mut **self)
+                    .await?;
+                    Some(id)
+                } else {
+                    None
+                };
+                new_posts.push(NewPost { index, id });
+            }
         }
         Ok(new_posts)
     }
@@ -216,7 +288,7 @@ const INSERT_POSTS_UNNEST: &str = "INSERT INTO posts (account_id, dedup_key, pub
      $3::bigint[], $5::boolean[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
      $11::bytea[], $12::boolean[]) AS u(a, k, p, e, t, l, au, kd, ev, z, n) \
      ON CONFLICT (account_id, dedup_key) DO NOTHING \
-     RETURNING account_id, published_at, is_date_estimated, kind, id, dedup_key";
+     RETURNING account_id, dedup_key, id";
 
 impl InsertPosts for sqlx::Transaction<'_, sqlx::Postgres> {
     async fn insert_posts(&mut self, posts: &[(&str, &Post)], seen: i64) -> Result<Vec<NewPost>> {
@@ -233,7 +305,7 @@ impl InsertPosts for sqlx::Transaction<'_, sqlx::Postgres> {
                 .map(|(account, post)| f(account, post))
                 .collect()
         }
-        let rows = sqlx::query_as::<_, NewPost>(INSERT_POSTS_UNNEST)
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(INSERT_POSTS_UNNEST)
             .bind(each(posts, |account, _| account))
             .bind(each(posts, |_, p| p.dedup_key.as_str()))
             .bind(each(posts, |_, p| to_secs(p.published_at)))
@@ -250,7 +322,30 @@ impl InsertPosts for sqlx::Transaction<'_, sqlx::Postgres> {
             .bind(each(posts, |_, p| p.is_notice))
             .fetch_all(&mut **self)
             .await?;
-        Ok(rows)
+        // The first of a repeated key is the one the array inserted.
+        let mut first: HashMap<(&str, &str), usize> = HashMap::with_capacity(posts.len());
+        for (index, (account_id, post)) in posts.iter().enumerate() {
+            first
+                .entry((*account_id, post.dedup_key.as_str()))
+                .or_insert(index);
+        }
+        let mut new_posts = Vec::with_capacity(rows.len());
+        for (account_id, key, id) in &rows {
+            let index = first
+                .get(&(account_id.as_str(), key.as_str()))
+                .copied()
+                .ok_or_else(|| {
+                    super::StorageError::Corrupt(format!(
+                        "stored post {account_id}/{key} is not in the batch"
+                    ))
+                })?;
+            new_posts.push(NewPost {
+                index,
+                id: needs_id(posts[index].1).then_some(*id),
+            });
+        }
+        new_posts.sort_by_key(|n| n.index);
+        Ok(new_posts)
     }
 }
 
@@ -290,15 +385,11 @@ impl Store {
         let delta = with_pool!(self, pool => {
             let mut tx = pool.begin_with(super::write_begin(pool)).await?;
             let new_posts = InsertPosts::insert_posts(&mut tx, &posts, seen).await?;
-            let by_key: HashMap<(&str, &str), &Post> =
-                posts.iter().map(|(a, p)| ((*a, p.dedup_key.as_str()), *p)).collect();
             let checked: Vec<super::content::CheckedPost<'_>> = new_posts
                 .iter()
-                .filter_map(|(account_id, _, _, _, id, key)| {
-                    let post = by_key.get(&(account_id.as_str(), key.as_str()))?;
-                    (!post.hits.is_empty() || !post.tasks.is_empty()).then_some(
-                        super::content::CheckedPost { id: *id, account_id, post },
-                    )
+                .filter_map(|new| {
+                    let (account_id, post) = posts[new.index];
+                    Some(super::content::CheckedPost { id: new.id?, account_id, post })
                 })
                 .collect();
             super::content::insert_checked!(tx, &checked, is_sqlite, seen);
@@ -325,7 +416,7 @@ impl Store {
                 }
                 query.execute(&mut *tx).await?;
             }
-            let delta = SummaryDelta::new(&new_posts)?;
+            let delta = SummaryDelta::new(new_posts.iter().map(|new| posts[new.index]))?;
             // Undated posts are judged against the first successful fetch
             // as stored now (the upsert above keeps an earlier one).
             let mut bases: HashMap<String, Option<i64>> = HashMap::new();
