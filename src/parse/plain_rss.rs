@@ -67,8 +67,10 @@ pub(super) fn read(text: &str) -> Option<Channel> {
                 }
                 break;
             }
-            Event::Eof | Event::End => return None,
-            Event::Text(_) | Event::Ref(_) => {}
+            // Before the root only blanks: feed-rs finds no root after a
+            // reference or other text.
+            Event::Text(t) if t.trim_start_matches([' ', '\t', '\r', '\n']).is_empty() => {}
+            Event::Eof | Event::End | Event::Text(_) | Event::Ref(_) => return None,
         }
     }
     let mut cursor = Cursor { reader, prefixes };
@@ -139,7 +141,7 @@ impl Cursor<'_> {
                 Event::Ref(name) => {
                     let buffer = text.get_or_insert_with(String::new);
                     match name.strip_prefix('#') {
-                        Some(number) => buffer.push(char_ref(number)?),
+                        Some(number) => buffer.push(super::xml::char_ref(number)?),
                         None => match quick_xml::escape::resolve_predefined_entity(name) {
                             Some(resolved) => buffer.push_str(resolved),
                             None => {
@@ -261,20 +263,6 @@ impl Cursor<'_> {
     }
 }
 
-/// A character reference's character, as quick-xml resolves it: decimal,
-/// or hex after a lower-case `x`; no sign, not NUL, a valid code point.
-fn char_ref(number: &str) -> Option<char> {
-    let (digits, radix) = match number.strip_prefix('x') {
-        Some(hex) => (hex, 16),
-        None => (number, 10),
-    };
-    if digits.starts_with(['+', '-']) {
-        return None;
-    }
-    let code = u32::from_str_radix(digits, radix).ok()?;
-    char::from_u32(code).filter(|c| *c != '\0')
-}
-
 /// A link's href as feed-rs keeps it: the parsed URL when it parses
 /// (no xml:base here), else the text, trimmed.
 fn link_href(text: &str) -> String {
@@ -336,5 +324,6 @@ fn date(text: &str) -> Option<DateTime<Utc>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::string_slice)]
 #[path = "plain_rss_tests.rs"]
 mod tests;

@@ -144,6 +144,10 @@ impl<'a> Reader<'a> {
                 let end = memchr::memchr3(b';', b'&', b'<', body.as_bytes())?;
                 let (name, after) = body.split_at_checked(end)?;
                 self.rest = after.strip_prefix(';')?;
+                // feed-rs fails on a bad character reference wherever it is.
+                if let Some(number) = name.strip_prefix('#') {
+                    char_ref(number)?;
+                }
                 return (!name.is_empty()).then_some(Event::Ref(name));
             } else if rest.is_empty() {
                 return Some(Event::Eof);
@@ -160,6 +164,10 @@ impl<'a> Reader<'a> {
     fn markup(&mut self) -> Option<Option<Event<'a>>> {
         let rest = self.rest;
         if let Some(body) = rest.strip_prefix("<?") {
+            // quick-xml ends `<?>` at once, and fails on it.
+            if body.starts_with('>') {
+                return None;
+            }
             let (_, after) = body.split_once("?>")?;
             self.rest = after;
             return Some(None);
@@ -224,6 +232,20 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+/// A character reference's character, as quick-xml resolves it: decimal,
+/// or hex after a lower-case `x`; no sign, not NUL, a valid code point.
+pub(super) fn char_ref(number: &str) -> Option<char> {
+    let (digits, radix) = match number.strip_prefix('x') {
+        Some(hex) => (hex, 16),
+        None => (number, 10),
+    };
+    if digits.starts_with(['+', '-']) {
+        return None;
+    }
+    let code = u32::from_str_radix(digits, radix).ok()?;
+    char::from_u32(code).filter(|c| *c != '\0')
 }
 
 /// Where a start tag's `>` is, outside quoted attribute values.
