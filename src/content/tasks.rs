@@ -66,7 +66,7 @@ pub fn is_closing_notice(title: &str, text: &str) -> bool {
     const NOTICE: [&str; 3] = ["公告", "说明", "声明"];
     // Every STOP word has 停: one quick pass rules out nearly every post.
     [title, text].iter().any(|part| {
-        part.contains('停')
+        memchr::memmem::find(part.as_bytes(), "停".as_bytes()).is_some()
             && STOP.iter().any(|s| part.contains(s))
             && NOTICE.iter().any(|n| part.contains(n))
     })

@@ -24,7 +24,7 @@ pub fn plain_text(html: &str) -> String {
             rest = tail.get(used..).unwrap_or_default();
             continue;
         }
-        let Some(end) = tail.find('>') else {
+        let Some(end) = memchr::memchr(b'>', tail.as_bytes()) else {
             // A '<' that opens no tag is text.
             push_text(&mut out, tail, &mut is_blank);
             break;

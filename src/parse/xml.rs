@@ -168,12 +168,12 @@ impl<'a> Reader<'a> {
             if body.starts_with('>') {
                 return None;
             }
-            let (_, after) = body.split_once("?>")?;
+            let (_, after) = split_once(body, "?>")?;
             self.rest = after;
             return Some(None);
         }
         if let Some(body) = rest.strip_prefix("<!--") {
-            let (comment, after) = body.split_once("-->")?;
+            let (comment, after) = split_once(body, "-->")?;
             // quick-xml would end `<!-->` or `<!--->` early; `--` is not XML.
             if comment.starts_with('>') || comment.starts_with("->") || comment.contains("--") {
                 return None;
@@ -182,7 +182,7 @@ impl<'a> Reader<'a> {
             return Some(None);
         }
         if let Some(body) = rest.strip_prefix("<![CDATA[") {
-            let (data, after) = body.split_once("]]>")?;
+            let (data, after) = split_once(body, "]]>")?;
             self.rest = after;
             return Some(Some(Event::Text(data)));
         }
@@ -246,6 +246,14 @@ pub(super) fn char_ref(number: &str) -> Option<char> {
     }
     let code = u32::from_str_radix(digits, radix).ok()?;
     char::from_u32(code).filter(|c| *c != '\0')
+}
+
+/// `str::split_once` with memchr's SIMD search (std's two-way search
+/// was 1.4 % of a cycle on the CDATA of descriptions).
+fn split_once<'a>(text: &'a str, delimiter: &str) -> Option<(&'a str, &'a str)> {
+    let at = memchr::memmem::find(text.as_bytes(), delimiter.as_bytes())?;
+    let (before, rest) = text.split_at_checked(at)?;
+    Some((before, rest.get(delimiter.len()..)?))
 }
 
 /// Where a start tag's `>` is, outside quoted attribute values.
