@@ -58,26 +58,27 @@ impl Worker {
         let Ok(fetched) = fetched else {
             return panicked(&id, via, "fetching", now);
         };
+        // A 304 or a failure has no body to parse: done here, with no
+        // hand-off to a blocking thread (a warm cycle is all 304s).
+        let has_body = matches!(&fetched, Ok(f) if f.outcome != Outcome::NotModified);
+        if !has_body {
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.work(&account, state, fetched, &content, now)
+            }));
+            return done.unwrap_or_else(|payload| {
+                panicked(&id, via, &crate::process::panic_text(payload), now)
+            });
+        }
         let Ok(core) = Arc::clone(&self.cpu).acquire_owned().await else {
             return panicked(&id, via, "waiting for a core", now);
         };
         let work = Arc::clone(&self);
         let worked = tokio::task::spawn_blocking(move || {
-            let mut prepared = work.prep.prepare(&account, state, fetched, now);
-            // A panic in the checks costs the account its findings, not its posts.
-            let fixed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                content.check(&account, std::slice::from_mut(&mut prepared))
-            }))
-            .unwrap_or_else(|payload| {
-                let cause = crate::process::panic_text(payload);
-                metrics::counter!("xunjian_poll_panics_total").increment(1);
-                tracing::error!(account = %account.id, cause = %cause, "the content checks of an account panicked");
-                Vec::new()
-            });
+            let checked = work.work(&account, state, fetched, &content, now);
             // The core is free as soon as the work is done, not when this
             // task is next polled.
             drop(core);
-            Checked { prepared, fixed }
+            checked
         })
         .await;
         match worked {
@@ -89,6 +90,29 @@ impl Worker {
             // Only a runtime shutting down cancels a blocking task.
             Err(_) => panicked(&id, via, "the runtime is shutting down", now),
         }
+    }
+
+    /// Parses, schedules and checks one attempt.
+    fn work(
+        &self,
+        account: &Account,
+        state: FetchState,
+        fetched: Result<Fetched, FetchFailure>,
+        content: &CycleContent,
+        now: DateTime<Utc>,
+    ) -> Checked {
+        let mut prepared = self.prep.prepare(account, state, fetched, now);
+        // A panic in the checks costs the account its findings, not its posts.
+        let fixed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            content.check(account, std::slice::from_mut(&mut prepared))
+        }))
+        .unwrap_or_else(|payload| {
+            let cause = crate::process::panic_text(payload);
+            metrics::counter!("xunjian_poll_panics_total").increment(1);
+            tracing::error!(account = %account.id, cause = %cause, "the content checks of an account panicked");
+            Vec::new()
+        });
+        Checked { prepared, fixed }
     }
 
     /// Fetches one account's feed (or says why it cannot be fetched).
