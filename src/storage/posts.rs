@@ -208,7 +208,7 @@ trait InsertPosts {
 /// the insert.
 impl InsertPosts for sqlx::Transaction<'_, sqlx::Sqlite> {
     async fn insert_posts(&mut self, posts: &[(&str, &Post)], seen: i64) -> Result<Vec<NewPost>> {
-        let mut stored: HashSet<(String, String)> = HashSet::new();
+        let mut rows: Vec<(String, String)> = Vec::new();
         for batch in posts.chunks(POST_BATCH) {
             let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(
                 stored_keys_sql(batch.len()),
@@ -216,8 +216,10 @@ impl InsertPosts for sqlx::Transaction<'_, sqlx::Sqlite> {
             for (account_id, post) in batch {
                 query = query.bind(*account_id).bind(&post.dedup_key);
             }
-            stored.extend(query.fetch_all(&mut **self).await?);
+            rows.extend(query.fetch_all(&mut **self).await?);
         }
+        let stored: HashSet<(&str, &str)> =
+            rows.iter().map(|(a, k)| (a.as_str(), k.as_str())).collect();
         // The first of a key repeated in the batch is the one stored, as
         // with `ON CONFLICT DO NOTHING`.
         let mut fresh: Vec<usize> = Vec::with_capacity(posts.len());
@@ -228,7 +230,7 @@ impl InsertPosts for sqlx::Transaction<'_, sqlx::Sqlite> {
                 continue;
             }
             previous = Some(key);
-            if stored.is_empty() || !stored.contains(&(key.0.to_string(), key.1.to_string())) {
+            if !stored.contains(&key) {
                 fresh.push(index);
             }
         }
