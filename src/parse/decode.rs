@@ -72,7 +72,9 @@ pub fn to_utf8<'b>(body: &'b [u8], http_charset: Option<&str>) -> Cow<'b, str> {
 }
 
 /// Whether every XML declaration in the text (as quick-xml reads them)
-/// is already exactly [`UTF8_DECLARATION`] or declares nothing else.
+/// already leaves feed-rs reading UTF-8: [`UTF8_DECLARATION`] or one of
+/// the plain forms [`declares_utf8`] accepts (most feeds write
+/// `encoding="utf-8"`; rewriting those copied every such body).
 fn is_declared_utf8(text: &str) -> bool {
     let mut rest = text;
     // memchr's searcher: std's `find` of a string is several times slower on
@@ -83,12 +85,62 @@ fn is_declared_utf8(text: &str) -> bool {
         let after_target = from.get("<?xml".len()..).unwrap_or_default();
         let is_declaration =
             after_target.starts_with("?>") || after_target.starts_with([' ', '\t', '\r', '\n']);
-        if is_declaration && !from.starts_with(UTF8_DECLARATION) {
+        if is_declaration && !from.starts_with(UTF8_DECLARATION) && !declares_utf8(after_target) {
             return false;
         }
         rest = after_target;
     }
     true
+}
+
+/// Whether a declaration's attributes (`after_target`, what follows
+/// `<?xml`, up to `?>`) are plain and leave the text UTF-8: blank-separated
+/// `version`, `encoding` and `standalone`, each at most once, quoted, and an
+/// encoding, if any, whose label is UTF-8's (`utf-8`, `UTF8`…; feed-rs asks
+/// encoding_rs the same). Anything else is rewritten, so that feed-rs never
+/// switches its decoder on a label read differently from this one.
+fn declares_utf8(after_target: &str) -> bool {
+    const BLANKS: [char; 4] = [' ', '\t', '\r', '\n'];
+    let Some(end) = memchr::memmem::find(after_target.as_bytes(), b"?>") else {
+        return false;
+    };
+    let mut rest = after_target.get(..end).unwrap_or_default();
+    let mut seen = [false; 3];
+    loop {
+        let attribute = rest.trim_start_matches(BLANKS);
+        if attribute.is_empty() {
+            return true;
+        }
+        if attribute.len() == rest.len() {
+            // Attributes are separated by blanks.
+            return false;
+        }
+        let Some((name, value)) = attribute.split_once('=') else {
+            return false;
+        };
+        let name = name.trim_end_matches(BLANKS);
+        let Some(slot) = ["version", "encoding", "standalone"]
+            .iter()
+            .position(|known| *known == name)
+            .and_then(|at| seen.get_mut(at))
+        else {
+            return false;
+        };
+        if std::mem::replace(slot, true) {
+            return false;
+        }
+        let value = value.trim_start_matches(BLANKS);
+        let Some(quote) = value.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            return false;
+        };
+        let Some((value, after)) = value.get(1..).and_then(|v| v.split_once(quote)) else {
+            return false;
+        };
+        if name == "encoding" && Encoding::for_label(value.as_bytes()) != Some(UTF_8) {
+            return false;
+        }
+        rest = after;
+    }
 }
 
 /// `text` with a space between an e-mail address and a character next to it
@@ -410,9 +462,37 @@ mod tests {
         ));
         let bare = "<rss version=\"2.0\"><channel><title>兰山</title></channel></rss>";
         assert!(matches!(to_utf8(bare.as_bytes(), None), Cow::Borrowed(_)));
-        let lower = clean.replace("UTF-8", "utf-8");
-        let text = to_utf8(lower.as_bytes(), None);
-        assert!(matches!(text, Cow::Owned(_)) && text.starts_with(UTF8_DECLARATION));
+        // The plain forms feeds write are read in place as well.
+        for declaration in [
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+            "<?xml version='1.0' encoding='UTF8' standalone='yes' ?>",
+            "<?xml version=\"1.0\"?>",
+            "<?xml\n version = \"1.0\"\tencoding= \" utf-8\"?>",
+        ] {
+            let body = clean.replace(UTF8_DECLARATION, declaration);
+            let text = to_utf8(body.as_bytes(), None);
+            assert!(matches!(text, Cow::Borrowed(_)), "{declaration}");
+        }
+        // Any other is rewritten: another encoding, a repeated or unknown
+        // attribute, one run into the next, an unquoted value, no end.
+        for declaration in [
+            "<?xml version=\"1.0\" encoding=\"gbk\"?>",
+            "<?xml version=\"1.0\" encoding=\"utf-8\" encoding=\"gbk\"?>",
+            "<?xml version=\"1.0\" encoding=\"utf-16\"?>",
+            "<?xml version=\"1.0\"encoding=\"utf-8\"?>",
+            "<?xml version=\"1.0\" encoding=utf-8?>",
+            "<?xml version=\"1.0\" lang=\"zh\"?>",
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><a/><?xml encoding=\"gb2312\"?>",
+        ] {
+            let body = clean.replace(UTF8_DECLARATION, declaration);
+            let text = to_utf8(body.as_bytes(), None);
+            assert!(
+                matches!(text, Cow::Owned(_)) && text.starts_with(UTF8_DECLARATION),
+                "{declaration}: {text}"
+            );
+        }
+        // A declaration without its end is no plain one (and left as it is).
+        assert!(!declares_utf8(" version=\"1.0\" encoding=\"utf-8"));
         let email = clean.replace("兰山", "编辑部（bjb@lanshan.gov.cn）");
         assert!(to_utf8(email.as_bytes(), None).contains("编辑部（ bjb@lanshan.gov.cn ）"));
     }

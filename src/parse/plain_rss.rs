@@ -176,7 +176,7 @@ impl Cursor<'_> {
             match self.reader.next()? {
                 Event::Start(e) => match (self.kind(&e)?, e.name()) {
                     (Kind::Plain, "title") => {
-                        channel.title = self.text()?.map(|t| t.trim().to_string());
+                        channel.title = self.text()?.map(trimmed);
                     }
                     (Kind::Plain, "ttl") => {
                         if let Some(ttl) = self.text()?.and_then(|t| t.parse().ok()) {
@@ -210,7 +210,7 @@ impl Cursor<'_> {
                         continue;
                     }
                     match e.name() {
-                        "title" => item.title = self.text()?.map(|t| t.trim().to_string()),
+                        "title" => item.title = self.text()?.map(trimmed),
                         "link" => {
                             if let Some(href) = self.text()? {
                                 if item.link.is_none() {
@@ -219,7 +219,7 @@ impl Cursor<'_> {
                             }
                         }
                         "description" => {
-                            item.summary = self.text()?.map(|t| t.trim().to_string());
+                            item.summary = self.text()?.map(trimmed);
                         }
                         "author" => {
                             if let Some(name) = self.text()? {
@@ -228,13 +228,13 @@ impl Cursor<'_> {
                                     return None;
                                 }
                                 if item.author.is_none() {
-                                    item.author = Some(name.trim().to_string());
+                                    item.author = Some(trimmed(name));
                                 }
                             }
                         }
                         "guid" => {
                             if let Some(guid) = self.text()? {
-                                item.id = guid.trim().to_string();
+                                item.id = trimmed(guid);
                             }
                         }
                         "pubDate" => published = Some(self.text()?),
@@ -276,6 +276,18 @@ fn link_href(text: &str) -> String {
 /// and comma, `D[D] Mon YYYY HH:MM[:SS]`, and a numeric zone or `GMT`/`UT`/`Z`
 /// — parsed as feed-rs parses it (it drops the weekday, which may be wrong);
 /// `None` for anything else, which feed-rs then reads.
+/// `text` without its leading and trailing whitespace, in its own buffer
+/// (a description is most of a feed: trimming into a copy copied it again).
+fn trimmed(mut text: String) -> String {
+    let end = text.trim_end().len();
+    text.truncate(end);
+    let start = text.len().saturating_sub(text.trim_start().len());
+    if start > 0 {
+        text.drain(..start);
+    }
+    text
+}
+
 fn date(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     let rest = match text.split_once(", ") {
@@ -292,8 +304,15 @@ fn date(text: &str) -> Option<DateTime<Utc>> {
         }
         None => text,
     };
-    let parts: Vec<&str> = rest.split(' ').collect();
-    let [day, month, year, time, zone] = parts.as_slice() else {
+    let mut parts = rest.split(' ');
+    let (Some(day), Some(month), Some(year), Some(time), Some(zone), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return None;
     };
     let is_digits =
@@ -301,16 +320,14 @@ fn date(text: &str) -> Option<DateTime<Utc>> {
     let months = [
         "Jan", "Fe", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let is_time = {
-        let fields: Vec<&str> = time.split(':').collect();
-        matches!(fields.len(), 2 | 3) && fields.iter().all(|f| is_digits(f, &[2]))
-    };
-    let is_zone = matches!(*zone, "GMT" | "UT" | "Z")
+    let is_time =
+        matches!(time.split(':').count(), 2 | 3) && time.split(':').all(|f| is_digits(f, &[2]));
+    let is_zone = matches!(zone, "GMT" | "UT" | "Z")
         || (zone.len() == 5
             && zone.starts_with(['+', '-'])
             && zone.bytes().skip(1).all(|b| b.is_ascii_digit()));
     let is_plain = is_digits(day, &[1, 2])
-        && months.contains(month)
+        && months.contains(&month)
         && is_digits(year, &[4])
         && is_time
         && is_zone
