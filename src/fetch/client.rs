@@ -52,11 +52,11 @@ impl Fetcher {
                 .first()
                 .is_none_or(|origin| same_origin(origin, attempt.url()));
             if attempt.previous().len() > max_redirects {
-                attempt.error(format!("more than {max_redirects} redirects"))
+                attempt.error(format!("重定向超过 {max_redirects} 次"))
             } else if !is_same_origin {
                 let to = crate::config::loggable_url(attempt.url());
                 attempt.error(format!(
-                    "redirect to another host refused (scheme, host and port must stay): {to}"
+                    "拒绝重定向到其他主机（协议、主机和端口须保持不变）：{to}"
                 ))
             } else {
                 attempt.follow()
@@ -155,10 +155,7 @@ impl Fetcher {
         let too_large = || {
             FetchFailure::new(
                 Outcome::Invalid,
-                format!(
-                    "the response is larger than {} bytes (after decompression)",
-                    self.max_body_bytes
-                ),
+                format!("响应超过 {} 字节（解压后），未读取", self.max_body_bytes),
             )
         };
         let declared =
@@ -185,25 +182,49 @@ impl Fetcher {
         }
     }
 
-    /// The failure as stored and shown: reqwest's URL (with the proxy's
-    /// query key) is dropped first.
+    /// The failure as stored and shown: what happened in Chinese, then
+    /// reqwest's own words in brackets for whoever fixes it, with its URL
+    /// (which may hold the proxy's query key) dropped.
     fn transport_failure(&self, err: reqwest::Error) -> FetchFailure {
         let chain = http_error_text(&err);
         if err.is_redirect() {
-            FetchFailure::new(Outcome::Invalid, chain)
+            FetchFailure::new(Outcome::Invalid, format!("重定向失败（{chain}）"))
         } else if err.is_timeout() {
             FetchFailure::new(
                 Outcome::Network,
-                format!("timed out after {} s: {chain}", self.timeout.as_secs()),
+                format!("超时：{} 秒内未完成（{chain}）", self.timeout.as_secs()),
             )
         } else if err.is_connect() {
-            FetchFailure::new(Outcome::Network, format!("cannot connect: {chain}"))
+            FetchFailure::new(
+                Outcome::Network,
+                format!("无法连接{}（{chain}）", connect_cause(&chain)),
+            )
         } else if err.is_decode() || err.is_body() {
-            FetchFailure::new(Outcome::Invalid, format!("unreadable body: {chain}"))
+            FetchFailure::new(Outcome::Invalid, format!("响应内容无法读取（{chain}）"))
         } else {
-            FetchFailure::new(Outcome::Network, chain)
+            FetchFailure::new(Outcome::Network, format!("请求失败（{chain}）"))
         }
     }
+}
+
+/// The usual causes of a failed connection, named in Chinese from the
+/// words of the error chain; empty when none is recognised.
+fn connect_cause(chain: &str) -> &'static str {
+    let lower = chain.to_ascii_lowercase();
+    [
+        ("dns error", "：域名无法解析"),
+        ("failed to lookup address", "：域名无法解析"),
+        ("connection refused", "：对方拒绝连接"),
+        ("network is unreachable", "：网络不可达"),
+        ("no route to host", "：网络不可达"),
+        ("connection reset", "：连接被对方重置"),
+        ("certificate", "：证书无效"),
+        ("handshake", "：TLS 握手失败"),
+        ("timed out", "：连接超时"),
+    ]
+    .into_iter()
+    .find(|(words, _)| lower.contains(words))
+    .map_or("", |(_, cause)| cause)
 }
 
 /// Same scheme, host and port (a default port counts as written).

@@ -61,11 +61,11 @@ pub struct ParsedFeed {
 /// Why a body is not a usable feed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    #[error("not a feed: the server sent an HTML page ({0})")]
+    #[error("不是订阅源：服务器返回的是网页（{0}）")]
     Html(String),
-    #[error("not a feed: {0}")]
+    #[error("不是可识别的订阅源（{0}）")]
     Malformed(String),
-    #[error("the feed is empty")]
+    #[error("订阅源内容为空")]
     Empty,
 }
 
@@ -248,8 +248,8 @@ fn html_title(text: &str) -> String {
         .map(str::trim)
         .filter(|t| !t.is_empty());
     title.map_or_else(
-        || "no title".to_string(),
-        |t| format!("title \"{}\"", truncate(t, 120)),
+        || "无标题".to_string(),
+        |t| format!("标题「{}」", truncate(t, 120)),
     )
 }
 

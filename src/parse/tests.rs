@@ -116,7 +116,7 @@ fn atom_and_json_feed_are_read() {
 fn html_malformed_and_hostile_documents_are_errors_not_panics() {
     assert_eq!(
         parse("error_page.html", Platform::Website),
-        Err(ParseError::Html("title \"502 Bad Gateway\"".to_string()))
+        Err(ParseError::Html("标题「502 Bad Gateway」".to_string()))
     );
     assert!(matches!(
         parse("malformed.xml", Platform::Website),
@@ -290,7 +290,7 @@ fn a_gbk_captcha_page_is_reported_as_html_with_its_title() {
     let body = encoding_rs::GBK.encode(page).0.into_owned();
     assert_eq!(
         parse_feed_with_charset(&body, Some("gbk"), Platform::Website, &classifier, now()),
-        Err(ParseError::Html("title \"安全验证\"".to_string()))
+        Err(ParseError::Html("标题「安全验证」".to_string()))
     );
 }
 

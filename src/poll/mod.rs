@@ -499,7 +499,9 @@ impl Poller {
                         proxy: name.clone(),
                         is_up: !is_down,
                         message: is_down.then(|| {
-                            format!("all {attempted} requests failed (no health_path to probe)")
+                            format!(
+                                "本轮 {attempted} 个请求全部失败（未设 health_path，无从单独探测）"
+                            )
                         }),
                     }
                 }

@@ -22,19 +22,19 @@ pub fn source_url<'s>(
     match &account.source {
         Source::Feed { feed } => {
             crate::registry::check::check_feed_url(feed)
-                .map_err(|why| format!("feed URL is not usable: {why}"))?;
+                .map_err(|why| format!("订阅地址不可用：{why}"))?;
             Url::parse(feed)
                 .map(|u| (u, None))
-                .map_err(|e| format!("feed URL is invalid: {e}"))
+                .map_err(|e| format!("订阅地址无效：{e}"))
         }
         Source::Manual {} => Err("人工检查的账号没有订阅来源，不抓取".to_string()),
         Source::Proxy { proxy, route } => {
             let (name, settings) = settings
                 .proxies
                 .get_key_value(proxy)
-                .ok_or_else(|| format!("proxy \"{proxy}\" is not configured"))?;
+                .ok_or_else(|| format!("代理「{proxy}」未配置（设置文件的 [proxies] 中没有）"))?;
             crate::registry::check::check_route(route)
-                .map_err(|why| format!("route \"{route}\" is not usable: {why}"))?;
+                .map_err(|why| format!("路由「{route}」不可用：{why}"))?;
             let mut url = join_url(&settings.url, route)?;
             let mut query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
             for (key, value) in &settings.query {
@@ -57,15 +57,14 @@ pub fn source_url<'s>(
 /// The proxy's base URL with `path` appended; it must stay on the proxy's
 /// host and port and under its base path once dot segments are resolved.
 pub(super) fn join_url(base: &str, path: &str) -> Result<Url, String> {
-    let base_url = Url::parse(base).map_err(|e| format!("proxy URL is not valid: {e}"))?;
+    let base_url = Url::parse(base).map_err(|e| format!("代理地址无效：{e}"))?;
     let joined = format!("{}{}", base.trim_end_matches('/'), path);
-    let url = Url::parse(&joined)
-        .map_err(|e| format!("route \"{path}\" does not make a valid URL: {e}"))?;
+    let url = Url::parse(&joined).map_err(|e| format!("路由「{path}」拼不成有效地址：{e}"))?;
     if url.host_str() != base_url.host_str()
         || url.port_or_known_default() != base_url.port_or_known_default()
         || url.scheme() != base_url.scheme()
     {
-        return Err(format!("route \"{path}\" leaves the proxy's host"));
+        return Err(format!("路由「{path}」离开了代理的主机"));
     }
     let base_path = base_url.path().trim_end_matches('/');
     let is_under_base = url
@@ -73,7 +72,7 @@ pub(super) fn join_url(base: &str, path: &str) -> Result<Url, String> {
         .strip_prefix(base_path)
         .is_some_and(|rest| rest.starts_with('/'));
     if !is_under_base {
-        return Err(format!("route \"{path}\" leaves the proxy's base path"));
+        return Err(format!("路由「{path}」离开了代理的基础路径"));
     }
     Ok(url)
 }
