@@ -172,6 +172,30 @@ fn dedup_keys_are_stable_and_wechat_links_ignore_tracking() {
         dedup_key("g1", None, None, ""),
         dedup_key("g2", None, None, "")
     );
+    // Links without a query take a shorter path to the same form.
+    for (link, normal) in [
+        ("https://a.gov.cn:8443/x/#f", "a.gov.cn:8443/x"),
+        ("http://A.gov.cn/x/?", "a.gov.cn/x"),
+        ("http://a.gov.cn:80/x", "a.gov.cn/x"),
+        ("https://a.gov.cn", "a.gov.cn"),
+        ("https://a.gov.cn/x?utm_source=rss&id=7", "a.gov.cn/x?id=7"),
+    ] {
+        assert_eq!(normalize_link(link).as_deref(), Some(normal), "{link}");
+    }
+    // Keys are what earlier releases stored: SHA-256 of "link:…" or "guid:…".
+    assert_eq!(
+        dedup_key("https://a.gov.cn/x/", None, None, ""),
+        "9f0f5764d2e67fa03026dbad15d44f31ab1b9a983da6044cd3bb284d033a7a3b"
+    );
+    // A guid is read as a link only when it is one.
+    assert_eq!(
+        dedup_key("https://a.gov.cn/x/", None, None, ""),
+        dedup_key("", Some("https://a.gov.cn/x#top"), None, "")
+    );
+    assert_ne!(
+        dedup_key("urn:a.gov.cn:x", None, None, ""),
+        dedup_key("", Some("urn:a.gov.cn:x"), None, "")
+    );
     assert_eq!(
         dedup_key("", None, Some("标题"), "正文"),
         dedup_key("", None, Some("标题"), "正文")

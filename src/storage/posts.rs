@@ -44,22 +44,25 @@ fn stored_keys_sql(rows: usize) -> String {
 /// Appends `(…), (…)` for `rows` rows of `columns` parameters: `$n` for
 /// PostgreSQL, anonymous `?` for SQLite.
 pub(super) fn push_rows(sql: &mut String, rows: usize, columns: usize, is_sqlite: bool) {
+    use std::fmt::Write as _;
+    // Written in place: a string per placeholder was 1.6 % of a cold cycle.
+    sql.reserve(rows * (columns * if is_sqlite { 3 } else { 7 } + 4));
     for row in 0..rows {
         if row > 0 {
             sql.push_str(", ");
         }
-        let first = row * columns + 1;
-        let placeholders: Vec<String> = (first..first + columns)
-            .map(|n| {
-                if is_sqlite {
-                    "?".to_string()
-                } else {
-                    format!("${n}")
-                }
-            })
-            .collect();
         sql.push('(');
-        sql.push_str(&placeholders.join(", "));
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            if is_sqlite {
+                sql.push('?');
+            } else {
+                // Writing to a String cannot fail.
+                let _ = write!(sql, "${}", row * columns + column + 1);
+            }
+        }
         sql.push(')');
     }
 }
