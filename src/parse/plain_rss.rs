@@ -266,6 +266,11 @@ impl Cursor<'_> {
 /// A link's href as feed-rs keeps it: the parsed URL when it parses
 /// (no xml:base here), else the text, trimmed.
 fn link_href(text: &str) -> String {
+    // The parser first drops C0 controls and spaces around the text.
+    let plain = text.trim_matches(|c: char| c <= ' ');
+    if let Some(url) = super::dedup::PlainUrl::parse(plain) {
+        return url.serialized();
+    }
     match url::Url::parse(text) {
         Ok(url) => url.as_str().trim().to_string(),
         Err(_) => text.trim().to_string(),
