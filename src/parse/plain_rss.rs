@@ -277,10 +277,6 @@ fn link_href(text: &str) -> String {
     }
 }
 
-/// An RFC 822 date in the one form read here — an optional English weekday
-/// and comma, `D[D] Mon YYYY HH:MM[:SS]`, and a numeric zone or `GMT`/`UT`/`Z`
-/// — parsed as feed-rs parses it (it drops the weekday, which may be wrong);
-/// `None` for anything else, which feed-rs then reads.
 /// `text` without its leading and trailing whitespace, in its own buffer
 /// (a description is most of a feed: trimming into a copy copied it again).
 fn trimmed(mut text: String) -> String {
@@ -293,6 +289,10 @@ fn trimmed(mut text: String) -> String {
     text
 }
 
+/// An RFC 822 date in the one form read here — an optional English weekday
+/// and comma, `D[D] Mon YYYY HH:MM[:SS]`, and a numeric zone or `GMT`/`UT`/`Z`
+/// — parsed as feed-rs parses it (it drops the weekday, which may be wrong);
+/// `None` for anything else, which feed-rs then reads.
 fn date(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     let rest = match text.split_once(", ") {
