@@ -98,7 +98,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     if args.first().map(String::as_str) == Some("serve") {
-        return runtime.block_on(feeds::serve(feed));
+        return runtime.block_on(feeds::serve(|i, _| feed(i)));
     }
     let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let m: usize = args

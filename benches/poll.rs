@@ -4,8 +4,9 @@
 //!
 //! Serves N synthetic feeds (20 items, about 30 KB each) from a local HTTP
 //! server in a child process, registers N accounts in a fresh SQLite file,
-//! runs one complete poll cycle (cold) and a second one in which the server
-//! answers 304 to the conditional GETs (warm), and prints feeds per second,
+//! runs one complete poll cycle (cold), a second one in which the server
+//! answers 304 to the conditional GETs (warm) and a third in which every feed
+//! has one new post and has lost its oldest (changed), and prints feeds per second,
 //! CPU seconds per 1,000 feeds (the poller's process only) and the poller's
 //! peak memory. When `python3 ../shared/bench/peer_poller.py` (or
 //! `XUNJIAN_PEER_POLLER`) and its modules are available, the peer polls the
@@ -33,7 +34,9 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     if args.first().map(String::as_str) == Some("serve") {
-        return runtime.block_on(feeds::serve(|i| synthetic_feed(&account_id(i))));
+        return runtime.block_on(feeds::serve(|i, version| {
+            synthetic_feed(&account_id(i), version)
+        }));
     }
     let sizes: Vec<usize> = if args.is_empty() {
         vec![1_000, 10_000]
@@ -113,8 +116,42 @@ async fn bench(n: usize) -> anyhow::Result<()> {
         n as f64 / secs,
         cpu * 1000.0 / n as f64,
     );
+
+    // Changed: every feed has one new post at the top and has lost its
+    // oldest, as between two cycles of a day's work; 19 of 20 are stored.
+    next_version(&base)?;
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let reports = poller
+        .poll_accounts(&ids, chrono::Utc::now(), &|_, _| {})
+        .await?;
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    let ok = reports.iter().filter(|r| !r.outcome.is_failure()).count();
+    let posts: u64 = reports.iter().map(|r| r.new_posts).sum();
+    println!(
+        "N = {n:>6}: changed cycle {secs:6.2} s, {:7.0} feeds/s, {:5.2} CPU s per 1,000 feeds, {ok} ok, \
+         {posts} new posts stored (the peer keeps no state: its cycle is always the cold one)",
+        n as f64 / secs,
+        cpu * 1000.0 / n as f64,
+    );
     run_peer(&base, n);
     server.kill()?;
+    Ok(())
+}
+
+/// Moves the server at `base` (`http://host:port`) to the feeds' next version.
+pub fn next_version(base: &str) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address)?;
+    stream.write_all(b"GET /next HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    anyhow::ensure!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "the feed server did not move on"
+    );
     Ok(())
 }
 
@@ -150,8 +187,9 @@ fn run_peer(base: &str, n: usize) {
     }
 }
 
-/// A ~30 KB RSSHub-shaped feed with 20 items, unique per account.
-fn synthetic_feed(account: &str) -> String {
+/// A ~30 KB RSSHub-shaped feed with 20 items, unique per account, newest
+/// first; each `version` adds one item and drops the oldest.
+fn synthetic_feed(account: &str, version: u32) -> String {
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss xmlns:atom=\"http://www.w3.org/2005/Atom\" version=\"2.0\"><channel>\
          <title><![CDATA[{account}的抖音]]></title><link>https://www.douyin.com/user/{account}</link>\
@@ -160,7 +198,8 @@ fn synthetic_feed(account: &str) -> String {
     let paragraph =
         "兰山区持续深化政务公开工作，围绕群众关切及时发布权威信息，推动政务新媒体规范运维。"
             .repeat(9);
-    for item in 0..20 {
+    let first = version as usize;
+    for item in (first..first + 20).rev() {
         let day = 1 + item % 28;
         out.push_str(&format!(
             "<item><title><![CDATA[{account} 第{item}条 政务动态]]></title>\

@@ -23,9 +23,12 @@ pub fn spawn_server() -> anyhow::Result<(std::process::Child, String)> {
     Ok((server, line.trim().to_string()))
 }
 
-/// Serves `/feed/{i}` as `body(i)` with an ETag (304 to a matching
-/// If-None-Match) until killed; prints its base URL first.
-pub async fn serve(body: fn(usize) -> String) -> anyhow::Result<()> {
+/// The feeds' version: `GET /next` moves every feed to the next one.
+static VERSION: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Serves `/feed/{i}` as `body(i, version)` with an ETag per version (304 to
+/// a matching If-None-Match) until killed; prints its base URL first.
+pub async fn serve(body: fn(usize, u32) -> String) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("http://{}", listener.local_addr()?);
     use std::io::Write;
@@ -35,8 +38,14 @@ pub async fn serve(body: fn(usize) -> String) -> anyhow::Result<()> {
         tokio::spawn(async move {
             let service =
                 hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| async move {
+                    use std::sync::atomic::Ordering;
+                    if req.uri().path() == "/next" {
+                        VERSION.fetch_add(1, Ordering::SeqCst);
+                        return Ok(Response::new(Full::new(Bytes::new())));
+                    }
+                    let version = VERSION.load(Ordering::SeqCst);
                     let id = req.uri().path().trim_start_matches("/feed/").to_string();
-                    let etag = format!("\"{id}\"");
+                    let etag = format!("\"{id}-{version}\"");
                     let is_fresh = req
                         .headers()
                         .get("if-none-match")
@@ -48,7 +57,7 @@ pub async fn serve(body: fn(usize) -> String) -> anyhow::Result<()> {
                     let response = if is_fresh {
                         response.status(304).body(Full::new(Bytes::new()))
                     } else {
-                        let text = body(id.parse().unwrap_or(0));
+                        let text = body(id.parse().unwrap_or(0), version);
                         response.body(Full::new(Bytes::from(text)))
                     };
                     Ok::<_, std::convert::Infallible>(response.expect("a valid response"))

@@ -160,6 +160,43 @@ pub struct FetchState {
     pub last_modified: Option<String>,
     /// The account name the feed shows.
     pub feed_title: Option<String>,
+    /// The posts the last successful fetch listed, as [`feed_keys`] wrote
+    /// them: each was stored with this state (in its transaction), and posts
+    /// are never deleted, so a post listed here is stored already.
+    pub feed_keys: Option<String>,
+}
+
+/// Hex digits of a dedup key kept in [`FetchState::feed_keys`] (64 bits).
+const FEED_KEY_DIGITS: usize = 16;
+
+/// The [`FetchState::feed_keys`] of a fetch that listed posts with these
+/// dedup keys (SHA-256 in hex): the first 16 digits of each, concatenated.
+pub fn feed_keys<'a>(keys: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for key in keys {
+        if let Some(prefix) = key.get(..FEED_KEY_DIGITS) {
+            out.push_str(prefix);
+        }
+    }
+    out
+}
+
+/// Which of `keys` a state's [`FetchState::feed_keys`] lists: the posts
+/// stored already. Keys that are not 64 hex digits are never listed.
+pub fn listed_keys<'a>(listed: Option<&str>, keys: impl Iterator<Item = &'a str>) -> Vec<bool> {
+    let listed: std::collections::HashSet<&str> = listed
+        .unwrap_or_default()
+        .as_bytes()
+        .chunks_exact(FEED_KEY_DIGITS)
+        .filter_map(|chunk| std::str::from_utf8(chunk).ok())
+        .collect();
+    keys.map(|key| {
+        key.len() == 64
+            && key
+                .get(..FEED_KEY_DIGITS)
+                .is_some_and(|prefix| listed.contains(prefix))
+    })
+    .collect()
 }
 
 impl FetchState {
@@ -190,5 +227,51 @@ impl FetchState {
             _ => {}
         }
         next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> String {
+        format!("{n:02x}").repeat(32)
+    }
+
+    #[test]
+    fn a_fetch_lists_its_posts_and_the_next_fetch_finds_them_listed() {
+        let (a, b, c) = (key(0xa1), key(0xb2), key(0xc3));
+        let listed = feed_keys([a.as_str(), b.as_str()].into_iter());
+        assert_eq!(listed.len(), 32);
+        assert_eq!(
+            listed_keys(
+                Some(&listed),
+                [b.as_str(), c.as_str(), a.as_str()].into_iter()
+            ),
+            [true, false, true]
+        );
+        // A key listed only by its first 16 digits is not another key's.
+        let near = format!("{}{}", "a1".repeat(7), "f".repeat(50));
+        assert_eq!(
+            listed_keys(Some(&listed), [near.as_str()].into_iter()),
+            [false]
+        );
+        // Nothing listed, an empty list, a list cut short, a key that is
+        // not a dedup key: nothing is taken as stored.
+        let short = "a1".repeat(8);
+        let keys = [a.as_str(), short.as_str(), ""];
+        assert_eq!(listed_keys(None, keys.into_iter()), [false, false, false]);
+        assert_eq!(
+            listed_keys(Some(""), keys.into_iter()),
+            [false, false, false]
+        );
+        assert_eq!(
+            listed_keys(listed.get(..20), keys.into_iter()),
+            [true, false, false]
+        );
+        assert_eq!(
+            listed_keys(Some("一二三四五六"), keys.into_iter()),
+            [false; 3]
+        );
     }
 }

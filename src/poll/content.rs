@@ -47,21 +47,32 @@ impl CycleContent {
         })
     }
 
-    /// Fills in each post's hits and tasks (the text is dropped when content
-    /// checks are off); returns the open findings this fetch shows fixed:
-    /// their post is in the feed without the problem (已更正), or gone from a
-    /// feed that still lists older posts (已删除).
+    /// Fills in each new post's hits and tasks (the text is dropped when
+    /// content checks are off) and leaves out the posts stored already;
+    /// returns the open findings this fetch shows fixed: their post is in
+    /// the feed without the problem (已更正), or gone from a feed that still
+    /// lists older posts (已删除).
     pub fn check(&self, account: &Account, batch: &mut [Prepared]) -> Vec<(i64, String)> {
         let mut fixed = Vec::new();
         for prepared in batch.iter_mut() {
             let Some((state, posts)) = prepared.save.as_mut() else {
                 continue;
             };
+            let open = self.open.get(&state.account_id);
             let no_phrases = Vec::new();
             let own = self.allow.get(&state.account_id).unwrap_or(&no_phrases);
             let everyone = self.allow.get("").unwrap_or(&no_phrases);
             let allowed: Vec<String> = own.iter().chain(everyone).cloned().collect();
-            for post in posts.iter_mut() {
+            for (index, post) in posts.iter_mut().enumerate() {
+                // A post stored already keeps what it was found to hold when
+                // first seen; it is checked again only to see an open finding
+                // of it fixed.
+                let is_stored = prepared.stored.get(index).copied().unwrap_or(false);
+                if is_stored
+                    && !open.is_some_and(|o| o.iter().any(|f| f.dedup_key == post.dedup_key))
+                {
+                    continue;
+                }
                 if !self.checker.is_enabled {
                     post.text = String::new();
                     continue;
@@ -80,9 +91,15 @@ impl CycleContent {
                 // half the bytes.
                 post.packed = crate::content::pack(&std::mem::take(&mut post.text));
             }
-            if let Some(open) = self.open.get(&state.account_id) {
+            if let Some(open) = open {
                 fixed.extend(shown_fixed(open, posts));
             }
+            // Nothing of a stored post is saved again.
+            if prepared.stored.contains(&true) {
+                let mut is_stored = prepared.stored.iter();
+                posts.retain(|_| !is_stored.next().copied().unwrap_or(false));
+            }
+            prepared.stored = Vec::new();
         }
         fixed
     }

@@ -160,6 +160,7 @@ pub(super) fn panicked(id: &str, via: Via, cause: &str, now: DateTime<Utc>) -> C
                 is_unsaved: true,
             },
             save: None,
+            stored: Vec::new(),
         },
         fixed: Vec::new(),
     }

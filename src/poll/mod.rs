@@ -55,6 +55,10 @@ struct Prepared {
     report: PollReport,
     /// The new fetch state and the posts; None when nothing can be stored.
     save: Option<(FetchState, Vec<crate::parse::Post>)>,
+    /// Per post of `save`: listed by the last successful fetch, so stored
+    /// already. The content checks skip these posts and leave them out of
+    /// the save; empty when none is (or once they are left out).
+    stored: Vec<bool>,
 }
 
 /// What happened to one account in a cycle.

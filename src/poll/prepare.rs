@@ -82,9 +82,17 @@ impl Preparer {
             }
         };
         let message = message.map(|m| self.redactor.redact(&m));
+        // Posts the last successful fetch listed are stored already.
+        let stored = crate::fetch::listed_keys(
+            state.feed_keys.as_deref(),
+            posts.iter().map(|p| p.dedup_key.as_str()),
+        );
         let mut next = state.after(outcome, now);
         if outcome == Outcome::Ok {
             next.feed_title = message.clone().or(next.feed_title);
+            next.feed_keys = Some(crate::fetch::feed_keys(
+                posts.iter().map(|p| p.dedup_key.as_str()),
+            ));
         } else if outcome.is_failure() {
             next.message = message.clone();
             next.http_status = http_status;
@@ -129,6 +137,7 @@ impl Preparer {
                 is_unsaved: false,
             },
             save: Some((next, posts)),
+            stored,
         }
     }
 }

@@ -21,13 +21,14 @@ type FetchRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
 macro_rules! fetch_columns {
     () => {
         "account_id, next_check_at, last_checked_at, last_success_at, first_success_at, \
          outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
-         last_modified, feed_title"
+         last_modified, feed_title, feed_keys"
     };
 }
 
@@ -40,7 +41,7 @@ const SELECT_FETCH: &str = concat!(
 /// Ids per `IN (…)` list.
 pub(super) const ID_BATCH: usize = 500;
 
-/// Fetch states per upsert statement (14 parameters each).
+/// Fetch states per upsert statement (15 parameters each).
 const STATE_BATCH: usize = 64;
 
 /// Splits states into upsert statements: at most [`STATE_BATCH`] each, and
@@ -68,9 +69,9 @@ pub(super) fn upsert_states_sql(rows: usize, is_sqlite: bool) -> String {
     let mut sql = String::from(
         "INSERT INTO fetch_state (account_id, next_check_at, last_checked_at, last_success_at, \
          outcome, message, http_status, consecutive_failures, gone_streak, gone_since, etag, \
-         last_modified, feed_title, first_success_at) VALUES ",
+         last_modified, feed_title, first_success_at, feed_keys) VALUES ",
     );
-    push_rows(&mut sql, rows, 14, is_sqlite);
+    push_rows(&mut sql, rows, 15, is_sqlite);
     sql.push_str(
         " ON CONFLICT (account_id) DO UPDATE SET next_check_at = excluded.next_check_at, \
          last_checked_at = excluded.last_checked_at, \
@@ -85,7 +86,9 @@ pub(super) fn upsert_states_sql(rows: usize, is_sqlite: bool) -> String {
            THEN COALESCE(fetch_state.gone_since, excluded.last_checked_at) \
            WHEN excluded.outcome IN ('ok', 'not_modified') THEN NULL ELSE fetch_state.gone_since END, \
          etag = excluded.etag, last_modified = excluded.last_modified, feed_title = excluded.feed_title, \
-         first_success_at = COALESCE(fetch_state.first_success_at, excluded.first_success_at)",
+         first_success_at = COALESCE(fetch_state.first_success_at, excluded.first_success_at), \
+         feed_keys = CASE WHEN excluded.outcome = 'ok' THEN excluded.feed_keys \
+           ELSE fetch_state.feed_keys END",
     );
     sql
 }
@@ -260,6 +263,7 @@ fn fetch_state_from_row(row: FetchRow) -> Result<FetchState> {
         etag,
         last_modified,
         feed_title,
+        feed_keys,
     ) = row;
     let outcome = outcome
         .map(|o| {
@@ -282,6 +286,7 @@ fn fetch_state_from_row(row: FetchRow) -> Result<FetchState> {
         etag,
         last_modified,
         feed_title,
+        feed_keys,
         account_id,
     })
 }

@@ -19,8 +19,9 @@ const TOTALS_BATCH: usize = 140;
 /// SQLite's `INSERT … VALUES (?, …), (?, …), …` for `rows` posts; only
 /// placeholders vary. Anonymous `?` placeholders: sqlx asks SQLite for each
 /// numbered parameter's name, a scan per parameter that made binding a
-/// 500-parameter statement quadratic. Nothing is returned: the caller has
-/// already left out the stored keys (see [`InsertPosts`] for SQLite).
+/// 500-parameter statement quadratic. Nothing is returned: a statement that
+/// stored fewer rows than it was given reads back which (see [`InsertPosts`]
+/// for SQLite).
 fn insert_posts_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO posts (account_id, dedup_key, published_at, first_seen_at, \
@@ -28,16 +29,6 @@ fn insert_posts_sql(rows: usize) -> String {
     );
     push_rows(&mut sql, rows, 12, true);
     sql.push_str(" ON CONFLICT (account_id, dedup_key) DO NOTHING");
-    sql
-}
-
-/// SQLite: which of `rows` (account, dedup key) pairs are stored already.
-fn stored_keys_sql(rows: usize) -> String {
-    let mut sql = String::from(
-        "SELECT account_id, dedup_key FROM posts WHERE (account_id, dedup_key) IN (VALUES ",
-    );
-    push_rows(&mut sql, rows, 2, true);
-    sql.push(')');
     sql
 }
 
@@ -203,42 +194,36 @@ trait InsertPosts {
     async fn insert_posts(&mut self, posts: &[(&str, &Post)], seen: i64) -> Result<Vec<NewPost>>;
 }
 
-/// On SQLite the stored keys are read first and only the others inserted,
-/// with no `RETURNING`: sqlx's SQLite worker thread hands every returned row
+/// On SQLite the posts are inserted with no `RETURNING` and no read of the
+/// stored keys first: sqlx's SQLite worker thread hands every returned row
 /// to the caller on its own, one wake-up each, and that was the writer's
-/// main cost in a cold cycle (200,000 rows). The write transaction holds
-/// SQLite's one write lock, so nothing can store a key between the read and
-/// the insert.
+/// main cost in a cold cycle (200,000 rows). A statement that stored every
+/// post it was given (a cold cycle's) needs nothing more; one that stored
+/// some reads back which, as the rows whose ids are above the largest id
+/// before it (an `INTEGER PRIMARY KEY` takes the largest id + 1, and posts
+/// are never deleted), in one row. The write transaction holds SQLite's one
+/// write lock, so nothing else can add a post in between.
 impl InsertPosts for sqlx::Transaction<'_, sqlx::Sqlite> {
     async fn insert_posts(&mut self, posts: &[(&str, &Post)], seen: i64) -> Result<Vec<NewPost>> {
-        let mut rows: Vec<(String, String)> = Vec::new();
-        for batch in posts.chunks(POST_BATCH) {
-            let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(
-                stored_keys_sql(batch.len()),
-            ));
-            for (account_id, post) in batch {
-                query = query.bind(*account_id).bind(&post.dedup_key);
-            }
-            rows.extend(query.fetch_all(&mut **self).await?);
-        }
-        let stored: HashSet<(&str, &str)> =
-            rows.iter().map(|(a, k)| (a.as_str(), k.as_str())).collect();
         // The first of a key repeated in the batch is the one stored, as
         // with `ON CONFLICT DO NOTHING`.
-        let mut fresh: Vec<usize> = Vec::with_capacity(posts.len());
+        let mut distinct: Vec<usize> = Vec::with_capacity(posts.len());
         let mut previous: Option<(&str, &str)> = None;
         for (index, (account_id, post)) in posts.iter().enumerate() {
             let key = (*account_id, post.dedup_key.as_str());
-            if previous == Some(key) {
-                continue;
+            if previous != Some(key) {
+                distinct.push(index);
             }
             previous = Some(key);
-            if !stored.contains(&key) {
-                fresh.push(index);
-            }
         }
-        let mut new_posts = Vec::with_capacity(fresh.len());
-        for batch in fresh.chunks(POST_BATCH) {
+        if distinct.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (mut last_id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM posts")
+            .fetch_one(&mut **self)
+            .await?;
+        let mut new_posts = Vec::with_capacity(distinct.len());
+        for batch in distinct.chunks(POST_BATCH) {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_posts_sql(batch.len())));
             for &index in batch {
                 let (account_id, post) = posts[index];
@@ -256,15 +241,47 @@ impl InsertPosts for sqlx::Transaction<'_, sqlx::Sqlite> {
                     .bind(kept_text(post).map(std::borrow::Cow::into_owned))
                     .bind(post.is_notice);
             }
-            let inserted = query.execute(&mut **self).await?.rows_affected();
-            if usize::try_from(inserted).ok() != Some(batch.len()) {
+            let done = query.execute(&mut **self).await?;
+            let inserted = usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
+            let stored: Vec<usize> = if inserted == batch.len() {
+                batch.to_vec()
+            } else if inserted == 0 {
+                Vec::new()
+            } else {
+                let sql = super::bulk::json_rows_sql(
+                    "SELECT account_id, dedup_key FROM posts WHERE id > $1",
+                    "account_id, dedup_key",
+                    None,
+                );
+                let (json,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(last_id)
+                    .fetch_one(&mut **self)
+                    .await?;
+                let rows: Vec<(String, String)> =
+                    super::bulk::decode_json_rows(&json, "new posts")?;
+                let added: HashSet<(&str, &str)> =
+                    rows.iter().map(|(a, k)| (a.as_str(), k.as_str())).collect();
+                batch
+                    .iter()
+                    .copied()
+                    .filter(|&index| {
+                        let (account_id, post) = posts[index];
+                        added.contains(&(account_id, post.dedup_key.as_str()))
+                    })
+                    .collect()
+            };
+            if stored.len() != inserted {
                 return Err(super::StorageError::Conflict(format!(
-                    "{} of {} new posts were stored",
+                    "{} of {} new posts were stored, {} found",
                     inserted,
-                    batch.len()
+                    batch.len(),
+                    stored.len()
                 )));
             }
-            for &index in batch {
+            if inserted > 0 {
+                last_id = last_id.max(done.last_insert_rowid());
+            }
+            for index in stored {
                 let (account_id, post) = posts[index];
                 let id = if needs_id(post) {
                     let (id,): (i64,) = sqlx::query_as(
@@ -417,7 +434,14 @@ impl Store {
                         .bind(&state.etag)
                         .bind(&state.last_modified)
                         .bind(&state.feed_title)
-                        .bind(optional(state.first_success_at));
+                        .bind(optional(state.first_success_at))
+                        // Kept only from a fetch that read the feed.
+                        .bind(
+                            state
+                                .feed_keys
+                                .as_deref()
+                                .filter(|_| state.outcome == Some(Outcome::Ok)),
+                        );
                 }
                 query.execute(&mut *tx).await?;
             }

@@ -10,7 +10,7 @@ use xunjian::inspection::Inspector;
 use xunjian::rules::{CheckResult, Rule, Severity, Verdict};
 
 /// An RSS feed of (title, text, RFC 2822 date, link) items.
-fn feed(items: &[(&str, &str, &str, &str)]) -> String {
+pub(crate) fn feed(items: &[(&str, &str, &str, &str)]) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title>",
     );
@@ -46,7 +46,7 @@ fn register(server: &FeedServer, state: &str) -> String {
     text
 }
 
-async fn setup(
+pub(crate) async fn setup(
     db: &TestDb,
     server: &FeedServer,
     state: &str,

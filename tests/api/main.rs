@@ -17,6 +17,7 @@ mod feed_server;
 mod feishu;
 mod helpers;
 mod history;
+mod known_posts;
 mod one_source;
 mod one_truth;
 mod poll;
