@@ -195,14 +195,6 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                // A write transaction's dirty pages may grow to 1,024 pages
-                // (16 MB) before SQLite writes any to the WAL ahead of the
-                // commit: with the 2 MB cache, a cold cycle's batch (about
-                // 8 MB of posts) spilled pages mid-transaction and wrote the
-                // ones it changed again a second time. Only the writing
-                // connection holds dirty pages, and its cache shrinks back to
-                // its size as they are written.
-                .pragma("cache_spill", "1024")
                 .foreign_keys(true);
             Store::connect_sqlite(options, settings.max_connections).await
         }
