@@ -81,63 +81,75 @@ async fn bench(n: usize) -> anyhow::Result<()> {
 
     let poller = Poller::new(&settings, store.clone())?;
     let ids: Vec<String> = (0..n).map(account_id).collect();
-    let cpu_before = cpu_seconds();
-    let started = Instant::now();
-    let reports = poller
-        .poll_accounts(&ids, chrono::Utc::now(), &|_, _| {})
-        .await?;
-    let secs = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
-    let ok = reports.iter().filter(|r| !r.outcome.is_failure()).count();
-    let posts: u64 = reports.iter().map(|r| r.new_posts).sum();
+    let cold = Cycle::run(&poller, &ids).await?;
     println!(
-        "N = {n:>6}: cold cycle {secs:6.2} s, {:7.0} feeds/s, {:5.2} CPU s per 1,000 feeds, peak RSS {:6.1} MB, \
-         {ok} ok, {posts} posts stored (register import {register_secs:.2} s)",
-        n as f64 / secs,
-        cpu * 1000.0 / n as f64,
-        peak_rss_mb()
+        "N = {n:>6}: cold cycle {}, peak RSS {:6.1} MB, {} ok, {} posts stored (register import {register_secs:.2} s)",
+        cold.rates(n),
+        peak_rss_mb(),
+        cold.ok,
+        cold.new_posts
     );
-    drop(reports);
 
     // Warm: every account again, the server answering 304 to each ETag.
-    let cpu_before = cpu_seconds();
-    let started = Instant::now();
-    let reports = poller
-        .poll_accounts(&ids, chrono::Utc::now(), &|_, _| {})
-        .await?;
-    let secs = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
-    let unchanged = reports
-        .iter()
-        .filter(|r| r.outcome == xunjian::fetch::Outcome::NotModified)
-        .count();
+    let warm = Cycle::run(&poller, &ids).await?;
     println!(
-        "N = {n:>6}: warm cycle {secs:6.2} s, {:7.0} feeds/s, {:5.2} CPU s per 1,000 feeds, {unchanged} not modified",
-        n as f64 / secs,
-        cpu * 1000.0 / n as f64,
+        "N = {n:>6}: warm cycle {}, {} not modified",
+        warm.rates(n),
+        warm.not_modified
     );
 
     // Changed: every feed has one new post at the top and has lost its
     // oldest, as between two cycles of a day's work; 19 of 20 are stored.
     next_version(&base)?;
-    let cpu_before = cpu_seconds();
-    let started = Instant::now();
-    let reports = poller
-        .poll_accounts(&ids, chrono::Utc::now(), &|_, _| {})
-        .await?;
-    let secs = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
-    let ok = reports.iter().filter(|r| !r.outcome.is_failure()).count();
-    let posts: u64 = reports.iter().map(|r| r.new_posts).sum();
+    let changed = Cycle::run(&poller, &ids).await?;
     println!(
-        "N = {n:>6}: changed cycle {secs:6.2} s, {:7.0} feeds/s, {:5.2} CPU s per 1,000 feeds, {ok} ok, \
-         {posts} new posts stored (the peer keeps no state: its cycle is always the cold one)",
-        n as f64 / secs,
-        cpu * 1000.0 / n as f64,
+        "N = {n:>6}: changed cycle {}, {} ok, {} new posts stored (the peer keeps no state: its cycle is always the cold one)",
+        changed.rates(n),
+        changed.ok,
+        changed.new_posts
     );
     run_peer(&base, n);
     server.kill()?;
     Ok(())
+}
+
+/// One timed cycle over every account.
+struct Cycle {
+    secs: f64,
+    cpu: f64,
+    ok: usize,
+    not_modified: usize,
+    new_posts: u64,
+}
+
+impl Cycle {
+    async fn run(poller: &Poller, ids: &[String]) -> anyhow::Result<Cycle> {
+        let cpu_before = cpu_seconds();
+        let started = Instant::now();
+        let reports = poller
+            .poll_accounts(ids, chrono::Utc::now(), &|_, _| {})
+            .await?;
+        Ok(Cycle {
+            secs: started.elapsed().as_secs_f64(),
+            cpu: cpu_seconds() - cpu_before,
+            ok: reports.iter().filter(|r| !r.outcome.is_failure()).count(),
+            not_modified: reports
+                .iter()
+                .filter(|r| r.outcome == xunjian::fetch::Outcome::NotModified)
+                .count(),
+            new_posts: reports.iter().map(|r| r.new_posts).sum(),
+        })
+    }
+
+    /// Wall time, feeds per second and CPU seconds per 1,000 feeds.
+    fn rates(&self, n: usize) -> String {
+        format!(
+            "{:6.2} s, {:7.0} feeds/s, {:5.2} CPU s per 1,000 feeds",
+            self.secs,
+            n as f64 / self.secs,
+            self.cpu * 1000.0 / n as f64
+        )
+    }
 }
 
 /// Moves the server at `base` (`http://host:port`) to the feeds' next version.

@@ -53,13 +53,11 @@ async fn a_feed_that_changed_by_one_post_checks_and_stores_the_new_post_only() {
         for path in ["/a2", "/a3"] {
             server.set(path, Reply::ok(feed(&[])));
         }
-        server.set(
-            "/a1",
-            Reply::ok(feed(&[
-                ("台湾总统讲话", "正文", d1, "https://a/1"),
-                ("动态", "今日无事", d2, "https://a/2"),
-            ])),
-        );
+        let mut items = vec![
+            ("台湾总统讲话", "正文", d1, "https://a/1"),
+            ("动态", "今日无事", d2, "https://a/2"),
+        ];
+        server.set("/a1", Reply::ok(feed(&items)));
         setup(&db, &server, "active", "2026-11-01T09:00:00+08:00").await;
         let first = poll(&db, "2026-12-04T10:00:00+08:00").await;
         assert_eq!((first.items, first.new_posts), (2, 2));
@@ -69,14 +67,9 @@ async fn a_feed_that_changed_by_one_post_checks_and_stores_the_new_post_only() {
 
         // The platform edited the second post (now with a wrong wording)
         // and a third one came: only the third is new and checked.
-        server.set(
-            "/a1",
-            Reply::ok(feed(&[
-                ("台湾总统讲话", "正文", d1, "https://a/1"),
-                ("动态", "中华民国今日无事", d2, "https://a/2"),
-                ("交流", "两岸三地交流", d3, "https://a/3"),
-            ])),
-        );
+        items[1].1 = "中华民国今日无事";
+        items.push(("交流", "两岸三地交流", d3, "https://a/3"));
+        server.set("/a1", Reply::ok(feed(&items)));
         let second = poll(&db, "2026-12-05T10:00:00+08:00").await;
         assert_eq!((second.items, second.new_posts), (3, 1));
         assert_eq!(found(&db).await, ["两岸三地", "台湾总统"]);
@@ -92,15 +85,8 @@ async fn a_feed_that_changed_by_one_post_checks_and_stores_the_new_post_only() {
         // A state that lists nothing: the database tells the stored posts
         // from the new one, which is checked and stored once.
         forget_lists(&db.store).await;
-        server.set(
-            "/a1",
-            Reply::ok(feed(&[
-                ("台湾总统讲话", "正文", d1, "https://a/1"),
-                ("动态", "中华民国今日无事", d2, "https://a/2"),
-                ("交流", "两岸三地交流", d3, "https://a/3"),
-                ("提醒", "截止目前已有三人", d4, "https://a/4"),
-            ])),
-        );
+        items.push(("提醒", "截止目前已有三人", d4, "https://a/4"));
+        server.set("/a1", Reply::ok(feed(&items)));
         let third = poll(&db, "2026-12-06T10:00:00+08:00").await;
         assert_eq!((third.items, third.new_posts), (4, 1));
         assert_eq!(found(&db).await, ["两岸三地", "台湾总统", "截止目前"]);
