@@ -48,7 +48,7 @@ const DECLARATION_WINDOW: usize = 1024;
 /// e-mail address to pad is borrowed as it is: most feeds are copied never.
 pub fn to_utf8<'b>(body: &'b [u8], http_charset: Option<&str>) -> Cow<'b, str> {
     let decoded = decode(body, http_charset);
-    let text = if decoded.contains('\0') {
+    let text = if memchr::memchr(0, decoded.as_bytes()).is_some() {
         Cow::Owned(decoded.replace('\0', ""))
     } else {
         decoded

@@ -126,12 +126,14 @@ impl Poller {
             settings: settings.clone(),
         };
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let parse = job::ParsePool::new(cores)
+            .map_err(|e| PollSetupError(format!("无法启动解析线程：{e}")))?;
         Ok(Poller {
             store,
             work: Arc::new(job::Worker {
                 fetcher,
                 prep,
-                cpu: Arc::new(Semaphore::new(cores)),
+                parse,
                 per_proxy,
             }),
             checker: Arc::new(checker),

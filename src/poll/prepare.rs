@@ -1,6 +1,7 @@
 //! The CPU part of polling one account: parse the fetched body, decide
 //! its outcome and next check. Pure apart from the clock passed in; run on a
-//! blocking thread so that parsing uses every core and never stalls the I/O.
+//! parse thread (see `job::ParsePool`) so that parsing uses every core and
+//! never stalls the I/O.
 
 use super::schedule::{ScheduleInput, minutes, next_check_at};
 use super::{PollReport, Prepared, Via};
@@ -12,7 +13,7 @@ use crate::registry::{Account, Source};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
-/// What parsing and scheduling need, shared by the cycle's blocking tasks.
+/// What parsing and scheduling need, shared by the parse threads.
 pub(super) struct Preparer {
     pub(super) classifier: Classifier,
     pub(super) patterns: Patterns,
