@@ -126,15 +126,14 @@ impl Worker {
     }
 }
 
-/// Threads that parse and check fetched bodies, one per core, taking jobs
-/// from one queue. They replaced `spawn_blocking`, whose pool woke a
-/// sleeping thread for each body (its wake-ups and waits were about 3 % of
-/// the poll bench's cold cycle). A busy parse thread takes the next body
-/// without sleeping: the bench's cold cycle takes as long at 15 % less CPU,
-/// its changed cycle 15 % less time. The queue is bounded, so 64 fetches in
-/// flight wait for a core instead of piling up parsed. A job that panics is
-/// caught on its thread, which goes on; the threads end when the poller is
-/// dropped.
+/// Threads that parse and check fetched bodies, taking jobs from one queue.
+/// They replaced `spawn_blocking`, whose pool woke a sleeping thread for each
+/// body; a busy parse thread takes the next body without sleeping. There is
+/// one per core but one (see `Poller::new`): the cycle waits on its one
+/// writer, and parse threads that took every core made it wait longer. The
+/// queue is bounded, so 64 fetches in flight wait for a thread instead of
+/// piling up parsed. A job that panics is caught on its thread, which goes
+/// on; the threads end when the poller is dropped.
 pub(super) struct ParsePool {
     jobs: flume::Sender<Job>,
 }
@@ -142,9 +141,8 @@ pub(super) struct ParsePool {
 type Job = Box<dyn FnOnce() + Send>;
 
 /// Bodies waiting per parse thread, at most. With one each, a thread that
-/// finished sometimes found the queue empty while fetches were done, and the
-/// cold cycle of the poll bench took 10 % longer than with `spawn_blocking`;
-/// with eight, as long, at 15 % less CPU.
+/// finished sometimes found the queue empty while fetches were done (the poll
+/// bench's cold cycle took 10 % longer than with eight).
 const QUEUED_PER_THREAD: usize = 8;
 
 impl ParsePool {

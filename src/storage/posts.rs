@@ -9,8 +9,11 @@ use crate::parse::{Post, PostKind};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Posts per INSERT statement (12 parameters each, well under both backends' limits).
-const POST_BATCH: usize = 100;
+/// Posts per SQLite INSERT statement (12 parameters each: 6,000, under
+/// SQLite's 32,766). Each statement is a round trip to sqlx's worker thread;
+/// 500 instead of 100 (a batch of 64 feeds: 3 statements, not 13) took 2–5 %
+/// off the cold cycle.
+const POST_BATCH: usize = 500;
 /// Segment rows per upsert statement (5 parameters each).
 const SEGMENT_BATCH: usize = 200;
 /// Account totals per upsert statement (7 parameters each).
