@@ -24,7 +24,7 @@ pub(super) struct Worker {
     /// the poller itself uses (fetch failures are stored and shown to
     /// contacts: no secret may remain).
     pub prep: Preparer,
-    /// The threads that parse and check bodies, one per core.
+    /// The threads that parse and check bodies.
     pub parse: ParsePool,
     pub per_proxy: HashMap<String, Arc<Semaphore>>,
 }

@@ -1,7 +1,7 @@
 //! The CPU part of polling one account: parse the fetched body, decide
 //! its outcome and next check. Pure apart from the clock passed in; run on a
-//! parse thread (see `job::ParsePool`) so that parsing uses every core and
-//! never stalls the I/O.
+//! parse thread (see `job::ParsePool`), off the runtime's threads, so that
+//! parsing never stalls the I/O.
 
 use super::schedule::{ScheduleInput, minutes, next_check_at};
 use super::{PollReport, Prepared, Via};
