@@ -208,3 +208,24 @@ pub(super) fn panicked(id: &str, via: Via, cause: &str, now: DateTime<Utc>) -> C
         fixed: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ParsePool;
+
+    /// A job that panics costs that job only: its caller gets the cause, and
+    /// the thread takes the next job.
+    #[tokio::test]
+    async fn a_panicking_job_is_reported_and_its_thread_goes_on() {
+        let pool = ParsePool::new(1).expect("a thread starts");
+        let failed = pool
+            .run(|| -> usize { panic!("bad feed") })
+            .await
+            .expect_err("the panic is reported");
+        assert!(failed.contains("bad feed"), "{failed}");
+        let jobs: Vec<_> = (0..20_usize).map(|i| pool.run(move || i)).collect();
+        let done = futures_util::future::join_all(jobs).await;
+        let sums: usize = done.into_iter().map(|r| r.unwrap_or(usize::MAX)).sum();
+        assert_eq!(sums, (0..20).sum::<usize>());
+    }
+}
