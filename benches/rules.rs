@@ -313,7 +313,7 @@ async fn full_scan(store: &xunjian::storage::Store, window: &CheckWindow) -> any
         SUM(CASE WHEN p.published_at >= $5 AND p.published_at < $6 THEN 1 ELSE 0 END) \
         FROM posts p LEFT JOIN fetch_state f ON f.account_id = p.account_id \
         WHERE p.first_seen_at <= $1 GROUP BY p.account_id";
-    let xunjian::storage::Store::Sqlite(pool) = store else {
+    let xunjian::storage::Store::Sqlite(pool, _) = store else {
         anyhow::bail!("the bench runs on SQLite");
     };
     let (month_start, month_end) = window.month_range();

@@ -13,6 +13,7 @@
 mod content;
 mod job;
 mod prepare;
+mod save;
 pub mod schedule;
 mod source;
 
@@ -276,7 +277,7 @@ impl Poller {
         // (with one, its round trips left the cores 40 % idle). Batches
         // never share an account, so they touch different rows.
         let writers = match self.store {
-            Store::Sqlite(_) => 1,
+            Store::Sqlite(..) => 1,
             Store::Postgres(_) => 2,
         };
         let save = async {
@@ -390,68 +391,6 @@ impl Poller {
                 Ok(_) => {}
             }
         }
-    }
-
-    /// Saves a batch of checked results and records the findings they show
-    /// fixed.
-    async fn save_checked(&self, batch: Vec<Checked>, now: DateTime<Utc>) -> Vec<PollReport> {
-        let mut fixed = Vec::new();
-        let prepared: Vec<Prepared> = batch
-            .into_iter()
-            .map(|checked| {
-                fixed.extend(checked.fixed);
-                checked.prepared
-            })
-            .collect();
-        tracing::debug!(accounts = prepared.len(), "saving a batch");
-        let reports = self.save(prepared, now).await;
-        if !fixed.is_empty() {
-            if let Err(err) = self.store.fix_content_findings(&fixed, now).await {
-                tracing::error!(error = %err, "cannot record corrected posts");
-            }
-        }
-        reports
-    }
-
-    /// Saves a batch of prepared results in one transaction, filling in
-    /// each report's new posts. When the batch fails, each account is tried
-    /// alone, so one bad row cannot cost the others their results.
-    async fn save(&self, batch: Vec<Prepared>, now: DateTime<Utc>) -> Vec<PollReport> {
-        let rows: Vec<(&FetchState, &[crate::parse::Post])> = batch
-            .iter()
-            .filter_map(|p| p.save.as_ref().map(|(s, posts)| (s, posts.as_slice())))
-            .collect();
-        let saved = if rows.len() > 1 {
-            self.store.record_fetches(&rows, now).await.ok()
-        } else {
-            None
-        };
-        let mut counts = saved.map(Vec::into_iter);
-        let mut reports = Vec::with_capacity(batch.len());
-        for prepared in batch {
-            let mut report = prepared.report;
-            let Some((state, posts)) = &prepared.save else {
-                reports.push(report);
-                continue;
-            };
-            let result = match counts.as_mut() {
-                Some(counts) => Ok(counts.next().unwrap_or(0)),
-                None => self.store.record_fetch(state, posts, now).await,
-            };
-            match result {
-                Ok(new_posts) => report.new_posts = new_posts,
-                Err(err) => {
-                    let err = self.work.prep.redactor.redact(&err.to_string());
-                    tracing::error!(account = %report.account_id, error = %err, "cannot save the fetch result");
-                    report.new_posts = 0;
-                    report.message = Some(format!("抓取结果未能保存，下次巡检重试（{err}）"));
-                    report.next_check_at = now;
-                    report.is_unsaved = true;
-                }
-            }
-            reports.push(report);
-        }
-        reports
     }
 
     /// Decides each proxy's health from the cycle's results, probing its

@@ -397,7 +397,7 @@ impl Store {
         posts: &[(StoredText, Post)],
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let is_sqlite = matches!(self, Store::Sqlite(_));
+        let is_sqlite = matches!(self, Store::Sqlite(..));
         let seen = to_secs(now);
         let checked: Vec<CheckedPost<'_>> = posts
             .iter()

@@ -19,7 +19,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<OutboxItem>> {
         let lock = match self {
-            Store::Sqlite(_) => "",
+            Store::Sqlite(..) => "",
             Store::Postgres(_) => "FOR UPDATE SKIP LOCKED",
         };
         let sql = format!(
@@ -244,7 +244,7 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        let is_sole_daemon = matches!(self, Store::Sqlite(_));
+        let is_sole_daemon = matches!(self, Store::Sqlite(..));
         let holders: Vec<String> = rows
             .into_iter()
             .map(|(holder,)| holder)

@@ -21,6 +21,7 @@ mod reports;
 mod summaries;
 mod tasks;
 mod web;
+mod writer;
 
 pub use alerts::{Attachment, ChannelState, ComposeMessages, OutboxItem};
 pub use chat::{BindOutcome, PendingBind};
@@ -32,6 +33,7 @@ pub use rectification::{Issue, IssueContent, IssuedReport};
 pub use register::RegisterEvent;
 pub use tasks::NewTask;
 pub use web::{LinkUse, Upload};
+pub use writer::{FetchResult, SqliteWriter};
 
 use crate::config::DatabaseSettings;
 use chrono::{DateTime, Utc};
@@ -46,6 +48,9 @@ use std::time::Duration;
 pub enum StorageError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the SQLite writer of fetch results (its own connection).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not valid: {0}")]
@@ -63,6 +68,7 @@ impl StorageError {
     pub fn describe_connect(&self) -> String {
         let detail = match self {
             StorageError::Database(err) => source_chain(err),
+            StorageError::Sqlite(err) => source_chain(err),
             other => other.to_string(),
         };
         let lower = detail.to_lowercase();
@@ -112,7 +118,8 @@ fn source_chain(err: &dyn std::error::Error) -> String {
 /// The database, SQLite or PostgreSQL, chosen by the URL scheme.
 #[derive(Clone, Debug)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    /// The pool, and the one writer of fetch results (see [`SqliteWriter`]).
+    Sqlite(SqlitePool, SqliteWriter),
     Postgres(PgPool),
 }
 
@@ -120,7 +127,7 @@ pub enum Store {
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            $crate::storage::Store::Sqlite($pool) => $body,
+            $crate::storage::Store::Sqlite($pool, _) => $body,
             $crate::storage::Store::Postgres($pool) => $body,
         }
     };
@@ -212,13 +219,19 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store::Sqlite(pool))
+        let writer = SqliteWriter::start(&pool.connect_options()).map_err(|err| {
+            sqlx::Error::Io(std::io::Error::new(
+                err.kind(),
+                format!("cannot start the SQLite writer thread: {err}"),
+            ))
+        })?;
+        Ok(Store::Sqlite(pool, writer))
     }
 
     /// Applies the migrations of this backend that have not run yet.
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Store::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Store::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
             Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -226,12 +239,15 @@ impl Store {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Store::Sqlite(_) => "sqlite",
+            Store::Sqlite(..) => "sqlite",
             Store::Postgres(_) => "postgres",
         }
     }
 
     pub async fn close(&self) {
+        if let Store::Sqlite(_, writer) = self {
+            writer.close().await;
+        }
         with_pool!(self, pool => pool.close().await)
     }
 }

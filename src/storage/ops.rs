@@ -77,7 +77,7 @@ impl Store {
             .to_str()
             .ok_or_else(|| anyhow::anyhow!("备份文件名须为 UTF-8"))?;
         match self {
-            Store::Sqlite(pool) => {
+            Store::Sqlite(pool, _) => {
                 sqlx::query("VACUUM INTO $1")
                     .bind(target)
                     .execute(pool)

@@ -99,7 +99,7 @@ impl Store {
     /// Every account's fetch state, by account id.
     pub async fn fetch_states(&self) -> Result<HashMap<String, FetchState>> {
         let rows: Vec<FetchRow> = match self {
-            Store::Sqlite(pool) => {
+            Store::Sqlite(pool, _) => {
                 let sql = super::bulk::json_rows_sql(SELECT_FETCH, fetch_columns!(), None);
                 let (json,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .fetch_one(pool)
@@ -118,7 +118,7 @@ impl Store {
         &self,
         ids: &[S],
     ) -> Result<HashMap<String, FetchState>> {
-        let is_sqlite = matches!(self, Store::Sqlite(_));
+        let is_sqlite = matches!(self, Store::Sqlite(..));
         let mut states = HashMap::with_capacity(ids.len());
         for batch in ids.chunks(ID_BATCH) {
             let mut sql = format!("{SELECT_FETCH} AND account_id IN ");
@@ -179,7 +179,7 @@ impl Store {
         lease: chrono::Duration,
     ) -> Result<Vec<String>> {
         let lock = match self {
-            Store::Sqlite(_) => "",
+            Store::Sqlite(..) => "",
             Store::Postgres(_) => "FOR UPDATE SKIP LOCKED",
         };
         let claim = format!(

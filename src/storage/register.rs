@@ -115,7 +115,7 @@ pub(super) const INSERT_REGISTER_EVENT: &str = "INSERT INTO register_events (at,
 impl Store {
     /// The whole stored register, in registration order.
     pub async fn load_register(&self) -> Result<Register> {
-        let is_sqlite = matches!(self, Store::Sqlite(_));
+        let is_sqlite = matches!(self, Store::Sqlite(..));
         let (units, contacts, accounts) = with_pool!(self, pool => {
             let units: Vec<UnitRow> = sqlx::query_as(SELECT_UNITS).fetch_all(pool).await?;
             let contacts: Vec<ContactRow> = sqlx::query_as(SELECT_CONTACTS).fetch_all(pool).await?;
@@ -356,7 +356,7 @@ impl Store {
 
     /// These accounts (those still registered), in no particular order.
     pub async fn accounts_by_id<S: AsRef<str> + Sync>(&self, ids: &[S]) -> Result<Vec<Account>> {
-        let is_sqlite = matches!(self, Store::Sqlite(_));
+        let is_sqlite = matches!(self, Store::Sqlite(..));
         let columns = SELECT_ACCOUNTS
             .split(" FROM ")
             .next()
@@ -383,7 +383,7 @@ impl Store {
 
     /// When each account was first registered.
     pub async fn registered_at(&self) -> Result<HashMap<String, DateTime<Utc>>> {
-        let is_sqlite = matches!(self, Store::Sqlite(_));
+        let is_sqlite = matches!(self, Store::Sqlite(..));
         let sql = "SELECT id, registered_at FROM accounts".to_string();
         let rows: Vec<(String, i64)> = with_pool!(self, pool => {
             super::bulk::fetch_rows!(pool, is_sqlite, sql, "id, registered_at", "accounts", |query| query)

@@ -35,7 +35,7 @@ pub(super) fn segment_of(time: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) 
 /// A read transaction that sees one snapshot (SQLite's always do in WAL mode).
 fn snapshot_begin(store: &Store) -> &'static str {
     match store {
-        Store::Sqlite(_) => "BEGIN",
+        Store::Sqlite(..) => "BEGIN",
         Store::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     }
 }
@@ -251,7 +251,7 @@ impl Store {
     /// The scanned accounts' summaries, the others' from segments, and the
     /// posts that complete their repost window.
     async fn summary_rows(&self, r: &Ranges) -> Result<SummaryRows> {
-        let is_sqlite = matches!(self, Store::Sqlite(_));
+        let is_sqlite = matches!(self, Store::Sqlite(..));
         let rows = with_pool!(self, pool => {
             // One snapshot: an account written between the statements is
             // counted by all of them or by none.

@@ -623,7 +623,7 @@ async fn a_sqlite_daemon_killed_while_sending_is_restarted_and_sends_its_claims_
     })
     .await
     .expect("store");
-    let xunjian::storage::Store::Sqlite(pool) = &store else {
+    let xunjian::storage::Store::Sqlite(pool, _) = &store else {
         unreachable!("a SQLite store")
     };
     let (claimed,): (i64,) = sqlx::query_as(

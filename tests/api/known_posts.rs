@@ -115,7 +115,7 @@ async fn a_feed_that_changed_by_one_post_checks_and_stores_the_new_post_only() {
 async fn forget_lists(store: &Store) {
     const SQL: &str = "UPDATE fetch_state SET feed_keys = NULL";
     match store {
-        Store::Sqlite(pool) => sqlx::query(SQL).execute(pool).await.map(drop),
+        Store::Sqlite(pool, _) => sqlx::query(SQL).execute(pool).await.map(drop),
         Store::Postgres(pool) => sqlx::query(SQL).execute(pool).await.map(drop),
     }
     .expect("statement runs");
@@ -124,7 +124,7 @@ async fn forget_lists(store: &Store) {
 async fn post_id(store: &Store, dedup_key: &str) -> i64 {
     const SQL: &str = "SELECT id FROM posts WHERE account_id = 'a1' AND dedup_key = $1";
     let (id,): (i64,) = match store {
-        Store::Sqlite(pool) => sqlx::query_as(SQL).bind(dedup_key).fetch_one(pool).await,
+        Store::Sqlite(pool, _) => sqlx::query_as(SQL).bind(dedup_key).fetch_one(pool).await,
         Store::Postgres(pool) => sqlx::query_as(SQL).bind(dedup_key).fetch_one(pool).await,
     }
     .expect("the post is stored");

@@ -668,7 +668,7 @@ async fn accounts_become_due_again_after_their_interval() {
 
 async fn execute(db: &TestDb, sql: &'static str) {
     match &db.store {
-        xunjian::storage::Store::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        xunjian::storage::Store::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(drop),
         xunjian::storage::Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
     }
     .expect("statement runs");

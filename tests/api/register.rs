@@ -154,7 +154,7 @@ async fn a_dry_run_changes_nothing() {
 async fn migrations_run_twice_without_harm_and_sqlite_uses_wal() {
     for db in test_dbs("migrate_twice").await {
         db.store.migrate().await.expect("second migrate");
-        if let xunjian::storage::Store::Sqlite(pool) = &db.store {
+        if let xunjian::storage::Store::Sqlite(pool, _) = &db.store {
             let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
                 .fetch_one(pool)
                 .await

@@ -493,7 +493,7 @@ async fn stored_texts(store: &Store) -> String {
          UNION ALL SELECT COALESCE(message, '') FROM proxy_state \
          UNION ALL SELECT COALESCE(reason, '') FROM channel_state";
     let rows: Vec<(String,)> = match store {
-        Store::Sqlite(pool) => sqlx::query_as(QUERY).fetch_all(pool).await,
+        Store::Sqlite(pool, _) => sqlx::query_as(QUERY).fetch_all(pool).await,
         Store::Postgres(pool) => sqlx::query_as(QUERY).fetch_all(pool).await,
     }
     .expect("stored errors");

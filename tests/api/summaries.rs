@@ -289,7 +289,7 @@ async fn write_rounds(
 
 async fn execute(store: &Store, sql: &'static str) {
     match store {
-        Store::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        Store::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(drop),
         Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
     }
     .expect("statement runs");
