@@ -129,8 +129,7 @@ impl Worker {
 /// Threads that parse and check fetched bodies, taking jobs from one queue.
 /// They replaced `spawn_blocking`, whose pool woke a sleeping thread for each
 /// body; a busy parse thread takes the next body without sleeping. There is
-/// one per core but one (see `Poller::new`): the cycle waits on its one
-/// writer, and parse threads that took every core made it wait longer. The
+/// one per core (see `Poller::new`). The
 /// queue is bounded, so 64 fetches in flight wait for a thread instead of
 /// piling up parsed. A job that panics is caught on its thread, which goes
 /// on; the threads end when the poller is dropped.

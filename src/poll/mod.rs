@@ -127,10 +127,11 @@ impl Poller {
             settings: settings.clone(),
         };
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        // One core is left to the writer, which every result waits for: on
-        // two cores, one parse thread made the cold cycle 5–10 % faster than
-        // two (the 60 KB feeds of the user path; the same on the bench's).
-        let parse = job::ParsePool::new(cores.saturating_sub(1).max(1))
+        // One per core. While the SQLite writer was sqlx's (a round trip
+        // per statement), one core was left to it; since it is a thread of
+        // its own (`storage::writer`), two parse threads on two cores made
+        // the cold cycle 10–25 % faster than one.
+        let parse = job::ParsePool::new(cores.max(1))
             .map_err(|e| PollSetupError(format!("无法启动解析线程：{e}")))?;
         Ok(Poller {
             store,
