@@ -349,7 +349,8 @@ fn write_fetches(
 
 #[cfg(test)]
 mod tests {
-    use super::{FetchState, Job, Store};
+    use super::{FetchState, Job};
+    use crate::storage::Store;
     use chrono::Utc;
 
     /// A batch whose job is dropped unanswered (its thread gone) comes back

@@ -105,6 +105,80 @@ async fn after_disk_full_the_store_recovers_by_itself_and_the_failures_are_count
     drop(disk);
 }
 
+/// One account whose rows the database refuses fails its batch; each
+/// account is then saved alone, so the others keep their posts and only that
+/// one is left unsaved (tried again next cycle), on both backends.
+#[tokio::test]
+async fn a_refused_account_costs_its_batch_nothing_but_itself() {
+    let server = FeedServer::start().await;
+    for name in ["a", "b", "bad", "c"] {
+        server.set(&format!("/{name}.xml"), Reply::ok(big_feed(name)));
+    }
+    for db in crate::helpers::test_dbs("refused_account").await {
+        let mut text =
+            "[[unit]]\nid = \"u1\"\nname = \"区政府办公室\"\nkind = \"department\"\n".to_string();
+        for name in ["a", "b", "bad", "c"] {
+            text.push_str(&format!(
+                "\n[[account]]\nid = \"{name}\"\nunit = \"u1\"\nname = \"{name}\"\nplatform = \"weibo\"\nfeed = \"{}\"\n",
+                server.url(&format!("/{name}.xml"))
+            ));
+        }
+        let wanted = parse("test", &text, &Context { proxies: &[] }).expect("register");
+        let current = db.store.load_register().await.expect("load");
+        db.store
+            .apply_plan(&plan(&current, &wanted, true), "test", "cli", at(NOW))
+            .await
+            .expect("apply");
+        let statements: &[&str] = match &db.store {
+            Store::Sqlite(..) => &["CREATE TRIGGER refuse_bad BEFORE INSERT ON posts \
+                 WHEN NEW.account_id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"],
+            Store::Postgres(_) => &[
+                "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF NEW.account_id = 'bad' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+                 RETURN NEW; END $$",
+                "CREATE TRIGGER refuse_bad BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION refuse_bad()",
+            ],
+        };
+        for sql in statements {
+            match &db.store {
+                Store::Sqlite(pool, _) => sqlx::raw_sql(*sql).execute(pool).await.map(drop),
+                Store::Postgres(pool) => sqlx::raw_sql(*sql).execute(pool).await.map(drop),
+            }
+            .expect("the trigger is made");
+        }
+        let poller = Poller::new(&db.settings, db.store.clone()).expect("poller");
+        let ids: Vec<String> = ["a", "b", "bad", "c"].map(String::from).to_vec();
+        let reports = poller
+            .poll_accounts(&ids, at(NOW), &|_, _| {})
+            .await
+            .expect("the cycle runs");
+        assert_eq!(reports.len(), 4, "{reports:#?}");
+        for report in &reports {
+            if report.account_id == "bad" {
+                assert!(report.is_unsaved, "{report:#?}");
+                assert!(
+                    report.message.as_deref().is_some_and(
+                        |m| m.contains("抓取结果未能保存") && m.contains("refused by the test")
+                    ),
+                    "{report:#?}"
+                );
+                assert_eq!(db.store.post_count("bad").await.expect("count"), 0);
+            } else {
+                assert!(!report.is_unsaved, "{report:#?}");
+                assert_eq!(report.new_posts, 200, "{report:#?}");
+                assert_eq!(
+                    db.store
+                        .post_count(&report.account_id)
+                        .await
+                        .expect("count"),
+                    200
+                );
+            }
+        }
+        db.finish().await;
+    }
+}
+
 /// A tmpfs mounted on a directory, unmounted on drop.
 struct SmallDisk {
     path: std::path::PathBuf,
