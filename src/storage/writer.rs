@@ -53,8 +53,11 @@ impl std::fmt::Debug for SqliteWriter {
 struct Job {
     batch: Vec<FetchResult>,
     now: DateTime<Utc>,
-    reply: Option<tokio::sync::oneshot::Sender<(Vec<FetchResult>, Result<Vec<u64>>)>>,
+    reply: Option<tokio::sync::oneshot::Sender<Answer>>,
 }
+
+/// The batch, handed back, and the new posts per account or why not.
+type Answer = (Vec<FetchResult>, Result<Vec<u64>>);
 
 impl Job {
     fn answer(mut self, result: Result<Vec<u64>>) {
@@ -148,7 +151,7 @@ impl SqliteWriter {
         &self,
         batch: Vec<FetchResult>,
         now: DateTime<Utc>,
-    ) -> (Vec<FetchResult>, Result<Vec<u64>>) {
+    ) -> Answer {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job {
             batch,
