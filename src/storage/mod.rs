@@ -58,6 +58,9 @@ pub enum StorageError {
     /// A write lost to concurrent writers more often than it retries.
     #[error("concurrent change: {0}")]
     Conflict(String),
+    /// The SQLite writer thread could not write a batch (it panicked or is gone).
+    #[error("SQLite writer: {0}")]
+    Writer(String),
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;

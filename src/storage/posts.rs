@@ -147,6 +147,18 @@ impl SummaryDelta {
         Ok(delta)
     }
 
+    /// How many posts were new, per account of `results`, in their order.
+    pub fn new_posts_of(&self, results: &[(&FetchState, &[Post])]) -> Vec<u64> {
+        results
+            .iter()
+            .map(|(state, _)| {
+                self.accounts
+                    .get(&state.account_id)
+                    .map_or(0, |a| u64::try_from(a.total).unwrap_or(0))
+            })
+            .collect()
+    }
+
     fn undated_accounts(&self) -> Vec<&str> {
         self.accounts
             .iter()
@@ -370,15 +382,7 @@ async fn record_fetches_pg(
         query.execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok(results
-        .iter()
-        .map(|(state, _)| {
-            delta
-                .accounts
-                .get(&state.account_id)
-                .map_or(0, |a| u64::try_from(a.total).unwrap_or(0))
-        })
-        .collect())
+    Ok(delta.new_posts_of(results))
 }
 
 impl Store {

@@ -73,7 +73,7 @@ impl Drop for Job {
         if let Some(reply) = self.reply.take() {
             let _ = reply.send((
                 std::mem::take(&mut self.batch),
-                Err(StorageError::Conflict(
+                Err(StorageError::Writer(
                     "the SQLite writer thread stopped".to_string(),
                 )),
             ));
@@ -129,7 +129,7 @@ impl SqliteWriter {
                         write_fetches(conn, &results, job.now)
                     }));
                     let result = outcome.unwrap_or_else(|cause| {
-                        Err(StorageError::Conflict(format!(
+                        Err(StorageError::Writer(format!(
                             "writing the batch panicked: {}",
                             crate::process::panic_text(cause)
                         )))
@@ -163,7 +163,7 @@ impl SqliteWriter {
         answer.await.unwrap_or_else(|_| {
             (
                 Vec::new(),
-                Err(StorageError::Conflict(
+                Err(StorageError::Writer(
                     "the SQLite writer thread stopped".to_string(),
                 )),
             )
@@ -339,15 +339,7 @@ fn write_fetches(
         }
     }
     tx.commit()?;
-    Ok(results
-        .iter()
-        .map(|(state, _)| {
-            delta
-                .accounts
-                .get(&state.account_id)
-                .map_or(0, |a| u64::try_from(a.total).unwrap_or(0))
-        })
-        .collect())
+    Ok(delta.new_posts_of(results))
 }
 
 #[cfg(test)]

@@ -123,12 +123,7 @@ async fn a_refused_account_costs_its_batch_nothing_but_itself() {
                 server.url(&format!("/{name}.xml"))
             ));
         }
-        let wanted = parse("test", &text, &Context { proxies: &[] }).expect("register");
-        let current = db.store.load_register().await.expect("load");
-        db.store
-            .apply_plan(&plan(&current, &wanted, true), "test", "cli", at(NOW))
-            .await
-            .expect("apply");
+        crate::helpers::register_text(&db.store, &text, at(NOW)).await;
         let statements: &[&str] = match &db.store {
             Store::Sqlite(..) => &["CREATE TRIGGER refuse_bad BEFORE INSERT ON posts \
                  WHEN NEW.account_id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"],

@@ -253,3 +253,16 @@ pub fn form_parts(content_type: &str, body: &[u8]) -> Vec<FormPart> {
 pub fn local_today() -> chrono::NaiveDate {
     (Utc::now() + chrono::Duration::hours(8)).date_naive()
 }
+
+/// Imports a register given as `accounts.toml` text (no proxies) into the
+/// store, as of `now`.
+pub async fn register_text(store: &Store, text: &str, now: DateTime<Utc>) {
+    use xunjian::registry::diff::plan;
+    use xunjian::registry::load::{Context, parse};
+    let wanted = parse("test", text, &Context { proxies: &[] }).expect("register");
+    let current = store.load_register().await.expect("load");
+    store
+        .apply_plan(&plan(&current, &wanted, true), "test", "cli", now)
+        .await
+        .expect("apply");
+}

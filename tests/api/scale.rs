@@ -233,8 +233,6 @@ async fn one_daemon_at_a_time_holds_the_bot_lease_and_another_takes_over_when_it
 }
 
 async fn register_feeds(db: &TestDb, server: &crate::feed_server::FeedServer, count: usize) {
-    use xunjian::registry::diff::plan;
-    use xunjian::registry::load::{Context, parse};
     let mut text =
         String::from("[[unit]]\nid = \"u1\"\nname = \"区政府办公室\"\nkind = \"department\"\n");
     for i in 0..count {
@@ -248,12 +246,7 @@ async fn register_feeds(db: &TestDb, server: &crate::feed_server::FeedServer, co
             server.url(&path)
         ));
     }
-    let wanted = parse("test", &text, &Context { proxies: &[] }).expect("register");
-    let current = db.store.load_register().await.expect("load");
-    db.store
-        .apply_plan(&plan(&current, &wanted, true), "test", "cli", at(NOW))
-        .await
-        .expect("apply");
+    crate::helpers::register_text(&db.store, &text, at(NOW)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
