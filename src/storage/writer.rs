@@ -169,9 +169,7 @@ impl SqliteWriter {
             )
         })
     }
-}
 
-impl SqliteWriter {
     /// Closes the writer's connection, after the batches sent before; the
     /// next batch opens it again.
     pub(super) async fn close(&self) {
