@@ -8,6 +8,7 @@
 mod finding;
 mod lists;
 mod names;
+mod packed;
 mod personal;
 mod progress;
 mod tasks;
@@ -17,12 +18,13 @@ mod wording;
 pub use finding::{ContentFinding, FindingState};
 pub use lists::{DEFAULT_LIST, default_entries, read_list};
 pub use names::{NameList, Person};
+pub use packed::{pack, unpack};
 pub use personal::{PersonalKind, is_id_number, mask, mask_all};
 pub use progress::{TaskProgress, render_tasks, tasks_sentence};
 pub use tasks::{
     ClosingState, RepostTask, is_closing_notice, is_targeted, matches_task, normalize,
 };
-pub use text::{MAX_TEXT_BYTES, cut, pack, plain_text, unpack};
+pub use text::{MAX_TEXT_BYTES, cut, plain_text};
 pub use wording::{Entry, Level, WordList};
 
 use crate::config::ContentSettings;

@@ -181,22 +181,30 @@ pub fn feed_keys<'a>(keys: impl Iterator<Item = &'a str>) -> String {
     out
 }
 
-/// Which of `keys` a state's [`FetchState::feed_keys`] lists: the posts
-/// stored already. Keys that are not 64 hex digits are never listed.
-pub fn listed_keys<'a>(listed: Option<&str>, keys: impl Iterator<Item = &'a str>) -> Vec<bool> {
-    let listed: std::collections::HashSet<&str> = listed
-        .unwrap_or_default()
-        .as_bytes()
-        .chunks_exact(FEED_KEY_DIGITS)
-        .filter_map(|chunk| std::str::from_utf8(chunk).ok())
-        .collect();
-    keys.map(|key| {
+/// The keys a state's [`FetchState::feed_keys`] lists: the posts stored
+/// already.
+pub struct Listed<'a>(std::collections::HashSet<&'a str>);
+
+impl<'a> Listed<'a> {
+    pub fn new(listed: Option<&'a str>) -> Listed<'a> {
+        Listed(
+            listed
+                .unwrap_or_default()
+                .as_bytes()
+                .chunks_exact(FEED_KEY_DIGITS)
+                .filter_map(|chunk| std::str::from_utf8(chunk).ok())
+                .collect(),
+        )
+    }
+
+    /// Whether `key` is listed (stored already); never for a key that is
+    /// not 64 hex digits.
+    pub fn contains(&self, key: &str) -> bool {
         key.len() == 64
             && key
                 .get(..FEED_KEY_DIGITS)
-                .is_some_and(|prefix| listed.contains(prefix))
-    })
-    .collect()
+                .is_some_and(|prefix| self.0.contains(prefix))
+    }
 }
 
 impl FetchState {
@@ -236,6 +244,11 @@ mod tests {
 
     fn key(n: u8) -> String {
         format!("{n:02x}").repeat(32)
+    }
+
+    fn listed_keys<'a>(listed: Option<&str>, keys: impl Iterator<Item = &'a str>) -> Vec<bool> {
+        let listed = Listed::new(listed);
+        keys.map(|key| listed.contains(key)).collect()
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub struct Post {
     pub hits: Vec<crate::content::Hit>,
     /// The open 转载任务 it carries (filled in by the poller).
     pub tasks: Vec<i64>,
-    /// `text` deflated for keeping (filled in by the poller's content
+    /// `text` packed for keeping (filled in by the poller's content
     /// checks, off the writer's path; storage packs it when empty).
     pub packed: Vec<u8>,
 }
@@ -89,6 +89,30 @@ pub fn parse_feed_with_charset(
     classifier: &Classifier,
     fetched_at: DateTime<Utc>,
 ) -> Result<ParsedFeed, ParseError> {
+    parse_feed_knowing(
+        body,
+        http_charset,
+        platform,
+        classifier,
+        fetched_at,
+        &|_| false,
+    )
+}
+
+/// [`parse_feed_with_charset`] for a poller that knows some of the feed's
+/// posts: an item whose dedup key `is_known` says is stored already, and
+/// needs no second look, comes back with its key, dates, title, link and
+/// author only: no text, kind (`Unknown`) or notice flag. Turning its HTML
+/// into text and classifying it were half of a cycle in which most feeds
+/// list one new post.
+pub fn parse_feed_knowing(
+    body: &[u8],
+    http_charset: Option<&str>,
+    platform: Platform,
+    classifier: &Classifier,
+    fetched_at: DateTime<Utc>,
+    is_known: &dyn Fn(&str) -> bool,
+) -> Result<ParsedFeed, ParseError> {
     let text = decode::to_utf8(body, http_charset);
     let head = prefix(&text, 1024).to_ascii_lowercase();
     let trimmed = head.trim_start_matches('\u{feff}').trim_start();
@@ -120,7 +144,10 @@ pub fn parse_feed_with_charset(
         .filter(|t| !t.is_empty());
     let posts = items
         .into_iter()
-        .map(|item| to_post(item, platform, classifier, title.as_deref(), fetched_at))
+        .map(|item| {
+            let feed = (platform, title.as_deref());
+            to_post(item, feed, classifier, fetched_at, is_known)
+        })
         .collect();
     Ok(ParsedFeed {
         title,
@@ -174,10 +201,10 @@ impl Item {
 /// One feed item as a post of the feed called `feed_title`.
 fn to_post(
     item: Item,
-    platform: Platform,
+    (platform, feed_title): (Platform, Option<&str>),
     classifier: &Classifier,
-    feed_title: Option<&str>,
     fetched_at: DateTime<Utc>,
+    is_known: &dyn Fn(&str) -> bool,
 ) -> Post {
     let link = item.link.map(|href| href.trim().to_string());
     let item_title = item.title;
@@ -194,6 +221,25 @@ fn to_post(
         Some(at) => (at, false),
         None => (fetched_at, true),
     };
+    let title = item_title.as_deref().map(|t| truncate(t.trim(), 500));
+    let author = item.author.map(|name| truncate(name.trim(), 200));
+    if is_known(&key) {
+        return Post {
+            dedup_key: key,
+            published_at,
+            is_date_estimated,
+            title,
+            link,
+            author,
+            kind: PostKind::Unknown,
+            evidence: String::new(),
+            text: String::new(),
+            is_notice: false,
+            hits: Vec::new(),
+            tasks: Vec::new(),
+            packed: Vec::new(),
+        };
+    }
     let verdict = classifier.classify(
         platform,
         item_title.as_deref().unwrap_or(""),
@@ -207,9 +253,9 @@ fn to_post(
         dedup_key: key,
         published_at,
         is_date_estimated,
-        title: item_title.map(|t| truncate(t.trim(), 500)),
+        title,
         link,
-        author: item.author.map(|name| truncate(name.trim(), 200)),
+        author,
         kind: verdict.0,
         evidence: verdict.1,
         text: plain,

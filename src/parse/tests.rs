@@ -377,3 +377,31 @@ fn namespaced_rss_odd_atom_types_and_untitled_items_are_read() {
     assert_eq!(feed.posts[0].text, "冬季防火工作部署");
     assert_eq!(feed.posts[1].text, "防汛值班安排");
 }
+
+#[test]
+fn a_known_post_comes_back_without_its_text_and_the_others_whole() {
+    let classifier = Classifier::new(&BTreeMap::new()).expect("built-in patterns");
+    let body = fixture("weibo_rsshub.xml");
+    let whole = parse_feed(&body, Platform::Weibo, &classifier, now()).expect("feed");
+    let known = whole.posts[2].dedup_key.clone();
+    let is_known = |key: &str| key == known;
+    let feed = parse_feed_knowing(&body, None, Platform::Weibo, &classifier, now(), &is_known)
+        .expect("feed");
+    assert_eq!(feed.posts.len(), whole.posts.len());
+    for (index, (got, full)) in feed.posts.iter().zip(&whole.posts).enumerate() {
+        if index == 2 {
+            assert!(!full.text.is_empty());
+            assert_eq!(full.kind, PostKind::Repost);
+            let light = Post {
+                kind: PostKind::Unknown,
+                evidence: String::new(),
+                text: String::new(),
+                is_notice: false,
+                ..full.clone()
+            };
+            assert_eq!(got, &light);
+        } else {
+            assert_eq!(got, full);
+        }
+    }
+}

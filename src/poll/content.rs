@@ -47,6 +47,13 @@ impl CycleContent {
         })
     }
 
+    /// Whether `account_id` has an open finding of the post `dedup_key`.
+    pub fn is_open(&self, account_id: &str, dedup_key: &str) -> bool {
+        self.open
+            .get(account_id)
+            .is_some_and(|open| open.iter().any(|f| f.dedup_key == dedup_key))
+    }
+
     /// Fills in each new post's hits and tasks (the text is dropped when
     /// content checks are off) and leaves out the posts stored already;
     /// returns the open findings this fetch shows fixed: their post is in
@@ -68,9 +75,9 @@ impl CycleContent {
                 // first seen; it is checked again only to see an open finding
                 // of it fixed.
                 let is_stored = prepared.stored.get(index).copied().unwrap_or(false);
-                if is_stored
-                    && !open.is_some_and(|o| o.iter().any(|f| f.dedup_key == post.dedup_key))
-                {
+                // (`Preparer::prepare` asked the same of the parser, which
+                // then left such a post without its text.)
+                if is_stored && !self.is_open(&state.account_id, &post.dedup_key) {
                     continue;
                 }
                 if !self.checker.is_enabled {

@@ -88,7 +88,8 @@ impl Worker {
         content: &CycleContent,
         now: DateTime<Utc>,
     ) -> Checked {
-        let mut prepared = self.prep.prepare(account, state, fetched, now);
+        let recheck = |key: &str| content.is_open(&account.id, key);
+        let mut prepared = self.prep.prepare(account, state, fetched, now, &recheck);
         // A panic in the checks costs the account its findings, not its posts.
         let fixed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             content.check(account, std::slice::from_mut(&mut prepared))

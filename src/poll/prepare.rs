@@ -8,7 +8,7 @@ use super::{PollReport, Prepared, Via};
 use crate::config::{Redactor, Settings};
 use crate::fetch::FetchState;
 use crate::fetch::{FetchFailure, Fetched, Outcome, Patterns};
-use crate::parse::{Classifier, ParseError, parse_feed_with_charset};
+use crate::parse::{Classifier, ParseError, parse_feed_knowing};
 use crate::registry::{Account, Source};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -23,26 +23,33 @@ pub(super) struct Preparer {
 
 impl Preparer {
     /// Parses and schedules the result of one attempt (CPU work, run off
-    /// the runtime's threads).
+    /// the runtime's threads). A post the last successful fetch listed is
+    /// stored already and comes back without its text (see
+    /// [`parse_feed_knowing`]) unless `recheck` names its key: an open
+    /// finding of it, which this fetch may show fixed.
     pub(super) fn prepare(
         &self,
         account: &Account,
         state: FetchState,
         fetched: Result<Fetched, FetchFailure>,
         now: DateTime<Utc>,
+        recheck: &dyn Fn(&str) -> bool,
     ) -> Prepared {
+        let listed = crate::fetch::Listed::new(state.feed_keys.as_deref());
+        let is_known = |key: &str| listed.contains(key) && !recheck(key);
         let mut posts = Vec::new();
         let mut ttl = None;
         let (outcome, message, http_status, hints) = match fetched {
             Ok(f) if f.outcome == Outcome::NotModified => {
                 (Outcome::NotModified, None, Some(304), Some(f))
             }
-            Ok(f) => match parse_feed_with_charset(
+            Ok(f) => match parse_feed_knowing(
                 &f.body,
                 f.charset.as_deref(),
                 account.platform,
                 &self.classifier,
                 now,
+                &is_known,
             ) {
                 Ok(feed) => {
                     posts = feed.posts;
@@ -84,10 +91,10 @@ impl Preparer {
         };
         let message = message.map(|m| self.redactor.redact(&m));
         // Posts the last successful fetch listed are stored already.
-        let stored = crate::fetch::listed_keys(
-            state.feed_keys.as_deref(),
-            posts.iter().map(|p| p.dedup_key.as_str()),
-        );
+        let stored: Vec<bool> = posts
+            .iter()
+            .map(|p| listed.contains(&p.dedup_key))
+            .collect();
         let mut next = state.after(outcome, now);
         if outcome == Outcome::Ok {
             next.feed_title = message.clone().or(next.feed_title);

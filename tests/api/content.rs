@@ -534,10 +534,9 @@ async fn a_post_corrected_on_the_platform_is_fixed_by_the_next_fetch_and_a_delet
                 ("名单", ID, d2, "https://a/2b"),
             ])),
         );
-        server.set(
-            "/a3",
-            Reply::ok(feed(&[("动态", "今日无事", d1, "https://a/3")])),
-        );
+        // Unchanged on the platform: its post is listed as stored, and the
+        // open finding in its text must be looked at again, not taken as fixed.
+        server.set("/a3", Reply::ok(feed(&[("名单", ID, d1, "https://a/3")])));
         let (_, inspector) = setup(&db, &server, "active", "2026-11-01T09:00:00+08:00").await;
         let first = inspector
             .run_once(at("2026-12-04T10:00:00+08:00"), true)
@@ -545,6 +544,7 @@ async fn a_post_corrected_on_the_platform_is_fixed_by_the_next_fetch_and_a_delet
             .expect("inspection");
         assert_eq!(account(&first, "a1").verdict, Verdict::Failed);
         assert_eq!(account(&first, "a2").verdict, Verdict::Failed);
+        assert_eq!(account(&first, "a3").verdict, Verdict::Failed);
         // The same items (same guid): one corrected, one deleted while an older one stays.
         server.set(
             "/a1",
@@ -557,7 +557,11 @@ async fn a_post_corrected_on_the_platform_is_fixed_by_the_next_fetch_and_a_delet
         let later = at("2026-12-05T10:00:00+08:00");
         xunjian::poll::Poller::new(&db.settings, db.store.clone())
             .expect("poller")
-            .poll_accounts(&["a1".to_string(), "a2".to_string()], later, &|_, _| {})
+            .poll_accounts(
+                &["a1".to_string(), "a2".to_string(), "a3".to_string()],
+                later,
+                &|_, _| {},
+            )
             .await
             .expect("poll");
         let next = inspector.run_once(later, false).await.expect("inspection");
@@ -572,6 +576,12 @@ async fn a_post_corrected_on_the_platform_is_fixed_by_the_next_fetch_and_a_delet
             Verdict::Qualified,
             "{:?}",
             rules_of(&next, "a2")
+        );
+        assert_eq!(
+            account(&next, "a3").verdict,
+            Verdict::Failed,
+            "{:?}",
+            rules_of(&next, "a3")
         );
         let all = db
             .store
@@ -590,6 +600,7 @@ async fn a_post_corrected_on_the_platform_is_fixed_by_the_next_fetch_and_a_delet
             reasons.contains(&("a2", Some("复查时原文已删除"))),
             "{reasons:?}"
         );
+        assert!(reasons.contains(&("a3", None)), "{reasons:?}");
         db.finish().await;
     }
 }
