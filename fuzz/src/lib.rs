@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use std::sync::OnceLock;
 use std::time::Duration;
 use xunjian::fetch::{Outcome, Patterns, classify_failure, hints};
-use xunjian::parse::{Classifier, parse_feed, parse_feed_with_charset};
+use xunjian::parse::{Classifier, parse_feed, parse_feed_knowing, parse_feed_with_charset};
 use xunjian::poll::schedule::{MAX_HINT, ScheduleInput, minutes, next_check_at};
 use xunjian::registry::Platform;
 
@@ -35,7 +35,8 @@ fn fetched_at() -> DateTime<Utc> {
 
 /// `parse_feed` on the bytes as they are, then with an HTTP charset and
 /// platform picked by the first byte: a result, never a panic, and no post
-/// dated after the fetch.
+/// dated after the fetch; then `parse_feed_knowing` with half the keys
+/// known: the same posts, the known ones without their text.
 pub fn feed_parse(data: &[u8]) {
     static CLASSIFIER: OnceLock<Classifier> = OnceLock::new();
     let classifier = CLASSIFIER.get_or_init(|| {
@@ -62,6 +63,27 @@ pub fn feed_parse(data: &[u8]) {
             }
             Err(err) => assert!(!err.to_string().is_empty()),
         }
+    }
+    // With about half the keys known (stored already): the same posts, in
+    // the same order with the same keys and dates; a known one has no text.
+    let is_known = |key: &str| key.ends_with(['0', '1', '2', '3', '4', '5', '6', '7']);
+    let whole = parse_feed_with_charset(data, None, platform, classifier, fetched_at());
+    let knowing = parse_feed_knowing(data, None, platform, classifier, fetched_at(), &is_known);
+    match (whole, knowing) {
+        (Ok(whole), Ok(knowing)) => {
+            assert_eq!(whole.posts.len(), knowing.posts.len());
+            for (full, light) in whole.posts.iter().zip(&knowing.posts) {
+                assert_eq!(full.dedup_key, light.dedup_key);
+                assert_eq!(full.published_at, light.published_at);
+                if is_known(&light.dedup_key) {
+                    assert!(light.text.is_empty(), "{light:?}");
+                } else {
+                    assert_eq!(full, light);
+                }
+            }
+        }
+        (Err(whole), Err(knowing)) => assert_eq!(whole, knowing),
+        (whole, knowing) => panic!("{whole:?} but knowing keys {knowing:?}"),
     }
 }
 
