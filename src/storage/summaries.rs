@@ -46,40 +46,86 @@ const NEEDS_SCAN: &str = "(t.last_seen_at > $1 OR t.is_basis_mixed \
      OR (t.has_undated AND t.undated_basis IS DISTINCT FROM \
        (SELECT f.first_success_at FROM fetch_state f WHERE f.account_id = t.account_id)))";
 
-/// Total/original/repost sums over segments starting in `[from, to)`,
-/// named `{name}_total`, `{name}_original`, `{name}_repost`.
-fn kind_sums(from: &str, to: Option<&str>, name: &str) -> String {
+/// The sums of `post_segments` total, original and repost over the
+/// segments starting in [from, to), as `{name}_total` …: with `CASE … ELSE
+/// 0` (SQLite), or with `FILTER` (PostgreSQL, where no segment sums to NULL).
+fn kind_sums(from: &str, to: Option<&str>, name: &str, is_filter: bool) -> String {
     let range = match to {
         Some(to) => format!("s.starts_at >= {from} AND s.starts_at < {to}"),
         None => format!("s.starts_at >= {from}"),
     };
     ["total", "original", "repost"]
-        .map(|c| {
-            format!("CAST(SUM(CASE WHEN {range} THEN s.{c} ELSE 0 END) AS BIGINT) AS {name}_{c}")
+        .map(|c| match is_filter {
+            true => format!("CAST(SUM(s.{c}) FILTER (WHERE {range}) AS BIGINT) AS {name}_{c}"),
+            false => format!(
+                "CAST(SUM(CASE WHEN {range} THEN s.{c} ELSE 0 END) AS BIGINT) AS {name}_{c}"
+            ),
         })
         .join(", ")
 }
 
-/// The names of a [`SummaryRow`]'s columns.
 const SUMMARY_COLUMNS: &str = "id, last, total, w_total, w_original, w_repost, \
      m_total, m_original, m_repost, week";
 /// The names of a [`PartialRow`]'s columns.
 const PARTIAL_COLUMNS: &str = "id, n_all, n_original, n_repost";
 
-fn segments_sql() -> String {
+fn segments_sql(is_sqlite: bool) -> String {
+    if !is_sqlite {
+        return segments_sql_pg();
+    }
     format!(
         "SELECT t.account_id AS id, t.last_post_at AS last, t.total AS total, {}, {}, \
          CAST(SUM(CASE WHEN s.starts_at >= $5 AND s.starts_at < $6 THEN s.total ELSE 0 END) AS BIGINT) AS week \
          FROM post_totals t \
          LEFT JOIN post_segments s ON s.account_id = t.account_id AND s.starts_at >= $7 \
          WHERE NOT {NEEDS_SCAN} GROUP BY t.account_id",
-        kind_sums("$2", None, "w"),
-        kind_sums("$3", Some("$4"), "m"),
+        kind_sums("$2", None, "w", false),
+        kind_sums("$3", Some("$4"), "m", false),
+    )
+}
+
+/// [`segments_sql`] as PostgreSQL runs it fastest: the segments summed per
+/// account first (`FILTER`, on parallel workers), then joined to the
+/// totals; 0.97 → 0.74 s for 100,000 accounts. No segments sum to 0, as
+/// the `CASE … ELSE 0` of the SQLite form gives.
+fn segments_sql_pg() -> String {
+    let zero = |name: &str| {
+        ["total", "original", "repost"]
+            .map(|c| format!("COALESCE(s.{name}_{c}, 0) AS {name}_{c}"))
+            .join(", ")
+    };
+    format!(
+        "SELECT t.account_id AS id, t.last_post_at AS last, t.total AS total, {}, {}, \
+         COALESCE(s.week, 0) AS week \
+         FROM post_totals t \
+         LEFT JOIN (SELECT s.account_id, {}, {}, \
+           CAST(SUM(s.total) FILTER (WHERE s.starts_at >= $5 AND s.starts_at < $6) AS BIGINT) AS week \
+           FROM post_segments s WHERE s.starts_at >= $7 GROUP BY s.account_id) s \
+         ON s.account_id = t.account_id \
+         WHERE NOT {NEEDS_SCAN}",
+        zero("w"),
+        zero("m"),
+        kind_sums("$2", None, "w", true),
+        kind_sums("$3", Some("$4"), "m", true),
     )
 }
 
 /// Posts published in `[$2, $3)` of the accounts summarised from segments.
-fn partial_sql() -> String {
+fn partial_sql(is_sqlite: bool) -> String {
+    if !is_sqlite {
+        // One index range per account: PostgreSQL's own plan scanned the
+        // whole posts table for a range of a few hours (0.98 → 0.54 s for
+        // 100,000 accounts).
+        return format!(
+            "SELECT t.account_id AS id, c.n_all, c.n_original, c.n_repost \
+             FROM post_totals t CROSS JOIN LATERAL (SELECT COUNT(*) AS n_all, \
+               SUM(CASE WHEN p.kind = 'original' THEN 1 ELSE 0 END) AS n_original, \
+               SUM(CASE WHEN p.kind = 'repost' THEN 1 ELSE 0 END) AS n_repost \
+               FROM posts p WHERE p.account_id = t.account_id \
+               AND p.published_at >= $2 AND p.published_at < $3) c \
+             WHERE c.n_all > 0 AND NOT {NEEDS_SCAN}"
+        );
+    }
     format!(
         "SELECT t.account_id AS id, COUNT(*) AS n_all, \
          SUM(CASE WHEN p.kind = 'original' THEN 1 ELSE 0 END) AS n_original, \
@@ -263,7 +309,7 @@ impl Store {
                 .bind(r.month.1)
                 .bind(r.week.0)
                 .bind(r.week.1));
-            let segmented: Vec<SummaryRow> = fetch_rows!(&mut *tx, is_sqlite, segments_sql(), SUMMARY_COLUMNS, "post summaries", |query| query
+            let segmented: Vec<SummaryRow> = fetch_rows!(&mut *tx, is_sqlite, segments_sql(is_sqlite), SUMMARY_COLUMNS, "post summaries", |query| query
                 .bind(r.now)
                 .bind(to_secs(r.plan.segments_from))
                 .bind(r.month.0)
@@ -273,7 +319,7 @@ impl Store {
                 .bind(r.oldest()));
             let partial: Vec<PartialRow> = match r.plan.partial {
                 Some((from, to)) => {
-                    fetch_rows!(&mut *tx, is_sqlite, partial_sql(), PARTIAL_COLUMNS, "post summaries", |query| query
+                    fetch_rows!(&mut *tx, is_sqlite, partial_sql(is_sqlite), PARTIAL_COLUMNS, "post summaries", |query| query
                         .bind(r.now)
                         .bind(to_secs(from))
                         .bind(to_secs(to)))
