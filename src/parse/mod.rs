@@ -223,47 +223,29 @@ fn to_post(
     };
     let title = item_title.as_deref().map(|t| truncate(t.trim(), 500));
     let author = item.author.map(|name| truncate(name.trim(), 200));
-    if is_known(&key) {
-        return Post {
-            dedup_key: key,
-            published_at,
-            is_date_estimated,
-            title,
-            link,
-            author,
-            kind: PostKind::Unknown,
-            evidence: String::new(),
-            text: String::new(),
-            is_notice: false,
-            hits: Vec::new(),
-            tasks: Vec::new(),
-            packed: Vec::new(),
-        };
-    }
-    let verdict = classifier.classify(
-        platform,
-        item_title.as_deref().unwrap_or(""),
-        &text,
-        feed_title,
-    );
-    let plain = crate::content::plain_text(&text);
-    let is_notice =
-        crate::content::is_closing_notice(item_title.as_deref().unwrap_or_default(), &plain);
-    Post {
+    let mut post = Post {
         dedup_key: key,
         published_at,
         is_date_estimated,
         title,
         link,
         author,
-        kind: verdict.0,
-        evidence: verdict.1,
-        text: plain,
-        is_notice,
+        kind: PostKind::Unknown,
+        evidence: String::new(),
+        text: String::new(),
+        is_notice: false,
         hits: Vec::new(),
         tasks: Vec::new(),
         packed: Vec::new(),
+    };
+    if is_known(&post.dedup_key) {
+        return post;
     }
+    let item_title = item_title.as_deref().unwrap_or_default();
+    (post.kind, post.evidence) = classifier.classify(platform, item_title, &text, feed_title);
+    post.text = crate::content::plain_text(&text);
+    post.is_notice = crate::content::is_closing_notice(item_title, &post.text);
+    post
 }
 
 /// Atom content of a type neither text nor XML is base64 (RFC 4287 4.1.3.3).
