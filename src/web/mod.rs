@@ -45,6 +45,10 @@ pub struct Console {
     /// One evaluation at a time: pages opened together wait for it rather
     /// than each evaluating every account again.
     evaluating: tokio::sync::Mutex<()>,
+    /// What evaluates, built at the first evaluation and kept: building it
+    /// compiles the word lists and starts a poller (its HTTP client and
+    /// parse threads), which an evaluation never uses.
+    inspector: tokio::sync::OnceCell<crate::inspection::Inspector>,
     limiter: Mutex<auth::Limiter>,
     /// "Now" for the pages (tests pin it; the daemon uses the clock).
     clock: Option<DateTime<Utc>>,
@@ -58,6 +62,7 @@ impl Console {
             calendar,
             check: Mutex::new(None),
             evaluating: tokio::sync::Mutex::new(()),
+            inspector: tokio::sync::OnceCell::new(),
             limiter: Mutex::new(auth::Limiter::default()),
             clock: None,
         }
@@ -84,9 +89,14 @@ impl Console {
         if let Some(kept) = self.kept_check() {
             return Ok(kept);
         }
-        let inspector =
-            crate::inspection::Inspector::new(self.store.clone(), self.settings.clone())?
-                .with_calendar(self.calendar.clone());
+        let inspector = self
+            .inspector
+            .get_or_try_init(|| async {
+                let inspector =
+                    crate::inspection::Inspector::new(self.store.clone(), self.settings.clone())?;
+                anyhow::Ok(inspector.with_calendar(self.calendar.clone()))
+            })
+            .await?;
         let result = Arc::new(inspector.evaluate(self.now()).await?);
         if let Ok(mut kept) = self.check.lock() {
             *kept = Some((Instant::now(), result.clone()));
