@@ -190,10 +190,14 @@ impl Store {
                 // The server compiled the inspection's aggregates to machine
                 // code each time (0.2–0.4 s a statement), more than it saved.
                 // A statement, not a startup option: poolers such as
-                // PgBouncer refuse unknown startup parameters.
+                // PgBouncer refuse unknown startup parameters. A server
+                // without the setting (before PostgreSQL 11) keeps the
+                // connection: the statement is only a speed-up.
                 .after_connect(|conn, _| {
                     Box::pin(async move {
-                        sqlx::query("SET jit = off").execute(conn).await?;
+                        if let Err(err) = sqlx::query("SET jit = off").execute(conn).await {
+                            tracing::debug!(error = %err, "SET jit = off refused");
+                        }
                         Ok(())
                     })
                 })
