@@ -208,11 +208,9 @@ mod tests {
     #[test]
     fn hostile_rows_unpack_to_nothing_without_ballooning() {
         let packed = lz4_row(&"网信办通报".repeat(100));
-        let too_long_utf16 = [
-            vec![UTF16_MARK],
-            "中".repeat(MAX_TEXT_BYTES / 2).into_bytes(),
-        ]
-        .concat();
+        // Valid UTF-16 whose UTF-8 is one character longer than a post keeps.
+        let too_long_utf16 = pack(&"中".repeat(MAX_TEXT_BYTES / 3 + 1));
+        assert_eq!(too_long_utf16.first(), Some(&UTF16_MARK));
         let cases: Vec<Vec<u8>> = vec![
             vec![LZ4_MARK],
             vec![LZ4_MARK, 1, 0],
@@ -240,7 +238,7 @@ mod tests {
             vec![UTF16_MARK, 0x2d, 0x4e, 0x87],
             // An unpaired surrogate.
             vec![UTF16_MARK, 0x00, 0xd8, 0x41, 0x00],
-            // More characters than a post keeps (each unit three bytes of UTF-8).
+            // More text than a post keeps.
             too_long_utf16,
             // Raw bytes that are not UTF-8, and too many of them.
             vec![UTF8_MARK, 0xff, 0xfe],

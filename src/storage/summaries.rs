@@ -64,6 +64,7 @@ fn kind_sums(from: &str, to: Option<&str>, name: &str, is_filter: bool) -> Strin
         .join(", ")
 }
 
+/// The names of a [`SummaryRow`]'s columns.
 const SUMMARY_COLUMNS: &str = "id, last, total, w_total, w_original, w_repost, \
      m_total, m_original, m_repost, week";
 /// The names of a [`PartialRow`]'s columns.
