@@ -13,12 +13,13 @@ mod personal;
 mod progress;
 mod tasks;
 mod text;
+mod unit_filter;
 mod wording;
 
 pub use finding::{ContentFinding, FindingState};
 pub use lists::{DEFAULT_LIST, default_entries, read_list};
 pub use names::{NameList, Person};
-pub use packed::{pack, unpack};
+pub use packed::{pack, pack_units, unpack, utf16_into};
 pub use personal::{PersonalKind, is_id_number, mask, mask_all};
 pub use progress::{TaskProgress, render_tasks, tasks_sentence};
 pub use tasks::{
@@ -102,15 +103,29 @@ impl Checker {
     /// Every problem in a post's title and text; `allowed` are the phrases
     /// (or keys) the office allowed for this account.
     pub fn scan(&self, title: &str, text: &str, allowed: &[String], this_year: i32) -> Vec<Hit> {
+        self.scan_with_units(title, text, None, allowed, this_year)
+    }
+
+    /// [`Checker::scan`], given the text's UTF-16 units when the caller has
+    /// them (see [`utf16_into`]): the wording list rules most texts out on
+    /// them.
+    pub fn scan_with_units(
+        &self,
+        title: &str,
+        text: &str,
+        text_units: Option<&[u16]>,
+        allowed: &[String],
+        this_year: i32,
+    ) -> Vec<Hit> {
         if !self.is_enabled {
             return Vec::new();
         }
         let mut hits = Vec::new();
-        for (part, is_in_title) in [(title, true), (text, false)] {
+        for (part, units, is_in_title) in [(title, None, true), (text, text_units, false)] {
             if part.is_empty() {
                 continue;
             }
-            self.scan_part(part, is_in_title, this_year, &mut hits);
+            self.scan_part(part, units, is_in_title, this_year, &mut hits);
             hits.retain(|h: &(Hit, usize, usize)| {
                 h.0.is_in_title != is_in_title || !is_allowed(part, h, allowed)
             });
@@ -125,6 +140,7 @@ impl Checker {
     fn scan_part(
         &self,
         part: &str,
+        units: Option<&[u16]>,
         is_in_title: bool,
         year: i32,
         hits: &mut Vec<(Hit, usize, usize)>,
@@ -137,7 +153,7 @@ impl Checker {
         let context = |start: usize, end: usize| {
             context(masked.get_or_init(|| mask_all(part, year)), start, end)
         };
-        for m in self.words.find(part) {
+        for m in self.words.find_with_units(part, units) {
             let Some(entry) = self.words.entries.get(m.entry) else {
                 continue;
             };

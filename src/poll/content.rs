@@ -70,6 +70,8 @@ impl CycleContent {
             let own = self.allow.get(&state.account_id).unwrap_or(&no_phrases);
             let everyone = self.allow.get("").unwrap_or(&no_phrases);
             let allowed: Vec<String> = own.iter().chain(everyone).cloned().collect();
+            // The UTF-16 units of a text: scanned, then kept (one buffer).
+            let mut units = Vec::new();
             for (index, post) in posts.iter_mut().enumerate() {
                 // A post stored already keeps what it was found to hold when
                 // first seen; it is checked again only to see an open finding
@@ -85,7 +87,14 @@ impl CycleContent {
                     continue;
                 }
                 let title = post.title.as_deref().unwrap_or_default();
-                post.hits = self.checker.scan(title, &post.text, &allowed, self.year);
+                crate::content::utf16_into(&post.text, &mut units);
+                post.hits = self.checker.scan_with_units(
+                    title,
+                    &post.text,
+                    Some(&units),
+                    &allowed,
+                    self.year,
+                );
                 post.tasks = self
                     .tasks
                     .iter()
@@ -96,7 +105,8 @@ impl CycleContent {
                     .collect();
                 // Kept packed only: the batches waiting for the writer hold
                 // half the bytes.
-                post.packed = crate::content::pack(&std::mem::take(&mut post.text));
+                post.packed = crate::content::pack_units(&post.text, &units);
+                post.text = String::new();
             }
             if let Some(open) = open {
                 fixed.extend(shown_fixed(open, posts));
