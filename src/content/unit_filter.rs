@@ -77,6 +77,8 @@ impl UnitFilter {
     /// UTF-8, and only there).
     pub fn may_match(&self, units: &[u16]) -> bool {
         // A unit that starts no word, most of them, costs one look-up.
+        // (Ruling out eight units at a time without a branch cost more:
+        // one in ten characters of the seeds' prose starts a word.)
         units.iter().enumerate().any(|(at, &u)| {
             unit_is_set(&self.first, u) && self.starts_here(units.get(at..).unwrap_or_default())
         })
@@ -167,6 +169,20 @@ mod tests {
         ] {
             assert!(!filter.may_match(&units(text)), "{text}");
         }
+    }
+
+    /// A word is found at every place in a long text.
+    #[test]
+    fn a_word_is_found_wherever_it_falls() {
+        let filter = UnitFilter::new(["截止目前", "残"].into_iter()).expect("a short list");
+        for word in ["截止目前", "残"] {
+            for at in 0..30 {
+                let text = format!("{}{word}{}", "政".repeat(at), "务".repeat(30 - at));
+                assert!(filter.may_match(&units(&text)), "{text}");
+            }
+        }
+        let text = format!("{}截止日前", "政".repeat(13));
+        assert!(!filter.may_match(&units(&text)));
     }
 
     #[test]
