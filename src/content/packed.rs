@@ -211,6 +211,23 @@ mod tests {
         }
     }
 
+    /// Every character, after three and four Chinese ones (so that it ends
+    /// or breaks a run of four), converts as `encode_utf16` converts it.
+    #[test]
+    fn every_character_converts_inside_and_after_a_run_of_four() {
+        let mut units = Vec::new();
+        for c in (0..=0x10_ffff_u32).filter_map(char::from_u32) {
+            for text in [format!("政务公{c}开"), format!("政务公开{c}政务公开")] {
+                utf16_into(&text, &mut units);
+                assert!(
+                    units.iter().copied().eq(text.encode_utf16()),
+                    "U+{:04X}",
+                    u32::from(c)
+                );
+            }
+        }
+    }
+
     /// Texts as earlier releases kept them.
     fn old_texts() -> [String; 3] {
         [
