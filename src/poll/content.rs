@@ -61,6 +61,9 @@ impl CycleContent {
     /// lists older posts (已删除).
     pub fn check(&self, account: &Account, batch: &mut [Prepared]) -> Vec<(i64, String)> {
         let mut fixed = Vec::new();
+        // The UTF-16 units of a text: scanned, then kept (one buffer for
+        // the whole batch).
+        let mut units = Vec::new();
         for prepared in batch.iter_mut() {
             let Some((state, posts)) = prepared.save.as_mut() else {
                 continue;
@@ -70,8 +73,6 @@ impl CycleContent {
             let own = self.allow.get(&state.account_id).unwrap_or(&no_phrases);
             let everyone = self.allow.get("").unwrap_or(&no_phrases);
             let allowed: Vec<String> = own.iter().chain(everyone).cloned().collect();
-            // The UTF-16 units of a text: scanned, then kept (one buffer).
-            let mut units = Vec::new();
             for (index, post) in posts.iter_mut().enumerate() {
                 // A post stored already keeps what it was found to hold when
                 // first seen; it is checked again only to see an open finding
