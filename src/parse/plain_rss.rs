@@ -132,6 +132,9 @@ impl Cursor<'_> {
     fn text(&mut self) -> Option<Option<String>> {
         let mut text: Option<String> = None;
         loop {
+            // Character data and references in one pass; markup (CDATA, a
+            // comment, the end) by events.
+            self.reader.text_into(&mut text)?;
             match self.reader.next()? {
                 Event::Text(t) => {
                     if !t.is_empty() {
@@ -139,18 +142,7 @@ impl Cursor<'_> {
                     }
                 }
                 Event::Ref(name) => {
-                    let buffer = text.get_or_insert_with(String::new);
-                    match name.strip_prefix('#') {
-                        Some(number) => buffer.push(super::xml::char_ref(number)?),
-                        None => match quick_xml::escape::resolve_predefined_entity(name) {
-                            Some(resolved) => buffer.push_str(resolved),
-                            None => {
-                                buffer.push('&');
-                                buffer.push_str(name);
-                                buffer.push(';');
-                            }
-                        },
-                    }
+                    super::xml::resolve(name, text.get_or_insert_with(String::new))?;
                 }
                 Event::End => return Some(text),
                 Event::Start(child) => {
