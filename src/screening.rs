@@ -73,7 +73,13 @@ pub async fn rescan(
                 kind: crate::parse::PostKind::Unknown,
                 evidence: String::new(),
                 is_notice: is_closing_notice(&title, &stored.text),
-                hits: checker.scan(&title, &stored.text, &allowed, year),
+                hits: checker.scan_with_units(
+                    &title,
+                    &stored.text,
+                    Some(&stored.units),
+                    &allowed,
+                    year,
+                ),
                 tasks: tasks
                     .iter()
                     .filter(|t| account.is_some_and(|a| is_targeted(t, a)))

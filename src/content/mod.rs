@@ -19,7 +19,7 @@ mod wording;
 pub use finding::{ContentFinding, FindingState};
 pub use lists::{DEFAULT_LIST, default_entries, read_list};
 pub use names::{NameList, Person};
-pub use packed::{pack, pack_units, unpack, utf16_into};
+pub use packed::{pack, pack_units, unpack, unpack_units, utf16_into};
 pub use personal::{PersonalKind, is_id_number, mask, mask_all};
 pub use progress::{TaskProgress, render_tasks, tasks_sentence};
 pub use tasks::{

@@ -102,6 +102,100 @@ pub fn pack_units(text: &str, units: &[u16]) -> Vec<u8> {
     out
 }
 
+/// [`unpack`], and the text's UTF-16 units into `units` (emptied first;
+/// left empty when the bytes do not unpack). A text kept as UTF-16 is its
+/// units already: a rescan scans them (see `Checker::scan_with_units`)
+/// without making them again.
+pub fn unpack_units(bytes: &[u8], units: &mut Vec<u16>) -> Option<String> {
+    units.clear();
+    let text = match bytes.split_first() {
+        Some((&UTF16_MARK, rest)) => {
+            if rest.len() % 2 != 0 || rest.len() > MAX_TEXT_BYTES * 2 {
+                return None;
+            }
+            units_of(rest, units);
+            utf8_of_units(units).filter(|text| text.len() <= MAX_TEXT_BYTES)
+        }
+        _ => unpack(bytes).inspect(|text| utf16_into(text, units)),
+    };
+    if text.is_none() {
+        units.clear();
+    }
+    text
+}
+
+/// The units of little-endian pairs, into `units`.
+fn units_of(pairs: &[u8], units: &mut Vec<u16>) {
+    units.reserve(pairs.len() / 2);
+    units.extend(
+        pairs
+            .chunks_exact(2)
+            .map(|pair| u16::from_le_bytes(<[u8; 2]>::try_from(pair).unwrap_or_default())),
+    );
+}
+
+/// The text of UTF-16 units; None for a lone surrogate. Four Chinese
+/// characters at a time when the next four all take three bytes, as
+/// [`utf16_into`] reads them; `char::decode_utf16`, a character at a time,
+/// was a fifth of a rescan's time.
+fn utf8_of_units(units: &[u16]) -> Option<String> {
+    /// A character of three UTF-8 bytes: U+0800 to U+FFFF, no surrogate.
+    fn is_three(unit: u16) -> bool {
+        unit >= 0x800 && unit & 0xf800 != 0xd800
+    }
+    // The casts keep the bits each byte takes.
+    fn three(unit: u16) -> [u8; 3] {
+        [
+            0xe0 | (unit >> 12) as u8,
+            0x80 | (unit >> 6 & 0x3f) as u8,
+            0x80 | (unit & 0x3f) as u8,
+        ]
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(units.len().saturating_mul(3));
+    let mut rest = units;
+    loop {
+        while let [a, b, c, d, ref tail @ ..] = *rest {
+            if !(is_three(a) & is_three(b) & is_three(c) & is_three(d)) {
+                break;
+            }
+            let ([a0, a1, a2], [b0, b1, b2], [c0, c1, c2], [d0, d1, d2]) =
+                (three(a), three(b), three(c), three(d));
+            out.extend_from_slice(&[a0, a1, a2, b0, b1, b2, c0, c1, c2, d0, d1, d2]);
+            rest = tail;
+        }
+        match *rest {
+            [] => break,
+            [unit, ref tail @ ..] if unit < 0x80 => {
+                out.push(unit as u8);
+                rest = tail;
+            }
+            [unit, ref tail @ ..] if unit < 0x800 => {
+                out.extend_from_slice(&[0xc0 | (unit >> 6) as u8, 0x80 | (unit & 0x3f) as u8]);
+                rest = tail;
+            }
+            [unit, ref tail @ ..] if is_three(unit) => {
+                out.extend_from_slice(&three(unit));
+                rest = tail;
+            }
+            [high @ 0xd800..=0xdbff, low @ 0xdc00..=0xdfff, ref tail @ ..] => {
+                let scalar =
+                    0x1_0000 + ((u32::from(high) - 0xd800) << 10) + (u32::from(low) - 0xdc00);
+                out.extend_from_slice(&[
+                    0xf0 | (scalar >> 18) as u8,
+                    0x80 | (scalar >> 12 & 0x3f) as u8,
+                    0x80 | (scalar >> 6 & 0x3f) as u8,
+                    0x80 | (scalar & 0x3f) as u8,
+                ]);
+                rest = tail;
+            }
+            _ => return None,
+        }
+    }
+    // Valid by construction; checked again (safe code cannot skip it), at
+    // SIMD speed, then copied.
+    simdutf8::basic::from_utf8(&out).ok().map(str::to_owned)
+}
+
 /// A kept text back; None when the bytes are none of the forms [`pack`]
 /// writes or wrote (UTF-16, UTF-8, an LZ4 block, a raw deflate stream) of a
 /// valid text. At most [`MAX_TEXT_BYTES`] are produced, so a hostile row
@@ -114,12 +208,9 @@ pub fn unpack(bytes: &[u8]) -> Option<String> {
             if rest.len() % 2 != 0 || rest.len() > MAX_TEXT_BYTES * 2 {
                 return None;
             }
-            let units = rest
-                .chunks_exact(2)
-                .map(|pair| u16::from_le_bytes(<[u8; 2]>::try_from(pair).unwrap_or_default()));
-            let text = char::decode_utf16(units)
-                .collect::<Result<String, _>>()
-                .ok()?;
+            let mut units = Vec::new();
+            units_of(rest, &mut units);
+            let text = utf8_of_units(&units)?;
             (text.len() <= MAX_TEXT_BYTES).then_some(text)
         }
         Some((&UTF8_MARK, rest)) => {
@@ -225,6 +316,85 @@ mod tests {
                     u32::from(c)
                 );
             }
+        }
+    }
+
+    /// Every character, inside and after a run of four Chinese ones, comes
+    /// back from its units as `char::decode_utf16` gives it.
+    #[test]
+    fn every_character_comes_back_from_its_units() {
+        for c in (0..=0x10_ffff_u32).filter_map(char::from_u32) {
+            for text in [format!("政务公{c}开"), format!("政务公开{c}政务公开")] {
+                let units: Vec<u16> = text.encode_utf16().collect();
+                assert_eq!(
+                    utf8_of_units(&units).as_deref(),
+                    Some(text.as_str()),
+                    "U+{:04X}",
+                    u32::from(c)
+                );
+            }
+        }
+    }
+
+    /// Random units, surrogates paired and lone among them: what
+    /// `char::decode_utf16` reads, or None where it finds a lone one.
+    #[test]
+    fn units_read_as_decode_utf16_reads_them() {
+        const UNITS: [u16; 14] = [
+            0x41, 0x7f, 0x80, 0x7ff, 0x800, 0x4e2d, 0x3002, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff,
+            0xe000, 0xffff,
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut read = 0;
+        for _ in 0..20_000 {
+            let len = next() % 14;
+            let units: Vec<u16> = (0..len)
+                .map(|_| {
+                    let index = usize::try_from(next() % UNITS.len() as u64).unwrap_or(0);
+                    UNITS.get(index).copied().unwrap_or(0x41)
+                })
+                .collect();
+            let expected = char::decode_utf16(units.iter().copied())
+                .collect::<Result<String, _>>()
+                .ok();
+            read += usize::from(expected.is_some());
+            assert_eq!(utf8_of_units(&units), expected, "{units:x?}");
+        }
+        assert!(read > 2_000 && read < 18_000, "{read}");
+    }
+
+    /// `unpack_units` gives what `unpack` gives, with its units, from every
+    /// form a text was kept in; nothing (and no units) where `unpack` fails.
+    #[test]
+    fn unpacked_units_are_the_texts_own() {
+        let mut units = vec![1, 2, 3];
+        for text in old_texts()
+            .into_iter()
+            .chain(["表情😀与𠀀".to_string(), "plain ASCII".to_string()])
+        {
+            let mut utf8 = vec![UTF8_MARK];
+            utf8.extend_from_slice(text.as_bytes());
+            for row in [pack(&text), lz4_row(&text), utf8] {
+                assert_eq!(
+                    unpack_units(&row, &mut units).as_deref(),
+                    Some(text.as_str())
+                );
+                assert!(units.iter().copied().eq(text.encode_utf16()), "{text}");
+            }
+        }
+        for row in [
+            vec![UTF16_MARK, 0x00, 0xd8, 0x41, 0x00],
+            vec![UTF16_MARK, 0x2d, 0x4e, 0x87],
+            vec![UTF8_MARK, 0xff],
+        ] {
+            assert_eq!(unpack_units(&row, &mut units), None);
+            assert!(units.is_empty());
         }
     }
 

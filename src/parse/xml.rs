@@ -183,7 +183,8 @@ impl<'a> Reader<'a> {
             buffer.push_str(run);
             // `&name;`: a `&` (or the markup) before the `;` leaves it dangling.
             let body = reference.get(1..)?;
-            let (name, tail) = body.split_at_checked(memchr::memchr2(b';', b'&', body.as_bytes())?)?;
+            let (name, tail) =
+                body.split_at_checked(memchr::memchr2(b';', b'&', body.as_bytes())?)?;
             text = tail.strip_prefix(';')?;
             if name.is_empty() {
                 return None;
@@ -448,9 +449,28 @@ mod tests {
     #[test]
     fn text_into_reads_what_the_events_read() {
         const PIECES: [&str; 22] = [
-            "&lt;p&gt;", "&amp;", "&amp;nbsp;", "&#x4e2d;", "&#20013;", "&#0;", "&#xD800;",
-            "&#-1;", "&bogus;", "&", ";", "&;", "&a&b;", "<![CDATA[<b>x</b>]]>", "<!-- c -->",
-            "<![CDATA[]]>", "中文", "a", " ", "\n", "&quot;&apos;", "<!-- -- -->",
+            "&lt;p&gt;",
+            "&amp;",
+            "&amp;nbsp;",
+            "&#x4e2d;",
+            "&#20013;",
+            "&#0;",
+            "&#xD800;",
+            "&#-1;",
+            "&bogus;",
+            "&",
+            ";",
+            "&;",
+            "&a&b;",
+            "<![CDATA[<b>x</b>]]>",
+            "<!-- c -->",
+            "<![CDATA[]]>",
+            "中文",
+            "a",
+            " ",
+            "\n",
+            "&quot;&apos;",
+            "<!-- -- -->",
         ];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = move || {
@@ -473,7 +493,11 @@ mod tests {
             assert!(by_events.next().is_some() && by_events.next().is_some());
             assert!(one_pass.next().is_some() && one_pass.next().is_some());
             let expected = text_by_events(&mut by_events);
-            assert_eq!(text_in_one_pass(&mut one_pass), expected, "{round}: {document}");
+            assert_eq!(
+                text_in_one_pass(&mut one_pass),
+                expected,
+                "{round}: {document}"
+            );
             if expected.is_some() {
                 read += 1;
                 // Both stand after `</d>`.

@@ -155,6 +155,8 @@ pub struct StoredText {
     pub title: Option<String>,
     pub link: Option<String>,
     pub text: String,
+    /// The text's UTF-16 units, as kept (see `content::unpack_units`).
+    pub units: Vec<u16>,
 }
 
 impl Store {
@@ -375,6 +377,7 @@ impl Store {
         rows.into_iter()
             .map(
                 |(id, account_id, dedup_key, published_at, title, link, text)| {
+                    let mut units = Vec::new();
                     Ok(StoredText {
                         id,
                         account_id,
@@ -383,7 +386,8 @@ impl Store {
                         title,
                         link,
                         // A row that does not unpack is scanned as empty.
-                        text: crate::content::unpack(&text).unwrap_or_default(),
+                        text: crate::content::unpack_units(&text, &mut units).unwrap_or_default(),
+                        units,
                     })
                 },
             )
