@@ -179,3 +179,31 @@ write(t, "varint_overflow", bytes([0x08] + [0xFF] * 11))
 write(t, "text_json", '{"type":"event","payload":"x"}')
 write(t, "empty", b"")
 write(t, "deep_json", frame(1, data, "[" * 5000 + "]" * 5000))
+
+# --- content_text -------------------------------------------------------
+# Inputs are read both as a stored row (a mark byte, then UTF-16, UTF-8, an
+# LZ4 block or a raw deflate stream) and as a description's HTML.
+t = "content_text"
+import zlib
+def utf16_row(text): return b"\xff" + text.encode("utf-16-le")
+def utf8_row(text): return b"\xf7" + text.encode("utf-8")
+PROSE = "兰山区政务新媒体检查发现，部分账号长期未更新。台湾总统一词应改为台湾地区领导人。王明县长出席会议。"
+write(t, "prose_utf16_row", utf16_row(PROSE))
+write(t, "prose_utf8_row", utf8_row(PROSE))
+write(t, "emoji_and_astral_utf16_row", utf16_row("表情😀与𠀀" * 3))
+write(t, "lone_high_surrogate_row", b"\xff" + struct.pack("<HHH", 0x4E2D, 0xD800, 0x0041))
+write(t, "lone_low_surrogate_row", b"\xff" + struct.pack("<HH", 0xDC00, 0x4E2D))
+write(t, "odd_utf16_row", b"\xff\x2d\x4e\x87")
+write(t, "lz4_mark_short", b"\xfe\x01\x00")
+write(t, "lz4_huge_length", b"\xfe\xff\xff\xff\xff" + b"\x10a")
+deflater = zlib.compressobj(1, zlib.DEFLATED, -15)
+write(t, "deflate_row", deflater.compress(PROSE.encode()) + deflater.flush())
+write(t, "html_description", "<p>" + PROSE + "</p><p>&nbsp;第二段&amp;&#x4e2d;&#20013;</p><script>台湾总统</script>")
+write(t, "html_unclosed_tags", "<p <b 台湾<!-- 注释 --> 政府 <style>x" + "<" * 50)
+write(t, "html_entities_odd", "&#0;&#xD800;&#99999999;&bogus;&amp;amp;&lt;p&gt;台湾&#x653F;府")
+write(t, "controls_and_blanks", "\u3000\u00a0\u200b\u202e台湾\t\r\n \u2028政府\ufeff  ")
+write(t, "runs_of_four_broken", "政务公开a政务公开é政务公开😀政务公开\u0800\uffff")
+write(t, "id_numbers_and_phones", "身份证号 11010519491231002X 电话 13800138000 台湾政府")
+write(t, "long_chinese", "政务新媒体" * 20000)
+write(t, "not_utf8", b"\xc3\x28\xa0\xa1\xe2\x28\xa1")
+write(t, "empty", b"")

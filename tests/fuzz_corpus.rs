@@ -82,3 +82,8 @@ fn no_workbook_in_the_corpus_makes_reading_the_register_panic() {
 fn no_feishu_frame_in_the_corpus_makes_decoding_or_event_reading_panic() {
     replay("feishu_frame", targets::feishu_frame);
 }
+
+#[test]
+fn no_text_or_stored_row_in_the_corpus_makes_keeping_or_checking_it_panic() {
+    replay("content_text", targets::content_text);
+}

@@ -210,3 +210,62 @@ pub fn feishu_frame(data: &[u8]) {
     let ack = decoded.ack(Duration::ZERO).to_bytes();
     assert!(frame::Frame::from_bytes(&ack).is_ok());
 }
+
+/// A post's text through every step that keeps and checks it, the input
+/// taken both as a stored row (hostile: a database is not trusted more than
+/// a feed) and, when it is UTF-8, as a description's HTML:
+/// - `unpack` and `unpack_units` read the same row the same way, and what
+///   they read is within a post's size, with the units of its text;
+/// - `plain_text` keeps within the size, with no blank at its end;
+/// - `utf16_into` gives what `encode_utf16` gives, and `pack` unpacks to the
+///   text it packed;
+/// - the wording list's unit filter never hides a hit: a scan given the
+///   units finds what the scan without them finds.
+pub fn content_text(data: &[u8]) {
+    use xunjian::config::ContentSettings;
+    use xunjian::content::{
+        Checker, MAX_TEXT_BYTES, pack, pack_units, plain_text, unpack, unpack_units, utf16_into,
+    };
+    static CHECKER: OnceLock<Checker> = OnceLock::new();
+    let checker = CHECKER.get_or_init(|| {
+        let settings = ContentSettings {
+            names: vec![xunjian::content::Person {
+                name: "王明".to_string(),
+                titles: vec!["县长".to_string()],
+            }],
+            ..ContentSettings::default()
+        };
+        Checker::from_settings(&settings).expect("the built-in list compiles")
+    });
+    let mut units = Vec::new();
+    let row = unpack_units(data, &mut units);
+    assert_eq!(row, unpack(data), "unpack_units and unpack disagree");
+    match &row {
+        Some(text) => {
+            assert!(text.len() <= MAX_TEXT_BYTES, "an unpacked row is too long");
+            assert!(units.iter().copied().eq(text.encode_utf16()), "wrong units");
+        }
+        None => assert!(units.is_empty(), "units of a row that did not unpack"),
+    }
+    let Ok(html) = std::str::from_utf8(data) else {
+        return;
+    };
+    let text = plain_text(html);
+    assert!(text.len() <= MAX_TEXT_BYTES, "plain text too long");
+    assert!(!text.ends_with(char::is_whitespace), "plain text ends blank");
+    for kept in [html, text.as_str()] {
+        utf16_into(kept, &mut units);
+        assert!(units.iter().copied().eq(kept.encode_utf16()), "wrong units");
+        if kept.len() <= MAX_TEXT_BYTES {
+            assert_eq!(unpack(&pack(kept)).as_deref(), Some(kept), "pack");
+            assert_eq!(unpack(&pack_units(kept, &units)).as_deref(), Some(kept));
+        }
+        let title: String = kept.chars().take(40).collect();
+        let allowed = ["台湾当局".to_string()];
+        assert_eq!(
+            checker.scan_with_units(&title, kept, Some(&units), &allowed, 2026),
+            checker.scan(&title, kept, &allowed, 2026),
+            "the unit filter changed what the scan finds"
+        );
+    }
+}
