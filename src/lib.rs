@@ -41,3 +41,5 @@ pub mod web;
 
 #[cfg(test)]
 mod architecture_tests;
+#[cfg(test)]
+mod test_random;

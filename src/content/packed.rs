@@ -344,20 +344,16 @@ mod tests {
             0x41, 0x7f, 0x80, 0x7ff, 0x800, 0x4e2d, 0x3002, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff,
             0xe000, 0xffff,
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut random = crate::test_random::Xorshift::new(0x2545_f491_4f6c_dd1d);
         let mut read = 0;
         for _ in 0..20_000 {
-            let len = next() % 14;
+            let len = random.below(14);
             let units: Vec<u16> = (0..len)
                 .map(|_| {
-                    let index = usize::try_from(next() % UNITS.len() as u64).unwrap_or(0);
-                    UNITS.get(index).copied().unwrap_or(0x41)
+                    UNITS
+                        .get(random.below(UNITS.len()))
+                        .copied()
+                        .unwrap_or(0x41)
                 })
                 .collect();
             let expected = char::decode_utf16(units.iter().copied())

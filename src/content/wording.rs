@@ -304,13 +304,8 @@ mod tests {
             .collect();
         pieces.extend(["政务", "美国", "。", " ", "a", "😀", "中"].map(String::from));
         // A fixed pseudo-random sequence (xorshift), so a failure repeats.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |bound: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            usize::try_from(state % bound as u64).unwrap_or(0)
-        };
+        let mut random = crate::test_random::Xorshift::new(0x2545_f491_4f6c_dd1d);
+        let mut next = |bound: usize| random.below(bound);
         let mut units = Vec::new();
         let mut matched = 0;
         for _ in 0..3_000 {
