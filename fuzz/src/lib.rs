@@ -252,7 +252,10 @@ pub fn content_text(data: &[u8]) {
     };
     let text = plain_text(html);
     assert!(text.len() <= MAX_TEXT_BYTES, "plain text too long");
-    assert!(!text.ends_with(char::is_whitespace), "plain text ends blank");
+    assert!(
+        !text.ends_with(char::is_whitespace),
+        "plain text ends blank"
+    );
     for kept in [html, text.as_str()] {
         utf16_into(kept, &mut units);
         assert!(units.iter().copied().eq(kept.encode_utf16()), "wrong units");
