@@ -61,9 +61,11 @@ pub fn plain_text(html: &str) -> String {
             is_blank = true;
         }
     }
+    // Cut first: a cut just after a blank would leave it at the end.
+    let mut out = cut(out, MAX_TEXT_BYTES);
     let kept = out.trim_end().len();
     out.truncate(kept);
-    cut(out, MAX_TEXT_BYTES)
+    out
 }
 
 fn is_block(name: &str) -> bool {
@@ -355,6 +357,22 @@ pub fn cut(mut text: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A text cut to the most kept, just after a blank, ends without it
+    /// (the fuzzer found it: `fuzz/regressions/content_text/`).
+    #[test]
+    fn a_cut_text_ends_without_a_blank() {
+        for blank in [" ", "\n"] {
+            let html = format!(
+                "{}{blank}{}",
+                "a".repeat(MAX_TEXT_BYTES - 1),
+                "b".repeat(100)
+            );
+            let text = plain_text(&html);
+            assert_eq!(text.len(), MAX_TEXT_BYTES - 1, "{blank:?}");
+            assert!(!text.ends_with(char::is_whitespace), "{blank:?}");
+        }
+    }
 
     #[test]
     fn html_becomes_plain_text_with_entities_decoded_and_scripts_dropped() {
