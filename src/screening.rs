@@ -9,7 +9,7 @@ use crate::calendar::{Calendar, local_date};
 use crate::config::Settings;
 use crate::content::{
     Checker, ContentFinding, FindingState, RepostTask, TaskProgress, is_closing_notice,
-    is_targeted, matches_task,
+    is_targeted, matches_task, unpack, unpack_units,
 };
 use crate::registry::Register;
 use crate::storage::{NewTask, Store};
@@ -49,12 +49,19 @@ pub async fn rescan(
     let year = local_date(now).year();
     let mut done = Rescan::default();
     let mut after = 0;
+    // The units of the text being scanned (one buffer for the whole rescan).
+    let mut units = Vec::new();
     loop {
         let page = store.stored_texts(since, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
         let mut checked = Vec::with_capacity(page.len());
-        for stored in page {
+        for mut stored in page {
+            // A row that does not unpack is scanned as empty. The text and
+            // its units are dropped once scanned, the kept bytes too: what
+            // is saved below needs none of them.
+            let text =
+                unpack_units(&std::mem::take(&mut stored.packed), &mut units).unwrap_or_default();
             let title = stored.title.clone().unwrap_or_default();
             let allowed: Vec<String> = [stored.account_id.as_str(), ""]
                 .iter()
@@ -72,19 +79,13 @@ pub async fn rescan(
                 author: None,
                 kind: crate::parse::PostKind::Unknown,
                 evidence: String::new(),
-                is_notice: is_closing_notice(&title, &stored.text),
-                hits: checker.scan_with_units(
-                    &title,
-                    &stored.text,
-                    Some(&stored.units),
-                    &allowed,
-                    year,
-                ),
+                is_notice: is_closing_notice(&title, &text),
+                hits: checker.scan_with_units(&title, &text, Some(&units), &allowed, year),
                 tasks: tasks
                     .iter()
                     .filter(|t| account.is_some_and(|a| is_targeted(t, a)))
                     .filter(|t| stored.published_at >= t.starts_at)
-                    .filter(|t| matches_task(t, &title, &stored.text, stored.link.as_deref()))
+                    .filter(|t| matches_task(t, &title, &text, stored.link.as_deref()))
                     .map(|t| t.id)
                     .collect(),
                 text: String::new(),
@@ -191,7 +192,8 @@ pub async fn add_task(
                 })
                 .filter(|p| {
                     let title = p.title.as_deref().unwrap_or_default();
-                    matches_task(&stored, title, &p.text, p.link.as_deref())
+                    let text = unpack(&p.packed).unwrap_or_default();
+                    matches_task(&stored, title, &text, p.link.as_deref())
                 })
                 .map(|p| (p.account_id.clone(), p.id, p.published_at))
                 .collect();

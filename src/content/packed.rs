@@ -229,7 +229,7 @@ pub fn unpack(bytes: &[u8]) -> Option<String> {
             String::from_utf8(out).ok()
         }
         _ => {
-            let mut out = Vec::with_capacity(bytes.len().saturating_mul(2));
+            let mut out = Vec::with_capacity(bytes.len().saturating_mul(2).min(MAX_TEXT_BYTES));
             flate2::read::DeflateDecoder::new(bytes)
                 .take(MAX_TEXT_BYTES as u64)
                 .read_to_end(&mut out)

@@ -10,6 +10,9 @@ pub fn plain_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len().min(MAX_TEXT_BYTES));
     let mut rest = html;
     let mut is_blank = true;
+    // Once no `-->` is left, none is searched for again: a run of unclosed
+    // comments made every one of them scan the rest of the text.
+    let mut has_comment_end = true;
     while !rest.is_empty() && out.len() < MAX_TEXT_BYTES {
         // memchr's search: a char-set `find` decodes every character.
         let Some(lt) = memchr::memchr2(b'<', b'&', rest.as_bytes()) else {
@@ -39,9 +42,7 @@ pub fn plain_text(html: &str) -> String {
             .into_iter()
             .find(|raw| name.eq_ignore_ascii_case(raw));
         if let Some(name) = is_raw_text.filter(|_| !tag.starts_with('/')) {
-            let close = format!("</{name}");
-            let lower = rest.to_ascii_lowercase();
-            rest = match lower.find(&close) {
+            rest = match find_close(rest, name) {
                 Some(at) => rest.get(at..).unwrap_or_default(),
                 None => "",
             };
@@ -49,7 +50,13 @@ pub fn plain_text(html: &str) -> String {
         }
         if tag.starts_with("!--") {
             // A comment may hold '>': skip to its real end.
-            if let Some(at) = rest.find("-->") {
+            let end = if has_comment_end {
+                memchr::memmem::find(rest.as_bytes(), b"-->")
+            } else {
+                None
+            };
+            has_comment_end = end.is_some();
+            if let Some(at) = end {
                 if !tag.ends_with("--") {
                     rest = rest.get(at + 3..).unwrap_or_default();
                 }
@@ -66,6 +73,25 @@ pub fn plain_text(html: &str) -> String {
     let kept = out.trim_end().len();
     out.truncate(kept);
     out
+}
+
+/// Where the first `</name` of `text` starts, in any case. Searched in
+/// place: lowercasing the rest of the text for each `<script>` made a run
+/// of them quadratic.
+fn find_close(text: &str, name: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    loop {
+        let start = from + memchr::memmem::find(bytes.get(from..)?, b"</")?;
+        let after = start + 2;
+        if bytes
+            .get(after..after + name.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+        {
+            return Some(start);
+        }
+        from = after;
+    }
 }
 
 fn is_block(name: &str) -> bool {
@@ -357,6 +383,22 @@ pub fn cut(mut text: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Script and style bodies end at their close tag in any case; runs of
+    /// them, and of comments that never close, take one pass (each once
+    /// searched the whole rest of the text: a hostile 8 MB description
+    /// would have kept a parse thread busy for hours).
+    #[test]
+    fn raw_text_and_comments_are_skipped_in_one_pass() {
+        assert_eq!(plain_text("a<script>x</SCRIPT>b<Style>y</style >c"), "abc");
+        assert_eq!(plain_text("a<script>x</scrip>y"), "a");
+        assert_eq!(plain_text("a<!-- x > y -->b<!-- z>c"), "abc");
+        assert_eq!(plain_text("<!---->a<!-- b -->c"), "ac");
+        let scripts = "<script>x</script>".repeat(200_000);
+        assert_eq!(plain_text(&format!("{scripts}正文")), "正文");
+        let comments = "<!--a>".repeat(400_000);
+        assert_eq!(plain_text(&format!("{comments}正文")), "正文");
+    }
 
     /// A text cut to the most kept, just after a blank, ends without it
     /// (the fuzzer found it: `fuzz/regressions/content_text/`).

@@ -270,8 +270,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A character reference's character, as quick-xml resolves it: decimal,
-/// or hex after a lower-case `x`; no sign, not NUL, a valid code point.
 /// Adds what the reference `&name;` stands for: a character, one of XML's
 /// five entities, or (an entity XML does not define) the reference as
 /// written, as feed-rs keeps it. `None` for a character reference to no
@@ -291,6 +289,8 @@ pub(super) fn resolve(name: &str, out: &mut String) -> Option<()> {
     Some(())
 }
 
+/// A character reference's character, as quick-xml resolves it: decimal,
+/// or hex after a lower-case `x`; no sign, not NUL, a valid code point.
 pub(super) fn char_ref(number: &str) -> Option<char> {
     let (digits, radix) = match number.strip_prefix('x') {
         Some(hex) => (hex, 16),

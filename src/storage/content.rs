@@ -154,9 +154,10 @@ pub struct StoredText {
     pub published_at: DateTime<Utc>,
     pub title: Option<String>,
     pub link: Option<String>,
-    pub text: String,
-    /// The text's UTF-16 units, as kept (see `content::unpack_units`).
-    pub units: Vec<u16>,
+    /// The text as kept: `content::unpack` reads it, `content::unpack_units`
+    /// with its UTF-16 units. Read row by row, so that a page holds the
+    /// kept bytes only, not the texts and their units as well.
+    pub packed: Vec<u8>,
 }
 
 impl Store {
@@ -376,8 +377,7 @@ impl Store {
         });
         rows.into_iter()
             .map(
-                |(id, account_id, dedup_key, published_at, title, link, text)| {
-                    let mut units = Vec::new();
+                |(id, account_id, dedup_key, published_at, title, link, packed)| {
                     Ok(StoredText {
                         id,
                         account_id,
@@ -385,9 +385,7 @@ impl Store {
                         published_at: from_secs(published_at)?,
                         title,
                         link,
-                        // A row that does not unpack is scanned as empty.
-                        text: crate::content::unpack_units(&text, &mut units).unwrap_or_default(),
-                        units,
+                        packed,
                     })
                 },
             )
