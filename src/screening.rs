@@ -178,6 +178,12 @@ pub async fn add_task(
         .find(|t| t.id == id)
         .context("the task just added")?;
     if starts_at < now {
+        // Looked up once per stored post: by id, not down the register.
+        let accounts: HashMap<&str, &crate::registry::Account> = register
+            .accounts
+            .iter()
+            .map(|a| (a.id.as_str(), a))
+            .collect();
         let mut after = 0;
         loop {
             let page = store.stored_texts(starts_at, after, PAGE).await?;
@@ -186,8 +192,8 @@ pub async fn add_task(
             let done: Vec<(String, i64, DateTime<Utc>)> = page
                 .iter()
                 .filter(|p| {
-                    register
-                        .account(&p.account_id)
+                    accounts
+                        .get(p.account_id.as_str())
                         .is_some_and(|a| is_targeted(&stored, a))
                 })
                 .filter(|p| {

@@ -37,10 +37,22 @@ pub fn is_targeted(task: &RepostTask, account: &Account) -> bool {
 /// Text without punctuation, symbols and blanks: "《关于…的通知》" and
 /// "关于…的通知" compare equal.
 pub fn normalize(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        // ASCII and the CJK ideographs (U+4E00–U+9FFF), nearly every
+        // character of a post, without Unicode's table searches: they took
+        // most of matching a task against 200,000 stored posts.
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_lowercase());
+            }
+        } else if ('\u{4e00}'..='\u{9fff}').contains(&c) {
+            out.push(c);
+        } else if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 /// True when a post carries the task: its title or text contains the task's

@@ -142,3 +142,26 @@ fn a_number_cut_at_the_edge_of_a_context_is_still_masked() {
     }
     assert_eq!(mask_all(&text, 2026).len(), text.len());
 }
+
+/// `normalize` keeps and lowers every character as Unicode's tables say,
+/// its shortcuts for ASCII and the CJK ideographs included.
+#[test]
+fn normalizing_keeps_and_lowers_every_character_as_unicode_says() {
+    for c in (0..=0x10_ffff_u32).filter_map(char::from_u32) {
+        let expected: String = if c.is_alphanumeric() {
+            c.to_lowercase().collect()
+        } else {
+            String::new()
+        };
+        assert_eq!(
+            tasks::normalize(&c.to_string()),
+            expected,
+            "U+{:04X}",
+            u32::from(c)
+        );
+    }
+    assert_eq!(
+        tasks::normalize("《关于 ABC-冬季防火的通知》！"),
+        "关于abc冬季防火的通知"
+    );
+}
