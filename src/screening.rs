@@ -15,7 +15,6 @@ use crate::registry::Register;
 use crate::storage::{NewTask, Store};
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc};
-use std::collections::HashMap;
 
 /// Stored posts read per page of a rescan.
 const PAGE: i64 = 2_000;
@@ -41,11 +40,7 @@ pub async fn rescan(
     let allow = store.allow_list().await?;
     let tasks = store.tasks(false).await?;
     let register = store.load_register().await?;
-    let accounts: HashMap<&str, &crate::registry::Account> = register
-        .accounts
-        .iter()
-        .map(|a| (a.id.as_str(), a))
-        .collect();
+    let accounts = register.accounts_by_id();
     let year = local_date(now).year();
     let mut done = Rescan::default();
     let mut after = 0;
@@ -179,11 +174,7 @@ pub async fn add_task(
         .context("the task just added")?;
     if starts_at < now {
         // Looked up once per stored post: by id, not down the register.
-        let accounts: HashMap<&str, &crate::registry::Account> = register
-            .accounts
-            .iter()
-            .map(|a| (a.id.as_str(), a))
-            .collect();
+        let accounts = register.accounts_by_id();
         let mut after = 0;
         loop {
             let page = store.stored_texts(starts_at, after, PAGE).await?;

@@ -53,16 +53,10 @@ pub struct Plan {
 
 /// Compares two registers; removals only when `is_pruning`.
 pub fn plan(current: &Register, wanted: &Register, is_pruning: bool) -> Plan {
-    use std::collections::HashMap;
     let mut plan = Plan::default();
     // By id, once: a register of 100,000 accounts is compared in one pass.
-    let current_accounts: HashMap<&str, &Account> = current
-        .accounts
-        .iter()
-        .map(|a| (a.id.as_str(), a))
-        .collect();
-    let wanted_accounts: HashMap<&str, &Account> =
-        wanted.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+    let current_accounts = current.accounts_by_id();
+    let wanted_accounts = wanted.accounts_by_id();
     for unit in &wanted.units {
         match current.unit(&unit.id) {
             None => plan.changes.push(Change::InsertUnit(unit.clone())),

@@ -408,8 +408,16 @@ impl Register {
         self.units.iter().find(|u| u.id == id)
     }
 
+    /// One account by id, searched down the register: for a few look-ups.
+    /// Many go through [`Register::accounts_by_id`].
     pub fn account(&self, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.id == id)
+    }
+
+    /// The accounts by id, for looking up many (a rescan's or a new task's
+    /// stored posts, a register compared with another).
+    pub fn accounts_by_id(&self) -> std::collections::HashMap<&str, &Account> {
+        self.accounts.iter().map(|a| (a.id.as_str(), a)).collect()
     }
 
     /// A unit by id, by its full name ("义堂镇"), or by a part of its name
