@@ -8,6 +8,7 @@
 mod alerts;
 mod bulk;
 mod chat;
+mod checkpoint;
 mod checks;
 pub mod content;
 mod delivery;

@@ -9,11 +9,15 @@
 //! prepared statements kept across batches, binding from the posts in place;
 //! SQLite copies each value once, as it would anyway.
 //!
+//! The log's checkpoints run beside it, on a thread of their own
+//! (`checkpoint.rs`).
+//!
 //! The thread ends when the last clone of the store is dropped. Its
 //! connection is opened on the first batch, and again after one that left it
 //! inside a transaction (a failed COMMIT or ROLLBACK, as when the disk is
 //! full), so a failure costs that batch only.
 
+use super::checkpoint::Checkpointer;
 use super::polling::upsert_states_sql;
 use super::posts::{
     AccountDelta, NewPost, SummaryDelta, in_key_order, insert_posts_sql, kept_text, needs_id,
@@ -101,10 +105,12 @@ impl SqliteWriter {
             .name("xunjian-sqlite-writer".to_string())
             .spawn(move || {
                 let mut connection: Option<Connection> = None;
+                let mut log = Log::default();
                 for message in queue.iter() {
                     let job = match message {
                         Message::Write(job) => job,
                         Message::Close(done) => {
+                            log.finish();
                             drop(connection.take());
                             let _ = done.send(());
                             continue;
@@ -112,7 +118,7 @@ impl SqliteWriter {
                     };
                     let conn = match connection.as_mut() {
                         Some(conn) => conn,
-                        None => match open(&target) {
+                        None => match open(&target).and_then(|conn| log.adopt(conn, &target)) {
                             Ok(conn) => connection.insert(conn),
                             Err(err) => {
                                 job.answer(Err(err));
@@ -120,6 +126,7 @@ impl SqliteWriter {
                             }
                         },
                     };
+                    log.before_batch(conn);
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         let results: Vec<(&FetchState, &[Post])> = job
                             .batch
@@ -134,6 +141,9 @@ impl SqliteWriter {
                             crate::process::panic_text(cause)
                         )))
                     });
+                    if result.is_ok() {
+                        log.committed();
+                    }
                     // A connection left inside a transaction would fail
                     // every later write: open a new one for the next batch.
                     if !conn.is_autocommit() {
@@ -176,6 +186,67 @@ impl SqliteWriter {
         let (done, closed) = tokio::sync::oneshot::channel();
         if self.jobs.send(Message::Close(done)).is_ok() {
             let _ = closed.await;
+        }
+    }
+}
+
+/// The writer's side of its log checkpoints: a [`Checkpointer`] thread while
+/// one runs, SQLite's automatic checkpoints on the writer's connection
+/// otherwise (an in-memory database has no log).
+#[derive(Default)]
+struct Log {
+    checkpointer: Option<Checkpointer>,
+    /// The writer's commits so far.
+    commits: u64,
+}
+
+impl Log {
+    /// Readies a newly opened writer connection: checkpoints move to a thread
+    /// of their own with a second connection, when it opens.
+    fn adopt(&mut self, conn: Connection, target: &Target) -> Result<Connection> {
+        if target.is_in_memory {
+            return Ok(conn);
+        }
+        if self.checkpointer.is_none() {
+            // Without its own connection the writer checkpoints by itself.
+            self.checkpointer = open(target)
+                .ok()
+                .and_then(|other| Checkpointer::start(other).ok());
+        }
+        if self.checkpointer.is_some() {
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
+        Ok(conn)
+    }
+
+    /// Before a batch: waits for the log to be copied back when it grew past
+    /// its cap; takes the checkpoints back when their thread ended.
+    fn before_batch(&mut self, conn: &Connection) {
+        let Some(checkpointer) = self.checkpointer.as_mut() else {
+            return;
+        };
+        if checkpointer.is_running() {
+            checkpointer.hold_back(self.commits);
+            return;
+        }
+        self.checkpointer = None;
+        if let Err(err) = conn.pragma_update(None, "wal_autocheckpoint", 1_000) {
+            tracing::warn!(error = %err, "the SQLite writer could not resume its own checkpoints");
+        }
+    }
+
+    fn committed(&mut self) {
+        self.commits = self.commits.saturating_add(1);
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.request(self.commits);
+        }
+    }
+
+    /// The store is closing: everything committed is copied back into the
+    /// database file, and the checkpointer's connection closes.
+    fn finish(&mut self) {
+        if let Some(checkpointer) = self.checkpointer.take() {
+            checkpointer.finish(self.commits);
         }
     }
 }
