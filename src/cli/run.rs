@@ -276,6 +276,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .poll_accounts(&ids, now, &|done, total| bar.show(done, total))
                 .await?;
             bar.finish();
+            // Closed first: what the cycle wrote is then in the database
+            // file itself, not only in its log (a copy of the file alone,
+            // taken right after, holds it all).
+            app.store.close().await;
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
             app::write_poll_table(&mut stdout, &reports)?;
             std::io::Write::flush(&mut stdout)?;
