@@ -121,7 +121,14 @@ impl Checker {
             return Vec::new();
         }
         let mut hits = Vec::new();
-        for (part, units, is_in_title) in [(title, None, true), (text, text_units, false)] {
+        // A caller with the text's units gets the title scanned by units as
+        // well: a title's own short search cost more than its conversion.
+        let mut title_units = Vec::new();
+        if text_units.is_some() {
+            utf16_into(title, &mut title_units);
+        }
+        let title_units = text_units.map(|_| title_units.as_slice());
+        for (part, units, is_in_title) in [(title, title_units, true), (text, text_units, false)] {
             if part.is_empty() {
                 continue;
             }
