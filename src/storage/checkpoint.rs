@@ -164,6 +164,41 @@ mod tests {
     use super::Checkpointer;
     use rusqlite::Connection;
 
+    /// A new database in WAL mode with a table `t`, a writer connection that
+    /// never checkpoints by itself, and a checkpointer beside it.
+    fn writer_and_checkpointer(
+        path: &std::path::Path,
+        page_size: i64,
+    ) -> (Connection, Checkpointer) {
+        let writer = Connection::open(path).expect("open");
+        for (pragma, value) in [
+            ("page_size", rusqlite::types::Value::Integer(page_size)),
+            (
+                "journal_mode",
+                rusqlite::types::Value::Text("WAL".to_string()),
+            ),
+            ("wal_autocheckpoint", rusqlite::types::Value::Integer(0)),
+        ] {
+            writer.pragma_update(None, pragma, value).expect(pragma);
+        }
+        writer
+            .execute_batch("CREATE TABLE t (x BLOB)")
+            .expect("table");
+        let checkpointer =
+            Checkpointer::start(Connection::open(path).expect("open")).expect("start");
+        (writer, checkpointer)
+    }
+
+    /// The writer's commit number `commit`, of a row of `bytes`, as the
+    /// SQLite writer makes it: held back first, checkpointed after.
+    fn write(writer: &Connection, checkpointer: &mut Checkpointer, commit: u64, bytes: i64) {
+        checkpointer.hold_back(commit.saturating_sub(1));
+        writer
+            .execute("INSERT INTO t VALUES (zeroblob(?))", [bytes])
+            .expect("insert");
+        checkpointer.request(commit);
+    }
+
     fn count(conn: &Connection, sql: &str) -> i64 {
         conn.query_row(sql, [], |row| row.get(0)).expect("a count")
     }
@@ -175,26 +210,11 @@ mod tests {
     fn commits_reach_the_database_file_and_the_log_restarts() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("c.db");
-        let writer = Connection::open(&path).expect("open");
-        writer
-            .pragma_update(None, "journal_mode", "WAL")
-            .expect("wal");
-        writer
-            .pragma_update(None, "wal_autocheckpoint", 0)
-            .expect("no automatic checkpoints");
-        writer
-            .execute_batch("CREATE TABLE t (x BLOB)")
-            .expect("table");
-        let mut checkpointer =
-            Checkpointer::start(Connection::open(&path).expect("open")).expect("start");
+        let (writer, mut checkpointer) = writer_and_checkpointer(&path, 4096);
         let wal = dir.path().join("c.db-wal");
         let mut sizes = Vec::new();
         for commit in 1..=20_u64 {
-            checkpointer.hold_back(commit.saturating_sub(1));
-            writer
-                .execute("INSERT INTO t VALUES (zeroblob(200000))", [])
-                .expect("insert");
-            checkpointer.request(commit);
+            write(&writer, &mut checkpointer, commit, 200_000);
             // Every commit is waited for here, so each write finds the log
             // copied and starts it again: the file stays near one commit.
             checkpointer.wait_for(checkpointer.shared.lock(), commit);
@@ -220,30 +240,11 @@ mod tests {
     #[test]
     fn a_writer_that_never_pauses_keeps_the_log_near_the_cap() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("c.db");
-        let writer = Connection::open(&path).expect("open");
-        writer
-            .pragma_update(None, "page_size", 1024)
-            .expect("pages");
-        writer
-            .pragma_update(None, "journal_mode", "WAL")
-            .expect("wal");
-        writer
-            .pragma_update(None, "wal_autocheckpoint", 0)
-            .expect("no automatic checkpoints");
-        writer
-            .execute_batch("CREATE TABLE t (x BLOB)")
-            .expect("table");
-        let mut checkpointer =
-            Checkpointer::start(Connection::open(&path).expect("open")).expect("start");
+        let (writer, mut checkpointer) = writer_and_checkpointer(&dir.path().join("c.db"), 1024);
         // 400 commits of about 100 pages each: 40,000 pages written, ten
         // times the cap.
         for commit in 1..=400_u64 {
-            checkpointer.hold_back(commit.saturating_sub(1));
-            writer
-                .execute("INSERT INTO t VALUES (zeroblob(100000))", [])
-                .expect("insert");
-            checkpointer.request(commit);
+            write(&writer, &mut checkpointer, commit, 100_000);
         }
         checkpointer.finish(400);
         let wal = std::fs::metadata(dir.path().join("c.db-wal")).map_or(0, |m| m.len());
