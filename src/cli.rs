@@ -319,7 +319,6 @@ fn io_cn(err: &std::io::Error) -> String {
     }
 }
 
-/// Entry point of the binary.
 /// The command line, as given; `--help` and mistakes end the program here.
 pub fn parse() -> Cli {
     quiet_on_closed_pipe();
@@ -347,6 +346,7 @@ impl Cli {
     }
 }
 
+/// Entry point of the binary, on the runtime [`Cli::runtime_workers`] asks for.
 pub async fn main(cli: Cli) -> ExitCode {
     init_logging();
     match run(cli).await {

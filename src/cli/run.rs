@@ -274,12 +274,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let bar = crate::app::ProgressBar::new_on_terminal();
             let reports = poller
                 .poll_accounts(&ids, now, &|done, total| bar.show(done, total))
-                .await?;
+                .await;
             bar.finish();
-            // Closed first: what the cycle wrote is then in the database
-            // file itself, not only in its log (a copy of the file alone,
-            // taken right after, holds it all).
+            // Closed first, whatever the outcome: the last checkpoint then
+            // copies what the cycle wrote into the database file itself (with
+            // no other process reading it, the log is then removed).
             app.store.close().await;
+            let reports = reports?;
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
             app::write_poll_table(&mut stdout, &reports)?;
             std::io::Write::flush(&mut stdout)?;

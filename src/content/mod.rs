@@ -124,7 +124,7 @@ impl Checker {
         // A caller with the text's units gets the title scanned by units as
         // well: a title's own short search cost more than its conversion.
         let mut title_units = Vec::new();
-        if text_units.is_some() {
+        if text_units.is_some() && !title.is_empty() {
             utf16_into(title, &mut title_units);
         }
         let title_units = text_units.map(|_| title_units.as_slice());

@@ -17,7 +17,7 @@
 //! inside a transaction (a failed COMMIT or ROLLBACK, as when the disk is
 //! full), so a failure costs that batch only.
 
-use super::checkpoint::Checkpointer;
+use super::checkpoint::{Checkpointer, LOG_CAP};
 use super::polling::upsert_states_sql;
 use super::posts::{
     AccountDelta, NewPost, SummaryDelta, in_key_order, insert_posts_sql, kept_text, needs_id,
@@ -211,7 +211,7 @@ impl Log {
             // Without its own connection the writer checkpoints by itself.
             self.checkpointer = open(target)
                 .ok()
-                .and_then(|other| Checkpointer::start(other).ok());
+                .and_then(|other| Checkpointer::start(other, LOG_CAP).ok());
         }
         if self.checkpointer.is_some() {
             conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -434,6 +434,51 @@ mod tests {
         let (batch, result) = answer.await.expect("an answer");
         assert_eq!(batch.len(), 1);
         assert!(result.is_err());
+    }
+
+    /// The writer hands its checkpoints to a thread of their own on a file,
+    /// takes them back when that thread ends, and keeps them on an in-memory
+    /// database (which has no log).
+    #[test]
+    fn checkpoints_move_to_their_thread_and_back_when_it_ends() {
+        use super::{Log, Target, open};
+        let autocheckpoint = |conn: &rusqlite::Connection| -> i64 {
+            conn.query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
+                .expect("pragma")
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("l.db");
+        rusqlite::Connection::open(&path)
+            .and_then(|c| c.pragma_update(None, "journal_mode", "WAL"))
+            .expect("a WAL database");
+        let target = Target {
+            path,
+            is_in_memory: false,
+        };
+        let mut log = Log::default();
+        let conn = open(&target)
+            .and_then(|conn| log.adopt(conn, &target))
+            .expect("open");
+        assert_eq!(autocheckpoint(&conn), 0);
+        log.before_batch(&conn);
+        assert_eq!(autocheckpoint(&conn), 0, "the thread still runs");
+        if let Some(checkpointer) = log.checkpointer.as_mut() {
+            checkpointer.end_thread();
+        }
+        log.before_batch(&conn);
+        assert!(log.checkpointer.is_none());
+        assert_eq!(autocheckpoint(&conn), 1_000);
+
+        let memory = Target {
+            path: "file:sqlx-in-memory-log-test".into(),
+            is_in_memory: true,
+        };
+        let mut log = Log::default();
+        let conn = open(&memory)
+            .and_then(|conn| log.adopt(conn, &memory))
+            .expect("open");
+        assert!(log.checkpointer.is_none());
+        assert_eq!(autocheckpoint(&conn), 1_000);
     }
 
     /// Closing the store closes the writer's connection too, and the next
