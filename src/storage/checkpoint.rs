@@ -160,14 +160,11 @@ impl Checkpointer {
     pub fn finish(mut self, commit: u64) {
         self.request(commit);
         self.wait_for(self.shared.lock(), commit);
-        self.requests = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.end_thread();
     }
 
-    /// Ends the thread as a failure would (tests of the writer's fallback).
-    #[cfg(test)]
+    /// Ends the thread once the checkpoints asked for are done (as a failure
+    /// would, for the tests of the writer's fallback).
     pub fn end_thread(&mut self) {
         self.requests = None;
         if let Some(thread) = self.thread.take() {
