@@ -103,25 +103,25 @@ fn is_block(name: &str) -> bool {
     for (to, from) in lower.iter_mut().zip(name.bytes()) {
         *to = from.to_ascii_lowercase();
     }
-    let name = std::str::from_utf8(lower.get(..name.len()).unwrap_or_default()).unwrap_or_default();
+    // Compared as bytes: making a `str` of them again checked them as UTF-8.
     matches!(
-        name,
-        "p" | "br"
-            | "div"
-            | "li"
-            | "tr"
-            | "td"
-            | "th"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "section"
-            | "blockquote"
-            | "img"
-            | "table"
+        lower.get(..name.len()).unwrap_or_default(),
+        b"p" | b"br"
+            | b"div"
+            | b"li"
+            | b"tr"
+            | b"td"
+            | b"th"
+            | b"h1"
+            | b"h2"
+            | b"h3"
+            | b"h4"
+            | b"h5"
+            | b"h6"
+            | b"section"
+            | b"blockquote"
+            | b"img"
+            | b"table"
     )
 }
 
@@ -160,6 +160,16 @@ fn push_text(out: &mut String, text: &str, is_blank: &mut bool) {
             at += utf8_width(lead);
             continue;
         };
+        // A lone space inside a run, before an ordinary character, stays
+        // in the run: it comes out as it is either way, and numbers and
+        // tables in posts are full of them.
+        if c == ' '
+            && run_start.is_some()
+            && bytes.get(at + 1).is_some_and(|&b| !may_start_special(b))
+        {
+            at += 1;
+            continue;
+        }
         if let Some(start) = run_start.take() {
             out.push_str(text.get(start..at).unwrap_or_default());
             *is_blank = false;
