@@ -255,7 +255,10 @@ mod tests {
         let bytes = text.as_bytes();
         let mut found = Vec::new();
         let mut i = 0;
-        while let Some(at) = bytes.get(i..).and_then(|rest| rest.iter().position(u8::is_ascii_digit)) {
+        while let Some(at) = bytes
+            .get(i..)
+            .and_then(|rest| rest.iter().position(u8::is_ascii_digit))
+        {
             let start = i + at;
             i = start;
             while bytes.get(i).is_some_and(u8::is_ascii_digit) {
