@@ -49,7 +49,7 @@ const SHORTEST: usize = 11;
 /// holds one of every [`SHORTEST`]th byte: those bytes alone are looked
 /// at, and a digit among them is widened to its whole run. Digits are
 /// common in government prose (dates, tables), and walking every run of
-/// them was a twentieth of a cold cycle's instructions.
+/// them was 6 % of a cold cycle's instructions.
 pub fn find(text: &str, this_year: i32) -> Vec<Found> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
@@ -74,22 +74,16 @@ pub fn find(text: &str, this_year: i32) -> Vec<Found> {
         }
         // A later run of SHORTEST digits holds a byte of this new grid.
         probe = end + SHORTEST - 1;
-        if let Some(kind) = kind_of(bytes, start, end, text, this_year) {
+        if let Some(kind) = kind_of(text, start, end, this_year) {
             found.push(Found { start, end, kind });
         }
     }
     found
 }
 
-/// What the run `start..end` of `text` (whose bytes these are) is, when it
-/// stands alone.
-fn kind_of(
-    bytes: &[u8],
-    start: usize,
-    end: usize,
-    text: &str,
-    this_year: i32,
-) -> Option<PersonalKind> {
+/// What the run `start..end` of `text` is, when it stands alone.
+fn kind_of(text: &str, start: usize, end: usize, this_year: i32) -> Option<PersonalKind> {
+    let bytes = text.as_bytes();
     let is_alone = |at: Option<&u8>| at.is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'*');
     if !is_alone(start.checked_sub(1).and_then(|p| bytes.get(p))) || !is_alone(bytes.get(end)) {
         return None;
@@ -269,7 +263,7 @@ mod tests {
                 end += 1;
                 i = end;
             }
-            if let Some(kind) = kind_of(bytes, start, end, text, this_year) {
+            if let Some(kind) = kind_of(text, start, end, this_year) {
                 found.push(Found { start, end, kind });
             }
         }
