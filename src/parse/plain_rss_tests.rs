@@ -213,3 +213,68 @@ fn mutated_feeds_are_read_as_feed_rs_reads_them_or_left_to_it() {
     eprintln!("mutations read directly: {read}, left to feed-rs: {left}");
     assert!(read > 500 && left > 500, "read {read}, left {left}");
 }
+
+/// The dates computed from their fields are chrono's, field by field: every
+/// combination of usual and edge values of each (a day past the month's
+/// end, 29 February, years 0000 and 9999, a leap second, a zone of a day or
+/// more, `Z`, minutes of 60).
+#[test]
+fn dates_by_their_fields_are_chronos() {
+    use super::PlainDate;
+    let weekdays = [
+        "", "Mon, ", "Thu, ", "Sunday, ", "Xyz, ", "mon, ", "Mon,", ", ",
+    ];
+    let days = ["0", "1", "01", "9", "28", "29", "30", "31", "32", "99"];
+    let months = [
+        "Jan", "Fe", "Feb", "Mar", "Apr", "Jun", "Sep", "Nov", "Dec", "Xyz",
+    ];
+    let years = [
+        "0000", "0012", "1900", "2000", "2024", "2026", "2100", "9999",
+    ];
+    let times = [
+        "00:00",
+        "00:00:00",
+        "23:59:59",
+        "24:00:00",
+        "12:60:00",
+        "12:00:60",
+        "12:00:61",
+        "99:00",
+        "07:05:09",
+        "1:00:00",
+        "12:00:",
+        "12::00",
+        "12:0000",
+        "12:00:00:00",
+    ];
+    let zones = [
+        "GMT", "UT", "Z", "+0800", "-0500", "+2359", "-2359", "+2400", "+0060", "-0000", "+9959",
+        "EST",
+    ];
+    let (mut by_fields, mut total) = (0, 0);
+    for weekday in weekdays {
+        for day in days {
+            for month in months {
+                for year in years {
+                    for time in times {
+                        for zone in zones {
+                            let text = format!("{weekday}{day} {month} {year} {time} {zone}");
+                            let plain = PlainDate::of(&text);
+                            let expected = plain.as_ref().and_then(PlainDate::by_chrono);
+                            assert_eq!(super::date(&text), expected, "{text}");
+                            total += 1;
+                            if plain.and_then(|p| p.by_fields()).is_some() {
+                                by_fields += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Most were computed from their fields; chrono read the rest.
+    assert!(
+        by_fields > 10_000 && by_fields < total / 2,
+        "{by_fields} of {total}"
+    );
+}

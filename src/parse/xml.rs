@@ -181,8 +181,15 @@ impl<'a> Reader<'a> {
         while let Some(at) = memchr::memchr(b'&', text.as_bytes()) {
             let (run, reference) = text.split_at_checked(at)?;
             buffer.push_str(run);
-            // `&name;`: a `&` (or the markup) before the `;` leaves it dangling.
             let body = reference.get(1..)?;
+            // The entities of escaped HTML, every few bytes of a
+            // description, without searching for their end.
+            if let Some((resolved, tail)) = predefined(body) {
+                buffer.push(resolved);
+                text = tail;
+                continue;
+            }
+            // `&name;`: a `&` (or the markup) before the `;` leaves it dangling.
             let (name, tail) =
                 body.split_at_checked(memchr::memchr2(b';', b'&', body.as_bytes())?)?;
             text = tail.strip_prefix(';')?;
@@ -287,6 +294,20 @@ pub(super) fn resolve(name: &str, out: &mut String) -> Option<()> {
         },
     }
     Some(())
+}
+
+/// The character of one of XML's five entities at the start of `body` (the
+/// text after a `&`), and the text after its `;`.
+fn predefined(body: &str) -> Option<(char, &str)> {
+    let (resolved, len) = match body.as_bytes() {
+        [b'l', b't', b';', ..] => ('<', 3),
+        [b'g', b't', b';', ..] => ('>', 3),
+        [b'a', b'm', b'p', b';', ..] => ('&', 4),
+        [b'q', b'u', b'o', b't', b';', ..] => ('"', 5),
+        [b'a', b'p', b'o', b's', b';', ..] => ('\'', 5),
+        _ => return None,
+    };
+    Some((resolved, body.get(len..)?))
 }
 
 /// A character reference's character, as quick-xml resolves it: decimal,

@@ -117,25 +117,41 @@ pub(super) struct AccountDelta {
 /// What one write adds to the summaries.
 #[derive(Debug, Default)]
 pub(super) struct SummaryDelta {
-    pub segments: BTreeMap<(String, i64), SegmentDelta>,
+    /// Per account, per segment start.
+    pub segments: BTreeMap<String, BTreeMap<i64, SegmentDelta>>,
     pub accounts: BTreeMap<String, AccountDelta>,
 }
 
 impl SummaryDelta {
     pub fn new<'a>(posts: impl Iterator<Item = (&'a str, &'a Post)>) -> Result<SummaryDelta> {
         let mut delta = SummaryDelta::default();
+        // A segment is found once for the posts of its days (a post's
+        // segment took a tenth of the writer's own time), and an account's
+        // entries are made once for its posts, which come together.
+        let mut segment: Option<(i64, i64)> = None;
         for (account_id, post) in posts {
             // Whole seconds, as stored.
             let published_at = to_secs(post.published_at);
-            let (segment, _) = segment_of(from_secs(published_at)?);
-            let s = delta
-                .segments
-                .entry((account_id.to_string(), to_secs(segment)))
-                .or_default();
+            let starts_at = match segment {
+                Some((start, end)) if (start..end).contains(&published_at) => start,
+                _ => {
+                    let (start, end) = segment_of(from_secs(published_at)?);
+                    segment = Some((to_secs(start), to_secs(end)));
+                    to_secs(start)
+                }
+            };
+            let segments = match delta.segments.get_mut(account_id) {
+                Some(segments) => segments,
+                None => delta.segments.entry(account_id.to_string()).or_default(),
+            };
+            let s = segments.entry(starts_at).or_default();
             s.total += 1;
             s.original += i64::from(post.kind == PostKind::Original);
             s.repost += i64::from(post.kind == PostKind::Repost);
-            let a = delta.accounts.entry(account_id.to_string()).or_default();
+            let a = match delta.accounts.get_mut(account_id) {
+                Some(a) => a,
+                None => delta.accounts.entry(account_id.to_string()).or_default(),
+            };
             a.total += 1;
             let last = if post.is_date_estimated {
                 &mut a.last_undated_at
@@ -145,6 +161,15 @@ impl SummaryDelta {
             *last = Some(last.map_or(published_at, |t| t.max(published_at)));
         }
         Ok(delta)
+    }
+
+    /// Each account's segments, by account and start.
+    pub fn segment_rows(&self) -> impl Iterator<Item = (&str, i64, &SegmentDelta)> {
+        self.segments.iter().flat_map(|(account_id, segments)| {
+            segments
+                .iter()
+                .map(move |(starts_at, s)| (account_id.as_str(), *starts_at, s))
+        })
     }
 
     /// How many posts were new, per account of `results`, in their order.
@@ -350,13 +375,13 @@ async fn record_fetches_pg(
         }
         bases.extend(query.fetch_all(&mut *tx).await?);
     }
-    let segments: Vec<_> = delta.segments.iter().collect();
+    let segments: Vec<_> = delta.segment_rows().collect();
     for batch in segments.chunks(SEGMENT_BATCH) {
         let sql = upsert_segments_sql(batch.len(), false);
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for ((account_id, starts_at), s) in batch {
+        for (account_id, starts_at, s) in batch {
             query = query
-                .bind(account_id.as_str())
+                .bind(*account_id)
                 .bind(*starts_at)
                 .bind(s.total)
                 .bind(s.original)

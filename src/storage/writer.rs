@@ -376,7 +376,7 @@ fn write_fetches(
     )?;
     {
         let mut segment = tx.prepare_cached(&upsert_segments_sql(1, true))?;
-        for ((account_id, starts_at), s) in &delta.segments {
+        for (account_id, starts_at, s) in delta.segment_rows() {
             segment.execute(rusqlite::params![
                 account_id, starts_at, s.total, s.original, s.repost
             ])?;
