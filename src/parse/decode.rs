@@ -307,6 +307,10 @@ pub fn without_rss_namespace(text: &str) -> Cow<'_, str> {
     let Some(tag) = head.get(start..).and_then(|t| t.get(..t.find('>')?)) else {
         return Cow::Borrowed(text);
     };
+    // Most roots declare no default namespace: nothing to look for.
+    if !tag.contains(" xmlns=") {
+        return Cow::Borrowed(text);
+    }
     for quote in ['"', '\''] {
         for namespace in RSS_NAMESPACES {
             for trailing in ["", "/"] {

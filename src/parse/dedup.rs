@@ -5,7 +5,9 @@ use sha2::{Digest, Sha256};
 /// SHA-256 (hex) of the first identity the item has.
 pub fn dedup_key(guid: &str, link: Option<&str>, title: Option<&str>, text: &str) -> String {
     let guid = guid.trim();
-    let identity = if !guid.is_empty() {
+    // The identity is hashed in pieces, as if joined: no copy of it is made.
+    let mut hasher = Sha256::new();
+    if !guid.is_empty() {
         // A guid that is a WeChat article URL is normalised like a link.
         // Only a guid that is a link is parsed as one.
         match guid
@@ -13,19 +15,31 @@ pub fn dedup_key(guid: &str, link: Option<&str>, title: Option<&str>, text: &str
             .then(|| normalize_link(guid))
             .flatten()
         {
-            Some(link) => format!("link:{link}"),
-            None => format!("guid:{guid}"),
+            Some(link) => {
+                hasher.update("link:");
+                hasher.update(link);
+            }
+            None => {
+                hasher.update("guid:");
+                hasher.update(guid);
+            }
         }
     } else if let Some(link) = link.and_then(normalize_link) {
-        format!("link:{link}")
+        hasher.update("link:");
+        hasher.update(link);
     } else {
-        format!("content:{}\n{}", title.unwrap_or("").trim(), text.trim())
-    };
-    let digest = Sha256::digest(identity.as_bytes());
+        hasher.update("content:");
+        hasher.update(title.unwrap_or("").trim());
+        hasher.update("\n");
+        hasher.update(text.trim());
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(64);
-    for b in digest {
+    for b in hasher.finalize() {
         for nibble in [b >> 4, b & 0x0f] {
-            hex.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            hex.push(char::from(
+                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
         }
     }
     hex
@@ -214,6 +228,49 @@ fn is_tracking_param(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keys stored by earlier releases stay what they were: the SHA-256, in
+    /// lowercase hex, of the identity written out whole.
+    #[test]
+    fn keys_are_the_hash_of_the_identity_written_out() {
+        let written = |identity: &str| -> String {
+            Sha256::digest(identity.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        let cases = [
+            (("urn:x:0:1", None, None, ""), "guid:urn:x:0:1".to_string()),
+            (
+                (" https://WWW.a.gov.cn/x/ ", None, None, ""),
+                "link:www.a.gov.cn/x".to_string(),
+            ),
+            (
+                ("", Some("http://a.gov.cn:80/y?utm_source=z#f"), None, ""),
+                "link:a.gov.cn/y".to_string(),
+            ),
+            (
+                ("", None, Some(" 标题 "), " 正文\n "),
+                "content:标题\n正文".to_string(),
+            ),
+            (
+                ("", Some("not a link"), None, "t"),
+                "content:\nt".to_string(),
+            ),
+        ];
+        for ((guid, link, title, text), identity) in cases {
+            assert_eq!(
+                dedup_key(guid, link, title, text),
+                written(&identity),
+                "{identity}"
+            );
+        }
+        // A key fixed before this code changed.
+        assert_eq!(
+            dedup_key("urn:x:0:1", None, None, ""),
+            "08b50f19557ee42896f8ba679754c7f4abad59428ea5321ea90fbc139d2c2329"
+        );
+    }
 
     #[test]
     fn plain_links_take_the_short_path_to_what_the_parser_gives() {
