@@ -89,7 +89,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let app = App::open(settings, register_file).await?.by(by);
-            println!("数据库已是最新（{}）", app.store.backend());
+            // Opening applied whatever had not run yet (a new database: all).
+            println!(
+                "数据库结构已是最新：{} 项迁移均已应用（{}）",
+                app.store.migration_count(),
+                app.store.backend()
+            );
         }
         Command::Import {
             prune,

@@ -255,6 +255,15 @@ impl Store {
         Ok(())
     }
 
+    /// How many migrations this backend has (all applied once
+    /// [`Store::migrate`] returned).
+    pub fn migration_count(&self) -> usize {
+        match self {
+            Store::Sqlite(..) => SQLITE_MIGRATIONS.iter().count(),
+            Store::Postgres(_) => POSTGRES_MIGRATIONS.iter().count(),
+        }
+    }
+
     pub fn backend(&self) -> &'static str {
         match self {
             Store::Sqlite(..) => "sqlite",
