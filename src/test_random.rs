@@ -16,4 +16,17 @@ impl Xorshift {
         let bound = u64::try_from(bound.max(1)).unwrap_or(u64::MAX);
         usize::try_from(self.0 % bound).unwrap_or(0)
     }
+
+    /// Fewer than `most` of `pieces`, picked at random, joined.
+    pub fn text(&mut self, pieces: &[&str], most: usize) -> String {
+        let count = self.below(most);
+        (0..count)
+            .map(|_| {
+                pieces
+                    .get(self.below(pieces.len()))
+                    .copied()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
 }

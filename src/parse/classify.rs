@@ -236,15 +236,7 @@ mod tests {
         let mut random = crate::test_random::Xorshift::new(0x2545_f491_4f6c_dd1d);
         let mut reposts = 0;
         for _ in 0..5_000 {
-            let mut text = String::new();
-            for _ in 0..random.below(8) {
-                text.push_str(
-                    PIECES
-                        .get(random.below(PIECES.len()))
-                        .copied()
-                        .unwrap_or(""),
-                );
-            }
+            let text = random.text(&PIECES, 8);
             for platform in [Platform::Website, Platform::WechatSubscription] {
                 let decided = searching.classify(platform, "标题", &text, Some("兰山发布"));
                 assert_eq!(

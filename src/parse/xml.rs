@@ -483,15 +483,7 @@ mod tests {
         let mut random = crate::test_random::Xorshift::new(0x9e37_79b9_7f4a_7c15);
         let mut read = 0;
         for round in 0..5_000 {
-            let mut body = String::new();
-            for _ in 0..random.below(12) {
-                body.push_str(
-                    PIECES
-                        .get(random.below(PIECES.len()))
-                        .copied()
-                        .unwrap_or_default(),
-                );
-            }
+            let body = random.text(&PIECES, 12);
             let document = format!("<r><d>{body}</d></r>");
             let mut by_events = Reader::new(&document);
             let mut one_pass = Reader::new(&document);
