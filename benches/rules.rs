@@ -159,6 +159,10 @@ async fn storage(n: usize, now: DateTime<Utc>) -> anyhow::Result<()> {
     // the database there and a later run with the same size reuses it.
     let dir = std::env::var_os("XUNJIAN_BENCH_DIR")
         .map_or_else(|| temporary.path().to_path_buf(), std::path::PathBuf::from);
+    // A directory named here but not yet made is made (SQLite would only
+    // say it cannot open the file).
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("cannot make XUNJIAN_BENCH_DIR {}: {e}", dir.display()))?;
     let file = dir.join(format!("rules-{n}.db"));
     let loaded_mark = dir.join(format!("rules-{n}.loaded"));
     let pg_url = std::env::var("XUNJIAN_BENCH_PG_URL").ok();
