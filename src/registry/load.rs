@@ -61,7 +61,20 @@ pub fn load_file(path: &Path, ctx: &Context<'_>) -> Result<Register, RegisterErr
 }
 
 /// Parses and validates register text; `file` names it in messages.
+///
+/// A plain file (see [`pieces`]) is parsed a thousand entries at a time:
+/// TOML's syntax tree of a whole file of 100,000 accounts, with its tokens,
+/// took 300 MB. Any other file, or one whose piece does not parse alone,
+/// is parsed whole, and its problems are found the same way.
 pub fn parse(file: &str, text: &str, ctx: &Context<'_>) -> Result<Register, RegisterError> {
+    match pieces(text).and_then(|pieces| parse_pieces(file, text, &pieces, ctx)) {
+        Some(result) => result,
+        None => parse_whole(file, text, ctx),
+    }
+}
+
+/// [`parse`] of the whole text at once.
+fn parse_whole(file: &str, text: &str, ctx: &Context<'_>) -> Result<Register, RegisterError> {
     let mut p = Problems::new(file, text);
     let root = match DeTable::parse(text) {
         Ok(root) => root,
@@ -71,42 +84,94 @@ pub fn parse(file: &str, text: &str, ctx: &Context<'_>) -> Result<Register, Regi
             return Err(RegisterError { problems: p.list });
         }
     };
-    let mut register = Register::default();
-    let mut unit_tables = Vec::new();
-    let mut account_tables = Vec::new();
-    for (key, value) in root.get_ref().iter() {
-        match key.get_ref().as_ref() {
-            "unit" => unit_tables = tables_of(&mut p, "unit", value),
-            "account" => account_tables = tables_of(&mut p, "account", value),
-            other => p.push(
-                key.span().start,
-                format!("未知的键 `{other}`（台账只有 `[[unit]]` 和 `[[account]]` 两种条目）"),
-            ),
+    let mut read = Read::default();
+    for kind in ["unit", "account"] {
+        read.entries(&mut p, ctx, root.get_ref(), kind);
+    }
+    read.finish(p)
+}
+
+/// [`parse`] of a plain file's pieces: the units first (accounts name
+/// them), then the accounts, each in file order; None when a piece does not
+/// parse alone.
+fn parse_pieces(
+    file: &str,
+    text: &str,
+    pieces: &[Piece],
+    ctx: &Context<'_>,
+) -> Option<Result<Register, RegisterError>> {
+    let mut p = Problems::new(file, text);
+    let mut read = Read::default();
+    for kind in ["unit", "account"] {
+        for piece in pieces.iter().filter(|piece| piece.kind == kind) {
+            let root = DeTable::parse(text.get(piece.range.clone())?).ok()?;
+            p.base = piece.range.start;
+            read.entries(&mut p, ctx, root.get_ref(), kind);
         }
     }
-    let mut unit_lines: HashMap<String, usize> = HashMap::new();
-    for (i, (table, span)) in unit_tables.into_iter().enumerate() {
-        let is_first = check_duplicate(&mut p, "unit", table, &mut unit_lines);
-        if let Some((unit, _)) = read_unit(&mut p, i, table, span) {
-            if is_first {
-                register.units.push(unit);
+    p.base = 0;
+    Some(read.finish(p))
+}
+
+/// The register read so far, and the ids seen with their lines.
+#[derive(Default)]
+struct Read {
+    register: Register,
+    unit_lines: HashMap<String, usize>,
+    account_lines: HashMap<String, usize>,
+    units: usize,
+    accounts: usize,
+}
+
+impl Read {
+    /// The `kind` entries of a parsed file or piece; other keys than the
+    /// two kinds are reported once, with the units.
+    fn entries(&mut self, p: &mut Problems<'_>, ctx: &Context<'_>, root: &DeTable<'_>, kind: &str) {
+        for (key, value) in root.iter() {
+            match key.get_ref().as_ref() {
+                "unit" if kind == "unit" => {
+                    for (table, span) in tables_of(p, "unit", value) {
+                        let index = self.units;
+                        self.units += 1;
+                        let is_first = check_duplicate(p, "unit", table, &mut self.unit_lines);
+                        if let Some((unit, _)) = read_unit(p, index, table, span) {
+                            if is_first {
+                                self.register.units.push(unit);
+                            }
+                        }
+                    }
+                }
+                "account" if kind == "account" => {
+                    for (table, span) in tables_of(p, "account", value) {
+                        let index = self.accounts;
+                        self.accounts += 1;
+                        let is_first =
+                            check_duplicate(p, "account", table, &mut self.account_lines);
+                        let account = read_account(p, ctx, &self.unit_lines, index, table, span);
+                        if let Some((account, _)) = account {
+                            if is_first {
+                                self.register.accounts.push(account);
+                            }
+                        }
+                    }
+                }
+                "unit" | "account" => {}
+                other if kind == "unit" => p.push(
+                    key.span().start,
+                    format!("未知的键 `{other}`（台账只有 `[[unit]]` 和 `[[account]]` 两种条目）"),
+                ),
+                _ => {}
             }
         }
     }
-    let mut account_lines: HashMap<String, usize> = HashMap::new();
-    for (i, (table, span)) in account_tables.into_iter().enumerate() {
-        let is_first = check_duplicate(&mut p, "account", table, &mut account_lines);
-        if let Some((account, _)) = read_account(&mut p, ctx, &unit_lines, i, table, span) {
-            if is_first {
-                register.accounts.push(account);
-            }
+
+    fn finish(self, mut p: Problems<'_>) -> Result<Register, RegisterError> {
+        if p.list.is_empty() {
+            Ok(self.register)
+        } else {
+            p.list.sort_by_key(|problem| (problem.line, problem.column));
+            Err(RegisterError { problems: p.list })
         }
-    }
-    if p.list.is_empty() {
-        Ok(register)
-    } else {
-        p.list.sort_by_key(|problem| (problem.line, problem.column));
-        Err(RegisterError { problems: p.list })
     }
 }
 
@@ -206,12 +271,15 @@ fn read_account(
     let unit = e.string(p, "unit", true);
     if let Some((unit, at)) = &unit {
         if !units.contains_key(unit) {
+            // In file order: of two as near, the first is named (the map's
+            // own order changed from run to run).
+            let mut known: Vec<(&String, &usize)> = units.iter().collect();
+            known.sort_by_key(|&(id, line)| (*line, id));
+            let hint =
+                super::check::unit_hint(unit, known.iter().map(|(k, _)| (k.as_str(), k.as_str())));
             p.push(
                 at.start,
-                format!(
-                    "{label}：`unit` 未知单位「{unit}」{}（文件中没有此单位ID）",
-                    super::check::unit_hint(unit, units.keys().map(|k| (k.as_str(), k.as_str())))
-                ),
+                format!("{label}：`unit` 未知单位「{unit}」{hint}（文件中没有此单位ID）"),
             );
         }
     }
@@ -476,7 +544,9 @@ fn check_filing(
     }
 }
 
+mod pieces;
 mod unit;
+use pieces::{Piece, pieces};
 use unit::read_unit;
 
 #[cfg(test)]

@@ -366,3 +366,90 @@ fn a_units_own_group_comes_back_through_the_workbook() {
     .expect("reads back");
     assert_eq!(again.units, register.units);
 }
+
+/// A register of `accounts` accounts over a few units, with an account
+/// before the units it names, and problems far into the file: a duplicate
+/// id, an unknown platform, an unknown unit and an unknown key.
+fn long_register(accounts: usize, is_flawed: bool) -> String {
+    let mut text = String::from("# 台账\n\n");
+    let entry = |i: usize, unit: &str, platform: &str| {
+        format!(
+            "[[account]]\nid = \"a{i}\"\nunit = \"{unit}\"\nname = \"账号{i}\"  # 注释 [x]\n\
+             platform = \"{platform}\"\nfeed = \"https://example.gov.cn/{i}.xml\"\n\n"
+        )
+    };
+    text.push_str(&entry(0, "u1", "website"));
+    text.push_str("[[unit]]\nid = \"u1\"\nname = \"区政府办公室\"\nkind = \"department\"\n\n");
+    for i in 1..accounts {
+        let (id, unit, platform) = match i {
+            1_500 if is_flawed => (i, "u1", "myspace"),
+            2_100 if is_flawed => (7, "u1", "website"),
+            2_200 if is_flawed => (i, "u9", "website"),
+            _ => (i, "u1", "website"),
+        };
+        text.push_str(&entry(id, unit, platform));
+    }
+    text.push_str("[[unit]]\nid = \"u2\"\nname = \"区教育局\"\nkind = \"department\"\n");
+    text.push_str("[[unit.contacts]]  # 联系人\nname = \"孙华\"\n");
+    if is_flawed {
+        text.push_str("chat = 5\n");
+    }
+    text
+}
+
+#[test]
+fn a_file_read_in_pieces_reads_as_the_whole_file() {
+    let proxies = vec!["rsshub".to_string()];
+    let ctx = Context { proxies: &proxies };
+    let text = long_register(2_500, true);
+    let cut = pieces::pieces(&text).expect("a plain file is cut");
+    assert_eq!(
+        cut.iter()
+            .map(|p| (p.kind, text[p.range.clone()].lines().next()))
+            .collect::<Vec<_>>(),
+        [
+            ("account", Some("[[account]]")),
+            ("unit", Some("[[unit]]")),
+            ("account", Some("[[account]]")),
+            ("account", Some("[[account]]")),
+            ("account", Some("[[account]]")),
+            ("unit", Some("[[unit]]")),
+        ]
+    );
+    // The pieces cover the file from the first entry on, in order.
+    assert_eq!(cut.first().map(|p| p.range.start), text.find("[[account]]"));
+    assert!(cut.windows(2).all(|w| w[0].range.end == w[1].range.start));
+    assert_eq!(cut.last().map(|p| p.range.end), Some(text.len()));
+    let whole = parse_whole("accounts.toml", &text, &ctx).expect_err("problems");
+    let in_pieces = parse("accounts.toml", &text, &ctx).expect_err("problems");
+    assert_eq!(in_pieces, whole);
+    assert_eq!(in_pieces.problems.len(), 4, "{in_pieces}");
+    // Of two units as near, the first in the file is the hint.
+    assert!(
+        in_pieces.to_string().contains("是否为「u1」"),
+        "{in_pieces}"
+    );
+    // Without the problems, the same register.
+    let fixed = long_register(2_500, false);
+    let whole = parse_whole("accounts.toml", &fixed, &ctx).expect("valid");
+    assert_eq!(parse("accounts.toml", &fixed, &ctx).expect("valid"), whole);
+    assert_eq!((whole.units.len(), whole.accounts.len()), (2, 2_500));
+}
+
+#[test]
+fn only_a_plain_file_is_cut() {
+    for text in [
+        "",
+        "# 只有注释\n",
+        "title = \"x\"\n[[unit]]\nid = \"u1\"\n",
+        "[[unit]]\nid = \"u1\"\nnote = \"\"\"\n[[account]]\n\"\"\"\n",
+        "[[unit]]\nid = \"u1\"\n[other]\nx = 1\n",
+        "[[unit]]\nid = \"u1\"\n[account.thresholds]\nstale_days = 1\n",
+        "[[unit]]\ncontacts = [\n[1],\n]\n",
+    ] {
+        assert_eq!(pieces::pieces(text), None, "{text}");
+    }
+    let cut = pieces::pieces("# a\n[[unit]] # 单位\nid = \"u1\"\n[unit.x]\ny = 1\n[[account]]\n")
+        .expect("plain");
+    assert_eq!(cut.len(), 2);
+}

@@ -33,6 +33,9 @@ pub struct Problems<'t> {
     /// search, not by counting from the top (a register of 30,000 accounts
     /// asks for tens of thousands of positions).
     line_starts: Vec<usize>,
+    /// Where the piece being read starts in the text: its spans count
+    /// from there (see `load::pieces`).
+    pub base: usize,
     pub list: Vec<Problem>,
 }
 
@@ -45,6 +48,7 @@ impl<'t> Problems<'t> {
             file: file.to_string(),
             text,
             line_starts,
+            base: 0,
             list: Vec::new(),
         }
     }
@@ -59,9 +63,10 @@ impl<'t> Problems<'t> {
         });
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
+    /// 1-based line and column (in characters) of a byte offset in the
+    /// piece being read.
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
+        let offset = offset.saturating_add(self.base).min(self.text.len());
         let line = self
             .line_starts
             .partition_point(|&start| start <= offset)

@@ -18,6 +18,7 @@ mod polling;
 mod posts;
 mod rectification;
 mod register;
+mod register_apply;
 mod reports;
 mod summaries;
 mod tasks;

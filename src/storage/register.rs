@@ -1,7 +1,7 @@
 //! Units, contacts, accounts and the register's audit trail.
 
 use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
-use crate::registry::diff::{Change, Plan};
+use crate::registry::diff::Plan;
 use crate::registry::{
     Account, AccountState, Contact, Platform, Register, Source, ThresholdOverrides, Unit, UnitKind,
 };
@@ -56,8 +56,10 @@ fn accounts_json_sql() -> String {
 const SELECT_ACCOUNTS: &str = "SELECT id, unit_id, name, platform, proxy, route, feed, state, \
      deregistered_on, filing_ref, is_interactive, thresholds, note FROM accounts ORDER BY position, id";
 
-/// Binds an account's 15 parameters, in the order of [`INSERT_ACCOUNT`]:
-/// its columns, then `updated_at` (`$13`), `position` (`$14`) and `note` (`$15`).
+/// Binds an account's 17 parameters, in the order of [`INSERT_ACCOUNT`]:
+/// its columns, then `position`, `registered_at`, `updated_at`, `note` and
+/// `state_since` (the time `$at` three times: each parameter is used once, in
+/// order, so that SQLite's rows can be anonymous `?`s; see `register_apply`).
 macro_rules! bind_account {
     ($query:expr, $account:expr, $at:expr, $position:expr) => {{
         let account: &$crate::registry::Account = $account;
@@ -85,9 +87,11 @@ macro_rules! bind_account {
             .bind(&account.filing_ref)
             .bind(account.is_interactive)
             .bind(thresholds)
-            .bind($at)
             .bind($position)
+            .bind($at)
+            .bind($at)
             .bind(&account.note)
+            .bind($at)
     }};
 }
 pub(super) use bind_account;
@@ -95,14 +99,16 @@ pub(super) use bind_account;
 /// Inserts an account; fails when the id is taken.
 pub(super) const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
      feed, state, deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, \
-     updated_at, note, state_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13, $15, $13)";
-const UPSERT_ACCOUNT: &str = "INSERT INTO accounts (id, unit_id, name, platform, proxy, route, \
-     feed, state, deregistered_on, filing_ref, is_interactive, thresholds, position, registered_at, \
-     updated_at, note, state_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13, $15, $13) \
-     ON CONFLICT (id) DO UPDATE SET state_since = CASE WHEN accounts.state = $8 \
-     THEN accounts.state_since ELSE $13 END, unit_id = $2, name = $3, platform = $4, proxy = $5, \
-     route = $6, feed = $7, state = $8, deregistered_on = $9, filing_ref = $10, \
-     is_interactive = $11, thresholds = $12, updated_at = $13, note = $15";
+     updated_at, note, state_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+/// What an account already stored takes from the file's entry; its
+/// position and registration date stay (`excluded` is the row offered).
+pub(super) const UPSERT_ACCOUNT_SET: &str = " ON CONFLICT (id) DO UPDATE SET state_since = CASE \
+     WHEN accounts.state = excluded.state THEN accounts.state_since ELSE excluded.updated_at END, \
+     unit_id = excluded.unit_id, name = excluded.name, platform = excluded.platform, \
+     proxy = excluded.proxy, route = excluded.route, feed = excluded.feed, state = excluded.state, \
+     deregistered_on = excluded.deregistered_on, filing_ref = excluded.filing_ref, \
+     is_interactive = excluded.is_interactive, thresholds = excluded.thresholds, \
+     updated_at = excluded.updated_at, note = excluded.note";
 
 /// A never-fetched account's fetch state: due at once, `last_checked_at` NULL.
 pub(super) const INSERT_FETCH_PLACEHOLDER: &str = "INSERT INTO fetch_state (account_id, next_check_at) \
@@ -197,150 +203,6 @@ impl Store {
                 .await?
         });
         Ok(id)
-    }
-
-    async fn apply_changes(
-        &self,
-        plan: &Plan,
-        actor: &str,
-        source: &str,
-        import: Option<(&serde_json::Value, i64)>,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let at = to_secs(now);
-        let is_postgres = matches!(self, Store::Postgres(_));
-        with_pool!(self, pool => {
-            let mut tx = pool.begin_with(super::write_begin(pool)).await?;
-            if let Some((_, seen)) = import {
-                // SQLite's BEGIN IMMEDIATE already keeps other writers out;
-                // PostgreSQL needs the audit table locked against their inserts.
-                if is_postgres {
-                    sqlx::query("LOCK TABLE register_events IN SHARE ROW EXCLUSIVE MODE")
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let (newest,): (i64,) =
-                    sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM register_events")
-                        .fetch_one(&mut *tx)
-                        .await?;
-                if newest != seen {
-                    return Err(StorageError::Conflict(
-                        "导入期间台账有了新的变更（如聊天命令），未导入：请重新运行 import".to_string(),
-                    ));
-                }
-            }
-            // New entries go after the existing ones, in plan order.
-            let (mut unit_position, mut account_position): (i64, i64) = sqlx::query_as(
-                "SELECT (SELECT COALESCE(MAX(position), 0) FROM units), \
-                 (SELECT COALESCE(MAX(position), 0) FROM accounts)",
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            for change in &plan.changes {
-                match change {
-                    Change::InsertUnit(unit) | Change::UpdateUnit { unit, .. } => {
-                        sqlx::query(
-                            "INSERT INTO units (id, name, kind, position, updated_at, chat) \
-                             VALUES ($1, $2, $3, $5, $4, $6) \
-                             ON CONFLICT (id) DO UPDATE SET name = $2, kind = $3, updated_at = $4, chat = $6",
-                        )
-                        .bind(&unit.id)
-                        .bind(&unit.name)
-                        .bind(unit.kind.id())
-                        .bind(at)
-                        .bind(unit_position + 1)
-                        .bind(&unit.chat)
-                        .execute(&mut *tx)
-                        .await?;
-                        unit_position += 1;
-                        sqlx::query("DELETE FROM contacts WHERE unit_id = $1")
-                            .bind(&unit.id)
-                            .execute(&mut *tx)
-                            .await?;
-                        for (position, contact) in unit.contacts.iter().enumerate() {
-                            sqlx::query(
-                                "INSERT INTO contacts (unit_id, position, name, telegram_id, dingtalk_id, feishu_open_id, phone) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                            )
-                            .bind(&unit.id)
-                            .bind(position as i64)
-                            .bind(&contact.name)
-                            .bind(contact.telegram_id)
-                            .bind(&contact.dingtalk_id)
-                            .bind(&contact.feishu_open_id)
-                            .bind(&contact.phone)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                    }
-                    Change::InsertAccount(account) | Change::UpdateAccount { account, .. } => {
-                        // A new account is inserted, never upserted: if someone
-                        // took its id since the plan was made, the plan fails
-                        // instead of overwriting their account.
-                        let sql = if matches!(change, Change::InsertAccount(_)) {
-                            INSERT_ACCOUNT
-                        } else {
-                            UPSERT_ACCOUNT
-                        };
-                        bind_account!(sqlx::query(sql), account, at, account_position + 1)
-                        .execute(&mut *tx)
-                        .await?;
-                        account_position += 1;
-                        // The due-account claim finds it from its first tick
-                        // (one checked by hand is never fetched).
-                        if !matches!(account.source, crate::registry::Source::Manual {}) {
-                            sqlx::query(INSERT_FETCH_PLACEHOLDER)
-                                .bind(&account.id)
-                                .execute(&mut *tx)
-                                .await?;
-                        } else {
-                            sqlx::query("DELETE FROM fetch_state WHERE account_id = $1")
-                                .bind(&account.id)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                    }
-                    Change::RemoveAccount(account) => {
-                        sqlx::query("DELETE FROM accounts WHERE id = $1")
-                            .bind(&account.id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    Change::RemoveUnit(unit) => {
-                        sqlx::query("DELETE FROM units WHERE id = $1")
-                            .bind(&unit.id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-                let (entity, entity_id, action) = change.describe();
-                sqlx::query(INSERT_REGISTER_EVENT)
-                .bind(at)
-                .bind(actor)
-                .bind(source)
-                .bind(entity)
-                .bind(entity_id)
-                .bind(action)
-                .bind(change.detail().to_string())
-                .execute(&mut *tx)
-                .await?;
-            }
-            if let Some((import, _)) = import {
-                let file = import["file"].as_str().unwrap_or_default();
-                sqlx::query(INSERT_REGISTER_EVENT)
-                    .bind(at)
-                    .bind(actor)
-                    .bind(source)
-                    .bind("register")
-                    .bind(file)
-                    .bind("import")
-                    .bind(import.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
     }
 
     /// How many accounts each proxy serves in the whole register.
