@@ -113,7 +113,8 @@ fn plain_link(text: &str) -> Option<String> {
 /// A URL the parser would read without changing more than its host's case
 /// and a default port: `http` or `https`, an ASCII host whose last label
 /// starts with a letter (so no IP address in any of its spellings) and none
-/// is punycode, an optional port, a path of letters, digits and `-._~/`
+/// is punycode, or an IPv4 address in its one canonical spelling (four
+/// decimal numbers to 255, no leading zeros), an optional port, a path of letters, digits and `-._~/`
 /// without `.`/`..` segments, and no query, fragment or user. One pass over
 /// the bytes and no formatting machinery: the parser took about 3,500
 /// instructions a link.
@@ -141,12 +142,14 @@ impl PlainUrl<'_> {
             }
             None => (authority, None),
         };
-        (is_plain_host(host) && is_plain_path(path)).then_some(PlainUrl {
-            scheme,
-            host,
-            port: port.filter(|p| *p != default_port),
-            path,
-        })
+        ((is_plain_host(host) || is_canonical_ipv4(host)) && is_plain_path(path)).then_some(
+            PlainUrl {
+                scheme,
+                host,
+                port: port.filter(|p| *p != default_port),
+                path,
+            },
+        )
     }
 
     /// The host in lowercase and the port, if any.
@@ -197,6 +200,21 @@ fn is_plain_host(host: &str) -> bool {
         last_start = label.bytes().next();
     }
     last_start.is_some_and(|b| b.is_ascii_alphabetic())
+}
+
+/// `a.b.c.d`, each a decimal number to 255 written without leading zeros:
+/// the only spelling of an IPv4 address the parser keeps as written (it
+/// rewrites `0x7f.1`, `127.1` or `010.0.0.1`). Intranet sites link by it.
+fn is_canonical_ipv4(host: &str) -> bool {
+    let mut parts = 0_u8;
+    host.split('.').all(|part| {
+        parts = parts.saturating_add(1);
+        let is_number = !part.is_empty()
+            && part.len() <= 3
+            && part.bytes().all(|b| b.is_ascii_digit())
+            && !(part.len() > 1 && part.starts_with('0'));
+        is_number && part.parse::<u8>().is_ok()
+    }) && parts == 4
 }
 
 /// Letters, digits and `-._~/`, and no `.` or `..` segment.
@@ -284,6 +302,16 @@ mod tests {
             "a..com",
             "-a.com",
             "127.0.0.1",
+            "10.20.255.0",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "1.2.3.04",
+            "1.2.3",
+            "1.2.3.4.",
+            "1.2.3.4.5",
+            "127.1",
+            "1..3.4",
             "0x7f.1",
             "a.1com",
             "xn--fiqs8s.cn",
@@ -319,6 +347,11 @@ mod tests {
             }
         }
         assert!(plain > 100, "{plain} links took the short path");
+        // An address in its one spelling takes it; any other goes to the parser.
+        assert!(PlainUrl::parse("http://10.1.2.3:8089/a/1").is_some());
+        for other in ["http://127.1/x", "http://010.1.2.3/x", "http://1.2.3.256/x"] {
+            assert!(PlainUrl::parse(other).is_none(), "{other}");
+        }
         // The parser drops C0 controls and spaces around a URL, as the
         // direct RSS reader does before it tries the short path.
         for link in [
