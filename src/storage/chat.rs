@@ -2,6 +2,7 @@
 //! the insert's transaction, never overwriting another) and /bind requests
 //! (limited per user and overall, announced to the admins in one digest).
 
+use super::register::insert_register_event;
 use super::{Result, StorageError, Store, to_secs, with_pool};
 use crate::registry::Account;
 use crate::registry::diff::Change;
@@ -103,16 +104,14 @@ impl Store {
             };
             let change = Change::InsertAccount(Account { id: id.clone(), ..account.clone() });
             let (entity, entity_id, action) = change.describe();
-            sqlx::query(super::register::INSERT_REGISTER_EVENT)
-            .bind(at)
-            .bind(actor)
-            .bind(source)
-            .bind(entity)
-            .bind(entity_id)
-            .bind(action)
-            .bind(change.detail().to_string())
-            .execute(&mut *tx)
-            .await?;
+            insert_register_event!(
+                tx,
+                (at, actor, source),
+                entity,
+                entity_id,
+                action,
+                change.detail().to_string(),
+            );
             tx.commit().await?;
             id
         });

@@ -1,6 +1,7 @@
 //! Content inspection rows: post texts, findings, the allow list, rescans.
 
 use super::posts::push_rows;
+use super::register::insert_register_event;
 use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
 use crate::content::{ContentFinding, FindingState, Level};
 use crate::domain::Rule;
@@ -255,16 +256,14 @@ impl Store {
                 .await?;
             }
             if changed > 0 {
-                sqlx::query(super::register::INSERT_REGISTER_EVENT)
-                    .bind(at)
-                    .bind(actor)
-                    .bind(source)
-                    .bind("account")
-                    .bind(&finding.account_id)
-                    .bind(action)
-                    .bind(detail.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                insert_register_event!(
+                    tx,
+                    (at, actor, source),
+                    "account",
+                    &finding.account_id,
+                    action,
+                    detail.to_string(),
+                );
             }
             tx.commit().await?;
             changed
@@ -318,16 +317,14 @@ impl Store {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(super::register::INSERT_REGISTER_EVENT)
-                .bind(at)
-                .bind(actor)
-                .bind(source)
-                .bind(if account.is_some() { "account" } else { "register" })
-                .bind(account.unwrap_or("全部账号"))
-                .bind("content_allow")
-                .bind(serde_json::json!({ "phrase": phrase }).to_string())
-                .execute(&mut *tx)
-                .await?;
+            insert_register_event!(
+                tx,
+                (at, actor, source),
+                if account.is_some() { "account" } else { "register" },
+                account.unwrap_or("全部账号"),
+                "content_allow",
+                serde_json::json!({ "phrase": phrase }).to_string(),
+            );
             tx.commit().await?;
         });
         Ok(())

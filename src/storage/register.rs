@@ -118,6 +118,34 @@ pub(super) const INSERT_FETCH_PLACEHOLDER: &str = "INSERT INTO fetch_state (acco
 pub(super) const INSERT_REGISTER_EVENT: &str = "INSERT INTO register_events (at, actor, source, entity, entity_id, action, detail) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
+/// Writes one audit entry ([`INSERT_REGISTER_EVENT`]) in the write
+/// transaction `$tx` of a `with_pool!` body (either backend): `(when, who,
+/// from where)`, then the entity, its id, the action and its detail (JSON
+/// text). The chat, the content checks, the 转载任务 and the register all
+/// write their entries through it.
+macro_rules! insert_register_event {
+    (
+        $tx:expr,
+        ($at:expr, $actor:expr, $source:expr),
+        $entity:expr,
+        $entity_id:expr,
+        $action:expr,
+        $detail:expr $(,)?
+    ) => {
+        sqlx::query($crate::storage::register::INSERT_REGISTER_EVENT)
+            .bind($at)
+            .bind($actor)
+            .bind($source)
+            .bind($entity)
+            .bind($entity_id)
+            .bind($action)
+            .bind($detail)
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+pub(super) use insert_register_event;
+
 impl Store {
     /// The whole stored register, in registration order.
     pub async fn load_register(&self) -> Result<Register> {

@@ -3,7 +3,7 @@
 
 use super::register::{
     INSERT_ACCOUNT, INSERT_FETCH_PLACEHOLDER, INSERT_REGISTER_EVENT, UPSERT_ACCOUNT_SET,
-    bind_account,
+    bind_account, insert_register_event,
 };
 use super::{Result, StorageError, Store, to_secs, with_pool};
 use crate::registry::diff::{Change, Plan};
@@ -170,30 +170,26 @@ impl Store {
                     Change::InsertAccount(_) | Change::UpdateAccount { .. } => {}
                 }
                 let (entity, entity_id, action) = change.describe();
-                sqlx::query(INSERT_REGISTER_EVENT)
-                    .bind(at)
-                    .bind(actor)
-                    .bind(source)
-                    .bind(entity)
-                    .bind(entity_id)
-                    .bind(action)
-                    .bind(change.detail().to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                insert_register_event!(
+                    tx,
+                    (at, actor, source),
+                    entity,
+                    entity_id,
+                    action,
+                    change.detail().to_string(),
+                );
                 rest = tail;
             }
             if let Some((import, _)) = import {
                 let file = import["file"].as_str().unwrap_or_default();
-                sqlx::query(INSERT_REGISTER_EVENT)
-                    .bind(at)
-                    .bind(actor)
-                    .bind(source)
-                    .bind("register")
-                    .bind(file)
-                    .bind("import")
-                    .bind(import.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                insert_register_event!(
+                    tx,
+                    (at, actor, source),
+                    "register",
+                    file,
+                    "import",
+                    import.to_string(),
+                );
             }
             tx.commit().await?;
         });

@@ -1,5 +1,6 @@
 //! 转载任务 rows: the tasks and which accounts did them.
 
+use super::register::insert_register_event;
 use super::{Result, StorageError, Store, from_secs, to_secs, with_pool};
 use crate::content::RepostTask;
 use crate::registry::Platform;
@@ -85,16 +86,14 @@ impl Store {
             .bind(at)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query(super::register::INSERT_REGISTER_EVENT)
-                .bind(at)
-                .bind(actor)
-                .bind(source)
-                .bind("task")
-                .bind(id.to_string())
-                .bind("task_add")
-                .bind(serde_json::json!({ "title": task.title, "due_on": task.due_on.to_string() }).to_string())
-                .execute(&mut *tx)
-                .await?;
+            insert_register_event!(
+                tx,
+                (at, actor, source),
+                "task",
+                id.to_string(),
+                "task_add",
+                serde_json::json!({ "title": task.title, "due_on": task.due_on.to_string() }).to_string(),
+            );
             tx.commit().await?;
             id
         });
@@ -134,16 +133,14 @@ impl Store {
                 .await?
                 .rows_affected();
             if changed > 0 {
-                sqlx::query(super::register::INSERT_REGISTER_EVENT)
-                    .bind(at)
-                    .bind(actor)
-                    .bind(source)
-                    .bind("task")
-                    .bind(id.to_string())
-                    .bind("task_close")
-                    .bind("{}")
-                    .execute(&mut *tx)
-                    .await?;
+                insert_register_event!(
+                    tx,
+                    (at, actor, source),
+                    "task",
+                    id.to_string(),
+                    "task_close",
+                    "{}",
+                );
             }
             tx.commit().await?;
             changed
