@@ -103,15 +103,7 @@ impl Store {
                 )));
             };
             let change = Change::InsertAccount(Account { id: id.clone(), ..account.clone() });
-            let (entity, entity_id, action) = change.describe();
-            insert_register_event!(
-                tx,
-                (at, actor, source),
-                entity,
-                entity_id,
-                action,
-                change.detail().to_string(),
-            );
+            insert_register_event!(tx, (at, actor, source), change: &change);
             tx.commit().await?;
             id
         });

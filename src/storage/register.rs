@@ -121,8 +121,8 @@ pub(super) const INSERT_REGISTER_EVENT: &str = "INSERT INTO register_events (at,
 /// Writes one audit entry ([`INSERT_REGISTER_EVENT`]) in the write
 /// transaction `$tx` of a `with_pool!` body (either backend): `(when, who,
 /// from where)`, then the entity, its id, the action and its detail (JSON
-/// text). The chat, the content checks, the 转载任务 and the register all
-/// write their entries through it.
+/// text), or `change:` a register change. The chat, the content checks,
+/// the 转载任务 and the register all write their entries through it.
 macro_rules! insert_register_event {
     (
         $tx:expr,
@@ -143,6 +143,20 @@ macro_rules! insert_register_event {
             .execute(&mut *$tx)
             .await?
     };
+    // The entry of a register change: what `Change::describe` and
+    // `Change::detail` say of it.
+    ($tx:expr, ($at:expr, $actor:expr, $source:expr), change: $change:expr $(,)?) => {{
+        let change: &$crate::registry::diff::Change = $change;
+        let (entity, entity_id, action) = change.describe();
+        insert_register_event!(
+            $tx,
+            ($at, $actor, $source),
+            entity,
+            entity_id,
+            action,
+            change.detail().to_string(),
+        )
+    }};
 }
 pub(super) use insert_register_event;
 

@@ -169,15 +169,7 @@ impl Store {
                     // Always in a run (above).
                     Change::InsertAccount(_) | Change::UpdateAccount { .. } => {}
                 }
-                let (entity, entity_id, action) = change.describe();
-                insert_register_event!(
-                    tx,
-                    (at, actor, source),
-                    entity,
-                    entity_id,
-                    action,
-                    change.detail().to_string(),
-                );
+                insert_register_event!(tx, (at, actor, source), change: change);
                 rest = tail;
             }
             if let Some((import, _)) = import {
